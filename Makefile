@@ -1,0 +1,44 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+# Both create (or reuse) .venv and install what they need, Debian packages included.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint fmt unit system-deps bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[server,devsfu,test]'
+	touch $@
+
+system-deps:
+	bash scripts/system-deps.sh
+
+demo: system-deps $(STAMP)
+	$(PY) scripts/demo.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+test: system-deps $(STAMP) lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: system-deps $(STAMP)
+	$(PY) -m bench.signaling
+	$(PY) -m bench.media
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

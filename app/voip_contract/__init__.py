@@ -1,0 +1,72 @@
+"""The wire contract between the app and the call server, as types.
+
+One vocabulary for the server, the app and the tests (``shared/ARCHITECTURE.md`` is the prose
+version): a renamed field or event breaks at import time, not in the field.
+
+- :mod:`voip_contract.models`: HTTP and Socket.IO payloads (pydantic models).
+- :mod:`voip_contract.events`: Socket.IO namespace and event names.
+- :mod:`voip_contract.errors`: the error codes every ack and HTTP error uses.
+
+This package lives under ``app/`` because the app bundle (``flet build``) packs only ``app/``; the
+server depends on it from there.
+"""
+
+from __future__ import annotations
+
+from voip_contract.errors import ErrorCode
+from voip_contract.events import NAMESPACE, ClientEvent, ServerEvent
+from voip_contract.models import (
+    Accepted,
+    Ack,
+    AnsweredElsewhere,
+    Call,
+    CallIdPayload,
+    CallStatus,
+    Contact,
+    Direction,
+    Ended,
+    ErrorBody,
+    Incoming,
+    InvitePayload,
+    LoginRequest,
+    LoginResponse,
+    Page,
+    Party,
+    Presence,
+    PresenceChanged,
+    Reason,
+    Ringing,
+    RoomToken,
+    SyncPayload,
+    User,
+)
+
+__all__ = [
+    "NAMESPACE",
+    "Accepted",
+    "Ack",
+    "AnsweredElsewhere",
+    "Call",
+    "CallIdPayload",
+    "CallStatus",
+    "ClientEvent",
+    "Contact",
+    "Direction",
+    "Ended",
+    "ErrorBody",
+    "ErrorCode",
+    "Incoming",
+    "InvitePayload",
+    "LoginRequest",
+    "LoginResponse",
+    "Page",
+    "Party",
+    "Presence",
+    "PresenceChanged",
+    "Reason",
+    "Ringing",
+    "RoomToken",
+    "ServerEvent",
+    "SyncPayload",
+    "User",
+]

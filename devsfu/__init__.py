@@ -1,0 +1,1 @@
+"""devsfu: a LiveKit-compatible, audio-only media server for development and CI only."""

@@ -1,0 +1,1 @@
+"""The call server: auth, directory, signaling, call log, LiveKit tokens and rooms."""
