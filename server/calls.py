@@ -1,0 +1,608 @@
+"""The call service: every decision about a call, made against the database only.
+
+Each status change goes through :mod:`server.callstate` and lands as one conditional UPDATE
+(``WHERE id = :id AND status = :from``) plus a ``call_events`` row in the same transaction.
+Whoever's UPDATE changes the row is the one node/device that tells the parties; everyone else
+learns they lost (``invalid_state``). So the first answer wins across devices and nodes, and a
+ring timeout settled twice (two nodes sweeping) is settled and announced once.
+
+Notifications go out through a :class:`Notifier` (the Socket.IO server, or a fake in tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server import callstate
+from server.auth import Identity
+from server.callstate import Event, IllegalTransition, Opening, Role
+from server.config import Settings
+from server.db.models import CallEvent, CallRow, Connection, Tenant, User, new_id, utcnow
+from server.errors import ServiceError
+from server.media import MediaRooms, MediaUnavailable, WebhookNotice, participant_identity
+from voip_contract import (
+    Accepted,
+    AnsweredElsewhere,
+    Call,
+    CallStatus,
+    Ended,
+    ErrorCode,
+    Incoming,
+    InvitePayload,
+    Party,
+    Presence,
+    PresenceChanged,
+    Ringing,
+    RoomToken,
+    ServerEvent,
+)
+
+log = logging.getLogger(__name__)
+
+ACTIVE = (CallStatus.RINGING.value, CallStatus.IN_PROGRESS.value)
+SYSTEM_ACTOR = "system"
+
+
+def user_room(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+def tenant_room(tenant_id: str) -> str:
+    return f"tenant:{tenant_id}"
+
+
+class Notifier(Protocol):
+    """Delivers server -> client events; ``to`` is a room or one socket id."""
+
+    async def emit(
+        self, event: ServerEvent, data: dict[str, Any], *, to: str, skip_sid: str | None = None
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """The socket a request came on, and the device behind it."""
+
+    sid: str
+    device_id: str
+
+
+def call_view(row: CallRow, users: dict[str, User], viewer_id: str) -> Call:
+    """A call row as ``viewer_id`` sees it."""
+    caller, callee = users[row.caller_id], users[row.callee_id]
+    return Call(
+        id=row.id,
+        caller=Party(id=caller.id, display_name=caller.display_name),
+        callee=Party(id=callee.id, display_name=callee.display_name),
+        direction="outgoing" if viewer_id == row.caller_id else "incoming",
+        status=CallStatus(row.status),
+        reason=row.reason,
+        created_at=row.created_at,
+        answered_at=row.answered_at,
+        ended_at=row.ended_at,
+        duration_s=row.duration_s,
+    )
+
+
+async def users_by_id(session: AsyncSession, ids: Iterable[str]) -> dict[str, User]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = await session.scalars(select(User).where(User.id.in_(wanted)))
+    return {u.id: u for u in rows}
+
+
+async def presence_of(
+    session: AsyncSession, user_ids: Sequence[str], *, live_since: datetime
+) -> dict[str, Presence]:
+    """``busy`` in an active call, else ``online`` with a live socket on any node, else offline."""
+    if not user_ids:
+        return {}
+    online = set(
+        await session.scalars(
+            select(Connection.user_id)
+            .where(Connection.user_id.in_(user_ids), Connection.last_seen >= live_since)
+            .distinct()
+        )
+    )
+    busy: set[str] = set()
+    for caller_id, callee_id in await session.execute(
+        select(CallRow.caller_id, CallRow.callee_id).where(
+            CallRow.status.in_(ACTIVE),
+            or_(CallRow.caller_id.in_(user_ids), CallRow.callee_id.in_(user_ids)),
+        )
+    ):
+        busy.update((caller_id, callee_id))
+    result: dict[str, Presence] = {}
+    for uid in user_ids:
+        result[uid] = "busy" if uid in busy else "online" if uid in online else "offline"
+    return result
+
+
+class CallService:
+    """Signaling decisions; one instance per server process, stateless between requests."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        media: MediaRooms,
+        notifier: Notifier,
+    ) -> None:
+        self._settings = settings
+        self._sessions = sessions
+        self._media = media
+        self._notify = notifier
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._tenant_sizes: dict[str, tuple[float, int]] = {}
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _live_since(self) -> datetime:
+        return utcnow() - timedelta(seconds=self._settings.presence_ttl_s)
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for background work (room deletions) started by this process."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _load_party_call(
+        self, session: AsyncSession, ident: Identity, call_id: str
+    ) -> tuple[CallRow, Role]:
+        row = await session.get(CallRow, call_id)
+        if row is None or ident.user_id not in (row.caller_id, row.callee_id):
+            raise ServiceError(ErrorCode.NOT_FOUND, "no such call")
+        role = Role.CALLER if row.caller_id == ident.user_id else Role.CALLEE
+        return row, role
+
+    @staticmethod
+    def _check(status: CallStatus, event: Event, role: Role) -> callstate.Transition:
+        try:
+            return callstate.transition(status, event, role)
+        except IllegalTransition as exc:
+            row = callstate.TRANSITIONS.get((status, event))
+            code = ErrorCode.FORBIDDEN if row is not None else ErrorCode.INVALID_STATE
+            raise ServiceError(code, str(exc)) from exc
+
+    async def _apply(
+        self,
+        session: AsyncSession,
+        row: CallRow,
+        step: callstate.Transition,
+        *,
+        actor: str,
+        device: str | None,
+        values: dict[str, Any] | None = None,
+    ) -> bool:
+        """Conditionally move ``row`` along ``step``; ``False`` when someone else moved it first."""
+        now = utcnow()
+        changes: dict[str, Any] = {"status": step.target.value, **(values or {})}
+        if step.reason is not None:
+            changes["reason"] = step.reason.value
+        if step.target.is_final:
+            changes["ended_at"] = now
+            if row.answered_at is not None:
+                changes["duration_s"] = round((now - row.answered_at).total_seconds(), 3)
+        result = await session.execute(
+            update(CallRow)
+            .where(CallRow.id == row.id, CallRow.status == step.source.value)
+            .values(**changes)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            await session.rollback()
+            return False
+        session.add(
+            CallEvent(
+                call_id=row.id,
+                at=now,
+                event=step.event.value,
+                from_status=step.source.value,
+                to_status=step.target.value,
+                reason=step.reason.value if step.reason else None,
+                actor=actor,
+                device=device,
+            )
+        )
+        await session.commit()
+        await session.refresh(row)
+        return True
+
+    async def _announce_end(self, row: CallRow) -> None:
+        ended = Ended(call_id=row.id, status=CallStatus(row.status), reason=row.reason)
+        payload = ended.model_dump(mode="json")
+        await self._notify.emit(ServerEvent.ENDED, payload, to=user_room(row.caller_id))
+        await self._notify.emit(ServerEvent.ENDED, payload, to=user_room(row.callee_id))
+        if row.room_name:
+            self._spawn(self._delete_room(row.room_name))
+        await self.publish_presence(row.tenant_id, [row.caller_id, row.callee_id])
+
+    async def _delete_room(self, name: str) -> None:
+        try:
+            await self._media.delete_room(name)
+        except MediaUnavailable as exc:
+            log.warning("room not deleted", extra={"room": name, "error": str(exc)})
+
+    async def _tenant_size(self, tenant_id: str) -> int:
+        cached = self._tenant_sizes.get(tenant_id)
+        if cached and time.monotonic() - cached[0] < 60:
+            return cached[1]
+        async with self._sessions() as session:
+            size = await session.scalar(
+                select(func.count()).select_from(User).where(User.tenant_id == tenant_id)
+            )
+        self._tenant_sizes[tenant_id] = (time.monotonic(), int(size or 0))
+        return int(size or 0)
+
+    async def publish_presence(self, tenant_id: str, user_ids: Sequence[str]) -> None:
+        """Tell the tenant where these users stand now (skipped above the fan-out limit)."""
+        if await self._tenant_size(tenant_id) > self._settings.presence_fanout_max:
+            return
+        async with self._sessions() as session:
+            states = await presence_of(session, user_ids, live_since=self._live_since())
+        for uid, presence in states.items():
+            data = PresenceChanged(user_id=uid, presence=presence).model_dump(mode="json")
+            await self._notify.emit(ServerEvent.PRESENCE, data, to=tenant_room(tenant_id))
+
+    # --- client requests -------------------------------------------------------------------
+
+    async def invite(self, ident: Identity, dev: Device, payload: InvitePayload) -> Call:
+        if payload.callee_id == ident.user_id:
+            raise ServiceError(ErrorCode.SELF_CALL, "you cannot call yourself")
+        async with self._sessions() as session:
+            existing = await session.scalar(
+                select(CallRow).where(
+                    CallRow.caller_id == ident.user_id, CallRow.request_id == payload.request_id
+                )
+            )
+            if existing is not None:
+                users = await users_by_id(session, (existing.caller_id, existing.callee_id))
+                return call_view(existing, users, ident.user_id)
+            callee = await session.get(User, payload.callee_id)
+            if callee is None:
+                raise ServiceError(ErrorCode.NOT_FOUND, "no such user")
+            if callee.tenant_id != ident.tenant_id:
+                raise ServiceError(ErrorCode.FORBIDDEN, "that user is not in your organisation")
+            now = utcnow()
+            recent = await session.scalar(
+                select(func.count())
+                .select_from(CallRow)
+                .where(
+                    CallRow.caller_id == ident.user_id,
+                    CallRow.created_at >= now - timedelta(seconds=60),
+                )
+            )
+            if (recent or 0) >= self._settings.invite_limit_per_min:
+                raise ServiceError(ErrorCode.RATE_LIMITED, "too many calls; try again in a minute")
+            if await self._active_call_of(session, ident.user_id) is not None:
+                raise ServiceError(ErrorCode.INVALID_STATE, "you are already in a call")
+            if await self._active_call_of(session, callee.id) is not None:
+                opening = Opening.BUSY
+            else:
+                states = await presence_of(session, [callee.id], live_since=self._live_since())
+                opening = Opening.REACHABLE if states[callee.id] == "online" else Opening.OFFLINE
+            status, reason = callstate.open_call(opening)
+            row = CallRow(
+                id=new_id(),
+                tenant_id=ident.tenant_id,
+                caller_id=ident.user_id,
+                callee_id=callee.id,
+                request_id=payload.request_id,
+                status=status.value,
+                reason=reason.value if reason else None,
+                created_at=now,
+                ring_deadline=(
+                    now + timedelta(seconds=self._settings.ring_timeout_s)
+                    if status is CallStatus.RINGING
+                    else None
+                ),
+                ended_at=now if status.is_final else None,
+                caller_device=dev.device_id,
+                caller_sid=dev.sid,
+            )
+            session.add(row)
+            session.add(
+                CallEvent(
+                    call_id=row.id,
+                    at=now,
+                    event="invite",
+                    from_status=None,
+                    to_status=status.value,
+                    reason=row.reason,
+                    actor=ident.user_id,
+                    device=dev.device_id,
+                )
+            )
+            try:
+                await session.commit()
+            except IntegrityError:  # the same request_id raced in on another socket/node
+                await session.rollback()
+                existing = await session.scalar(
+                    select(CallRow).where(
+                        CallRow.caller_id == ident.user_id,
+                        CallRow.request_id == payload.request_id,
+                    )
+                )
+                if existing is None:
+                    raise
+                row = existing
+            users = await users_by_id(session, (row.caller_id, row.callee_id))
+        if row.status == CallStatus.RINGING.value:
+            await self._announce_ringing(row, users)
+            await self.publish_presence(row.tenant_id, [row.caller_id, row.callee_id])
+        elif CallStatus(row.status).is_final and row.caller_sid == dev.sid:
+            await self._announce_end(row)
+        return call_view(row, users, ident.user_id)
+
+    async def _active_call_of(self, session: AsyncSession, user_id: str) -> CallRow | None:
+        return await session.scalar(
+            select(CallRow)
+            .where(
+                CallRow.status.in_(ACTIVE),
+                or_(CallRow.caller_id == user_id, CallRow.callee_id == user_id),
+            )
+            .limit(1)
+        )
+
+    def _incoming(self, row: CallRow, users: dict[str, User]) -> dict[str, Any]:
+        assert row.ring_deadline is not None
+        view = call_view(row, users, row.callee_id)
+        return Incoming(call=view, ring_expires_at=row.ring_deadline).model_dump(mode="json")
+
+    async def _announce_ringing(self, row: CallRow, users: dict[str, User]) -> None:
+        await self._notify.emit(
+            ServerEvent.INCOMING, self._incoming(row, users), to=user_room(row.callee_id)
+        )
+        await self._notify.emit(
+            ServerEvent.RINGING,
+            Ringing(call_id=row.id).model_dump(mode="json"),
+            to=user_room(row.caller_id),
+        )
+
+    async def accept(self, ident: Identity, dev: Device, call_id: str) -> RoomToken:
+        async with self._sessions() as session:
+            row, role = await self._load_party_call(session, ident, call_id)
+            step = self._check(CallStatus(row.status), Event.ACCEPT, role)
+            tenant = await session.get(Tenant, row.tenant_id)
+            assert tenant is not None
+            won = await self._apply(
+                session,
+                row,
+                step,
+                actor=ident.user_id,
+                device=dev.device_id,
+                values={
+                    "answered_at": utcnow(),
+                    "answer_device": dev.device_id,
+                    "answer_sid": dev.sid,
+                    "room_name": f"{tenant.slug}_{row.id}",
+                },
+            )
+            if not won:
+                raise ServiceError(ErrorCode.INVALID_STATE, "the call was answered or ended")
+            users = await users_by_id(session, (row.caller_id, row.callee_id))
+        assert row.room_name is not None
+        await self._notify.emit(
+            ServerEvent.ANSWERED_ELSEWHERE,
+            AnsweredElsewhere(call_id=row.id).model_dump(mode="json"),
+            to=user_room(row.callee_id),
+            skip_sid=dev.sid,
+        )
+        try:
+            room_sid = await self._media.create_room(row.room_name)
+            caller_token = self._token_for(row, users[row.caller_id], row.caller_device)
+            callee_token = self._token_for(row, users[row.callee_id], dev.device_id)
+        except MediaUnavailable as exc:
+            log.warning("media unavailable at accept", extra={"call": row.id, "error": str(exc)})
+            await self._fail(row.id)
+            raise ServiceError(ErrorCode.UNAVAILABLE, "media server unavailable") from exc
+        async with self._sessions() as session:
+            await session.execute(
+                update(CallRow).where(CallRow.id == row.id).values(room_sid=room_sid)
+            )
+            await session.commit()
+            current = await session.get(CallRow, row.id)
+        if current is None or current.status != CallStatus.IN_PROGRESS.value:
+            self._spawn(self._delete_room(row.room_name))
+            raise ServiceError(ErrorCode.INVALID_STATE, "the call ended while it was answered")
+        accepted = Accepted(
+            call_id=row.id,
+            livekit_url=self._media.client_url,
+            room_name=row.room_name,
+            token=caller_token,
+        )
+        await self._notify.emit(
+            ServerEvent.ACCEPTED, accepted.model_dump(mode="json"), to=row.caller_sid
+        )
+        return RoomToken(
+            livekit_url=self._media.client_url, room_name=row.room_name, token=callee_token
+        )
+
+    def _token_for(self, row: CallRow, user: User, device_id: str) -> str:
+        assert row.room_name is not None
+        return self._media.mint_token(
+            room=row.room_name,
+            identity=participant_identity(user.id, device_id),
+            name=user.display_name,
+        )
+
+    async def _fail(self, call_id: str) -> None:
+        async with self._sessions() as session:
+            row = await session.get(CallRow, call_id)
+            if row is None or CallStatus(row.status).is_final:
+                return
+            step = callstate.transition(CallStatus(row.status), Event.MEDIA_FAILED, Role.SYSTEM)
+            if await self._apply(session, row, step, actor=SYSTEM_ACTOR, device=None):
+                await self._announce_end(row)
+
+    async def finish(self, ident: Identity, dev: Device, call_id: str, event: Event) -> None:
+        """``decline``, ``cancel`` or ``hangup`` (hangup while ringing = cancel / decline)."""
+        async with self._sessions() as session:
+            row, role = await self._load_party_call(session, ident, call_id)
+            status = CallStatus(row.status)
+            if event is Event.HANGUP:
+                event = callstate.hangup_event(status, role)
+            step = self._check(status, event, role)
+            won = await self._apply(session, row, step, actor=ident.user_id, device=dev.device_id)
+        if not won:
+            raise ServiceError(ErrorCode.INVALID_STATE, "the call changed meanwhile")
+        await self._announce_end(row)
+
+    async def sync(self, ident: Identity) -> list[Call]:
+        async with self._sessions() as session:
+            rows = list(
+                await session.scalars(
+                    select(CallRow)
+                    .where(
+                        CallRow.status.in_(ACTIVE),
+                        or_(CallRow.caller_id == ident.user_id, CallRow.callee_id == ident.user_id),
+                    )
+                    .order_by(CallRow.created_at.desc())
+                )
+            )
+            users = await users_by_id(
+                session, {u for r in rows for u in (r.caller_id, r.callee_id)}
+            )
+        return [call_view(r, users, ident.user_id) for r in rows]
+
+    async def room_token(self, ident: Identity, call_id: str, device_id: str | None) -> RoomToken:
+        async with self._sessions() as session:
+            row, role = await self._load_party_call(session, ident, call_id)
+            users = await users_by_id(session, (row.caller_id, row.callee_id))
+        if row.status != CallStatus.IN_PROGRESS.value or row.room_name is None:
+            raise ServiceError(ErrorCode.INVALID_STATE, "the call is not in progress")
+        stored = row.caller_device if role is Role.CALLER else row.answer_device
+        device = device_id or stored or "rejoin"
+        try:
+            token = self._token_for(row, users[ident.user_id], device)
+        except MediaUnavailable as exc:
+            raise ServiceError(ErrorCode.UNAVAILABLE, "media server unavailable") from exc
+        return RoomToken(livekit_url=self._media.client_url, room_name=row.room_name, token=token)
+
+    # --- connections and presence ----------------------------------------------------------
+
+    async def connected(self, ident: Identity, dev: Device) -> None:
+        """Record the socket; ring it again for every call still ringing for this user."""
+        now = utcnow()
+        async with self._sessions() as session:
+            before = await presence_of(session, [ident.user_id], live_since=self._live_since())
+            session.add(
+                Connection(
+                    sid=dev.sid,
+                    user_id=ident.user_id,
+                    tenant_id=ident.tenant_id,
+                    device_id=dev.device_id,
+                    node_id=self._settings.node,
+                    connected_at=now,
+                    last_seen=now,
+                )
+            )
+            await session.commit()
+            ringing = list(
+                await session.scalars(
+                    select(CallRow).where(
+                        CallRow.callee_id == ident.user_id,
+                        CallRow.status == CallStatus.RINGING.value,
+                    )
+                )
+            )
+            users = await users_by_id(
+                session, {u for r in ringing for u in (r.caller_id, r.callee_id)}
+            )
+        for row in ringing:
+            await self._notify.emit(ServerEvent.INCOMING, self._incoming(row, users), to=dev.sid)
+        if before[ident.user_id] == "offline":
+            await self.publish_presence(ident.tenant_id, [ident.user_id])
+
+    async def disconnected(self, ident: Identity, sid: str) -> None:
+        async with self._sessions() as session:
+            await session.execute(delete(Connection).where(Connection.sid == sid))
+            await session.commit()
+            after = await presence_of(session, [ident.user_id], live_since=self._live_since())
+        if after[ident.user_id] == "offline":
+            await self.publish_presence(ident.tenant_id, [ident.user_id])
+
+    async def heartbeat(self) -> None:
+        """Refresh this node's sockets; forget those of nodes that stopped refreshing theirs."""
+        now = utcnow()
+        async with self._sessions() as session:
+            await session.execute(
+                update(Connection)
+                .where(Connection.node_id == self._settings.node)
+                .values(last_seen=now)
+            )
+            await session.execute(
+                delete(Connection).where(Connection.last_seen < self._live_since())
+            )
+            await session.commit()
+
+    async def forget_node(self) -> None:
+        """At start and stop: this node holds no sockets (rows of a previous run are stale)."""
+        async with self._sessions() as session:
+            await session.execute(
+                delete(Connection).where(Connection.node_id == self._settings.node)
+            )
+            await session.commit()
+
+    # --- the server's own events -----------------------------------------------------------
+
+    async def settle_overdue(self, *, limit: int = 200) -> int:
+        """End every call ringing past its deadline as MISSED; return how many this node ended."""
+        settled = 0
+        async with self._sessions() as session:
+            ids = list(
+                await session.scalars(
+                    select(CallRow.id)
+                    .where(
+                        and_(
+                            CallRow.status == CallStatus.RINGING.value,
+                            CallRow.ring_deadline <= utcnow(),
+                        )
+                    )
+                    .limit(limit)
+                )
+            )
+        for call_id in ids:
+            async with self._sessions() as session:
+                row = await session.get(CallRow, call_id)
+                if row is None or row.status != CallStatus.RINGING.value:
+                    continue
+                step = callstate.transition(CallStatus.RINGING, Event.RING_TIMEOUT, Role.SYSTEM)
+                won = await self._apply(session, row, step, actor=SYSTEM_ACTOR, device=None)
+            if won:
+                settled += 1
+                await self._announce_end(row)
+        return settled
+
+    async def on_webhook(self, notice: WebhookNotice) -> None:
+        """A participant left or the room finished: the call in that room is over."""
+        events = {
+            "participant_left": Event.PARTICIPANT_LEFT,
+            "room_finished": Event.ROOM_FINISHED,
+        }
+        event = events.get(notice.event)
+        if event is None or not notice.room_name:
+            return
+        async with self._sessions() as session:
+            row = await session.scalar(select(CallRow).where(CallRow.room_name == notice.room_name))
+            if row is None or row.status != CallStatus.IN_PROGRESS.value:
+                return
+            step = callstate.transition(CallStatus.IN_PROGRESS, event, Role.SYSTEM)
+            won = await self._apply(session, row, step, actor=SYSTEM_ACTOR, device=notice.identity)
+        if won:
+            await self._announce_end(row)

@@ -1,0 +1,100 @@
+"""Settings of the call server, read from the environment (prefix ``VOIP_``) or a ``.env`` file.
+
+``docs/server.md`` documents every variable. The defaults run one node on one machine: SQLite
+under ``./var/``, a JWT secret generated into ``./var/`` (dev only), no Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import socket
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+
+class Settings(BaseSettings):
+    """Every knob of the server; field ``x`` is the environment variable ``VOIP_X``."""
+
+    model_config = SettingsConfigDict(env_prefix="VOIP_", env_file=".env", extra="ignore")
+
+    var_dir: Path = Path("var")
+    database_url: str | None = None
+    """SQLAlchemy async URL; unset = ``sqlite+aiosqlite:///<var_dir>/voip.db``."""
+    auto_migrate: bool | None = None
+    """Run migrations at serve start; unset = only for SQLite."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    node_id: str | None = None
+    """Names this process's sockets in the database; unset = ``<hostname>:<port>``, so a
+    restarted node recognises (and drops) the sockets of its previous run."""
+
+    jwt_secret: SecretStr | None = None
+    jwt_ttl_s: int = Field(default=12 * 3600, ge=60)
+
+    idp_jwt_secret: SecretStr | None = None
+    idp_issuer: str | None = None
+    idp_audience: str | None = "authenticated"
+
+    livekit_url: str | None = None
+    """What clients dial (``wss://…``); the server's API calls use it too unless set below."""
+    livekit_api_url: str | None = None
+    livekit_api_key: str | None = None
+    livekit_api_secret: SecretStr | None = None
+    livekit_timeout_s: float = Field(default=5.0, gt=0)
+    livekit_empty_timeout_s: int = Field(default=20, ge=1)
+    livekit_token_ttl_s: int = Field(default=300, ge=30, le=300)
+
+    ring_timeout_s: float = Field(default=30.0, gt=0)
+    sweep_interval_s: float = Field(default=1.0, gt=0)
+    invite_limit_per_min: int = Field(default=30, ge=1)
+
+    redis_url: str | None = None
+    presence_ttl_s: float = Field(default=90.0, gt=0)
+    """A connection row not refreshed for this long counts as gone (a node died)."""
+
+    presence_fanout_max: int = Field(default=1000, ge=0)
+    """``presence`` events go to the whole tenant only up to this many users (O(n²) otherwise);
+    bigger tenants read presence from ``GET /api/contacts``."""
+
+    log_format: str = "json"
+    log_level: str = "INFO"
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.var_dir / 'voip.db').as_posix()}"
+
+    @property
+    def node(self) -> str:
+        return self.node_id or f"{socket.gethostname()}:{self.port}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+    @property
+    def heartbeat_s(self) -> float:
+        return self.presence_ttl_s / 3
+
+    def jwt_key(self) -> str:
+        """The access-token secret; in dev (unset) one generated once into ``var_dir``."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        path = self.var_dir / "dev-jwt-secret"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+            log.warning("generated a dev-only JWT secret", extra={"path": str(path)})
+        return path.read_text().strip()

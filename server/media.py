@@ -1,0 +1,200 @@
+"""LiveKit behind one small interface: rooms, tokens and webhooks.
+
+:class:`MediaRooms` is what the call service needs; :class:`LiveKitRooms` is the real adapter
+(``livekit-api``: Twirp RoomService, ``AccessToken``, ``WebhookReceiver``). Any failure to reach
+LiveKit becomes :class:`MediaUnavailable`, which the call service turns into a FAILED call.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+import aiohttp
+from livekit import api
+
+from server.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class MediaUnavailable(Exception):
+    """LiveKit could not be reached or refused the request."""
+
+
+class WebhookRejected(Exception):
+    """A webhook whose signature, body hash or format is wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookNotice:
+    """The part of a LiveKit webhook the call service acts on."""
+
+    event: str
+    room_name: str
+    identity: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomInfo:
+    name: str
+    sid: str
+    num_participants: int
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantInfo:
+    identity: str
+    name: str
+
+
+class MediaRooms(Protocol):
+    """What the call server asks of the media server."""
+
+    @property
+    def client_url(self) -> str: ...
+
+    async def create_room(self, name: str) -> str:
+        """Create the room (at most two participants); return its sid."""
+        ...
+
+    async def delete_room(self, name: str) -> None: ...
+
+    async def list_rooms(self, prefix: str) -> list[RoomInfo]: ...
+
+    async def list_participants(self, name: str) -> list[ParticipantInfo]: ...
+
+    def mint_token(self, *, room: str, identity: str, name: str) -> str: ...
+
+    def verify_webhook(self, body: str, auth_header: str | None) -> WebhookNotice: ...
+
+    async def aclose(self) -> None: ...
+
+
+def participant_identity(user_id: str, device_id: str) -> str:
+    """The LiveKit identity of one user's device in a call room."""
+    return f"{user_id}:{device_id}"
+
+
+def user_of_identity(identity: str) -> str:
+    return identity.split(":", 1)[0]
+
+
+class LiveKitRooms:
+    """The real adapter over ``livekit.api.LiveKitAPI``; opened lazily, closed by :meth:`aclose`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._api: api.LiveKitAPI | None = None
+        key = settings.livekit_api_key or ""
+        secret = (
+            settings.livekit_api_secret.get_secret_value() if settings.livekit_api_secret else ""
+        )
+        self._key = key
+        self._secret = secret
+        self._receiver = api.WebhookReceiver(api.TokenVerifier(key or "-", secret or "-"))
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._settings.livekit_url and self._key and self._secret)
+
+    @property
+    def client_url(self) -> str:
+        return self._settings.livekit_url or ""
+
+    def _client(self) -> api.LiveKitAPI:
+        if not self.configured:
+            raise MediaUnavailable(
+                "LiveKit is not configured (VOIP_LIVEKIT_URL, _API_KEY, _SECRET)"
+            )
+        if self._api is None:
+            url = self._settings.livekit_api_url or self.client_url
+            timeout = aiohttp.ClientTimeout(total=self._settings.livekit_timeout_s)
+            self._api = api.LiveKitAPI(
+                url, self._key, self._secret, timeout=timeout, failover=False
+            )
+        return self._api
+
+    async def create_room(self, name: str) -> str:
+        request = api.CreateRoomRequest(
+            name=name,
+            max_participants=2,
+            empty_timeout=self._settings.livekit_empty_timeout_s,
+            departure_timeout=self._settings.livekit_empty_timeout_s,
+        )
+        try:
+            room = await self._client().room.create_room(request)
+        except MediaUnavailable:
+            raise
+        except Exception as exc:  # aiohttp, Twirp, timeouts: all mean "no media for this call"
+            raise MediaUnavailable(f"create_room failed: {exc!r}") from exc
+        return str(room.sid)
+
+    async def delete_room(self, name: str) -> None:
+        try:
+            await self._client().room.delete_room(api.DeleteRoomRequest(room=name))
+        except MediaUnavailable:
+            raise
+        except Exception as exc:
+            raise MediaUnavailable(f"delete_room failed: {exc!r}") from exc
+
+    async def list_rooms(self, prefix: str) -> list[RoomInfo]:
+        try:
+            response = await self._client().room.list_rooms(api.ListRoomsRequest())
+        except MediaUnavailable:
+            raise
+        except Exception as exc:
+            raise MediaUnavailable(f"list_rooms failed: {exc!r}") from exc
+        return [
+            RoomInfo(r.name, r.sid, r.num_participants)
+            for r in response.rooms
+            if r.name.startswith(prefix)
+        ]
+
+    async def list_participants(self, name: str) -> list[ParticipantInfo]:
+        try:
+            response = await self._client().room.list_participants(
+                api.ListParticipantsRequest(room=name)
+            )
+        except MediaUnavailable:
+            raise
+        except Exception as exc:
+            raise MediaUnavailable(f"list_participants failed: {exc!r}") from exc
+        return [ParticipantInfo(p.identity, p.name) for p in response.participants]
+
+    def mint_token(self, *, room: str, identity: str, name: str) -> str:
+        if not self.configured:
+            raise MediaUnavailable("LiveKit is not configured")
+        grants = api.VideoGrants(
+            room_join=True,
+            room=room,
+            can_publish=True,
+            can_subscribe=True,
+            can_publish_data=True,
+        )
+        return (
+            api.AccessToken(self._key, self._secret)
+            .with_identity(identity)
+            .with_name(name)
+            .with_grants(grants)
+            .with_ttl(timedelta(seconds=self._settings.livekit_token_ttl_s))
+            .to_jwt()
+        )
+
+    def verify_webhook(self, body: str, auth_header: str | None) -> WebhookNotice:
+        if not self.configured or not auth_header:
+            raise WebhookRejected("missing Authorization")
+        token = auth_header.removeprefix("Bearer ").strip()
+        try:
+            event = self._receiver.receive(body, token)
+        except Exception as exc:  # signature, hash or parse: all the same to the sender
+            raise WebhookRejected(str(exc) or type(exc).__name__) from exc
+        identity = event.participant.identity if event.HasField("participant") else None
+        return WebhookNotice(event.event, event.room.name, identity or None)
+
+    async def aclose(self) -> None:
+        if self._api is not None:
+            await self._api.aclose()
+            self._api = None
