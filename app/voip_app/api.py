@@ -1,0 +1,125 @@
+"""The call server's HTTP API as an async client with typed results (:mod:`voip_contract`).
+
+Every failure becomes one of :mod:`voip_app.errors`: :class:`~voip_app.errors.ServerUnreachable`
+when nothing answers, :class:`~voip_app.errors.RequestRefused` (``.code``) for a contract error
+body, :class:`~voip_app.errors.Unauthorized` for 401, :class:`~voip_app.errors.BadResponse` for
+anything outside the contract. Tests pass ``transport=httpx.MockTransport(...)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from voip_app.errors import BadResponse, ServerUnreachable, Unauthorized, VoipError, refused
+from voip_contract import Call, Contact, LoginResponse, Page, RoomToken, User
+
+M = TypeVar("M", bound=BaseModel)
+
+DEFAULT_TIMEOUT_S = 10.0
+
+
+class ApiClient:
+    """One server, one signed-in user at most. Use as ``async with`` or call :meth:`aclose`."""
+
+    def __init__(
+        self,
+        server_url: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        self.server_url = server_url.rstrip("/")
+        self._http = httpx.AsyncClient(
+            base_url=self.server_url, transport=transport, timeout=timeout_s
+        )
+        self._token: str | None = None
+
+    async def __aenter__(self) -> ApiClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def access_token(self) -> str | None:
+        """The bearer token after :meth:`login` (also what signaling authenticates with)."""
+        return self._token
+
+    def forget_token(self) -> None:
+        self._token = None
+
+    async def login(self, email: str, password: str) -> LoginResponse:
+        """Sign in; keeps the access token for every later request."""
+        body = {"email": email.strip(), "password": password}
+        result = await self._request("POST", "/api/auth/login", LoginResponse, json=body)
+        self._token = result.access_token
+        return result
+
+    async def me(self) -> User:
+        return await self._request("GET", "/api/me", User)
+
+    async def contacts(
+        self, *, query: str = "", limit: int = 50, cursor: str | None = None
+    ) -> Page[Contact]:
+        """One page of my tenant's directory, filtered by ``query`` (name or email)."""
+        params: dict[str, str | int] = {"limit": limit}
+        if query:
+            params["q"] = query
+        if cursor:
+            params["cursor"] = cursor
+        return await self._request("GET", "/api/contacts", Page[Contact], params=params)
+
+    async def calls(self, *, limit: int = 50, cursor: str | None = None) -> Page[Call]:
+        """One page of my call history, newest first."""
+        params: dict[str, str | int] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        return await self._request("GET", "/api/calls", Page[Call], params=params)
+
+    async def call(self, call_id: str) -> Call:
+        return await self._request("GET", f"/api/calls/{call_id}", Call)
+
+    async def room_token(self, call_id: str) -> RoomToken:
+        """A fresh token for an IN_PROGRESS call of mine: rejoin after a network loss."""
+        return await self._request("POST", f"/api/calls/{call_id}/token", RoomToken)
+
+    async def _request(self, method: str, path: str, model: type[M], **kwargs: Any) -> M:
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        try:
+            response = await self._http.request(method, path, headers=headers, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise ServerUnreachable(self.server_url, "timed out") from exc
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(self.server_url, type(exc).__name__) from exc
+        if response.is_success:
+            try:
+                return model.model_validate(response.json())
+            except (ValueError, ValidationError) as exc:
+                raise BadResponse(f"The call server sent an unexpected answer to {path}.") from exc
+        raise _error_of(response)
+
+
+def _error_of(response: httpx.Response) -> VoipError:
+    code, message = _error_body(response)
+    if code is None:
+        if response.status_code == 401:
+            return Unauthorized()
+        return BadResponse(f"The call server failed (HTTP {response.status_code}).")
+    if response.status_code == 401:
+        return Unauthorized(message)
+    return refused(code, message)
+
+
+def _error_body(response: httpx.Response) -> tuple[str | None, str]:
+    try:
+        body = response.json()
+        error = body["error"]
+        return str(error["code"]), str(error.get("message", ""))
+    except (ValueError, KeyError, TypeError):
+        return None, ""

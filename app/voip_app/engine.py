@@ -1,0 +1,820 @@
+"""The call engine: API client + signaling + media + the call state machine, for the UI to bind to.
+
+The UI (and ``voip-softphone``) talks only to :class:`CallEngine`:
+
+- plain async methods: :meth:`~CallEngine.sign_in`, :meth:`~CallEngine.sign_out`,
+  :meth:`~CallEngine.refresh_contacts`, :meth:`~CallEngine.refresh_history`,
+  :meth:`~CallEngine.call`, :meth:`~CallEngine.accept`, :meth:`~CallEngine.decline`,
+  :meth:`~CallEngine.cancel`, :meth:`~CallEngine.hang_up`, :meth:`~CallEngine.set_muted`,
+  :meth:`~CallEngine.select_output`, :meth:`~CallEngine.dismiss`,
+  :meth:`~CallEngine.mark_missed_seen`, :meth:`~CallEngine.close`;
+- one immutable :class:`EngineSnapshot` (:attr:`~CallEngine.snapshot`), replaced on every change
+  and pushed to every listener added with :meth:`~CallEngine.subscribe`;
+- a log of :class:`EngineEvent` s (:meth:`~CallEngine.add_event_listener`) for bots and tests.
+
+Errors: :meth:`~CallEngine.sign_in` and the refresh methods raise
+:class:`~voip_app.errors.VoipError` (its ``str`` is fit to show). Call actions never raise for
+server or network failures: the call ends with the outcome, and ``snapshot.error`` /
+``snapshot.call.error`` say what went wrong. They raise
+:class:`~voip_app.callstate.IllegalTransition` only when the action makes no sense now (accepting
+with no incoming call), and change nothing then.
+
+Every listener runs on the event loop; one that raises is logged and the engine goes on. Every
+background task of a call is tracked and cancelled when the call ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from voip_app.api import ApiClient
+from voip_app.callstate import CallMachine, Event, EventKind, IllegalTransition, Phase
+from voip_app.errors import RequestRefused, ServerUnreachable, Unauthorized, VoipError
+from voip_app.media.base import (
+    AudioOutput,
+    AudioOutputChanged,
+    Connected,
+    ConnectionQuality,
+    ConnectionQualityChanged,
+    Disconnected,
+    MediaError,
+    MediaEvent,
+    MediaSession,
+    ParticipantConnected,
+    ParticipantDisconnected,
+    Reconnected,
+    Reconnecting,
+    TrackMuted,
+)
+from voip_app.signaling import (
+    AuthRefused,
+    LinkDown,
+    LinkUp,
+    SignalEvent,
+    Signaling,
+    SignalingClient,
+)
+from voip_contract import (
+    Accepted,
+    AnsweredElsewhere,
+    Call,
+    CallStatus,
+    Contact,
+    Direction,
+    Ended,
+    ErrorCode,
+    Incoming,
+    Party,
+    PresenceChanged,
+    Reason,
+    Ringing,
+    RoomToken,
+    User,
+)
+
+log = logging.getLogger(__name__)
+
+ConnectionState = Literal["signed_out", "connecting", "online", "reconnecting"]
+
+REJOIN_ATTEMPTS = 5
+"""Full media disconnects are repaired with this many fresh-token rejoins before giving up."""
+REJOIN_FIRST_DELAY_S = 0.5
+
+
+# --- the observable surface -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveCall:
+    """The call on this device, from dialing / incoming until :meth:`CallEngine.dismiss`.
+
+    ``phase`` is the state machine's; ``status``/``reason`` are set once ``ended`` (``status`` is
+    ``None`` when another device of mine answered). ``connected_at`` (UTC) starts the UI timer.
+    """
+
+    id: str | None
+    peer: Party
+    direction: Direction
+    phase: Phase
+    status: CallStatus | None = None
+    reason: Reason | None = None
+    muted: bool = False
+    remote_muted: bool = False
+    connected_at: datetime | None = None
+    ring_expires_at: datetime | None = None
+    quality: ConnectionQuality = "unknown"
+    output: AudioOutput | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSnapshot:
+    """Everything the UI shows, as one immutable value."""
+
+    connection: ConnectionState = "signed_out"
+    server_url: str | None = None
+    user: User | None = None
+    contacts: tuple[Contact, ...] = ()
+    call: ActiveCall | None = None
+    history: tuple[Call, ...] = ()
+    missed_count: int = 0
+    outputs: tuple[AudioOutput, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EngineEvent:
+    """One line of the engine's log (``voip-softphone`` prints each as JSON)."""
+
+    name: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+SnapshotListener = Callable[[EngineSnapshot], None]
+EventListener = Callable[[EngineEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class MediaPrefs:
+    """The user's device choices, handed to the media factory for every join."""
+
+    input_id: str | None = None
+    output_id: str | None = None
+
+
+MediaFactory = Callable[[MediaPrefs], MediaSession]
+ApiFactory = Callable[[str], ApiClient]
+SignalingFactory = Callable[[str, Callable[[], str | None], str | None], Signaling]
+
+
+def default_media_factory(prefs: MediaPrefs) -> MediaSession:
+    """Desktop: the livekit SDK with the system's sound devices (imported only when used)."""
+    from voip_app.audio.devices import DeviceAudio
+    from voip_app.media.livekit_session import LiveKitMediaSession
+
+    audio = DeviceAudio(input_device=prefs.input_id, output_device=prefs.output_id)
+    return LiveKitMediaSession(audio_input=audio.input, audio_output=audio.output)
+
+
+def _default_signaling(
+    url: str, token: Callable[[], str | None], device_id: str | None
+) -> Signaling:
+    return SignalingClient(url, token, device_id=device_id)
+
+
+# --- the engine -------------------------------------------------------------------------------
+
+
+class CallEngine:
+    """One signed-in user, at most one call at a time. See the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        media_factory: MediaFactory = default_media_factory,
+        api_factory: ApiFactory = ApiClient,
+        signaling_factory: SignalingFactory = _default_signaling,
+        device_id: str | None = None,
+    ) -> None:
+        self._media_factory = media_factory
+        self._api_factory = api_factory
+        self._signaling_factory = signaling_factory
+        self.device_id = device_id
+        self._snapshot = EngineSnapshot()
+        self._listeners: list[SnapshotListener] = []
+        self._event_listeners: list[EventListener] = []
+        self._api: ApiClient | None = None
+        self._signaling: Signaling | None = None
+        self._machine = CallMachine()
+        self._media: MediaSession | None = None
+        self._prefs = MediaPrefs()
+        self._missed_seen_at: datetime | None = None
+        self._call_tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # --- observing ----------------------------------------------------------------------------
+
+    @property
+    def snapshot(self) -> EngineSnapshot:
+        """The current state; a new object after every change."""
+        return self._snapshot
+
+    def subscribe(self, listener: SnapshotListener) -> Callable[[], None]:
+        """Call ``listener(snapshot)`` after every change; returns the unsubscribe function."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def add_event_listener(self, listener: EventListener) -> Callable[[], None]:
+        """Receive every :class:`EngineEvent`; returns the remove function."""
+        self._event_listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._event_listeners:
+                self._event_listeners.remove(listener)
+
+        return remove
+
+    # --- session ------------------------------------------------------------------------------
+
+    async def sign_in(self, server_url: str, email: str, password: str) -> User:
+        """Sign in, connect signaling, load contacts and history. Raises ``VoipError``."""
+        if self._api is not None:
+            await self.sign_out()
+        server_url = server_url.strip().rstrip("/")
+        self._update(connection="connecting", server_url=server_url, error=None)
+        api = self._api_factory(server_url)
+        try:
+            login = await api.login(email, password)
+            signaling = self._signaling_factory(
+                server_url, lambda: api.access_token, self.device_id
+            )
+            signaling.set_listener(self._on_signal)
+            self._api, self._signaling = api, signaling
+            await signaling.connect()
+        except VoipError as exc:
+            self._api, self._signaling = None, None
+            await api.aclose()
+            self._update(connection="signed_out", error=str(exc))
+            self._log("sign_in_failed", error=str(exc))
+            raise
+        self._update(connection="online", user=login.user)
+        self._log("signed_in", user_id=login.user.id, email=login.user.email)
+        await self._refresh_quietly()
+        return login.user
+
+    async def sign_out(self) -> None:
+        """End any call, disconnect, forget the session. Safe when signed out."""
+        await self._abandon_call()
+        signaling, api = self._signaling, self._api
+        self._signaling, self._api = None, None
+        if signaling is not None:
+            signaling.set_listener(None)
+            await signaling.disconnect()
+        if api is not None:
+            await api.aclose()
+        await _drain(self._tasks)
+        self._machine = CallMachine()
+        self._snapshot = EngineSnapshot()
+        self._notify()
+        self._log("signed_out")
+
+    async def close(self) -> None:
+        """Sign out and stop everything the engine started."""
+        await self.sign_out()
+
+    # --- directory and history ----------------------------------------------------------------
+
+    async def refresh_contacts(self, query: str = "") -> tuple[Contact, ...]:
+        """Load my tenant's contacts (first page, filtered by ``query``)."""
+        page = await self._require_api().contacts(query=query, limit=200)
+        self._update(contacts=tuple(page.items))
+        return self._snapshot.contacts
+
+    async def refresh_history(self) -> tuple[Call, ...]:
+        """Load my recent calls, newest first, and recount missed calls."""
+        page = await self._require_api().calls(limit=50)
+        history = tuple(page.items)
+        self._update(history=history, missed_count=self._count_missed(history))
+        return history
+
+    def mark_missed_seen(self) -> None:
+        """The user looked at their missed calls: the badge goes to zero."""
+        self._missed_seen_at = datetime.now(UTC)
+        self._update(missed_count=0)
+
+    # --- calls --------------------------------------------------------------------------------
+
+    async def call(self, user_id: str) -> None:
+        """Call a contact of my tenant by user id. Ends the previous ended call's screen."""
+        self._require_signaling()
+        if self._machine.phase is Phase.ENDED:
+            self.dismiss()
+        peer = self._peer_for(user_id)
+        self._machine.handle(Event(EventKind.USER_DIAL))
+        self._set_call(ActiveCall(id=None, peer=peer, direction="outgoing", phase=Phase.DIALING))
+        self._log("dialing", callee_id=user_id)
+        request_id = uuid.uuid4().hex
+        try:
+            call = await self._require_signaling().invite(user_id, request_id)
+        except VoipError as exc:
+            if self._machine.phase is Phase.DIALING:
+                status = CallStatus.BUSY if _code(exc) is ErrorCode.BUSY else CallStatus.FAILED
+                reason = Reason.CALLEE_BUSY if status is CallStatus.BUSY else None
+                self._end(Event(EventKind.SERVER_REFUSED, status, reason), error=str(exc))
+            return
+        current = self._snapshot.call
+        if current is None or current.id is not None:
+            return
+        self._set_call(replace(current, id=call.id, peer=call.callee))
+        if self._machine.phase is Phase.ENDED:
+            # Canceled while the invite was on its way: tell the server now.
+            self._spawn(self._send_quietly("cancel", call.id))
+        elif call.status.is_final:
+            self._end(Event(EventKind.SERVER_ENDED, call.status, call.reason))
+        elif self._machine.phase is Phase.DIALING:
+            self._move(Event(EventKind.SERVER_RINGING))
+
+    async def accept(self) -> None:
+        """Answer the incoming call: get a room token and join the media."""
+        call = self._current_call()
+        self._machine.handle(Event(EventKind.USER_ACCEPT))
+        self._set_call(replace(call, phase=self._machine.phase))
+        self._log("accepting", call_id=call.id)
+        assert call.id is not None  # incoming calls always have an id
+        try:
+            token = await self._require_signaling().accept(call.id)
+        except VoipError as exc:
+            if self._machine.phase is Phase.CONNECTING:
+                self._end(Event(EventKind.SERVER_REFUSED, CallStatus.FAILED), error=str(exc))
+            return
+        if self._machine.phase is Phase.CONNECTING:
+            self._spawn_call(self._join(token))
+
+    async def decline(self) -> None:
+        """Refuse the incoming call."""
+        call = self._current_call()
+        self._end(Event(EventKind.USER_DECLINE))
+        if call.id is not None:
+            await self._send_quietly("decline", call.id)
+
+    async def cancel(self) -> None:
+        """Stop calling before the callee answered."""
+        call = self._current_call()
+        self._end(Event(EventKind.USER_CANCEL))
+        if call.id is not None:
+            await self._send_quietly("cancel", call.id)
+
+    async def hang_up(self) -> None:
+        """End the call in progress."""
+        call = self._current_call()
+        self._end(Event(EventKind.USER_HANG_UP))
+        if call.id is not None:
+            await self._send_quietly("hangup", call.id)
+
+    async def end_call(self) -> None:
+        """Whatever fits the phase: cancel, decline or hang up; nothing when there is no call."""
+        phase = self._machine.phase
+        if phase in (Phase.DIALING, Phase.RINGING_OUT):
+            await self.cancel()
+        elif phase is Phase.INCOMING:
+            await self.decline()
+        elif phase in (Phase.CONNECTING, Phase.ACTIVE, Phase.RECONNECTING):
+            await self.hang_up()
+
+    def dismiss(self) -> None:
+        """Leave the ended call's screen (``ended`` -> ``idle``)."""
+        self._machine.handle(Event(EventKind.USER_DISMISS))
+        self._update(call=None)
+
+    async def set_muted(self, muted: bool) -> None:
+        """Mute or unmute my microphone in the call."""
+        call = self._current_call()
+        if self._media is not None:
+            await self._media.set_microphone_enabled(not muted)
+        self._set_call(replace(call, muted=muted))
+        self._log("muted" if muted else "unmuted", call_id=call.id)
+
+    async def list_outputs(self) -> tuple[AudioOutput, ...]:
+        """The outputs the call's audio can go to (empty outside a call)."""
+        if self._media is None:
+            return ()
+        outputs = tuple(await self._media.list_audio_outputs())
+        self._update(outputs=outputs)
+        return outputs
+
+    async def select_output(self, output_id: str) -> None:
+        """Route the call's audio; also the default for the next calls."""
+        self._prefs = replace(self._prefs, output_id=output_id)
+        if self._media is not None:
+            try:
+                await self._media.select_audio_output(output_id)
+            except MediaError as exc:
+                self._update(error=str(exc))
+
+    def set_input_device(self, input_id: str | None) -> None:
+        """Choose the microphone for the next call (``None``: the system default)."""
+        self._prefs = replace(self._prefs, input_id=input_id)
+
+    @property
+    def media_prefs(self) -> MediaPrefs:
+        return self._prefs
+
+    # --- signaling events ---------------------------------------------------------------------
+
+    def _on_signal(self, event: SignalEvent) -> None:
+        try:
+            self._dispatch_signal(event)
+        except IllegalTransition as exc:
+            log.info("ignoring %s: %s", type(event).__name__, exc)
+
+    def _dispatch_signal(self, event: SignalEvent) -> None:
+        match event:
+            case Incoming():
+                self._on_incoming(event.call, event.ring_expires_at)
+            case Ringing(call_id=call_id):
+                if self._is_current(call_id) and self._machine.can(EventKind.SERVER_RINGING):
+                    self._move(Event(EventKind.SERVER_RINGING))
+            case Accepted():
+                if self._is_current(event.call_id) and self._machine.can(EventKind.SERVER_ACCEPTED):
+                    self._move(Event(EventKind.SERVER_ACCEPTED))
+                    self._spawn_call(self._join(event))
+            case AnsweredElsewhere(call_id=call_id):
+                if self._is_current(call_id) and self._machine.can(
+                    EventKind.SERVER_ANSWERED_ELSEWHERE
+                ):
+                    self._end(Event(EventKind.SERVER_ANSWERED_ELSEWHERE))
+            case Ended():
+                self._on_ended(event)
+            case PresenceChanged():
+                self._update(contacts=_with_presence(self._snapshot.contacts, event))
+            case LinkUp():
+                self._update(connection="online")
+                self._log("signaling_up", reconnected=event.reconnected)
+                self._reconcile(event.calls)
+            case LinkDown(reason=reason):
+                if self._signaling is not None:
+                    self._update(connection="reconnecting")
+                    self._log("signaling_down", reason=reason)
+            case AuthRefused(message=message):
+                self._update(error="Your session expired; sign in again.")
+                self._log("auth_refused", message=message)
+
+    def _on_incoming(self, call: Call, ring_expires_at: datetime | None) -> None:
+        current = self._snapshot.call
+        if self._machine.phase is Phase.INCOMING and current is not None and current.id == call.id:
+            if ring_expires_at is not None:
+                self._set_call(replace(current, ring_expires_at=ring_expires_at))
+            return
+        if self._machine.phase is Phase.ENDED:
+            self.dismiss()
+        if not self._machine.can(EventKind.SERVER_INCOMING):
+            log.info("incoming call %s while busy here; the server decides", call.id)
+            return
+        self._machine.handle(Event(EventKind.SERVER_INCOMING))
+        self._set_call(
+            ActiveCall(
+                id=call.id,
+                peer=call.caller,
+                direction="incoming",
+                phase=Phase.INCOMING,
+                ring_expires_at=ring_expires_at,
+            )
+        )
+        self._log("incoming", call_id=call.id, caller=call.caller.display_name)
+
+    def _on_ended(self, event: Ended) -> None:
+        if self._is_current(event.call_id) and self._machine.can(EventKind.SERVER_ENDED):
+            self._end(Event(EventKind.SERVER_ENDED, event.status, event.reason))
+        self._spawn(self._refresh_quietly())
+
+    def _reconcile(self, active: tuple[Call, ...]) -> None:
+        """After a (re)connect, make the local call agree with the server's ``sync``."""
+        current = self._snapshot.call
+        phase = self._machine.phase
+        if current is not None and current.id is not None and self._machine.state.in_call:
+            server = next((c for c in active if c.id == current.id), None)
+            if server is None:
+                self._spawn(self._settle_from_history(current.id))
+            elif server.status is CallStatus.IN_PROGRESS and phase in (
+                Phase.DIALING,
+                Phase.RINGING_OUT,
+            ):
+                # Answered while we were away: the `accepted` event was lost with the link.
+                self._move(Event(EventKind.SERVER_ACCEPTED))
+                self._spawn_call(self._rejoin(current.id))
+            elif server.status is CallStatus.IN_PROGRESS and phase is Phase.INCOMING:
+                self._end(Event(EventKind.SERVER_ANSWERED_ELSEWHERE))
+            elif server.status is CallStatus.RINGING and phase is Phase.DIALING:
+                self._move(Event(EventKind.SERVER_RINGING))
+            return
+        if phase in (Phase.IDLE, Phase.ENDED):
+            for call in active:
+                if call.status is CallStatus.RINGING and call.direction == "incoming":
+                    self._on_incoming(call, None)
+                    break
+
+    async def _settle_from_history(self, call_id: str) -> None:
+        try:
+            call = await self._require_api().call(call_id)
+        except VoipError as exc:
+            log.warning("could not settle call %s after reconnect: %s", call_id, exc)
+            status, reason = CallStatus.FAILED, None
+        else:
+            status, reason = call.status, call.reason
+        if not status.is_final:
+            return
+        if self._is_current(call_id) and self._machine.can(EventKind.SERVER_ENDED):
+            self._end(Event(EventKind.SERVER_ENDED, status, reason))
+
+    # --- media --------------------------------------------------------------------------------
+
+    async def _join(self, token: RoomToken) -> None:
+        """Join the room of the current call; on failure the call fails and the server hears it."""
+        media = self._new_media()
+        try:
+            await media.connect(token.livekit_url, token.token)
+        except MediaError as exc:
+            if self._media is media:
+                self._media = None
+            await media.disconnect()
+            self._log("media_failed", error=str(exc))
+            call = self._snapshot.call
+            if self._machine.can(EventKind.MEDIA_FAILED):
+                self._end(Event(EventKind.MEDIA_FAILED), error=str(exc))
+                if call is not None and call.id is not None:
+                    self._spawn(self._send_quietly("hangup", call.id))
+            return
+        call = self._snapshot.call
+        if call is not None and call.muted:
+            await media.set_microphone_enabled(False)
+        if self._media is media and self._machine.phase is Phase.CONNECTING:
+            self._media_connected()
+        self._spawn_call(self._load_outputs(media))
+
+    def _new_media(self) -> MediaSession:
+        media = self._media_factory(self._prefs)
+        self._media = media
+
+        def listener(event: MediaEvent) -> None:
+            try:
+                self._on_media(media, event)
+            except IllegalTransition as exc:
+                log.info("ignoring media event %s: %s", type(event).__name__, exc)
+
+        media.set_listener(listener)
+        return media
+
+    async def _load_outputs(self, media: MediaSession) -> None:
+        try:
+            outputs = tuple(await media.list_audio_outputs())
+        except MediaError as exc:
+            log.info("no audio outputs: %s", exc)
+            return
+        self._update(outputs=outputs)
+
+    def _media_connected(self) -> None:
+        self._move(Event(EventKind.MEDIA_CONNECTED))
+        call = self._snapshot.call
+        if call is not None and call.connected_at is None:
+            self._set_call(replace(call, connected_at=datetime.now(UTC)))
+        self._log("media_connected", call_id=call.id if call else None)
+
+    def _on_media(self, media: MediaSession, event: MediaEvent) -> None:
+        if media is not self._media:
+            return  # a session we already left
+        call = self._snapshot.call
+        if call is None:
+            return
+        match event:
+            case Connected() | Reconnected():
+                if self._machine.phase is Phase.RECONNECTING:
+                    self._media_connected()
+            case Reconnecting():
+                if self._machine.can(EventKind.MEDIA_RECONNECTING):
+                    self._move(Event(EventKind.MEDIA_RECONNECTING))
+                    self._log("media_reconnecting", call_id=call.id)
+            case Disconnected(reason=reason):
+                self._log("media_disconnected", call_id=call.id, reason=reason)
+                if self._machine.can(EventKind.MEDIA_RECONNECTING) and call.id is not None:
+                    self._move(Event(EventKind.MEDIA_RECONNECTING))
+                    self._media = None
+                    self._spawn(media.disconnect())
+                    self._spawn_call(self._rejoin(call.id))
+            case TrackMuted(muted=muted):
+                self._set_call(replace(call, remote_muted=muted))
+            case ConnectionQualityChanged(quality=quality):
+                self._set_call(replace(call, quality=quality))
+            case AudioOutputChanged(output=output):
+                self._set_call(replace(call, output=output))
+            case ParticipantConnected(identity=identity):
+                self._log("peer_joined", identity=identity)
+            case ParticipantDisconnected(identity=identity):
+                self._log("peer_left", identity=identity)
+
+    async def _rejoin(self, call_id: str) -> None:
+        """After a full media disconnect: fresh token, join again; a bounded number of times."""
+        delay = REJOIN_FIRST_DELAY_S
+        last_error = "media lost"
+        for attempt in range(1, REJOIN_ATTEMPTS + 1):
+            if not self._is_current(call_id) or not self._machine.state.in_call:
+                return
+            self._log("rejoining", call_id=call_id, attempt=attempt)
+            try:
+                token = await self._require_api().room_token(call_id)
+            except RequestRefused as exc:
+                # The call is over (or not mine any more): let the server's word end it.
+                await self._settle_from_history(call_id)
+                last_error = str(exc)
+                break
+            except VoipError as exc:
+                last_error = str(exc)
+            else:
+                media = self._new_media()
+                try:
+                    await media.connect(token.livekit_url, token.token)
+                except MediaError as exc:
+                    last_error = str(exc)
+                    self._media = None
+                    await media.disconnect()
+                else:
+                    call = self._snapshot.call
+                    if call is not None and call.muted:
+                        await media.set_microphone_enabled(False)
+                    if self._machine.phase in (Phase.RECONNECTING, Phase.CONNECTING):
+                        self._media_connected()
+                    self._log("rejoined", call_id=call_id, attempt=attempt)
+                    return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 4.0)
+        if self._is_current(call_id) and self._machine.can(EventKind.MEDIA_FAILED):
+            self._end(Event(EventKind.MEDIA_FAILED), error=last_error)
+            await self._send_quietly("hangup", call_id)
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _move(self, event: Event) -> None:
+        state = self._machine.handle(event)
+        call = self._snapshot.call
+        if call is not None:
+            self._set_call(replace(call, phase=state.phase))
+            self._log("phase", call_id=call.id, phase=state.phase.value)
+
+    def _end(self, event: Event, *, error: str | None = None) -> None:
+        """Move to ``ended`` (raises if illegal), stop the media and every task of the call."""
+        state = self._machine.handle(event)
+        call = self._snapshot.call
+        if call is not None:
+            ended = replace(
+                call,
+                phase=state.phase,
+                status=state.status,
+                reason=state.reason,
+                error=error or call.error,
+            )
+            self._set_call(ended)
+            self._log(
+                "ended",
+                call_id=call.id,
+                status=state.status.value if state.status else None,
+                reason=state.reason.value if state.reason else None,
+                error=error,
+            )
+        if error:
+            self._update(error=error)
+        for task in list(self._call_tasks):
+            if task is not asyncio.current_task():
+                task.cancel()
+        media, self._media = self._media, None
+        if media is not None:
+            self._spawn(media.disconnect())
+        self._update(outputs=())
+
+    async def _abandon_call(self) -> None:
+        with contextlib.suppress(IllegalTransition):
+            await self.end_call()
+        await _drain(self._call_tasks)
+        media, self._media = self._media, None
+        if media is not None:
+            await media.disconnect()
+
+    async def _send_quietly(self, action: str, call_id: str) -> None:
+        signaling = self._signaling
+        if signaling is None:
+            return
+        send: Callable[[str], Coroutine[Any, Any, None]] = getattr(signaling, action)
+        try:
+            await send(call_id)
+        except VoipError as exc:
+            # The server settles calls on its own (ring timeout, webhooks): just report it.
+            log.info("%s of %s not confirmed: %s", action, call_id, exc)
+
+    async def _refresh_quietly(self) -> None:
+        for refresh in (self.refresh_contacts, self.refresh_history):
+            try:
+                await refresh()
+            except VoipError as exc:
+                log.info("refresh failed: %s", exc)
+
+    def _count_missed(self, history: tuple[Call, ...]) -> int:
+        seen = self._missed_seen_at
+        return sum(
+            1
+            for c in history
+            if c.direction == "incoming"
+            and c.status is CallStatus.MISSED
+            and (seen is None or c.created_at > seen)
+        )
+
+    def _peer_for(self, user_id: str) -> Party:
+        for contact in self._snapshot.contacts:
+            if contact.id == user_id:
+                return Party(id=contact.id, display_name=contact.display_name)
+        return Party(id=user_id, display_name=user_id)
+
+    def _current_call(self) -> ActiveCall:
+        call = self._snapshot.call
+        if call is None:
+            raise IllegalTransition(self._machine.phase, EventKind.USER_HANG_UP)
+        return call
+
+    def _is_current(self, call_id: str) -> bool:
+        call = self._snapshot.call
+        return call is not None and call.id == call_id
+
+    def _require_api(self) -> ApiClient:
+        if self._api is None:
+            raise Unauthorized("not signed in")
+        return self._api
+
+    def _require_signaling(self) -> Signaling:
+        if self._signaling is None:
+            raise Unauthorized("not signed in")
+        return self._signaling
+
+    def _set_call(self, call: ActiveCall) -> None:
+        self._update(call=call)
+
+    def _update(self, **changes: Any) -> None:
+        self._snapshot = replace(self._snapshot, **changes)
+        self._notify()
+
+    def _notify(self) -> None:
+        snapshot = self._snapshot
+        for listener in list(self._listeners):
+            try:
+                listener(snapshot)
+            except Exception:
+                log.exception("snapshot listener failed")
+
+    def _log(self, name: str, **data: Any) -> None:
+        event = EngineEvent(name, data)
+        for listener in list(self._event_listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event listener failed")
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """A task of the session (outlives a call)."""
+        _track(self._tasks, coro)
+
+    def _spawn_call(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """A task of the current call: cancelled when the call ends."""
+        _track(self._call_tasks, coro)
+
+
+def _track(tasks: set[asyncio.Task[Any]], coro: Coroutine[Any, Any, Any]) -> None:
+    task = asyncio.get_running_loop().create_task(coro)
+    tasks.add(task)
+
+    def done(t: asyncio.Task[Any]) -> None:
+        tasks.discard(t)
+        if not t.cancelled() and t.exception() is not None:
+            log.error("background task failed", exc_info=t.exception())
+
+    task.add_done_callback(done)
+
+
+async def _drain(tasks: set[asyncio.Task[Any]]) -> None:
+    current = asyncio.current_task()
+    pending = [t for t in tasks if t is not current]
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _with_presence(contacts: tuple[Contact, ...], event: PresenceChanged) -> tuple[Contact, ...]:
+    return tuple(
+        c.model_copy(update={"presence": event.presence}) if c.id == event.user_id else c
+        for c in contacts
+    )
+
+
+def _code(exc: VoipError) -> ErrorCode | None:
+    return exc.code if isinstance(exc, RequestRefused) else None
+
+
+__all__ = [
+    "ActiveCall",
+    "CallEngine",
+    "ConnectionState",
+    "EngineEvent",
+    "EngineSnapshot",
+    "MediaFactory",
+    "MediaPrefs",
+    "ServerUnreachable",
+    "default_media_factory",
+]

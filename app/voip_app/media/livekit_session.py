@@ -1,0 +1,258 @@
+"""The :class:`~voip_app.media.base.MediaSession` on the livekit Python SDK (desktop and tests).
+
+One session is one join: ``connect`` joins the room, publishes the microphone (frames from an
+:class:`~voip_app.audio.base.AudioInput`) and plays every remote audio track into an
+:class:`~voip_app.audio.base.AudioOutput`. The SDK repairs short network losses on its own
+(``Reconnecting`` / ``Reconnected``); a full disconnect is reported as ``Disconnected`` and the
+engine rejoins with a fresh token in a new session. Echo cancellation lives with the devices
+(:class:`voip_app.audio.devices.DeviceAudio`), where both directions meet.
+
+Mute both mutes the published track (the far end sees ``TrackMuted``) and sends digital
+silence, so a muted microphone is silent whatever the SFU does with the mute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from livekit import rtc
+
+from voip_app.audio.base import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, AudioInput, AudioOutput
+from voip_app.media.base import (
+    AudioOutput as OutputRoute,
+)
+from voip_app.media.base import (
+    AudioOutputChanged,
+    Connected,
+    ConnectionQuality,
+    ConnectionQualityChanged,
+    Disconnected,
+    MediaError,
+    MediaEvent,
+    MediaListener,
+    ParticipantConnected,
+    ParticipantDisconnected,
+    Reconnected,
+    Reconnecting,
+    TrackMuted,
+)
+
+log = logging.getLogger(__name__)
+
+SOURCE_QUEUE_MS = 60
+"""Capture backlog the SDK may hold: paces unpaced sources (tone, file) in real time."""
+CONNECT_TIMEOUT_S = 10.0
+
+_QUALITY: dict[int, ConnectionQuality] = {
+    rtc.ConnectionQuality.QUALITY_EXCELLENT: "excellent",
+    rtc.ConnectionQuality.QUALITY_GOOD: "good",
+    rtc.ConnectionQuality.QUALITY_POOR: "poor",
+    rtc.ConnectionQuality.QUALITY_LOST: "lost",
+}
+
+OutputsProvider = Callable[[], list[OutputRoute]]
+
+
+class LiveKitMediaSession:
+    """A :class:`~voip_app.media.base.MediaSession` over ``livekit.rtc.Room``."""
+
+    def __init__(
+        self,
+        *,
+        audio_input: AudioInput,
+        audio_output: AudioOutput,
+        outputs: OutputsProvider | None = None,
+    ) -> None:
+        self._input = audio_input
+        self._output = audio_output
+        self._outputs = outputs
+        self._listener: MediaListener | None = None
+        self._room: rtc.Room | None = None
+        self._source: rtc.AudioSource | None = None
+        self._track: rtc.LocalAudioTrack | None = None
+        self._mic_enabled = True
+        self._closing = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._streams: dict[str, rtc.AudioStream] = {}
+        self.remote_frames = 0
+        """Remote audio frames played so far (for tests and benchmarks)."""
+
+    # --- MediaSession ---------------------------------------------------------------------
+
+    def set_listener(self, listener: MediaListener | None) -> None:
+        self._listener = listener
+
+    async def connect(self, url: str, token: str) -> None:
+        if self._room is not None:
+            raise MediaError("This media session is already in use.")
+        loop = asyncio.get_running_loop()
+        room = rtc.Room(loop=loop)
+        self._room = room
+        self._wire(room)
+        options = rtc.RoomOptions(auto_subscribe=True, connect_timeout=CONNECT_TIMEOUT_S)
+        try:
+            await self._output.start()
+            await self._input.start()
+            await room.connect(url, token, options)
+            source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=SOURCE_QUEUE_MS, loop=loop)
+            track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
+            publish = rtc.TrackPublishOptions(
+                source=rtc.TrackSource.SOURCE_MICROPHONE, dtx=False, red=False
+            )
+            await room.local_participant.publish_track(track, publish)
+        except (rtc.ConnectError, MediaError, RuntimeError, OSError) as exc:
+            await self.disconnect()
+            message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            raise MediaError(f"Could not join the call's audio: {message}") from exc
+        self._source, self._track = source, track
+        if not self._mic_enabled:
+            track.mute()
+        self._spawn(self._capture(source))
+        for participant in room.remote_participants.values():
+            for publication in participant.track_publications.values():
+                if isinstance(publication.track, rtc.RemoteAudioTrack):
+                    self._play(publication.track, participant.identity)
+        self._emit(Connected())
+
+    async def disconnect(self) -> None:
+        self._closing = True
+        room, self._room = self._room, None
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for stream in list(self._streams.values()):
+            with contextlib.suppress(Exception):
+                await stream.aclose()
+        self._streams.clear()
+        if room is not None:
+            with contextlib.suppress(Exception):
+                await room.disconnect()
+        source, self._source = self._source, None
+        if source is not None:
+            with contextlib.suppress(Exception):
+                await source.aclose()
+        self._track = None
+        await self._input.stop()
+        await self._output.stop()
+
+    async def set_microphone_enabled(self, enabled: bool) -> None:
+        self._mic_enabled = enabled
+        track = self._track
+        if track is not None:
+            if enabled:
+                track.unmute()
+            else:
+                track.mute()
+
+    async def list_audio_outputs(self) -> list[OutputRoute]:
+        if self._outputs is None:
+            return [OutputRoute(id="default", name="System output", kind="system")]
+        try:
+            return await asyncio.to_thread(self._outputs)
+        except MediaError:
+            raise
+        except Exception as exc:
+            raise MediaError(f"Cannot list the audio outputs: {exc}") from exc
+
+    async def select_audio_output(self, output_id: str) -> None:
+        routes = {route.id: route for route in await self.list_audio_outputs()}
+        route = routes.get(output_id)
+        if route is None:
+            raise MediaError("That audio output is not available.")
+        if hasattr(self._output, "device_id"):
+            await self._output.stop()
+            self._output.device_id = output_id
+            await self._output.start()
+        self._emit(AudioOutputChanged(route))
+
+    # --- internals ------------------------------------------------------------------------
+
+    @property
+    def microphone_enabled(self) -> bool:
+        return self._mic_enabled
+
+    def _wire(self, room: rtc.Room) -> None:
+        room.on("reconnecting", lambda: self._emit(Reconnecting()))
+        room.on("reconnected", lambda: self._emit(Reconnected()))
+        room.on("disconnected", self._on_disconnected)
+        room.on("participant_connected", lambda p: self._emit(ParticipantConnected(p.identity)))
+        room.on("participant_disconnected", self._on_participant_left)
+        room.on("track_subscribed", self._on_track_subscribed)
+        room.on("track_muted", lambda p, pub: self._emit(TrackMuted(p.identity, True)))
+        room.on("track_unmuted", lambda p, pub: self._emit(TrackMuted(p.identity, False)))
+        room.on("connection_quality_changed", self._on_quality)
+
+    def _on_disconnected(self, reason: Any = None) -> None:
+        if self._closing:
+            return
+        try:
+            name = rtc.DisconnectReason.Name(reason).lower()
+        except (ValueError, TypeError):
+            name = str(reason).lower()
+        self._emit(Disconnected(name))
+
+    def _on_participant_left(self, participant: rtc.RemoteParticipant) -> None:
+        self._emit(ParticipantDisconnected(participant.identity))
+
+    def _on_track_subscribed(
+        self,
+        track: rtc.Track,
+        publication: rtc.RemoteTrackPublication,
+        participant: rtc.RemoteParticipant,
+    ) -> None:
+        if isinstance(track, rtc.RemoteAudioTrack):
+            self._play(track, participant.identity)
+
+    def _on_quality(self, participant: rtc.Participant | None, quality: Any) -> None:
+        if participant is None:
+            return
+        self._emit(ConnectionQualityChanged(participant.identity, _QUALITY.get(quality, "unknown")))
+
+    def _play(self, track: rtc.RemoteAudioTrack, identity: str) -> None:
+        if track.sid in self._streams:
+            return
+        stream = rtc.AudioStream(
+            track, sample_rate=SAMPLE_RATE, num_channels=1, frame_size_ms=FRAME_MS
+        )
+        self._streams[track.sid] = stream
+        self._spawn(self._playback(stream))
+
+    async def _playback(self, stream: rtc.AudioStream) -> None:
+        async for event in stream:
+            pcm = np.frombuffer(event.frame.data, dtype=np.int16)
+            for start in range(0, len(pcm) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
+                self._output.write(pcm[start : start + FRAME_SAMPLES].copy())
+                self.remote_frames += 1
+
+    async def _capture(self, source: rtc.AudioSource) -> None:
+        silent = bytes(FRAME_SAMPLES * 2)
+        while True:
+            pcm = await self._input.read()
+            data = pcm.tobytes() if self._mic_enabled else silent
+            await source.capture_frame(rtc.AudioFrame(data, SAMPLE_RATE, 1, FRAME_SAMPLES))
+
+    def _emit(self, event: MediaEvent) -> None:
+        listener = self._listener
+        if listener is None:
+            return
+        try:
+            listener(event)
+        except Exception:
+            log.exception("media listener failed on %s", type(event).__name__)
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("media task failed", exc_info=t.exception())
+
+        task.add_done_callback(done)

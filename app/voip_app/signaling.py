@@ -1,0 +1,300 @@
+"""The call server's Socket.IO namespace ``/call`` as a typed client.
+
+:class:`SignalingClient` connects with the access token (and this installation's ``device_id``),
+reconnects with backoff when the link drops (python-socketio's own loop: 0.5 s doubling to 5 s,
+jittered), authenticates again on every attempt, and calls ``sync`` after every (re)connect. What
+the server pushes reaches one listener as typed :data:`SignalEvent` s: the contract's payload models
+plus :class:`LinkUp` (with the ``sync`` result), :class:`LinkDown` and :class:`AuthRefused`.
+
+Requests (``invite``, ``accept``, ...) return the ack's typed payload or raise
+:class:`~voip_app.errors.RequestRefused` (``{"ok": false}``),
+:class:`~voip_app.errors.ServerUnreachable` (not connected, or no ack in time) or
+:class:`~voip_app.errors.BadResponse`. The engine depends on the :class:`Signaling` protocol;
+unit tests use a fake of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import socketio
+from pydantic import BaseModel, ValidationError
+
+from voip_app.errors import BadResponse, RequestRefused, ServerUnreachable, refused
+from voip_contract import (
+    NAMESPACE,
+    Accepted,
+    AnsweredElsewhere,
+    Call,
+    ClientEvent,
+    Ended,
+    Incoming,
+    PresenceChanged,
+    Ringing,
+    RoomToken,
+    ServerEvent,
+)
+
+log = logging.getLogger(__name__)
+
+ACK_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class LinkUp:
+    """Connected (again) and synced: ``calls`` are the active calls I am part of."""
+
+    calls: tuple[Call, ...]
+    reconnected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LinkDown:
+    """The link dropped; the client is retrying on its own."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuthRefused:
+    """The server refused our credentials at connect: sign in again."""
+
+    message: str
+
+
+SignalEvent = (
+    Incoming
+    | Ringing
+    | Accepted
+    | AnsweredElsewhere
+    | Ended
+    | PresenceChanged
+    | LinkUp
+    | LinkDown
+    | AuthRefused
+)
+SignalListener = Callable[[SignalEvent], None]
+
+_PUSHED: dict[ServerEvent, type[BaseModel]] = {
+    ServerEvent.INCOMING: Incoming,
+    ServerEvent.RINGING: Ringing,
+    ServerEvent.ACCEPTED: Accepted,
+    ServerEvent.ANSWERED_ELSEWHERE: AnsweredElsewhere,
+    ServerEvent.ENDED: Ended,
+    ServerEvent.PRESENCE: PresenceChanged,
+}
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _CallsAck(BaseModel):
+    call: Call
+
+
+class _SyncAck(BaseModel):
+    calls: list[Call]
+
+
+class _EmptyAck(BaseModel):
+    pass
+
+
+class Signaling(Protocol):
+    """What the engine needs from signaling (real: :class:`SignalingClient`)."""
+
+    def set_listener(self, listener: SignalListener | None) -> None: ...
+
+    async def connect(self) -> None: ...
+
+    async def disconnect(self) -> None: ...
+
+    async def invite(self, callee_id: str, request_id: str) -> Call: ...
+
+    async def accept(self, call_id: str) -> RoomToken: ...
+
+    async def decline(self, call_id: str) -> None: ...
+
+    async def cancel(self, call_id: str) -> None: ...
+
+    async def hangup(self, call_id: str) -> None: ...
+
+    async def sync(self) -> list[Call]: ...
+
+
+class SignalingClient:
+    """The real :class:`Signaling` over ``socketio.AsyncClient``."""
+
+    def __init__(
+        self,
+        server_url: str,
+        token: Callable[[], str | None],
+        *,
+        device_id: str | None = None,
+        ack_timeout_s: float = ACK_TIMEOUT_S,
+        reconnection_delay_s: float = 0.5,
+        reconnection_delay_max_s: float = 5.0,
+    ) -> None:
+        self.server_url = server_url.rstrip("/")
+        self._token = token
+        self._device_id = device_id
+        self._ack_timeout_s = ack_timeout_s
+        self._listener: SignalListener | None = None
+        self._connected_once = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sio = socketio.AsyncClient(
+            reconnection=True,
+            reconnection_attempts=0,
+            reconnection_delay=reconnection_delay_s,
+            reconnection_delay_max=reconnection_delay_max_s,
+            randomization_factor=0.3,
+            handle_sigint=False,
+        )
+        self._sio.on("connect", self._on_connect, namespace=NAMESPACE)
+        self._sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
+        self._sio.on("connect_error", self._on_connect_error, namespace=NAMESPACE)
+        for name in _PUSHED:
+            self._sio.on(name.value, self._pushed_handler(name), namespace=NAMESPACE)
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._sio.connected) and NAMESPACE in self._sio.namespaces
+
+    def set_listener(self, listener: SignalListener | None) -> None:
+        self._listener = listener
+
+    async def connect(self) -> None:
+        """Connect once; raises :class:`ServerUnreachable` or :class:`AuthRefused`-like errors.
+
+        After the first success, drops are repaired in the background and reported as
+        :class:`LinkDown` / :class:`LinkUp`.
+        """
+        try:
+            await self._sio.connect(
+                self.server_url,
+                auth=self._auth,
+                namespaces=[NAMESPACE],
+                transports=["websocket"],
+                wait_timeout=int(self._ack_timeout_s),
+            )
+        except socketio.exceptions.ConnectionError as exc:
+            raise ServerUnreachable(self.server_url, str(exc) or "refused") from exc
+
+    async def disconnect(self) -> None:
+        """Disconnect and stop reconnecting; safe to call twice."""
+        await self._sio.disconnect()
+        await self._sio.shutdown()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def invite(self, callee_id: str, request_id: str) -> Call:
+        ack = await self._call(
+            ClientEvent.INVITE, {"callee_id": callee_id, "request_id": request_id}, _CallsAck
+        )
+        return ack.call
+
+    async def accept(self, call_id: str) -> RoomToken:
+        return await self._call(ClientEvent.ACCEPT, {"call_id": call_id}, RoomToken)
+
+    async def decline(self, call_id: str) -> None:
+        await self._call(ClientEvent.DECLINE, {"call_id": call_id}, _EmptyAck)
+
+    async def cancel(self, call_id: str) -> None:
+        await self._call(ClientEvent.CANCEL, {"call_id": call_id}, _EmptyAck)
+
+    async def hangup(self, call_id: str) -> None:
+        await self._call(ClientEvent.HANGUP, {"call_id": call_id}, _EmptyAck)
+
+    async def sync(self) -> list[Call]:
+        return (await self._call(ClientEvent.SYNC, {}, _SyncAck)).calls
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _auth(self) -> dict[str, str]:
+        auth = {"token": self._token() or ""}
+        if self._device_id:
+            auth["device_id"] = self._device_id
+        return auth
+
+    async def _call(self, event: ClientEvent, payload: dict[str, Any], model: type[M]) -> M:
+        if not self.connected:
+            raise ServerUnreachable(self.server_url, "not connected")
+        try:
+            raw = await self._sio.call(
+                event.value, payload, namespace=NAMESPACE, timeout=self._ack_timeout_s
+            )
+        except socketio.exceptions.TimeoutError as exc:
+            raise ServerUnreachable(self.server_url, f"no answer to {event.value}") from exc
+        except (socketio.exceptions.SocketIOError, ValueError) as exc:
+            raise ServerUnreachable(self.server_url, "connection lost") from exc
+        return _parse_ack(event, raw, model)
+
+    def _emit(self, event: SignalEvent) -> None:
+        listener = self._listener
+        if listener is None:
+            return
+        try:
+            listener(event)
+        except Exception:
+            log.exception("signaling listener failed on %s", type(event).__name__)
+
+    def _pushed_handler(self, name: ServerEvent) -> Callable[[Any], None]:
+        model = _PUSHED[name]
+
+        def handle(data: Any) -> None:
+            try:
+                parsed = model.model_validate(data)
+            except ValidationError:
+                log.warning("dropping malformed %s event: %r", name.value, data)
+                return
+            self._emit(parsed)  # type: ignore[arg-type]
+
+        return handle
+
+    def _on_connect(self) -> None:
+        reconnected = self._connected_once
+        self._connected_once = True
+        self._spawn(self._sync_after_connect(reconnected))
+
+    def _on_disconnect(self, reason: Any = None) -> None:
+        self._emit(LinkDown(str(reason or "disconnected")))
+
+    def _on_connect_error(self, data: Any = None) -> None:
+        message = data.get("message") if isinstance(data, dict) else data
+        text = str(message or "refused")
+        log.info("signaling connect refused: %s", text)
+        if any(word in text.lower() for word in ("token", "auth", "unauthorized", "expired")):
+            self._emit(AuthRefused(text))
+
+    async def _sync_after_connect(self, reconnected: bool) -> None:
+        try:
+            calls = await self.sync()
+        except (ServerUnreachable, RequestRefused, BadResponse) as exc:
+            log.warning("sync after connect failed: %s", exc)
+            return
+        self._emit(LinkUp(tuple(calls), reconnected))
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _parse_ack(event: ClientEvent, raw: Any, model: type[M]) -> M:
+    if not isinstance(raw, dict) or not isinstance(raw.get("ok"), bool):
+        raise BadResponse(f"The call server sent an unexpected answer to {event.value}.")
+    if not raw["ok"]:
+        error = raw.get("error") or {}
+        code = error.get("code", "") if isinstance(error, dict) else ""
+        message = error.get("message", "") if isinstance(error, dict) else ""
+        raise refused(str(code), str(message))
+    body = {key: value for key, value in raw.items() if key != "ok"}
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise BadResponse(f"The call server sent an unexpected answer to {event.value}.") from exc
