@@ -1,0 +1,210 @@
+"""Fakes for the view-model tests: an engine, a ringer, a session store and a platform.
+
+The fake engine records every call and lets the test push engine updates; it holds no logic
+beyond what the view-models rely on (it is a stand-in for the engine's boundary, not a model of
+the call flow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from voip_app.media.base import AudioOutput
+from voip_app.platform import Permission, PermissionState
+from voip_app.ui.ports import AudioDevice, AudioDevices, EngineListener, EngineUpdate
+from voip_contract import Call, Contact, Party, User
+
+ALICE = User(id="u-alice", tenant_id="t-acme", email="alice@acme.test", display_name="Alice Adams")
+BOB = Contact(id="u-bob", display_name="Bob Brown", email="bob@acme.test", presence="online")
+CAROL = Contact(
+    id="u-carol", display_name="Carol Chen", email="carol@acme.test", presence="offline"
+)
+
+
+def make_call(
+    call_id: str,
+    *,
+    direction: str = "outgoing",
+    status: str = "COMPLETED",
+    reason: str | None = "hangup",
+    duration_s: float | None = 65.0,
+) -> Call:
+    me, peer = (
+        Party(id=ALICE.id, display_name=ALICE.display_name),
+        Party(id=BOB.id, display_name=BOB.display_name),
+    )
+    caller, callee = (me, peer) if direction == "outgoing" else (peer, me)
+    return Call.model_validate(
+        {
+            "id": call_id,
+            "caller": caller.model_dump(),
+            "callee": callee.model_dump(),
+            "direction": direction,
+            "status": status,
+            "reason": reason,
+            "created_at": datetime(2026, 11, 24, 9, 30, tzinfo=UTC),
+            "duration_s": duration_s,
+        }
+    )
+
+
+@dataclass
+class FakeEngine:
+    """Records what the view-models ask; raises what the test tells it to."""
+
+    contacts_result: list[Contact] = field(default_factory=lambda: [BOB, CAROL])
+    history_result: list[Call] = field(default_factory=list)
+    fail: dict[str, BaseException] = field(default_factory=dict)
+    calls: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
+    listener: EngineListener | None = None
+
+    def set_listener(self, listener: EngineListener | None) -> None:
+        self.listener = listener
+
+    def emit(self, update: EngineUpdate) -> None:
+        assert self.listener is not None
+        self.listener(update)
+
+    def _record(self, name: str, *args: object) -> None:
+        self.calls.append((name, args))
+        if name in self.fail:
+            raise self.fail[name]
+
+    def called(self, name: str) -> list[tuple[object, ...]]:
+        return [args for n, args in self.calls if n == name]
+
+    async def sign_in(self, server_url: str, email: str, password: str) -> tuple[User, str]:
+        self._record("sign_in", server_url, email, password)
+        return ALICE, "token-1"
+
+    async def resume(self, server_url: str, access_token: str) -> User:
+        self._record("resume", server_url, access_token)
+        return ALICE
+
+    async def sign_out(self) -> None:
+        self._record("sign_out")
+
+    async def contacts(self, query: str = "") -> list[Contact]:
+        self._record("contacts", query)
+        return [c for c in self.contacts_result if query.lower() in c.display_name.lower()]
+
+    async def history(self) -> list[Call]:
+        self._record("history")
+        return list(self.history_result)
+
+    async def dial(self, contact: Contact) -> None:
+        self._record("dial", contact.id)
+
+    async def accept(self) -> None:
+        self._record("accept")
+
+    async def decline(self) -> None:
+        self._record("decline")
+
+    async def cancel(self) -> None:
+        self._record("cancel")
+
+    async def hang_up(self) -> None:
+        self._record("hang_up")
+
+    def dismiss(self) -> None:
+        self._record("dismiss")
+
+    def mark_missed_seen(self) -> None:
+        self._record("mark_missed_seen")
+
+    async def set_muted(self, muted: bool) -> None:
+        self._record("set_muted", muted)
+
+    async def audio_outputs(self) -> list[AudioOutput]:
+        self._record("audio_outputs")
+        return [AudioOutput("spk", "Speaker", "speaker"), AudioOutput("ear", "Phone", "earpiece")]
+
+    async def select_audio_output(self, output_id: str) -> None:
+        self._record("select_audio_output", output_id)
+
+    def audio_devices(self) -> AudioDevices:
+        return AudioDevices(
+            [AudioDevice("mic0", "Built-in mic")], [AudioDevice("spk0", "Speakers")]
+        )
+
+    def select_audio_devices(self, input_id: str | None, output_id: str | None) -> None:
+        self._record("select_audio_devices", input_id, output_id)
+
+    def versions(self) -> dict[str, str]:
+        return {"app": "0.1.0"}
+
+
+@dataclass
+class FakeRinger:
+    ringing: bool = False
+    starts: int = 0
+
+    def start(self) -> None:
+        self.ringing, self.starts = True, self.starts + 1
+
+    def stop(self) -> None:
+        self.ringing = False
+
+
+@dataclass
+class MemoryStore:
+    saved: tuple[str, str, str] | None = None
+
+    async def load(self) -> tuple[str, str, str] | None:
+        return self.saved
+
+    async def save(self, server_url: str, email: str, access_token: str) -> None:
+        self.saved = (server_url, email, access_token)
+
+    async def clear(self) -> None:
+        self.saved = None
+
+
+@dataclass
+class FakePlatform:
+    name: str = "fake"
+    states: dict[Permission, PermissionState] = field(default_factory=dict)
+    answer: PermissionState = PermissionState.GRANTED
+    requests: list[Permission] = field(default_factory=list)
+    settings_opened: int = 0
+
+    def permission_state(self, permission: Permission) -> PermissionState:
+        return self.states.get(permission, PermissionState.GRANTED)
+
+    async def request_permission(self, permission: Permission) -> PermissionState:
+        self.requests.append(permission)
+        if self.states.get(permission, PermissionState.GRANTED) is PermissionState.DENIED:
+            self.states[permission] = self.answer
+        return self.permission_state(permission)
+
+    def open_app_settings(self) -> None:
+        self.settings_opened += 1
+
+    def start_ring_vibration(self) -> None:
+        return None
+
+    def stop_vibration(self) -> None:
+        return None
+
+
+@dataclass
+class Loop:
+    """The view-models' ``post``/``spawn``: runs posted functions at once, queues coroutines."""
+
+    queued: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def post(self, fn: Callable[[], None]) -> None:
+        fn()
+
+    def spawn(self, fn: Callable[[], Awaitable[None]]) -> None:
+        self.queued.append(fn)
+
+    async def drain(self) -> None:
+        for _ in range(20):
+            if not self.queued:
+                return
+            await self.queued.pop(0)()
+        raise AssertionError("spawned work keeps spawning")

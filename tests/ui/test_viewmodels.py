@@ -1,0 +1,460 @@
+"""The view-models against fakes: no page, no server, no event loop beyond the test's own."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+import pytest
+
+from tests.ui.fakes import (
+    ALICE,
+    BOB,
+    FakeEngine,
+    FakePlatform,
+    FakeRinger,
+    Loop,
+    MemoryStore,
+    make_call,
+)
+from voip_app.callstate import Phase
+from voip_app.errors import RequestRefused, ServerUnreachable, Unauthorized
+from voip_app.platform import Permission, PermissionState
+from voip_app.ui.ports import (
+    CallChanged,
+    CallSnapshot,
+    ConnectionChanged,
+    HistoryChanged,
+    PresenceChanged,
+)
+from voip_app.ui.viewmodels import (
+    AppModel,
+    BannerAction,
+    Tab,
+    elapsed_text,
+    format_duration,
+    history_status_text,
+    initials,
+)
+from voip_contract import CallStatus, ErrorCode, Reason
+
+
+@pytest.fixture
+def loop() -> Loop:
+    return Loop()
+
+
+@pytest.fixture
+def engine() -> FakeEngine:
+    return FakeEngine()
+
+
+@pytest.fixture
+def platform() -> FakePlatform:
+    return FakePlatform()
+
+
+@pytest.fixture
+def ringer() -> FakeRinger:
+    return FakeRinger()
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def model(
+    engine: FakeEngine, platform: FakePlatform, loop: Loop, ringer: FakeRinger, store: MemoryStore
+) -> AppModel:
+    return AppModel(
+        engine=engine,
+        ringer=ringer,
+        store=store,
+        platform=platform,
+        post=loop.post,
+        spawn=loop.spawn,
+    )
+
+
+T = TypeVar("T")
+
+
+def current(value: T) -> T:
+    """Read a value mypy would otherwise keep narrowed from an earlier assert."""
+    return value
+
+
+def is_signed_in(model: AppModel) -> bool:
+    """``model.signed_in`` without mypy narrowing it between two awaits."""
+    return bool(model.signed_in)
+
+
+async def signed_in(model: AppModel) -> AppModel:
+    model.signin.server_url, model.signin.email, model.signin.password = (
+        "http://127.0.0.1:9/",
+        "alice@acme.test",
+        "demo-password",
+    )
+    await model.submit_sign_in()
+    assert is_signed_in(model)
+    return model
+
+
+def incoming(call_id: str = "c1", phase: Phase = Phase.INCOMING, **kw: object) -> CallChanged:
+    fields: dict[str, object] = {
+        "phase": phase,
+        "call_id": call_id,
+        "peer_id": BOB.id,
+        "peer_name": BOB.display_name,
+        "direction": "incoming",
+    }
+    fields.update(kw)
+    return CallChanged(CallSnapshot(**fields))  # type: ignore[arg-type]
+
+
+def outgoing(phase: Phase, **kw: object) -> CallChanged:
+    fields: dict[str, object] = {
+        "phase": phase,
+        "call_id": "c2",
+        "peer_id": BOB.id,
+        "peer_name": BOB.display_name,
+        "direction": "outgoing",
+    }
+    fields.update(kw)
+    return CallChanged(CallSnapshot(**fields))  # type: ignore[arg-type]
+
+
+# --- pure helpers ------------------------------------------------------------------------------
+
+
+def test_formatting() -> None:
+    assert format_duration(None) == ""
+    assert format_duration(5.9) == "0:05"
+    assert format_duration(65) == "1:05"
+    assert format_duration(3725) == "1:02:05"
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    assert elapsed_text(None, start) == "0:00"
+    assert elapsed_text(start, start + timedelta(seconds=83)) == "1:23"
+    assert initials("Bob Brown") == "BB"
+    assert initials("") == "?"
+
+
+@pytest.mark.parametrize(
+    ("direction", "status", "reason", "text"),
+    [
+        ("outgoing", "COMPLETED", "hangup", "Outgoing"),
+        ("incoming", "COMPLETED", "hangup", "Incoming"),
+        ("incoming", "MISSED", "ring_timeout", "Missed"),
+        ("outgoing", "MISSED", "ring_timeout", "No answer"),
+        ("outgoing", "MISSED", "callee_offline", "Not reached (offline)"),
+        ("outgoing", "DECLINED", "declined", "Declined"),
+        ("outgoing", "CANCELED", "canceled", "Cancelled"),
+        ("incoming", "CANCELED", "canceled", "Missed (cancelled)"),
+        ("outgoing", "BUSY", "callee_busy", "Busy"),
+    ],
+)
+def test_history_status_text(direction: str, status: str, reason: str, text: str) -> None:
+    call = make_call("c", direction=direction, status=status, reason=reason)
+    assert history_status_text(call) == text
+
+
+# --- sign in -----------------------------------------------------------------------------------
+
+
+async def test_sign_in_loads_contacts_and_history_and_remembers(
+    model: AppModel, engine: FakeEngine, store: MemoryStore
+) -> None:
+    engine.history_result = [make_call("h1")]
+    await signed_in(model)
+    assert engine.called("sign_in") == [("http://127.0.0.1:9", "alice@acme.test", "demo-password")]
+    assert [r.email for r in model.contacts.rows] == ["bob@acme.test", "carol@acme.test"]
+    assert [r.id for r in model.history.rows] == ["h1"]
+    assert model.history.rows[0].duration_text == "1:05"
+    assert store.saved == ("http://127.0.0.1:9", "alice@acme.test", "token-1")
+    assert model.signin.password == ""
+    assert not model.banner.visible
+
+
+async def test_wrong_password_shows_error_and_stays_on_sign_in(
+    model: AppModel, engine: FakeEngine, store: MemoryStore
+) -> None:
+    engine.fail["sign_in"] = Unauthorized("bad credentials")
+    model.signin.server_url, model.signin.email, model.signin.password = "http://x", "a@b.c", "no"
+    await model.submit_sign_in()
+    assert not is_signed_in(model)
+    assert "Wrong email or password" in model.banner.message
+    assert model.signin.busy is False
+    assert current(store.saved) is None
+
+
+async def test_server_down_offers_retry_which_signs_in(model: AppModel, engine: FakeEngine) -> None:
+    engine.fail["sign_in"] = ServerUnreachable("http://127.0.0.1:9", "connection refused")
+    model.signin.server_url, model.signin.email, model.signin.password = (
+        "http://127.0.0.1:9",
+        "alice@acme.test",
+        "pw",
+    )
+    await model.submit_sign_in()
+    assert "Cannot reach the call server" in model.banner.message
+    assert model.banner.action is BannerAction.RETRY_SIGN_IN
+    assert model.banner.action_label == "Try again"
+    del engine.fail["sign_in"]
+    await model.banner_action()
+    assert is_signed_in(model)
+
+
+async def test_incomplete_form_is_not_sent(model: AppModel, engine: FakeEngine) -> None:
+    model.signin.email = "alice@acme.test"
+    await model.submit_sign_in()
+    assert engine.called("sign_in") == []
+    assert model.signin.error
+
+
+async def test_remembered_session_resumes_and_expired_one_is_forgotten(
+    model: AppModel, engine: FakeEngine, store: MemoryStore
+) -> None:
+    store.saved = ("http://s", "alice@acme.test", "tok")
+    await model.start()
+    assert is_signed_in(model)
+    assert engine.called("resume") == [("http://s", "tok")]
+    assert model.starting is False
+
+    await model.sign_out()
+    assert not is_signed_in(model)
+    assert current(store.saved) is None
+    store.saved = ("http://s", "alice@acme.test", "old")
+    engine.fail["resume"] = Unauthorized()
+    await model.start()
+    assert not is_signed_in(model)
+    assert current(store.saved) is None
+    assert "Sign in again" in model.banner.message
+    assert model.signin.email == "alice@acme.test"
+
+
+# --- contacts and presence -----------------------------------------------------------------
+
+
+async def test_search_and_live_presence(model: AppModel, engine: FakeEngine) -> None:
+    await signed_in(model)
+    await model.search("car")
+    assert [r.name for r in model.contacts.rows] == ["Carol Chen"]
+    await model.search("")
+    engine.emit(PresenceChanged("u-carol", "online"))
+    engine.emit(PresenceChanged("u-nobody", "online"))
+    assert {r.id: r.presence for r in model.contacts.rows} == {
+        "u-bob": "online",
+        "u-carol": "online",
+    }
+
+
+async def test_own_user_is_not_listed(model: AppModel, engine: FakeEngine) -> None:
+    engine.contacts_result.append(
+        BOB.model_copy(update={"id": ALICE.id, "display_name": "Alice Adams"})
+    )
+    await signed_in(model)
+    assert ALICE.id not in [r.id for r in model.contacts.rows]
+
+
+# --- outgoing ----------------------------------------------------------------------------------
+
+
+async def test_outgoing_call_screens_follow_the_engine(model: AppModel, engine: FakeEngine) -> None:
+    await signed_in(model)
+    await model.call_contact(BOB.id)
+    assert engine.called("dial") == [(BOB.id,)]
+    assert model.call.screen == "outgoing"
+    assert model.call.status_text == "Calling…"
+    engine.emit(outgoing(Phase.RINGING_OUT))
+    assert model.call.status_text == "Ringing…"
+    engine.emit(outgoing(Phase.CONNECTING))
+    assert (model.call.screen, model.call.status_text) == ("outgoing", "Connecting…")
+    answered = datetime(2026, 1, 1, tzinfo=UTC)
+    engine.emit(outgoing(Phase.ACTIVE, answered_at=answered, quality="good"))
+    assert model.call.screen == "incall"
+    assert model.call.quality_text == "Good connection"
+    await model.toggle_mute()
+    assert engine.called("set_muted") == [(True,)]
+    engine.emit(outgoing(Phase.ACTIVE, answered_at=answered, muted=True))
+    await model.toggle_mute()
+    assert engine.called("set_muted")[-1] == (False,)
+    engine.emit(outgoing(Phase.RECONNECTING, answered_at=answered))
+    assert model.call.quality_text == "Reconnecting…"
+    await model.hang_up()
+    assert engine.called("hang_up") == [()]
+    engine.emit(outgoing(Phase.ENDED, status=CallStatus.COMPLETED, reason=Reason.HANGUP))
+    assert model.call.screen == ""
+    assert not model.banner.visible
+
+
+async def test_cancel_only_while_ringing(model: AppModel, engine: FakeEngine) -> None:
+    await signed_in(model)
+    await model.cancel()
+    assert engine.called("cancel") == []
+    await model.call_contact(BOB.id)
+    await model.cancel()
+    assert engine.called("cancel") == [()]
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "words"),
+    [
+        (CallStatus.DECLINED, Reason.DECLINED, "declined"),
+        (CallStatus.MISSED, Reason.RING_TIMEOUT, "did not answer"),
+        (CallStatus.MISSED, Reason.CALLEE_OFFLINE, "offline"),
+        (CallStatus.BUSY, Reason.CALLEE_BUSY, "on another call"),
+        (CallStatus.FAILED, Reason.MEDIA_UNAVAILABLE, "media server"),
+    ],
+)
+async def test_unsuccessful_outgoing_call_explains_and_offers_call_again(
+    model: AppModel, engine: FakeEngine, loop: Loop, status: CallStatus, reason: Reason, words: str
+) -> None:
+    await signed_in(model)
+    await model.call_contact(BOB.id)
+    engine.emit(outgoing(Phase.ENDED, status=status, reason=reason))
+    assert words in model.banner.message
+    assert model.banner.action is BannerAction.CALL_AGAIN
+    await model.banner_action()
+    assert engine.called("dismiss") == [()]
+    assert engine.called("dial") == [(BOB.id,), (BOB.id,)]
+
+
+async def test_media_unavailable_on_dial(model: AppModel, engine: FakeEngine) -> None:
+    await signed_in(model)
+    engine.fail["dial"] = RequestRefused(ErrorCode.UNAVAILABLE, "livekit down")
+    await model.call_contact(BOB.id)
+    assert model.call.screen == ""
+    assert "unavailable" in model.banner.message
+    assert model.banner.action is BannerAction.CALL_AGAIN
+
+
+# --- incoming ----------------------------------------------------------------------------------
+
+
+async def test_incoming_rings_until_accepted(
+    model: AppModel, engine: FakeEngine, ringer: FakeRinger
+) -> None:
+    await signed_in(model)
+    engine.emit(incoming())
+    engine.emit(incoming())  # sent again after a reconnect: still one ring
+    assert model.call.screen == "incoming"
+    assert current(ringer.ringing)
+    assert ringer.starts == 1
+    await model.accept()
+    assert engine.called("accept") == [()]
+    assert not current(ringer.ringing)
+    engine.emit(incoming(phase=Phase.CONNECTING))
+    assert model.call.screen == "incall"
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [(CallStatus.CANCELED, Reason.CANCELED), (CallStatus.MISSED, Reason.RING_TIMEOUT)],
+)
+async def test_incoming_that_ends_unanswered_stops_ringing_and_counts_as_missed(
+    model: AppModel, engine: FakeEngine, status: CallStatus, reason: Reason, ringer: FakeRinger
+) -> None:
+    await signed_in(model)
+    engine.emit(incoming())
+    engine.emit(incoming(phase=Phase.ENDED, status=status, reason=reason))
+    assert not current(ringer.ringing)
+    assert model.call.screen == ""
+    assert not model.banner.visible
+    engine.emit(HistoryChanged((make_call("c1", direction="incoming", status=status.value),), 1))
+    assert model.contacts.missed_count == 1
+    model.select_tab(Tab.HISTORY)
+    assert model.contacts.missed_count == 0
+    assert engine.called("mark_missed_seen") == [()]
+
+
+async def test_answered_elsewhere_stops_ringing_without_missed_badge(
+    model: AppModel, engine: FakeEngine, ringer: FakeRinger
+) -> None:
+    await signed_in(model)
+    engine.emit(incoming())
+    engine.emit(incoming(phase=Phase.ENDED, status=None, reason=None))
+    assert not current(ringer.ringing)
+    assert model.contacts.missed_count == 0
+
+
+async def test_decline(model: AppModel, engine: FakeEngine, ringer: FakeRinger) -> None:
+    await signed_in(model)
+    engine.emit(incoming())
+    await model.decline()
+    assert engine.called("decline") == [()]
+    assert not current(ringer.ringing)
+
+
+# --- microphone permission ---------------------------------------------------------------------
+
+
+async def test_microphone_denied_then_allowed(
+    model: AppModel, engine: FakeEngine, platform: FakePlatform
+) -> None:
+    await signed_in(model)
+    platform.states[Permission.MICROPHONE] = PermissionState.DENIED
+    platform.answer = PermissionState.DENIED
+    await model.call_contact(BOB.id)
+    assert engine.called("dial") == []
+    assert model.banner.action is BannerAction.ALLOW_MICROPHONE
+    platform.answer = PermissionState.GRANTED
+    await model.banner_action()
+    await model.call_contact(BOB.id)
+    assert engine.called("dial") == [(BOB.id,)]
+
+
+async def test_microphone_blocked_offers_settings(
+    model: AppModel, engine: FakeEngine, platform: FakePlatform, ringer: FakeRinger
+) -> None:
+    await signed_in(model)
+    engine.emit(incoming())
+    platform.states[Permission.MICROPHONE] = PermissionState.BLOCKED
+    await model.accept()
+    assert engine.called("accept") == []
+    assert model.banner.action is BannerAction.OPEN_SETTINGS
+    assert current(ringer.ringing)  # still ringing: the person can fix it and answer
+    await model.banner_action()
+    assert platform.settings_opened == 1
+
+
+# --- history, settings, connection -------------------------------------------------------------
+
+
+async def test_history_call_back(model: AppModel, engine: FakeEngine, loop: Loop) -> None:
+    engine.history_result = [make_call("h1", direction="incoming", status="MISSED")]
+    await signed_in(model)
+    assert model.history.rows[0].missed
+    await model.call_back("h1")
+    assert engine.called("dial") == [(BOB.id,)]
+    engine.emit(HistoryChanged((make_call("h2"),), missed_count=0))
+    assert [r.id for r in model.history.rows] == ["h2"]
+
+
+async def test_settings_devices_and_versions(model: AppModel, engine: FakeEngine) -> None:
+    await signed_in(model)
+    assert model.settings.inputs == [("mic0", "Built-in mic")]
+    assert model.settings.versions["app"] == "0.1.0"
+    model.select_output_device("spk0")
+    model.select_input_device("mic0")
+    assert engine.called("select_audio_devices") == [(None, "spk0"), ("mic0", "spk0")]
+    await model.load_outputs()
+    assert [o.kind for o in model.call.outputs] == ["speaker", "earpiece"]
+
+
+async def test_connection_lost_and_back(model: AppModel, engine: FakeEngine) -> None:
+    await signed_in(model)
+    engine.emit(ConnectionChanged(False))
+    assert not current(model.connected)
+    assert "Reconnecting" in model.banner.message
+    engine.emit(ConnectionChanged(True))
+    assert current(model.connected)
+    assert not model.banner.visible
+
+
+async def test_expired_session_during_use_signs_out(model: AppModel, engine: FakeEngine) -> None:
+    await signed_in(model)
+    engine.fail["contacts"] = Unauthorized()
+    await model.search("b")
+    assert not is_signed_in(model)
+    assert "Sign in again" in model.banner.message
