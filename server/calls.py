@@ -316,6 +316,11 @@ class CallService:
                 caller_sid=dev.sid,
             )
             session.add(row)
+            try:
+                await session.flush()  # the call row first: call_events refers to it
+            except IntegrityError:
+                await session.rollback()
+                return await self._existing_invite(ident, payload)
             session.add(
                 CallEvent(
                     call_id=row.id,
@@ -328,25 +333,26 @@ class CallService:
                     device=dev.device_id,
                 )
             )
-            try:
-                await session.commit()
-            except IntegrityError:  # the same request_id raced in on another socket/node
-                await session.rollback()
-                existing = await session.scalar(
-                    select(CallRow).where(
-                        CallRow.caller_id == ident.user_id,
-                        CallRow.request_id == payload.request_id,
-                    )
-                )
-                if existing is None:
-                    raise
-                row = existing
+            await session.commit()
             users = await users_by_id(session, (row.caller_id, row.callee_id))
         if row.status == CallStatus.RINGING.value:
             await self._announce_ringing(row, users)
             await self.publish_presence(row.tenant_id, [row.caller_id, row.callee_id])
         elif CallStatus(row.status).is_final and row.caller_sid == dev.sid:
             await self._announce_end(row)
+        return call_view(row, users, ident.user_id)
+
+    async def _existing_invite(self, ident: Identity, payload: InvitePayload) -> Call:
+        """The call a retried (or raced) invite with the same ``request_id`` created."""
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(CallRow).where(
+                    CallRow.caller_id == ident.user_id, CallRow.request_id == payload.request_id
+                )
+            )
+            if row is None:
+                raise ServiceError(ErrorCode.INVALID_STATE, "the invite could not be stored")
+            users = await users_by_id(session, (row.caller_id, row.callee_id))
         return call_view(row, users, ident.user_id)
 
     async def _active_call_of(self, session: AsyncSession, user_id: str) -> CallRow | None:
