@@ -1,0 +1,1 @@
+"""The Android extension's Python side against a fake Flutter client."""
