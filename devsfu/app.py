@@ -1,0 +1,80 @@
+"""The devsfu aiohttp application: RoomService (Twirp), the signal WebSocket and media.
+
+:class:`DevSfu` owns the room registry, the webhook notifier and the signal endpoint; use
+:func:`serve` to run it until cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from devsfu.auth import TokenAuthority
+from devsfu.rooms import RoomRegistry
+from devsfu.signal import SignalService
+from devsfu.twirp import RoomService
+from devsfu.webhooks import WebhookNotifier
+
+log = logging.getLogger(__name__)
+
+DEV_ONLY_WARNING = (
+    "devsfu is a development and CI media server only: no TURN, no clustering, no hardening. "
+    "Never expose it to the internet; production uses LiveKit."
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    port: int
+    api_key: str
+    api_secret: str
+    webhook_url: str = ""
+
+
+class DevSfu:
+    """One devsfu server: its rooms, webhooks and HTTP/WebSocket endpoints."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.authority = TokenAuthority(settings.api_key, settings.api_secret)
+        self.webhooks = WebhookNotifier(settings.webhook_url, self.authority)
+        self.rooms = RoomRegistry(self.webhooks)
+        self.signal = SignalService(self.rooms, self.authority, media_host=settings.host)
+        self.app = web.Application()
+        self.app.router.add_get("/", self._root)
+        RoomService(self.rooms, self.authority).add_routes(self.app)
+        self.signal.add_routes(self.app)
+        self.app.on_startup.append(self._on_startup)
+        self.app.on_shutdown.append(self._on_shutdown)
+
+    async def _root(self, request: web.Request) -> web.Response:
+        return web.Response(text="OK")
+
+    async def _on_startup(self, app: web.Application) -> None:
+        await self.webhooks.start()
+
+    async def _on_shutdown(self, app: web.Application) -> None:
+        await self.rooms.close_all()
+        await self.signal.close()
+        await self.webhooks.stop()
+
+
+async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
+    """Run devsfu until cancelled."""
+    sfu = DevSfu(settings)
+    runner = web.AppRunner(sfu.app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    log.warning(DEV_ONLY_WARNING)
+    log.info("devsfu listening on http://%s:%d", settings.host, settings.port)
+    if ready is not None:
+        ready.set()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()

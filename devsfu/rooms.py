@@ -1,0 +1,447 @@
+"""Rooms and participants: the state devsfu keeps, and the rules LiveKit applies to it.
+
+No network I/O here. The signal layer attaches a :class:`ParticipantLink` to each participant
+(how to tell that client something), webhooks go to a :class:`EventSink`; timers use the running
+event loop.
+
+Rules (as LiveKit applies them):
+
+- a room is created by ``CreateRoom`` or by the first join (auto-create); it lives until it is
+  deleted, until ``empty_timeout`` passes with nobody having joined, or until
+  ``departure_timeout`` passes after the last participant left (LiveKit's defaults, 300 s and
+  20 s, apply when a field is 0);
+- ``max_participants`` (0 = unlimited) refuses the join that would exceed it;
+- a second join with an identity already in the room replaces the first
+  (``DUPLICATE_IDENTITY``);
+- webhooks: ``room_started``, ``participant_joined``, ``track_published``, ``participant_left``,
+  ``room_finished``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import string
+import time
+from collections.abc import Coroutine, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from livekit.protocol import models, rtc, webhook
+from livekit.protocol import room as room_pb
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EMPTY_TIMEOUT_S = 300
+DEFAULT_DEPARTURE_TIMEOUT_S = 20
+_SID_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_sid(prefix: str) -> str:
+    """A LiveKit-shaped id: ``RM_``, ``PA_``, ``TR_`` or ``EV_`` and 12 random characters."""
+    return prefix + "".join(secrets.choice(_SID_ALPHABET) for _ in range(12))
+
+
+class RoomError(Exception):
+    """A room operation was refused; ``code`` is a Twirp error code, ``status`` its HTTP status."""
+
+    def __init__(self, code: str, message: str, status: int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+def room_not_found() -> RoomError:
+    return RoomError("not_found", "requested room does not exist", 404)
+
+
+def participant_not_found() -> RoomError:
+    return RoomError("not_found", "participant not found", 404)
+
+
+def room_full() -> RoomError:
+    # LiveKit answers a join into a full room with 500 and this message.
+    return RoomError("resource_exhausted", "room has exceeded its max participants", 500)
+
+
+class ParticipantLink(Protocol):
+    """How the room talks to one connected client (implemented by the signal layer)."""
+
+    async def send_participant_updates(self, infos: list[models.ParticipantInfo]) -> None: ...
+
+    async def track_available(self, publisher: Participant, track: PublishedTrack) -> None: ...
+
+    async def disconnect(self, reason: models.DisconnectReason) -> None: ...
+
+
+class EventSink(Protocol):
+    """Where webhook events go (the webhook notifier, or a list in unit tests)."""
+
+    def emit(self, event: webhook.WebhookEvent) -> None: ...
+
+
+@dataclass
+class PublishedTrack:
+    """A track a participant announced with ``AddTrackRequest``."""
+
+    sid: str
+    cid: str
+    name: str
+    type: models.TrackType
+    source: models.TrackSource
+    muted: bool = False
+    mid: str = ""
+    mime_type: str = ""
+    media: object | None = None  # the aiortc track once the publisher's media arrived
+
+    def info(self) -> models.TrackInfo:
+        return models.TrackInfo(
+            sid=self.sid,
+            type=self.type,
+            name=self.name,
+            muted=self.muted,
+            source=self.source,
+            mid=self.mid,
+            mime_type=self.mime_type,
+            stream="camera" if self.source != models.TrackSource.SCREEN_SHARE_AUDIO else "screen",
+        )
+
+
+@dataclass
+class Participant:
+    sid: str
+    identity: str
+    name: str
+    metadata: str
+    joined_at_ms: int
+    link: ParticipantLink
+    can_publish: bool = True
+    can_subscribe: bool = True
+    hidden: bool = False
+    attributes: dict[str, str] = field(default_factory=dict)
+    state: models.ParticipantInfo.State = models.ParticipantInfo.JOINED
+    tracks: dict[str, PublishedTrack] = field(default_factory=dict)
+    version: int = 0
+    disconnect_reason: models.DisconnectReason = models.UNKNOWN_REASON
+
+    def info(self) -> models.ParticipantInfo:
+        return models.ParticipantInfo(
+            sid=self.sid,
+            identity=self.identity,
+            name=self.name,
+            metadata=self.metadata,
+            state=self.state,
+            tracks=[t.info() for t in self.tracks.values()],
+            joined_at=self.joined_at_ms // 1000,
+            joined_at_ms=self.joined_at_ms,
+            version=self.version,
+            is_publisher=bool(self.tracks),
+            permission=models.ParticipantPermission(
+                can_publish=self.can_publish,
+                can_subscribe=self.can_subscribe,
+                can_publish_data=True,
+                hidden=self.hidden,
+            ),
+            attributes=self.attributes,
+            disconnect_reason=self.disconnect_reason,
+        )
+
+    def bump(self) -> None:
+        self.version += 1
+
+
+@dataclass
+class Room:
+    sid: str
+    name: str
+    empty_timeout: int
+    departure_timeout: int
+    max_participants: int
+    metadata: str
+    creation_time_ms: int
+    participants: dict[str, Participant] = field(default_factory=dict)
+    timer: asyncio.TimerHandle | None = None
+    anyone_joined: bool = False
+
+    def info(self) -> models.Room:
+        return models.Room(
+            sid=self.sid,
+            name=self.name,
+            empty_timeout=self.empty_timeout,
+            departure_timeout=self.departure_timeout,
+            max_participants=self.max_participants,
+            creation_time=self.creation_time_ms // 1000,
+            creation_time_ms=self.creation_time_ms,
+            metadata=self.metadata,
+            num_participants=len(self.participants),
+            num_publishers=sum(1 for p in self.participants.values() if p.tracks),
+            enabled_codecs=[models.Codec(mime="audio/opus")],
+        )
+
+    def cancel_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class RoomRegistry:
+    """Every room of one devsfu process."""
+
+    def __init__(self, events: EventSink) -> None:
+        self._rooms: dict[str, Room] = {}
+        self._events = events
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- rooms -----------------------------------------------------------------------------
+
+    def get(self, name: str) -> Room:
+        room = self._rooms.get(name)
+        if room is None:
+            raise room_not_found()
+        return room
+
+    def find(self, names: Iterable[str] = ()) -> list[Room]:
+        wanted = set(names)
+        return [r for r in self._rooms.values() if not wanted or r.name in wanted]
+
+    def create(self, req: room_pb.CreateRoomRequest) -> Room:
+        """Create a room, or return the existing one of that name unchanged."""
+        if not req.name:
+            raise RoomError("invalid_argument", "no room name", 400)
+        existing = self._rooms.get(req.name)
+        if existing is not None:
+            return existing
+        room = Room(
+            sid=new_sid("RM_"),
+            name=req.name,
+            empty_timeout=req.empty_timeout or DEFAULT_EMPTY_TIMEOUT_S,
+            departure_timeout=req.departure_timeout or DEFAULT_DEPARTURE_TIMEOUT_S,
+            max_participants=req.max_participants,
+            metadata=req.metadata,
+            creation_time_ms=_now_ms(),
+        )
+        self._rooms[room.name] = room
+        self._arm(room, room.empty_timeout)
+        log.info("room %s (%s) created", room.name, room.sid)
+        self._emit("room_started", room)
+        return room
+
+    async def delete(self, name: str) -> None:
+        """Disconnect everyone (``ROOM_DELETED``) and close the room."""
+        room = self.get(name)
+        await self._close(room, models.ROOM_DELETED)
+
+    async def close_all(self) -> None:
+        for room in list(self._rooms.values()):
+            await self._close(room, models.SERVER_SHUTDOWN)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _close(self, room: Room, reason: models.DisconnectReason) -> None:
+        if self._rooms.get(room.name) is not room:
+            return
+        room.cancel_timer()
+        del self._rooms[room.name]
+        for participant in list(room.participants.values()):
+            await self._remove(room, participant, reason, notify_client=True)
+        log.info("room %s (%s) finished", room.name, room.sid)
+        self._emit("room_finished", room)
+
+    def _arm(self, room: Room, after_s: int) -> None:
+        room.cancel_timer()
+        loop = asyncio.get_running_loop()
+        room.timer = loop.call_later(after_s, self._expire, room)
+
+    def _expire(self, room: Room) -> None:
+        room.timer = None
+        if room.participants:
+            return
+        log.info("room %s closes: empty", room.name)
+        self._spawn(self._close(room, models.ROOM_CLOSED))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- participants ----------------------------------------------------------------------
+
+    async def join(
+        self,
+        room_name: str,
+        *,
+        identity: str,
+        name: str,
+        metadata: str,
+        attributes: dict[str, str],
+        can_publish: bool,
+        can_subscribe: bool,
+        hidden: bool,
+        link: ParticipantLink,
+    ) -> tuple[Room, Participant]:
+        """Add a participant (auto-creating the room), or raise :class:`RoomError` if full."""
+        room = self._rooms.get(room_name) or self.create(room_pb.CreateRoomRequest(name=room_name))
+        previous = room.participants.get(identity)
+        others = [p for p in room.participants.values() if p.identity != identity]
+        if room.max_participants and len(others) >= room.max_participants:
+            raise room_full()
+        if previous is not None:
+            await self._remove(room, previous, models.DUPLICATE_IDENTITY, notify_client=True)
+        participant = Participant(
+            sid=new_sid("PA_"),
+            identity=identity,
+            name=name,
+            metadata=metadata,
+            joined_at_ms=_now_ms(),
+            link=link,
+            can_publish=can_publish,
+            can_subscribe=can_subscribe,
+            hidden=hidden,
+            attributes=dict(attributes),
+            state=models.ParticipantInfo.ACTIVE,
+        )
+        room.participants[identity] = participant
+        room.anyone_joined = True
+        room.cancel_timer()
+        log.info("%s (%s) joined room %s", identity, participant.sid, room.name)
+        self._emit("participant_joined", room, participant)
+        await self._broadcast(room, participant)
+        return room, participant
+
+    def others(self, room: Room, participant: Participant) -> list[Participant]:
+        return [p for p in room.participants.values() if p is not participant and not p.hidden]
+
+    async def leave(
+        self,
+        room: Room,
+        participant: Participant,
+        reason: models.DisconnectReason = models.CLIENT_INITIATED,
+    ) -> None:
+        """The client left (or its connection dropped); idempotent."""
+        await self._remove(room, participant, reason, notify_client=False)
+
+    async def remove(self, room_name: str, identity: str) -> None:
+        """``RemoveParticipant``: disconnect one participant (``PARTICIPANT_REMOVED``)."""
+        room = self.get(room_name)
+        participant = room.participants.get(identity)
+        if participant is None:
+            raise participant_not_found()
+        await self._remove(room, participant, models.PARTICIPANT_REMOVED, notify_client=True)
+
+    async def _remove(
+        self,
+        room: Room,
+        participant: Participant,
+        reason: models.DisconnectReason,
+        *,
+        notify_client: bool,
+    ) -> None:
+        if room.participants.get(participant.identity) is not participant:
+            return
+        del room.participants[participant.identity]
+        participant.state = models.ParticipantInfo.DISCONNECTED
+        participant.disconnect_reason = reason
+        participant.bump()
+        log.info("%s (%s) left room %s", participant.identity, participant.sid, room.name)
+        self._emit("participant_left", room, participant)
+        if notify_client:
+            try:
+                await participant.link.disconnect(reason)
+            except Exception:
+                log.exception("could not disconnect %s", participant.identity)
+        await self._broadcast(room, participant)
+        if not room.participants and room.name in self._rooms:
+            self._arm(room, room.departure_timeout)
+
+    # -- tracks ----------------------------------------------------------------------------
+
+    async def publish(
+        self, room: Room, participant: Participant, req: rtc.AddTrackRequest
+    ) -> PublishedTrack:
+        """Register an announced track; the media may arrive later (:meth:`media_arrived`)."""
+        if not participant.can_publish:
+            raise RoomError("permission_denied", "does not have permission to publish", 403)
+        if req.type != models.AUDIO:
+            raise RoomError("unimplemented", "devsfu forwards audio only", 501)
+        for track in participant.tracks.values():
+            if track.cid == req.cid:
+                return track
+        track = PublishedTrack(
+            sid=new_sid("TR_"),
+            cid=req.cid,
+            name=req.name,
+            type=req.type,
+            source=req.source or models.TrackSource.MICROPHONE,
+            muted=req.muted,
+            mime_type="audio/opus",
+        )
+        participant.tracks[track.sid] = track
+        participant.bump()
+        self._emit("track_published", room, participant, track)
+        await self._broadcast(room, participant)
+        return track
+
+    async def media_arrived(self, room: Room, participant: Participant, track_id: str) -> None:
+        """The publisher's RTP for ``track_id`` (the cid) started: offer it to the others."""
+        track = next((t for t in participant.tracks.values() if t.cid == track_id), None)
+        if track is None:
+            log.warning("%s sent media for unannounced track %s", participant.identity, track_id)
+            return
+        for other in self.others(room, participant):
+            if other.can_subscribe:
+                await other.link.track_available(participant, track)
+
+    async def set_muted(
+        self, room: Room, participant: Participant, track_sid: str, muted: bool
+    ) -> None:
+        track = participant.tracks.get(track_sid)
+        if track is None or track.muted == muted:
+            return
+        track.muted = muted
+        participant.bump()
+        await self._broadcast(room, participant)
+
+    async def unpublish_all(self, room: Room, participant: Participant) -> None:
+        if participant.tracks:
+            participant.tracks.clear()
+            participant.bump()
+            await self._broadcast(room, participant)
+
+    # -- notifications ---------------------------------------------------------------------
+
+    async def _broadcast(self, room: Room, about: Participant) -> None:
+        if about.hidden:
+            return
+        info = about.info()
+        for other in list(room.participants.values()):
+            if other is about:
+                continue
+            try:
+                await other.link.send_participant_updates([info])
+            except Exception:
+                log.exception("could not update %s", other.identity)
+
+    def _emit(
+        self,
+        event: str,
+        room: Room,
+        participant: Participant | None = None,
+        track: PublishedTrack | None = None,
+    ) -> None:
+        msg = webhook.WebhookEvent(
+            event=event,
+            room=room.info(),
+            id=new_sid("EV_"),
+            created_at=int(time.time()),
+        )
+        if participant is not None:
+            msg.participant.CopyFrom(participant.info())
+        if track is not None:
+            msg.track.CopyFrom(track.info())
+        self._events.emit(msg)
