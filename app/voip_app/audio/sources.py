@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from voip_app.audio.base import FRAME_SAMPLES, SAMPLE_RATE, Frame, silence
+from voip_app.audio.base import AudioOutput as AudioOutputLike
 
 
 class ToneSource:
@@ -212,3 +213,26 @@ def read_wav(path: str | Path) -> Frame:
         mono = np.interp(positions, np.arange(len(mono)), mono)
     clipped: Frame = np.clip(mono, -32768, 32767).astype(np.int16)
     return clipped
+
+
+class TeeOutput:
+    """Writes every frame to several outputs (an echo bot that also records)."""
+
+    def __init__(self, *outputs: AudioOutputLike) -> None:
+        self.outputs = outputs
+
+    async def start(self) -> None:
+        for output in self.outputs:
+            await output.start()
+
+    def write(self, frame: Frame) -> None:
+        for output in self.outputs:
+            output.write(frame)
+
+    async def stop(self) -> None:
+        for output in self.outputs:
+            await output.stop()
+
+    async def aclose(self) -> None:
+        for output in self.outputs:
+            await output.aclose()

@@ -1,0 +1,304 @@
+"""``voip-softphone``: the engine without a UI, for bots, demos and tests.
+
+::
+
+    voip-softphone --server URL --email E --password P call bob@acme.test --tone 440 \
+        --hangup-after 5
+    voip-softphone --server URL --email E --password P --auto-answer --record heard.wav
+    voip-softphone --server URL --email E --password P --auto-answer --echo   # echo-test bot
+
+Audio: ``--tone HZ`` or ``--play FILE`` or ``--echo`` (sends back what it hears) or ``--devices``
+(the system microphone and speaker, echo-cancelled); otherwise it sends silence. ``--record FILE``
+writes what it hears to a WAV file. Every event is one JSON line on stdout
+(``{"t": ..., "event": ..., ...}``). A caller exits when its call ends (0 when it was COMPLETED);
+an auto-answering bot runs until SIGINT/SIGTERM or ``--max-calls`` calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from voip_app.audio.base import AudioInput, AudioOutput
+from voip_app.audio.sources import (
+    EchoLoop,
+    NullSink,
+    SilenceSource,
+    TeeOutput,
+    ToneSource,
+    WavFileSink,
+    WavFileSource,
+)
+from voip_app.callstate import Phase
+from voip_app.engine import CallEngine, EngineEvent, EngineSnapshot, MediaPrefs
+from voip_app.errors import VoipError
+from voip_app.media.base import MediaSession
+from voip_contract import CallStatus
+
+log = logging.getLogger("voip_app.softphone")
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    server: str
+    email: str
+    password: str
+    callee: str | None
+    auto_answer: bool
+    tone: float | None
+    play: Path | None
+    record: Path | None
+    echo: bool
+    devices: bool
+    input_device: str | None
+    output_device: str | None
+    hangup_after: float | None
+    mute_after: float | None
+    max_calls: int | None
+    device_id: str | None
+
+
+def parse_args(argv: list[str] | None = None) -> Options:
+    """Parse the command line; exits with a usage message on bad input."""
+    parser = argparse.ArgumentParser(
+        prog="voip-softphone", description="Headless voice calling client (one JSON line per event)"
+    )
+    parser.add_argument(
+        "--server", required=True, help="call server URL, e.g. http://127.0.0.1:8000"
+    )
+    parser.add_argument("--email", required=True)
+    parser.add_argument("--password", required=True)
+    parser.add_argument("command", nargs="*", metavar="call EMAIL", help="place one call")
+    parser.add_argument("--auto-answer", action="store_true", help="answer every incoming call")
+    audio = parser.add_mutually_exclusive_group()
+    audio.add_argument("--tone", type=float, metavar="HZ", help="send a sine tone")
+    audio.add_argument("--play", type=Path, metavar="FILE", help="send a 16-bit WAV file")
+    audio.add_argument("--echo", action="store_true", help="send back what it hears")
+    audio.add_argument("--devices", action="store_true", help="system microphone and speaker")
+    parser.add_argument("--record", type=Path, metavar="FILE", help="write what it hears (WAV)")
+    parser.add_argument("--input-device", help="with --devices: PortAudio input device index")
+    parser.add_argument("--output-device", help="with --devices: PortAudio output device index")
+    parser.add_argument("--hangup-after", type=float, metavar="S", help="hang up S s after connect")
+    parser.add_argument("--mute-after", type=float, metavar="S", help="mute S s after connect")
+    parser.add_argument("--max-calls", type=int, metavar="N", help="auto-answer: exit after N")
+    parser.add_argument("--device-id", help="stable id of this installation (default: random)")
+    args = parser.parse_args(argv)
+
+    callee: str | None = None
+    if args.command:
+        if len(args.command) != 2 or args.command[0] != "call":
+            parser.error("the only command is: call EMAIL")
+        callee = args.command[1]
+    if callee is None and not args.auto_answer:
+        parser.error("give `call EMAIL` or --auto-answer")
+    if callee is not None and args.auto_answer:
+        parser.error("`call EMAIL` and --auto-answer exclude each other")
+    if args.tone is not None and not 0 < args.tone < 24_000:
+        parser.error("--tone must be between 0 and 24000 Hz")
+    for name in ("hangup_after", "mute_after"):
+        value = getattr(args, name)
+        if value is not None and value < 0:
+            parser.error(f"--{name.replace('_', '-')} must not be negative")
+    if args.max_calls is not None and args.max_calls < 1:
+        parser.error("--max-calls must be at least 1")
+    if args.play is not None and not args.play.is_file():
+        parser.error(f"--play: no such file: {args.play}")
+    return Options(
+        server=args.server,
+        email=args.email,
+        password=args.password,
+        callee=callee,
+        auto_answer=args.auto_answer,
+        tone=args.tone,
+        play=args.play,
+        record=args.record,
+        echo=args.echo,
+        devices=args.devices,
+        input_device=args.input_device,
+        output_device=args.output_device,
+        hangup_after=args.hangup_after,
+        mute_after=args.mute_after,
+        max_calls=args.max_calls,
+        device_id=args.device_id,
+    )
+
+
+def build_audio(options: Options) -> tuple[AudioInput, AudioOutput]:
+    """The input and output endpoints the options ask for."""
+    if options.devices:
+        from voip_app.audio.devices import DeviceAudio
+
+        pair = DeviceAudio(input_device=options.input_device, output_device=options.output_device)
+        source: AudioInput = pair.input
+        sink: AudioOutput = pair.output
+    elif options.echo:
+        loop = EchoLoop()
+        source, sink = loop, loop
+    else:
+        if options.tone is not None:
+            source = ToneSource(options.tone)
+        elif options.play is not None:
+            source = WavFileSource(options.play)
+        else:
+            source = SilenceSource()
+        sink = NullSink()
+    if options.record is not None:
+        recorder = WavFileSink(options.record)
+        sink = recorder if isinstance(sink, NullSink) else TeeOutput(sink, recorder)
+    return source, sink
+
+
+class Softphone:
+    """Drives one :class:`CallEngine` as the options say and prints its events."""
+
+    def __init__(self, options: Options, *, out: Any = None) -> None:
+        self.options = options
+        self._out = out or sys.stdout
+        self.source, self.sink = build_audio(options)
+        self.engine = CallEngine(media_factory=self._media, device_id=options.device_id)
+        self.engine.add_event_listener(self._print)
+        self.engine.subscribe(self._on_snapshot)
+        self._done = asyncio.Event()
+        self._answered = 0
+        self._timers: set[asyncio.Task[None]] = set()
+        self._last_phase: Phase | None = None
+        self.final_status: CallStatus | None = None
+
+    def _media(self, prefs: MediaPrefs) -> MediaSession:
+        from voip_app.media.livekit_session import LiveKitMediaSession
+
+        return LiveKitMediaSession(audio_input=self.source, audio_output=self.sink)
+
+    def emit(self, name: str, **data: Any) -> None:
+        line = {"t": datetime.now(UTC).isoformat(), "event": name, **data}
+        self._out.write(json.dumps(line, default=str) + "\n")
+        self._out.flush()
+
+    def _print(self, event: EngineEvent) -> None:
+        self.emit(event.name, **event.data)
+
+    def _on_snapshot(self, snapshot: EngineSnapshot) -> None:
+        call = snapshot.call
+        phase = call.phase if call else None
+        if phase is self._last_phase:
+            return
+        self._last_phase = phase
+        if call is None or phase is None:
+            return
+        if phase is Phase.INCOMING and self.options.auto_answer:
+            self._later(0, self.engine.accept())
+        elif phase is Phase.ACTIVE:
+            if self.options.mute_after is not None:
+                self._later(self.options.mute_after, self.engine.set_muted(True))
+            if self.options.hangup_after is not None:
+                self._later(self.options.hangup_after, self.engine.hang_up())
+        elif phase is Phase.ENDED:
+            self.final_status = call.status
+            self._cancel_timers()
+            self._answered += 1 if call.direction == "incoming" else 0
+            self._later(0, self._after_call())
+
+    async def _after_call(self) -> None:
+        await self.engine.refresh_history()
+        if self.engine.snapshot.call is not None and self.engine.snapshot.call.phase is Phase.ENDED:
+            self.engine.dismiss()
+        max_calls = self.options.max_calls
+        if self.options.callee is not None or (
+            max_calls is not None and self._answered >= max_calls
+        ):
+            self._done.set()
+
+    def _later(self, delay: float, coro: Any) -> None:
+        async def run() -> None:
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                await coro
+            except VoipError as exc:
+                self.emit("error", error=str(exc))
+            except Exception as exc:  # an illegal transition: the call moved on meanwhile
+                self.emit("ignored", error=str(exc))
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._timers.add(task)
+        task.add_done_callback(self._timers.discard)
+
+    def _cancel_timers(self) -> None:
+        current = asyncio.current_task()
+        for task in list(self._timers):
+            if task is not current:
+                task.cancel()
+
+    async def run(self) -> int:
+        """Sign in, call or wait, and return the exit code."""
+        try:
+            user = await self.engine.sign_in(
+                self.options.server, self.options.email, self.options.password
+            )
+        except VoipError as exc:
+            self.emit("error", error=str(exc))
+            await self.close()
+            return 1
+        self.emit("ready", user_id=user.id, email=user.email)
+        try:
+            if self.options.callee is not None:
+                callee_id = await self._find(self.options.callee)
+                if callee_id is None:
+                    self.emit("error", error=f"No contact {self.options.callee} in your tenant.")
+                    return 1
+                await self.engine.call(callee_id)
+            await self._done.wait()
+        finally:
+            await self.close()
+        if self.options.callee is None:
+            return 0
+        return 0 if self.final_status is CallStatus.COMPLETED else 2
+
+    async def _find(self, email: str) -> str | None:
+        contacts = await self.engine.refresh_contacts(email)
+        for contact in contacts:
+            if contact.email.lower() == email.lower():
+                return contact.id
+        return None
+
+    def stop(self) -> None:
+        self._done.set()
+
+    async def close(self) -> None:
+        self._cancel_timers()
+        if self._timers:
+            await asyncio.gather(*self._timers, return_exceptions=True)
+        await self.engine.close()
+        await self.source.aclose()
+        if not isinstance(self.sink, EchoLoop):  # an echo loop is the source too
+            await self.sink.aclose()
+        self.emit("closed")
+
+
+async def _main(options: Options) -> int:
+    phone = Softphone(options)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, phone.stop)
+    return await phone.run()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point ``voip-softphone``."""
+    options = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    sys.exit(asyncio.run(_main(options)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,236 @@
+"""Fakes of the engine's I/O boundaries, for unit tests of one layer at a time.
+
+- :func:`fake_server_transport`: an ``httpx.MockTransport`` speaking the call server's HTTP API;
+- :class:`FakeSignaling`: the :class:`voip_app.signaling.Signaling` protocol, scripted per test;
+- :class:`FakeMedia`: a :class:`voip_app.media.base.MediaSession` that records what it was told.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from voip_app.errors import RequestRefused, ServerUnreachable
+from voip_app.media.base import AudioOutput, MediaError, MediaEvent, MediaListener
+from voip_app.signaling import SignalEvent, SignalListener
+from voip_contract import Call, ErrorCode, RoomToken
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+ALICE = {"id": "u-alice", "tenant_id": "t1", "email": "alice@acme.test", "display_name": "Alice"}
+BOB = {"id": "u-bob", "display_name": "Bob", "email": "bob@acme.test", "presence": "online"}
+CAROL = {
+    "id": "u-carol",
+    "display_name": "Carol",
+    "email": "carol@acme.test",
+    "presence": "offline",
+}
+
+
+def call_json(
+    call_id: str = "c1",
+    *,
+    direction: str = "outgoing",
+    status: str = "RINGING",
+    reason: str | None = None,
+    created_at: datetime = NOW,
+) -> dict[str, Any]:
+    me = {"id": ALICE["id"], "display_name": "Alice"}
+    peer = {"id": BOB["id"], "display_name": "Bob"}
+    caller, callee = (me, peer) if direction == "outgoing" else (peer, me)
+    return {
+        "id": call_id,
+        "caller": caller,
+        "callee": callee,
+        "direction": direction,
+        "status": status,
+        "reason": reason,
+        "created_at": created_at.isoformat(),
+    }
+
+
+def make_call(**kwargs: Any) -> Call:
+    return Call.model_validate(call_json(**kwargs))
+
+
+@dataclass
+class FakeServer:
+    """State behind :func:`fake_server_transport`; tests tweak it and read ``requests``."""
+
+    password: str = "demo-password"
+    token: str = "tok-1"
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    room_token_status: int = 200
+    requests: list[httpx.Request] = field(default_factory=list)
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        path = request.url.path
+        if path == "/api/auth/login":
+            body = json.loads(request.content)
+            if body.get("password") != self.password:
+                return _error(401, "unauthorized", "bad credentials")
+            return httpx.Response(
+                200,
+                json={
+                    "access_token": self.token,
+                    "token_type": "bearer",
+                    "expires_in": 3600,
+                    "user": ALICE,
+                },
+            )
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return _error(401, "unauthorized", "no session")
+        if path == "/api/me":
+            return httpx.Response(200, json=ALICE)
+        if path == "/api/contacts":
+            query = request.url.params.get("q", "")
+            items = [c for c in (BOB, CAROL) if query in c["email"]]
+            return httpx.Response(200, json={"items": items, "next_cursor": None})
+        if path == "/api/calls":
+            return httpx.Response(200, json={"items": self.calls, "next_cursor": None})
+        if path.startswith("/api/calls/") and path.endswith("/token"):
+            if self.room_token_status != 200:
+                return _error(self.room_token_status, "invalid_state", "call is over")
+            return httpx.Response(
+                200, json={"livekit_url": "ws://sfu", "room_name": "r", "token": "fresh"}
+            )
+        if path.startswith("/api/calls/"):
+            call_id = path.rsplit("/", 1)[1]
+            for call in self.calls:
+                if call["id"] == call_id:
+                    return httpx.Response(200, json=call)
+            return _error(404, "not_found", "no such call")
+        return _error(404, "not_found", "no route")
+
+
+def _error(status: int, code: str, message: str) -> httpx.Response:
+    return httpx.Response(status, json={"error": {"code": code, "message": message}})
+
+
+def fake_server_transport(server: FakeServer) -> httpx.MockTransport:
+    return httpx.MockTransport(server.handler)
+
+
+class FakeSignaling:
+    """Records requests; acks come from ``ack_*`` attributes; ``push`` plays a server event."""
+
+    def __init__(self) -> None:
+        self.listener: SignalListener | None = None
+        self.connected = False
+        self.sent: list[tuple[str, str]] = []
+        self.invite_result: Call | Exception = make_call()
+        self.accept_result: RoomToken | Exception = RoomToken(
+            livekit_url="ws://sfu", room_name="r", token="t"
+        )
+        self.refuse: dict[str, Exception] = {}
+        self.sync_calls: list[Call] = []
+        self.connect_error: Exception | None = None
+
+    def set_listener(self, listener: SignalListener | None) -> None:
+        self.listener = listener
+
+    def push(self, event: SignalEvent) -> None:
+        assert self.listener is not None, "nobody listens"
+        self.listener(event)
+
+    async def connect(self) -> None:
+        if self.connect_error is not None:
+            raise self.connect_error
+        self.connected = True
+
+    async def disconnect(self) -> None:
+        self.connected = False
+
+    async def invite(self, callee_id: str, request_id: str) -> Call:
+        self.sent.append(("invite", callee_id))
+        if isinstance(self.invite_result, Exception):
+            raise self.invite_result
+        return self.invite_result
+
+    async def accept(self, call_id: str) -> RoomToken:
+        self.sent.append(("accept", call_id))
+        if isinstance(self.accept_result, Exception):
+            raise self.accept_result
+        return self.accept_result
+
+    async def _simple(self, action: str, call_id: str) -> None:
+        self.sent.append((action, call_id))
+        if action in self.refuse:
+            raise self.refuse[action]
+
+    async def decline(self, call_id: str) -> None:
+        await self._simple("decline", call_id)
+
+    async def cancel(self, call_id: str) -> None:
+        await self._simple("cancel", call_id)
+
+    async def hangup(self, call_id: str) -> None:
+        await self._simple("hangup", call_id)
+
+    async def sync(self) -> list[Call]:
+        return self.sync_calls
+
+
+class FakeMedia:
+    """A media session that joins at once (or fails with ``fail``) and records calls."""
+
+    def __init__(self, fail: str | None = None) -> None:
+        self.listener: MediaListener | None = None
+        self.fail = fail
+        self.joined: tuple[str, str] | None = None
+        self.disconnected = 0
+        self.mic_enabled = True
+        self.selected: str | None = None
+
+    def set_listener(self, listener: MediaListener | None) -> None:
+        self.listener = listener
+
+    def emit(self, event: MediaEvent) -> None:
+        assert self.listener is not None
+        self.listener(event)
+
+    async def connect(self, url: str, token: str) -> None:
+        if self.fail:
+            raise MediaError(self.fail)
+        self.joined = (url, token)
+
+    async def disconnect(self) -> None:
+        self.disconnected += 1
+
+    async def set_microphone_enabled(self, enabled: bool) -> None:
+        self.mic_enabled = enabled
+
+    async def list_audio_outputs(self) -> list[AudioOutput]:
+        return [
+            AudioOutput("spk", "Speaker", "speaker"),
+            AudioOutput("ear", "Earpiece", "earpiece"),
+        ]
+
+    async def select_audio_output(self, output_id: str) -> None:
+        self.selected = output_id
+
+
+class MediaFactory:
+    """Hands out :class:`FakeMedia` sessions; ``failures`` makes the next joins fail."""
+
+    def __init__(self) -> None:
+        self.sessions: list[FakeMedia] = []
+        self.failures: list[str] = []
+
+    def __call__(self, prefs: Any) -> FakeMedia:
+        media = FakeMedia(self.failures.pop(0) if self.failures else None)
+        self.sessions.append(media)
+        return media
+
+
+def unreachable() -> ServerUnreachable:
+    return ServerUnreachable("http://fake", "test")
+
+
+def refused(code: ErrorCode) -> RequestRefused:
+    return RequestRefused(code, "test")

@@ -1,0 +1,116 @@
+"""The HTTP API client against an ``httpx.MockTransport`` server."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.engine.fakes import FakeServer, call_json, fake_server_transport
+from voip_app.api import ApiClient
+from voip_app.errors import BadResponse, RequestRefused, ServerUnreachable, Unauthorized
+from voip_contract import CallStatus, ErrorCode
+
+
+@pytest.fixture
+def server() -> FakeServer:
+    return FakeServer(calls=[call_json("c1", status="COMPLETED", reason="hangup")])
+
+
+def client(server: FakeServer) -> ApiClient:
+    return ApiClient("http://voip.test/", transport=fake_server_transport(server))
+
+
+async def test_login_keeps_the_token_for_later_requests(server: FakeServer) -> None:
+    async with client(server) as api:
+        login = await api.login(" alice@acme.test ", "demo-password")
+        assert login.user.email == "alice@acme.test"
+        assert api.access_token == "tok-1"
+        me = await api.me()
+        assert me.id == "u-alice"
+        assert server.requests[-1].headers["authorization"] == "Bearer tok-1"
+        assert server.requests[0].url == "http://voip.test/api/auth/login"
+
+
+async def test_contacts_history_call_and_room_token_are_typed(server: FakeServer) -> None:
+    async with client(server) as api:
+        await api.login("alice@acme.test", "demo-password")
+        contacts = await api.contacts(query="bob", limit=10)
+        assert [c.email for c in contacts.items] == ["bob@acme.test"]
+        assert server.requests[-1].url.params["q"] == "bob"
+        assert server.requests[-1].url.params["limit"] == "10"
+        history = await api.calls()
+        assert history.items[0].status is CallStatus.COMPLETED
+        assert (await api.call("c1")).id == "c1"
+        token = await api.room_token("c1")
+        assert token.token == "fresh"
+
+
+async def test_wrong_password_is_unauthorized_with_a_readable_message(server: FakeServer) -> None:
+    async with client(server) as api:
+        with pytest.raises(Unauthorized) as info:
+            await api.login("alice@acme.test", "nope")
+        assert "password" in str(info.value)
+        assert api.access_token is None
+
+
+async def test_a_contract_error_becomes_request_refused(server: FakeServer) -> None:
+    async with client(server) as api:
+        await api.login("alice@acme.test", "demo-password")
+        with pytest.raises(RequestRefused) as info:
+            await api.call("nope")
+        assert info.value.code is ErrorCode.NOT_FOUND
+        assert info.value.server_message == "no such call"
+        server.room_token_status = 409
+        with pytest.raises(RequestRefused) as refused:
+            await api.room_token("c1")
+        assert refused.value.code is ErrorCode.INVALID_STATE
+
+
+async def test_requests_without_a_session_are_unauthorized(server: FakeServer) -> None:
+    async with client(server) as api:
+        with pytest.raises(Unauthorized):
+            await api.me()
+
+
+async def test_nothing_listening_is_server_unreachable() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    async with ApiClient("http://voip.test", transport=httpx.MockTransport(refuse)) as api:
+        with pytest.raises(ServerUnreachable, match="Cannot reach the call server"):
+            await api.login("a@b.c", "x")
+
+
+async def test_a_timeout_is_server_unreachable() -> None:
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    async with ApiClient("http://voip.test", transport=httpx.MockTransport(slow)) as api:
+        with pytest.raises(ServerUnreachable, match="timed out"):
+            await api.login("a@b.c", "x")
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(200, text="<html>proxy</html>"),
+        httpx.Response(200, json={"access_token": 5}),
+        httpx.Response(502, text="bad gateway"),
+    ],
+)
+async def test_answers_outside_the_contract_are_bad_responses(response: httpx.Response) -> None:
+    async with ApiClient(
+        "http://voip.test", transport=httpx.MockTransport(lambda request: response)
+    ) as api:
+        with pytest.raises(BadResponse):
+            await api.login("a@b.c", "x")
+
+
+async def test_an_unknown_error_code_reads_as_unavailable() -> None:
+    reply = httpx.Response(503, json={"error": {"code": "meltdown", "message": "oops"}})
+    async with ApiClient(
+        "http://voip.test", transport=httpx.MockTransport(lambda request: reply)
+    ) as api:
+        with pytest.raises(RequestRefused) as info:
+            await api.login("a@b.c", "x")
+        assert info.value.code is ErrorCode.UNAVAILABLE

@@ -1,0 +1,380 @@
+"""The CallEngine against fakes of the HTTP API, signaling and media."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import pytest
+
+from tests.engine.fakes import (
+    FakeServer,
+    FakeSignaling,
+    MediaFactory,
+    call_json,
+    fake_server_transport,
+    make_call,
+    refused,
+    unreachable,
+)
+from voip_app.api import ApiClient
+from voip_app.callstate import IllegalTransition, Phase
+from voip_app.engine import CallEngine, EngineEvent, EngineSnapshot
+from voip_app.errors import Unauthorized
+from voip_app.media.base import (
+    ConnectionQualityChanged,
+    Disconnected,
+    Reconnected,
+    Reconnecting,
+    TrackMuted,
+)
+from voip_app.signaling import LinkDown, LinkUp
+from voip_contract import (
+    Accepted,
+    AnsweredElsewhere,
+    CallStatus,
+    Ended,
+    ErrorCode,
+    Incoming,
+    PresenceChanged,
+    Reason,
+    Ringing,
+)
+
+TOKEN = Accepted(call_id="c1", livekit_url="ws://sfu", room_name="r", token="t-caller")
+
+
+@dataclass
+class Rig:
+    engine: CallEngine
+    server: FakeServer
+    signaling: FakeSignaling
+    media: MediaFactory
+    events: list[EngineEvent]
+
+    async def until(self, predicate: Callable[[EngineSnapshot], bool]) -> EngineSnapshot:
+        """Wait (bounded) for a snapshot that satisfies ``predicate``."""
+        if predicate(self.engine.snapshot):
+            return self.engine.snapshot
+        reached = asyncio.Event()
+        unsubscribe = self.engine.subscribe(lambda s: reached.set() if predicate(s) else None)
+        try:
+            await asyncio.wait_for(reached.wait(), 5)
+        finally:
+            unsubscribe()
+        return self.engine.snapshot
+
+    def phase(self) -> Phase | None:
+        call = self.engine.snapshot.call
+        return call.phase if call else None
+
+
+@pytest.fixture
+async def rig() -> AsyncIterator[Rig]:
+    server = FakeServer(
+        calls=[
+            call_json("old1", direction="incoming", status="MISSED", reason="ring_timeout"),
+            call_json("old2", direction="incoming", status="COMPLETED", reason="hangup"),
+        ]
+    )
+    signaling = FakeSignaling()
+    media = MediaFactory()
+    engine = CallEngine(
+        media_factory=media,
+        api_factory=lambda url: ApiClient(url, transport=fake_server_transport(server)),
+        signaling_factory=lambda url, token, device: signaling,
+        device_id="dev-1",
+    )
+    events: list[EngineEvent] = []
+    engine.add_event_listener(events.append)
+    await engine.sign_in("http://voip.test/", "alice@acme.test", "demo-password")
+    yield Rig(engine, server, signaling, media, events)
+    await engine.close()
+
+
+def phase_is(phase: Phase) -> Callable[[EngineSnapshot], bool]:
+    return lambda s: s.call is not None and s.call.phase is phase
+
+
+async def test_sign_in_connects_and_loads_contacts_and_history(rig: Rig) -> None:
+    snap = rig.engine.snapshot
+    assert snap.connection == "online"
+    assert snap.server_url == "http://voip.test"
+    assert snap.user is not None
+    assert snap.user.email == "alice@acme.test"
+    assert [c.email for c in snap.contacts] == ["bob@acme.test", "carol@acme.test"]
+    assert [c.id for c in snap.history] == ["old1", "old2"]
+    assert snap.missed_count == 1
+    assert rig.signaling.connected
+    rig.engine.mark_missed_seen()
+    assert rig.engine.snapshot.missed_count == 0
+
+
+async def test_a_wrong_password_raises_and_stays_signed_out() -> None:
+    server = FakeServer()
+    engine = CallEngine(
+        media_factory=MediaFactory(),
+        api_factory=lambda url: ApiClient(url, transport=fake_server_transport(server)),
+        signaling_factory=lambda url, token, device: FakeSignaling(),
+    )
+    with pytest.raises(Unauthorized):
+        await engine.sign_in("http://voip.test", "alice@acme.test", "wrong")
+    assert engine.snapshot.connection == "signed_out"
+    assert engine.snapshot.error is not None
+    assert "password" in engine.snapshot.error
+    await engine.close()
+
+
+async def test_signaling_unreachable_at_sign_in_is_reported() -> None:
+    server = FakeServer()
+    signaling = FakeSignaling()
+    signaling.connect_error = unreachable()
+    engine = CallEngine(
+        media_factory=MediaFactory(),
+        api_factory=lambda url: ApiClient(url, transport=fake_server_transport(server)),
+        signaling_factory=lambda url, token, device: signaling,
+    )
+    with pytest.raises(type(signaling.connect_error)):
+        await engine.sign_in("http://voip.test", "alice@acme.test", "demo-password")
+    assert engine.snapshot.connection == "signed_out"
+    await engine.close()
+
+
+async def test_an_outgoing_call_rings_connects_and_hangs_up(rig: Rig) -> None:
+    await rig.engine.call("u-bob")
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert (call.id, call.phase, call.peer.display_name) == ("c1", Phase.RINGING_OUT, "Bob")
+    assert rig.signaling.sent == [("invite", "u-bob")]
+    rig.signaling.push(Ringing(call_id="c1"))
+    rig.signaling.push(TOKEN)
+    snap = await rig.until(phase_is(Phase.ACTIVE))
+    assert snap.call is not None
+    assert snap.call.connected_at is not None
+    assert rig.media.sessions[0].joined == ("ws://sfu", "t-caller")
+    await rig.until(lambda s: len(s.outputs) == 2)
+    await rig.engine.hang_up()
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert (call.phase, call.status, call.reason) == (Phase.ENDED, CallStatus.COMPLETED, "hangup")
+    assert ("hangup", "c1") in rig.signaling.sent
+    await asyncio.sleep(0)
+    assert rig.media.sessions[0].disconnected >= 1
+    assert rig.engine._call_tasks == set()
+    rig.signaling.push(Ended(call_id="c1", status=CallStatus.COMPLETED, reason=Reason.HANGUP))
+    rig.engine.dismiss()
+    assert rig.engine.snapshot.call is None
+    names = [e.name for e in rig.events]
+    assert names.index("dialing") < names.index("media_connected") < names.index("ended")
+
+
+async def test_an_incoming_call_is_answered_then_ended_by_the_server(rig: Rig) -> None:
+    incoming = make_call(call_id="c9", direction="incoming")
+    rig.signaling.push(Incoming(call=incoming, ring_expires_at=incoming.created_at))
+    assert rig.phase() is Phase.INCOMING
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert call.peer.display_name == "Bob"
+    await rig.engine.accept()
+    await rig.until(phase_is(Phase.ACTIVE))
+    assert ("accept", "c9") in rig.signaling.sent
+    await rig.engine.set_muted(True)
+    assert rig.media.sessions[0].mic_enabled is False
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert call.muted
+    rig.signaling.push(
+        Ended(call_id="c9", status=CallStatus.COMPLETED, reason=Reason.PARTICIPANT_LEFT)
+    )
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert (call.status, call.reason) == (CallStatus.COMPLETED, Reason.PARTICIPANT_LEFT)
+
+
+async def test_declining_and_cancelling_tell_the_server(rig: Rig) -> None:
+    incoming = make_call(call_id="c2", direction="incoming")
+    rig.signaling.push(Incoming(call=incoming, ring_expires_at=incoming.created_at))
+    await rig.engine.decline()
+    assert ("decline", "c2") in rig.signaling.sent
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert call.status is CallStatus.DECLINED
+    await rig.engine.call("u-bob")  # dismisses the ended call first
+    await rig.engine.cancel()
+    assert ("cancel", "c1") in rig.signaling.sent
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert call.status is CallStatus.CANCELED
+
+
+async def test_a_busy_callee_ends_the_call_busy_with_a_message(rig: Rig) -> None:
+    rig.signaling.invite_result = refused(ErrorCode.BUSY)
+    await rig.engine.call("u-bob")
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert (call.phase, call.status) == (Phase.ENDED, CallStatus.BUSY)
+    assert call.error == "They are on another call."
+    assert rig.engine.snapshot.error == call.error
+
+
+async def test_an_invite_that_cannot_ring_ends_at_once(rig: Rig) -> None:
+    rig.signaling.invite_result = make_call(status="MISSED", reason="callee_offline")
+    await rig.engine.call("u-carol")
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert (call.status, call.reason) == (CallStatus.MISSED, Reason.CALLEE_OFFLINE)
+
+
+async def test_an_unreachable_server_fails_the_call(rig: Rig) -> None:
+    rig.signaling.invite_result = unreachable()
+    await rig.engine.call("u-bob")
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert call.status is CallStatus.FAILED
+    assert call.error is not None
+    assert "Cannot reach" in call.error
+
+
+async def test_a_media_join_failure_fails_the_call_and_hangs_up(rig: Rig) -> None:
+    rig.media.failures.append("no route to SFU")
+    await rig.engine.call("u-bob")
+    rig.signaling.push(TOKEN)
+    snap = await rig.until(phase_is(Phase.ENDED))
+    assert snap.call is not None
+    assert (snap.call.status, snap.call.reason) == (CallStatus.FAILED, Reason.MEDIA_UNAVAILABLE)
+    await rig.until(lambda s: True)
+    for _ in range(10):
+        if ("hangup", "c1") in rig.signaling.sent:
+            break
+        await asyncio.sleep(0)
+    assert ("hangup", "c1") in rig.signaling.sent
+
+
+async def test_the_sdk_reconnect_and_a_full_disconnect_rejoin(rig: Rig) -> None:
+    await rig.engine.call("u-bob")
+    rig.signaling.push(TOKEN)
+    await rig.until(phase_is(Phase.ACTIVE))
+    first = rig.media.sessions[0]
+    first.emit(Reconnecting())
+    assert rig.phase() is Phase.RECONNECTING
+    first.emit(Reconnected())
+    assert rig.phase() is Phase.ACTIVE
+    first.emit(ConnectionQualityChanged("bob", "poor"))
+    first.emit(TrackMuted("bob", True))
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert (call.quality, call.remote_muted) == ("poor", True)
+    await rig.engine.set_muted(True)
+    first.emit(Disconnected("signal_close"))
+    assert rig.phase() is Phase.RECONNECTING
+    await rig.until(phase_is(Phase.ACTIVE))
+    second = rig.media.sessions[1]
+    assert second.joined == ("ws://sfu", "fresh")
+    assert second.mic_enabled is False  # still muted after the rejoin
+    assert first.disconnected >= 1
+    assert any(r.url.path == "/api/calls/c1/token" for r in rig.server.requests)
+    first.emit(Reconnecting())  # the old session no longer counts
+    assert rig.phase() is Phase.ACTIVE
+
+
+async def test_a_rejoin_refused_settles_the_call_from_history(rig: Rig) -> None:
+    await rig.engine.call("u-bob")
+    rig.signaling.push(TOKEN)
+    await rig.until(phase_is(Phase.ACTIVE))
+    rig.server.room_token_status = 409
+    rig.server.calls.append(call_json("c1", status="COMPLETED", reason="participant_left"))
+    rig.media.sessions[0].emit(Disconnected("room_deleted"))
+    snap = await rig.until(phase_is(Phase.ENDED))
+    assert snap.call is not None
+    assert (snap.call.status, snap.call.reason) == (
+        CallStatus.COMPLETED,
+        Reason.PARTICIPANT_LEFT,
+    )
+
+
+async def test_after_a_reconnect_sync_settles_a_call_that_ended_meanwhile(rig: Rig) -> None:
+    await rig.engine.call("u-bob")
+    rig.signaling.push(LinkDown("transport close"))
+    assert rig.engine.snapshot.connection == "reconnecting"
+    rig.server.calls.append(call_json("c1", status="MISSED", reason="ring_timeout"))
+    rig.signaling.push(LinkUp(calls=(), reconnected=True))
+    assert rig.engine.snapshot.connection == "online"
+    snap = await rig.until(phase_is(Phase.ENDED))
+    assert snap.call is not None
+    assert (snap.call.status, snap.call.reason) == (CallStatus.MISSED, Reason.RING_TIMEOUT)
+
+
+async def test_after_a_reconnect_an_answered_call_joins_with_a_fresh_token(rig: Rig) -> None:
+    await rig.engine.call("u-bob")
+    rig.signaling.push(LinkUp(calls=(make_call(status="IN_PROGRESS"),), reconnected=True))
+    await rig.until(phase_is(Phase.ACTIVE))
+    assert rig.media.sessions[0].joined == ("ws://sfu", "fresh")
+
+
+async def test_after_a_reconnect_a_still_ringing_call_is_shown(rig: Rig) -> None:
+    ringing = make_call(call_id="c5", direction="incoming")
+    rig.signaling.push(LinkUp(calls=(ringing,), reconnected=True))
+    assert rig.phase() is Phase.INCOMING
+    rig.signaling.push(AnsweredElsewhere(call_id="c5"))
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert (call.phase, call.status) == (Phase.ENDED, None)
+
+
+async def test_events_for_other_calls_change_nothing(rig: Rig) -> None:
+    await rig.engine.call("u-bob")
+    before = rig.engine.snapshot
+    rig.signaling.push(Ended(call_id="other", status=CallStatus.MISSED))
+    rig.signaling.push(Accepted(call_id="other", livekit_url="ws://x", room_name="r", token="t"))
+    assert rig.engine.snapshot.call == before.call
+    assert rig.media.sessions == []
+
+
+async def test_illegal_actions_raise_and_change_nothing(rig: Rig) -> None:
+    before = rig.engine.snapshot
+    with pytest.raises(IllegalTransition):
+        await rig.engine.accept()
+    with pytest.raises(IllegalTransition):
+        await rig.engine.hang_up()
+    assert rig.engine.snapshot is before
+    await rig.engine.call("u-bob")
+    with pytest.raises(IllegalTransition):
+        await rig.engine.call("u-carol")
+    with pytest.raises(IllegalTransition):
+        await rig.engine.accept()
+
+
+async def test_presence_updates_the_contact_list(rig: Rig) -> None:
+    rig.signaling.push(PresenceChanged(user_id="u-carol", presence="online"))
+    presence = {c.id: c.presence for c in rig.engine.snapshot.contacts}
+    assert presence == {"u-bob": "online", "u-carol": "online"}
+
+
+async def test_a_failing_listener_is_logged_and_the_engine_goes_on(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(snapshot: EngineSnapshot) -> None:
+        raise RuntimeError("boom")
+
+    seen: list[EngineSnapshot] = []
+    rig.engine.subscribe(broken)
+    rig.engine.subscribe(seen.append)
+    with caplog.at_level(logging.ERROR):
+        rig.signaling.push(PresenceChanged(user_id="u-bob", presence="busy"))
+    assert "snapshot listener failed" in caplog.text
+    assert seen
+    assert seen[-1].contacts[0].presence == "busy"
+
+
+async def test_sign_out_ends_the_call_and_forgets_everything(rig: Rig) -> None:
+    await rig.engine.call("u-bob")
+    rig.signaling.push(TOKEN)
+    await rig.until(phase_is(Phase.ACTIVE))
+    await rig.engine.sign_out()
+    assert ("hangup", "c1") in rig.signaling.sent
+    assert rig.engine.snapshot == EngineSnapshot()
+    assert not rig.signaling.connected
+    assert rig.engine._tasks == set()
+    assert rig.engine._call_tasks == set()
