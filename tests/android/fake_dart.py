@@ -228,7 +228,8 @@ class FakeRoomState:
     connected: bool = False
     url: str | None = None
     token: str | None = None
-    microphone_enabled: bool = False
+    microphone_enabled: bool = True
+    """Wanted before the join too: the join publishes the microphone muted or not."""
     call_service_running: bool = False
     """The Android foreground service (type microphone) with the ongoing-call notification."""
     notification: tuple[str, str] | None = None
@@ -275,7 +276,6 @@ class FakeLiveKitDart(FakeDartService):
         if token.startswith(REFUSED_TOKEN_PREFIX):
             raise DartError("ConnectException: could not connect to the room (401 unauthorized)")
         self.room.connected, self.room.url, self.room.token = True, url, token
-        self.room.microphone_enabled = True
         self.room.call_service_running = True
         self.room.notification = (
             self.props.get("notification_title", "Call in progress"),
@@ -287,14 +287,13 @@ class FakeLiveKitDart(FakeDartService):
         if not self.room.connected:
             return
         self.room.connected = False
-        self.room.microphone_enabled = False
         self.room.call_service_running = False
         self.room.notification = None
         await self.emit("disconnected", {"reason": reason})
 
     def _set_microphone_enabled(self, enabled: bool) -> None:
-        if not self.room.connected:
-            raise DartError("not connected to a room")
+        if not isinstance(enabled, bool):
+            raise DartError("enabled must be a bool")
         self.room.microphone_enabled = enabled
 
     async def _select_audio_output(self, output_id: str) -> dict[str, str]:

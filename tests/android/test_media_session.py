@@ -10,8 +10,12 @@ import logging
 
 import pytest
 
-from tests.android.fake_dart import FakeFletClient, FakeLiveKitDart
-from voip_app.media.android import AndroidMediaSession, choose_media_session, running_on_android
+from tests.android.fake_dart import REFUSED_TOKEN_PREFIX, FakeFletClient, FakeLiveKitDart
+from voip_app.media.android import (
+    AndroidMediaSession,
+    platform_media_factory,
+    running_on_android,
+)
 from voip_app.media.base import (
     AudioOutput,
     AudioOutputChanged,
@@ -135,9 +139,33 @@ async def test_bad_arguments_are_media_errors_fit_to_show(client: FakeFletClient
 
 
 async def test_dart_failures_are_media_errors(client: FakeFletClient) -> None:
-    session, _ = session_and_dart(client)
-    with pytest.raises(MediaError, match=r"Could not unmute the microphone: .*not connected"):
-        await session.set_microphone_enabled(True)
+    session, events = session_and_dart(client)
+    with pytest.raises(MediaError, match=r"Could not join the call's audio: .*401"):
+        await session.connect(URL, REFUSED_TOKEN_PREFIX + TOKEN)
+    with pytest.raises(MediaError, match=r"Could not switch the audio output: .*unknown"):
+        await session.select_audio_output("hdmi")
+    assert events == []
+
+
+async def test_its_own_disconnect_is_not_reported_but_the_servers_is(
+    client: FakeFletClient,
+) -> None:
+    session, events = session_and_dart(client)
+    await session.connect(URL, TOKEN)
+    await session.disconnect()
+    assert events == [Connected()]
+    await session.connect(URL, TOKEN)
+    await dart(client, session).server_ends("room_deleted")
+    assert events == [Connected(), Connected(), Disconnected(reason="room_deleted")]
+
+
+async def test_a_session_built_outside_flet_registers_with_the_page_given(
+    client: FakeFletClient,
+) -> None:
+    session = AndroidMediaSession(page=client.session.page)
+    assert client.controls[session.room._i]["_c"] == "LiveKitRoom"
+    await session.connect(URL, TOKEN)
+    assert dart(client, session).room.connected
 
 
 async def test_the_service_stays_registered_while_the_session_lives(
@@ -149,24 +177,25 @@ async def test_the_service_stays_registered_while_the_session_lives(
     assert session.room in client.session.page._services._services
 
 
-def test_chooses_the_extension_on_android_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def desktop_factory(prefs: object) -> MediaSession:
+    raise AssertionError("the desktop media factory must not run here")
+
+
+def test_off_android_the_desktop_factory_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MAIN_ACTIVITY_HOST_CLASS_NAME", raising=False)
     assert not running_on_android()
-    desktop = AndroidMediaSession.__new__(AndroidMediaSession)
-    assert choose_media_session(lambda: desktop, android=False) is desktop
-    assert choose_media_session(lambda: desktop) is desktop
-    monkeypatch.setenv("MAIN_ACTIVITY_HOST_CLASS_NAME", "com.flet.serious_python_android")
-    assert running_on_android()
+    assert platform_media_factory(desktop_factory) is desktop_factory
+    assert platform_media_factory(desktop_factory, android=False) is desktop_factory
 
 
-async def test_on_android_the_choice_is_the_extension(
+async def test_on_android_every_join_gets_an_extension_session(
     client: FakeFletClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MAIN_ACTIVITY_HOST_CLASS_NAME", "com.flet.serious_python_android")
-
-    def desktop() -> MediaSession:
-        raise AssertionError("the desktop session must not be built on Android")
-
-    chosen = client.build(lambda: choose_media_session(desktop))
-    assert isinstance(chosen, AndroidMediaSession)
-    assert client.controls[chosen.room._i]["_c"] == "LiveKitRoom"
+    assert running_on_android()
+    factory = platform_media_factory(desktop_factory, client.session.page)
+    first, second = factory(object()), factory(object())
+    assert isinstance(first, AndroidMediaSession)
+    assert isinstance(second, AndroidMediaSession)
+    assert first.room is not second.room
+    assert client.controls[first.room._i]["_c"] == "LiveKitRoom"

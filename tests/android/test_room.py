@@ -164,12 +164,12 @@ async def test_microphone_refuses_a_non_bool(client: FakeFletClient, enabled: An
     assert client.calls == []
 
 
-async def test_microphone_before_joining_is_refused_by_the_dart_side(
-    client: FakeFletClient,
-) -> None:
+async def test_a_microphone_muted_before_the_join_joins_muted(client: FakeFletClient) -> None:
     room, _ = room_with_recorder(client)
-    with pytest.raises(LiveKitError, match="not connected"):
-        await room.set_microphone_enabled(False)
+    await room.set_microphone_enabled(False)
+    await room.connect(URL, TOKEN)
+    assert dart(client, room).room.connected
+    assert not dart(client, room).room.microphone_enabled
 
 
 async def test_lists_and_selects_audio_outputs(client: FakeFletClient) -> None:

@@ -5,9 +5,11 @@ and :class:`AndroidMediaSession` drives it through the :class:`flet_livekit.Live
 (``android/flet_livekit``). The call engine sees the same :class:`MediaSession` as on desktop:
 this module only translates, both ways.
 
-:func:`choose_media_session` is the one place the choice is made, once at start:
-``choose_media_session(desktop=LiveKitMediaSession)`` (or whatever the desktop factory is) returns
-this implementation inside the APK and the desktop one everywhere else.
+:func:`platform_media_factory` is the one place the choice is made, once at start::
+
+    engine = CallEngine(media_factory=platform_media_factory(default_media_factory, page))
+
+hands the engine this implementation inside the APK and the desktop factory everywhere else.
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, get_args
+from contextvars import ContextVar
+from typing import Any, TypeVar, cast, get_args
 
+import flet as ft
+from flet.controls.context import _context_page
 from flet_livekit import (
     AudioOutputChangedEvent,
     AudioOutputInfo,
@@ -51,6 +56,8 @@ from voip_app.media.base import (
 
 log = logging.getLogger(__name__)
 
+P = TypeVar("P")
+
 _QUALITIES: frozenset[str] = frozenset(get_args(ConnectionQuality))
 _OUTPUT_KINDS: frozenset[str] = frozenset(get_args(AudioOutputKind))
 
@@ -60,36 +67,60 @@ def running_on_android() -> bool:
     return sys.platform == "android" or bool(os.environ.get("MAIN_ACTIVITY_HOST_CLASS_NAME"))
 
 
-def choose_media_session(
-    desktop: Callable[[], MediaSession], *, android: bool | None = None
-) -> MediaSession:
-    """This platform's media session: the extension on Android, ``desktop()`` elsewhere.
+def platform_media_factory(
+    desktop: Callable[[P], MediaSession],
+    page: ft.Page | None = None,
+    *,
+    android: bool | None = None,
+) -> Callable[[P], MediaSession]:
+    """The engine's media factory for this platform: the extension on Android, else ``desktop``.
 
-    On Android, call it where Flet runs the app (inside ``main(page)`` or an event handler): the
-    extension's service registers with the current page.
+    ``page`` is the app's page, which the extension's service registers with (by default the page
+    Flet is running the caller for). ``android`` overrides :func:`running_on_android`.
     """
-    if running_on_android() if android is None else android:
-        return AndroidMediaSession()
-    return desktop()
+    if not (running_on_android() if android is None else android):
+        return desktop
+
+    def android_media(prefs: P) -> MediaSession:
+        # Device choices (prefs) do not apply: Android routes through the phone's outputs.
+        return AndroidMediaSession(page=page)
+
+    return android_media
 
 
 class AndroidMediaSession:
     """:class:`MediaSession` on the :class:`flet_livekit.LiveKitRoom` service.
 
-    Construct it inside the Flet app (the service registers with the current page); keep it for
-    the call: it holds the only reference that keeps the service registered.
+    Its service registers with ``page`` (default: the page Flet is running the caller for); keep
+    the session for the call: it holds the reference that keeps the service registered.
+
+    As on desktop, a ``disconnect()`` the app asked for is not reported back as ``Disconnected``:
+    that event means the room went away on its own.
     """
 
     def __init__(
         self,
         *,
+        page: ft.Page | None = None,
         notification_title: str = "Call in progress",
         notification_text: str = "Tap to return to the call",
     ) -> None:
         self._listener: MediaListener | None = None
+        self._leaving = False
+        # Flet registers a service with the page in its context; the engine may build sessions
+        # outside one (a background task), hence the explicit page.
+        # (`_context_page` is declared with a None default, hence the cast for mypy.)
+        token = cast("ContextVar[Any]", _context_page).set(page) if page is not None else None
+        try:
+            self.room = self._new_room(notification_title, notification_text)
+        finally:
+            if token is not None:
+                _context_page.reset(token)
+
+    def _new_room(self, notification_title: str, notification_text: str) -> LiveKitRoom:
         # Handlers go in with the registration: the Dart side sends only the events whose
         # `on_*` handler is set when it first sees the service.
-        self.room = LiveKitRoom(
+        return LiveKitRoom(
             notification_title=notification_title,
             notification_text=notification_text,
             on_connected=self._on_connected,
@@ -109,12 +140,14 @@ class AndroidMediaSession:
         self._listener = listener
 
     async def connect(self, url: str, token: str) -> None:
+        self._leaving = False
         try:
             await self.room.connect(url, token)
         except (ValueError, LiveKitError) as e:
             raise MediaError(f"Could not join the call's audio: {e}") from e
 
     async def disconnect(self) -> None:
+        self._leaving = True
         try:
             await self.room.disconnect()
         except LiveKitError as e:
@@ -161,6 +194,8 @@ class AndroidMediaSession:
         self._emit(Reconnected())
 
     def _on_disconnected(self, e: DisconnectedEvent) -> None:
+        if self._leaving:
+            return
         self._emit(Disconnected(reason=str(e.reason).lower() or "unknown"))
 
     def _on_participant_connected(self, e: ParticipantEvent) -> None:
@@ -186,4 +221,4 @@ def _output(info: AudioOutputInfo) -> AudioOutput:
     return AudioOutput(id=info.id, name=info.name, kind=info.kind)
 
 
-__all__ = ["AndroidMediaSession", "choose_media_session", "running_on_android"]
+__all__ = ["AndroidMediaSession", "platform_media_factory", "running_on_android"]
