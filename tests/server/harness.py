@@ -1,0 +1,182 @@
+"""What the server integration tests share: a running stack, tenants, and recording clients.
+
+A :class:`Stack` is one real call server process (plus the real ``voip-devsfu`` it uses as its
+LiveKit endpoint). Tests make their own tenant with fresh users (:meth:`Stack.tenant`), so tests
+sharing a server never see each other's users or calls. Clients are real
+``socketio.AsyncClient`` s that record every event they receive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import socketio
+
+from server.auth import issue_token
+from server.config import Settings
+from server.db.engine import make_engine, make_sessionmaker
+from server.seed import UserSpec, ensure_tenant, ensure_users
+from tests.support.devsfu import DevSfu
+from tests.support.servers import CallServer
+from voip_contract import NAMESPACE
+
+EVENT_TIMEOUT = 10.0
+PASSWORD = "test-password"
+
+
+@dataclass
+class Person:
+    id: str
+    tenant_id: str
+    email: str
+    display_name: str
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class Recorder:
+    """A connected ``/call`` client that keeps every server event, in order."""
+
+    def __init__(self, url: str, person: Person, device_id: str | None = None) -> None:
+        self.url = url
+        self.person = person
+        self.device_id = device_id
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: list[tuple[str, Any]] = []
+        self._queues: dict[str, asyncio.Queue[Any]] = defaultdict(asyncio.Queue)
+        self.sio.on("*", self._record, namespace=NAMESPACE)
+
+    async def _record(self, event: str, data: Any = None) -> None:
+        self.events.append((event, data))
+        self._queues[event].put_nowait(data)
+
+    async def connect(self) -> Recorder:
+        auth: dict[str, str] = {"token": self.person.token}
+        if self.device_id:
+            auth["device_id"] = self.device_id
+        await self.sio.connect(
+            self.url, auth=auth, namespaces=[NAMESPACE], transports=["websocket"], wait_timeout=10
+        )
+        return self
+
+    async def disconnect(self) -> None:
+        await self.sio.disconnect()
+
+    @property
+    def sid(self) -> str:
+        sid = self.sio.get_sid(NAMESPACE)
+        assert isinstance(sid, str)
+        return sid
+
+    async def call(self, event: str, data: Any = None) -> dict[str, Any]:
+        ack = await self.sio.call(event, data, namespace=NAMESPACE, timeout=EVENT_TIMEOUT)
+        assert isinstance(ack, dict)
+        return ack
+
+    async def next(self, event: str) -> Any:
+        """The next not yet consumed ``event``; fails after :data:`EVENT_TIMEOUT` seconds."""
+        return await asyncio.wait_for(self._queues[event].get(), EVENT_TIMEOUT)
+
+    async def next_matching(self, event: str, **fields: Any) -> Any:
+        """The next ``event`` whose payload has these field values (others are skipped)."""
+        while True:
+            data = await self.next(event)
+            if all(data.get(k) == v for k, v in fields.items()):
+                return data
+
+    def pending(self, event: str) -> int:
+        return self._queues[event].qsize()
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.events]
+
+    async def invite(self, callee: Person, request_id: str | None = None) -> dict[str, Any]:
+        ack = await self.call(
+            "invite", {"callee_id": callee.id, "request_id": request_id or uuid.uuid4().hex}
+        )
+        assert ack["ok"], ack
+        call: dict[str, Any] = ack["call"]
+        return call
+
+
+@dataclass
+class Stack:
+    """A call server (and its devsfu) as the tests see it."""
+
+    server: CallServer
+    sfu: DevSfu | None
+    _http: httpx.AsyncClient | None = field(default=None, repr=False)
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """An HTTP client for this server, made in (and bound to) the running test's loop."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(base_url=self.server.url, timeout=EVENT_TIMEOUT)
+        return self._http
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def settings(self) -> Settings:
+        env = self.server.env
+        return Settings(
+            database_url=env["VOIP_DATABASE_URL"],
+            jwt_secret=env["VOIP_JWT_SECRET"],  # type: ignore[arg-type]
+        )
+
+    async def tenant(self, *names: str, with_password: bool = False) -> dict[str, Person]:
+        """A fresh tenant with these users, each holding an access token."""
+        slug = f"t{uuid.uuid4().hex[:10]}"
+        settings = self.settings()
+        engine = make_engine(settings.db_url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                tenant = await ensure_tenant(session, slug, slug.upper())
+                specs = [
+                    UserSpec(f"{n}@{slug}.test", f"{n.capitalize()} {slug}", f"idp|{slug}|{n}")
+                    for n in names
+                ]
+                password = PASSWORD if with_password else uuid.uuid4().hex
+                users = await ensure_users(session, tenant, specs, password)
+                await session.commit()
+        finally:
+            await engine.dispose()
+        return {
+            name: Person(u.id, u.tenant_id, u.email, u.display_name, issue_token(settings, u)[0])
+            for name, u in zip(names, users, strict=True)
+        }
+
+    @asynccontextmanager
+    async def clients(self, *people: Person | tuple[Person, str]) -> AsyncIterator[list[Recorder]]:
+        """Connected recorders (``(person, device_id)`` for a named device), closed afterwards."""
+        recorders = []
+        try:
+            for p in people:
+                person, device = p if isinstance(p, tuple) else (p, None)
+                recorders.append(await Recorder(self.url, person, device).connect())
+            yield recorders
+        finally:
+            for r in recorders:
+                await r.disconnect()
+
+    async def get_call(self, person: Person, call_id: str) -> dict[str, Any]:
+        response = await self.http.get(f"/api/calls/{call_id}", headers=person.auth)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
