@@ -33,6 +33,7 @@ class Settings:
     api_key: str
     api_secret: str
     webhook_url: str = ""
+    auto_create: bool = True
 
 
 class DevSfu:
@@ -42,7 +43,7 @@ class DevSfu:
         self.settings = settings
         self.authority = TokenAuthority(settings.api_key, settings.api_secret)
         self.webhooks = WebhookNotifier(settings.webhook_url, self.authority)
-        self.rooms = RoomRegistry(self.webhooks)
+        self.rooms = RoomRegistry(self.webhooks, auto_create=settings.auto_create)
         self.signal = SignalService(self.rooms, self.authority, media_host=settings.host)
         self.app = web.Application()
         self.app.router.add_get("/", self._root)

@@ -34,6 +34,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--api-key", default=env("VOIP_LIVEKIT_API_KEY", "devkey"))
     parser.add_argument("--api-secret", default=env("VOIP_LIVEKIT_API_SECRET"))
     parser.add_argument("--webhook-url", default=env("DEVSFU_WEBHOOK_URL", ""))
+    parser.add_argument(
+        "--no-auto-create",
+        dest="auto_create",
+        action="store_false",
+        help="refuse joins into rooms not created through RoomService (LiveKit auto_create: false)",
+    )
     parser.add_argument("--log-level", default=env("DEVSFU_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
     if not args.api_secret:
@@ -67,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         api_key=args.api_key,
         api_secret=args.api_secret,
         webhook_url=args.webhook_url,
+        auto_create=args.auto_create,
     )
     asyncio.run(_run(settings))
 

@@ -6,8 +6,9 @@ event loop.
 
 Rules (as LiveKit applies them):
 
-- a room is created by ``CreateRoom`` or by the first join (auto-create); it lives until it is
-  deleted, until ``empty_timeout`` passes with nobody having joined, or until
+- a room is created by ``CreateRoom`` or by the first join (auto-create, LiveKit's default;
+  with ``auto_create=False`` a join into a room that does not exist is refused); it lives
+  until it is deleted, until ``empty_timeout`` passes with nobody having joined, or until
   ``departure_timeout`` passes after the last participant left (LiveKit's defaults, 300 s and
   20 s, apply when a field is 0);
 - ``max_participants`` (0 = unlimited) refuses the join that would exceed it;
@@ -193,7 +194,8 @@ def _now_ms() -> int:
 class RoomRegistry:
     """Every room of one devsfu process."""
 
-    def __init__(self, events: EventSink) -> None:
+    def __init__(self, events: EventSink, *, auto_create: bool = True) -> None:
+        self.auto_create = auto_create
         self._rooms: dict[str, Room] = {}
         self._events = events
         self._tasks: set[asyncio.Task[None]] = set()
@@ -285,8 +287,13 @@ class RoomRegistry:
         hidden: bool,
         link: ParticipantLink,
     ) -> tuple[Room, Participant]:
-        """Add a participant (auto-creating the room), or raise :class:`RoomError` if full."""
-        room = self._rooms.get(room_name) or self.create(room_pb.CreateRoomRequest(name=room_name))
+        """Add a participant, or raise :class:`RoomError` (room full, or missing and not
+        auto-created)."""
+        room = self._rooms.get(room_name)
+        if room is None:
+            if not self.auto_create:
+                raise room_not_found()
+            room = self.create(room_pb.CreateRoomRequest(name=room_name))
         previous = room.participants.get(identity)
         others = [p for p in room.participants.values() if p.identity != identity]
         if room.max_participants and len(others) >= room.max_participants:

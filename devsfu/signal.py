@@ -4,8 +4,9 @@ What a client sees, in order:
 
 1. ``GET /rtc`` (token in ``Authorization: Bearer`` or ``?access_token=``) is admitted or refused
    with LiveKit's HTTP status before the upgrade: 401 for a bad token or a missing grant, 500
-   when the room is full. ``/rtc/v1`` (single peer connection) answers 404 so the SDK falls back
-   to this protocol; ``/rtc/validate`` answers what ``/rtc`` would.
+   when the room is full, 404 when it does not exist and rooms are not auto-created.
+   ``/rtc/v1`` (single peer connection) answers 404 so the SDK falls back to this protocol;
+   ``/rtc/validate`` answers what ``/rtc`` would.
 2. ``JoinResponse`` (``subscriber_primary=false``: the client negotiates its publisher
    connection, with its data channels, right away).
 3. Publisher offer -> answer; ``AddTrackRequest`` -> ``TrackPublishedResponse``; the media of
@@ -36,7 +37,15 @@ from livekit.protocol import models, rtc
 
 from devsfu.auth import Claims, TokenAuthority, TokenError, require_join
 from devsfu.media import label_sender, local_candidates, new_peer_connection, parse_candidate_init
-from devsfu.rooms import Participant, PublishedTrack, Room, RoomError, RoomRegistry, room_full
+from devsfu.rooms import (
+    Participant,
+    PublishedTrack,
+    Room,
+    RoomError,
+    RoomRegistry,
+    room_full,
+    room_not_found,
+)
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +109,9 @@ class SignalService:
         except TokenError as exc:
             raise _http_error(exc.status, exc.message) from exc
         room = next(iter(self._rooms.find([room_name])), None)
+        if room is None and not self._rooms.auto_create:
+            err = room_not_found()
+            raise _http_error(err.status, err.message)
         if room is not None and room.max_participants:
             others = [p for p in room.participants.values() if p.identity != claims.identity]
             if len(others) >= room.max_participants:

@@ -19,9 +19,11 @@ or as a pytest fixture::
 
 The process listens on ``host`` (default :data:`tests.support.netns.HOST_A`, which media needs:
 WebRTC stacks ignore loopback candidates; use ``127.0.0.1`` if only RoomService/webhooks are
-exercised) and a free port; :func:`running_devsfu` returns once it answers HTTP, and terminates
-it (SIGTERM, then SIGKILL) on exit. Its log goes to ``log_path`` (a temporary file unless given);
-a process that does not come up raises :class:`DevSfuStartError` with the log's tail.
+exercised) and a free port. ``auto_create=False`` runs it with ``--no-auto-create`` (joins
+only into rooms made through RoomService, as the call server does). :func:`running_devsfu`
+returns once it answers HTTP, and terminates it (SIGTERM, then SIGKILL) on exit. Its log goes
+to ``log_path`` (a temporary file unless given); a process that does not come up raises
+:class:`DevSfuStartError` with the log's tail.
 """
 
 from __future__ import annotations
@@ -110,6 +112,7 @@ def start_devsfu(
     webhook_url: str = "",
     log_path: Path | None = None,
     log_level: str = "INFO",
+    auto_create: bool = True,
 ) -> DevSfu:
     """Start ``voip-devsfu`` and wait until it answers; pair with :func:`stop_devsfu`."""
     port = port or free_port(host)
@@ -131,6 +134,7 @@ def start_devsfu(
         webhook_url,
         "--log-level",
         log_level,
+        *([] if auto_create else ["--no-auto-create"]),
     ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
@@ -170,6 +174,7 @@ def running_devsfu(
     webhook_url: str = "",
     log_path: Path | None = None,
     log_level: str = "INFO",
+    auto_create: bool = True,
 ) -> Iterator[DevSfu]:
     """A ``voip-devsfu`` process for the duration of the ``with`` block.
 
@@ -184,6 +189,7 @@ def running_devsfu(
         webhook_url=webhook_url,
         log_path=log_path,
         log_level=log_level,
+        auto_create=auto_create,
     )
     try:
         yield sfu

@@ -1,0 +1,276 @@
+"""Two real ``livekit`` SDK clients talking through a real devsfu process.
+
+Runs in the test process's private network namespace: devsfu listens on ``netns.HOST_A`` and
+the clients connect to ``ws://10.200.0.1:<port>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from livekit import api, rtc
+from livekit.protocol import room as room_pb
+
+from tests.devsfu.conftest import WebhookSink
+from tests.devsfu.tones import (
+    TONE_HZ,
+    ToneSource,
+    dominant_hz,
+    expected_tone_dbfs,
+    record,
+    rms_dbfs,
+)
+from tests.support import netns
+from tests.support.devsfu import DevSfu, running_devsfu
+
+pytestmark = pytest.mark.media
+
+EVENT_TIMEOUT_S = 15.0
+SILENCE_DBFS = -50.0
+LEVEL_TOLERANCE_DB = 3.0
+
+
+def token(
+    sfu: DevSfu,
+    identity: str,
+    room: str,
+    *,
+    secret: str | None = None,
+    ttl: datetime.timedelta = datetime.timedelta(minutes=10),
+) -> str:
+    return (
+        api.AccessToken(sfu.api_key, secret or sfu.api_secret)
+        .with_identity(identity)
+        .with_name(identity.title())
+        .with_grants(api.VideoGrants(room_join=True, room=room))
+        .with_ttl(ttl)
+        .to_jwt()
+    )
+
+
+class Client:
+    """One SDK participant and the events the tests wait for."""
+
+    def __init__(self, identity: str) -> None:
+        self.identity = identity
+        self.room = rtc.Room()
+        self.subscribed: asyncio.Queue[rtc.RemoteTrackPublication] = asyncio.Queue()
+        self.muted = asyncio.Event()
+        self.unmuted = asyncio.Event()
+        self.disconnected = asyncio.Event()
+        self.audio: rtc.RemoteAudioTrack | None = None
+        self.room.on("track_subscribed", self._on_subscribed)
+        self.room.on("track_muted", lambda p, pub: self.muted.set())
+        self.room.on("track_unmuted", lambda p, pub: self.unmuted.set())
+        self.room.on("disconnected", lambda reason: self.disconnected.set())
+
+    def _on_subscribed(
+        self,
+        track: rtc.Track,
+        publication: rtc.RemoteTrackPublication,
+        participant: rtc.RemoteParticipant,
+    ) -> None:
+        if isinstance(track, rtc.RemoteAudioTrack):
+            self.audio = track
+            self.subscribed.put_nowait(publication)
+
+    async def connect(self, sfu: DevSfu, room: str) -> None:
+        await self.room.connect(sfu.url, token(sfu, self.identity, room))
+
+    async def audio_stream(self) -> rtc.AudioStream:
+        await asyncio.wait_for(self.subscribed.get(), EVENT_TIMEOUT_S)
+        assert self.audio is not None
+        return rtc.AudioStream(self.audio, sample_rate=48_000, num_channels=1)
+
+
+@pytest.fixture(scope="module")
+def sfu(webhooks: WebhookSink) -> Iterator[DevSfu]:
+    """devsfu as the call server uses it: rooms exist only once RoomService created them."""
+    with running_devsfu(host=netns.HOST_A, webhook_url=webhooks.url, auto_create=False) as server:
+        yield server
+
+
+@pytest.fixture
+async def lkapi(sfu: DevSfu) -> AsyncIterator[api.LiveKitAPI]:
+    client = api.LiveKitAPI(sfu.http_url, sfu.api_key, sfu.api_secret)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[Client]]:
+    made: list[Client] = []
+    yield made
+    for client in made:
+        await client.room.disconnect()
+
+
+@pytest.fixture
+async def room_name(lkapi: api.LiveKitAPI) -> str:
+    name = f"call-{uuid.uuid4().hex[:8]}"
+    await lkapi.room.create_room(
+        room_pb.CreateRoomRequest(
+            name=name, max_participants=2, empty_timeout=30, departure_timeout=1
+        )
+    )
+    return name
+
+
+async def _pair(sfu: DevSfu, room: str, clients: list[Client]) -> tuple[Client, Client]:
+    alice, bob = Client("alice"), Client("bob")
+    clients += [alice, bob]
+    await alice.connect(sfu, room)
+    await bob.connect(sfu, room)
+    return alice, bob
+
+
+async def _tone_level(stream: rtc.AudioStream, seconds: float = 0.5) -> tuple[float, float]:
+    samples = await record(stream, seconds)
+    return dominant_hz(samples), rms_dbfs(samples)
+
+
+async def _await_level(
+    stream: rtc.AudioStream, predicate_db: float, *, below: bool, within_s: float = 5.0
+) -> float:
+    """Record 100 ms windows until one is below (or above) ``predicate_db``; return its level."""
+    level = 0.0
+    for _ in range(int(within_s * 10)):
+        level = rms_dbfs(await record(stream, 0.1))
+        if (level < predicate_db) if below else (level > predicate_db):
+            return level
+    return level
+
+
+async def test_tone_reaches_the_other_participant(
+    sfu: DevSfu, room_name: str, clients: list[Client]
+) -> None:
+    alice, bob = await _pair(sfu, room_name, clients)
+    tone = ToneSource()
+    try:
+        await tone.publish(alice.room)
+        stream = await bob.audio_stream()
+        await _await_level(stream, -30.0, below=False)  # the tone has started
+        hz, level = await _tone_level(stream)
+        await stream.aclose()
+    finally:
+        await tone.aclose()
+    assert abs(hz - TONE_HZ) < 5.0
+    assert abs(level - expected_tone_dbfs()) < LEVEL_TOLERANCE_DB
+    assert list(bob.room.remote_participants) == ["alice"]
+
+
+async def test_mute_is_seen_and_silences_the_track(
+    sfu: DevSfu, room_name: str, clients: list[Client]
+) -> None:
+    alice, bob = await _pair(sfu, room_name, clients)
+    tone = ToneSource()
+    try:
+        await tone.publish(alice.room)
+        stream = await bob.audio_stream()
+        assert await _await_level(stream, -30.0, below=False) > -30.0
+
+        track = tone.track
+        track.mute()
+        await asyncio.wait_for(bob.muted.wait(), EVENT_TIMEOUT_S)
+        remote = bob.room.remote_participants["alice"].track_publications
+        assert [p.muted for p in remote.values()] == [True]
+        assert await _await_level(stream, SILENCE_DBFS, below=True) < SILENCE_DBFS
+
+        track.unmute()
+        await asyncio.wait_for(bob.unmuted.wait(), EVENT_TIMEOUT_S)
+        assert await _await_level(stream, -30.0, below=False) > -30.0
+        hz, _ = await _tone_level(stream, 0.3)
+        await stream.aclose()
+    finally:
+        await tone.aclose()
+    assert abs(hz - TONE_HZ) < 5.0
+
+
+async def test_leaving_fires_participant_left_then_room_finished(
+    sfu: DevSfu, room_name: str, clients: list[Client], webhooks: WebhookSink
+) -> None:
+    alice, bob = await _pair(sfu, room_name, clients)
+    joined = webhooks.wait_for(
+        lambda e: (
+            e.event == "participant_joined"
+            and e.room.name == room_name
+            and e.participant.identity == "bob"
+        )
+    )
+    await bob.room.disconnect()
+    left = webhooks.wait_for(
+        lambda e: (
+            e.event == "participant_left"
+            and e.room.name == room_name
+            and e.participant.identity == "bob"
+        )
+    )
+    assert left.participant.sid == joined.participant.sid
+    with pytest.raises(AssertionError):
+        webhooks.wait_for(
+            lambda e: e.event == "room_finished" and e.room.name == room_name, timeout=0.2
+        )
+
+    await alice.room.disconnect()
+    webhooks.wait_for(
+        lambda e: (
+            e.event == "participant_left"
+            and e.room.name == room_name
+            and e.participant.identity == "alice"
+        )
+    )
+    finished = webhooks.wait_for(lambda e: e.event == "room_finished" and e.room.name == room_name)
+    assert finished.room.name == room_name
+
+
+async def test_delete_room_disconnects_everyone(
+    sfu: DevSfu, room_name: str, clients: list[Client], lkapi: api.LiveKitAPI
+) -> None:
+    alice, bob = await _pair(sfu, room_name, clients)
+    listed = await lkapi.room.list_participants(room_pb.ListParticipantsRequest(room=room_name))
+    assert sorted(p.identity for p in listed.participants) == ["alice", "bob"]
+
+    await lkapi.room.delete_room(room_pb.DeleteRoomRequest(room=room_name))
+    await asyncio.wait_for(alice.disconnected.wait(), EVENT_TIMEOUT_S)
+    await asyncio.wait_for(bob.disconnected.wait(), EVENT_TIMEOUT_S)
+    rooms = await lkapi.room.list_rooms(room_pb.ListRoomsRequest(names=[room_name]))
+    assert list(rooms.rooms) == []
+
+
+@pytest.mark.parametrize("case", ["other_room", "expired", "wrong_secret"])
+async def test_bad_tokens_are_refused(
+    sfu: DevSfu, room_name: str, clients: list[Client], lkapi: api.LiveKitAPI, case: str
+) -> None:
+    alice = Client("alice")
+    clients.append(alice)
+    await alice.connect(sfu, room_name)
+
+    bad = {
+        "other_room": token(sfu, "mallory", "someone-elses-room"),
+        "expired": token(sfu, "mallory", room_name, ttl=datetime.timedelta(minutes=-5)),
+        "wrong_secret": token(sfu, "mallory", room_name, secret="x" * 40),
+    }[case]
+    # The token alone names the room: another room's token can never lead into this one, and
+    # a room nobody created is refused (404), as LiveKit does without auto-create.
+    status = "404" if case == "other_room" else "401"
+    mallory = rtc.Room()
+    with pytest.raises(rtc.ConnectError, match=status):
+        await mallory.connect(sfu.url, bad)
+    listed = await lkapi.room.list_participants(room_pb.ListParticipantsRequest(room=room_name))
+    assert [p.identity for p in listed.participants] == ["alice"]
+    assert list(alice.room.remote_participants) == []
+
+
+async def test_third_participant_is_refused_when_full(
+    sfu: DevSfu, room_name: str, clients: list[Client], lkapi: api.LiveKitAPI
+) -> None:
+    await _pair(sfu, room_name, clients)
+    carol = rtc.Room()
+    with pytest.raises(rtc.ConnectError, match="max participants"):
+        await carol.connect(sfu.url, token(sfu, "carol", room_name))
+    listed = await lkapi.room.list_participants(room_pb.ListParticipantsRequest(room=room_name))
+    assert sorted(p.identity for p in listed.participants) == ["alice", "bob"]
