@@ -180,3 +180,20 @@ class Stack:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+
+
+async def call_events(stack: Stack, call_id: str) -> list[tuple[str, str | None, str, str]]:
+    """``(event, from_status, to_status, actor)`` of every transition of a call, in order."""
+    from sqlalchemy import select
+
+    from server.db.models import CallEvent
+
+    engine = make_engine(stack.settings().db_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            rows = await session.scalars(
+                select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.id)
+            )
+            return [(r.event, r.from_status, r.to_status, r.actor) for r in rows]
+    finally:
+        await engine.dispose()

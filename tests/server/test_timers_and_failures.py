@@ -1,0 +1,113 @@
+"""Ring timeout, restart with an overdue call, and LiveKit unreachable at accept."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.server.conftest import BACKENDS, database_url, start_stack
+from tests.server.harness import Stack, call_events
+from tests.support.servers import HOST, free_port
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def timeout_process(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    env = {"VOIP_RING_TIMEOUT_S": "1", "VOIP_SWEEP_INTERVAL_S": "0.2"}
+    workdir = tmp_path_factory.mktemp(f"timeout-{request.param}")
+    yield from start_stack(workdir, database=database_url(request, request.param), env=env)
+
+
+@pytest.fixture
+async def short_ring(timeout_process: Stack) -> AsyncIterator[Stack]:
+    stack = Stack(timeout_process.server, timeout_process.sfu)
+    yield stack
+    await stack.aclose()
+
+
+async def test_ring_timeout_ends_missed_and_tells_both(short_ring: Stack) -> None:
+    p = await short_ring.tenant("alice", "bob")
+    async with short_ring.clients(p["alice"], p["bob"]) as (a, b):
+        call = await a.invite(p["bob"])
+        incoming = await b.next("incoming")
+        expires = datetime.fromisoformat(incoming["ring_expires_at"])
+        assert 0 < (expires - datetime.now(UTC)).total_seconds() <= 1.5
+        for r in (a, b):
+            ended = await r.next_matching("ended", call_id=call["id"])
+            assert (ended["status"], ended["reason"]) == ("MISSED", "ring_timeout")
+        late = await b.call("accept", {"call_id": call["id"]})
+        assert late["error"]["code"] == "invalid_state"
+    history = await short_ring.get_call(p["bob"], call["id"])
+    assert (history["status"], history["reason"]) == ("MISSED", "ring_timeout")
+    events = await call_events(short_ring, call["id"])
+    assert events == [
+        ("invite", None, "RINGING", p["alice"].id),
+        ("ring_timeout", "RINGING", "MISSED", "system"),
+    ]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_restart_settles_a_call_that_rang_past_its_deadline_meanwhile(
+    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # The periodic sweep is too slow to matter here: only the settlement at start can end it.
+    env = {"VOIP_RING_TIMEOUT_S": "1", "VOIP_SWEEP_INTERVAL_S": "600"}
+    workdir = tmp_path_factory.mktemp(f"restart-{backend}")
+    stacks = start_stack(workdir, database=database_url(request, backend), env=env)
+    stack = next(stacks)
+    try:
+        p = await stack.tenant("alice", "bob")
+        async with stack.clients(p["alice"], p["bob"]) as (a, b):
+            call = await a.invite(p["bob"])
+            incoming = await b.next("incoming")
+        stack.server.stop()
+        expires = datetime.fromisoformat(incoming["ring_expires_at"])
+        # the deadline passes while no server runs (waiting for the clock is the point here)
+        await asyncio.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 0.1)
+        stack.server.launch()
+        settled = await stack.get_call(p["alice"], call["id"])
+        assert (settled["status"], settled["reason"]) == ("MISSED", "ring_timeout")
+        async with stack.clients(p["bob"]) as (b2,):
+            assert (await b2.call("sync"))["calls"] == []
+            assert "incoming" not in b2.names()
+    finally:
+        await stack.aclose()
+        next(stacks, None)
+
+
+@pytest.fixture(scope="module")
+def no_livekit_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    closed = free_port()  # nothing listens there
+    env = {
+        "VOIP_LIVEKIT_URL": f"ws://{HOST}:{closed}",
+        "VOIP_LIVEKIT_API_KEY": "devkey",
+        "VOIP_LIVEKIT_API_SECRET": "a-secret-for-a-livekit-that-is-not-there",
+    }
+    workdir = tmp_path_factory.mktemp("no-livekit")
+    yield from start_stack(workdir, database=None, env=env, with_sfu=False)
+
+
+async def test_livekit_unreachable_at_accept_fails_the_call(no_livekit_process: Stack) -> None:
+    stack = Stack(no_livekit_process.server, None)
+    try:
+        p = await stack.tenant("alice", "bob")
+        async with stack.clients(p["alice"], p["bob"]) as (a, b):
+            call = await a.invite(p["bob"])
+            await b.next("incoming")
+            ack = await b.call("accept", {"call_id": call["id"]})
+            assert ack["error"]["code"] == "unavailable"
+            for r in (a, b):
+                ended = await r.next_matching("ended", call_id=call["id"])
+                assert (ended["status"], ended["reason"]) == ("FAILED", "media_unavailable")
+            assert "accepted" not in a.names()
+            assert (await a.call("sync"))["calls"] == []
+        rooms = await stack.http.get("/api/rooms/active", headers=p["alice"].auth)
+        assert (rooms.status_code, rooms.json()["error"]["code"]) == (503, "unavailable")
+        events = await call_events(stack, call["id"])
+        assert [e[2] for e in events] == ["RINGING", "IN_PROGRESS", "FAILED"]
+    finally:
+        await stack.aclose()
