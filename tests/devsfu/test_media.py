@@ -274,3 +274,39 @@ async def test_third_participant_is_refused_when_full(
         await carol.connect(sfu.url, token(sfu, "carol", room_name))
     listed = await lkapi.room.list_participants(room_pb.ListParticipantsRequest(room=room_name))
     assert sorted(p.identity for p in listed.participants) == ["alice", "bob"]
+
+
+async def test_late_joiner_and_rejoining_publisher_hear_the_tone(
+    sfu: DevSfu, room_name: str, clients: list[Client]
+) -> None:
+    alice = Client("alice")
+    clients.append(alice)
+    await alice.connect(sfu, room_name)
+    tone = ToneSource()
+    try:
+        await tone.publish(alice.room)
+        bob = Client("bob")
+        clients.append(bob)
+        await bob.connect(sfu, room_name)  # joins after the track is published
+        stream = await bob.audio_stream()
+        assert await _await_level(stream, -30.0, below=False) > -30.0
+        await stream.aclose()
+    finally:
+        await tone.aclose()
+
+    # alice drops out and comes back (as the app does after a network loss): bob hears her again.
+    await alice.room.disconnect()
+    again = Client("alice")
+    clients.append(again)
+    await again.connect(sfu, room_name)
+    tone = ToneSource(hz=660.0)
+    try:
+        await tone.publish(again.room)
+        stream = await bob.audio_stream()
+        assert await _await_level(stream, -30.0, below=False) > -30.0
+        hz, level = await _tone_level(stream)
+        await stream.aclose()
+    finally:
+        await tone.aclose()
+    assert abs(hz - 660.0) < 5.0
+    assert abs(level - expected_tone_dbfs()) < LEVEL_TOLERANCE_DB
