@@ -161,7 +161,8 @@ class SignalingClient:
 
     @property
     def connected(self) -> bool:
-        return bool(self._sio.connected) and NAMESPACE in self._sio.namespaces
+        # (the client's own ``connected`` flag is set only after our connect handler ran)
+        return NAMESPACE in self._sio.namespaces
 
     def set_listener(self, listener: SignalListener | None) -> None:
         self._listener = listener

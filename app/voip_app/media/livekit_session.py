@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 SOURCE_QUEUE_MS = 60
 """Capture backlog the SDK may hold: paces unpaced sources (tone, file) in real time."""
 CONNECT_TIMEOUT_S = 10.0
+RECONNECT_GIVE_UP_S = 10.0
+"""How long the SDK may try to repair the link before this session reports ``Disconnected`` (the
+engine then rejoins with a fresh token, which also works when the SFU forgot the session)."""
 
 _QUALITY: dict[int, ConnectionQuality] = {
     rtc.ConnectionQuality.QUALITY_EXCELLENT: "excellent",
@@ -67,10 +70,13 @@ class LiveKitMediaSession:
         audio_input: AudioInput,
         audio_output: AudioOutput,
         outputs: OutputsProvider | None = None,
+        reconnect_give_up_s: float = RECONNECT_GIVE_UP_S,
     ) -> None:
         self._input = audio_input
         self._output = audio_output
         self._outputs = outputs
+        self._give_up_s = reconnect_give_up_s
+        self._watchdog: asyncio.Task[None] | None = None
         self._listener: MediaListener | None = None
         self._room: rtc.Room | None = None
         self._source: rtc.AudioSource | None = None
@@ -121,6 +127,9 @@ class LiveKitMediaSession:
 
     async def disconnect(self) -> None:
         self._closing = True
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None and watchdog is not asyncio.current_task():
+            watchdog.cancel()
         room, self._room = self._room, None
         for task in list(self._tasks):
             task.cancel()
@@ -178,8 +187,8 @@ class LiveKitMediaSession:
         return self._mic_enabled
 
     def _wire(self, room: rtc.Room) -> None:
-        room.on("reconnecting", lambda: self._emit(Reconnecting()))
-        room.on("reconnected", lambda: self._emit(Reconnected()))
+        room.on("reconnecting", self._on_reconnecting)
+        room.on("reconnected", self._on_reconnected)
         room.on("disconnected", self._on_disconnected)
         room.on("participant_connected", lambda p: self._emit(ParticipantConnected(p.identity)))
         room.on("participant_disconnected", self._on_participant_left)
@@ -188,9 +197,31 @@ class LiveKitMediaSession:
         room.on("track_unmuted", lambda p, pub: self._emit(TrackMuted(p.identity, False)))
         room.on("connection_quality_changed", self._on_quality)
 
+    def _on_reconnecting(self) -> None:
+        if self._closing:
+            return
+        if self._watchdog is None or self._watchdog.done():
+            self._watchdog = asyncio.get_running_loop().create_task(self._give_up_later())
+        self._emit(Reconnecting())
+
+    def _on_reconnected(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+        if not self._closing:
+            self._emit(Reconnected())
+
+    async def _give_up_later(self) -> None:
+        await asyncio.sleep(self._give_up_s)
+        if not self._closing:
+            log.info("the SDK did not reconnect within %.0f s; giving the room up", self._give_up_s)
+            self._closing = True  # whatever the SDK says later is moot
+            self._emit(Disconnected("reconnect_timeout"))
+
     def _on_disconnected(self, reason: Any = None) -> None:
         if self._closing:
             return
+        self._closing = True
         try:
             name = rtc.DisconnectReason.Name(reason).lower()
         except (ValueError, TypeError):

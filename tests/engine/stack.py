@@ -1,0 +1,149 @@
+"""A real call stack for integration tests: ``voip-server`` (uvicorn, SQLite) + ``voip-devsfu``.
+
+The server listens on 127.0.0.1; devsfu on :data:`tests.support.netns.HOST_A` (WebRTC ignores
+loopback), posting its webhooks back to the server. Both run inside the test process's private
+network namespace and are stopped at teardown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tests.support.devsfu import DevSfu, running_devsfu
+from tests.support.servers import CallServer, free_port
+from voip_app.audio.base import SAMPLE_RATE, Frame
+
+PASSWORD = "demo-password"
+
+
+@dataclass
+class Stack:
+    server: CallServer
+    sfu: DevSfu
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+@contextlib.contextmanager
+def running_stack(
+    workdir: Path, *, ring_timeout_s: float = 30.0, webhooks: bool = True
+) -> Iterator[Stack]:
+    """``webhooks=False``: devsfu does not tell the server when a participant drops. devsfu
+    reports ``participant_left`` the moment a signal connection closes, where LiveKit waits out
+    its departure timeout (about 20 s) first, so a client cut off mid-call could never rejoin."""
+    port = free_port()
+    webhook = f"http://127.0.0.1:{port}/api/livekit/webhook" if webhooks else ""
+    with running_devsfu(webhook_url=webhook) as sfu:
+        env = {
+            "VOIP_LIVEKIT_URL": sfu.url,
+            "VOIP_LIVEKIT_API_URL": sfu.http_url,
+            "VOIP_LIVEKIT_API_KEY": sfu.api_key,
+            "VOIP_LIVEKIT_API_SECRET": sfu.api_secret,
+            "VOIP_RING_TIMEOUT_S": str(ring_timeout_s),
+        }
+        with CallServer.start(workdir, env=env, port=port, seed_demo=True) as server:
+            yield Stack(server, sfu)
+
+
+class CaptureSink:
+    """An :class:`~voip_app.audio.base.AudioOutput` keeping every frame in memory, with the
+    number of frames heard at each mark (to cut the recording into before/after segments)."""
+
+    def __init__(self) -> None:
+        self.frames: list[Frame] = []
+        self._waiters: list[tuple[int, asyncio.Event]] = []
+
+    async def start(self) -> None:
+        return None
+
+    def write(self, frame: Frame) -> None:
+        self.frames.append(frame)
+        for count, event in self._waiters:
+            if len(self.frames) >= count:
+                event.set()
+
+    async def reach(self, count: int) -> None:
+        """Return once ``count`` frames were heard in all."""
+        if len(self.frames) >= count:
+            return
+        entry = (count, asyncio.Event())
+        self._waiters.append(entry)
+        try:
+            await entry[1].wait()
+        finally:
+            self._waiters.remove(entry)
+
+    async def stop(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+    def mark(self) -> int:
+        return len(self.frames)
+
+    def pcm(self, start: int = 0, end: int | None = None) -> Frame:
+        chunk = self.frames[start:end]
+        return np.concatenate(chunk) if chunk else np.zeros(0, np.int16)
+
+
+def tone_of(pcm: Frame) -> tuple[float, float]:
+    """(dominant frequency in Hz, RMS level in dBFS) of a mono int16 signal."""
+    if len(pcm) < SAMPLE_RATE // 10:
+        return 0.0, -120.0
+    x = pcm.astype(np.float64) / 32768.0
+    rms = float(np.sqrt(np.mean(x**2)))
+    window = np.hanning(len(x))
+    spectrum = np.abs(np.fft.rfft(x * window))
+    freqs = np.fft.rfftfreq(len(x), 1 / SAMPLE_RATE)
+    spectrum[freqs < 50] = 0
+    peak = float(freqs[int(np.argmax(spectrum))])
+    return peak, 20 * np.log10(max(rms, 1e-6))
+
+
+class CuttableLink:
+    """A TCP forwarder in front of devsfu for one client's signal connection; :meth:`cut` drops
+    every connection through it and refuses new ones, as a lost network would."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.port = 0
+
+    async def start(self, host: str) -> None:
+        self._server = await asyncio.start_server(self._serve, host, 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self._writers.update((writer, up_writer))
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+
+    async def cut(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for writer in list(self._writers):
+            transport = writer.transport
+            transport.abort()  # RST, no goodbye
+        self._writers.clear()
