@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -32,6 +33,7 @@ from voip_contract import User as UserOut
 from voip_contract.models import ID_MAX
 
 MAX_BODY_BYTES = 64 * 1024
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -99,7 +101,12 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         return _error(code, str(exc.detail), exc.status_code)
 
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("request failed", exc_info=exc)
+        return _error(ErrorCode.UNAVAILABLE, "internal error", 500)
+
     app.add_exception_handler(ServiceError, service_error)
+    app.add_exception_handler(Exception, unexpected)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
 

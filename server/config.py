@@ -11,10 +11,11 @@ import secrets
 import socket
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
+_DEV_SECRETS: dict[Path, str] = {}
 
 
 class Settings(BaseSettings):
@@ -65,6 +66,23 @@ class Settings(BaseSettings):
     log_format: str = "json"
     log_level: str = "INFO"
 
+    @field_validator(
+        "database_url",
+        "jwt_secret",
+        "idp_jwt_secret",
+        "idp_issuer",
+        "livekit_url",
+        "livekit_api_url",
+        "livekit_api_key",
+        "livekit_api_secret",
+        "redis_url",
+        "node_id",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
     @property
     def db_url(self) -> str:
         if self.database_url:
@@ -92,9 +110,16 @@ class Settings(BaseSettings):
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
         path = self.var_dir / "dev-jwt-secret"
+        cached = _DEV_SECRETS.get(path)
+        if cached is not None:
+            return cached
         if not path.exists():
             self.var_dir.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
-            log.warning("generated a dev-only JWT secret", extra={"path": str(path)})
-        return path.read_text().strip()
+            log.warning(
+                "generated a dev-only JWT secret; set VOIP_JWT_SECRET in production",
+                extra={"path": str(path)},
+            )
+        _DEV_SECRETS[path] = path.read_text().strip()
+        return _DEV_SECRETS[path]

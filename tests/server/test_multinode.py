@@ -1,0 +1,124 @@
+"""Two server processes behind one database and a real redis-server: caller on one node,
+callee on the other. Nothing about a call may rest on one node's memory."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.server.conftest import livekit_env
+from tests.server.harness import Stack, call_events
+from tests.support.devsfu import running_devsfu
+from tests.support.servers import HOST, CallServer, RedisServer, free_port
+
+pytestmark = pytest.mark.redis
+
+
+@dataclass
+class Cluster:
+    one: Stack
+    two: Stack
+
+
+@pytest.fixture(scope="module")
+def cluster_processes(
+    redis: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[CallServer, CallServer, str]]:
+    workdir: Path = tmp_path_factory.mktemp("cluster")
+    database = f"sqlite+aiosqlite:///{workdir / 'shared.db'}"
+    port_one, port_two = free_port(), free_port()
+    env = {
+        "VOIP_REDIS_URL": redis.url,
+        "VOIP_RING_TIMEOUT_S": "3",
+        "VOIP_SWEEP_INTERVAL_S": "0.2",
+        "VOIP_JWT_SECRET": "cluster-shared-test-secret-0000000000000000",
+    }
+    webhook = f"http://{HOST}:{port_one}/api/livekit/webhook"
+    with running_devsfu(host=HOST, webhook_url=webhook) as sfu:
+        full = {**env, **livekit_env(sfu)}
+        with (
+            CallServer.start(workdir, env=full, database_url=database, port=port_one) as one,
+            CallServer.start(workdir, env=full, database_url=database, port=port_two) as two,
+        ):
+            yield one, two, sfu.url
+
+
+@pytest.fixture
+async def cluster(
+    cluster_processes: tuple[CallServer, CallServer, str],
+) -> AsyncIterator[Cluster]:
+    one, two, _ = cluster_processes
+    nodes = Cluster(Stack(one, None), Stack(two, None))
+    yield nodes
+    await nodes.one.aclose()
+    await nodes.two.aclose()
+
+
+async def test_call_across_nodes(cluster: Cluster) -> None:
+    p = await cluster.one.tenant("alice", "bob")
+    async with cluster.one.clients(p["alice"]) as (a,), cluster.two.clients(p["bob"]) as (b,):
+        await a.next_matching("presence", user_id=p["bob"].id, presence="online")
+        contacts = await cluster.one.http.get("/api/contacts", headers=p["alice"].auth)
+        assert contacts.json()["items"][0]["presence"] == "online"
+        call = await a.invite(p["bob"])
+        assert call["status"] == "RINGING"
+        assert (await b.next("incoming"))["call"]["id"] == call["id"]
+        await a.next_matching("ringing", call_id=call["id"])
+        ack = await b.call("accept", {"call_id": call["id"]})
+        assert ack["ok"], ack
+        accepted = await a.next_matching("accepted", call_id=call["id"])
+        assert accepted["room_name"] == ack["room_name"]
+        assert (await a.call("hangup", {"call_id": call["id"]}))["ok"]
+        for r in (a, b):
+            ended = await r.next_matching("ended", call_id=call["id"])
+            assert (ended["status"], ended["reason"]) == ("COMPLETED", "hangup")
+
+
+async def test_devices_on_two_nodes_first_answer_wins(cluster: Cluster) -> None:
+    p = await cluster.one.tenant("alice", "bob")
+    async with (
+        cluster.one.clients(p["alice"], (p["bob"], "phone")) as (a, phone),
+        cluster.two.clients((p["bob"], "desktop")) as (desktop,),
+    ):
+        call = await a.invite(p["bob"])
+        await phone.next("incoming")
+        await desktop.next("incoming")
+        acks = await asyncio.gather(
+            phone.call("accept", {"call_id": call["id"]}),
+            desktop.call("accept", {"call_id": call["id"]}),
+        )
+        assert sorted(ack["ok"] for ack in acks) == [False, True]
+        winner = phone if acks[0]["ok"] else desktop
+        loser = desktop if winner is phone else phone
+        assert (await loser.next("answered_elsewhere"))["call_id"] == call["id"]
+        await a.next_matching("accepted", call_id=call["id"])
+        assert (await winner.call("hangup", {"call_id": call["id"]}))["ok"]
+
+
+async def test_ring_timeout_settled_once_with_two_sweepers(cluster: Cluster) -> None:
+    p = await cluster.one.tenant("alice", "bob")
+    async with cluster.one.clients(p["alice"]) as (a,), cluster.two.clients(p["bob"]) as (b,):
+        call = await a.invite(p["bob"])
+        await b.next("incoming")
+        for r in (a, b):
+            ended = await r.next_matching("ended", call_id=call["id"])
+            assert (ended["status"], ended["reason"]) == ("MISSED", "ring_timeout")
+    events = await call_events(cluster.one, call["id"])
+    assert [e[0] for e in events] == ["invite", "ring_timeout"]
+
+
+async def test_reconnect_to_the_other_node_rings_again(cluster: Cluster) -> None:
+    p = await cluster.one.tenant("alice", "bob")
+    async with cluster.one.clients(p["alice"]) as (a,):
+        async with cluster.one.clients(p["bob"]) as (b,):
+            call = await a.invite(p["bob"])
+            await b.next("incoming")
+        async with cluster.two.clients(p["bob"]) as (b2,):
+            assert (await b2.next("incoming"))["call"]["id"] == call["id"]
+            assert (await b2.call("decline", {"call_id": call["id"]}))["ok"]
+            ended = await a.next_matching("ended", call_id=call["id"])
+            assert ended["status"] == "DECLINED"
