@@ -117,6 +117,7 @@ class CuttableLink:
         self.target = (target_host, target_port)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._cut = False
         self.port = 0
 
     async def start(self, host: str) -> None:
@@ -124,12 +125,16 @@ class CuttableLink:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
             writer.close()
             return
-        self._writers.update((writer, up_writer))
+        self._writers.add(up_writer)
+        if self._cut:
+            self._abort()
+            return
 
         async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             with contextlib.suppress(OSError, asyncio.IncompleteReadError):
@@ -141,9 +146,13 @@ class CuttableLink:
         await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
 
     async def cut(self) -> None:
+        self._cut = True
         if self._server is not None:
             self._server.close()
+            await self._server.wait_closed()
+        self._abort()
+
+    def _abort(self) -> None:
         for writer in list(self._writers):
-            transport = writer.transport
-            transport.abort()  # RST, no goodbye
+            writer.transport.abort()  # RST, no goodbye
         self._writers.clear()
