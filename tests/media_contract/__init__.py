@@ -1,0 +1,1 @@
+"""One contract for the media interface, run against every implementation."""
