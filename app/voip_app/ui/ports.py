@@ -35,6 +35,7 @@ class CallSnapshot:
     answered_at: datetime | None = None
     """When the call was answered (server clock, timezone-aware): the timer's zero."""
     muted: bool = False
+    remote_muted: bool = False
     quality: ConnectionQuality = "unknown"
     output: AudioOutput | None = None
     error: str | None = None
@@ -155,7 +156,7 @@ class EnginePort(Protocol):
         """The machine's sound devices for the settings screen (empty on Android)."""
         ...
 
-    def select_audio_devices(self, input_id: str | None, output_id: str | None) -> None: ...
+    async def select_audio_devices(self, input_id: str | None, output_id: str | None) -> None: ...
 
     def versions(self) -> dict[str, str]:
         """Component versions for the about box."""

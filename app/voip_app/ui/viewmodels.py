@@ -332,6 +332,8 @@ class SettingsState:
     input_id: str = ""
     output_id: str = ""
     versions: dict[str, str] = field(default_factory=dict)
+    theme_mode: str = "system"
+    """``system``, ``light`` or ``dark``."""
 
 
 @ft.observable
@@ -585,13 +587,25 @@ class AppModel:
         s.outputs = [(d.id, d.name) for d in devices.outputs]
         s.versions = dict(self.engine.versions())
 
-    def select_input_device(self, device_id: str) -> None:
+    async def select_input_device(self, device_id: str) -> None:
         self.settings.input_id = device_id
-        self.engine.select_audio_devices(device_id or None, self.settings.output_id or None)
+        await self._run(
+            lambda: self.engine.select_audio_devices(
+                device_id or None, self.settings.output_id or None
+            )
+        )
 
-    def select_output_device(self, device_id: str) -> None:
+    async def select_output_device(self, device_id: str) -> None:
         self.settings.output_id = device_id
-        self.engine.select_audio_devices(self.settings.input_id or None, device_id or None)
+        await self._run(
+            lambda: self.engine.select_audio_devices(
+                self.settings.input_id or None, device_id or None
+            )
+        )
+
+    def set_theme_mode(self, mode: str) -> None:
+        if mode in ("system", "light", "dark"):
+            self.settings.theme_mode = mode
 
     # --- the banner's way forward --------------------------------------------------------------
 

@@ -1,0 +1,81 @@
+"""The composition root: one page gets one engine, one view-model and the app's components.
+
+``app/main.py`` runs :func:`main` with ``ft.run``; the browser tests run the same file in Flet's
+web mode. Configuration (environment, all optional):
+
+- ``VOIP_SERVER_URL``: the server address the sign-in form starts with;
+- ``VOIP_APP_AUDIO``: ``devices`` (default: the machine's microphone and speaker), ``tone`` or
+  ``tone:<hz>`` (a test tone, nothing played: what the browser tests use);
+- ``VOIP_APP_THEME``: ``system`` (default), ``light`` or ``dark``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+
+import flet as ft
+
+from voip_app.engine import CallEngine, MediaFactory, default_media_factory
+from voip_app.platform import current_platform
+from voip_app.ui import theme
+from voip_app.ui.binding import AudioMode, EngineBinding, media_factory_for
+from voip_app.ui.ringer import FletRinger
+from voip_app.ui.session_store import PreferencesStore
+from voip_app.ui.viewmodels import DEFAULT_SERVER_URL, AppModel
+from voip_app.ui.views import App, Viewport
+
+log = logging.getLogger(__name__)
+
+TITLE = "CRM Calls"
+
+
+def _media_factory(page: ft.Page) -> MediaFactory:
+    desktop = media_factory_for(AudioMode.parse(os.environ.get("VOIP_APP_AUDIO")))
+    from voip_app.media.android import platform_media_factory
+
+    return platform_media_factory(desktop or default_media_factory, page)
+
+
+async def main(page: ft.Page) -> None:
+    """Build the app for one page (one window, one browser tab)."""
+    page.title = TITLE
+    page.padding = 0
+    theme.apply(page, os.environ.get("VOIP_APP_THEME", "system"))
+
+    def post(fn: Callable[[], None]) -> None:
+        async def run() -> None:
+            fn()
+
+        page.run_task(run)
+
+    def spawn(fn: Callable[[], Awaitable[None]]) -> None:
+        page.run_task(fn)
+
+    platform = current_platform()
+    engine = CallEngine(media_factory=_media_factory(page), device_id=uuid.uuid4().hex[:12])
+    binding = EngineBinding(engine)
+    model = AppModel(
+        engine=binding,
+        ringer=FletRinger(page, platform),
+        store=PreferencesStore(),
+        platform=platform,
+        post=post,
+        spawn=spawn,
+    )
+    model.signin.server_url = os.environ.get("VOIP_SERVER_URL", DEFAULT_SERVER_URL)
+    model.settings.theme_mode = os.environ.get("VOIP_APP_THEME", "system")
+    viewport = Viewport(width=float(page.width or 1024))
+
+    def on_resize(e: ft.PageResizeEvent) -> None:
+        viewport.width = float(e.width)
+
+    async def on_close(_: ft.Event[ft.Page]) -> None:
+        await binding.close()
+
+    page.on_resize = on_resize
+    page.on_close = on_close
+    page.render(App, model, viewport)
+    await model.start()

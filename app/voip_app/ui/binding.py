@@ -1,0 +1,266 @@
+"""The call engine (:class:`voip_app.engine.CallEngine`) as the view-models' :class:`EnginePort`.
+
+The engine publishes one immutable snapshot per change; this binding compares each snapshot with
+the previous one and tells the view-models only what changed (:data:`EngineUpdate`). It is the
+one place that knows both the engine's surface and the UI's port, so either can move without the
+other. ``app/main.py`` builds it; views never see it.
+
+Audio for the app's calls comes from :func:`media_factory_for`: the machine's sound devices by
+default, or (``VOIP_APP_AUDIO``) a test tone into a null sink, which is how the browser tests run
+the app's media inside the Python process with no sound card.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform as pyplatform
+from dataclasses import dataclass
+from importlib import metadata
+
+from voip_app.callstate import IllegalTransition
+from voip_app.engine import ActiveCall, CallEngine, EngineSnapshot, MediaFactory, MediaPrefs
+from voip_app.errors import Unauthorized
+from voip_app.media.base import AudioOutput, MediaError, MediaSession
+from voip_app.ui.ports import (
+    AudioDevice,
+    AudioDevices,
+    CallChanged,
+    CallSnapshot,
+    ConnectionChanged,
+    EngineFailed,
+    EngineListener,
+    EngineUpdate,
+    HistoryChanged,
+    OutputsChanged,
+    PresenceChanged,
+)
+from voip_contract import Call, Contact, User
+
+log = logging.getLogger(__name__)
+
+SESSION_EXPIRED_HINT = "sign in again"
+"""The engine reports a refused signaling token only as text (see the report to the engine)."""
+
+
+def call_snapshot(call: ActiveCall | None) -> CallSnapshot:
+    """The engine's call as the UI's :class:`CallSnapshot` (``None``: idle)."""
+    if call is None:
+        return CallSnapshot()
+    return CallSnapshot(
+        phase=call.phase,
+        call_id=call.id,
+        peer_id=call.peer.id,
+        peer_name=call.peer.display_name,
+        direction=call.direction,
+        status=call.status,
+        reason=call.reason,
+        answered_at=call.connected_at,
+        muted=call.muted,
+        remote_muted=call.remote_muted,
+        quality=call.quality,
+        output=call.output,
+        error=call.error,
+    )
+
+
+def snapshot_updates(old: EngineSnapshot, new: EngineSnapshot) -> list[EngineUpdate]:
+    """What changed from ``old`` to ``new``, as view-model updates (pure, unit-tested)."""
+    updates: list[EngineUpdate] = []
+    if new.call != old.call:
+        updates.append(CallChanged(call_snapshot(new.call)))
+    if new.contacts != old.contacts:
+        before = {c.id: c.presence for c in old.contacts}
+        updates.extend(
+            PresenceChanged(c.id, c.presence)
+            for c in new.contacts
+            if c.id in before and before[c.id] != c.presence
+        )
+    if new.connection != old.connection and new.user is not None:
+        if new.connection == "reconnecting":
+            updates.append(ConnectionChanged(False))
+        elif new.connection == "online" and old.connection == "reconnecting":
+            updates.append(ConnectionChanged(True))
+    if new.history != old.history or new.missed_count != old.missed_count:
+        updates.append(HistoryChanged(new.history, new.missed_count))
+    if new.outputs != old.outputs:
+        updates.append(OutputsChanged(new.outputs))
+    call_error = new.call.error if new.call is not None else None
+    if new.error and new.error != old.error and new.error != call_error:
+        expired = SESSION_EXPIRED_HINT in new.error.lower()
+        updates.append(EngineFailed(new.error, session_expired=expired))
+    return updates
+
+
+class EngineBinding:
+    """:class:`voip_app.ui.ports.EnginePort` over a :class:`CallEngine`."""
+
+    def __init__(self, engine: CallEngine) -> None:
+        self._engine = engine
+        self._last = engine.snapshot
+        self._listener: EngineListener | None = None
+        self._unsubscribe = engine.subscribe(self._on_snapshot)
+
+    @property
+    def engine(self) -> CallEngine:
+        return self._engine
+
+    def set_listener(self, listener: EngineListener | None) -> None:
+        self._listener = listener
+
+    def _on_snapshot(self, snapshot: EngineSnapshot) -> None:
+        old, self._last = self._last, snapshot
+        listener = self._listener
+        if listener is None:
+            return
+        for update in snapshot_updates(old, snapshot):
+            listener(update)
+
+    async def close(self) -> None:
+        self._unsubscribe()
+        await self._engine.close()
+
+    # --- session ---------------------------------------------------------------------------------
+
+    async def sign_in(self, server_url: str, email: str, password: str) -> tuple[User, str]:
+        log.info("signing in %r at %s (password: %d characters)", email, server_url, len(password))
+        user = await self._engine.sign_in(server_url, email, password)
+        # The engine does not hand out its access token yet: only server and email are kept.
+        token = getattr(self._engine, "access_token", None)
+        return user, token if isinstance(token, str) else ""
+
+    async def resume(self, server_url: str, access_token: str) -> User:
+        resume = getattr(self._engine, "resume", None)
+        if resume is None:
+            raise Unauthorized("this engine cannot resume a session")
+        user: User = await resume(server_url, access_token)
+        return user
+
+    async def sign_out(self) -> None:
+        await self._engine.sign_out()
+
+    # --- directory -------------------------------------------------------------------------------
+
+    async def contacts(self, query: str = "") -> list[Contact]:
+        return list(await self._engine.refresh_contacts(query))
+
+    async def history(self) -> list[Call]:
+        return list(await self._engine.refresh_history())
+
+    def mark_missed_seen(self) -> None:
+        self._engine.mark_missed_seen()
+
+    # --- calls -----------------------------------------------------------------------------------
+
+    async def dial(self, contact: Contact) -> None:
+        try:
+            await self._engine.call(contact.id)
+        except IllegalTransition as exc:
+            log.info("dial ignored: %s", exc)
+
+    async def accept(self) -> None:
+        try:
+            await self._engine.accept()
+        except IllegalTransition as exc:
+            log.info("accept ignored: %s", exc)
+
+    async def decline(self) -> None:
+        try:
+            await self._engine.decline()
+        except IllegalTransition as exc:
+            log.info("decline ignored: %s", exc)
+
+    async def cancel(self) -> None:
+        try:
+            await self._engine.cancel()
+        except IllegalTransition as exc:
+            log.info("cancel ignored: %s", exc)
+
+    async def hang_up(self) -> None:
+        try:
+            await self._engine.hang_up()
+        except IllegalTransition as exc:
+            log.info("hang-up ignored: %s", exc)
+
+    def dismiss(self) -> None:
+        try:
+            self._engine.dismiss()
+        except IllegalTransition as exc:
+            log.info("dismiss ignored: %s", exc)
+
+    async def set_muted(self, muted: bool) -> None:
+        try:
+            await self._engine.set_muted(muted)
+        except IllegalTransition as exc:
+            log.info("mute ignored: %s", exc)
+
+    async def audio_outputs(self) -> list[AudioOutput]:
+        return list(await self._engine.list_outputs())
+
+    async def select_audio_output(self, output_id: str) -> None:
+        await self._engine.select_output(output_id)
+
+    # --- devices and about -----------------------------------------------------------------------
+
+    def audio_devices(self) -> AudioDevices:
+        try:
+            from voip_app.audio.devices import list_devices
+        except ImportError:  # no sounddevice on this platform (Android)
+            return AudioDevices()
+        try:
+            inputs, outputs = list_devices("input"), list_devices("output")
+        except (MediaError, OSError) as exc:
+            log.info("no sound devices: %s", exc)
+            return AudioDevices()
+        return AudioDevices(
+            inputs=[AudioDevice(d.id, d.name) for d in inputs],
+            outputs=[AudioDevice(d.id, d.name) for d in outputs],
+        )
+
+    async def select_audio_devices(self, input_id: str | None, output_id: str | None) -> None:
+        self._engine.set_input_device(input_id)
+        if output_id is not None:
+            await self._engine.select_output(output_id)
+
+    def versions(self) -> dict[str, str]:
+        found = {"Python": pyplatform.python_version()}
+        for label, dist in (("CRM Calls", "crm-voip"), ("Flet", "flet"), ("LiveKit", "livekit")):
+            try:
+                found[label] = metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                continue
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class AudioMode:
+    """How the app's calls get their audio: ``devices``, or ``tone`` (a sine, nothing played)."""
+
+    kind: str = "devices"
+    tone_hz: float = 440.0
+
+    @classmethod
+    def parse(cls, value: str | None) -> AudioMode:
+        """``"devices"`` (default), ``"tone"`` or ``"tone:<hz>"``; anything else is an error."""
+        text = (value or "devices").strip().lower()
+        if text == "devices":
+            return cls()
+        if text == "tone":
+            return cls("tone")
+        if text.startswith("tone:"):
+            return cls("tone", float(text.removeprefix("tone:")))
+        raise ValueError(f"VOIP_APP_AUDIO must be 'devices', 'tone' or 'tone:<hz>', not {value!r}")
+
+
+def media_factory_for(mode: AudioMode) -> MediaFactory | None:
+    """The engine's media factory for ``mode`` (``None``: the engine's default, the devices)."""
+    if mode.kind == "devices":
+        return None
+    hz = mode.tone_hz
+
+    def tone_media(prefs: MediaPrefs) -> MediaSession:
+        from voip_app.audio.sources import NullSink, ToneSource
+        from voip_app.media.livekit_session import LiveKitMediaSession
+
+        return LiveKitMediaSession(audio_input=ToneSource(hz), audio_output=NullSink())
+
+    return tone_media

@@ -1,0 +1,52 @@
+"""The ringtone (flet-audio, looping) and the ring vibration (the platform), as one :class:`Ringer`.
+
+Built inside the page's context (``app/main.py``): the :class:`flet_audio.Audio` service registers
+itself with that page. Playing is fire-and-forget on the page's loop; a browser that refuses to
+play sound before a user gesture, or a device without a speaker, leaves the call ringing on
+screen (and vibrating) rather than failing it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import flet as ft
+import flet_audio as fta
+
+from voip_app.platform import Platform
+
+log = logging.getLogger(__name__)
+
+RINGTONE_ASSET = "sounds/ringtone.wav"
+
+
+class FletRinger:
+    """:class:`voip_app.ui.ports.Ringer` for one page."""
+
+    def __init__(self, page: ft.Page, platform: Platform, src: str = RINGTONE_ASSET) -> None:
+        self._page = page
+        self._platform = platform
+        self._audio = fta.Audio(src=src, release_mode=fta.ReleaseMode.LOOP, volume=0.8)
+        self.ringing = False
+
+    def _run(self, action: Callable[[], Awaitable[None]], what: str) -> None:
+        async def guarded() -> None:
+            try:
+                await action()
+            except Exception as exc:  # no sound is not a reason to drop the call
+                log.info("ringtone %s failed: %s", what, exc)
+
+        self._page.run_task(guarded)
+
+    def start(self) -> None:
+        self.ringing = True
+        self._platform.start_ring_vibration()
+        self._run(self._audio.play, "play")
+
+    def stop(self) -> None:
+        if not self.ringing:
+            return
+        self.ringing = False
+        self._platform.stop_vibration()
+        self._run(self._audio.pause, "stop")
