@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 import socketio
 from pydantic import BaseModel, ValidationError
 
-from voip_app.errors import BadResponse, RequestRefused, ServerUnreachable, refused
+from voip_app.errors import BadResponse, RequestRefused, ServerUnreachable, Unauthorized, refused
 from voip_contract import (
     NAMESPACE,
     Accepted,
@@ -144,6 +144,7 @@ class SignalingClient:
         self._ack_timeout_s = ack_timeout_s
         self._listener: SignalListener | None = None
         self._connected_once = False
+        self._refusal: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._sio = socketio.AsyncClient(
             reconnection=True,
@@ -168,11 +169,13 @@ class SignalingClient:
         self._listener = listener
 
     async def connect(self) -> None:
-        """Connect once; raises :class:`ServerUnreachable` or :class:`AuthRefused`-like errors.
+        """Connect once; raises :class:`~voip_app.errors.Unauthorized` when the server refuses
+        the token, :class:`ServerUnreachable` when nothing answers.
 
         After the first success, drops are repaired in the background and reported as
         :class:`LinkDown` / :class:`LinkUp`.
         """
+        self._refusal = None
         try:
             await self._sio.connect(
                 self.server_url,
@@ -182,6 +185,10 @@ class SignalingClient:
                 wait_timeout=int(self._ack_timeout_s),
             )
         except socketio.exceptions.ConnectionError as exc:
+            await self._sio.disconnect()  # no background retries after a failed first connect
+            refusal = self._last_refusal()
+            if refusal is not None and _is_auth_refusal(refusal):
+                raise Unauthorized(refusal) from exc
             raise ServerUnreachable(self.server_url, str(exc) or "refused") from exc
 
     async def disconnect(self) -> None:
@@ -215,6 +222,9 @@ class SignalingClient:
         return (await self._call(ClientEvent.SYNC, {}, _SyncAck)).calls
 
     # --- internals ---------------------------------------------------------------------------
+
+    def _last_refusal(self) -> str | None:
+        return self._refusal
 
     def _auth(self) -> dict[str, str]:
         auth = {"token": self._token() or ""}
@@ -268,8 +278,9 @@ class SignalingClient:
     def _on_connect_error(self, data: Any = None) -> None:
         message = data.get("message") if isinstance(data, dict) else data
         text = str(message or "refused")
+        self._refusal = text
         log.info("signaling connect refused: %s", text)
-        if any(word in text.lower() for word in ("token", "auth", "unauthorized", "expired")):
+        if self._connected_once and _is_auth_refusal(text):
             self._emit(AuthRefused(text))
 
     async def _sync_after_connect(self, reconnected: bool) -> None:
@@ -284,6 +295,10 @@ class SignalingClient:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _is_auth_refusal(text: str) -> bool:
+    return any(word in text.lower() for word in ("token", "auth", "expired", "unauthorized"))
 
 
 def _parse_ack(event: ClientEvent, raw: Any, model: type[M]) -> M:
