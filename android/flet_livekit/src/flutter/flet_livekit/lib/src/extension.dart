@@ -1,0 +1,17 @@
+import 'package:flet/flet.dart';
+
+import 'room_service.dart';
+
+/// Registered by `flet build` (as `flet_livekit.Extension()`): creates the Dart side of the
+/// Python `flet_livekit.LiveKitRoom` service.
+class Extension extends FletExtension {
+  @override
+  FletService? createService(Control control) {
+    switch (control.type) {
+      case "LiveKitRoom":
+        return LiveKitRoomService(control: control);
+      default:
+        return null;
+    }
+  }
+}
