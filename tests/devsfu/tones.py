@@ -48,24 +48,41 @@ class ToneSource:
         hz: float = TONE_HZ,
         amplitude: float = TONE_AMPLITUDE,
         gate: Callable[[int], bool] | None = None,
+        frame_ms: int = FRAME_MS,
     ) -> None:
-        self.source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=100)
+        self.source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=max(100, 2 * frame_ms))
         self.track = rtc.LocalAudioTrack.create_audio_track("tone", self.source)
         self.frames_sent = 0
         self._hz = hz
         self._amplitude = amplitude
         self._gate = gate
+        self._samples = SAMPLE_RATE * frame_ms // 1000
+        # With whole cycles per frame and no gate every frame is the same: make it once.
+        self._repeats = gate is None and (hz * self._samples / SAMPLE_RATE).is_integer()
+        self._cached: rtc.AudioFrame | None = None
         self._task: asyncio.Task[None] | None = None
+
+    def set_gate(self, gate: Callable[[int], bool] | None) -> None:
+        """Choose per frame index whether the tone sounds (``None``: always)."""
+        self._gate = gate
+        self._repeats = False
 
     def frame(self, index: int) -> rtc.AudioFrame:
         """Frame ``index`` of the tone (continuous phase), or silence when gated off."""
-        t = (np.arange(SAMPLES_PER_FRAME) + index * SAMPLES_PER_FRAME) / SAMPLE_RATE
+        if self._cached is not None:
+            return self._cached
+        n = self._samples
+        t = (np.arange(n) + index * n) / SAMPLE_RATE
         on = self._gate is None or self._gate(index)
         wave = np.sin(2 * np.pi * self._hz * t) * (self._amplitude if on else 0.0)
         data = (wave * 32767).astype(np.int16)
-        return rtc.AudioFrame(data.tobytes(), SAMPLE_RATE, 1, SAMPLES_PER_FRAME)
+        frame = rtc.AudioFrame(data.tobytes(), SAMPLE_RATE, 1, n)
+        if self._repeats:
+            self._cached = frame
+        return frame
 
     async def publish(self, room: rtc.Room) -> rtc.LocalTrackPublication:
+        """Publish the track as a microphone and start feeding it in real time."""
         options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
         publication = await room.local_participant.publish_track(self.track, options)
         self._task = asyncio.get_running_loop().create_task(self._feed())
@@ -73,8 +90,13 @@ class ToneSource:
 
     async def _feed(self) -> None:
         while True:
-            await self.source.capture_frame(self.frame(self.frames_sent))
+            index = self.frames_sent
+            self.before_frame(index)
+            await self.source.capture_frame(self.frame(index))
             self.frames_sent += 1
+
+    def before_frame(self, index: int) -> None:
+        """Called just before frame ``index`` is queued (a hook for latency measurements)."""
 
     async def aclose(self) -> None:
         if self._task is not None:

@@ -1,0 +1,378 @@
+"""devsfu media benchmark: one-way audio latency and how many two-party rooms one process carries.
+
+    .venv/bin/python -m bench.media            # prints the table and writes docs/benchmarks.md
+    .venv/bin/python -m bench.media --no-write --bursts 20 --max-rooms 8
+
+Runs in a private network namespace (needs root, like the media tests): a real ``voip-devsfu``
+process on ``10.200.0.1`` and real ``livekit`` SDK clients in this process.
+
+Latency: alice publishes 100 ms bursts of a 1 kHz tone every 400 ms; the send time of a burst is
+when its first sample leaves alice's ``AudioSource`` queue (capture time plus what was queued),
+the receive time is when that sample comes out of bob's ``AudioStream``. So the figure is
+application to application: both SDKs' WebRTC stacks and jitter buffers plus devsfu's relay
+(Opus decode and re-encode in aiortc).
+
+Capacity: 1, 2, 4, … two-party rooms, both parties publishing a tone; per step, the devsfu
+process's CPU (user+system, of one core) over a window, and whether a listener in the newest
+room still hears 440 Hz. It stops when devsfu uses more than ``--cpu-limit`` of a core (aiortc
+runs media in one Python thread: one core is its ceiling) or the tone is lost. The SDK clients
+share the machine with devsfu, so on a small machine the figures are a lower bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import platform
+import re
+import statistics
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from livekit import api, rtc
+
+from tests.devsfu.tones import (
+    SAMPLE_RATE,
+    TONE_HZ,
+    ToneSource,
+    dominant_hz,
+    frames_of,
+    record,
+    rms_dbfs,
+)
+from tests.support import netns
+from tests.support.devsfu import DevSfu, running_devsfu
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+SECTION = "media"
+BURST_HZ = 1000.0
+BURST_FRAMES = 10  # 100 ms
+PERIOD_FRAMES = 40  # 400 ms
+ONSET_LEVEL = 0.05 * 32768
+
+
+@dataclass
+class LatencyResult:
+    sent: int
+    matched: int
+    p50_ms: float
+    p99_ms: float
+    mean_ms: float
+    max_ms: float
+
+
+@dataclass
+class CapacityStep:
+    rooms: int
+    devsfu_cpu: float  # fraction of one core
+    machine_busy: float  # fraction of all cores
+    heard: bool
+
+    @property
+    def cpu_per_room(self) -> float:
+        return self.devsfu_cpu / self.rooms
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def _machine_busy_and_total() -> tuple[float, float]:
+    """Busy and total CPU time of the whole machine so far (all cores, in ticks)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+async def _connect(url: str, token: str) -> rtc.Room:
+    room = rtc.Room()
+    await room.connect(url, token)
+    return room
+
+
+def _token(sfu: DevSfu, identity: str, room: str) -> str:
+    return (
+        api.AccessToken(sfu.api_key, sfu.api_secret)
+        .with_identity(identity)
+        .with_grants(api.VideoGrants(room_join=True, room=room))
+        .to_jwt()
+    )
+
+
+async def measure_latency(sfu: DevSfu, bursts: int) -> LatencyResult:
+    room = f"bench-{uuid.uuid4().hex[:6]}"
+    alice = rtc.Room()
+    bob = rtc.Room()
+    subscribed: asyncio.Queue[rtc.RemoteAudioTrack] = asyncio.Queue()
+    bob.on(
+        "track_subscribed",
+        lambda track, pub, p: (
+            subscribed.put_nowait(track) if isinstance(track, rtc.RemoteAudioTrack) else None
+        ),
+    )
+    url = sfu.url
+    await alice.connect(url, _token(sfu, "alice", room))
+    await bob.connect(url, _token(sfu, "bob", room))
+
+    sent: list[float] = []
+
+    class Bursts(ToneSource):
+        """Silence until armed, then ``bursts`` tone bursts, noting when each one starts."""
+
+        armed_at: int | None = None
+
+        def on(self, index: int) -> bool:
+            if self.armed_at is None or index < self.armed_at:
+                return False
+            k = index - self.armed_at
+            return k % PERIOD_FRAMES < BURST_FRAMES and k < bursts * PERIOD_FRAMES
+
+        def before_frame(self, index: int) -> None:
+            if self.armed_at is None:
+                return
+            k = index - self.armed_at
+            if k >= 0 and k % PERIOD_FRAMES == 0 and len(sent) < bursts:
+                sent.append(time.monotonic() + self.source.queued_duration)
+
+    tone = Bursts(hz=BURST_HZ, amplitude=0.5)
+    tone.set_gate(tone.on)
+    received: list[float] = []
+    try:
+        await tone.publish(alice)
+        track = await asyncio.wait_for(subscribed.get(), 15)
+        stream = rtc.AudioStream(track, sample_rate=SAMPLE_RATE, num_channels=1)
+        tone.armed_at = tone.frames_sent + 50  # start once the stream surely runs
+        quiet_frames = 0
+        active = False
+        deadline = time.monotonic() + bursts * PERIOD_FRAMES / 100 + 5
+        async for samples in frames_of(stream):
+            now = time.monotonic()
+            loud = abs(samples.astype("int32")) > ONSET_LEVEL
+            if not active and loud.any():
+                first = int(loud.argmax())
+                received.append(now - (samples.size - first) / SAMPLE_RATE)
+                active, quiet_frames = True, 0
+            elif active and not loud.any():
+                quiet_frames += 1
+                active = quiet_frames < 5
+            if now > deadline or len(received) >= bursts:
+                break
+        await stream.aclose()
+    finally:
+        await tone.aclose()
+        await alice.disconnect()
+        await bob.disconnect()
+
+    latencies: list[float] = []
+    period = PERIOD_FRAMES / 100
+    for s in sent:
+        match = next((r for r in received if s <= r < s + period), None)
+        if match is not None:
+            latencies.append((match - s) * 1000)
+    if not latencies:
+        raise RuntimeError("no burst arrived at bob")
+    return LatencyResult(
+        sent=len(sent),
+        matched=len(latencies),
+        p50_ms=_percentile(latencies, 0.5),
+        p99_ms=_percentile(latencies, 0.99),
+        mean_ms=statistics.fmean(latencies),
+        max_ms=max(latencies),
+    )
+
+
+async def _hears_tone(room: rtc.Room) -> bool:
+    tracks = [
+        pub.track
+        for p in room.remote_participants.values()
+        for pub in p.track_publications.values()
+        if isinstance(pub.track, rtc.RemoteAudioTrack)
+    ]
+    if not tracks:
+        return False
+    stream = rtc.AudioStream(tracks[0], sample_rate=48_000, num_channels=1)
+    try:
+        samples = await asyncio.wait_for(record(stream, 0.5), 5)
+    except TimeoutError:
+        return False
+    finally:
+        await stream.aclose()
+    return abs(dominant_hz(samples) - TONE_HZ) < 5 and rms_dbfs(samples) > -30
+
+
+async def measure_capacity(
+    sfu: DevSfu, max_rooms: int, cpu_limit: float, window_s: float
+) -> list[CapacityStep]:
+    pid = sfu.process.pid
+    url = sfu.url
+    rooms: list[tuple[rtc.Room, rtc.Room]] = []
+    tones: list[ToneSource] = []
+    steps: list[CapacityStep] = []
+    targets = [n for n in (1, 2, 4, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48) if n <= max_rooms]
+    try:
+        for target in targets:
+            while len(rooms) < target:
+                name = f"cap-{uuid.uuid4().hex[:6]}"
+                a = await _connect(url, _token(sfu, "a", name))
+                b = await _connect(url, _token(sfu, "b", name))
+                for who in (a, b):
+                    tone = ToneSource(frame_ms=50)  # light on the client side
+                    await tone.publish(who)
+                    tones.append(tone)
+                rooms.append((a, b))
+            await asyncio.sleep(2.0)  # let the new calls settle before measuring
+            start_cpu, start = _cpu_seconds(pid), time.monotonic()
+            busy0, total0 = _machine_busy_and_total()
+            await asyncio.sleep(window_s)
+            cpu = (_cpu_seconds(pid) - start_cpu) / (time.monotonic() - start)
+            busy1, total1 = _machine_busy_and_total()
+            machine = (busy1 - busy0) / max(total1 - total0, 1)
+            heard = await _hears_tone(rooms[-1][1])
+            steps.append(CapacityStep(target, cpu, machine, heard))
+            print(
+                f"  {target:3d} rooms: devsfu {cpu * 100:5.1f}% of a core, "
+                f"machine {machine * 100:5.1f}% busy, tone heard: {heard}"
+            )
+            if cpu > cpu_limit or not heard:
+                break
+    finally:
+        for tone in tones:
+            await tone.aclose()
+        for a, b in rooms:
+            await a.disconnect()
+            await b.disconnect()
+    return steps
+
+
+def _table(latency: LatencyResult, steps: list[CapacityStep], cpu_limit: float, load: str) -> str:
+    ok = [s for s in steps if s.heard]
+    carried = ok[-1].rooms if ok else 0
+    light = [s for s in steps if s.machine_busy < 0.8]
+    basis = "median of the steps where the machine was below 80% busy"
+    if not light:
+        light, basis = steps[:1], "the first step; the machine was busy throughout"
+    per_room = statistics.median(s.cpu_per_room for s in light) if light else 0.0
+    last = steps[-1] if steps else None
+    if last is None:
+        why = "no step ran"
+    elif not last.heard:
+        why = f"at {last.rooms} rooms the listener no longer heard the tone"
+    elif last.devsfu_cpu > cpu_limit:
+        why = f"at {last.rooms} rooms devsfu used more than {cpu_limit * 100:.0f}% of a core"
+    else:
+        why = f"{last.rooms} rooms was the largest step tried"
+    lines = [
+        f"Machine: {os.cpu_count()} CPU ({_cpu_model()}), Python {platform.python_version()}, "
+        f"load average before the run {load}; devsfu and all SDK clients share it "
+        "(and, here, other work on the machine).",
+        "",
+        "| one-way audio latency (alice AudioSource -> bob AudioStream) | value |",
+        "|---|---|",
+        f"| bursts matched | {latency.matched}/{latency.sent} |",
+        f"| p50 | {latency.p50_ms:.0f} ms |",
+        f"| p99 | {latency.p99_ms:.0f} ms |",
+        f"| mean / max | {latency.mean_ms:.0f} ms / {latency.max_ms:.0f} ms |",
+        "",
+        "| concurrent two-party rooms | devsfu CPU (one core = 100%) | per room "
+        "| machine busy (all cores) | tone heard |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {s.rooms} | {s.devsfu_cpu * 100:.0f}% | {s.cpu_per_room * 100:.1f}% "
+        f"| {s.machine_busy * 100:.0f}% | {'yes' if s.heard else 'no'} |"
+        for s in steps
+    ]
+    estimate = int(cpu_limit / per_room) if per_room else 0
+    busy = [s for s in steps if s.machine_busy > 0.95]
+    saturated_note = (
+        f" (the whole machine was busy from {busy[0].rooms} rooms on, clients and other work "
+        "included: beyond that point the machine, not devsfu, was the limit)"
+        if busy
+        else ""
+    )
+    lines += [
+        "",
+        f"Carried with the tone intact: {carried} concurrent two-party rooms; stopped because "
+        f"{why}{saturated_note}.",
+        "",
+        f"devsfu costs about {per_room * 100:.0f}% of a core per two-party room ({basis}); "
+        f"aiortc relays media in one Python thread, so one devsfu process with a core of its "
+        f"own saturates at about {estimate} rooms.",
+    ]
+    return "\n".join(lines)
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def write_section(body: str, command: str) -> None:
+    """Replace (or add) this benchmark's marked section of ``docs/benchmarks.md``."""
+    block = (
+        f"<!-- bench:{SECTION} -->\n## Media through devsfu\n\n"
+        f"Command: `{command}`\n\n{body}\n<!-- /bench:{SECTION} -->"
+    )
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    pattern = re.compile(rf"<!-- bench:{SECTION} -->.*?<!-- /bench:{SECTION} -->", re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(text)
+
+
+async def _main(args: argparse.Namespace, load: str) -> str:
+    with running_devsfu(host=netns.HOST_A, log_level="WARNING") as sfu:
+        print(f"latency: {args.bursts} bursts …")
+        latency = await measure_latency(sfu, args.bursts)
+        print(f"  p50 {latency.p50_ms:.0f} ms, p99 {latency.p99_ms:.0f} ms")
+        print("capacity:")
+        steps = await measure_capacity(sfu, args.max_rooms, args.cpu_limit, args.window)
+    return _table(latency, steps, args.cpu_limit, load)
+
+
+def main(argv: list[str] | None = None) -> None:
+    why_not = netns.enter_private_netns()  # first: before any thread exists
+    if why_not is not None:
+        sys.exit(f"bench.media needs a private network namespace: {why_not}")
+    parser = argparse.ArgumentParser(prog="python -m bench.media", description=__doc__)
+    parser.add_argument("--bursts", type=int, default=50)
+    parser.add_argument("--max-rooms", type=int, default=48)
+    parser.add_argument("--cpu-limit", type=float, default=0.9)
+    parser.add_argument("--window", type=float, default=5.0, help="CPU sampling window (s)")
+    parser.add_argument("--no-write", dest="write", action="store_false")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("livekit").setLevel(logging.ERROR)  # the v1 -> v0 fallback notes
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    table = asyncio.run(_main(args, load))
+    print()
+    print(table)
+    if args.write:
+        command = "python -m bench.media " + " ".join(argv if argv is not None else sys.argv[1:])
+        write_section(table, command.strip())
+        print(f"\nwritten to {DOC}")
+
+
+if __name__ == "__main__":
+    main()
