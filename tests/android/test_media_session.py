@@ -7,6 +7,10 @@ particular to the Android one (translation of odd values, the choice at start).
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -32,6 +36,7 @@ from voip_app.media.base import (
     TrackMuted,
 )
 
+APP_DIR = Path(__file__).resolve().parents[2] / "app"
 URL = "wss://media.acme.test"
 TOKEN = "a.b.c"
 
@@ -199,3 +204,23 @@ async def test_on_android_every_join_gets_an_extension_session(
     assert isinstance(second, AndroidMediaSession)
     assert first.room is not second.room
     assert client.controls[first.room._i]["_c"] == "LiveKitRoom"
+
+
+def test_desktop_bundles_import_the_chooser_without_the_extension() -> None:
+    # A desktop `flet build` does not ship flet-livekit; the app still imports this module.
+    script = (
+        "import sys; sys.modules['flet_livekit'] = None\n"
+        "from voip_app.media.android import platform_media_factory\n"
+        "desktop = lambda prefs: 'desktop session'\n"
+        "print(platform_media_factory(desktop, android=False)(None))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(APP_DIR), *sys.path])},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "desktop session"

@@ -19,21 +19,10 @@ import os
 import sys
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any, TypeVar, cast, get_args
+from typing import TYPE_CHECKING, Any, TypeVar, cast, get_args
 
 import flet as ft
 from flet.controls.context import _context_page
-from flet_livekit import (
-    AudioOutputChangedEvent,
-    AudioOutputInfo,
-    ConnectionQualityEvent,
-    DisconnectedEvent,
-    LiveKitError,
-    LiveKitRoom,
-    ParticipantEvent,
-    RoomEvent,
-    TrackMutedEvent,
-)
 
 from voip_app.media.base import (
     AudioOutput,
@@ -53,6 +42,20 @@ from voip_app.media.base import (
     Reconnecting,
     TrackMuted,
 )
+
+if TYPE_CHECKING:
+    # Imported when a session is built: desktop bundles do not ship the extension, and they
+    # import this module for platform_media_factory.
+    from flet_livekit import (
+        AudioOutputChangedEvent,
+        AudioOutputInfo,
+        ConnectionQualityEvent,
+        DisconnectedEvent,
+        LiveKitRoom,
+        ParticipantEvent,
+        RoomEvent,
+        TrackMutedEvent,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +108,9 @@ class AndroidMediaSession:
         notification_title: str = "Call in progress",
         notification_text: str = "Tap to return to the call",
     ) -> None:
+        import flet_livekit
+
+        self._errors: tuple[type[Exception], ...] = (ValueError, flet_livekit.LiveKitError)
         self._listener: MediaListener | None = None
         self._leaving = False
         # Flet registers a service with the page in its context; the engine may build sessions
@@ -118,6 +124,8 @@ class AndroidMediaSession:
                 _context_page.reset(token)
 
     def _new_room(self, notification_title: str, notification_text: str) -> LiveKitRoom:
+        from flet_livekit import LiveKitRoom
+
         # Handlers go in with the registration: the Dart side sends only the events whose
         # `on_*` handler is set when it first sees the service.
         return LiveKitRoom(
@@ -143,34 +151,34 @@ class AndroidMediaSession:
         self._leaving = False
         try:
             await self.room.connect(url, token)
-        except (ValueError, LiveKitError) as e:
+        except self._errors as e:
             raise MediaError(f"Could not join the call's audio: {e}") from e
 
     async def disconnect(self) -> None:
         self._leaving = True
         try:
             await self.room.disconnect()
-        except LiveKitError as e:
+        except self._errors as e:
             raise MediaError(f"Could not leave the call's audio cleanly: {e}") from e
 
     async def set_microphone_enabled(self, enabled: bool) -> None:
         try:
             await self.room.set_microphone_enabled(enabled)
-        except (ValueError, LiveKitError) as e:
+        except self._errors as e:
             action = "unmute" if enabled else "mute"
             raise MediaError(f"Could not {action} the microphone: {e}") from e
 
     async def list_audio_outputs(self) -> list[AudioOutput]:
         try:
             outputs = await self.room.list_audio_outputs()
-        except LiveKitError as e:
+        except self._errors as e:
             raise MediaError(f"Could not list the audio outputs: {e}") from e
         return [_output(o) for o in outputs]
 
     async def select_audio_output(self, output_id: str) -> None:
         try:
             await self.room.select_audio_output(output_id)
-        except (ValueError, LiveKitError) as e:
+        except self._errors as e:
             raise MediaError(f"Could not switch the audio output: {e}") from e
 
     # -- events from the Dart side -----------------------------------------------------------
