@@ -9,10 +9,11 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test lint fmt unit system-deps bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml android/flet_livekit/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[server,devsfu,test]'
+	$(PY) -m pip install -q -e android/flet_livekit
 	touch $@
 
 system-deps:

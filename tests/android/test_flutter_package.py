@@ -125,3 +125,15 @@ def test_the_wheel_carries_every_file_of_the_flutter_package() -> None:
 
 def _under(file: Path, pattern: str) -> bool:
     return pattern.endswith("/**") and str(file).startswith(pattern[:-2])
+
+
+def test_the_app_build_takes_the_extension_on_android_only() -> None:
+    root = tomllib.loads((PACKAGE.parents[1] / "pyproject.toml").read_text())
+    flet_config = root["tool"]["flet"]
+    assert "flet-livekit" in flet_config["android"]["dependencies"]
+    assert not any(d.startswith("flet-livekit") for d in root["project"]["dependencies"])
+    dev_path = PACKAGE.parents[1] / flet_config["dev_packages"]["flet-livekit"]
+    assert dev_path.resolve() == PACKAGE
+    assert tomllib.loads((dev_path / "pyproject.toml").read_text())["project"]["name"] == (
+        "flet-livekit"
+    )
