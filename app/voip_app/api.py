@@ -54,6 +54,10 @@ class ApiClient:
     def forget_token(self) -> None:
         self._token = None
 
+    def use_token(self, access_token: str) -> None:
+        """Resume a session whose token was kept (check it with :meth:`me`)."""
+        self._token = access_token
+
     async def login(self, email: str, password: str) -> LoginResponse:
         """Sign in; keeps the access token for every later request."""
         body = {"email": email.strip(), "password": password}

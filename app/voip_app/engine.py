@@ -228,15 +228,38 @@ class CallEngine:
 
     # --- session ------------------------------------------------------------------------------
 
+    @property
+    def access_token(self) -> str | None:
+        """The session's bearer token (keep it to :meth:`resume` later); ``None`` signed out."""
+        return self._api.access_token if self._api is not None else None
+
     async def sign_in(self, server_url: str, email: str, password: str) -> User:
         """Sign in, connect signaling, load contacts and history. Raises ``VoipError``."""
+        return await self._start_session(server_url, email=email, password=password)
+
+    async def resume(self, server_url: str, access_token: str) -> User:
+        """Sign in again with a kept token; raises ``Unauthorized`` once it has expired."""
+        return await self._start_session(server_url, token=access_token)
+
+    async def _start_session(
+        self,
+        server_url: str,
+        *,
+        email: str = "",
+        password: str = "",
+        token: str | None = None,
+    ) -> User:
         if self._api is not None:
             await self.sign_out()
         server_url = server_url.strip().rstrip("/")
         self._update(connection="connecting", server_url=server_url, error=None)
         api = self._api_factory(server_url)
         try:
-            login = await api.login(email, password)
+            if token is not None:
+                api.use_token(token)
+                user = await api.me()
+            else:
+                user = (await api.login(email, password)).user
             signaling = self._signaling_factory(
                 server_url, lambda: api.access_token, self.device_id
             )
@@ -249,10 +272,10 @@ class CallEngine:
             self._update(connection="signed_out", error=str(exc))
             self._log("sign_in_failed", error=str(exc))
             raise
-        self._update(connection="online", user=login.user)
-        self._log("signed_in", user_id=login.user.id, email=login.user.email)
+        self._update(connection="online", user=user)
+        self._log("signed_in", user_id=user.id, email=user.email)
         await self._refresh_quietly()
-        return login.user
+        return user
 
     async def sign_out(self) -> None:
         """End any call, disconnect, forget the session. Safe when signed out."""

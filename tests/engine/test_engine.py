@@ -112,6 +112,21 @@ async def test_sign_in_connects_and_loads_contacts_and_history(rig: Rig) -> None
     assert rig.engine.snapshot.missed_count == 0
 
 
+async def test_a_kept_token_resumes_the_session_until_it_expires(rig: Rig) -> None:
+    token = rig.engine.access_token
+    assert token == "tok-1"
+    await rig.engine.sign_out()
+    assert rig.engine.access_token is None
+    user = await rig.engine.resume("http://voip.test", token)
+    assert user.email == "alice@acme.test"
+    assert rig.engine.snapshot.connection == "online"
+    assert len(rig.engine.snapshot.contacts) == 2
+    await rig.engine.sign_out()
+    with pytest.raises(Unauthorized):
+        await rig.engine.resume("http://voip.test", "expired")
+    assert rig.engine.snapshot.connection == "signed_out"
+
+
 async def test_a_wrong_password_raises_and_stays_signed_out() -> None:
     server = FakeServer()
     engine = CallEngine(
