@@ -25,7 +25,7 @@ from tests.devsfu.tones import (
     rms_dbfs,
 )
 from tests.support import netns
-from tests.support.devsfu import DevSfu, running_devsfu
+from tests.support.devsfu import DevSfu, running_devsfu, stop_devsfu
 
 pytestmark = pytest.mark.media
 
@@ -310,3 +310,22 @@ async def test_late_joiner_and_rejoining_publisher_hear_the_tone(
         await tone.aclose()
     assert abs(hz - 660.0) < 5.0
     assert abs(level - expected_tone_dbfs()) < LEVEL_TOLERANCE_DB
+
+
+async def test_stopping_devsfu_disconnects_clients_and_finishes_rooms(
+    webhooks: WebhookSink, clients: list[Client]
+) -> None:
+    with running_devsfu(host=netns.HOST_A, webhook_url=webhooks.url) as own:
+        alice = Client("alice")
+        clients.append(alice)
+        await alice.connect(own, "shutdown-room")
+        started = webhooks.wait_for(
+            lambda e: e.event == "room_started" and e.room.name == "shutdown-room"
+        )
+        stopped = await asyncio.to_thread(stop_devsfu, own)
+    assert stopped == 0
+    await asyncio.wait_for(alice.disconnected.wait(), EVENT_TIMEOUT_S)
+    finished = webhooks.wait_for(
+        lambda e: e.event == "room_finished" and e.room.sid == started.room.sid
+    )
+    assert finished.room.name == "shutdown-room"
