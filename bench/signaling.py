@@ -164,6 +164,10 @@ async def drive(pairs: list[Pair], rate: float, seconds: float) -> Stats:
     )
 
 
+DROPPED: dict[str, int] = {}
+"""Clients the server dropped during the run, by reason (reported with the table)."""
+
+
 async def connect_all(url: str, tokens: list[str], concurrency: int = 64) -> list[Any]:
     import socketio
 
@@ -172,6 +176,11 @@ async def connect_all(url: str, tokens: list[str], concurrency: int = 64) -> lis
     async def one(token: str) -> Any:
         async with gate:
             client = socketio.AsyncClient(reconnection=False)
+
+            async def dropped(reason: Any = "?") -> None:
+                DROPPED[str(reason)] = DROPPED.get(str(reason), 0) + 1
+
+            client.on("disconnect", dropped, namespace="/call")
             await client.connect(
                 url,
                 auth={"token": token},
@@ -263,8 +272,9 @@ async def main_async(args: argparse.Namespace) -> str:
                     )
                     print(rows[-1], flush=True)
                     for pair in pairs:  # handlers are re-registered by the next size's pairs
-                        pair.caller.handlers.get("/call", {}).clear()
-                        pair.callee.handlers.get("/call", {}).clear()
+                        for client in (pair.caller, pair.callee):
+                            for event in ("accepted", "ended", "incoming"):
+                                client.handlers.get("/call", {}).pop(event, None)
                 pairs = [
                     Pair(clients[i], clients[i + 1], ordered[i + 1].id)
                     for i in range(0, len(clients) - 1, 2)
@@ -278,7 +288,7 @@ async def main_async(args: argparse.Namespace) -> str:
                         f"| {rate:.0f} | {stats.calls} ({stats.errors} failed) | {inc50} | "
                         f"{inc99} | {acc50} | {acc99} |"
                     )
-                    print(rate_rows[-1], flush=True)
+                    print(rate_rows[-1], "dropped:", DROPPED, flush=True)
                     if stats.errors or percentile(stats.incoming, 99) > P99_LIMIT_MS:
                         break
                     sustained = rate

@@ -145,6 +145,7 @@ class CallService:
         self._notify = notifier
         self._tasks: set[asyncio.Task[None]] = set()
         self._tenant_sizes: dict[str, tuple[float, int]] = {}
+        self._tenant_slugs: dict[str, str] = {}
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -220,7 +221,8 @@ class CallService:
             )
         )
         await session.commit()
-        await session.refresh(row)
+        for name, value in changes.items():
+            setattr(row, name, value)
         return True
 
     async def _announce_end(self, row: CallRow) -> None:
@@ -238,6 +240,18 @@ class CallService:
         except MediaUnavailable as exc:
             log.warning("room not deleted", extra={"room": name, "error": str(exc)})
 
+    async def _tenant_slug(self, session: AsyncSession, tenant_id: str) -> str:
+        """Tenant slugs never change: read once per process."""
+        slug = self._tenant_slugs.get(tenant_id)
+        if slug is None:
+            tenant = await session.get(Tenant, tenant_id)
+            assert tenant is not None
+            slug = self._tenant_slugs[tenant_id] = tenant.slug
+        return slug
+
+    async def _fans_out(self, tenant_id: str) -> bool:
+        return await self._tenant_size(tenant_id) <= self._settings.presence_fanout_max
+
     async def _tenant_size(self, tenant_id: str) -> int:
         cached = self._tenant_sizes.get(tenant_id)
         if cached and time.monotonic() - cached[0] < 60:
@@ -251,7 +265,7 @@ class CallService:
 
     async def publish_presence(self, tenant_id: str, user_ids: Sequence[str]) -> None:
         """Tell the tenant where these users stand now (skipped above the fan-out limit)."""
-        if await self._tenant_size(tenant_id) > self._settings.presence_fanout_max:
+        if not await self._fans_out(tenant_id):
             return
         async with self._sessions() as session:
             states = await presence_of(session, user_ids, live_since=self._live_since())
@@ -273,7 +287,8 @@ class CallService:
             if existing is not None:
                 users = await users_by_id(session, (existing.caller_id, existing.callee_id))
                 return call_view(existing, users, ident.user_id)
-            callee = await session.get(User, payload.callee_id)
+            users = await users_by_id(session, (ident.user_id, payload.callee_id))
+            callee = users.get(payload.callee_id)
             if callee is None:
                 raise ServiceError(ErrorCode.NOT_FOUND, "no such user")
             if callee.tenant_id != ident.tenant_id:
@@ -289,13 +304,15 @@ class CallService:
             )
             if (recent or 0) >= self._settings.invite_limit_per_min:
                 raise ServiceError(ErrorCode.RATE_LIMITED, "too many calls; try again in a minute")
-            if await self._active_call_of(session, ident.user_id) is not None:
+            in_call = await self._in_active_calls(session, (ident.user_id, callee.id))
+            if ident.user_id in in_call:
                 raise ServiceError(ErrorCode.INVALID_STATE, "you are already in a call")
-            if await self._active_call_of(session, callee.id) is not None:
+            if callee.id in in_call:
                 opening = Opening.BUSY
+            elif await self._has_live_socket(session, callee.id):
+                opening = Opening.REACHABLE
             else:
-                states = await presence_of(session, [callee.id], live_since=self._live_since())
-                opening = Opening.REACHABLE if states[callee.id] == "online" else Opening.OFFLINE
+                opening = Opening.OFFLINE
             status, reason = callstate.open_call(opening)
             row = CallRow(
                 id=new_id(),
@@ -334,7 +351,6 @@ class CallService:
                 )
             )
             await session.commit()
-            users = await users_by_id(session, (row.caller_id, row.callee_id))
         if row.status == CallStatus.RINGING.value:
             await self._announce_ringing(row, users)
             await self.publish_presence(row.tenant_id, [row.caller_id, row.callee_id])
@@ -355,15 +371,26 @@ class CallService:
             users = await users_by_id(session, (row.caller_id, row.callee_id))
         return call_view(row, users, ident.user_id)
 
-    async def _active_call_of(self, session: AsyncSession, user_id: str) -> CallRow | None:
-        return await session.scalar(
-            select(CallRow)
-            .where(
+    @staticmethod
+    async def _in_active_calls(session: AsyncSession, user_ids: Sequence[str]) -> set[str]:
+        """Which of these users is in a ringing or answered call."""
+        found: set[str] = set()
+        for caller_id, callee_id in await session.execute(
+            select(CallRow.caller_id, CallRow.callee_id).where(
                 CallRow.status.in_(ACTIVE),
-                or_(CallRow.caller_id == user_id, CallRow.callee_id == user_id),
+                or_(CallRow.caller_id.in_(user_ids), CallRow.callee_id.in_(user_ids)),
             )
+        ):
+            found.update((caller_id, callee_id))
+        return found & set(user_ids)
+
+    async def _has_live_socket(self, session: AsyncSession, user_id: str) -> bool:
+        found = await session.scalar(
+            select(Connection.sid)
+            .where(Connection.user_id == user_id, Connection.last_seen >= self._live_since())
             .limit(1)
         )
+        return found is not None
 
     def _incoming(self, row: CallRow, users: dict[str, User]) -> dict[str, Any]:
         assert row.ring_deadline is not None
@@ -384,8 +411,7 @@ class CallService:
         async with self._sessions() as session:
             row, role = await self._load_party_call(session, ident, call_id)
             step = self._check(CallStatus(row.status), Event.ACCEPT, role)
-            tenant = await session.get(Tenant, row.tenant_id)
-            assert tenant is not None
+            slug = await self._tenant_slug(session, row.tenant_id)
             won = await self._apply(
                 session,
                 row,
@@ -396,7 +422,7 @@ class CallService:
                     "answered_at": utcnow(),
                     "answer_device": dev.device_id,
                     "answer_sid": dev.sid,
-                    "room_name": f"{tenant.slug}_{row.id}",
+                    "room_name": f"{slug}_{row.id}",
                 },
             )
             if not won:
@@ -418,12 +444,13 @@ class CallService:
             await self._fail(row.id)
             raise ServiceError(ErrorCode.UNAVAILABLE, "media server unavailable") from exc
         async with self._sessions() as session:
-            await session.execute(
-                update(CallRow).where(CallRow.id == row.id).values(room_sid=room_sid)
+            still = await session.execute(
+                update(CallRow)
+                .where(CallRow.id == row.id, CallRow.status == CallStatus.IN_PROGRESS.value)
+                .values(room_sid=room_sid)
             )
             await session.commit()
-            current = await session.get(CallRow, row.id)
-        if current is None or current.status != CallStatus.IN_PROGRESS.value:
+        if still.rowcount != 1:  # type: ignore[attr-defined]
             self._spawn(self._delete_room(row.room_name))
             raise ServiceError(ErrorCode.INVALID_STATE, "the call ended while it was answered")
         accepted = Accepted(
@@ -505,8 +532,9 @@ class CallService:
     async def connected(self, ident: Identity, dev: Device) -> None:
         """Record the socket; ring it again for every call still ringing for this user."""
         now = utcnow()
+        fans_out = await self._fans_out(ident.tenant_id)
         async with self._sessions() as session:
-            before = await presence_of(session, [ident.user_id], live_since=self._live_since())
+            was_offline = fans_out and not await self._has_live_socket(session, ident.user_id)
             session.add(
                 Connection(
                     sid=dev.sid,
@@ -532,15 +560,17 @@ class CallService:
             )
         for row in ringing:
             await self._notify.emit(ServerEvent.INCOMING, self._incoming(row, users), to=dev.sid)
-        if before[ident.user_id] == "offline":
+        if was_offline:
             await self.publish_presence(ident.tenant_id, [ident.user_id])
 
     async def disconnected(self, ident: Identity, sid: str) -> None:
         async with self._sessions() as session:
             await session.execute(delete(Connection).where(Connection.sid == sid))
             await session.commit()
-            after = await presence_of(session, [ident.user_id], live_since=self._live_since())
-        if after[ident.user_id] == "offline":
+            gone = await self._fans_out(ident.tenant_id) and not await self._has_live_socket(
+                session, ident.user_id
+            )
+        if gone:
             await self.publish_presence(ident.tenant_id, [ident.user_id])
 
     async def heartbeat(self) -> None:
