@@ -2,7 +2,8 @@ import 'dart:async';
 
 import 'package:flet/flet.dart';
 import 'package:flutter/foundation.dart';
-import 'package:livekit_client/livekit_client.dart';
+// Prefixed: flet and livekit_client both export many names; no ambiguity can creep in.
+import 'package:livekit_client/livekit_client.dart' as lk;
 
 import 'call_platform.dart';
 
@@ -16,8 +17,8 @@ class LiveKitRoomService extends FletService {
   LiveKitRoomService({required super.control});
 
   final CallPlatform _platform = CallPlatform();
-  Room? _room;
-  EventsListener<RoomEvent>? _events;
+  lk.Room? _room;
+  lk.EventsListener<lk.RoomEvent>? _events;
   StreamSubscription<Map<String, String>>? _routeSubscription;
   String? _lastRouteId;
   bool _joining = false;
@@ -67,11 +68,11 @@ class LiveKitRoomService extends FletService {
       throw Exception("already connected to a room; disconnect first");
     }
     _joining = true;
-    final room = Room(
-      roomOptions: const RoomOptions(
+    final room = lk.Room(
+      roomOptions: const lk.RoomOptions(
         adaptiveStream: false,
         dynacast: false,
-        defaultAudioCaptureOptions: AudioCaptureOptions(
+        defaultAudioCaptureOptions: lk.AudioCaptureOptions(
           echoCancellation: true,
           noiseSuppression: true,
           autoGainControl: true,
@@ -88,7 +89,7 @@ class LiveKitRoomService extends FletService {
         control.getString("notification_text", "Tap to return to the call")!,
       );
       // A call starts on the earpiece, like a phone call; a headset still takes priority.
-      await AudioManager.instance.setSpeakerOutputPreferred(false);
+      await lk.AudioManager.instance.setSpeakerOutputPreferred(false);
       await room.connect(url, token);
       await room.localParticipant?.setMicrophoneEnabled(_microphoneEnabled);
       if (control.getBool("proximity_screen_off", true)!) {
@@ -106,12 +107,12 @@ class LiveKitRoomService extends FletService {
     _emit("connected");
   }
 
-  void _wire(EventsListener<RoomEvent> events) {
+  void _wire(lk.EventsListener<lk.RoomEvent> events) {
     events
-      ..on<RoomReconnectingEvent>((_) => _emit("reconnecting"))
-      ..on<RoomResumingEvent>((_) => _emit("reconnecting"))
-      ..on<RoomReconnectedEvent>((_) => _emit("reconnected"))
-      ..on<RoomDisconnectedEvent>((event) async {
+      ..on<lk.RoomReconnectingEvent>((_) => _emit("reconnecting"))
+      ..on<lk.RoomResumingEvent>((_) => _emit("reconnecting"))
+      ..on<lk.RoomReconnectedEvent>((_) => _emit("reconnected"))
+      ..on<lk.RoomDisconnectedEvent>((event) async {
         // While joining, a failed join is reported by connect's exception; after our own
         // leave, _leave has reported it. Only a room that went away on its own is news here.
         if (_room == null) return;
@@ -119,22 +120,22 @@ class LiveKitRoomService extends FletService {
         await _teardown();
         _emit("disconnected", {"reason": reason});
       })
-      ..on<ParticipantConnectedEvent>((event) =>
+      ..on<lk.ParticipantConnectedEvent>((event) =>
           _emit("participant_connected", {"identity": event.participant.identity}))
-      ..on<ParticipantDisconnectedEvent>((event) =>
+      ..on<lk.ParticipantDisconnectedEvent>((event) =>
           _emit("participant_disconnected", {"identity": event.participant.identity}))
       // The app knows its own mute state; only the far end's mutes are news.
-      ..on<TrackMutedEvent>((event) {
-        if (event.participant is RemoteParticipant) {
+      ..on<lk.TrackMutedEvent>((event) {
+        if (event.participant is lk.RemoteParticipant) {
           _emit("track_muted", {"identity": event.participant.identity, "muted": true});
         }
       })
-      ..on<TrackUnmutedEvent>((event) {
-        if (event.participant is RemoteParticipant) {
+      ..on<lk.TrackUnmutedEvent>((event) {
+        if (event.participant is lk.RemoteParticipant) {
           _emit("track_muted", {"identity": event.participant.identity, "muted": false});
         }
       })
-      ..on<ParticipantConnectionQualityUpdatedEvent>((event) => _emit("connection_quality", {
+      ..on<lk.ParticipantConnectionQualityUpdatedEvent>((event) => _emit("connection_quality", {
             "identity": event.participant.identity,
             "quality": event.connectionQuality.name,
           }));
@@ -157,7 +158,7 @@ class LiveKitRoomService extends FletService {
     if (room != null && events != null) await _release(room, events);
   }
 
-  Future<void> _release(Room room, EventsListener<RoomEvent> events) async {
+  Future<void> _release(lk.Room room, lk.EventsListener<lk.RoomEvent> events) async {
     await _ignoreErrors(() => room.disconnect());
     await _ignoreErrors(() => _platform.setProximityScreenOff(false));
     await _ignoreErrors(() => _platform.stopCallService());
@@ -172,14 +173,15 @@ class LiveKitRoomService extends FletService {
 
   Future<Map<String, String>> _selectAudioOutput(String id) async {
     final outputs = await _platform.listAudioOutputs();
-    final output = outputs.where((o) => o["id"] == id).firstOrNull;
-    if (output == null) {
+    final matches = outputs.where((o) => o["id"] == id).toList();
+    if (matches.isEmpty) {
       throw Exception("unknown audio output '$id'");
     }
+    final output = matches.first;
     // Keep LiveKit's own routing preference in line with the choice, so that its audio switch
     // does not undo it: the speaker is forced, anything else prefers not-the-speaker.
     final speaker = output["kind"] == "speaker";
-    await AudioManager.instance.setSpeakerOutputPreferred(speaker, force: speaker);
+    await lk.AudioManager.instance.setSpeakerOutputPreferred(speaker, force: speaker);
     final chosen = await _platform.selectAudioOutput(id);
     _lastRouteId = null; // report the choice even if the route was already there
     _emitRoute(chosen);
