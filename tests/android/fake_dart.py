@@ -233,6 +233,8 @@ class FakeRoomState:
     call_service_running: bool = False
     """The Android foreground service (type microphone) with the ongoing-call notification."""
     notification: tuple[str, str] | None = None
+    proximity_screen_off: bool = False
+    """The proximity wake lock (screen off at the ear) is held."""
     outputs: list[dict[str, str]] = field(
         default_factory=lambda: [dict(o) for o in DEFAULT_OUTPUTS]
     )
@@ -274,13 +276,16 @@ class FakeLiveKitDart(FakeDartService):
         if self.room.connected:
             raise DartError("already connected to a room; disconnect first")
         if token.startswith(REFUSED_TOKEN_PREFIX):
-            raise DartError("ConnectException: could not connect to the room (401 unauthorized)")
+            raise DartError(
+                "could not join the room: ConnectException: could not connect (401 unauthorized)"
+            )
         self.room.connected, self.room.url, self.room.token = True, url, token
         self.room.call_service_running = True
         self.room.notification = (
             self.props.get("notification_title", "Call in progress"),
             self.props.get("notification_text", "Tap to return to the call"),
         )
+        self.room.proximity_screen_off = self.props.get("proximity_screen_off", True)
         await self.emit("connected")
 
     async def _disconnect(self, reason: str) -> None:
@@ -289,6 +294,7 @@ class FakeLiveKitDart(FakeDartService):
         self.room.connected = False
         self.room.call_service_running = False
         self.room.notification = None
+        self.room.proximity_screen_off = False
         await self.emit("disconnected", {"reason": reason})
 
     def _set_microphone_enabled(self, enabled: bool) -> None:

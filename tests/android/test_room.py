@@ -91,6 +91,14 @@ async def test_connect_sends_url_and_token_and_the_room_reports_connected(
     assert state.microphone_enabled
     assert state.call_service_running
     assert state.notification == ("Call in progress", "Bob")
+    assert state.proximity_screen_off
+
+
+async def test_proximity_screen_off_can_be_turned_off(client: FakeFletClient) -> None:
+    room, _ = room_with_recorder(client, proximity_screen_off=False)
+    await room.connect(URL, TOKEN)
+    assert client.controls[room._i]["proximity_screen_off"] is False
+    assert not dart(client, room).room.proximity_screen_off
 
 
 @pytest.mark.parametrize(
@@ -141,6 +149,7 @@ async def test_disconnect_reports_the_reason_once_and_is_safe_twice(
     assert event.reason == "client_initiated"
     assert [c.name for c in client.calls] == ["connect", "disconnect", "disconnect"]
     assert not dart(client, room).room.call_service_running
+    assert not dart(client, room).room.proximity_screen_off
 
 
 async def test_microphone_mute_and_unmute_reach_the_room(client: FakeFletClient) -> None:
