@@ -40,6 +40,7 @@ test: system-deps $(STAMP) lint
 bench: system-deps $(STAMP)
 	$(PY) -m bench.signaling
 	$(PY) -m bench.media
+	$(PY) -m bench.client
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,351 @@
+"""Client benchmarks: answer -> first audio, mouth-to-ear latency with real devices, client CPU.
+
+    .venv/bin/python -m bench.client            # prints the tables and writes docs/benchmarks.md
+    .venv/bin/python -m bench.client --calls 3 --no-write
+
+Everything runs on this machine inside a private network namespace: a real call server
+(uvicorn, SQLite), a real devsfu on :data:`tests.support.netns.HOST_A`, real livekit SDK clients.
+
+1. **Answer -> first remote audio**: two in-process :class:`~voip_app.engine.CallEngine` s, each
+   sending a tone; from the moment the callee calls ``accept()`` until each side hears the other
+   (the first 10 ms frame above -40 dBFS in its output). Repeated ``--calls`` times.
+2. **Mouth-to-ear through real devices**: a private PulseAudio daemon with null sinks; two
+   ``voip-softphone --devices`` processes (PortAudio -> ALSA -> PulseAudio, APM echo cancellation
+   on). This process plays 1 kHz bursts into Alice's virtual microphone and records Bob's
+   virtual speaker with one duplex stream (one clock), so the delay between a burst played and
+   heard is the whole one-way path, including this measuring stream's own output and input
+   buffers (reported separately).
+3. **Client CPU**: user+system CPU of each softphone process while the call of (2) is active,
+   as a share of one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.support import netns
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- bench:client -->", "<!-- /bench:client -->"
+RATE = 48_000
+
+
+# --- 1. answer -> first audio ------------------------------------------------------------------
+
+
+class FirstSound:
+    """An audio output noting when the first audible frame arrived."""
+
+    def __init__(self) -> None:
+        self.first_at: float | None = None
+        self.frames = 0
+
+    async def start(self) -> None:
+        return None
+
+    def write(self, frame: Any) -> None:
+        import numpy as np
+
+        self.frames += 1
+        if self.first_at is None:
+            rms = float(np.sqrt(np.mean((frame.astype(np.float64) / 32768) ** 2)))
+            if rms > 0.01:  # -40 dBFS
+                self.first_at = time.monotonic()
+
+    async def stop(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def answer_to_audio(url: str, calls: int) -> tuple[list[float], list[float], float]:
+    from voip_app.audio.sources import ToneSource
+    from voip_app.callstate import Phase
+    from voip_app.engine import CallEngine, EngineSnapshot, MediaPrefs
+    from voip_app.media.base import MediaSession
+    from voip_app.media.livekit_session import LiveKitMediaSession
+
+    sinks: dict[str, FirstSound] = {}
+
+    def factory(name: str, hz: float) -> Callable[[MediaPrefs], MediaSession]:
+        def make(prefs: MediaPrefs) -> MediaSession:
+            sinks[name] = FirstSound()
+            return LiveKitMediaSession(audio_input=ToneSource(hz), audio_output=sinks[name])
+
+        return make
+
+    async def until(engine: CallEngine, check: Callable[[EngineSnapshot], bool]) -> None:
+        reached = asyncio.Event()
+        off = engine.subscribe(lambda s: reached.set() if check(s) else None)
+        try:
+            if not check(engine.snapshot):
+                await asyncio.wait_for(reached.wait(), 30)
+        finally:
+            off()
+
+    def phase(p: Phase) -> Callable[[EngineSnapshot], bool]:
+        return lambda s: s.call is not None and s.call.phase is p
+
+    alice = CallEngine(media_factory=factory("alice", 440))
+    bob = CallEngine(media_factory=factory("bob", 660))
+    await alice.sign_in(url, "alice@acme.test", "demo-password")
+    await bob.sign_in(url, "bob@acme.test", "demo-password")
+    bob_id = next(c.id for c in alice.snapshot.contacts if c.email == "bob@acme.test")
+    callee_hears: list[float] = []
+    caller_hears: list[float] = []
+    cpu_shares: list[float] = []
+    try:
+        for _ in range(calls):
+            await alice.call(bob_id)
+            await until(bob, phase(Phase.INCOMING))
+            answered = time.monotonic()
+            await bob.accept()
+            deadline = answered + 15
+            while time.monotonic() < deadline:
+                a, b = sinks.get("alice"), sinks.get("bob")
+                if a and b and a.first_at and b.first_at:
+                    break
+                await asyncio.sleep(0.005)
+            a, b = sinks["alice"], sinks["bob"]
+            if b.first_at:
+                callee_hears.append((b.first_at - answered) * 1000)
+            if a.first_at:
+                caller_hears.append((a.first_at - answered) * 1000)
+            cpu0, wall0 = time.process_time(), time.monotonic()
+            await asyncio.sleep(3)
+            cpu_shares.append((time.process_time() - cpu0) / (time.monotonic() - wall0))
+            await alice.hang_up()
+            await until(bob, phase(Phase.ENDED))
+            alice.dismiss()
+            bob.dismiss()
+            sinks.clear()
+    finally:
+        await alice.close()
+        await bob.close()
+    return callee_hears, caller_hears, statistics.median(cpu_shares) / 2
+
+
+# --- 2 + 3. mouth-to-ear through PulseAudio, client CPU ----------------------------------------
+
+
+def bursts(seconds: float, every_s: float = 0.5, length_s: float = 0.06) -> tuple[Any, list[int]]:
+    import numpy as np
+
+    signal = np.zeros(int(seconds * RATE), dtype=np.float32)
+    onsets = []
+    t = np.arange(int(length_s * RATE)) / RATE
+    burst = (0.25 * np.sin(2 * math.pi * 1000 * t) * np.hanning(len(t))).astype(np.float32)
+    start = int(0.5 * RATE)
+    while start + len(burst) < len(signal):
+        signal[start : start + len(burst)] = burst
+        onsets.append(start)
+        start += int(every_s * RATE)
+    return signal, onsets
+
+
+def delays_ms(recorded: Any, onsets: list[int]) -> list[float]:
+    """For each burst played at ``onset``, when its envelope crossed half its peak, heard."""
+    import numpy as np
+
+    x = np.abs(recorded.astype(np.float64))
+    env = np.convolve(x, np.ones(48) / 48, mode="same")
+    found = []
+    for onset in onsets:
+        window = env[onset : onset + int(0.45 * RATE)]
+        if len(window) == 0 or window.max() < 0.01:
+            continue
+        # the played envelope crosses half its peak 1/4 of the way in (Hann window)
+        crossing = int(np.argmax(window > window.max() / 2))
+        found.append((crossing - int(0.06 * RATE / 4)) / RATE * 1000)
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def mouth_to_ear(url: str, seconds: float) -> dict[str, Any]:
+    from tests.engine import pulse
+
+    why = pulse.available()
+    if why:
+        return {"skipped": why}
+    sinks = ["alice_mic", "alice_spk", "bob_mic", "bob_spk"]
+    with pulse.running_pulse(sinks) as pa:
+
+        def phone(email: str, mic: str, spk: str, *args: str) -> Any:
+            cmd = [
+                *(sys.executable, "-m", "voip_app.softphone", "--server", url),
+                *("--email", email, "--password", "demo-password", "--devices", *args),
+            ]
+            return asyncio.create_subprocess_exec(
+                *cmd, env=pa.env(source=mic, sink=spk), stdout=asyncio.subprocess.PIPE
+            )
+
+        bob = await phone("bob@acme.test", "bob_mic.monitor", "bob_spk", "--auto-answer")
+        assert bob.stdout is not None
+        while b'"ready"' not in await asyncio.wait_for(bob.stdout.readline(), 30):
+            pass
+        alice = await phone(
+            "alice@acme.test", "alice_mic.monitor", "alice_spk", "call", "bob@acme.test"
+        )
+        assert alice.stdout is not None
+        try:
+            while b'"media_connected"' not in await asyncio.wait_for(alice.stdout.readline(), 30):
+                pass
+            await asyncio.sleep(1.0)  # both jitter buffers settle
+            cpu0 = {p.pid: cpu_seconds(p.pid) for p in (alice, bob)}
+            wall0 = time.monotonic()
+            # the measuring stream: plays into Alice's mic, records Bob's speaker, one clock
+            os.environ.update(pa.env(source="bob_spk.monitor", sink="alice_mic"))
+            import sounddevice as sd
+
+            signal, onsets = bursts(seconds)
+            recorded, latency = await asyncio.to_thread(_playrec, sd, signal)
+            wall = time.monotonic() - wall0
+            cpu = {p.pid: (cpu_seconds(p.pid) - cpu0[p.pid]) / wall for p in (alice, bob)}
+        finally:
+            for proc in (alice, bob):
+                if proc.returncode is None:
+                    proc.terminate()
+                    await proc.wait()
+    found = delays_ms(recorded, onsets)
+    return {
+        "delays": found,
+        "bursts": len(onsets),
+        "stream_latency_ms": latency,
+        "cpu_alice": cpu[alice.pid],
+        "cpu_bob": cpu[bob.pid],
+    }
+
+
+def _playrec(sd: Any, signal: Any) -> tuple[Any, float]:
+    import numpy as np
+
+    recorded = np.zeros_like(signal)
+    position = 0
+
+    def callback(indata: Any, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
+        nonlocal position
+        chunk = signal[position : position + frames]
+        outdata[: len(chunk), 0] = chunk
+        outdata[len(chunk) :, 0] = 0
+        recorded[position : position + len(indata[: len(chunk), 0])] = indata[: len(chunk), 0]
+        position += frames
+
+    with sd.Stream(samplerate=RATE, channels=1, dtype="float32", callback=callback) as stream:
+        latency = (stream.latency[0] + stream.latency[1]) * 1000
+        while position < len(signal):
+            time.sleep(0.05)
+    return recorded, latency
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def report(
+    callee: list[float], caller: list[float], inproc_cpu: float, m2e: dict[str, Any], calls: int
+) -> str:
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    lines = [
+        f"Machine: {os.cpu_count()} CPU, Python {platform.python_version()}, load average at "
+        f"the end {load}; server, devsfu and both clients share it.",
+        "",
+        f"| answer -> first remote audio ({calls} calls) | p50 | max |",
+        "|---|---|---|",
+    ]
+    for label, values in (("callee hears caller", callee), ("caller hears callee", caller)):
+        if values:
+            lines.append(f"| {label} | {pct(values, 0.5):.0f} ms | {max(values):.0f} ms |")
+        else:
+            lines.append(f"| {label} | not heard | |")
+    lines += [
+        "",
+        f"In-process client CPU during a call (tone, no devices): {inproc_cpu:.0%} of a "
+        "core per client.",
+        "",
+    ]
+    if "skipped" in m2e:
+        lines.append(f"Mouth-to-ear with devices: skipped ({m2e['skipped']}).")
+    else:
+        d = m2e["delays"]
+        lines += [
+            "| mouth-to-ear, PulseAudio devices both ends | value |",
+            "|---|---|",
+            f"| bursts heard | {len(d)}/{m2e['bursts']} |",
+        ]
+        if d:
+            lines += [
+                f"| p50 | {pct(d, 0.5):.0f} ms |",
+                f"| p90 / max | {pct(d, 0.9):.0f} ms / {max(d):.0f} ms |",
+                f"| of which the measuring stream's own buffers | "
+                f"{m2e['stream_latency_ms']:.0f} ms |",
+            ]
+        lines += [
+            f"| softphone CPU, caller (`--devices`) | {m2e['cpu_alice']:.0%} of a core |",
+            f"| softphone CPU, callee (`--devices`) | {m2e['cpu_bob']:.0%} of a core |",
+        ]
+    return "\n".join(lines)
+
+
+def write_section(body: str, command: str) -> None:
+    title = "## Client (engine, livekit SDK, devices)"
+    section = f"{BEGIN}\n{title}\n\nCommand: `{command}`\n\n{body}\n{END}"
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+    text = (
+        pattern.sub(lambda _: section, text)
+        if pattern.search(text)
+        else f"{text.rstrip()}\n\n{section}\n"
+    )
+    DOC.write_text(text)
+
+
+async def run(calls: int, seconds: float) -> str:
+    from tests.engine.stack import running_stack
+
+    with tempfile.TemporaryDirectory() as tmp, running_stack(Path(tmp)) as stack:
+        callee, caller, cpu = await answer_to_audio(stack.url, calls)
+        m2e = await mouth_to_ear(stack.url, seconds)
+    return report(callee, caller, cpu, m2e, calls)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=10.0, help="mouth-to-ear bursts")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args()
+    why = netns.enter_private_netns()
+    if why is not None:
+        sys.exit(f"bench.client needs a private network namespace: {why}")
+    body = asyncio.run(run(args.calls, args.seconds))
+    print(body)
+    if not args.no_write:
+        command = "python -m bench.client" + (f" --calls {args.calls}" if args.calls != 5 else "")
+        write_section(body, command)
+        print(f"bench: wrote {DOC.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
