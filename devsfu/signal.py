@@ -33,6 +33,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from aiortc import MediaStreamTrack, RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamError
 from livekit.protocol import models, rtc
 
 from devsfu.auth import Claims, TokenAuthority, TokenError, require_join
@@ -163,6 +164,7 @@ class ParticipantSession:
         self._sub_awaiting_answer = False
         self._sub_renegotiate = False
         self._forwarded: set[str] = set()
+        self._proxies: list[MediaStreamTrack] = []
         self._offer_ids = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -255,6 +257,9 @@ class ParticipantSession:
         self._closed = True
         with contextlib.suppress(Exception):
             await self.ws.close()
+        for proxy in self._proxies:
+            # An unstopped relay proxy would keep queueing the publisher's frames forever.
+            proxy.stop()
         for pc in (self._publisher, self._subscriber):
             if pc is not None:
                 with contextlib.suppress(Exception):
@@ -321,9 +326,9 @@ class ParticipantSession:
         self._forwarded.add(key)
         if self._subscriber is None:
             self._subscriber = new_peer_connection()
-        transceiver = self._subscriber.addTransceiver(
-            self._service.relay.subscribe(media), direction="sendonly"
-        )
+        proxy = self._service.relay.subscribe(media)
+        self._proxies.append(proxy)
+        transceiver = self._subscriber.addTransceiver(proxy, direction="sendonly")
         label_sender(transceiver.sender, publisher.sid, track.sid)
         log.info("%s: forwarding %s of %s", self._who, track.sid, publisher.identity)
         await self._offer_subscriber()
@@ -408,6 +413,7 @@ class ParticipantSession:
             return
         track.media = media
         log.info("%s: media for %s arrived", self._who, track.sid)
+        self._spawn(_start_draining(self._service.relay.subscribe(media, buffered=False)))
         self._spawn(self._rooms.media_arrived(room, me, track.cid))
 
     async def _offer_subscriber(self) -> None:
@@ -460,3 +466,18 @@ class ParticipantSession:
             return
         for candidate in pending:
             await pc.addIceCandidate(candidate)
+
+
+async def _start_draining(keeper: MediaStreamTrack) -> None:
+    """Start the relay's reader for a published track at once, and keep it reading.
+
+    aiortc queues every decoded frame of a remote track until someone reads it, and the relay
+    reads only once a consumer asks for a frame: without this a publisher alone in a room would
+    fill memory. After one frame the relay reads the source until it ends, with or without
+    listeners, so the keeper can go.
+    """
+    try:
+        with contextlib.suppress(MediaStreamError):
+            await keeper.recv()
+    finally:
+        keeper.stop()
