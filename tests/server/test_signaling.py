@@ -55,6 +55,17 @@ async def test_whole_lifecycle_and_history(stack: Stack) -> None:
         assert (await stack.get_call(alice, call["id"]))["status"] == "IN_PROGRESS"
         rooms = await stack.http.get("/api/rooms/active", headers=alice.auth)
         assert [r["name"] for r in rooms.json()] == [ack["room_name"]]
+        people = await stack.http.get(
+            f"/api/rooms/{ack['room_name']}/participants", headers=alice.auth
+        )
+        assert (people.status_code, people.json()) == (200, [])  # nobody joined the media
+        outsider = (await stack.tenant("olga"))["olga"]
+        hidden = await stack.http.get("/api/rooms/active", headers=outsider.auth)
+        assert hidden.json() == []
+        foreign = await stack.http.get(
+            f"/api/rooms/{ack['room_name']}/participants", headers=outsider.auth
+        )
+        assert foreign.status_code == 404
 
         assert (await a.call("hangup", {"call_id": call["id"]})) == {"ok": True}
         for r in (a, b):
