@@ -62,11 +62,16 @@ class Client:
         self.muted = asyncio.Event()
         self.unmuted = asyncio.Event()
         self.disconnected = asyncio.Event()
+        self.disconnect_reason: int | None = None
         self.audio: rtc.RemoteAudioTrack | None = None
         self.room.on("track_subscribed", self._on_subscribed)
         self.room.on("track_muted", lambda p, pub: self.muted.set())
         self.room.on("track_unmuted", lambda p, pub: self.unmuted.set())
-        self.room.on("disconnected", lambda reason: self.disconnected.set())
+        self.room.on("disconnected", self._on_disconnected)
+
+    def _on_disconnected(self, reason: int) -> None:
+        self.disconnect_reason = reason
+        self.disconnected.set()
 
     def _on_subscribed(
         self,
@@ -237,6 +242,7 @@ async def test_delete_room_disconnects_everyone(
     await lkapi.room.delete_room(room_pb.DeleteRoomRequest(room=room_name))
     await asyncio.wait_for(alice.disconnected.wait(), EVENT_TIMEOUT_S)
     await asyncio.wait_for(bob.disconnected.wait(), EVENT_TIMEOUT_S)
+    assert alice.disconnect_reason == bob.disconnect_reason == rtc.DisconnectReason.ROOM_DELETED
     rooms = await lkapi.room.list_rooms(room_pb.ListRoomsRequest(names=[room_name]))
     assert list(rooms.rooms) == []
 
@@ -325,6 +331,7 @@ async def test_stopping_devsfu_disconnects_clients_and_finishes_rooms(
         stopped = await asyncio.to_thread(stop_devsfu, own)
     assert stopped == 0
     await asyncio.wait_for(alice.disconnected.wait(), EVENT_TIMEOUT_S)
+    assert alice.disconnect_reason == rtc.DisconnectReason.SERVER_SHUTDOWN
     finished = webhooks.wait_for(
         lambda e: e.event == "room_finished" and e.room.sid == started.room.sid
     )
