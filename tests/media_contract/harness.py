@@ -28,7 +28,7 @@ from tests.android.fake_dart import (
 from voip_app.media.android import AndroidMediaSession
 from voip_app.media.base import MediaEvent, MediaSession
 
-EVENT_TIMEOUT_S = 15.0
+EVENT_TIMEOUT_S = 30.0
 """How long a real SFU may take to deliver an event (ICE and DTLS on a loaded CI machine)."""
 PEER = "bob@acme.test"
 ME = "alice@acme.test"
