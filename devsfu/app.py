@@ -44,7 +44,7 @@ class DevSfu:
         self.authority = TokenAuthority(settings.api_key, settings.api_secret)
         self.webhooks = WebhookNotifier(settings.webhook_url, self.authority)
         self.rooms = RoomRegistry(self.webhooks, auto_create=settings.auto_create)
-        self.signal = SignalService(self.rooms, self.authority, media_host=settings.host)
+        self.signal = SignalService(self.rooms, self.authority)
         self.app = web.Application()
         self.app.router.add_get("/", self._root)
         RoomService(self.rooms, self.authority).add_routes(self.app)

@@ -164,7 +164,6 @@ class Room:
     creation_time_ms: int
     participants: dict[str, Participant] = field(default_factory=dict)
     timer: asyncio.TimerHandle | None = None
-    anyone_joined: bool = False
 
     def info(self) -> models.Room:
         return models.Room(
@@ -287,17 +286,10 @@ class RoomRegistry:
         hidden: bool,
         link: ParticipantLink,
     ) -> tuple[Room, Participant]:
-        """Add a participant, or raise :class:`RoomError` (room full, or missing and not
-        auto-created)."""
-        room = self._rooms.get(room_name)
-        if room is None:
-            if not self.auto_create:
-                raise room_not_found()
-            room = self.create(room_pb.CreateRoomRequest(name=room_name))
+        """Add a participant, or raise :class:`RoomError` as :meth:`admit` does."""
+        self.admit(room_name, identity)
+        room = self._rooms.get(room_name) or self.create(room_pb.CreateRoomRequest(name=room_name))
         previous = room.participants.get(identity)
-        others = [p for p in room.participants.values() if p.identity != identity]
-        if room.max_participants and len(others) >= room.max_participants:
-            raise room_full()
         if previous is not None:
             await self._remove(room, previous, models.DUPLICATE_IDENTITY, notify_client=True)
         participant = Participant(
@@ -314,12 +306,24 @@ class RoomRegistry:
             state=models.ParticipantInfo.ACTIVE,
         )
         room.participants[identity] = participant
-        room.anyone_joined = True
         room.cancel_timer()
         log.info("%s (%s) joined room %s", identity, participant.sid, room.name)
         self._emit("participant_joined", room, participant)
         await self._broadcast(room, participant)
         return room, participant
+
+    def admit(self, room_name: str, identity: str) -> None:
+        """Raise :class:`RoomError` if ``identity`` may not join ``room_name`` now: the room is
+        full (a rejoin of an identity already inside replaces it, so it counts once), or it does
+        not exist and rooms are not auto-created."""
+        room = self._rooms.get(room_name)
+        if room is None:
+            if not self.auto_create:
+                raise room_not_found()
+            return
+        others = [p for p in room.participants.values() if p.identity != identity]
+        if room.max_participants and len(others) >= room.max_participants:
+            raise room_full()
 
     def others(self, room: Room, participant: Participant) -> list[Participant]:
         return [p for p in room.participants.values() if p is not participant and not p.hidden]
@@ -413,12 +417,6 @@ class RoomRegistry:
         track.muted = muted
         participant.bump()
         await self._broadcast(room, participant)
-
-    async def unpublish_all(self, room: Room, participant: Participant) -> None:
-        if participant.tracks:
-            participant.tracks.clear()
-            participant.bump()
-            await self._broadcast(room, participant)
 
     # -- notifications ---------------------------------------------------------------------
 

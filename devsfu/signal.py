@@ -44,8 +44,6 @@ from devsfu.rooms import (
     Room,
     RoomError,
     RoomRegistry,
-    room_full,
-    room_not_found,
 )
 
 log = logging.getLogger(__name__)
@@ -81,10 +79,9 @@ _STATUS: dict[int, type[web.HTTPException]] = {
 class SignalService:
     """The ``/rtc`` endpoints and every live participant session."""
 
-    def __init__(self, rooms: RoomRegistry, authority: TokenAuthority, *, media_host: str) -> None:
-        self._rooms = rooms
+    def __init__(self, rooms: RoomRegistry, authority: TokenAuthority) -> None:
+        self.rooms = rooms
         self._authority = authority
-        self.media_host = media_host
         self.relay = MediaRelay()
         self._sessions: set[ParticipantSession] = set()
 
@@ -109,15 +106,10 @@ class SignalService:
             room_name = require_join(claims)
         except TokenError as exc:
             raise _http_error(exc.status, exc.message) from exc
-        room = next(iter(self._rooms.find([room_name])), None)
-        if room is None and not self._rooms.auto_create:
-            err = room_not_found()
-            raise _http_error(err.status, err.message)
-        if room is not None and room.max_participants:
-            others = [p for p in room.participants.values() if p.identity != claims.identity]
-            if len(others) >= room.max_participants:
-                err = room_full()
-                raise _http_error(err.status, err.message)
+        try:
+            self.rooms.admit(room_name, claims.identity)
+        except RoomError as exc:
+            raise _http_error(exc.status, exc.message) from exc
         return claims, room_name
 
     async def _validate(self, request: web.Request) -> web.Response:
@@ -147,7 +139,7 @@ class ParticipantSession:
 
     def __init__(self, service: SignalService, claims: Claims) -> None:
         self._service = service
-        self._rooms = service._rooms
+        self._rooms = service.rooms
         self._claims = claims
         self.ws = web.WebSocketResponse(max_msg_size=4 * 1024 * 1024)
         self.room: Room | None = None
