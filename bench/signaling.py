@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench:signaling -->", "<!-- /bench:signaling -->"
 P99_LIMIT_MS = 100.0
+DB_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL 15 (local, fsync off)"}
 
 
 def raise_fd_limit() -> int:
@@ -214,7 +215,7 @@ async def main_async(args: argparse.Namespace) -> str:
     from server.db.engine import make_engine, make_sessionmaker
     from server.db.models import User
     from tests.support.devsfu import running_devsfu
-    from tests.support.servers import HOST, CallServer, free_port
+    from tests.support.servers import HOST, CallServer, PostgresServer, free_port
 
     sizes = sorted(int(s) for s in args.sizes.split(","))
     rates = [float(r) for r in args.rates.split(",")]
@@ -232,7 +233,14 @@ async def main_async(args: argparse.Namespace) -> str:
             "VOIP_INVITE_LIMIT_PER_MIN": "1000000",
             "VOIP_LOG_LEVEL": "WARNING",
         }
-        with CallServer.start(workdir, env=env, port=port) as server:
+        with contextlib.ExitStack() as stack:
+            database = None
+            if args.database == "postgres":
+                pg = stack.enter_context(PostgresServer.start())
+                database = pg.create_database("bench")
+            server = stack.enter_context(
+                CallServer.start(workdir, env=env, port=port, database_url=database)
+            )
             server.cli("seed-load", str(biggest))
             settings = Settings(
                 database_url=server.env["VOIP_DATABASE_URL"],
@@ -300,8 +308,8 @@ async def main_async(args: argparse.Namespace) -> str:
         "",
         f"Command: {command.replace(' `', '`')} — {_now()},"
         f" {platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}; one "
-        "uvicorn process on SQLite, devsfu as LiveKit, all clients in one process on the same "
-        "machine.",
+        f"uvicorn process on {DB_NAMES[args.database]}, devsfu as LiveKit, all clients in "
+        "one process on the same machine.",
         "",
         f"Latency at {args.light_rate:.0f} call set-ups/s over {args.seconds:.0f} s, with N "
         "clients connected (ms, invite sent -> event received by the client):",
@@ -343,6 +351,7 @@ def main() -> None:
     parser.add_argument("--rates", default="25,50,100,150,200,300")
     parser.add_argument("--light-rate", type=float, default=10.0)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--database", choices=sorted(DB_NAMES), default="sqlite")
     parser.add_argument("--no-doc", action="store_true", help="print only")
     args = parser.parse_args()
     why = netns.enter_private_netns()

@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from server.auth import Identity, authenticate, issue_token, verify_password
 from server.calls import CallService, call_view, presence_of, users_by_id
 from server.config import Settings
-from server.db.models import CallRow, Tenant, User, utcnow
+from server.db.models import CallRow, User, utcnow
 from server.errors import ServiceError
 from server.media import MediaRooms, MediaUnavailable, WebhookRejected
 from voip_contract import Call, Contact, ErrorCode, LoginRequest, LoginResponse, Page, RoomToken
@@ -64,13 +64,14 @@ DbDep = Annotated[AsyncSession, Depends(_db)]
 
 async def _identity(
     services: ServicesDep,
-    session: DbDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Identity:
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise ServiceError(ErrorCode.UNAUTHORIZED, "Authorization: Bearer <token> needed")
-    return await authenticate(session, services.settings, token.strip())
+    # A session of its own, closed at once: routes that call the service open theirs.
+    async with services.sessions() as session:
+        return await authenticate(session, services.settings, token.strip())
 
 
 IdentityDep = Annotated[Identity, Depends(_identity)]
@@ -276,15 +277,13 @@ class ParticipantOut(BaseModel):
     name: str
 
 
-async def _tenant_prefix(session: AsyncSession, ident: Identity) -> str:
-    tenant = await session.get(Tenant, ident.tenant_id)
-    assert tenant is not None
-    return f"{tenant.slug}_"
+async def _tenant_prefix(services: Services, ident: Identity) -> str:
+    return f"{await services.calls.tenant_slug(ident.tenant_id)}_"
 
 
 @router.get("/rooms/active", response_model=list[RoomOut])
-async def active_rooms(ident: IdentityDep, services: ServicesDep, session: DbDep) -> list[RoomOut]:
-    prefix = await _tenant_prefix(session, ident)
+async def active_rooms(ident: IdentityDep, services: ServicesDep) -> list[RoomOut]:
+    prefix = await _tenant_prefix(services, ident)
     try:
         rooms = await services.media.list_rooms(prefix)
     except MediaUnavailable as exc:
@@ -294,9 +293,9 @@ async def active_rooms(ident: IdentityDep, services: ServicesDep, session: DbDep
 
 @router.get("/rooms/{room_name}/participants", response_model=list[ParticipantOut])
 async def room_participants(
-    room_name: str, ident: IdentityDep, services: ServicesDep, session: DbDep
+    room_name: str, ident: IdentityDep, services: ServicesDep
 ) -> list[ParticipantOut]:
-    prefix = await _tenant_prefix(session, ident)
+    prefix = await _tenant_prefix(services, ident)
     if not room_name.startswith(prefix) or len(room_name) > 128:
         raise ServiceError(ErrorCode.NOT_FOUND, "no such room")
     try:

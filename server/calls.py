@@ -240,6 +240,11 @@ class CallService:
         except MediaUnavailable as exc:
             log.warning("room not deleted", extra={"room": name, "error": str(exc)})
 
+    async def tenant_slug(self, tenant_id: str) -> str:
+        """The tenant's slug (room names start with ``<slug>_``)."""
+        async with self._sessions() as session:
+            return await self._tenant_slug(session, tenant_id)
+
     async def _tenant_slug(self, session: AsyncSession, tenant_id: str) -> str:
         """Tenant slugs never change: read once per process."""
         slug = self._tenant_slugs.get(tenant_id)
@@ -480,8 +485,9 @@ class CallService:
             if row is None or CallStatus(row.status).is_final:
                 return
             step = callstate.transition(CallStatus(row.status), Event.MEDIA_FAILED, Role.SYSTEM)
-            if await self._apply(session, row, step, actor=SYSTEM_ACTOR, device=None):
-                await self._announce_end(row)
+            won = await self._apply(session, row, step, actor=SYSTEM_ACTOR, device=None)
+        if won:
+            await self._announce_end(row)
 
     async def finish(self, ident: Identity, dev: Device, call_id: str, event: Event) -> None:
         """``decline``, ``cancel`` or ``hangup`` (hangup while ringing = cancel / decline)."""

@@ -18,7 +18,13 @@ def make_engine(url: str) -> AsyncEngine:
         return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    # One connection per process: SQLite has one writer at a time anyway, and contending
+    # connections wait in SQLite's busy handler (sleeps of up to 100 ms), which is what made
+    # the tail latency. Sessions queue for the connection instead, in order, without sleeping.
+    # Code must therefore never hold a session open while it opens another one.
+    engine = create_async_engine(
+        url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
