@@ -130,7 +130,7 @@ class FakeEngine:
             [AudioDevice("mic0", "Built-in mic")], [AudioDevice("spk0", "Speakers")]
         )
 
-    def select_audio_devices(self, input_id: str | None, output_id: str | None) -> None:
+    async def select_audio_devices(self, input_id: str | None, output_id: str | None) -> None:
         self._record("select_audio_devices", input_id, output_id)
 
     def versions(self) -> dict[str, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -435,8 +435,8 @@ async def test_settings_devices_and_versions(model: AppModel, engine: FakeEngine
     await signed_in(model)
     assert model.settings.inputs == [("mic0", "Built-in mic")]
     assert model.settings.versions["app"] == "0.1.0"
-    model.select_output_device("spk0")
-    model.select_input_device("mic0")
+    await model.select_output_device("spk0")
+    await model.select_input_device("mic0")
     assert engine.called("select_audio_devices") == [(None, "spk0"), ("mic0", "spk0")]
     await model.load_outputs()
     assert [o.kind for o in model.call.outputs] == ["speaker", "earpiece"]
@@ -458,3 +458,20 @@ async def test_expired_session_during_use_signs_out(model: AppModel, engine: Fak
     await model.search("b")
     assert not is_signed_in(model)
     assert "Sign in again" in model.banner.message
+
+
+def test_typing_is_kept_without_notifying(model: AppModel) -> None:
+    seen: list[str | None] = []
+
+    def listener(_sender: object, name: str | None) -> None:
+        seen.append(name)
+
+    observable: Any = model.signin  # @ft.observable adds subscribe() at runtime
+    observable.subscribe(listener)
+    model.signin.type("email", "a@b.c")
+    assert model.signin.email == "a@b.c"
+    assert seen == []
+    model.signin.busy = True
+    assert seen == ["busy"]
+    with pytest.raises(ValueError, match="no text field"):
+        model.signin.type("busy", "x")

@@ -251,6 +251,13 @@ class SignInForm:
     busy: bool = False
     error: str = ""
 
+    def type(self, field_name: str, value: str) -> None:
+        """A keystroke in a text field: kept, but no re-render (the field already shows it, and
+        pushing it back could overwrite keys typed since)."""
+        if field_name not in ("server_url", "email", "password"):
+            raise ValueError(f"no text field {field_name!r}")
+        object.__setattr__(self, field_name, value)
+
     @property
     def can_submit(self) -> bool:
         return bool(self.server_url.strip() and self.email.strip() and self.password) and (
@@ -304,12 +311,14 @@ class CallState:
     def quality_text(self) -> str:
         if self.snapshot.phase is Phase.RECONNECTING:
             return "Reconnecting…"
+        if self.snapshot.phase is Phase.CONNECTING:
+            return "Connecting…"
         return {
             "excellent": "Excellent connection",
             "good": "Good connection",
             "poor": "Poor connection",
             "lost": "Connection lost",
-        }.get(self.snapshot.quality, "Connecting…")
+        }.get(self.snapshot.quality, "Connected")
 
     @property
     def output_label(self) -> str:
@@ -444,7 +453,8 @@ class AppModel:
     # --- contacts ------------------------------------------------------------------------------
 
     async def search(self, query: str) -> None:
-        self.contacts.query = query
+        # Set quietly: the search field already shows it (see SignInForm.type); results re-render.
+        object.__setattr__(self.contacts, "query", query)
         self.contacts.loading = True
         try:
             found = await self.engine.contacts(query.strip())

@@ -156,13 +156,13 @@ def BannerView(banner: Banner) -> ft.Control:
 def SignInView(form: SignInForm) -> ft.Control:
     model = use_model()
 
-    # Controlled fields: each keystroke lands in the form before the re-render, so the rendered
-    # value equals what the field holds and nothing is pushed back over the user's typing.
+    # Keystrokes land in the form without a re-render; when the form re-renders for another
+    # reason (busy, error) the values it renders are what the fields already hold.
     def set_field(name: str) -> Handler:
         # async: handled on the loop in arrival order (sync handlers run in a thread pool, where
         # a quick "type, then press Sign in" could see the submit before the last keystroke).
         async def handler(e: ft.Event[ft.TextField]) -> None:
-            setattr(form, name, e.control.value or "")
+            form.type(name, e.control.value or "")
 
         return handler
 
@@ -278,7 +278,6 @@ def ContactTile(row: ContactRow, key: str | None = None) -> ft.Control:
             bgcolor=ft.Colors.PRIMARY_CONTAINER,
             on_click=task(lambda: model.call_contact(row.id)),
         ),
-        label=f"Call {row.name}",
         button=True,
     )
     return tagged(
@@ -419,7 +418,6 @@ def HistoryTile(row: HistoryRow, key: str | None = None) -> ft.Control:
                             tooltip=f"Call {row.peer_name} back",
                             on_click=task(lambda: model.call_back(row.id)),
                         ),
-                        label=f"Call {row.peer_name} back",
                         button=True,
                     ),
                 ],
@@ -563,7 +561,6 @@ def round_button(
                     tooltip=label,
                     on_click=on_click,
                 ),
-                label=label,
                 button=True,
             ),
             ft.Text(label, size=13),

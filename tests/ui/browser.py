@@ -1,0 +1,310 @@
+"""The browser-test harness: the Flet app in web mode, driven by Playwright with Debian's Chromium.
+
+- :class:`WebApp` runs ``app/main.py`` as Flet serves it on the web (``FLET_FORCE_WEB_SERVER``,
+  ``FLET_WEB_NO_CDN=true``: the renderer comes from the flet-web package, not a CDN) on
+  127.0.0.1 and a free port, with the app's media on a test tone (``VOIP_APP_AUDIO``); its log
+  goes to a file and it is stopped at teardown.
+- :class:`Browser` is one Playwright driver; :meth:`Browser.user` opens a fresh Chromium profile
+  (a new user-data-dir) for one person, blocks every request that is not to 127.0.0.1, loads the
+  app and turns Flutter's semantics tree on (a JS click on ``flt-semantics-placeholder``).
+- :class:`User` finds controls by their semantics identifier
+  (``[flt-semantics-identifier="..."]``) and reads the visible text of the identified node.
+
+Nothing here sleeps for a fixed time: every wait is for a condition, with a bound.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from playwright.sync_api import (
+    BrowserContext,
+    Locator,
+    Page,
+    Playwright,
+    Route,
+    expect,
+    sync_playwright,
+)
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from tests.support.servers import free_port, wait_for_port
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOAD_TIMEOUT_MS = 60_000
+STEP_TIMEOUT_MS = 20_000
+TYPE_ATTEMPTS = 3
+DESKTOP = {"width": 1180, "height": 760}
+PHONE = {"width": 412, "height": 860}
+LOCAL_PREFIXES = ("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:")
+
+# Flutter's web semantics put some words in a node's DOM text and others (buttons, merged
+# containers) in its aria-label: the visible text of a node is both, label first.
+_TEXT_JS = """(id) => {
+  const node = document.querySelector(`[flt-semantics-identifier="${id}"]`);
+  if (!node) return "";
+  const label = (node.getAttribute("aria-label") || "").trim();
+  const text = (node.innerText || "").trim();
+  return [label, text].filter(Boolean).join(" ");
+}"""
+_MATCH_JS = "([id, pattern]) => new RegExp(pattern).test((" + _TEXT_JS + ")(id))"
+
+
+def screenshots_dir() -> Path:
+    """Where screenshots go: ``VOIP_SCREENSHOTS_DIR`` (e.g. ``docs/screenshots``) or
+    ``test-artifacts/screenshots`` (ignored by git)."""
+    configured = os.environ.get("VOIP_SCREENSHOTS_DIR")
+    path = Path(configured) if configured else REPO / "test-artifacts" / "screenshots"
+    if not path.is_absolute():
+        path = REPO / path
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass
+class WebApp:
+    """``app/main.py`` served by Flet's web server on 127.0.0.1."""
+
+    port: int
+    log_path: Path
+    proc: subprocess.Popen[bytes]
+
+    @classmethod
+    def start(cls, workdir: Path, *, server_url: str, tone_hz: float = 440.0) -> WebApp:
+        port = free_port()
+        log_path = workdir / f"app-{port}.log"
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("VOIP_", "FLET_"))},
+            "FLET_FORCE_WEB_SERVER": "true",
+            "FLET_SERVER_IP": "127.0.0.1",
+            "FLET_SERVER_PORT": str(port),
+            "FLET_WEB_NO_CDN": "true",
+            "FLET_LOG_LEVEL": "info",
+            "VOIP_SERVER_URL": server_url,
+            "VOIP_APP_AUDIO": f"tone:{tone_hz}",
+            "PYTHONPATH": os.pathsep.join([str(REPO / "app"), str(REPO)]),
+        }
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, str(REPO / "app" / "main.py")],
+                env=env,
+                cwd=workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        app = cls(port=port, log_path=log_path, proc=proc)
+        try:
+            wait_for_port("127.0.0.1", port, timeout=60, proc=proc)
+        except Exception:
+            app.stop()
+            raise
+        return app
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-6000:]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+@dataclass
+class User:
+    """One person's browser (one Chromium profile) on the app."""
+
+    name: str
+    context: BrowserContext
+    page: Page
+    blocked: list[str] = field(default_factory=list)
+
+    # --- finding and reading ---------------------------------------------------------------------
+
+    def node(self, identifier: str) -> Locator:
+        return self.page.locator(f'[flt-semantics-identifier="{identifier}"]').first
+
+    def nodes_starting(self, prefix: str) -> Locator:
+        return self.page.locator(f'[flt-semantics-identifier^="{prefix}"]')
+
+    def visible(self, identifier: str, timeout_ms: int = STEP_TIMEOUT_MS) -> Locator:
+        node = self.node(identifier)
+        expect(node).to_be_attached(timeout=timeout_ms)
+        return node
+
+    def gone(self, identifier: str, timeout_ms: int = STEP_TIMEOUT_MS) -> None:
+        expect(self.page.locator(f'[flt-semantics-identifier="{identifier}"]')).to_have_count(
+            0, timeout=timeout_ms
+        )
+
+    def text(self, identifier: str) -> str:
+        """The node's visible text: its text, or for a button its accessible name."""
+        self.visible(identifier)
+        return str(self.page.evaluate(_TEXT_JS, identifier)).strip()
+
+    def wait_text(self, identifier: str, pattern: str, timeout_ms: int = STEP_TIMEOUT_MS) -> str:
+        """Wait until the node's visible text matches ``pattern`` (a regex); return the text."""
+        self.visible(identifier, timeout_ms)
+        try:
+            self.page.wait_for_function(
+                _MATCH_JS, arg=[identifier, pattern], timeout=timeout_ms, polling=100
+            )
+        except PlaywrightTimeout as exc:
+            raise AssertionError(
+                f"{self.name}: {identifier!r} never matched {pattern!r}; "
+                f"it reads {self.text(identifier)!r}"
+            ) from exc
+        return self.text(identifier)
+
+    # --- acting ----------------------------------------------------------------------------------
+
+    def click(self, identifier: str) -> None:
+        self.visible(identifier).click()
+
+    def type_into(self, identifier: str, text: str) -> None:
+        """Replace the field's text with ``text``, typed key by key.
+
+        Flutter web swaps in its own editing element just after a field takes the focus; a key
+        pressed in that instant can land in the old one. So the result is checked, and the
+        field retyped (a bounded number of times) when a key went missing.
+        """
+        field_node = self.visible(identifier)
+        field_input = field_node.locator("input").first
+        for _ in range(TYPE_ATTEMPTS):
+            field_node.click()
+            expect(field_input).to_be_focused(timeout=STEP_TIMEOUT_MS)
+            self.page.keyboard.press("Control+A")
+            self.page.keyboard.press("Delete")
+            self.page.keyboard.type(text)
+            if field_input.input_value() == text:
+                return
+        expect(field_input).to_have_value(text, timeout=STEP_TIMEOUT_MS)
+
+    def sign_in(self, email: str, password: str, server_url: str | None = None) -> None:
+        if server_url is not None:
+            self.type_into("signin.server", server_url)
+        self.type_into("signin.email", email)
+        self.type_into("signin.password", password)
+        self.click("signin.submit")
+
+    def go(self, tab: str) -> None:
+        """``contacts``, ``history`` or ``settings``."""
+        self.click(f"nav.{tab}")
+
+    def screenshot(self, name: str) -> Path:
+        """Save the window as ``<name>.png`` once the frame has settled."""
+        self.page.evaluate(
+            "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        )
+        path = screenshots_dir() / f"{name}.png"
+        self.page.screenshot(path=str(path))
+        return path
+
+
+class Browser:
+    """One Playwright driver; every :meth:`user` is a fresh Chromium profile, closed at exit."""
+
+    def __init__(self) -> None:
+        self._manager = sync_playwright()
+        self._pw: Playwright = self._manager.start()
+        self._profiles: list[tempfile.TemporaryDirectory[str]] = []
+        self._users: list[User] = []
+
+    def user(
+        self,
+        name: str,
+        app_url: str,
+        *,
+        viewport: dict[str, int] | None = None,
+        dark: bool = False,
+    ) -> User:
+        profile = tempfile.TemporaryDirectory(prefix=f"chromium-{name}-")
+        self._profiles.append(profile)
+        context = self._pw.chromium.launch_persistent_context(
+            profile.name,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport=viewport or DESKTOP,  # type: ignore[arg-type]
+            color_scheme="dark" if dark else "light",
+        )
+        blocked: list[str] = []
+
+        def only_local(route: Route) -> None:
+            url = route.request.url
+            if url.startswith(LOCAL_PREFIXES):
+                route.continue_()
+            else:
+                blocked.append(url)
+                route.abort()
+
+        context.route("**/*", only_local)
+        page = context.pages[0] if context.pages else context.new_page()
+        user = User(name=name, context=context, page=page, blocked=blocked)
+        self._users.append(user)
+        page.goto(app_url)
+        page.wait_for_selector(
+            "flt-semantics-placeholder", state="attached", timeout=LOAD_TIMEOUT_MS
+        )
+        page.evaluate("() => document.querySelector('flt-semantics-placeholder').click()")
+        page.wait_for_selector(
+            "[flt-semantics-identifier]", state="attached", timeout=LOAD_TIMEOUT_MS
+        )
+        return user
+
+    def close(self) -> None:
+        for user in self._users:
+            with contextlib.suppress(Exception):
+                user.context.close()
+        self._users.clear()
+        for profile in self._profiles:
+            profile.cleanup()
+        self._profiles.clear()
+        self._manager.__exit__(None, None, None)
+
+
+@contextlib.contextmanager
+def browser() -> Iterator[Browser]:
+    driver = Browser()
+    try:
+        yield driver
+    finally:
+        driver.close()

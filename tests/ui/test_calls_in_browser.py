@@ -1,0 +1,209 @@
+"""The app in Chromium against a real call server and devsfu: two people, real calls.
+
+Alice uses the desktop layout in the light theme, Bob the phone layout in the dark theme (the
+browser's colour scheme; the app follows the system). The app's media runs in the app's Python
+process with the livekit SDK, inside this test's private network namespace (devsfu on
+``netns.HOST_A``); its microphone is a test tone and its speaker a null sink
+(``VOIP_APP_AUDIO=tone:…``), so no sound device is involved.
+
+Screenshots of every screen go to ``test-artifacts/screenshots`` (or ``VOIP_SCREENSHOTS_DIR``;
+``docs/screenshots`` is refreshed with ``VOIP_SCREENSHOTS_DIR=docs/screenshots``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.devsfu import DevSfu
+from tests.support.servers import CallServer, free_port
+from tests.ui.browser import PHONE, Browser, User, WebApp
+from tests.ui.conftest import server_env
+
+pytestmark = pytest.mark.ui
+
+PASSWORD = "demo-password"
+ALICE, BOB = "alice@acme.test", "bob@acme.test"
+
+
+def latest_call_id(server: CallServer, email: str) -> str:
+    """The newest call in ``email``'s history, straight from the server's API."""
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        login = http.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+        login.raise_for_status()
+        token = login.json()["access_token"]
+        calls = http.get(
+            "/api/calls", params={"limit": 1}, headers={"Authorization": f"Bearer {token}"}
+        )
+        calls.raise_for_status()
+        items = calls.json()["items"]
+    assert items, f"{email} has no calls"
+    return str(items[0]["id"])
+
+
+@pytest.fixture
+def alice(chromium: Browser, web_app: WebApp) -> Iterator[User]:
+    user = chromium.user("alice", web_app.url)
+    yield user
+    user.context.close()
+
+
+@pytest.fixture
+def bob(chromium: Browser, web_app: WebApp) -> Iterator[User]:
+    user = chromium.user("bob", web_app.url, viewport=PHONE, dark=True)
+    yield user
+    user.context.close()
+
+
+def signed_in(user: User, email: str) -> None:
+    user.sign_in(email, PASSWORD)
+    user.visible("contacts.search")
+
+
+@pytest.mark.media
+def test_alice_calls_bob_who_answers_then_hangs_up(
+    alice: User, bob: User, call_server: CallServer
+) -> None:
+    alice.visible("signin.email")
+    alice.screenshot("signin-desktop-light")
+    signed_in(alice, ALICE)
+    # Bob is not signed in yet: offline; when he signs in, Alice's list turns him online live.
+    alice.wait_text(f"contact.{BOB}.presence", "Offline")
+    bob.screenshot("signin-phone-dark")
+    signed_in(bob, BOB)
+    alice.wait_text(f"contact.{BOB}.presence", "Online")
+    bob.wait_text(f"contact.{ALICE}.presence", "Online")
+    alice.screenshot("contacts-desktop-light")
+    bob.screenshot("contacts-phone-dark")
+
+    alice.click(f"contact.{BOB}.call")
+    alice.visible("outgoing.view")
+    alice.wait_text("outgoing.status", "Calling|Ringing")
+    bob.visible("incoming.view")
+    assert bob.wait_text("incoming.caller", "Alice Anders") == "Alice Anders"
+    alice.wait_text("outgoing.status", "Ringing")
+    alice.screenshot("outgoing-desktop-light")
+    bob.screenshot("incoming-phone-dark")
+
+    bob.click("incoming.accept")
+    bob.visible("incall.view")
+    alice.visible("incall.view")
+    bob.gone("incoming.view")
+    # The timer runs: it leaves 0:00 on both sides.
+    alice.wait_text("incall.timer", r"^0:0[1-9]$|^0:[1-5]\d$")
+    bob.wait_text("incall.timer", r"^0:0[1-9]$|^0:[1-5]\d$")
+    alice.wait_text("incall.quality", "Connected|connection")
+
+    alice.click("incall.mute")
+    alice.wait_text("incall.mute", "Unmute")
+    alice.screenshot("incall-desktop-light")
+    bob.screenshot("incall-phone-dark")
+
+    bob.click("incall.hangup")
+    bob.gone("incall.view")
+    alice.gone("incall.view")
+    alice.visible("contacts.search")
+
+    call_id = latest_call_id(call_server, ALICE)
+    assert latest_call_id(call_server, BOB) == call_id
+    alice.go("history")
+    assert alice.wait_text(f"history.row.{call_id}.status", "Outgoing") == "Outgoing"
+    bob.go("history")
+    assert bob.wait_text(f"history.row.{call_id}.status", "Incoming") == "Incoming"
+    alice.screenshot("history-desktop-light")
+    bob.screenshot("history-phone-dark")
+    bob.go("settings")
+    bob.visible("settings.signout")
+    bob.screenshot("settings-phone-dark")
+    alice.go("settings")
+    alice.visible("settings.input")
+    alice.screenshot("settings-desktop-light")
+
+
+def test_bob_declines(alice: User, bob: User, call_server: CallServer) -> None:
+    signed_in(alice, ALICE)
+    signed_in(bob, BOB)
+    alice.wait_text(f"contact.{BOB}.presence", "Online")
+    alice.click(f"contact.{BOB}.call")
+    bob.visible("incoming.view")
+    bob.click("incoming.decline")
+    bob.gone("incoming.view")
+    alice.gone("outgoing.view")
+    alice.wait_text("banner.error", "declined")
+    alice.screenshot("declined-banner-desktop-light")
+    call_id = latest_call_id(call_server, ALICE)
+    alice.go("history")
+    alice.wait_text(f"history.row.{call_id}.status", "Declined")
+    bob.go("history")
+    bob.wait_text(f"history.row.{call_id}.status", "Declined")
+
+
+def test_alice_cancels_before_bob_answers(alice: User, bob: User, call_server: CallServer) -> None:
+    signed_in(alice, ALICE)
+    signed_in(bob, BOB)
+    alice.wait_text(f"contact.{BOB}.presence", "Online")
+    alice.click(f"contact.{BOB}.call")
+    bob.visible("incoming.view")
+    alice.wait_text("outgoing.status", "Ringing")
+    alice.click("outgoing.cancel")
+    alice.gone("outgoing.view")
+    bob.gone("incoming.view")
+    call_id = latest_call_id(call_server, BOB)
+    bob.go("history")
+    bob.wait_text(f"history.row.{call_id}.status", "Missed \\(cancelled\\)")
+    alice.go("history")
+    alice.wait_text(f"history.row.{call_id}.status", "Cancelled")
+
+
+def test_unanswered_call_is_missed(chromium: Browser, sfu: DevSfu, tmp_path: Path) -> None:
+    """A server with a short ring timeout: nobody answers, the server ends the call as missed."""
+    with (
+        CallServer.start(tmp_path / "server", env=server_env(sfu, 3), seed_demo=True) as server,
+        WebApp.start(tmp_path, server_url=server.url) as app,
+    ):
+        alice = chromium.user("alice-missed", app.url)
+        bob = chromium.user("bob-missed", app.url, viewport=PHONE, dark=True)
+        signed_in(alice, ALICE)
+        signed_in(bob, BOB)
+        alice.wait_text(f"contact.{BOB}.presence", "Online")
+        alice.click(f"contact.{BOB}.call")
+        bob.visible("incoming.view")
+        bob.gone("incoming.view", timeout_ms=30_000)
+        alice.gone("outgoing.view")
+        alice.wait_text("banner.error", "did not answer")
+        bob.wait_text("contacts.missed-badge", "1 missed call")
+        bob.screenshot("missed-badge-phone-dark")
+        call_id = latest_call_id(server, ALICE)
+        bob.click("contacts.missed-badge")
+        bob.gone("contacts.missed-badge")
+        bob.wait_text(f"history.row.{call_id}.status", "Missed")
+        bob.screenshot("history-missed-phone-dark")
+        alice.context.close()
+        bob.context.close()
+
+
+def test_wrong_password(alice: User) -> None:
+    alice.sign_in(ALICE, "not-the-password")
+    alice.wait_text("banner.error", "Wrong email or password")
+    alice.visible("signin.submit")
+    alice.screenshot("signin-wrong-password-desktop-light")
+
+
+def test_server_down_then_retry(
+    chromium: Browser, web_app: WebApp, call_server: CallServer
+) -> None:
+    """Nothing listens at the address: the message says so and offers to try again."""
+    alice = chromium.user("alice-down", web_app.url)
+    dead = f"http://127.0.0.1:{free_port()}"
+    alice.sign_in(ALICE, PASSWORD, server_url=dead)
+    alice.wait_text("banner.error", "Cannot reach the call server")
+    alice.wait_text("banner.error", "Try again")
+    alice.screenshot("signin-server-down-desktop-light")
+    # The way forward works: fix the address, try again.
+    alice.type_into("signin.server", call_server.url)
+    alice.click("signin.submit")
+    alice.visible("contacts.search")
+    alice.context.close()
