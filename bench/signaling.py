@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import platform
 import resource
 import sys
@@ -53,6 +54,12 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -290,11 +297,19 @@ async def main_async(args: argparse.Namespace) -> str:
                 rate_rows: list[str] = []
                 sustained = 0.0
                 for rate in rates:
+                    wall, server_cpu, own_cpu = (
+                        time.perf_counter(),
+                        cpu_seconds(pid),
+                        time.process_time(),
+                    )
                     stats = await drive(pairs, rate=rate, seconds=args.seconds)
+                    wall = time.perf_counter() - wall
+                    server_load = (cpu_seconds(pid) - server_cpu) / wall * 100
+                    client_load = (time.process_time() - own_cpu) / wall * 100
                     inc50, inc99, acc50, acc99 = stats.row()
                     rate_rows.append(
                         f"| {rate:.0f} | {stats.calls} ({stats.errors} failed) | {inc50} | "
-                        f"{inc99} | {acc50} | {acc99} |"
+                        f"{inc99} | {acc50} | {acc99} | {server_load:.0f} % | {client_load:.0f} % |"
                     )
                     print(rate_rows[-1], "dropped:", DROPPED, flush=True)
                     if stats.errors or percentile(stats.incoming, 99) > P99_LIMIT_MS:
@@ -323,9 +338,13 @@ async def main_async(args: argparse.Namespace) -> str:
         f"per step; stops at the first step whose invite->incoming p99 passes "
         f"{P99_LIMIT_MS:.0f} ms or that has failures):",
         "",
-        "| set-ups/s | calls | invite->incoming p50 | p99 | invite->accepted p50 | p99 |",
-        "|---|---|---|---|---|---|",
+        "| set-ups/s | calls | invite->incoming p50 | p99 | invite->accepted p50 | p99 "
+        "| server CPU | bench clients CPU |",
+        "|---|---|---|---|---|---|---|---|",
         *rate_rows,
+        "",
+        f"Load average on the machine when the run ended (other jobs share it): "
+        f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())}.",
         "",
         f"**Sustained: {sustained:.0f} call set-ups per second** with invite->incoming p99 "
         f"≤ {P99_LIMIT_MS:.0f} ms. Server RSS before any client: {base_rss / 1024:.0f} MiB. "
@@ -340,8 +359,6 @@ def _now() -> str:
 
 
 def _cpus() -> int:
-    import os
-
     return len(os.sched_getaffinity(0))
 
 

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from server import callstate
 from server.auth import Identity
@@ -221,8 +222,10 @@ class CallService:
             )
         )
         await session.commit()
+        # Mirror the change on the loaded row without making it dirty: a later autoflush must
+        # never write these values again unconditionally (that could undo a later transition).
         for name, value in changes.items():
-            setattr(row, name, value)
+            set_committed_value(row, name, value)
         return True
 
     async def _announce_end(self, row: CallRow) -> None:
