@@ -265,7 +265,7 @@ def _table(latency: LatencyResult, steps: list[CapacityStep], cpu_limit: float, 
     light = [s for s in steps if s.machine_busy < 0.8]
     basis = "median of the steps where the machine was below 80% busy"
     if not light:
-        light, basis = steps[:1], "the first step; the machine was busy throughout"
+        light, basis = steps, "median of all steps; the machine was busy throughout"
     per_room = statistics.median(s.cpu_per_room for s in light) if light else 0.0
     last = steps[-1] if steps else None
     if last is None:
@@ -297,22 +297,23 @@ def _table(latency: LatencyResult, steps: list[CapacityStep], cpu_limit: float, 
         f"| {s.machine_busy * 100:.0f}% | {'yes' if s.heard else 'no'} |"
         for s in steps
     ]
-    estimate = int(cpu_limit / per_room) if per_room else 0
+    estimate = round(1.0 / per_room) if per_room else 0
     busy = [s for s in steps if s.machine_busy > 0.95]
     saturated_note = (
-        f" (the whole machine was busy from {busy[0].rooms} rooms on, clients and other work "
-        "included: beyond that point the machine, not devsfu, was the limit)"
+        f" (the whole machine, clients and other work included, was busy from "
+        f"{busy[0].rooms} room{'s' if busy[0].rooms > 1 else ''} on)"
         if busy
         else ""
     )
     lines += [
         "",
-        f"Carried with the tone intact: {carried} concurrent two-party rooms; stopped because "
+        f"Carried with the tone intact: {carried} concurrent two-party room"
+        f"{'s' if carried != 1 else ''}; stopped because "
         f"{why}{saturated_note}.",
         "",
         f"devsfu costs about {per_room * 100:.0f}% of a core per two-party room ({basis}); "
-        f"aiortc relays media in one Python thread, so one devsfu process with a core of its "
-        f"own saturates at about {estimate} rooms.",
+        f"aiortc relays media in one Python thread, so one devsfu process fills a whole core at "
+        f"about {estimate} rooms.",
     ]
     return "\n".join(lines)
 
