@@ -323,7 +323,7 @@ class CallState:
     @property
     def output_label(self) -> str:
         output = self.snapshot.output
-        return output.name if output else "Default output"
+        return output.name if output else "System default"
 
 
 @ft.observable

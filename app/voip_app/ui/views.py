@@ -69,7 +69,7 @@ def use_viewport() -> Viewport:
     return viewport
 
 
-def tagged(identifier: str, content: ft.Control, **kwargs: Any) -> ft.Semantics:
+def tagged(identifier: str, content: ft.Control | None = None, **kwargs: Any) -> ft.Semantics:
     """``content`` with a stable semantics identifier (``[flt-semantics-identifier=...]``)."""
     return ft.Semantics(identifier=identifier, content=content, container=True, **kwargs)
 
@@ -352,16 +352,12 @@ def ContactsView(contacts: ContactsState) -> ft.Control:
             )
         )
     if contacts.rows:
-        body: ft.Control = ft.ListView(
-            [ContactTile(row, key=row.id) for row in contacts.rows],
-            spacing=2,
-            expand=True,
-        )
+        body: ft.Control = list_card([ContactTile(row, key=row.id) for row in contacts.rows])
     elif contacts.loading:
-        body = ft.Container(ft.ProgressRing(), alignment=ft.Alignment.CENTER, expand=True)
+        body = ft.Container(ft.ProgressRing(), alignment=ft.Alignment.CENTER, padding=48)
     else:
         body = empty_state(ft.Icons.PEOPLE_OUTLINE, "No one found", "Try another name or email.")
-    return screen("Contacts", [*header, body])
+    return screen("Contacts", [*header, body], scroll=True)
 
 
 # --- history ------------------------------------------------------------------------------------
@@ -430,14 +426,12 @@ def HistoryTile(row: HistoryRow, key: str | None = None) -> ft.Control:
 @ft.component
 def HistoryView(history: HistoryState) -> ft.Control:
     if history.rows:
-        body: ft.Control = ft.ListView(
-            [HistoryTile(row, key=row.id) for row in history.rows], spacing=2, expand=True
-        )
+        body: ft.Control = list_card([HistoryTile(row, key=row.id) for row in history.rows])
     elif history.loading:
-        body = ft.Container(ft.ProgressRing(), alignment=ft.Alignment.CENTER, expand=True)
+        body = ft.Container(ft.ProgressRing(), alignment=ft.Alignment.CENTER, padding=48)
     else:
         body = empty_state(ft.Icons.HISTORY, "No calls yet", "Calls you make and get show up here.")
-    return screen("History", [body])
+    return screen("History", [body], scroll=True)
 
 
 # --- settings -----------------------------------------------------------------------------------
@@ -474,7 +468,7 @@ def SettingsView(settings: SettingsState) -> ft.Control:
     user = model.user
     about: list[ft.Control] = [
         ft.Text(f"{name} {version}", color=ft.Colors.ON_SURFACE_VARIANT)
-        for name, version in settings.versions.items()
+        for name, version in [("Server", model.server_url), *settings.versions.items()]
     ]
     return screen(
         "Settings",
@@ -574,7 +568,8 @@ def round_button(
 def call_frame(identifier: str, children: list[ft.Control]) -> ft.Control:
     return tagged(
         identifier,
-        ft.Container(
+        expand=True,
+        content=ft.Container(
             expand=True,
             gradient=ft.LinearGradient(
                 begin=ft.Alignment.TOP_CENTER,
@@ -714,10 +709,6 @@ def InCallView(call: CallState) -> ft.Control:
             ),
         ),
     ]
-    if snap.remote_muted:
-        status_line.append(
-            ft.Text(f"{snap.peer_name} is muted", size=13, color=ft.Colors.ON_SURFACE_VARIANT)
-        )
     controls = ft.Row(
         [
             round_button(
@@ -738,7 +729,7 @@ def InCallView(call: CallState) -> ft.Control:
                             hint_text=call.output_label,
                             leading_icon=ft.Icons.VOLUME_UP,
                             on_select=on_output,
-                            width=200,
+                            width=230,
                             dense=True,
                         ),
                     ),
@@ -788,7 +779,18 @@ def screen(title: str, children: list[ft.Control], scroll: bool = False) -> ft.C
             spacing=12,
             expand=True,
             scroll=ft.ScrollMode.AUTO if scroll else None,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         ),
+    )
+
+
+def list_card(rows: list[ft.Control]) -> ft.Control:
+    """Rows on one rounded surface (the screen scrolls)."""
+    return ft.Container(
+        bgcolor=ft.Colors.SURFACE_CONTAINER_LOW,
+        border_radius=16,
+        padding=ft.Padding.symmetric(vertical=6),
+        content=ft.Column(rows, spacing=0),
     )
 
 
@@ -805,8 +807,8 @@ def section(title: str, children: list[ft.Control]) -> ft.Control:
 
 def empty_state(icon: ft.IconData, title: str, hint: str) -> ft.Control:
     return ft.Container(
-        expand=True,
         alignment=ft.Alignment.CENTER,
+        padding=ft.Padding.only(top=64),
         content=ft.Column(
             [
                 ft.Icon(icon, size=48, color=ft.Colors.OUTLINE),

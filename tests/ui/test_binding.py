@@ -1,0 +1,111 @@
+"""The engine binding's translation of engine snapshots into view-model updates (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.ui.fakes import ALICE, BOB, CAROL, make_call
+from voip_app.callstate import Phase
+from voip_app.engine import ActiveCall, EngineSnapshot
+from voip_app.media.base import AudioOutput
+from voip_app.ui.binding import AudioMode, call_snapshot, media_factory_for, snapshot_updates
+from voip_app.ui.ports import (
+    CallChanged,
+    ConnectionChanged,
+    EngineFailed,
+    HistoryChanged,
+    OutputsChanged,
+    PresenceChanged,
+)
+from voip_contract import Party
+
+ONLINE = EngineSnapshot(connection="online", user=ALICE, contacts=(BOB, CAROL))
+
+
+def test_nothing_changed_nothing_sent() -> None:
+    assert snapshot_updates(ONLINE, replace(ONLINE)) == []
+
+
+def test_presence_changes_only() -> None:
+    new = replace(ONLINE, contacts=(BOB.model_copy(update={"presence": "busy"}), CAROL))
+    assert snapshot_updates(ONLINE, new) == [PresenceChanged(BOB.id, "busy")]
+
+
+def test_call_and_its_fields() -> None:
+    answered = datetime(2026, 1, 1, tzinfo=UTC)
+    call = ActiveCall(
+        id="c1",
+        peer=Party(id=BOB.id, display_name=BOB.display_name),
+        direction="outgoing",
+        phase=Phase.ACTIVE,
+        muted=True,
+        connected_at=answered,
+        quality="good",
+    )
+    (update,) = snapshot_updates(ONLINE, replace(ONLINE, call=call))
+    assert isinstance(update, CallChanged)
+    snap = update.snapshot
+    assert (snap.phase, snap.call_id, snap.peer_name, snap.muted) == (
+        Phase.ACTIVE,
+        "c1",
+        "Bob Brown",
+        True,
+    )
+    assert snap.answered_at == answered
+    assert call_snapshot(None).phase is Phase.IDLE
+
+
+def test_connection_down_and_back() -> None:
+    down = replace(ONLINE, connection="reconnecting")
+    assert snapshot_updates(ONLINE, down) == [ConnectionChanged(False)]
+    assert snapshot_updates(down, ONLINE) == [ConnectionChanged(True)]
+
+
+def test_history_outputs_and_errors() -> None:
+    calls = (make_call("h1"),)
+    outputs = (AudioOutput("spk", "Speaker", "speaker"),)
+    new = replace(ONLINE, history=calls, missed_count=2, outputs=outputs, error="boom")
+    assert snapshot_updates(ONLINE, new) == [
+        HistoryChanged(calls, 2),
+        OutputsChanged(outputs),
+        EngineFailed("boom"),
+    ]
+    expired = replace(ONLINE, error="Your session expired; sign in again.")
+    assert snapshot_updates(ONLINE, expired) == [
+        EngineFailed("Your session expired; sign in again.", session_expired=True)
+    ]
+
+
+def test_call_error_is_not_repeated_as_engine_error() -> None:
+    call = ActiveCall(
+        id="c1",
+        peer=Party(id=BOB.id, display_name=BOB.display_name),
+        direction="outgoing",
+        phase=Phase.ENDED,
+        error="media down",
+    )
+    updates = snapshot_updates(ONLINE, replace(ONLINE, call=call, error="media down"))
+    assert [type(u) for u in updates] == [CallChanged]
+
+
+@pytest.mark.parametrize(
+    ("text", "mode"),
+    [
+        (None, AudioMode()),
+        ("devices", AudioMode()),
+        ("tone", AudioMode("tone")),
+        ("tone:880", AudioMode("tone", 880.0)),
+    ],
+)
+def test_audio_mode(text: str | None, mode: AudioMode) -> None:
+    assert AudioMode.parse(text) == mode
+
+
+def test_audio_mode_refuses_nonsense() -> None:
+    with pytest.raises(ValueError, match="VOIP_APP_AUDIO"):
+        AudioMode.parse("speakers")
+    assert media_factory_for(AudioMode()) is None
+    assert media_factory_for(AudioMode("tone")) is not None
