@@ -1,0 +1,282 @@
+"""``make demo``: the whole system on this machine, then the app.
+
+1. migrates the database and seeds the demo users (``voip-server migrate`` / ``seed-demo``) plus
+   ``echo@acme.test`` ("Echo Test"), all with password ``demo-password``;
+2. starts ``voip-devsfu`` unless ``VOIP_LIVEKIT_URL`` points at a LiveKit already, on this
+   machine's primary address (WebRTC ignores loopback; ``VOIP_DEMO_MEDIA_HOST`` overrides);
+3. starts the call server on 127.0.0.1 (``VOIP_PORT``, default 8000);
+4. starts the echo bot: ``voip-softphone --auto-answer --echo`` signed in as Echo Test;
+5. opens the app: a desktop window when there is a display and the Flet desktop client,
+   otherwise the web app at a printed ``http://127.0.0.1:…`` address (``VOIP_DEMO_WEB=1`` forces
+   web).
+
+Ctrl-C stops everything it started. See ``docs/app.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"
+ECHO_EMAIL = "echo@acme.test"
+ECHO_NAME = "Echo Test"
+PASSWORD = "demo-password"
+BIN = Path(sys.executable).parent
+"""The venv's console scripts (voip-server, voip-devsfu, voip-softphone)."""
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 10.0
+
+
+def say(message: str) -> None:
+    print(f"demo: {message}", flush=True)
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def primary_address() -> str | None:
+    """The address this machine's default route leaves from (no packet is sent), or ``None``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: a routing lookup only
+        except OSError:
+            return None
+        address = str(probe.getsockname()[0])
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
+def wait_until(
+    check: Callable[[], bool], what: str, proc: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Poll ``check()`` (bounded) until it is true; fail if ``proc`` dies first."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        with contextlib.suppress(OSError, httpx.HTTPError):
+            if check():
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} did not come up in {START_TIMEOUT_S:.0f} s")
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.create_connection((host, port), timeout=0.5):
+        return True
+
+
+@dataclass
+class Demo:
+    """Every process the demo starts, stopped in reverse order."""
+
+    var_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    procs: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+
+    def spawn(
+        self, name: str, args: list[str], extra: Mapping[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        log_path = self.var_dir / f"{name}.log"
+        with log_path.open("ab") as log:
+            proc = subprocess.Popen(
+                args,
+                env={**self.env, **(extra or {})},
+                cwd=REPO,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches the demo; it stops the children
+            )
+        self.procs.append((name, proc))
+        say(f"started {name} (pid {proc.pid}, log {log_path})")
+        return proc
+
+    def run(self, args: list[str]) -> None:
+        subprocess.run(args, env=self.env, cwd=REPO, check=True, capture_output=True)
+
+    def stop(self) -> None:
+        for _name, proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for name, proc in reversed(self.procs):
+            try:
+                proc.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=STOP_TIMEOUT_S)
+            say(f"stopped {name}")
+        self.procs.clear()
+
+
+def base_env(var_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("VOIP_VAR_DIR", str(var_dir))
+    env.setdefault("VOIP_DATABASE_URL", f"sqlite+aiosqlite:///{var_dir / 'demo.db'}")
+    env.setdefault("VOIP_JWT_SECRET", _persistent_secret(var_dir / "jwt-secret"))
+    env.setdefault("VOIP_HOST", HOST)
+    env.setdefault("VOIP_PORT", "8000")
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO), str(REPO / "app"), *filter(None, [env.get("PYTHONPATH")])]
+    )
+    return env
+
+
+def _persistent_secret(path: Path) -> str:
+    """One random signing secret per checkout, so demo sessions survive a restart."""
+    if path.exists():
+        return path.read_text().strip()
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret
+
+
+async def seed_echo_user(env: Mapping[str, str]) -> None:
+    """``echo@acme.test`` in tenant ``acme`` (idempotent), next to the demo users."""
+    os.environ.update({k: v for k, v in env.items() if k.startswith("VOIP_")})
+    from server import seed
+    from server.config import Settings
+    from server.db.engine import make_engine, make_sessionmaker
+
+    settings = Settings()
+    engine = make_engine(settings.db_url)
+    try:
+        sessions = make_sessionmaker(engine)
+        async with sessions() as session:
+            tenant = await seed.ensure_tenant(session, "acme", "Acme Corp")
+            await seed.ensure_users(
+                session, tenant, [seed.UserSpec(ECHO_EMAIL, ECHO_NAME)], seed.DEMO_PASSWORD
+            )
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+def start_media(demo: Demo, server_url: str) -> None:
+    """devsfu on a non-loopback address, unless a LiveKit is configured."""
+    if demo.env.get("VOIP_LIVEKIT_URL"):
+        say(f"using the configured LiveKit at {demo.env['VOIP_LIVEKIT_URL']}")
+        return
+    host = demo.env.get("VOIP_DEMO_MEDIA_HOST") or primary_address()
+    if host is None:
+        host = HOST
+        say(
+            "warning: no non-loopback address found; devsfu listens on 127.0.0.1 and WebRTC may "
+            "not connect (set VOIP_DEMO_MEDIA_HOST, see docs/app.md)"
+        )
+    port = free_port(host)
+    key, secret = "demo", secrets.token_urlsafe(32)
+    args = [str(BIN / "voip-devsfu"), "--host", host, "--port", str(port)]
+    args += ["--api-key", key, "--api-secret", secret, "--no-auto-create"]
+    args += ["--webhook-url", f"{server_url}/api/livekit/webhook"]
+    proc = demo.spawn("devsfu", args)
+    wait_until(lambda: port_open(host, port), "devsfu", proc)
+    demo.env.update(
+        {
+            "VOIP_LIVEKIT_URL": f"ws://{host}:{port}",
+            "VOIP_LIVEKIT_API_URL": f"http://{host}:{port}",
+            "VOIP_LIVEKIT_API_KEY": key,
+            "VOIP_LIVEKIT_API_SECRET": secret,
+        }
+    )
+
+
+def desktop_available(env: Mapping[str, str]) -> bool:
+    """A window can open: a display, and the Flet desktop client package."""
+    if env.get("VOIP_DEMO_WEB") == "1":
+        return False
+    has_display = sys.platform in ("darwin", "win32") or bool(
+        env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")
+    )
+    return has_display and importlib.util.find_spec("flet_desktop") is not None
+
+
+def start_app(demo: Demo, server_url: str) -> str | None:
+    """The app: a window (returns ``None``) or the web app (returns its URL)."""
+    app_env = {"VOIP_SERVER_URL": server_url}
+    main = [sys.executable, str(REPO / "app" / "main.py")]
+    if desktop_available(demo.env):
+        demo.spawn("app", main, app_env)
+        say("the app opens in a window")
+        return None
+    port = int(demo.env.get("VOIP_DEMO_APP_PORT") or free_port(HOST))
+    app_env |= {
+        "FLET_FORCE_WEB_SERVER": "true",
+        "FLET_SERVER_IP": HOST,
+        "FLET_SERVER_PORT": str(port),
+        "FLET_WEB_NO_CDN": "true",
+    }
+    proc = demo.spawn("app", main, app_env)
+    wait_until(lambda: port_open(HOST, port), "the web app", proc)
+    return f"http://{HOST}:{port}/"
+
+
+@contextlib.contextmanager
+def running_demo(var_dir: Path) -> Iterator[tuple[Demo, str, str | None]]:
+    """Start everything; yield ``(demo, server_url, app_url or None)``; stop everything."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    demo = Demo(var_dir=var_dir, env=base_env(var_dir))
+    server_url = f"http://{demo.env['VOIP_HOST']}:{demo.env['VOIP_PORT']}"
+    try:
+        say("migrating and seeding the database")
+        demo.run([str(BIN / "voip-server"), "migrate"])
+        demo.run([str(BIN / "voip-server"), "seed-demo"])
+        asyncio.run(seed_echo_user(demo.env))
+        start_media(demo, server_url)
+        server = demo.spawn("server", [str(BIN / "voip-server"), "serve"])
+        wait_until(lambda: httpx.get(f"{server_url}/readyz").status_code == 200, "server", server)
+        bot = [str(BIN / "voip-softphone"), "--server", server_url]
+        bot += ["--email", ECHO_EMAIL, "--password", PASSWORD, "--auto-answer", "--echo"]
+        demo.spawn("echo-bot", bot)
+        app_url = start_app(demo, server_url)
+        yield demo, server_url, app_url
+    finally:
+        demo.stop()
+
+
+def main() -> int:
+    var_dir = Path(os.environ.get("VOIP_VAR_DIR") or REPO / "var")
+    stop = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        with running_demo(var_dir) as (demo, server_url, app_url):
+            say(f"call server: {server_url}")
+            if app_url:
+                say(f"open the app: {app_url}  (a second browser window for a second person)")
+            say(f"sign in as alice@acme.test or bob@acme.test, password {PASSWORD};")
+            say(f"call '{ECHO_NAME}' to hear yourself back. Ctrl-C stops everything.")
+            while not stop:
+                for name, proc in demo.procs:
+                    if proc.poll() is not None:
+                        say(f"{name} exited ({proc.returncode}); see {var_dir / (name + '.log')}")
+                        return 1 if name != "app" else 0
+                time.sleep(0.5)
+    except KeyboardInterrupt:
+        say("stopping")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
