@@ -321,6 +321,7 @@ def ContactsView(contacts: ContactsState) -> ft.Control:
                 prefix_icon=ft.Icons.SEARCH,
                 border_radius=28,
                 filled=True,
+                border_color=ft.Colors.TRANSPARENT,
                 dense=True,
                 on_change=on_search,
             ),
