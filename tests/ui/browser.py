@@ -199,6 +199,14 @@ class User:
     def click(self, identifier: str) -> None:
         self.visible(identifier).click()
 
+    def field_value(self, identifier: str) -> str:
+        """A text field's text (Flutter web fills the DOM input only while it has the focus)."""
+        field_node = self.visible(identifier)
+        field_node.click()
+        field_input = field_node.locator("input").first
+        expect(field_input).to_be_focused(timeout=STEP_TIMEOUT_MS)
+        return field_input.input_value()
+
     def type_into(self, identifier: str, text: str) -> None:
         """Replace the field's text with ``text``, typed key by key.
 
@@ -229,6 +237,11 @@ class User:
         """``contacts``, ``history`` or ``settings``."""
         self.click(f"nav.{tab}")
 
+    def reload(self) -> None:
+        """Load the app again in the same profile (what a restart of the app looks like)."""
+        self.page.reload()
+        _enable_semantics(self.page)
+
     def screenshot(self, name: str) -> Path:
         """Save the window as ``<name>.png`` once the frame has settled."""
         self.page.evaluate(
@@ -237,6 +250,13 @@ class User:
         path = screenshots_dir() / f"{name}.png"
         self.page.screenshot(path=str(path))
         return path
+
+
+def _enable_semantics(page: Page) -> None:
+    """Wait for Flutter, turn its semantics tree on, wait for the first identified node."""
+    page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=LOAD_TIMEOUT_MS)
+    page.evaluate("() => document.querySelector('flt-semantics-placeholder').click()")
+    page.wait_for_selector("[flt-semantics-identifier]", state="attached", timeout=LOAD_TIMEOUT_MS)
 
 
 class Browser:
@@ -281,13 +301,7 @@ class Browser:
         user = User(name=name, context=context, page=page, blocked=blocked)
         self._users.append(user)
         page.goto(app_url)
-        page.wait_for_selector(
-            "flt-semantics-placeholder", state="attached", timeout=LOAD_TIMEOUT_MS
-        )
-        page.evaluate("() => document.querySelector('flt-semantics-placeholder').click()")
-        page.wait_for_selector(
-            "[flt-semantics-identifier]", state="attached", timeout=LOAD_TIMEOUT_MS
-        )
+        _enable_semantics(page)
         return user
 
     def close(self) -> None:

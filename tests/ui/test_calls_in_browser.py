@@ -185,6 +185,19 @@ def test_unanswered_call_is_missed(chromium: Browser, sfu: DevSfu, tmp_path: Pat
         bob.context.close()
 
 
+def test_session_is_remembered_until_sign_out(alice: User) -> None:
+    signed_in(alice, ALICE)
+    alice.reload()
+    alice.visible("contacts.search")  # back without typing anything: the session was kept
+    alice.go("settings")
+    alice.click("settings.signout")
+    alice.visible("signin.submit")
+    alice.reload()
+    # Signed out for good: the sign-in form, with the server and email still filled in.
+    alice.visible("signin.submit")
+    assert alice.field_value("signin.email") == ALICE
+
+
 def test_wrong_password(alice: User) -> None:
     alice.sign_in(ALICE, "not-the-password")
     alice.wait_text("banner.error", "Wrong email or password")

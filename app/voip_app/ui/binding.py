@@ -19,7 +19,6 @@ from importlib import metadata
 
 from voip_app.callstate import IllegalTransition
 from voip_app.engine import ActiveCall, CallEngine, EngineSnapshot, MediaFactory, MediaPrefs
-from voip_app.errors import Unauthorized
 from voip_app.media.base import AudioOutput, MediaError, MediaSession
 from voip_app.ui.ports import (
     AudioDevice,
@@ -124,16 +123,10 @@ class EngineBinding:
     async def sign_in(self, server_url: str, email: str, password: str) -> tuple[User, str]:
         log.info("signing in %r at %s (password: %d characters)", email, server_url, len(password))
         user = await self._engine.sign_in(server_url, email, password)
-        # The engine does not hand out its access token yet: only server and email are kept.
-        token = getattr(self._engine, "access_token", None)
-        return user, token if isinstance(token, str) else ""
+        return user, self._engine.access_token or ""
 
     async def resume(self, server_url: str, access_token: str) -> User:
-        resume = getattr(self._engine, "resume", None)
-        if resume is None:
-            raise Unauthorized("this engine cannot resume a session")
-        user: User = await resume(server_url, access_token)
-        return user
+        return await self._engine.resume(server_url, access_token)
 
     async def sign_out(self) -> None:
         await self._engine.sign_out()
