@@ -185,6 +185,29 @@ def test_unanswered_call_is_missed(chromium: Browser, sfu: DevSfu, tmp_path: Pat
         bob.context.close()
 
 
+@pytest.mark.media
+def test_answered_on_another_device_stops_the_ringing_here(
+    chromium: Browser, web_app: WebApp, alice: User, bob: User
+) -> None:
+    """Bob is signed in on his phone and his desktop; the desktop answers, the phone stops."""
+    bob_desktop = chromium.user("bob-desktop", web_app.url)
+    signed_in(alice, ALICE)
+    signed_in(bob, BOB)
+    signed_in(bob_desktop, BOB)
+    alice.wait_text(f"contact.{BOB}.presence", "Online")
+    alice.click(f"contact.{BOB}.call")
+    bob.visible("incoming.view")
+    bob_desktop.visible("incoming.view")
+    bob_desktop.click("incoming.accept")
+    bob_desktop.visible("incall.view")
+    bob.gone("incoming.view")
+    bob.visible("contacts.search")
+    alice.visible("incall.view")
+    alice.click("incall.hangup")
+    bob_desktop.gone("incall.view")
+    bob_desktop.context.close()
+
+
 def test_session_is_remembered_until_sign_out(alice: User) -> None:
     signed_in(alice, ALICE)
     alice.reload()
