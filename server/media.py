@@ -14,6 +14,7 @@ from typing import Protocol
 
 import aiohttp
 from livekit import api
+from livekit.api.twirp_client import TwirpError
 
 from server.config import Settings
 
@@ -137,6 +138,10 @@ class LiveKitRooms:
             await self._client().room.delete_room(api.DeleteRoomRequest(room=name))
         except MediaUnavailable:
             raise
+        except TwirpError as exc:
+            if exc.code == "not_found":  # already closed (empty timeout): nothing to do
+                return
+            raise MediaUnavailable(f"delete_room failed: {exc!r}") from exc
         except Exception as exc:
             raise MediaUnavailable(f"delete_room failed: {exc!r}") from exc
 
