@@ -247,6 +247,33 @@ async def test_delete_room_disconnects_everyone(
     assert list(rooms.rooms) == []
 
 
+async def test_remove_participant_disconnects_only_that_one(
+    sfu: DevSfu,
+    room_name: str,
+    clients: list[Client],
+    lkapi: api.LiveKitAPI,
+    webhooks: WebhookSink,
+) -> None:
+    alice, bob = await _pair(sfu, room_name, clients)
+    left = asyncio.Event()
+    alice.room.on("participant_disconnected", lambda p: left.set())
+    await lkapi.room.remove_participant(
+        room_pb.RoomParticipantIdentity(room=room_name, identity="bob")
+    )
+    await asyncio.wait_for(bob.disconnected.wait(), EVENT_TIMEOUT_S)
+    assert bob.disconnect_reason == rtc.DisconnectReason.PARTICIPANT_REMOVED
+    await asyncio.wait_for(left.wait(), EVENT_TIMEOUT_S)
+    assert list(alice.room.remote_participants) == []
+    assert not alice.disconnected.is_set()
+    webhooks.wait_for(
+        lambda e: (
+            e.event == "participant_left"
+            and e.room.name == room_name
+            and e.participant.identity == "bob"
+        )
+    )
+
+
 @pytest.mark.parametrize("case", ["other_room", "expired", "wrong_secret"])
 async def test_bad_tokens_are_refused(
     sfu: DevSfu, room_name: str, clients: list[Client], lkapi: api.LiveKitAPI, case: str
