@@ -198,6 +198,7 @@ class CallEngine:
         self._missed_seen_at: datetime | None = None
         self._call_tasks: set[asyncio.Task[Any]] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._cleanups: set[asyncio.Task[Any]] = set()
 
     # --- observing ----------------------------------------------------------------------------
 
@@ -288,6 +289,7 @@ class CallEngine:
         if api is not None:
             await api.aclose()
         await _drain(self._tasks)
+        await _finish(self._cleanups)
         self._machine = CallMachine()
         self._snapshot = EngineSnapshot()
         self._notify()
@@ -613,7 +615,7 @@ class CallEngine:
                 if self._machine.can(EventKind.MEDIA_RECONNECTING) and call.id is not None:
                     self._move(Event(EventKind.MEDIA_RECONNECTING))
                     self._media = None
-                    self._spawn(media.disconnect())
+                    self._spawn_cleanup(media.disconnect())
                     self._spawn_call(self._rejoin(call.id))
             case TrackMuted(muted=muted):
                 self._set_call(replace(call, remote_muted=muted))
@@ -701,7 +703,7 @@ class CallEngine:
                 task.cancel()
         media, self._media = self._media, None
         if media is not None:
-            self._spawn(media.disconnect())
+            self._spawn_cleanup(media.disconnect())
         self._update(outputs=())
 
     async def _abandon_call(self) -> None:
@@ -793,6 +795,10 @@ class CallEngine:
         """A task of the session (outlives a call)."""
         _track(self._tasks, coro)
 
+    def _spawn_cleanup(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Leaving a room: never cancelled, awaited (bounded) at sign-out."""
+        _track(self._cleanups, coro)
+
     def _spawn_call(self, coro: Coroutine[Any, Any, Any]) -> None:
         """A task of the current call: cancelled when the call ends."""
         _track(self._call_tasks, coro)
@@ -817,6 +823,18 @@ async def _drain(tasks: set[asyncio.Task[Any]]) -> None:
         task.cancel()
     if pending:
         await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def _finish(tasks: set[asyncio.Task[Any]], within_s: float = 10.0) -> None:
+    """Let clean-ups end on their own; cancel only what is still running after ``within_s``."""
+    pending = [t for t in tasks if t is not asyncio.current_task()]
+    if not pending:
+        return
+    _, late = await asyncio.wait(pending, timeout=within_s)
+    for task in late:
+        task.cancel()
+    if late:
+        await asyncio.gather(*late, return_exceptions=True)
 
 
 def _with_presence(contacts: tuple[Contact, ...], event: PresenceChanged) -> tuple[Contact, ...]:

@@ -392,4 +392,5 @@ async def test_sign_out_ends_the_call_and_forgets_everything(rig: Rig) -> None:
     assert rig.engine.snapshot == EngineSnapshot()
     assert not rig.signaling.connected
     assert rig.engine._tasks == set()
+    assert rig.engine._cleanups == set()
     assert rig.engine._call_tasks == set()
