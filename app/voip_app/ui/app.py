@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 import flet as ft
 
 from voip_app.engine import CallEngine, MediaFactory, default_media_factory
-from voip_app.platform import current_platform
+from voip_app.platform import current_platform, is_android
 from voip_app.ui import theme
 from voip_app.ui.binding import AudioMode, EngineBinding, media_factory_for
 from voip_app.ui.ringer import FletRinger
@@ -33,10 +33,14 @@ TITLE = "CRM Calls"
 
 
 def _media_factory(page: ft.Page) -> MediaFactory:
+    """The livekit SDK on desktop (devices or a test tone); the Flet extension on Android."""
     desktop = media_factory_for(AudioMode.parse(os.environ.get("VOIP_APP_AUDIO")))
+    if not is_android():
+        return desktop or default_media_factory
+    # Only the APK carries flet-livekit ([tool.flet.android] dependencies).
     from voip_app.media.android import platform_media_factory
 
-    return platform_media_factory(desktop or default_media_factory, page)
+    return platform_media_factory(desktop or default_media_factory, page, android=True)
 
 
 async def main(page: ft.Page) -> None:
