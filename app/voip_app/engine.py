@@ -156,11 +156,15 @@ SignalingFactory = Callable[[str, Callable[[], str | None], str | None], Signali
 
 def default_media_factory(prefs: MediaPrefs) -> MediaSession:
     """Desktop: the livekit SDK with the system's sound devices (imported only when used)."""
-    from voip_app.audio.devices import DeviceAudio
+    from voip_app.audio.devices import DeviceAudio, list_devices
     from voip_app.media.livekit_session import LiveKitMediaSession
 
     audio = DeviceAudio(input_device=prefs.input_id, output_device=prefs.output_id)
-    return LiveKitMediaSession(audio_input=audio.input, audio_output=audio.output)
+    return LiveKitMediaSession(
+        audio_input=audio.input,
+        audio_output=audio.output,
+        outputs=lambda: list_devices("output"),
+    )
 
 
 def _default_signaling(
