@@ -74,6 +74,8 @@ class ParticipantLink(Protocol):
 
     async def track_available(self, publisher: Participant, track: PublishedTrack) -> None: ...
 
+    async def send_connection_quality(self, infos: list[rtc.ConnectionQualityInfo]) -> None: ...
+
     async def disconnect(self, reason: models.DisconnectReason) -> None: ...
 
 
@@ -417,6 +419,17 @@ class RoomRegistry:
         track.muted = muted
         participant.bump()
         await self._broadcast(room, participant)
+
+    async def quality_changed(
+        self, room: Room, participant: Participant, quality: models.ConnectionQuality
+    ) -> None:
+        """Tell everyone in the room (``participant`` included) its new connection quality."""
+        info = rtc.ConnectionQualityInfo(participant_sid=participant.sid, quality=quality)
+        for member in list(room.participants.values()):
+            try:
+                await member.link.send_connection_quality([info])
+            except Exception:
+                log.exception("could not send connection quality to %s", member.identity)
 
     # -- notifications ---------------------------------------------------------------------
 

@@ -34,10 +34,12 @@ from aiohttp import WSMsgType, web
 from aiortc import MediaStreamTrack, RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
+from aiortc.stats import RTCInboundRtpStreamStats, RTCRemoteInboundRtpStreamStats
 from livekit.protocol import models, rtc
 
 from devsfu.auth import Claims, TokenAuthority, TokenError, require_join
 from devsfu.media import label_sender, local_candidates, new_peer_connection, parse_candidate_init
+from devsfu.quality import Counters, judge
 from devsfu.rooms import (
     Participant,
     PublishedTrack,
@@ -49,6 +51,7 @@ from devsfu.rooms import (
 log = logging.getLogger(__name__)
 
 PING_INTERVAL_S = 5
+QUALITY_INTERVAL_S = 2.0
 PING_TIMEOUT_S = 15
 SERVER_VERSION = "1.9.0"
 PROTOCOL_VERSION = 16
@@ -158,6 +161,8 @@ class ParticipantSession:
         self._forwarded: set[str] = set()
         self._proxies: list[MediaStreamTrack] = []
         self._offer_ids = itertools.count(1)
+        self._quality: models.ConnectionQuality | None = None
+        self._counters: Counters | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
 
@@ -188,6 +193,7 @@ class ParticipantSession:
             for queued in self._outbox:
                 await self._send_now(queued)
             self._outbox.clear()
+            self._spawn(self._watch_quality())
             if me.can_subscribe:
                 for other in self._rooms.others(room, me):
                     for track in list(other.tracks.values()):
@@ -292,7 +298,55 @@ class ParticipantSession:
                 )
             )
 
+    # -- connection quality ----------------------------------------------------------------
+
+    async def _watch_quality(self) -> None:
+        while not self._closed:
+            await asyncio.sleep(QUALITY_INTERVAL_S)
+            try:
+                await self._judge_quality()
+            except Exception:
+                log.exception("%s: could not judge connection quality", self._who)
+
+    async def _judge_quality(self) -> None:
+        room, me = self.room, self.participant
+        if room is None or me is None:
+            return
+        counters: Counters | None = None
+        if self._publisher is not None:
+            inbound = [
+                s
+                for s in (await self._publisher.getStats()).values()
+                if isinstance(s, RTCInboundRtpStreamStats) and s.kind == "audio"
+            ]
+            if inbound:
+                counters = Counters(
+                    received=sum(s.packetsReceived for s in inbound),
+                    lost=sum(s.packetsLost for s in inbound),
+                )
+        remote_lost: float | None = None
+        if self._subscriber is not None:
+            reports = [
+                s.fractionLost / 256  # RTCP's 8-bit fixed point
+                for s in (await self._subscriber.getStats()).values()
+                if isinstance(s, RTCRemoteInboundRtpStreamStats)
+            ]
+            remote_lost = max(reports) if reports else None
+        expect_media = any(t.media is not None and not t.muted for t in me.tracks.values())
+        quality = judge(
+            self._counters, counters, expect_media=expect_media, remote_fraction_lost=remote_lost
+        )
+        self._counters = counters
+        if quality is not None and quality != self._quality:
+            self._quality = quality
+            await self._rooms.quality_changed(room, me, quality)
+
     # -- ParticipantLink -------------------------------------------------------------------
+
+    async def send_connection_quality(self, infos: list[rtc.ConnectionQualityInfo]) -> None:
+        await self._send(
+            rtc.SignalResponse(connection_quality=rtc.ConnectionQualityUpdate(updates=infos))
+        )
 
     async def send_participant_updates(self, infos: list[models.ParticipantInfo]) -> None:
         await self._send(rtc.SignalResponse(update=rtc.ParticipantUpdate(participants=infos)))

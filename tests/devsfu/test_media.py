@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import datetime
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 from livekit import api, rtc
@@ -166,6 +167,35 @@ async def test_tone_reaches_the_other_participant(
     assert abs(hz - TONE_HZ) < 5.0
     assert abs(level - expected_tone_dbfs()) < LEVEL_TOLERANCE_DB
     assert list(bob.room.remote_participants) == ["alice"]
+
+
+async def test_connection_quality_is_reported(
+    sfu: DevSfu, room_name: str, clients: list[Client]
+) -> None:
+    alice, bob = await _pair(sfu, room_name, clients)
+    heard: dict[tuple[str, str], rtc.ConnectionQuality] = {}
+    both = asyncio.Event()
+
+    def seen_by(who: str) -> Callable[[rtc.Participant | None, Any], None]:
+        def on_quality(participant: rtc.Participant | None, quality: Any) -> None:
+            if participant is not None:
+                heard[(who, participant.identity)] = quality
+            if {("bob", "alice"), ("alice", "alice")} <= heard.keys():
+                both.set()
+
+        return on_quality
+
+    alice.room.on("connection_quality_changed", seen_by("alice"))
+    bob.room.on("connection_quality_changed", seen_by("bob"))
+    tone = ToneSource()
+    try:
+        await tone.publish(alice.room)
+        await asyncio.wait_for(both.wait(), EVENT_TIMEOUT_S)
+    finally:
+        await tone.aclose()
+    # Nothing is lost on the namespace's veth pair.
+    assert heard[("bob", "alice")] == rtc.ConnectionQuality.QUALITY_EXCELLENT
+    assert heard[("alice", "alice")] == rtc.ConnectionQuality.QUALITY_EXCELLENT
 
 
 async def test_mute_is_seen_and_silences_the_track(

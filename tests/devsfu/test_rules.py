@@ -14,6 +14,7 @@ from livekit.protocol import room as room_pb
 
 from devsfu.auth import TokenAuthority, TokenError, require_join
 from devsfu.media import local_candidates, parse_candidate_init
+from devsfu.quality import Counters, judge
 from devsfu.rooms import Participant, PublishedTrack, RoomError, RoomRegistry
 
 KEY = "unit-key"
@@ -94,6 +95,7 @@ class FakeLink:
         self.updates: list[models.ParticipantInfo] = []
         self.available: list[str] = []
         self.disconnected: list[int] = []
+        self.qualities: list[rtc.ConnectionQualityInfo] = []
 
     async def send_participant_updates(self, infos: list[models.ParticipantInfo]) -> None:
         self.updates += infos
@@ -103,6 +105,9 @@ class FakeLink:
 
     async def disconnect(self, reason: models.DisconnectReason) -> None:
         self.disconnected.append(reason)
+
+    async def send_connection_quality(self, infos: list[rtc.ConnectionQualityInfo]) -> None:
+        self.qualities += infos
 
 
 class Events:
@@ -237,3 +242,42 @@ def test_local_candidates_come_from_the_first_section() -> None:
     assert [(c.candidate, c.sdp_mid, c.sdp_mline_index) for c in found] == [
         ("candidate:a 1 udp 1 10.200.0.1 4000 typ host", "0", 0)
     ]
+
+
+# -- connection quality --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expect_media", "remote", "verdict"),
+    [
+        (Counters(100, 0), Counters(200, 0), True, None, models.EXCELLENT),
+        (Counters(100, 0), Counters(197, 3), True, None, models.GOOD),
+        (Counters(100, 0), Counters(180, 20), True, None, models.POOR),
+        (Counters(100, 0), Counters(100, 0), True, None, models.LOST),
+        (Counters(100, 0), Counters(100, 0), False, None, None),  # muted: silence is fine
+        (Counters(100, 0), Counters(200, 0), True, 0.2, models.POOR),  # listener loses 20 %
+        (None, None, False, 0.0, models.EXCELLENT),  # listening only
+        (None, Counters(50, 0), True, None, None),  # first sample: nothing to compare yet
+        (None, None, False, None, None),
+    ],
+)
+def test_quality_verdicts(
+    before: Counters | None,
+    after: Counters | None,
+    expect_media: bool,
+    remote: float | None,
+    verdict: models.ConnectionQuality | None,
+) -> None:
+    assert judge(before, after, expect_media=expect_media, remote_fraction_lost=remote) == verdict
+
+
+async def test_quality_goes_to_everyone_in_the_room() -> None:
+    registry = RoomRegistry(Events())
+    alice, alice_link = await _join(registry, "r", "alice")
+    _, bob_link = await _join(registry, "r", "bob")
+    await registry.quality_changed(registry.get("r"), alice, models.GOOD)
+    for link in (alice_link, bob_link):
+        assert [(q.participant_sid, q.quality) for q in link.qualities] == [
+            (alice.sid, models.GOOD)
+        ]
+    await registry.close_all()
