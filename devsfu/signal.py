@@ -13,7 +13,8 @@ What a client sees, in order:
    each published audio track is relayed into every other participant's subscriber connection,
    which devsfu offers (stream id ``PA_<participant>|TR_<track>``), re-offering when tracks are
    added. ICE candidates are trickled both ways (host candidates only).
-4. ``ParticipantUpdate`` on joins, leaves, publications and mutes; ``ping``/``pong`` and
+4. ``ParticipantUpdate`` on joins, leaves, publications and mutes; ``ConnectionQualityUpdate``
+   when a participant's measured quality changes (:mod:`devsfu.quality`); ``ping``/``pong`` and
    ``ping_req``/``pong_resp``; ``LeaveRequest`` both ways.
 
 Not supported (see ``docs/devsfu.md``): resuming a session (``reconnect=1`` is refused, the SDK
