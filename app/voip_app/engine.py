@@ -127,6 +127,8 @@ class EngineSnapshot:
     missed_count: int = 0
     outputs: tuple[AudioOutput, ...] = ()
     error: str | None = None
+    session_expired: bool = False
+    """The server refused our token on a reconnect: the user must sign in again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,7 +479,7 @@ class CallEngine:
                     self._update(connection="reconnecting")
                     self._log("signaling_down", reason=reason)
             case AuthRefused(message=message):
-                self._update(error="Your session expired; sign in again.")
+                self._update(error="Your session expired; sign in again.", session_expired=True)
                 self._log("auth_refused", message=message)
 
     def _on_incoming(self, call: Call, ring_expires_at: datetime | None) -> None:

@@ -30,7 +30,7 @@ from voip_app.media.base import (
     Reconnecting,
     TrackMuted,
 )
-from voip_app.signaling import LinkDown, LinkUp
+from voip_app.signaling import AuthRefused, LinkDown, LinkUp
 from voip_contract import (
     Accepted,
     AnsweredElsewhere,
@@ -359,6 +359,13 @@ async def test_illegal_actions_raise_and_change_nothing(rig: Rig) -> None:
         await rig.engine.call("u-carol")
     with pytest.raises(IllegalTransition):
         await rig.engine.accept()
+
+
+async def test_a_refused_token_on_reconnect_asks_to_sign_in_again(rig: Rig) -> None:
+    rig.signaling.push(AuthRefused("unauthorized: token expired"))
+    assert rig.engine.snapshot.session_expired
+    assert rig.engine.snapshot.error is not None
+    assert "sign in again" in rig.engine.snapshot.error
 
 
 async def test_presence_updates_the_contact_list(rig: Rig) -> None:
