@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 
@@ -183,3 +186,23 @@ async def test_expired_and_foreign_tokens_are_refused(sfu: DevSfu) -> None:
     for token in (expired, foreign, "not-a-jwt"):
         status, raw = await _post(sfu, "ListRooms", b"{}", token)
         assert (status, json.loads(raw)["code"]) == (401, "unauthenticated")
+
+
+def test_the_command_says_it_is_for_development_only(sfu: DevSfu) -> None:
+    log = sfu.log_text()
+    assert "development and CI media server only" in log
+    assert f"devsfu listening on http://{sfu.host}:{sfu.port}" in log
+
+
+def test_the_command_refuses_to_start_without_a_secret() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "VOIP_LIVEKIT_API_SECRET"}
+    done = subprocess.run(
+        [sys.executable, "-m", "devsfu.cli", "--host", "127.0.0.1", "--port", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "--api-secret" in done.stderr
