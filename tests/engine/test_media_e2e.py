@@ -116,6 +116,11 @@ async def test_a_tone_is_heard_muted_and_the_call_logged_completed(stack: Stack)
         assert level == pytest.approx(TONE_RMS_DBFS, abs=3)
 
         await alice.engine.set_muted(True)
+        await bob.until(lambda s: s.call is not None and s.call.remote_muted)
+        alice_call = alice.engine.snapshot.call
+        assert alice_call is not None
+        assert alice_call.muted
+        assert not alice_call.remote_muted  # our own mute is not the far end's
         await bob.heard(50)  # what was in flight when muting
         start = await bob.heard(100)
         _, muted_level = tone_of(bob.sink.pcm(start, start + 100))

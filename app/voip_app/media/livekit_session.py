@@ -193,8 +193,8 @@ class LiveKitMediaSession:
         room.on("participant_connected", lambda p: self._emit(ParticipantConnected(p.identity)))
         room.on("participant_disconnected", self._on_participant_left)
         room.on("track_subscribed", self._on_track_subscribed)
-        room.on("track_muted", lambda p, pub: self._emit(TrackMuted(p.identity, True)))
-        room.on("track_unmuted", lambda p, pub: self._emit(TrackMuted(p.identity, False)))
+        room.on("track_muted", lambda p, pub: self._on_muted(p, True))
+        room.on("track_unmuted", lambda p, pub: self._on_muted(p, False))
         room.on("connection_quality_changed", self._on_quality)
 
     def _on_reconnecting(self) -> None:
@@ -227,6 +227,11 @@ class LiveKitMediaSession:
         except (ValueError, TypeError):
             name = str(reason).lower()
         self._emit(Disconnected(name))
+
+    def _on_muted(self, participant: rtc.Participant, muted: bool) -> None:
+        # The SDK reports our own track's mute too; TrackMuted is about the far end only.
+        if isinstance(participant, rtc.RemoteParticipant):
+            self._emit(TrackMuted(participant.identity, muted))
 
     def _on_participant_left(self, participant: rtc.RemoteParticipant) -> None:
         self._emit(ParticipantDisconnected(participant.identity))
