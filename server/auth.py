@@ -9,6 +9,7 @@ Two kinds of bearer token are accepted, everywhere a token is:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -26,9 +27,13 @@ from voip_contract import ErrorCode
 ISSUER = "voip-server"
 AUDIENCE = "voip"
 _hasher = PasswordHasher()
-# A hash of nothing anyone knows, verified when the email is unknown so that both paths cost
-# the same (no user enumeration by timing).
-_DUMMY_HASH = _hasher.hash("not-a-password-of-anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of nothing anyone knows, verified when the email is unknown so that both paths
+    cost the same (no user enumeration by timing). Made on first use, not at import."""
+    return _hasher.hash("not-a-password-of-anyone")
 
 
 def hash_password(password: str) -> str:
@@ -37,7 +42,9 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return (
+            _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        )
     except (VerificationError, InvalidHashError):
         return False
 
