@@ -1,1 +1,1 @@
-"""Benchmarks (not run by ``make test``): ``python -m bench.signaling``, ``python -m bench.media``."""
+"""Benchmarks, not run by ``make test``: ``python -m bench.signaling``, ``bench.media``."""
