@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support import netns
 from tests.support.devsfu import DevSfu
 from tests.support.servers import CallServer, free_port
 from tests.ui.browser import PHONE, Browser, User, WebApp
@@ -219,6 +220,47 @@ def test_session_is_remembered_until_sign_out(alice: User) -> None:
     # Signed out for good: the sign-in form, with the server and email still filled in.
     alice.visible("signin.submit")
     assert alice.field_value("signin.email") == ALICE
+
+
+def test_media_server_down(chromium: Browser, tmp_path: Path) -> None:
+    """Nothing answers at the LiveKit address: the answer fails, and both sides are told why."""
+    dead = free_port(netns.HOST_A)
+    env = {
+        "VOIP_LIVEKIT_URL": f"ws://{netns.HOST_A}:{dead}",
+        "VOIP_LIVEKIT_API_URL": f"http://{netns.HOST_A}:{dead}",
+        "VOIP_LIVEKIT_API_KEY": "devkey",
+        "VOIP_LIVEKIT_API_SECRET": "devsecret-for-tests-only-0123456789",
+    }
+    with (
+        CallServer.start(tmp_path / "server", env=env, seed_demo=True) as server,
+        WebApp.start(tmp_path, server_url=server.url) as app,
+    ):
+        alice = chromium.user("alice-nosfu", app.url)
+        bob = chromium.user("bob-nosfu", app.url, viewport=PHONE, dark=True)
+        signed_in(alice, ALICE)
+        signed_in(bob, BOB)
+        alice.wait_text(f"contact.{BOB}.presence", "Online")
+        alice.click(f"contact.{BOB}.call")
+        bob.visible("incoming.view")
+        bob.click("incoming.accept")
+        bob.wait_text("banner.error", "unavailable|media")
+        alice.wait_text("banner.error", "unavailable|media")
+        alice.gone("outgoing.view")
+        alice.gone("incall.view")
+        bob.gone("incall.view")
+        alice.screenshot("media-down-desktop-light")
+        alice.context.close()
+        bob.context.close()
+
+
+def test_calling_someone_offline(alice: User) -> None:
+    signed_in(alice, ALICE)
+    alice.wait_text("contact.carol@acme.test.presence", "Offline")
+    alice.click("contact.carol@acme.test.call")
+    alice.wait_text("banner.error", "Carol Chen is offline")
+    alice.wait_text("banner.error", "Call again")
+    alice.visible("contacts.search")
+    alice.screenshot("callee-offline-desktop-light")
 
 
 def test_wrong_password(alice: User) -> None:

@@ -368,6 +368,18 @@ async def test_incoming_that_ends_unanswered_stops_ringing_and_counts_as_missed(
     assert engine.called("mark_missed_seen") == [()]
 
 
+async def test_incoming_call_that_fails_to_connect_is_explained(
+    model: AppModel, engine: FakeEngine
+) -> None:
+    await signed_in(model)
+    engine.emit(incoming())
+    engine.emit(
+        incoming(phase=Phase.ENDED, status=CallStatus.FAILED, reason=Reason.MEDIA_UNAVAILABLE)
+    )
+    assert "media server is unavailable" in model.banner.message
+    assert model.banner.action is BannerAction.NONE
+
+
 async def test_answered_elsewhere_stops_ringing_without_missed_badge(
     model: AppModel, engine: FakeEngine, ringer: FakeRinger
 ) -> None:

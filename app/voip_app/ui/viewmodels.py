@@ -200,6 +200,11 @@ def ended_message(snapshot: CallSnapshot) -> tuple[str, BannerAction] | None:
     status, reason = snapshot.status, snapshot.reason
     if status is CallStatus.BUSY or reason is Reason.CALLEE_BUSY:
         return f"{name} is on another call. Try again in a few minutes.", BannerAction.CALL_AGAIN
+    if status is CallStatus.FAILED or reason is Reason.MEDIA_UNAVAILABLE:
+        return (
+            "The call could not connect: the media server is unavailable. Try again shortly.",
+            BannerAction.CALL_AGAIN if outgoing else BannerAction.NONE,
+        )
     if not outgoing:
         return None
     if reason is Reason.CALLEE_OFFLINE:
@@ -211,11 +216,6 @@ def ended_message(snapshot: CallSnapshot) -> tuple[str, BannerAction] | None:
         return f"{name} did not answer. They will see your missed call.", BannerAction.CALL_AGAIN
     if status is CallStatus.DECLINED:
         return f"{name} declined the call.", BannerAction.CALL_AGAIN
-    if status is CallStatus.FAILED or reason is Reason.MEDIA_UNAVAILABLE:
-        return (
-            "The call could not connect: the media server is unavailable. Try again shortly.",
-            BannerAction.CALL_AGAIN,
-        )
     return None
 
 
