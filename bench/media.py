@@ -300,8 +300,9 @@ def _table(latency: LatencyResult, steps: list[CapacityStep], cpu_limit: float, 
     estimate = round(1.0 / per_room) if per_room else 0
     busy = [s for s in steps if s.machine_busy > 0.95]
     saturated_note = (
-        f" (the whole machine, clients and other work included, was busy from "
-        f"{busy[0].rooms} room{'s' if busy[0].rooms > 1 else ''} on)"
+        " (the whole machine, clients and other work included, was over 95% busy at "
+        + ", ".join(str(s.rooms) for s in busy)
+        + " rooms)"
         if busy
         else ""
     )
