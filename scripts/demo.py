@@ -248,6 +248,8 @@ def running_demo(var_dir: Path) -> Iterator[tuple[Demo, str, str | None]]:
         app_url = start_app(demo, server_url)
         yield demo, server_url, app_url
     finally:
+        # A second Ctrl-C must not cut the clean-up short and leave servers running.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         demo.stop()
 
 
