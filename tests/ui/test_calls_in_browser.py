@@ -263,6 +263,16 @@ def test_calling_someone_offline(alice: User) -> None:
     alice.screenshot("callee-offline-desktop-light")
 
 
+def test_lost_connection_is_shown_until_it_is_back(alice: User, call_server: CallServer) -> None:
+    signed_in(alice, ALICE)
+    call_server.stop()
+    alice.wait_text("banner.error", "Lost the connection to the call server")
+    alice.screenshot("reconnecting-desktop-light")
+    call_server.launch()
+    alice.gone("banner.error", timeout_ms=30_000)
+    alice.visible("contacts.search")
+
+
 def test_wrong_password(alice: User) -> None:
     alice.sign_in(ALICE, "not-the-password")
     alice.wait_text("banner.error", "Wrong email or password")
