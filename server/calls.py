@@ -23,6 +23,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.elements import ColumnElement
 
 from server import callstate
 from server.auth import Identity
@@ -30,7 +31,13 @@ from server.callstate import Event, IllegalTransition, Opening, Role
 from server.config import Settings
 from server.db.models import CallEvent, CallRow, Connection, Tenant, User, new_id, utcnow
 from server.errors import ServiceError
-from server.media import MediaRooms, MediaUnavailable, WebhookNotice, participant_identity
+from server.media import (
+    MediaRooms,
+    MediaUnavailable,
+    WebhookNotice,
+    participant_identity,
+    user_of_identity,
+)
 from voip_contract import (
     Accepted,
     AnsweredElsewhere,
@@ -190,8 +197,10 @@ class CallService:
         actor: str,
         device: str | None,
         values: dict[str, Any] | None = None,
+        guard: ColumnElement[bool] | None = None,
     ) -> bool:
-        """Conditionally move ``row`` along ``step``; ``False`` when someone else moved it first."""
+        """Conditionally move ``row`` along ``step``; ``False`` when someone else moved it first
+        (or ``guard``, a further condition on the row, no longer holds)."""
         now = utcnow()
         changes: dict[str, Any] = {"status": step.target.value, **(values or {})}
         if step.reason is not None:
@@ -200,9 +209,12 @@ class CallService:
             changes["ended_at"] = now
             if row.answered_at is not None:
                 changes["duration_s"] = round((now - row.answered_at).total_seconds(), 3)
+        condition = and_(CallRow.id == row.id, CallRow.status == step.source.value)
+        if guard is not None:
+            condition = and_(condition, guard)
         result = await session.execute(
             update(CallRow)
-            .where(CallRow.id == row.id, CallRow.status == step.source.value)
+            .where(condition)
             .values(**changes)
             .execution_options(synchronize_session=False)
         )
@@ -632,22 +644,153 @@ class CallService:
             if won:
                 settled += 1
                 await self._announce_end(row)
+        return settled + await self.settle_lost_media(limit=limit)
+
+    async def settle_lost_media(self, *, limit: int = 200) -> int:
+        """End every answered call a party left and did not rejoin within the grace as
+        COMPLETED / ``participant_left``; return how many this node ended."""
+        settled = 0
+        now = utcnow()
+        passed = or_(CallRow.caller_grace_until <= now, CallRow.callee_grace_until <= now)
+        async with self._sessions() as session:
+            ids = list(
+                await session.scalars(
+                    select(CallRow.id)
+                    .where(CallRow.status == CallStatus.IN_PROGRESS.value, passed)
+                    .limit(limit)
+                )
+            )
+        for call_id in ids:
+            async with self._sessions() as session:
+                row = await session.get(CallRow, call_id)
+                if row is None or row.status != CallStatus.IN_PROGRESS.value:
+                    continue
+                step = callstate.transition(
+                    CallStatus.IN_PROGRESS, Event.PARTICIPANT_LEFT, Role.SYSTEM
+                )
+                # Only if the grace still ran out: a rejoin may have cleared it meanwhile.
+                won = await self._apply(
+                    session, row, step, actor=SYSTEM_ACTOR, device=None, guard=passed
+                )
+            if won:
+                settled += 1
+                await self._announce_end(row)
         return settled
 
     async def on_webhook(self, notice: WebhookNotice) -> None:
-        """A participant left or the room finished: the call in that room is over."""
-        events = {
-            "participant_left": Event.PARTICIPANT_LEFT,
-            "room_finished": Event.ROOM_FINISHED,
-        }
-        event = events.get(notice.event)
-        if event is None or not notice.room_name:
+        """``room_finished`` ends the call in that room at once; ``participant_left`` of a party
+        starts its rejoin grace, ``participant_joined`` of that party ends the grace."""
+        if not notice.room_name:
             return
+        if notice.event == "room_finished":
+            await self._room_finished(notice)
+        elif notice.event == "participant_left":
+            await self._media_lost(notice)
+        elif notice.event == "participant_joined":
+            await self._media_back(notice)
+
+    async def _room_finished(self, notice: WebhookNotice) -> None:
         async with self._sessions() as session:
             row = await session.scalar(select(CallRow).where(CallRow.room_name == notice.room_name))
             if row is None or row.status != CallStatus.IN_PROGRESS.value:
                 return
-            step = callstate.transition(CallStatus.IN_PROGRESS, event, Role.SYSTEM)
+            step = callstate.transition(CallStatus.IN_PROGRESS, Event.ROOM_FINISHED, Role.SYSTEM)
             won = await self._apply(session, row, step, actor=SYSTEM_ACTOR, device=notice.identity)
         if won:
             await self._announce_end(row)
+
+    async def _party_in_room(self, notice: WebhookNotice) -> tuple[str, Any] | None:
+        """``(call id, grace column)`` of the answered call whose party ``notice`` is about."""
+        if notice.identity is None:
+            return None
+        async with self._sessions() as session:
+            found = (
+                await session.execute(
+                    select(CallRow.id, CallRow.caller_id, CallRow.callee_id).where(
+                        CallRow.room_name == notice.room_name,
+                        CallRow.status == CallStatus.IN_PROGRESS.value,
+                    )
+                )
+            ).first()
+        if found is None:
+            return None
+        call_id, caller_id, callee_id = found
+        user_id = user_of_identity(notice.identity)
+        if user_id == caller_id:
+            return call_id, CallRow.caller_grace_until
+        if user_id == callee_id:
+            return call_id, CallRow.callee_grace_until
+        return None
+
+    async def _still_in_room(self, notice: WebhookNotice) -> bool:
+        """A newer session of the same identity is in the room (a rejoin whose ``joined``
+        came before the old session's ``left``). When LiveKit cannot tell, assume not: the
+        grace then only delays the end, and a later ``joined`` still clears it."""
+        try:
+            people = await self._media.list_participants(notice.room_name)
+        except MediaUnavailable as exc:
+            log.warning(
+                "participants not listed", extra={"room": notice.room_name, "error": str(exc)}
+            )
+            return False
+        return any(p.identity == notice.identity for p in people)
+
+    async def _media_lost(self, notice: WebhookNotice) -> None:
+        party = await self._party_in_room(notice)
+        if party is None or await self._still_in_room(notice):
+            return
+        call_id, grace = party
+        now = utcnow()
+        deadline = now + timedelta(seconds=self._settings.rejoin_grace_s)
+        async with self._sessions() as session:
+            result = await session.execute(
+                update(CallRow)
+                .where(
+                    CallRow.id == call_id,
+                    CallRow.status == CallStatus.IN_PROGRESS.value,
+                    grace.is_(None),
+                )
+                .values({grace.key: deadline})
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return  # over meanwhile, or the grace already runs
+            session.add(self._media_event(call_id, now, "participant_left", notice.identity))
+            await session.commit()
+        log.info("media lost", extra={"call": call_id, "identity": notice.identity})
+
+    async def _media_back(self, notice: WebhookNotice) -> None:
+        party = await self._party_in_room(notice)
+        if party is None:
+            return
+        call_id, grace = party
+        async with self._sessions() as session:
+            result = await session.execute(
+                update(CallRow)
+                .where(
+                    CallRow.id == call_id,
+                    CallRow.status == CallStatus.IN_PROGRESS.value,
+                    grace.is_not(None),
+                )
+                .values({grace.key: None})
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return  # the first join, or the call ended meanwhile
+            session.add(self._media_event(call_id, utcnow(), "participant_joined", notice.identity))
+            await session.commit()
+        log.info("media back", extra={"call": call_id, "identity": notice.identity})
+
+    @staticmethod
+    def _media_event(call_id: str, at: datetime, event: str, identity: str | None) -> CallEvent:
+        """A ``call_events`` row for a party's media leaving or coming back (no status change)."""
+        status = CallStatus.IN_PROGRESS.value
+        return CallEvent(
+            call_id=call_id,
+            at=at,
+            event=event,
+            from_status=status,
+            to_status=status,
+            actor=SYSTEM_ACTOR,
+            device=identity,
+        )

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
 
     ring_timeout_s: float = Field(default=30.0, gt=0)
     sweep_interval_s: float = Field(default=1.0, gt=0)
+    rejoin_grace_s: float = Field(default=20.0, ge=0)
+    """How long a party whose media dropped (``participant_left``) has to rejoin the room
+    before the call ends ``COMPLETED`` / ``participant_left``."""
     invite_limit_per_min: int = Field(default=30, ge=1)
 
     redis_url: str | None = None

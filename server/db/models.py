@@ -1,7 +1,8 @@
 """Tables of the call server. Alembic migrations in :mod:`server.migrations` create them.
 
 Nothing about a call lives only in process memory: the call row holds its status, its ring
-deadline, the sockets and devices involved and its room; ``call_events`` records every
+deadline, the sockets and devices involved, its room and the rejoin deadline of a party whose
+media dropped; ``call_events`` records every
 transition; ``connections`` holds every connected socket of every node (presence).
 """
 
@@ -105,6 +106,11 @@ class CallRow(Base):
     answer_sid: Mapped[str | None] = mapped_column(String(64), default=None)
     room_name: Mapped[str | None] = mapped_column(String(128), unique=True, default=None)
     room_sid: Mapped[str | None] = mapped_column(String(64), default=None)
+    caller_grace_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    """Set while the caller's media is gone (``participant_left``): the call ends
+    ``participant_left`` at this time unless the caller rejoins first."""
+    callee_grace_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    """The same for the callee (the answering user)."""
 
     __table_args__ = (
         UniqueConstraint("caller_id", "request_id", name="uq_calls_caller_request"),

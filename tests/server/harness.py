@@ -9,6 +9,10 @@ sharing a server never see each other's users or calls. Clients are real
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import json
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -18,6 +22,7 @@ from typing import Any
 
 import httpx
 import socketio
+from livekit import api
 
 from server.auth import issue_token
 from server.config import Settings
@@ -132,7 +137,7 @@ class Stack:
         env = self.server.env
         return Settings(
             database_url=env["VOIP_DATABASE_URL"],
-            jwt_secret=env["VOIP_JWT_SECRET"],  # type: ignore[arg-type]
+            jwt_secret=env["VOIP_JWT_SECRET"],
         )
 
     async def tenant(self, *names: str, with_password: bool = False) -> dict[str, Person]:
@@ -195,5 +200,55 @@ async def call_events(stack: Stack, call_id: str) -> list[tuple[str, str | None,
                 select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.id)
             )
             return [(r.event, r.from_status, r.to_status, r.actor) for r in rows]
+    finally:
+        await engine.dispose()
+
+
+def signed_webhook(stack: Stack, body: str) -> dict[str, str]:
+    """Headers LiveKit would send with ``body``: a JWT of the API key carrying its SHA-256."""
+    assert stack.sfu is not None
+    digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+    token = api.AccessToken(stack.sfu.api_key, stack.sfu.api_secret).with_sha256(digest).to_jwt()
+    return {"Authorization": token, "Content-Type": "application/webhook+json"}
+
+
+def webhook_body(event: str, room_name: str, identity: str | None = None) -> str:
+    body: dict[str, Any] = {
+        "event": event,
+        "room": {"name": room_name},
+        "id": f"EV_{uuid.uuid4().hex[:12]}",
+        "createdAt": str(int(time.time())),
+    }
+    if identity is not None:
+        body["participant"] = {"identity": identity, "sid": f"PA_{uuid.uuid4().hex[:12]}"}
+    return json.dumps(body)
+
+
+async def post_webhook(stack: Stack, event: str, room_name: str, identity: str | None) -> None:
+    """Deliver a correctly signed LiveKit webhook to the server, as LiveKit would."""
+    body = webhook_body(event, room_name, identity)
+    response = await stack.http.post(
+        "/api/livekit/webhook", content=body, headers=signed_webhook(stack, body)
+    )
+    assert response.status_code == 200, response.text
+
+
+async def grace_of(stack: Stack, call_id: str) -> tuple[Any, Any]:
+    """``(caller_grace_until, callee_grace_until)`` of a call, straight from the database."""
+    from sqlalchemy import select
+
+    from server.db.models import CallRow
+
+    engine = make_engine(stack.settings().db_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            row = (
+                await session.execute(
+                    select(CallRow.caller_grace_until, CallRow.callee_grace_until).where(
+                        CallRow.id == call_id
+                    )
+                )
+            ).one()
+            return row[0], row[1]
     finally:
         await engine.dispose()

@@ -7,9 +7,6 @@ Runs once on SQLite and once on PostgreSQL (``postgres`` marker); the LiveKit en
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import json
 import time
 import uuid
 from typing import Any
@@ -17,10 +14,19 @@ from typing import Any
 import jwt
 import pytest
 import socketio
-from livekit import api
 
 from tests.server.conftest import IDP_AUDIENCE, IDP_ISSUER, IDP_SECRET
-from tests.server.harness import PASSWORD, Person, Recorder, Stack
+from tests.server.harness import (
+    PASSWORD,
+    Person,
+    Recorder,
+    Stack,
+    call_events,
+    grace_of,
+    post_webhook,
+    signed_webhook,
+    webhook_body,
+)
 
 
 async def ring(caller: Recorder, callee: Person, *ringers: Recorder) -> dict[str, Any]:
@@ -55,10 +61,10 @@ async def test_whole_lifecycle_and_history(stack: Stack) -> None:
         assert (await stack.get_call(alice, call["id"]))["status"] == "IN_PROGRESS"
         rooms = await stack.http.get("/api/rooms/active", headers=alice.auth)
         assert [r["name"] for r in rooms.json()] == [ack["room_name"]]
-        people = await stack.http.get(
+        inside = await stack.http.get(
             f"/api/rooms/{ack['room_name']}/participants", headers=alice.auth
         )
-        assert (people.status_code, people.json()) == (200, [])  # nobody joined the media
+        assert (inside.status_code, inside.json()) == (200, [])  # nobody joined the media
         outsider = (await stack.tenant("olga"))["olga"]
         hidden = await stack.http.get("/api/rooms/active", headers=outsider.auth)
         assert hidden.json() == []
@@ -453,26 +459,14 @@ async def test_history_pagination_newest_first_only_mine(stack: Stack) -> None:
     assert [x["email"] for x in found["items"]] == [p["carol"].email]
 
 
-def signed_webhook(stack: Stack, body: str) -> dict[str, str]:
-    assert stack.sfu is not None
-    digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
-    token = api.AccessToken(stack.sfu.api_key, stack.sfu.api_secret).with_sha256(digest).to_jwt()
-    return {"Authorization": token, "Content-Type": "application/webhook+json"}
-
-
-async def test_webhooks_verified_and_participant_left_ends_the_call(stack: Stack) -> None:
+async def test_webhooks_verified_and_participant_left_starts_a_rejoin_grace(
+    stack: Stack,
+) -> None:
     p = await stack.tenant("alice", "bob")
     async with stack.clients(p["alice"], p["bob"]) as (a, b):
         call, ack, _ = await answer(stack, a, b)
-        body = json.dumps(
-            {
-                "event": "participant_left",
-                "room": {"name": ack["room_name"]},
-                "participant": {"identity": f"{p['bob'].id}:x"},
-                "id": "EV_1",
-                "createdAt": str(int(time.time())),
-            }
-        )
+        room, bob_identity = ack["room_name"], f"{p['bob'].id}:x"
+        body = webhook_body("participant_left", room, bob_identity)
         forged = await stack.http.post(
             "/api/livekit/webhook",
             content=body,
@@ -483,14 +477,35 @@ async def test_webhooks_verified_and_participant_left_ends_the_call(stack: Stack
             "/api/livekit/webhook", content=body, headers={"Authorization": "Bearer nonsense"}
         )
         assert unsigned.status_code == 401
+        assert await grace_of(stack, call["id"]) == (None, None)
+
+        await post_webhook(stack, "participant_left", room, bob_identity)
+        caller_grace, callee_grace = await grace_of(stack, call["id"])
+        assert caller_grace is None
+        assert callee_grace is not None  # bob has 20 s to come back
         assert (await stack.get_call(p["alice"], call["id"]))["status"] == "IN_PROGRESS"
-        good = await stack.http.post(
-            "/api/livekit/webhook", content=body, headers=signed_webhook(stack, body)
-        )
-        assert good.status_code == 200, good.text
+        # any device of bob's coming back ends the grace; a stranger's join does not
+        await post_webhook(stack, "participant_joined", room, f"{uuid.uuid4().hex}:y")
+        assert (await grace_of(stack, call["id"]))[1] is not None
+        await post_webhook(stack, "participant_joined", room, f"{p['bob'].id}:phone")
+        assert await grace_of(stack, call["id"]) == (None, None)
+        token = await stack.http.post(f"/api/calls/{call['id']}/token", headers=p["bob"].auth)
+        assert token.status_code == 200, token.text
+        assert a.pending("ended") == b.pending("ended") == 0
+
+        # the room finishing still ends the call at once
+        await post_webhook(stack, "room_finished", room, None)
         for r in (a, b):
             ended = await r.next_matching("ended", call_id=call["id"])
-            assert (ended["status"], ended["reason"]) == ("COMPLETED", "participant_left")
+            assert (ended["status"], ended["reason"]) == ("COMPLETED", "room_finished")
+    events = await call_events(stack, call["id"])
+    assert [(e[0], e[2]) for e in events] == [
+        ("invite", "RINGING"),
+        ("accept", "IN_PROGRESS"),
+        ("participant_left", "IN_PROGRESS"),
+        ("participant_joined", "IN_PROGRESS"),
+        ("room_finished", "COMPLETED"),
+    ]
 
 
 async def test_health_and_readiness(stack: Stack) -> None:

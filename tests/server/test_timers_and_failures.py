@@ -1,4 +1,4 @@
-"""Ring timeout, restart with an overdue call, and LiveKit unreachable at accept."""
+"""Ring timeout, rejoin grace, restart with an overdue call, LiveKit unreachable at accept."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.server.conftest import BACKENDS, database_url, start_stack
-from tests.server.harness import Stack, call_events
+from tests.server.harness import Stack, call_events, grace_of, post_webhook
 from tests.support.servers import HOST, free_port
 
 
@@ -17,7 +17,11 @@ from tests.support.servers import HOST, free_port
 def timeout_process(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    env = {"VOIP_RING_TIMEOUT_S": "1", "VOIP_SWEEP_INTERVAL_S": "0.2"}
+    env = {
+        "VOIP_RING_TIMEOUT_S": "1",
+        "VOIP_REJOIN_GRACE_S": "1",
+        "VOIP_SWEEP_INTERVAL_S": "0.2",
+    }
     workdir = tmp_path_factory.mktemp(f"timeout-{request.param}")
     yield from start_stack(workdir, database=database_url(request, request.param), env=env)
 
@@ -48,6 +52,50 @@ async def test_ring_timeout_ends_missed_and_tells_both(short_ring: Stack) -> Non
         ("invite", None, "RINGING", p["alice"].id),
         ("ring_timeout", "RINGING", "MISSED", "system"),
     ]
+
+
+async def test_left_and_not_back_ends_after_the_grace_rejoined_continues(
+    short_ring: Stack,
+) -> None:
+    p = await short_ring.tenant("alice", "bob", "carol", "dave")
+    async with short_ring.clients(p["alice"], p["bob"], p["carol"], p["dave"]) as (a, b, c, d):
+        rooms = {}
+        for caller, callee in ((a, b), (c, d)):
+            call = await caller.invite(callee.person)
+            await callee.next_matching("incoming")
+            ack = await callee.call("accept", {"call_id": call["id"]})
+            assert ack["ok"], ack
+            rooms[call["id"]] = (ack["room_name"], caller, callee)
+        (kept, (kept_room, _, _)), (lost, (lost_room, _, _)) = rooms.items()
+        # bob's media drops and comes back; then dave's drops for good
+        await post_webhook(short_ring, "participant_left", kept_room, f"{p['bob'].id}:b")
+        await post_webhook(short_ring, "participant_joined", kept_room, f"{p['bob'].id}:b")
+        await post_webhook(short_ring, "participant_left", lost_room, f"{p['dave'].id}:d")
+        for r in (c, d):
+            ended = await r.next_matching("ended", call_id=lost)
+            assert (ended["status"], ended["reason"]) == ("COMPLETED", "participant_left")
+        # bob's grace would have run out no later than dave's: the sweep that ended dave's
+        # call would have ended bob's too had his rejoin not cleared it
+        assert (await short_ring.get_call(p["alice"], kept))["status"] == "IN_PROGRESS"
+        assert await grace_of(short_ring, kept) == (None, None)
+        assert a.pending("ended") == b.pending("ended") == 0
+        assert (await a.call("hangup", {"call_id": kept}))["ok"]
+        for r in (a, b):
+            ended = await r.next_matching("ended", call_id=kept)
+            assert (ended["status"], ended["reason"]) == ("COMPLETED", "hangup")
+    logged = await short_ring.get_call(p["dave"], lost)
+    assert (logged["status"], logged["reason"]) == ("COMPLETED", "participant_left")
+    events = await call_events(short_ring, lost)
+    assert [(e[0], e[1], e[2], e[3]) for e in events[2:]] == [
+        ("participant_left", "IN_PROGRESS", "IN_PROGRESS", "system"),
+        ("participant_left", "IN_PROGRESS", "COMPLETED", "system"),
+    ]
+    for _ in range(100):  # both rooms are deleted in the background: poll, bounded
+        listed = (await short_ring.http.get("/api/rooms/active", headers=p["dave"].auth)).json()
+        if listed == []:
+            break
+        await asyncio.sleep(0.05)
+    assert listed == []
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
