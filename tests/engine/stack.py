@@ -31,14 +31,33 @@ class Stack:
     def url(self) -> str:
         return self.server.url
 
+    async def events(self, call_id: str) -> list[tuple[str, str]]:
+        """``(event, to_status)`` of every ``call_events`` row of a call, in order."""
+        from sqlalchemy import select
+
+        from server.db.engine import make_engine, make_sessionmaker
+        from server.db.models import CallEvent
+
+        engine = make_engine(self.server.env["VOIP_DATABASE_URL"])
+        try:
+            async with make_sessionmaker(engine)() as session:
+                rows = await session.execute(
+                    select(CallEvent.event, CallEvent.to_status)
+                    .where(CallEvent.call_id == call_id)
+                    .order_by(CallEvent.id)
+                )
+                return [(event, status) for event, status in rows]
+        finally:
+            await engine.dispose()
+
 
 @contextlib.contextmanager
 def running_stack(
     workdir: Path, *, ring_timeout_s: float = 30.0, webhooks: bool = True
 ) -> Iterator[Stack]:
-    """``webhooks=False``: devsfu does not tell the server when a participant drops. devsfu
-    reports ``participant_left`` the moment a signal connection closes, where LiveKit waits out
-    its departure timeout (about 20 s) first, so a client cut off mid-call could never rejoin."""
+    """``webhooks=False``: devsfu does not tell the server when a participant joins or drops.
+    With webhooks on (the default), a dropped participant starts the server's rejoin grace
+    (``VOIP_REJOIN_GRACE_S``) and its rejoin ends it, as with LiveKit."""
     port = free_port()
     webhook = f"http://127.0.0.1:{port}/api/livekit/webhook" if webhooks else ""
     with running_devsfu(webhook_url=webhook) as sfu:
