@@ -113,7 +113,8 @@ async def users_by_id(session: AsyncSession, ids: Iterable[str]) -> dict[str, Us
 async def presence_of(
     session: AsyncSession, user_ids: Sequence[str], *, live_since: datetime
 ) -> dict[str, Presence]:
-    """``busy`` in an active call, else ``online`` with a live socket on any node, else offline."""
+    """``busy`` while a call holds the line, else ``online`` with a live socket on any node,
+    else ``offline``."""
     if not user_ids:
         return {}
     online = set(
@@ -123,14 +124,11 @@ async def presence_of(
             .distinct()
         )
     )
-    busy: set[str] = set()
-    for caller_id, callee_id in await session.execute(
-        select(CallRow.caller_id, CallRow.callee_id).where(
-            CallRow.status.in_(ACTIVE),
-            or_(CallRow.caller_id.in_(user_ids), CallRow.callee_id.in_(user_ids)),
+    busy = set(
+        await session.scalars(
+            select(User.id).where(User.id.in_(user_ids), User.active_call_id.is_not(None))
         )
-    ):
-        busy.update((caller_id, callee_id))
+    )
     result: dict[str, Presence] = {}
     for uid in user_ids:
         result[uid] = "busy" if uid in busy else "online" if uid in online else "offline"
@@ -221,6 +219,16 @@ class CallService:
         if result.rowcount != 1:  # type: ignore[attr-defined]
             await session.rollback()
             return False
+        if step.target.is_final:  # the call no longer holds its parties' lines
+            await session.execute(
+                update(User)
+                .where(
+                    User.id.in_(sorted((row.caller_id, row.callee_id))),
+                    User.active_call_id == row.id,
+                )
+                .values(active_call_id=None)
+                .execution_options(synchronize_session=False)
+            )
         session.add(
             CallEvent(
                 call_id=row.id,
@@ -324,47 +332,36 @@ class CallService:
             )
             if (recent or 0) >= self._settings.invite_limit_per_min:
                 raise ServiceError(ErrorCode.RATE_LIMITED, "too many calls; try again in a minute")
-            in_call = await self._in_active_calls(session, (ident.user_id, callee.id))
-            if ident.user_id in in_call:
-                raise ServiceError(ErrorCode.INVALID_STATE, "you are already in a call")
-            if callee.id in in_call:
-                opening = Opening.BUSY
-            elif await self._has_live_socket(session, callee.id):
-                opening = Opening.REACHABLE
-            else:
-                opening = Opening.OFFLINE
-            status, reason = callstate.open_call(opening)
-            row = CallRow(
-                id=new_id(),
-                tenant_id=ident.tenant_id,
-                caller_id=ident.user_id,
-                callee_id=callee.id,
-                request_id=payload.request_id,
-                status=status.value,
-                reason=reason.value if reason else None,
-                created_at=now,
-                ring_deadline=(
-                    now + timedelta(seconds=self._settings.ring_timeout_s)
-                    if status is CallStatus.RINGING
-                    else None
-                ),
-                ended_at=now if status.is_final else None,
-                caller_device=dev.device_id,
-                caller_sid=dev.sid,
-            )
+            opening = await self._opening(session, users[ident.user_id], callee)
+            row = self._new_call(ident, dev, payload, callee.id, opening, now)
             session.add(row)
             try:
                 await session.flush()  # the call row first: call_events refers to it
             except IntegrityError:
                 await session.rollback()
                 return await self._existing_invite(ident, payload)
+            if opening is Opening.REACHABLE and not await self._claim_lines(session, row):
+                # Another invite took one of the two lines since we looked: that call rings,
+                # this one does not (the claim is the decision, not the look).
+                await session.rollback()  # expires every loaded object: use ids only
+                users = await users_by_id(session, (ident.user_id, payload.callee_id))
+                opening = await self._opening(
+                    session, users[ident.user_id], users[payload.callee_id], lost_race=True
+                )
+                row = self._new_call(ident, dev, payload, payload.callee_id, opening, now)
+                session.add(row)
+                try:
+                    await session.flush()
+                except IntegrityError:
+                    await session.rollback()
+                    return await self._existing_invite(ident, payload)
             session.add(
                 CallEvent(
                     call_id=row.id,
                     at=now,
                     event="invite",
                     from_status=None,
-                    to_status=status.value,
+                    to_status=row.status,
                     reason=row.reason,
                     actor=ident.user_id,
                     device=dev.device_id,
@@ -391,18 +388,61 @@ class CallService:
             users = await users_by_id(session, (row.caller_id, row.callee_id))
         return call_view(row, users, ident.user_id)
 
+    async def _opening(
+        self, session: AsyncSession, caller: User, callee: User, *, lost_race: bool = False
+    ) -> Opening:
+        """What an invite from ``caller`` finds; ``lost_race``: its claim of the lines failed."""
+        if caller.active_call_id is not None:
+            raise ServiceError(ErrorCode.INVALID_STATE, "you are already in a call")
+        if lost_race or callee.active_call_id is not None:
+            return Opening.BUSY
+        if await self._has_live_socket(session, callee.id):
+            return Opening.REACHABLE
+        return Opening.OFFLINE
+
+    def _new_call(
+        self,
+        ident: Identity,
+        dev: Device,
+        payload: InvitePayload,
+        callee_id: str,
+        opening: Opening,
+        now: datetime,
+    ) -> CallRow:
+        status, reason = callstate.open_call(opening)
+        return CallRow(
+            id=new_id(),
+            tenant_id=ident.tenant_id,
+            caller_id=ident.user_id,
+            callee_id=callee_id,
+            request_id=payload.request_id,
+            status=status.value,
+            reason=reason.value if reason else None,
+            created_at=now,
+            ring_deadline=(
+                now + timedelta(seconds=self._settings.ring_timeout_s)
+                if status is CallStatus.RINGING
+                else None
+            ),
+            ended_at=now if status.is_final else None,
+            caller_device=dev.device_id,
+            caller_sid=dev.sid,
+        )
+
     @staticmethod
-    async def _in_active_calls(session: AsyncSession, user_ids: Sequence[str]) -> set[str]:
-        """Which of these users is in a ringing or answered call."""
-        found: set[str] = set()
-        for caller_id, callee_id in await session.execute(
-            select(CallRow.caller_id, CallRow.callee_id).where(
-                CallRow.status.in_(ACTIVE),
-                or_(CallRow.caller_id.in_(user_ids), CallRow.callee_id.in_(user_ids)),
+    async def _claim_lines(session: AsyncSession, row: CallRow) -> bool:
+        """Claim both parties' lines for ``row`` in one conditional UPDATE; ``True`` only if
+        both were free. Rows are locked in key order, so crossed invites cannot deadlock."""
+        result = await session.execute(
+            update(User)
+            .where(
+                User.id.in_(sorted((row.caller_id, row.callee_id))),
+                User.active_call_id.is_(None),
             )
-        ):
-            found.update((caller_id, callee_id))
-        return found & set(user_ids)
+            .values(active_call_id=row.id)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 2)  # type: ignore[attr-defined]
 
     async def _has_live_socket(self, session: AsyncSession, user_id: str) -> bool:
         found = await session.scalar(

@@ -81,6 +81,10 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
     external_subject: Mapped[str | None] = mapped_column(String(200), unique=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    active_call_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    """The user's one line: the ringing or answered call holding it. Claimed for both parties
+    by one conditional UPDATE (``... WHERE active_call_id IS NULL``) in the transaction that
+    creates the call, released in the transaction that writes its final status."""
 
     __table_args__ = (Index("ix_users_tenant_name", "tenant_id", "display_name", "id"),)
 

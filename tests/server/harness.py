@@ -252,3 +252,26 @@ async def grace_of(stack: Stack, call_id: str) -> tuple[Any, Any]:
             return row[0], row[1]
     finally:
         await engine.dispose()
+
+
+async def race_invites(*pairs: tuple[Recorder, Recorder]) -> tuple[Recorder, dict[str, Any]]:
+    """Send every ``(caller, callee)`` invite at the same instant; exactly one may ring. Check
+    that the others did not (``BUSY`` call or ``invalid_state``), that the callee of the one
+    rang once, then cancel it so every line is free again; return (its caller, its call)."""
+    acks = await asyncio.gather(
+        *(
+            caller.call("invite", {"callee_id": callee.person.id, "request_id": uuid.uuid4().hex})
+            for caller, callee in pairs
+        )
+    )
+    outcomes = [a["call"]["status"] if a["ok"] else a["error"]["code"] for a in acks]
+    assert outcomes.count("RINGING") == 1, outcomes
+    index = outcomes.index("RINGING")
+    (caller, callee), call = pairs[index], acks[index]["call"]
+    incoming = await callee.next("incoming")
+    assert incoming["call"]["id"] == call["id"]
+    assert (await caller.call("cancel", {"call_id": call["id"]}))["ok"]
+    for r in (caller, callee):
+        await r.next_matching("ended", call_id=call["id"])
+    assert callee.pending("incoming") == 0
+    return caller, {"winner": call, "outcomes": outcomes, "acks": acks}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.server.conftest import livekit_env
-from tests.server.harness import Stack, call_events
+from tests.server.harness import Stack, call_events, race_invites
 from tests.support.devsfu import running_devsfu
 from tests.support.servers import HOST, CallServer, RedisServer, free_port
 
@@ -122,3 +122,14 @@ async def test_reconnect_to_the_other_node_rings_again(cluster: Cluster) -> None
             assert (await b2.call("decline", {"call_id": call["id"]}))["ok"]
             ended = await a.next_matching("ended", call_id=call["id"])
             assert ended["status"] == "DECLINED"
+
+
+async def test_simultaneous_invites_on_two_nodes_ring_one_call_only(cluster: Cluster) -> None:
+    p = await cluster.one.tenant("alice", "bob", "carol")
+    async with (
+        cluster.one.clients(p["alice"], p["carol"]) as (a, c),
+        cluster.two.clients(p["bob"]) as (b,),
+    ):
+        await race_invites((a, c), (b, c))  # alice on node one and bob on node two call carol
+        _, crossed = await race_invites((a, b), (b, a))
+        assert sorted(crossed["outcomes"]) == ["RINGING", "invalid_state"]

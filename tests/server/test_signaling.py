@@ -24,6 +24,7 @@ from tests.server.harness import (
     call_events,
     grace_of,
     post_webhook,
+    race_invites,
     signed_webhook,
     webhook_body,
 )
@@ -139,6 +140,23 @@ async def test_busy_offline_self_unknown(stack: Stack) -> None:
         assert own["error"]["code"] == "self_call"
         nobody = await c.call("invite", {"callee_id": uuid.uuid4().hex, "request_id": "r2"})
         assert nobody["error"]["code"] == "not_found"
+
+
+async def test_simultaneous_invites_ring_one_call_only(stack: Stack) -> None:
+    """One line per user is a database fact: of invites racing for the same line, exactly one
+    claims it; the line is free again once that call ends."""
+    p = await stack.tenant("alice", "bob", "carol", "erin")
+    async with stack.clients(p["alice"], p["bob"], p["carol"], p["erin"]) as (a, b, c, e):
+        for _ in range(3):
+            # two callers, one idle callee, the same instant: the other call ends BUSY
+            _, race = await race_invites((a, e), (c, e))
+            busy = next(x["call"] for x in race["acks"] if x["call"]["status"] != "RINGING")
+            assert (busy["status"], busy["reason"]) == ("BUSY", "callee_busy")
+            # alice calls bob while bob calls alice: one rings, the other caller is in it
+            _, crossed = await race_invites((a, b), (b, a))
+            assert sorted(crossed["outcomes"]) == ["RINGING", "invalid_state"]
+        contacts = await stack.http.get("/api/contacts", headers=p["alice"].auth)
+        assert {x["presence"] for x in contacts.json()["items"]} == {"online"}
 
 
 async def test_two_devices_one_answers(stack: Stack) -> None:
