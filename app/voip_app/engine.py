@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -86,6 +87,9 @@ ConnectionState = Literal["signed_out", "connecting", "online", "reconnecting"]
 REJOIN_ATTEMPTS = 5
 """Full media disconnects are repaired with this many fresh-token rejoins before giving up."""
 REJOIN_FIRST_DELAY_S = 0.5
+FINISHED_CALLS_KEPT = 64
+"""How many ids of calls that ended on this device are remembered, so that a late or re-sent
+``incoming`` for one of them cannot ring again."""
 
 
 # --- the observable surface -------------------------------------------------------------------
@@ -205,6 +209,7 @@ class CallEngine:
         self._call_tasks: set[asyncio.Task[Any]] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._cleanups: set[asyncio.Task[Any]] = set()
+        self._finished: deque[str] = deque(maxlen=FINISHED_CALLS_KEPT)
 
     # --- observing ----------------------------------------------------------------------------
 
@@ -297,6 +302,7 @@ class CallEngine:
         await _drain(self._tasks)
         await _finish(self._cleanups)
         self._machine = CallMachine()
+        self._finished.clear()
         self._snapshot = EngineSnapshot()
         self._notify()
         self._log("signed_out")
@@ -351,6 +357,7 @@ class CallEngine:
         self._set_call(replace(current, id=call.id, peer=call.callee))
         if self._machine.phase is Phase.ENDED:
             # Canceled while the invite was on its way: tell the server now.
+            self._remember_finished(call.id)
             self._spawn(self._send_quietly("cancel", call.id))
         elif call.status.is_final:
             self._end(Event(EventKind.SERVER_ENDED, call.status, call.reason))
@@ -484,9 +491,13 @@ class CallEngine:
 
     def _on_incoming(self, call: Call, ring_expires_at: datetime | None) -> None:
         current = self._snapshot.call
-        if self._machine.phase is Phase.INCOMING and current is not None and current.id == call.id:
-            if ring_expires_at is not None:
+        if current is not None and current.id == call.id:
+            # The same call again (the server re-sends it after a reconnect): never a second ring.
+            if self._machine.phase is Phase.INCOMING and ring_expires_at is not None:
                 self._set_call(replace(current, ring_expires_at=ring_expires_at))
+            return
+        if call.id in self._finished:
+            log.info("incoming call %s already ended here; not ringing again", call.id)
             return
         if self._machine.phase is Phase.ENDED:
             self.dismiss()
@@ -532,6 +543,8 @@ class CallEngine:
             return
         if phase in (Phase.IDLE, Phase.ENDED):
             for call in active:
+                if call.id in self._finished:
+                    continue  # ended on this device; the server settles it on its own
                 if call.status is CallStatus.RINGING and call.direction == "incoming":
                     self._on_incoming(call, None)
                     break
@@ -686,6 +699,8 @@ class CallEngine:
         """Move to ``ended`` (raises if illegal), stop the media and every task of the call."""
         state = self._machine.handle(event)
         call = self._snapshot.call
+        if call is not None and call.id is not None:
+            self._remember_finished(call.id)
         if call is not None:
             ended = replace(
                 call,
@@ -711,6 +726,10 @@ class CallEngine:
         if media is not None:
             self._spawn_cleanup(media.disconnect())
         self._update(outputs=())
+
+    def _remember_finished(self, call_id: str) -> None:
+        if call_id not in self._finished:
+            self._finished.append(call_id)
 
     async def _abandon_call(self) -> None:
         with contextlib.suppress(IllegalTransition):

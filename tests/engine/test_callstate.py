@@ -153,3 +153,13 @@ def test_nonsense_is_refused_and_leaves_the_state_alone(kinds: tuple[EventKind, 
     with pytest.raises(IllegalTransition, match="not allowed"):
         machine.handle(Event(kinds[-1]))
     assert machine.state == before
+
+
+def test_a_duplicate_incoming_keeps_the_call_ringing_unchanged() -> None:
+    machine = drive(E.SERVER_INCOMING)
+    before = machine.state
+    assert machine.handle(Event(E.SERVER_INCOMING)) == before == CallState(P.INCOMING)
+    machine.handle(Event(E.USER_ACCEPT))
+    with pytest.raises(IllegalTransition):  # the engine drops it by call id before this
+        machine.handle(Event(E.SERVER_INCOMING))
+    assert machine.phase is P.CONNECTING

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
@@ -401,3 +402,40 @@ async def test_sign_out_ends_the_call_and_forgets_everything(rig: Rig) -> None:
     assert rig.engine._tasks == set()
     assert rig.engine._cleanups == set()
     assert rig.engine._call_tasks == set()
+
+
+# --- a duplicate `incoming` (re-sent after a reconnect) --------------------------------------
+
+
+async def test_a_duplicate_incoming_rings_once(rig: Rig) -> None:
+    incoming = make_call(call_id="c7", direction="incoming")
+    rig.signaling.push(Incoming(call=incoming, ring_expires_at=incoming.created_at))
+    later = incoming.created_at + timedelta(seconds=30)
+    rig.signaling.push(Incoming(call=incoming, ring_expires_at=later))
+    rig.signaling.push(LinkUp(calls=(incoming,), reconnected=True))
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert (call.id, call.phase, call.ring_expires_at) == ("c7", Phase.INCOMING, later)
+    assert [e.name for e in rig.events].count("incoming") == 1
+
+
+@pytest.mark.parametrize("answered", [False, True])
+async def test_a_duplicate_incoming_after_answering_or_declining_changes_nothing(
+    rig: Rig, answered: bool
+) -> None:
+    incoming = make_call(call_id="c7", direction="incoming")
+    rig.signaling.push(Incoming(call=incoming, ring_expires_at=incoming.created_at))
+    if answered:
+        await rig.engine.accept()
+        await rig.until(phase_is(Phase.ACTIVE))
+    else:
+        await rig.engine.decline()
+    before = rig.engine.snapshot.call
+    rig.signaling.push(Incoming(call=incoming, ring_expires_at=incoming.created_at))
+    assert rig.engine.snapshot.call == before
+    if not answered:
+        rig.engine.dismiss()
+        rig.signaling.push(Incoming(call=incoming, ring_expires_at=incoming.created_at))
+        rig.signaling.push(LinkUp(calls=(incoming,), reconnected=True))
+        assert rig.engine.snapshot.call is None  # no second ring for a call declined here
+    assert [e.name for e in rig.events].count("incoming") == 1

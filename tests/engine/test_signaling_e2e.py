@@ -14,7 +14,7 @@ import pytest
 
 from tests.support.servers import CallServer
 from voip_app.callstate import Phase
-from voip_app.engine import CallEngine, EngineSnapshot, MediaPrefs
+from voip_app.engine import CallEngine, EngineEvent, EngineSnapshot, MediaPrefs
 from voip_app.errors import ServerUnreachable, Unauthorized
 from voip_app.media.base import MediaSession
 from voip_app.signaling import LinkUp, SignalEvent, SignalingClient
@@ -99,6 +99,8 @@ async def test_the_server_stopped_mid_ring_and_both_clients_settle(
 ) -> None:
     alice = await signed_in(server, "alice@acme.test")
     bob = await signed_in(server, "bob@acme.test")
+    bob_log: list[EngineEvent] = []
+    bob.add_event_listener(bob_log.append)
     try:
         bob_id = next(c.id for c in alice.snapshot.contacts if c.email == "bob@acme.test")
         await alice.call(bob_id)
@@ -118,6 +120,8 @@ async def test_the_server_stopped_mid_ring_and_both_clients_settle(
         assert bob.snapshot.call is not None
         assert bob.snapshot.call.phase is Phase.INCOMING
         assert bob.snapshot.call.id == alice.snapshot.call.id
+        # the server rang Bob's new connection again, and `sync` listed the call: one ring
+        assert [e.name for e in bob_log].count("incoming") == 1
 
         await alice.cancel()
         snap = await until(bob, in_phase(Phase.ENDED))
