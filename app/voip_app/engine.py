@@ -82,7 +82,9 @@ from voip_contract import (
 
 log = logging.getLogger(__name__)
 
-ConnectionState = Literal["signed_out", "connecting", "online", "reconnecting"]
+ConnectionState = Literal["signed_out", "connecting", "online", "reconnecting", "expired"]
+"""``expired``: the server refused the session's token on a reconnect; signaling has stopped
+retrying and stays down until the next sign-in (``session_expired`` is set too)."""
 
 REJOIN_ATTEMPTS = 5
 """Full media disconnects are repaired with this many fresh-token rejoins before giving up."""
@@ -132,7 +134,8 @@ class EngineSnapshot:
     outputs: tuple[AudioOutput, ...] = ()
     error: str | None = None
     session_expired: bool = False
-    """The server refused our token on a reconnect: the user must sign in again."""
+    """The server refused our token on a reconnect: the user must sign in again. Signaling has
+    stopped reconnecting then (``connection == "expired"``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -486,7 +489,12 @@ class CallEngine:
                     self._update(connection="reconnecting")
                     self._log("signaling_down", reason=reason)
             case AuthRefused(message=message):
-                self._update(error="Your session expired; sign in again.", session_expired=True)
+                # The signaling client has stopped reconnecting; only a new sign-in starts again.
+                self._update(
+                    connection="expired",
+                    error="Your session expired; sign in again.",
+                    session_expired=True,
+                )
                 self._log("auth_refused", message=message)
 
     def _on_incoming(self, call: Call, ring_expires_at: datetime | None) -> None:

@@ -5,6 +5,8 @@ reconnects with backoff when the link drops (python-socketio's own loop: 0.5 s d
 jittered), authenticates again on every attempt, and calls ``sync`` after every (re)connect. What
 the server pushes reaches one listener as typed :data:`SignalEvent` s: the contract's payload models
 plus :class:`LinkUp` (with the ``sync`` result), :class:`LinkDown` and :class:`AuthRefused`.
+Once the server refuses the token on a reconnect (:class:`AuthRefused`) the client stops
+reconnecting for good: the same token would be refused again; a new sign-in makes a new client.
 
 Requests (``invite``, ``accept``, ...) return the ack's typed payload or raise
 :class:`~voip_app.errors.RequestRefused` (``{"ok": false}``),
@@ -61,7 +63,8 @@ class LinkDown:
 
 @dataclass(frozen=True, slots=True)
 class AuthRefused:
-    """The server refused our credentials at connect: sign in again."""
+    """The server refused our credentials on a reconnect: sign in again (the client has stopped
+    reconnecting)."""
 
     message: str
 
@@ -146,6 +149,7 @@ class SignalingClient:
         self._connected_once = False
         self._refusal: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stopped = asyncio.Event()
         self._sio = socketio.AsyncClient(
             reconnection=True,
             reconnection_attempts=0,
@@ -164,6 +168,11 @@ class SignalingClient:
     def connected(self) -> bool:
         # (the client's own ``connected`` flag is set only after our connect handler ran)
         return NAMESPACE in self._sio.namespaces
+
+    @property
+    def stopped(self) -> asyncio.Event:
+        """Set once the client gave up reconnecting because the server refused the token."""
+        return self._stopped
 
     def set_listener(self, listener: SignalListener | None) -> None:
         self._listener = listener
@@ -194,7 +203,13 @@ class SignalingClient:
     async def disconnect(self) -> None:
         """Disconnect and stop reconnecting; safe to call twice."""
         await self._sio.disconnect()
-        await self._sio.shutdown()
+        try:
+            await self._sio.shutdown()
+        except AttributeError:
+            # python-socketio: a reconnect task that has not run yet has no abort event; let it
+            # start, then stop it.
+            await asyncio.sleep(0)
+            await self._sio.shutdown()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -276,12 +291,21 @@ class SignalingClient:
         self._emit(LinkDown(str(reason or "disconnected")))
 
     def _on_connect_error(self, data: Any = None) -> None:
+        # The server's own refusal arrives as {"message": ...}; a network failure as a string.
+        from_server = isinstance(data, dict)
         message = data.get("message") if isinstance(data, dict) else data
         text = str(message or "refused")
         self._refusal = text
         log.info("signaling connect refused: %s", text)
-        if self._connected_once and _is_auth_refusal(text):
+        if self._connected_once and from_server and _is_auth_refusal(text):
+            self._spawn(self._stop_reconnecting())
             self._emit(AuthRefused(text))
+
+    async def _stop_reconnecting(self) -> None:
+        """The token was refused: retrying it every few seconds until sign-out helps nobody."""
+        await self._sio.shutdown()
+        self._stopped.set()
+        log.info("signaling stopped reconnecting: the server refused the token")
 
     async def _sync_after_connect(self, reconnected: bool) -> None:
         try:

@@ -439,3 +439,17 @@ async def test_a_duplicate_incoming_after_answering_or_declining_changes_nothing
         rig.signaling.push(LinkUp(calls=(incoming,), reconnected=True))
         assert rig.engine.snapshot.call is None  # no second ring for a call declined here
     assert [e.name for e in rig.events].count("incoming") == 1
+
+
+# --- a refused token stops signaling ---------------------------------------------------------
+
+
+async def test_a_refused_token_stops_reconnecting_until_the_next_sign_in(rig: Rig) -> None:
+    rig.signaling.push(LinkDown("transport close"))
+    rig.signaling.push(AuthRefused("unauthorized: token expired"))
+    snap = rig.engine.snapshot
+    assert (snap.connection, snap.session_expired) == ("expired", True)
+    assert snap.user is not None  # still showing who was signed in, until sign-out
+    await rig.engine.sign_in("http://voip.test", "alice@acme.test", "demo-password")
+    snap = rig.engine.snapshot
+    assert (snap.connection, snap.session_expired, snap.error) == ("online", False, None)

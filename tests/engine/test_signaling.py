@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -9,8 +10,22 @@ import pytest
 
 from tests.engine.fakes import call_json
 from voip_app.errors import BadResponse, RequestRefused, Unauthorized
-from voip_app.signaling import SignalEvent, SignalingClient, _CallsAck, _EmptyAck, _parse_ack
-from voip_contract import ClientEvent, Ended, ErrorCode, Incoming, RoomToken, ServerEvent
+from voip_app.signaling import (
+    AuthRefused,
+    SignalEvent,
+    SignalingClient,
+    _CallsAck,
+    _EmptyAck,
+    _parse_ack,
+)
+from voip_contract import (
+    ClientEvent,
+    Ended,
+    ErrorCode,
+    Incoming,
+    RoomToken,
+    ServerEvent,
+)
 
 
 def test_a_successful_ack_is_typed() -> None:
@@ -70,3 +85,17 @@ def test_a_failing_listener_does_not_break_the_client(caplog: pytest.LogCaptureF
         client._pushed_handler(ServerEvent.RINGING)({"call_id": "c1"})
     assert "signaling listener failed" in caplog.text
     assert client._auth() == {"token": "t", "device_id": "dev-7"}
+
+
+async def test_a_token_refused_on_reconnect_stops_the_client_for_good() -> None:
+    client = SignalingClient("http://voip.test", lambda: "t")
+    seen: list[SignalEvent] = []
+    client.set_listener(seen.append)
+    client._connected_once = True
+    client._on_connect_error("Cannot connect to host voip.test")  # network trouble: keep trying
+    assert seen == []
+    assert not client.stopped.is_set()
+    client._on_connect_error({"message": "unauthorized: token expired"})
+    assert seen == [AuthRefused("unauthorized: token expired")]
+    await asyncio.wait_for(client.stopped.wait(), 5)
+    await client.disconnect()
