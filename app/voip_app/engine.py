@@ -89,6 +89,10 @@ retrying and stays down until the next sign-in (``session_expired`` is set too).
 REJOIN_ATTEMPTS = 5
 """Full media disconnects are repaired with this many fresh-token rejoins before giving up."""
 REJOIN_FIRST_DELAY_S = 0.5
+CONTACTS_PAGE_SIZE = 200
+"""The server's largest page."""
+CONTACTS_MAX_PAGES = 50
+"""Directory loads stop after this many pages (10,000 contacts); the search narrows it down."""
 FINISHED_CALLS_KEPT = 64
 """How many ids of calls that ended on this device are remembered, so that a late or re-sent
 ``incoming`` for one of them cannot ring again."""
@@ -136,6 +140,8 @@ class EngineSnapshot:
     session_expired: bool = False
     """The server refused our token on a reconnect: the user must sign in again. Signaling has
     stopped reconnecting then (``connection == "expired"``)."""
+    contacts_truncated: bool = False
+    """The directory has more contacts than the engine loads (:data:`CONTACTS_MAX_PAGES`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +219,7 @@ class CallEngine:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._cleanups: set[asyncio.Task[Any]] = set()
         self._finished: deque[str] = deque(maxlen=FINISHED_CALLS_KEPT)
+        self._contacts_seq = 0
 
     # --- observing ----------------------------------------------------------------------------
 
@@ -317,10 +324,25 @@ class CallEngine:
     # --- directory and history ----------------------------------------------------------------
 
     async def refresh_contacts(self, query: str = "") -> tuple[Contact, ...]:
-        """Load my tenant's contacts (first page, filtered by ``query``)."""
-        page = await self._require_api().contacts(query=query, limit=200)
-        self._update(contacts=tuple(page.items))
-        return self._snapshot.contacts
+        """Load my tenant's contacts filtered by ``query``, every page up to
+        :data:`CONTACTS_MAX_PAGES`. When searches overlap, only the latest one's result is kept."""
+        self._contacts_seq += 1
+        seq = self._contacts_seq
+        api = self._require_api()
+        found: dict[str, Contact] = {}
+        cursor: str | None = None
+        for _ in range(CONTACTS_MAX_PAGES):
+            page = await api.contacts(query=query, limit=CONTACTS_PAGE_SIZE, cursor=cursor)
+            found.update((c.id, c) for c in page.items)
+            cursor = page.next_cursor
+            if not cursor or not page.items:
+                cursor = None
+                break
+        if cursor is not None:
+            log.info("directory truncated at %d contacts", len(found))
+        if seq == self._contacts_seq:
+            self._update(contacts=tuple(found.values()), contacts_truncated=cursor is not None)
+        return tuple(found.values())
 
     async def refresh_history(self) -> tuple[Call, ...]:
         """Load my recent calls, newest first, and recount missed calls."""

@@ -65,6 +65,7 @@ class FakeServer:
     token: str = "tok-1"
     calls: list[dict[str, Any]] = field(default_factory=list)
     room_token_status: int = 200
+    contacts: list[dict[str, Any]] = field(default_factory=lambda: [BOB, CAROL])
     requests: list[httpx.Request] = field(default_factory=list)
 
     def handler(self, request: httpx.Request) -> httpx.Response:
@@ -89,8 +90,14 @@ class FakeServer:
             return httpx.Response(200, json=ALICE)
         if path == "/api/contacts":
             query = request.url.params.get("q", "")
-            items = [c for c in (BOB, CAROL) if query in c["email"]]
-            return httpx.Response(200, json={"items": items, "next_cursor": None})
+            limit = int(request.url.params.get("limit", "50"))
+            start = int(request.url.params.get("cursor", "0"))
+            matching = [c for c in self.contacts if query in c["email"]]
+            items = matching[start : start + limit]
+            more = start + limit < len(matching)
+            return httpx.Response(
+                200, json={"items": items, "next_cursor": str(start + limit) if more else None}
+            )
         if path == "/api/calls":
             return httpx.Response(200, json={"items": self.calls, "next_cursor": None})
         if path.startswith("/api/calls/") and path.endswith("/token"):

@@ -20,6 +20,7 @@ from tests.engine.fakes import (
     refused,
     unreachable,
 )
+from voip_app import engine as engine_module
 from voip_app.api import ApiClient
 from voip_app.callstate import IllegalTransition, Phase
 from voip_app.engine import CallEngine, EngineEvent, EngineSnapshot
@@ -453,3 +454,38 @@ async def test_a_refused_token_stops_reconnecting_until_the_next_sign_in(rig: Ri
     await rig.engine.sign_in("http://voip.test", "alice@acme.test", "demo-password")
     snap = rig.engine.snapshot
     assert (snap.connection, snap.session_expired, snap.error) == ("online", False, None)
+
+
+# --- contacts, every page ---------------------------------------------------------------------
+
+
+def many_contacts(count: int) -> list[dict[str, str]]:
+    return [
+        {
+            "id": f"u{i:04d}",
+            "display_name": f"User {i:04d}",
+            "email": f"u{i:04d}@acme.test",
+            "presence": "offline",
+        }
+        for i in range(count)
+    ]
+
+
+async def test_contacts_load_every_page(rig: Rig) -> None:
+    rig.server.contacts = many_contacts(450)
+    contacts = await rig.engine.refresh_contacts()
+    assert [c.id for c in contacts] == [f"u{i:04d}" for i in range(450)]
+    assert rig.engine.snapshot.contacts == contacts
+    assert not rig.engine.snapshot.contacts_truncated
+    pages = [r for r in rig.server.requests if r.url.path == "/api/contacts"][-3:]
+    assert [r.url.params.get("cursor") for r in pages] == [None, "200", "400"]
+    found = await rig.engine.refresh_contacts("u02")  # u0200 … u0299: a search pages too
+    assert len(found) == 100
+
+
+async def test_contacts_stop_at_the_page_bound(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine_module, "CONTACTS_MAX_PAGES", 2)
+    rig.server.contacts = many_contacts(450)
+    contacts = await rig.engine.refresh_contacts()
+    assert len(contacts) == 400
+    assert rig.engine.snapshot.contacts_truncated

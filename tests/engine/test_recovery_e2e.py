@@ -1,6 +1,7 @@
 """The engine's recoveries through a real call server (uvicorn, SQLite):
 
-- a token refused on a reconnect stops signaling until the next sign-in.
+- a token refused on a reconnect stops signaling until the next sign-in;
+- the whole directory loads, page after page, search too.
 """
 
 from __future__ import annotations
@@ -94,3 +95,19 @@ async def test_a_token_refused_on_reconnect_stops_signaling_until_signing_in_aga
     snap = alice.snapshot
     assert (snap.connection, snap.session_expired) == ("online", False)
     assert alice._signaling is not client
+
+
+async def test_the_whole_directory_loads_page_by_page(
+    server: CallServer, engines: list[CallEngine]
+) -> None:
+    await asyncio.to_thread(server.cli, "seed-load", "450")
+    u0 = await sign_in(engines, server.url, "u0@load.test")
+    contacts = u0.snapshot.contacts
+    assert len(contacts) == 449  # everyone in the tenant but me: three pages of at most 200
+    assert len({c.id for c in contacts}) == 449
+    assert "u449@load.test" in {c.email for c in contacts}
+    assert not u0.snapshot.contacts_truncated
+    everyone = await u0.refresh_contacts("load user 00")
+    assert len(everyone) == 449  # a search pages too
+    ten = await u0.refresh_contacts("Load User 0001")
+    assert sorted(c.display_name for c in ten) == [f"Load User {i:05d}" for i in range(10, 20)]
