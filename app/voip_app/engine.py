@@ -93,6 +93,10 @@ CONTACTS_PAGE_SIZE = 200
 """The server's largest page."""
 CONTACTS_MAX_PAGES = 50
 """Directory loads stop after this many pages (10,000 contacts); the search narrows it down."""
+INVITE_ATTEMPTS = 3
+"""An invite lost with the signaling link is sent this many times in all (same ``request_id``)."""
+INVITE_RELINK_WAIT_S = 30.0
+"""How long a lost invite waits for the signaling link to come back before the call fails."""
 FINISHED_CALLS_KEPT = 64
 """How many ids of calls that ended on this device are remembered, so that a late or re-sent
 ``incoming`` for one of them cannot ring again."""
@@ -220,6 +224,9 @@ class CallEngine:
         self._cleanups: set[asyncio.Task[Any]] = set()
         self._finished: deque[str] = deque(maxlen=FINISHED_CALLS_KEPT)
         self._contacts_seq = 0
+        self._dial_seq = 0
+        self._synced: tuple[Call, ...] = ()
+        self._link_changed = asyncio.Event()
 
     # --- observing ----------------------------------------------------------------------------
 
@@ -313,8 +320,10 @@ class CallEngine:
         await _finish(self._cleanups)
         self._machine = CallMachine()
         self._finished.clear()
+        self._synced = ()
         self._snapshot = EngineSnapshot()
         self._notify()
+        self._wake_link_waiters()
         self._log("signed_out")
 
     async def close(self) -> None:
@@ -359,35 +368,106 @@ class CallEngine:
     # --- calls --------------------------------------------------------------------------------
 
     async def call(self, user_id: str) -> None:
-        """Call a contact of my tenant by user id. Ends the previous ended call's screen."""
-        self._require_signaling()
+        """Call a contact of my tenant by user id. Ends the previous ended call's screen.
+
+        An invite that the signaling link lost (dropped while it waited for its answer, or sent
+        while the link was down) is sent again once the link is back, with the same
+        ``request_id``, so the server answers with the call it may already have made instead of
+        ringing twice: at most :data:`INVITE_ATTEMPTS` sends, each retry waiting at most
+        :data:`INVITE_RELINK_WAIT_S` for the link. Cancelled meanwhile, the invite is sent again
+        only if the server's ``sync`` shows a call it may belong to (then it is cancelled).
+        """
+        signaling = self._require_signaling()
         if self._machine.phase is Phase.ENDED:
             self.dismiss()
         peer = self._peer_for(user_id)
         self._machine.handle(Event(EventKind.USER_DIAL))
+        self._dial_seq += 1
+        seq = self._dial_seq
         self._set_call(ActiveCall(id=None, peer=peer, direction="outgoing", phase=Phase.DIALING))
         self._log("dialing", callee_id=user_id)
         request_id = uuid.uuid4().hex
         try:
-            call = await self._require_signaling().invite(user_id, request_id)
+            call = await self._invite(signaling, user_id, request_id, seq)
         except VoipError as exc:
-            if self._machine.phase is Phase.DIALING:
+            if self._dialing(seq):
                 status = CallStatus.BUSY if _code(exc) is ErrorCode.BUSY else CallStatus.FAILED
                 reason = Reason.CALLEE_BUSY if status is CallStatus.BUSY else None
                 self._end(Event(EventKind.SERVER_REFUSED, status, reason), error=str(exc))
             return
+        if call is not None:
+            self._invited(call, seq)
+
+    async def _invite(
+        self, signaling: Signaling, user_id: str, request_id: str, seq: int
+    ) -> Call | None:
+        """Send the invite, again after a lost link; ``None``: cancelled before the server had
+        the call."""
+        for attempt in range(1, INVITE_ATTEMPTS + 1):
+            try:
+                return await signaling.invite(user_id, request_id)
+            except ServerUnreachable as exc:
+                if attempt == INVITE_ATTEMPTS or not await self._relinked(signaling):
+                    raise
+                self._log("invite_retry", callee_id=user_id, attempt=attempt + 1, error=str(exc))
+            if not self._dialing_or_ringing(seq) and not self._server_may_have(user_id):
+                return None
+        raise AssertionError("not reached")  # pragma: no cover
+
+    def _invited(self, call: Call, seq: int) -> None:
+        """The server's answer to this device's invite number ``seq``."""
         current = self._snapshot.call
-        if current is None or current.id is not None:
+        if seq != self._dial_seq or current is None or current.id is not None:
+            # This dial's screen is gone (cancelled, then dismissed): only the server needs telling.
+            self._remember_finished(call.id)
+            self._stop_on_server(call)
             return
         self._set_call(replace(current, id=call.id, peer=call.callee))
         if self._machine.phase is Phase.ENDED:
-            # Canceled while the invite was on its way: tell the server now.
+            # Cancelled while the invite was on its way: tell the server now.
             self._remember_finished(call.id)
-            self._spawn(self._send_quietly("cancel", call.id))
+            self._stop_on_server(call)
         elif call.status.is_final:
             self._end(Event(EventKind.SERVER_ENDED, call.status, call.reason))
+        elif call.status is CallStatus.IN_PROGRESS and self._machine.can(EventKind.SERVER_ACCEPTED):
+            # Answered before a retried invite got through: `accepted` went to the old link.
+            self._move(Event(EventKind.SERVER_ACCEPTED))
+            self._spawn_call(self._rejoin(call.id))
         elif self._machine.phase is Phase.DIALING:
             self._move(Event(EventKind.SERVER_RINGING))
+
+    def _stop_on_server(self, call: Call) -> None:
+        if not call.status.is_final:
+            action = "hangup" if call.status is CallStatus.IN_PROGRESS else "cancel"
+            self._spawn(self._send_quietly(action, call.id))
+
+    def _dialing_or_ringing(self, seq: int) -> bool:
+        return seq == self._dial_seq and self._machine.phase in (Phase.DIALING, Phase.RINGING_OUT)
+
+    def _dialing(self, seq: int) -> bool:
+        return seq == self._dial_seq and self._machine.phase is Phase.DIALING
+
+    def _server_may_have(self, callee_id: str) -> bool:
+        """Does the last ``sync`` list an active outgoing call of mine to ``callee_id``?"""
+        return any(
+            c.direction == "outgoing" and c.callee.id == callee_id and not c.status.is_final
+            for c in self._synced
+        )
+
+    async def _relinked(self, signaling: Signaling) -> bool:
+        """Wait (at most :data:`INVITE_RELINK_WAIT_S`) until ``signaling`` is online and synced
+        again; ``False`` when it is not by then, or the session ended or expired meanwhile."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + INVITE_RELINK_WAIT_S
+        while self._signaling is signaling and self._snapshot.connection == "reconnecting":
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._link_changed.wait(), remaining)
+            except TimeoutError:
+                return False
+        return self._signaling is signaling and self._snapshot.connection == "online"
 
     async def accept(self) -> None:
         """Answer the incoming call: get a room token and join the media."""
@@ -503,9 +583,11 @@ class CallEngine:
             case PresenceChanged():
                 self._update(contacts=_with_presence(self._snapshot.contacts, event))
             case LinkUp():
+                self._synced = event.calls
                 self._update(connection="online")
                 self._log("signaling_up", reconnected=event.reconnected)
                 self._reconcile(event.calls)
+                self._wake_link_waiters()
             case LinkDown(reason=reason):
                 if self._signaling is not None:
                     self._update(connection="reconnecting")
@@ -518,6 +600,7 @@ class CallEngine:
                     session_expired=True,
                 )
                 self._log("auth_refused", message=message)
+                self._wake_link_waiters()
 
     def _on_incoming(self, call: Call, ring_expires_at: datetime | None) -> None:
         current = self._snapshot.call
@@ -756,6 +839,11 @@ class CallEngine:
         if media is not None:
             self._spawn_cleanup(media.disconnect())
         self._update(outputs=())
+
+    def _wake_link_waiters(self) -> None:
+        """The link came back, expired, or the session ended: whoever waits looks again."""
+        changed, self._link_changed = self._link_changed, asyncio.Event()
+        changed.set()
 
     def _remember_finished(self, call_id: str) -> None:
         if call_id not in self._finished:

@@ -10,7 +10,8 @@ reconnecting for good: the same token would be refused again; a new sign-in make
 
 Requests (``invite``, ``accept``, ...) return the ack's typed payload or raise
 :class:`~voip_app.errors.RequestRefused` (``{"ok": false}``),
-:class:`~voip_app.errors.ServerUnreachable` (not connected, or no ack in time) or
+:class:`~voip_app.errors.ServerUnreachable` (not connected, no ack in time, or the link dropped
+while the request waited for its ack: the server may or may not have acted on it) or
 :class:`~voip_app.errors.BadResponse`. The engine depends on the :class:`Signaling` protocol;
 unit tests use a fake of it.
 """
@@ -149,6 +150,7 @@ class SignalingClient:
         self._connected_once = False
         self._refusal: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._link_lost: set[asyncio.Future[None]] = set()
         self._stopped = asyncio.Event()
         self._sio = socketio.AsyncClient(
             reconnection=True,
@@ -250,10 +252,24 @@ class SignalingClient:
     async def _call(self, event: ClientEvent, payload: dict[str, Any], model: type[M]) -> M:
         if not self.connected:
             raise ServerUnreachable(self.server_url, "not connected")
+        # python-socketio waits out the whole ack timeout even when the link drops meanwhile;
+        # a drop ends the wait at once (the request may or may not have reached the server).
+        lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._link_lost.add(lost)
+        request = asyncio.ensure_future(
+            self._sio.call(event.value, payload, namespace=NAMESPACE, timeout=self._ack_timeout_s)
+        )
         try:
-            raw = await self._sio.call(
-                event.value, payload, namespace=NAMESPACE, timeout=self._ack_timeout_s
-            )
+            await asyncio.wait((request, lost), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._link_lost.discard(lost)
+            if not request.done():
+                request.cancel()
+                await asyncio.gather(request, return_exceptions=True)
+        if request.cancelled():
+            raise ServerUnreachable(self.server_url, f"connection lost during {event.value}")
+        try:
+            raw = request.result()
         except socketio.exceptions.TimeoutError as exc:
             raise ServerUnreachable(self.server_url, f"no answer to {event.value}") from exc
         except (socketio.exceptions.SocketIOError, ValueError) as exc:
@@ -289,6 +305,9 @@ class SignalingClient:
 
     def _on_disconnect(self, reason: Any = None) -> None:
         self._emit(LinkDown(str(reason or "disconnected")))
+        for lost in list(self._link_lost):
+            if not lost.done():
+                lost.set_result(None)
 
     def _on_connect_error(self, data: Any = None) -> None:
         # The server's own refusal arrives as {"message": ...}; a network failure as a string.

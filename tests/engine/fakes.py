@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ import httpx
 
 from voip_app.errors import RequestRefused, ServerUnreachable
 from voip_app.media.base import AudioOutput, MediaError, MediaEvent, MediaListener
-from voip_app.signaling import SignalEvent, SignalListener
+from voip_app.signaling import LinkDown, LinkUp, SignalEvent, SignalListener
 from voip_contract import Call, ErrorCode, RoomToken
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -130,7 +131,13 @@ class FakeSignaling:
         self.listener: SignalListener | None = None
         self.connected = False
         self.sent: list[tuple[str, str]] = []
+        self.request_ids: list[str] = []
         self.invite_result: Call | Exception = make_call()
+        self.drop_invites = 0
+        """The next this many invites lose the link while they wait (``LinkDown``, then
+        ``ServerUnreachable``, as the real client does)."""
+        self.relink_with: tuple[Call, ...] | None = None
+        """When set, a dropped link comes back at once, with these calls in its ``sync``."""
         self.accept_result: RoomToken | Exception = RoomToken(
             livekit_url="ws://sfu", room_name="r", token="t"
         )
@@ -155,6 +162,14 @@ class FakeSignaling:
 
     async def invite(self, callee_id: str, request_id: str) -> Call:
         self.sent.append(("invite", callee_id))
+        self.request_ids.append(request_id)
+        if self.drop_invites > 0:
+            self.drop_invites -= 1
+            self.push(LinkDown("transport error"))
+            if self.relink_with is not None:
+                relink = LinkUp(calls=self.relink_with, reconnected=True)
+                asyncio.get_running_loop().call_soon(self.push, relink)
+            raise ServerUnreachable("http://fake", "connection lost during invite")
         if isinstance(self.invite_result, Exception):
             raise self.invite_result
         return self.invite_result

@@ -175,3 +175,66 @@ class CuttableLink:
         for writer in list(self._writers):
             writer.transport.abort()  # RST, no goodbye
         self._writers.clear()
+
+
+class RelayLink:
+    """A TCP relay in front of the call server for one client (HTTP and signaling alike).
+
+    :meth:`swallow_replies` keeps passing what the client sends but drops everything the server
+    sends back (a request arrives, its answer never does); :meth:`reset` drops every connection
+    with an RST, as a lost network would, and relays new connections normally again.
+    """
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.host = ""
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._swallow = False
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self, host: str = "127.0.0.1") -> None:
+        self._server = await asyncio.start_server(self._serve, host, 0)
+        self.host = host
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def swallow_replies(self) -> None:
+        self._swallow = True
+
+    def reset(self) -> None:
+        self._swallow = False
+        for writer in list(self._writers):
+            writer.transport.abort()  # RST, no goodbye
+        self._writers.clear()
+
+    async def aclose(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        self.reset()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers.add(up_writer)
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, down: bool) -> None:
+            with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+                while data := await src.read(65536):
+                    if down and self._swallow:
+                        continue
+                    dst.write(data)
+                    await dst.drain()
+            dst.transport.abort()
+
+        await asyncio.gather(pump(reader, up_writer, False), pump(up_reader, writer, True))
+        self._writers.discard(writer)
+        self._writers.discard(up_writer)

@@ -489,3 +489,76 @@ async def test_contacts_stop_at_the_page_bound(rig: Rig, monkeypatch: pytest.Mon
     contacts = await rig.engine.refresh_contacts()
     assert len(contacts) == 400
     assert rig.engine.snapshot.contacts_truncated
+
+
+# --- an invite lost with the signaling link ----------------------------------------------------
+
+
+async def test_a_lost_invite_is_sent_again_after_the_reconnect(rig: Rig) -> None:
+    rig.signaling.drop_invites = 1
+    dialing = asyncio.create_task(rig.engine.call("u-bob"))
+    await rig.until(lambda s: s.connection == "reconnecting")
+    await asyncio.sleep(0)
+    assert rig.phase() is Phase.DIALING  # waits for the link, does not fail
+    rig.signaling.push(LinkUp(calls=(make_call(),), reconnected=True))
+    await dialing
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert (call.id, call.phase) == ("c1", Phase.RINGING_OUT)
+    assert len(rig.signaling.request_ids) == 2
+    assert len(set(rig.signaling.request_ids)) == 1  # the same request: the server's same call
+    assert "invite_retry" in [e.name for e in rig.events]
+
+
+async def test_a_lost_invite_is_retried_a_bounded_number_of_times(rig: Rig) -> None:
+    rig.signaling.drop_invites = 10
+    rig.signaling.relink_with = ()
+    await rig.engine.call("u-bob")
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert (call.phase, call.status) == (Phase.ENDED, CallStatus.FAILED)
+    assert call.error is not None
+    assert "Cannot reach" in call.error
+    assert len(rig.signaling.request_ids) == engine_module.INVITE_ATTEMPTS
+    assert len(set(rig.signaling.request_ids)) == 1
+
+
+async def test_a_lost_invite_fails_when_the_link_stays_down(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine_module, "INVITE_RELINK_WAIT_S", 0.05)
+    rig.signaling.drop_invites = 1
+    await rig.engine.call("u-bob")
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert call.status is CallStatus.FAILED
+    assert len(rig.signaling.request_ids) == 1
+
+
+@pytest.mark.parametrize("server_has_it", [True, False])
+async def test_a_lost_invite_cancelled_meanwhile(rig: Rig, server_has_it: bool) -> None:
+    rig.signaling.drop_invites = 1
+    dialing = asyncio.create_task(rig.engine.call("u-bob"))
+    await rig.until(lambda s: s.connection == "reconnecting")
+    await rig.engine.cancel()
+    synced = (make_call(),) if server_has_it else ()
+    rig.signaling.push(LinkUp(calls=synced, reconnected=True))
+    await dialing
+    await asyncio.sleep(0)
+    if server_has_it:  # sent again only to learn the call's id, then cancelled
+        assert len(rig.signaling.request_ids) == 2
+        assert ("cancel", "c1") in rig.signaling.sent
+    else:  # the server never had it: nothing to ring, nothing to cancel
+        assert rig.signaling.sent == [("invite", "u-bob")]
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert call.status is CallStatus.CANCELED
+
+
+async def test_a_retried_invite_answered_meanwhile_joins_with_a_fresh_token(rig: Rig) -> None:
+    rig.signaling.drop_invites = 1
+    rig.signaling.relink_with = ()
+    rig.signaling.invite_result = make_call(status="IN_PROGRESS")
+    await rig.engine.call("u-bob")
+    await rig.until(phase_is(Phase.ACTIVE))
+    assert rig.media.sessions[0].joined == ("ws://sfu", "fresh")

@@ -1,5 +1,6 @@
 """The engine's recoveries through a real call server (uvicorn, SQLite):
 
+- an invite whose answer the link lost is sent again after the reconnect and rings once;
 - a token refused on a reconnect stops signaling until the next sign-in;
 - the whole directory loads, page after page, search too.
 """
@@ -12,11 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.servers import CallServer
+from tests.engine.stack import RelayLink
+from tests.support.servers import HOST, CallServer
 from voip_app.callstate import Phase
-from voip_app.engine import CallEngine, EngineSnapshot, MediaPrefs
+from voip_app.engine import CallEngine, EngineEvent, EngineSnapshot, MediaPrefs
 from voip_app.media.base import MediaSession
 from voip_app.signaling import SignalingClient
+from voip_contract import CallStatus, Reason
 
 PASSWORD = "demo-password"
 
@@ -74,6 +77,42 @@ async def sign_in(
 
 def contact_id(engine: CallEngine, email: str) -> str:
     return next(c.id for c in engine.snapshot.contacts if c.email == email)
+
+
+async def test_an_invite_whose_answer_was_lost_is_sent_again_and_rings_once(
+    server: CallServer, engines: list[CallEngine]
+) -> None:
+    relay = RelayLink(HOST, server.port)
+    await relay.start(HOST)
+    try:
+        alice = await sign_in(engines, relay.url, "alice@acme.test")
+        bob = await sign_in(engines, server.url, "bob@acme.test")
+        alice_log: list[EngineEvent] = []
+        bob_log: list[EngineEvent] = []
+        alice.add_event_listener(alice_log.append)
+        bob.add_event_listener(bob_log.append)
+
+        relay.swallow_replies()  # the invite reaches the server, its answer never comes back
+        dialing = asyncio.create_task(alice.call(contact_id(alice, "bob@acme.test")))
+        ringing = await until(bob, in_phase(Phase.INCOMING))
+        assert alice.snapshot.call is not None
+        assert alice.snapshot.call.phase is Phase.DIALING
+        relay.reset()  # ... and then the link drops
+
+        await asyncio.wait_for(dialing, 30)
+        snap = await until(alice, in_phase(Phase.RINGING_OUT))
+        assert snap.call is not None
+        assert ringing.call is not None
+        assert snap.call.id == ringing.call.id  # the server's same call, not a second one
+        assert "invite_retry" in [e.name for e in alice_log]
+        assert [e.name for e in bob_log].count("incoming") == 1
+
+        await alice.cancel()
+        ended = await until(bob, in_phase(Phase.ENDED))
+        assert ended.call is not None
+        assert (ended.call.status, ended.call.reason) == (CallStatus.CANCELED, Reason.CANCELED)
+    finally:
+        await relay.aclose()
 
 
 async def test_a_token_refused_on_reconnect_stops_signaling_until_signing_in_again(

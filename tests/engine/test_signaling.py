@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from tests.engine.fakes import call_json
-from voip_app.errors import BadResponse, RequestRefused, Unauthorized
+from voip_app.errors import BadResponse, RequestRefused, ServerUnreachable, Unauthorized
 from voip_app.signaling import (
     AuthRefused,
+    LinkDown,
     SignalEvent,
     SignalingClient,
     _CallsAck,
@@ -19,6 +20,7 @@ from voip_app.signaling import (
     _parse_ack,
 )
 from voip_contract import (
+    NAMESPACE,
     ClientEvent,
     Ended,
     ErrorCode,
@@ -98,4 +100,27 @@ async def test_a_token_refused_on_reconnect_stops_the_client_for_good() -> None:
     client._on_connect_error({"message": "unauthorized: token expired"})
     assert seen == [AuthRefused("unauthorized: token expired")]
     await asyncio.wait_for(client.stopped.wait(), 5)
+    await client.disconnect()
+
+
+async def test_a_request_waiting_for_its_ack_fails_at_once_when_the_link_drops() -> None:
+    client = SignalingClient("http://voip.test", lambda: "t", ack_timeout_s=60)
+    seen: list[SignalEvent] = []
+    client.set_listener(seen.append)
+    never = asyncio.Event()
+
+    async def unanswered(*args: Any, **kwargs: Any) -> Any:
+        await never.wait()
+
+    client._sio.namespaces = {NAMESPACE: "sid"}
+    client._sio.call = unanswered
+    invite = asyncio.create_task(client.invite("u-bob", "r1"))
+    await asyncio.sleep(0)
+    assert not invite.done()
+    client._on_disconnect("transport error")
+    with pytest.raises(ServerUnreachable, match="connection lost during invite"):
+        await asyncio.wait_for(invite, 5)
+    assert seen == [LinkDown("transport error")]  # the engine hears of the drop first
+    assert client._link_lost == set()
+    client._sio.namespaces = {}
     await client.disconnect()
