@@ -89,9 +89,14 @@ class ApiClient:
     async def call(self, call_id: str) -> Call:
         return await self._request("GET", f"/api/calls/{call_id}", Call)
 
-    async def room_token(self, call_id: str) -> RoomToken:
-        """A fresh token for an IN_PROGRESS call of mine: rejoin after a network loss."""
-        return await self._request("POST", f"/api/calls/{call_id}/token", RoomToken)
+    async def room_token(self, call_id: str, *, device_id: str | None = None) -> RoomToken:
+        """A fresh token for an IN_PROGRESS call of mine: rejoin after a network loss.
+
+        ``device_id`` names the device asking (the one signaling connects as); the server
+        hands tokens only to the caller's device and the callee's answering device.
+        """
+        body = {"device_id": device_id} if device_id else None
+        return await self._request("POST", f"/api/calls/{call_id}/token", RoomToken, json=body)
 
     async def _request(self, method: str, path: str, model: type[M], **kwargs: Any) -> M:
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}

@@ -4,6 +4,7 @@ One :class:`CallMachine` follows one call on this device through its :class:`Pha
 
     idle -> dialing -> ringing_out -> connecting -> active <-> reconnecting -> ended
     idle -> incoming -> connecting -> active ...
+    idle -> connecting -> active ...      (a call in progress found by ``sync``, rejoined here)
 
 Every user action, server event and media event is an :class:`Event`; :meth:`CallMachine.handle`
 looks the pair ``(phase, event kind)`` up in :data:`TRANSITIONS`. A pair that is not in the table
@@ -53,6 +54,9 @@ class EventKind(StrEnum):
     SERVER_ANSWERED_ELSEWHERE = "server_answered_elsewhere"
     SERVER_ENDED = "server_ended"
     SERVER_REFUSED = "server_refused"
+    SERVER_IN_PROGRESS = "server_in_progress"
+    """``sync`` lists a call in progress this device has no screen for, and the server handed it
+    a room token (the app restarted mid-call, or came back after losing everything)."""
     # the media session
     MEDIA_CONNECTED = "media_connected"
     MEDIA_RECONNECTING = "media_reconnecting"
@@ -112,6 +116,8 @@ TRANSITIONS: dict[tuple[Phase, EventKind], Phase] = {
     (P.INCOMING, E.USER_DECLINE): P.ENDED,
     (P.INCOMING, E.SERVER_ANSWERED_ELSEWHERE): P.ENDED,
     (P.CONNECTING, E.SERVER_REFUSED): P.ENDED,
+    # rejoining a call in progress that only the server remembered
+    (P.IDLE, E.SERVER_IN_PROGRESS): P.CONNECTING,
     # media
     (P.CONNECTING, E.MEDIA_CONNECTED): P.ACTIVE,
     (P.CONNECTING, E.MEDIA_FAILED): P.ENDED,

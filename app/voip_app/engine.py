@@ -225,6 +225,7 @@ class CallEngine:
         self._finished: deque[str] = deque(maxlen=FINISHED_CALLS_KEPT)
         self._contacts_seq = 0
         self._dial_seq = 0
+        self._resuming: set[str] = set()
         self._synced: tuple[Call, ...] = ()
         self._link_changed = asyncio.Event()
 
@@ -661,6 +662,48 @@ class CallEngine:
                 if call.status is CallStatus.RINGING and call.direction == "incoming":
                     self._on_incoming(call, None)
                     break
+                if call.status is CallStatus.IN_PROGRESS and self.device_id is not None:
+                    self._spawn(self._resume(call))
+                    break
+
+    async def _resume(self, call: Call) -> None:
+        """``sync`` lists a call in progress that this device shows nothing of (the app
+        restarted mid-call, or signaling came back after everything here was lost).
+
+        The server decides whose it is: it hands a room token only to the caller's device and
+        the callee's answering device, so any refusal means "not this device's call: leave it
+        alone". Only an engine with a stable ``device_id`` asks (without one, this device
+        cannot be the one that was in the call). A join that fails ends the call here only: the
+        server's rejoin grace ends it for everyone if nobody comes back.
+        """
+        if call.id in self._resuming:
+            return
+        self._resuming.add(call.id)
+        try:
+            token = await self._require_api().room_token(call.id, device_id=self.device_id)
+        except VoipError as exc:
+            log.info("call %s in progress is not this device's to rejoin: %s", call.id, exc)
+            self._log("resume_refused", call_id=call.id, error=str(exc))
+            return
+        finally:
+            self._resuming.discard(call.id)
+        if self._machine.phase is Phase.ENDED and not self._is_current(call.id):
+            self.dismiss()
+        if call.id in self._finished or not self._machine.can(EventKind.SERVER_IN_PROGRESS):
+            return  # something else started here meanwhile
+        self._machine.handle(Event(EventKind.SERVER_IN_PROGRESS))
+        outgoing = call.direction == "outgoing"
+        self._set_call(
+            ActiveCall(
+                id=call.id,
+                peer=call.callee if outgoing else call.caller,
+                direction=call.direction,
+                phase=Phase.CONNECTING,
+                connected_at=call.answered_at,  # the timer goes on from the answer
+            )
+        )
+        self._log("resuming", call_id=call.id)
+        self._spawn_call(self._join(token, hang_up_on_failure=False))
 
     async def _settle_from_history(self, call_id: str) -> None:
         try:
@@ -677,8 +720,9 @@ class CallEngine:
 
     # --- media --------------------------------------------------------------------------------
 
-    async def _join(self, token: RoomToken) -> None:
-        """Join the room of the current call; on failure the call fails and the server hears it."""
+    async def _join(self, token: RoomToken, *, hang_up_on_failure: bool = True) -> None:
+        """Join the room of the current call; on failure the call fails (and with
+        ``hang_up_on_failure`` the server hears it)."""
         media = self._new_media()
         try:
             await media.connect(token.livekit_url, token.token)
@@ -690,7 +734,7 @@ class CallEngine:
             call = self._snapshot.call
             if self._machine.can(EventKind.MEDIA_FAILED):
                 self._end(Event(EventKind.MEDIA_FAILED), error=str(exc))
-                if call is not None and call.id is not None:
+                if hang_up_on_failure and call is not None and call.id is not None:
                     self._spawn(self._send_quietly("hangup", call.id))
             return
         call = self._snapshot.call
@@ -769,7 +813,7 @@ class CallEngine:
                 return
             self._log("rejoining", call_id=call_id, attempt=attempt)
             try:
-                token = await self._require_api().room_token(call_id)
+                token = await self._require_api().room_token(call_id, device_id=self.device_id)
             except RequestRefused as exc:
                 # The call is over (or not mine any more): let the server's word end it.
                 await self._settle_from_history(call_id)

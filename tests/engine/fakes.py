@@ -66,6 +66,8 @@ class FakeServer:
     token: str = "tok-1"
     calls: list[dict[str, Any]] = field(default_factory=list)
     room_token_status: int = 200
+    token_devices: set[str] | None = None
+    """When set, room tokens only for these ``device_id`` s (403 ``forbidden`` otherwise)."""
     contacts: list[dict[str, Any]] = field(default_factory=lambda: [BOB, CAROL])
     requests: list[httpx.Request] = field(default_factory=list)
 
@@ -104,6 +106,9 @@ class FakeServer:
         if path.startswith("/api/calls/") and path.endswith("/token"):
             if self.room_token_status != 200:
                 return _error(self.room_token_status, "invalid_state", "call is over")
+            device = json.loads(request.content).get("device_id") if request.content else None
+            if self.token_devices is not None and device not in self.token_devices:
+                return _error(403, "forbidden", "not the device in this call")
             return httpx.Response(
                 200, json={"livekit_url": "ws://sfu", "room_name": "r", "token": "fresh"}
             )

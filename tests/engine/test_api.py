@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -43,6 +45,13 @@ async def test_contacts_history_call_and_room_token_are_typed(server: FakeServer
         assert (await api.call("c1")).id == "c1"
         token = await api.room_token("c1")
         assert token.token == "fresh"
+        assert server.requests[-1].content == b""
+        server.token_devices = {"dev-1"}  # the server asks which device wants to rejoin
+        assert (await api.room_token("c1", device_id="dev-1")).token == "fresh"
+        assert json.loads(server.requests[-1].content) == {"device_id": "dev-1"}
+        with pytest.raises(RequestRefused) as other:
+            await api.room_token("c1", device_id="dev-2")
+        assert other.value.code is ErrorCode.FORBIDDEN
 
 
 async def test_wrong_password_is_unauthorized_with_a_readable_message(server: FakeServer) -> None:

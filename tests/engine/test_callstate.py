@@ -163,3 +163,10 @@ def test_a_duplicate_incoming_keeps_the_call_ringing_unchanged() -> None:
     with pytest.raises(IllegalTransition):  # the engine drops it by call id before this
         machine.handle(Event(E.SERVER_INCOMING))
     assert machine.phase is P.CONNECTING
+
+
+def test_a_call_in_progress_found_by_sync_is_rejoined_from_idle_only() -> None:
+    machine = drive(E.SERVER_IN_PROGRESS)
+    assert machine.phase is P.CONNECTING
+    assert machine.handle(Event(E.MEDIA_CONNECTED)).phase is P.ACTIVE
+    assert [p for p in Phase if (p, E.SERVER_IN_PROGRESS) in TRANSITIONS] == [P.IDLE]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from voip_app.signaling import AuthRefused, LinkDown, LinkUp
 from voip_contract import (
     Accepted,
     AnsweredElsewhere,
+    Call,
     CallStatus,
     Ended,
     ErrorCode,
@@ -562,3 +564,86 @@ async def test_a_retried_invite_answered_meanwhile_joins_with_a_fresh_token(rig:
     await rig.engine.call("u-bob")
     await rig.until(phase_is(Phase.ACTIVE))
     assert rig.media.sessions[0].joined == ("ws://sfu", "fresh")
+
+
+# --- a call in progress that only the server remembers -----------------------------------------
+
+
+def answered(call_id: str = "c3", *, direction: str = "outgoing") -> Call:
+    data = call_json(call_id, direction=direction, status="IN_PROGRESS")
+    data["answered_at"] = "2026-11-24T12:00:05+00:00"
+    return Call.model_validate(data)
+
+
+@pytest.mark.parametrize("direction", ["outgoing", "incoming"])
+async def test_a_call_in_progress_found_by_sync_is_rejoined(rig: Rig, direction: str) -> None:
+    rig.server.token_devices = {"dev-1"}
+    rig.signaling.push(LinkUp(calls=(answered(direction=direction),), reconnected=False))
+    snap = await rig.until(phase_is(Phase.ACTIVE))
+    assert snap.call is not None
+    assert (snap.call.id, snap.call.direction, snap.call.peer.display_name) == (
+        "c3",
+        direction,
+        "Bob",
+    )
+    assert snap.call.connected_at == answered().answered_at  # the timer goes on
+    assert rig.media.sessions[0].joined == ("ws://sfu", "fresh")
+    asked = [r for r in rig.server.requests if r.url.path == "/api/calls/c3/token"]
+    assert [json.loads(r.content) for r in asked] == [{"device_id": "dev-1"}]
+    await rig.engine.hang_up()
+    assert ("hangup", "c3") in rig.signaling.sent
+
+
+async def test_a_call_in_progress_on_another_device_is_left_alone(rig: Rig) -> None:
+    rig.server.token_devices = {"the-phone"}  # the server: not this device's call
+    rig.signaling.push(LinkUp(calls=(answered(direction="incoming"),), reconnected=True))
+    for _ in range(20):
+        if "resume_refused" in [e.name for e in rig.events]:
+            break
+        await asyncio.sleep(0)
+    assert "resume_refused" in [e.name for e in rig.events]
+    assert rig.engine.snapshot.call is None
+    assert rig.media.sessions == []
+    assert rig.signaling.sent == []
+
+
+async def test_without_a_device_id_a_call_in_progress_is_not_claimed() -> None:
+    server = FakeServer()
+    signaling = FakeSignaling()
+    engine = CallEngine(
+        media_factory=MediaFactory(),
+        api_factory=lambda url: ApiClient(url, transport=fake_server_transport(server)),
+        signaling_factory=lambda url, token, device: signaling,
+    )
+    await engine.sign_in("http://voip.test", "alice@acme.test", "demo-password")
+    try:
+        signaling.push(LinkUp(calls=(answered(),), reconnected=True))
+        await asyncio.sleep(0)
+        assert engine.snapshot.call is None
+        assert not any(r.url.path.endswith("/token") for r in server.requests)
+    finally:
+        await engine.close()
+
+
+async def test_a_call_hung_up_here_is_not_rejoined_when_sync_still_lists_it(rig: Rig) -> None:
+    rig.signaling.invite_result = make_call(call_id="c3")
+    await rig.engine.call("u-bob")
+    rig.signaling.push(Accepted(call_id="c3", livekit_url="ws://sfu", room_name="r", token="t"))
+    await rig.until(phase_is(Phase.ACTIVE))
+    rig.signaling.push(LinkDown("transport close"))
+    await rig.engine.hang_up()  # not confirmed: the link is down
+    rig.engine.dismiss()
+    rig.signaling.push(LinkUp(calls=(answered(),), reconnected=True))
+    await asyncio.sleep(0)
+    assert rig.engine.snapshot.call is None
+    assert not any(r.url.path.endswith("/token") for r in rig.server.requests)
+
+
+async def test_a_rejoin_that_cannot_join_ends_here_only(rig: Rig) -> None:
+    rig.media.failures.append("room full")
+    rig.signaling.push(LinkUp(calls=(answered(),), reconnected=True))
+    snap = await rig.until(phase_is(Phase.ENDED))
+    assert snap.call is not None
+    assert snap.call.status is CallStatus.FAILED
+    await asyncio.sleep(0)
+    assert rig.signaling.sent == []  # the server's rejoin grace decides for everyone

@@ -2,7 +2,9 @@
 
 - an invite whose answer the link lost is sent again after the reconnect and rings once;
 - a token refused on a reconnect stops signaling until the next sign-in;
-- the whole directory loads, page after page, search too.
+- the whole directory loads, page after page, search too;
+- a call in progress is rejoined by the caller's and the answering device after a restart
+  (with devsfu making the rooms; media is the unit fake, no WebRTC).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.stack import RelayLink
+from tests.engine.fakes import MediaFactory
+from tests.engine.stack import RelayLink, running_stack
 from tests.support.servers import HOST, CallServer
 from voip_app.callstate import Phase
 from voip_app.engine import CallEngine, EngineEvent, EngineSnapshot, MediaPrefs
@@ -150,3 +153,49 @@ async def test_the_whole_directory_loads_page_by_page(
     assert len(everyone) == 449  # a search pages too
     ten = await u0.refresh_contacts("Load User 0001")
     assert sorted(c.display_name for c in ten) == [f"Load User {i:05d}" for i in range(10, 20)]
+
+
+@pytest.mark.media
+async def test_a_call_in_progress_is_rejoined_by_its_devices_after_a_restart(
+    tmp_path: Path, engines: list[CallEngine]
+) -> None:
+    # No webhooks: devsfu never sees these fake-media participants, only makes the room.
+    with running_stack(tmp_path, webhooks=False) as stack:
+        alice = await sign_in(
+            engines, stack.url, "alice@acme.test", device_id="alice-desk", media=MediaFactory()
+        )
+        bob = await sign_in(
+            engines, stack.url, "bob@acme.test", device_id="bob-phone", media=MediaFactory()
+        )
+        await alice.call(contact_id(alice, "bob@acme.test"))
+        await until(bob, in_phase(Phase.INCOMING))
+        await bob.accept()
+        await until(bob, in_phase(Phase.ACTIVE))
+        before = await until(alice, in_phase(Phase.ACTIVE))
+        assert before.call is not None
+
+        # Both apps start again on the same devices, knowing nothing of the call.
+        rejoined: dict[str, MediaFactory] = {}
+        for email, device in (("alice@acme.test", "alice-desk"), ("bob@acme.test", "bob-phone")):
+            rejoined[email] = MediaFactory()
+            again = await sign_in(
+                engines, stack.url, email, device_id=device, media=rejoined[email]
+            )
+            snap = await until(again, in_phase(Phase.ACTIVE))
+            assert snap.call is not None
+            assert snap.call.id == before.call.id
+            assert snap.call.direction == ("outgoing" if email.startswith("alice") else "incoming")
+            assert snap.call.connected_at is not None  # from the server's answer time
+            joined = rejoined[email].sessions[0].joined
+            assert joined is not None
+            assert joined[0] == stack.sfu.url
+        alice_again, bob_again = engines[2], engines[3]
+
+        await alice_again.hang_up()
+        ended = await until(bob_again, in_phase(Phase.ENDED))
+        assert ended.call is not None
+        assert (ended.call.status, ended.call.reason) == (CallStatus.COMPLETED, Reason.HANGUP)
+        # (the first two engines, as if their apps had died, still believe in the call; closing
+        # them sends a hang-up the server refuses: the call is already over)
+        for engine in engines:  # while the server still runs
+            await engine.close()
