@@ -14,12 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -85,7 +85,20 @@ class Device:
     device_id: str
 
 
-def call_view(row: CallRow, users: dict[str, User], viewer_id: str) -> Call:
+@dataclass(frozen=True, slots=True)
+class PartyRow:
+    """What the call service reads of a user: a plain row, not an ORM object."""
+
+    id: str
+    tenant_id: str
+    display_name: str
+    active_call_id: str | None
+
+
+_PARTY_COLUMNS = (User.id, User.tenant_id, User.display_name, User.active_call_id)
+
+
+def call_view(row: CallRow, users: Mapping[str, PartyRow], viewer_id: str) -> Call:
     """A call row as ``viewer_id`` sees it."""
     caller, callee = users[row.caller_id], users[row.callee_id]
     return Call(
@@ -102,12 +115,12 @@ def call_view(row: CallRow, users: dict[str, User], viewer_id: str) -> Call:
     )
 
 
-async def users_by_id(session: AsyncSession, ids: Iterable[str]) -> dict[str, User]:
+async def users_by_id(session: AsyncSession, ids: Iterable[str]) -> dict[str, PartyRow]:
     wanted = set(ids)
     if not wanted:
         return {}
-    rows = await session.scalars(select(User).where(User.id.in_(wanted)))
-    return {u.id: u for u in rows}
+    rows = await session.execute(select(*_PARTY_COLUMNS).where(User.id.in_(wanted)))
+    return {r[0]: PartyRow(*r) for r in rows}
 
 
 async def presence_of(
@@ -229,8 +242,8 @@ class CallService:
                 .values(active_call_id=None)
                 .execution_options(synchronize_session=False)
             )
-        session.add(
-            CallEvent(
+        await session.execute(
+            insert(CallEvent).values(
                 call_id=row.id,
                 at=now,
                 event=step.event.value,
@@ -306,74 +319,141 @@ class CallService:
     async def invite(self, ident: Identity, dev: Device, payload: InvitePayload) -> Call:
         if payload.callee_id == ident.user_id:
             raise ServiceError(ErrorCode.SELF_CALL, "you cannot call yourself")
+        me, callee_id = ident.user_id, payload.callee_id
+        now = utcnow()
+        # One round trip for everything the decision needs: both users (and their lines), a
+        # call this request_id already made, the caller's invites of the last minute, and
+        # whether the callee has a live socket on any node.
+        existing_q = (
+            select(CallRow.id)
+            .where(CallRow.caller_id == me, CallRow.request_id == payload.request_id)
+            .scalar_subquery()
+        )
+        recent_q = (
+            select(func.count())
+            .select_from(CallRow)
+            .where(CallRow.caller_id == me, CallRow.created_at >= now - timedelta(seconds=60))
+            .scalar_subquery()
+        )
+        live_q = (
+            select(Connection.sid)
+            .where(Connection.user_id == callee_id, Connection.last_seen >= self._live_since())
+            .exists()
+        )
+        row: CallRow | None = None
         async with self._sessions() as session:
-            existing = await session.scalar(
-                select(CallRow).where(
-                    CallRow.caller_id == ident.user_id, CallRow.request_id == payload.request_id
+            found = (
+                await session.execute(
+                    select(*_PARTY_COLUMNS, existing_q, recent_q, live_q).where(
+                        User.id.in_((me, callee_id))
+                    )
                 )
+            ).all()
+            users = {r[0]: PartyRow(*r[:4]) for r in found}
+            existing, recent, live = (
+                (found[0][4], found[0][5], found[0][6]) if found else (None, 0, False)
             )
-            if existing is not None:
-                users = await users_by_id(session, (existing.caller_id, existing.callee_id))
-                return call_view(existing, users, ident.user_id)
-            users = await users_by_id(session, (ident.user_id, payload.callee_id))
-            callee = users.get(payload.callee_id)
-            if callee is None:
-                raise ServiceError(ErrorCode.NOT_FOUND, "no such user")
-            if callee.tenant_id != ident.tenant_id:
-                raise ServiceError(ErrorCode.FORBIDDEN, "that user is not in your organisation")
-            now = utcnow()
-            recent = await session.scalar(
-                select(func.count())
-                .select_from(CallRow)
-                .where(
-                    CallRow.caller_id == ident.user_id,
-                    CallRow.created_at >= now - timedelta(seconds=60),
+            if existing is None:
+                callee = users.get(callee_id)
+                if callee is None or me not in users:
+                    raise ServiceError(ErrorCode.NOT_FOUND, "no such user")
+                if callee.tenant_id != ident.tenant_id:
+                    raise ServiceError(ErrorCode.FORBIDDEN, "that user is not in your organisation")
+                if (recent or 0) >= self._settings.invite_limit_per_min:
+                    raise ServiceError(
+                        ErrorCode.RATE_LIMITED, "too many calls; try again in a minute"
+                    )
+                row, users = await self._open_call(
+                    session, ident, dev, payload, users, bool(live), now
                 )
-            )
-            if (recent or 0) >= self._settings.invite_limit_per_min:
-                raise ServiceError(ErrorCode.RATE_LIMITED, "too many calls; try again in a minute")
-            opening = await self._opening(session, users[ident.user_id], callee)
-            row = self._new_call(ident, dev, payload, callee.id, opening, now)
-            session.add(row)
-            try:
-                await session.flush()  # the call row first: call_events refers to it
-            except IntegrityError:
-                await session.rollback()
-                return await self._existing_invite(ident, payload)
-            if opening is Opening.REACHABLE and not await self._claim_lines(session, row):
-                # Another invite took one of the two lines since we looked: that call rings,
-                # this one does not (the claim is the decision, not the look).
-                await session.rollback()  # expires every loaded object: use ids only
-                users = await users_by_id(session, (ident.user_id, payload.callee_id))
-                opening = await self._opening(
-                    session, users[ident.user_id], users[payload.callee_id], lost_race=True
-                )
-                row = self._new_call(ident, dev, payload, payload.callee_id, opening, now)
-                session.add(row)
-                try:
-                    await session.flush()
-                except IntegrityError:
-                    await session.rollback()
-                    return await self._existing_invite(ident, payload)
-            session.add(
-                CallEvent(
-                    call_id=row.id,
-                    at=now,
-                    event="invite",
-                    from_status=None,
-                    to_status=row.status,
-                    reason=row.reason,
-                    actor=ident.user_id,
-                    device=dev.device_id,
-                )
-            )
-            await session.commit()
+        if row is None:  # a retried invite (same request_id): the call it made
+            return await self._existing_invite(ident, payload)
         if row.status == CallStatus.RINGING.value:
             await self._announce_ringing(row, users)
             await self.publish_presence(row.tenant_id, [row.caller_id, row.callee_id])
         elif CallStatus(row.status).is_final and row.caller_sid == dev.sid:
             await self._announce_end(row)
         return call_view(row, users, ident.user_id)
+
+    async def _open_call(
+        self,
+        session: AsyncSession,
+        ident: Identity,
+        dev: Device,
+        payload: InvitePayload,
+        users: dict[str, PartyRow],
+        live: bool,
+        now: datetime,
+    ) -> tuple[CallRow | None, dict[str, PartyRow]]:
+        """Insert the call, claim both lines if it rings, log the invite, commit; ``None``
+        when a call with this ``request_id`` exists already (a raced retry)."""
+        me, callee_id = ident.user_id, payload.callee_id
+        opening = self._opening(users[me], users[callee_id], live)
+        row = await self._insert_call(session, ident, dev, payload, opening, now)
+        if (
+            row is not None
+            and opening is Opening.REACHABLE
+            and not await self._claim_lines(session, row)
+        ):
+            # Another invite took one of the two lines since we looked: that call rings,
+            # this one does not (the claim is the decision, not the look).
+            await session.rollback()
+            users = await users_by_id(session, (me, callee_id))
+            opening = self._opening(users[me], users[callee_id], live, lost_race=True)
+            row = await self._insert_call(session, ident, dev, payload, opening, now)
+        if row is None:
+            return None, users
+        await session.execute(
+            insert(CallEvent).values(
+                call_id=row.id,
+                at=now,
+                event="invite",
+                from_status=None,
+                to_status=row.status,
+                reason=row.reason,
+                actor=me,
+                device=dev.device_id,
+            )
+        )
+        await session.commit()
+        return row, users
+
+    async def _insert_call(
+        self,
+        session: AsyncSession,
+        ident: Identity,
+        dev: Device,
+        payload: InvitePayload,
+        opening: Opening,
+        now: datetime,
+    ) -> CallRow | None:
+        """A Core INSERT of the new call (no ORM unit of work); the returned row is a plain
+        transient object for the views. ``None`` (rolled back) if ``request_id`` was used."""
+        status, reason = callstate.open_call(opening)
+        values: dict[str, Any] = {
+            "id": new_id(),
+            "tenant_id": ident.tenant_id,
+            "caller_id": ident.user_id,
+            "callee_id": payload.callee_id,
+            "request_id": payload.request_id,
+            "status": status.value,
+            "reason": reason.value if reason else None,
+            "created_at": now,
+            "ring_deadline": (
+                now + timedelta(seconds=self._settings.ring_timeout_s)
+                if status is CallStatus.RINGING
+                else None
+            ),
+            "ended_at": now if status.is_final else None,
+            "caller_device": dev.device_id,
+            "caller_sid": dev.sid,
+        }
+        try:
+            await session.execute(insert(CallRow).values(**values))
+        except IntegrityError:
+            await session.rollback()
+            return None
+        return CallRow(**values)
 
     async def _existing_invite(self, ident: Identity, payload: InvitePayload) -> Call:
         """The call a retried (or raced) invite with the same ``request_id`` created."""
@@ -388,46 +468,16 @@ class CallService:
             users = await users_by_id(session, (row.caller_id, row.callee_id))
         return call_view(row, users, ident.user_id)
 
-    async def _opening(
-        self, session: AsyncSession, caller: User, callee: User, *, lost_race: bool = False
+    @staticmethod
+    def _opening(
+        caller: PartyRow, callee: PartyRow, live: bool, *, lost_race: bool = False
     ) -> Opening:
         """What an invite from ``caller`` finds; ``lost_race``: its claim of the lines failed."""
         if caller.active_call_id is not None:
             raise ServiceError(ErrorCode.INVALID_STATE, "you are already in a call")
         if lost_race or callee.active_call_id is not None:
             return Opening.BUSY
-        if await self._has_live_socket(session, callee.id):
-            return Opening.REACHABLE
-        return Opening.OFFLINE
-
-    def _new_call(
-        self,
-        ident: Identity,
-        dev: Device,
-        payload: InvitePayload,
-        callee_id: str,
-        opening: Opening,
-        now: datetime,
-    ) -> CallRow:
-        status, reason = callstate.open_call(opening)
-        return CallRow(
-            id=new_id(),
-            tenant_id=ident.tenant_id,
-            caller_id=ident.user_id,
-            callee_id=callee_id,
-            request_id=payload.request_id,
-            status=status.value,
-            reason=reason.value if reason else None,
-            created_at=now,
-            ring_deadline=(
-                now + timedelta(seconds=self._settings.ring_timeout_s)
-                if status is CallStatus.RINGING
-                else None
-            ),
-            ended_at=now if status.is_final else None,
-            caller_device=dev.device_id,
-            caller_sid=dev.sid,
-        )
+        return Opening.REACHABLE if live else Opening.OFFLINE
 
     @staticmethod
     async def _claim_lines(session: AsyncSession, row: CallRow) -> bool:
@@ -452,12 +502,12 @@ class CallService:
         )
         return found is not None
 
-    def _incoming(self, row: CallRow, users: dict[str, User]) -> dict[str, Any]:
+    def _incoming(self, row: CallRow, users: Mapping[str, PartyRow]) -> dict[str, Any]:
         assert row.ring_deadline is not None
         view = call_view(row, users, row.callee_id)
         return Incoming(call=view, ring_expires_at=row.ring_deadline).model_dump(mode="json")
 
-    async def _announce_ringing(self, row: CallRow, users: dict[str, User]) -> None:
+    async def _announce_ringing(self, row: CallRow, users: Mapping[str, PartyRow]) -> None:
         await self._notify.emit(
             ServerEvent.INCOMING, self._incoming(row, users), to=user_room(row.callee_id)
         )
@@ -526,7 +576,7 @@ class CallService:
             livekit_url=self._media.client_url, room_name=row.room_name, token=callee_token
         )
 
-    def _token_for(self, row: CallRow, user: User, device_id: str) -> str:
+    def _token_for(self, row: CallRow, user: PartyRow, device_id: str) -> str:
         assert row.room_name is not None
         return self._media.mint_token(
             room=row.room_name,
@@ -731,8 +781,13 @@ class CallService:
 
     async def _room_finished(self, notice: WebhookNotice) -> None:
         async with self._sessions() as session:
-            row = await session.scalar(select(CallRow).where(CallRow.room_name == notice.room_name))
-            if row is None or row.status != CallStatus.IN_PROGRESS.value:
+            row = await session.scalar(
+                select(CallRow).where(
+                    CallRow.room_name == notice.room_name,
+                    CallRow.status == CallStatus.IN_PROGRESS.value,
+                )
+            )
+            if row is None:
                 return
             step = callstate.transition(CallStatus.IN_PROGRESS, Event.ROOM_FINISHED, Role.SYSTEM)
             won = await self._apply(session, row, step, actor=SYSTEM_ACTOR, device=notice.identity)
