@@ -17,9 +17,9 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -60,6 +60,70 @@ log = logging.getLogger(__name__)
 ACTIVE = (CallStatus.RINGING.value, CallStatus.IN_PROGRESS.value)
 SYSTEM_ACTOR = "system"
 
+# The hot path runs Core statements on the tables, built once with bind parameters: no ORM
+# unit of work, no identity map, and no expression building per request (profiling showed
+# statement construction and ORM bookkeeping costing more than SQLite itself).
+CALLS = cast(Table, CallRow.__table__)
+USERS = cast(Table, User.__table__)
+EVENTS = cast(Table, CallEvent.__table__)
+CONNECTIONS = cast(Table, Connection.__table__)
+
+_CALL_BY_ID = select(CALLS).where(CALLS.c.id == bindparam("id"))
+_CALL_IN_ROOM = select(CALLS).where(
+    CALLS.c.room_name == bindparam("room"), CALLS.c.status == CallStatus.IN_PROGRESS.value
+)
+_INSERT_CALL = insert(CALLS)
+_INSERT_EVENT = insert(EVENTS)
+_USERS_BY_ID = select(
+    USERS.c.id, USERS.c.tenant_id, USERS.c.display_name, USERS.c.active_call_id
+).where(USERS.c.id.in_(bindparam("ids", expanding=True)))
+_INVITE_LOOKUP = select(
+    USERS.c.id,
+    USERS.c.tenant_id,
+    USERS.c.display_name,
+    USERS.c.active_call_id,
+    select(CALLS.c.id)
+    .where(CALLS.c.caller_id == bindparam("me"), CALLS.c.request_id == bindparam("rid"))
+    .scalar_subquery(),
+    select(func.count())
+    .select_from(CALLS)
+    .where(CALLS.c.caller_id == bindparam("me"), CALLS.c.created_at >= bindparam("since"))
+    .scalar_subquery(),
+    select(CONNECTIONS.c.sid)
+    .where(
+        CONNECTIONS.c.user_id == bindparam("callee"),
+        CONNECTIONS.c.last_seen >= bindparam("live_since"),
+    )
+    .exists(),
+).where(USERS.c.id.in_(bindparam("ids", expanding=True)))
+"""Everything an invite decides on, in one round trip: both users (and their lines), the call
+this ``request_id`` already made, the caller's invites of the last minute, and whether the
+callee has a live socket on any node."""
+_CLAIM_LINES = (
+    update(USERS)
+    .where(USERS.c.id.in_(bindparam("ids", expanding=True)), USERS.c.active_call_id.is_(None))
+    .values(active_call_id=bindparam("call"))
+)
+_RELEASE_LINES = (
+    update(USERS)
+    .where(
+        USERS.c.id.in_(bindparam("ids", expanding=True)),
+        USERS.c.active_call_id == bindparam("call"),
+    )
+    .values(active_call_id=None)
+)
+_SET_ROOM_SID = (
+    update(CALLS)
+    .where(CALLS.c.id == bindparam("call"), CALLS.c.status == CallStatus.IN_PROGRESS.value)
+    .values(room_sid=bindparam("room_sid"))
+)
+
+
+async def load_call(session: AsyncSession, call_id: str) -> CallRow | None:
+    """The call as a plain (transient) row object, read with one Core SELECT."""
+    found = (await session.execute(_CALL_BY_ID, {"id": call_id})).first()
+    return None if found is None else CallRow(**found._mapping)
+
 
 def user_room(user_id: str) -> str:
     return f"user:{user_id}"
@@ -95,9 +159,6 @@ class PartyRow:
     active_call_id: str | None
 
 
-_PARTY_COLUMNS = (User.id, User.tenant_id, User.display_name, User.active_call_id)
-
-
 def call_view(row: CallRow, users: Mapping[str, PartyRow], viewer_id: str) -> Call:
     """A call row as ``viewer_id`` sees it."""
     caller, callee = users[row.caller_id], users[row.callee_id]
@@ -119,7 +180,7 @@ async def users_by_id(session: AsyncSession, ids: Iterable[str]) -> dict[str, Pa
     wanted = set(ids)
     if not wanted:
         return {}
-    rows = await session.execute(select(*_PARTY_COLUMNS).where(User.id.in_(wanted)))
+    rows = await session.execute(_USERS_BY_ID, {"ids": sorted(wanted)})
     return {r[0]: PartyRow(*r) for r in rows}
 
 
@@ -184,7 +245,7 @@ class CallService:
     async def _load_party_call(
         self, session: AsyncSession, ident: Identity, call_id: str
     ) -> tuple[CallRow, Role]:
-        row = await session.get(CallRow, call_id)
+        row = await load_call(session, call_id)
         if row is None or ident.user_id not in (row.caller_id, row.callee_id):
             raise ServiceError(ErrorCode.NOT_FOUND, "no such call")
         role = Role.CALLER if row.caller_id == ident.user_id else Role.CALLEE
@@ -220,39 +281,29 @@ class CallService:
             changes["ended_at"] = now
             if row.answered_at is not None:
                 changes["duration_s"] = round((now - row.answered_at).total_seconds(), 3)
-        condition = and_(CallRow.id == row.id, CallRow.status == step.source.value)
+        condition = and_(CALLS.c.id == row.id, CALLS.c.status == step.source.value)
         if guard is not None:
             condition = and_(condition, guard)
-        result = await session.execute(
-            update(CallRow)
-            .where(condition)
-            .values(**changes)
-            .execution_options(synchronize_session=False)
-        )
+        result = await session.execute(update(CALLS).where(condition).values(**changes))
         if result.rowcount != 1:  # type: ignore[attr-defined]
             await session.rollback()
             return False
         if step.target.is_final:  # the call no longer holds its parties' lines
             await session.execute(
-                update(User)
-                .where(
-                    User.id.in_(sorted((row.caller_id, row.callee_id))),
-                    User.active_call_id == row.id,
-                )
-                .values(active_call_id=None)
-                .execution_options(synchronize_session=False)
+                _RELEASE_LINES, {"ids": sorted((row.caller_id, row.callee_id)), "call": row.id}
             )
         await session.execute(
-            insert(CallEvent).values(
-                call_id=row.id,
-                at=now,
-                event=step.event.value,
-                from_status=step.source.value,
-                to_status=step.target.value,
-                reason=step.reason.value if step.reason else None,
-                actor=actor,
-                device=device,
-            )
+            _INSERT_EVENT,
+            {
+                "call_id": row.id,
+                "at": now,
+                "event": step.event.value,
+                "from_status": step.source.value,
+                "to_status": step.target.value,
+                "reason": step.reason.value if step.reason else None,
+                "actor": actor,
+                "device": device,
+            },
         )
         await session.commit()
         # Mirror the change on the loaded row without making it dirty: a later autoflush must
@@ -321,34 +372,17 @@ class CallService:
             raise ServiceError(ErrorCode.SELF_CALL, "you cannot call yourself")
         me, callee_id = ident.user_id, payload.callee_id
         now = utcnow()
-        # One round trip for everything the decision needs: both users (and their lines), a
-        # call this request_id already made, the caller's invites of the last minute, and
-        # whether the callee has a live socket on any node.
-        existing_q = (
-            select(CallRow.id)
-            .where(CallRow.caller_id == me, CallRow.request_id == payload.request_id)
-            .scalar_subquery()
-        )
-        recent_q = (
-            select(func.count())
-            .select_from(CallRow)
-            .where(CallRow.caller_id == me, CallRow.created_at >= now - timedelta(seconds=60))
-            .scalar_subquery()
-        )
-        live_q = (
-            select(Connection.sid)
-            .where(Connection.user_id == callee_id, Connection.last_seen >= self._live_since())
-            .exists()
-        )
+        params = {
+            "ids": sorted((me, callee_id)),
+            "me": me,
+            "rid": payload.request_id,
+            "since": now - timedelta(seconds=60),
+            "callee": callee_id,
+            "live_since": self._live_since(),
+        }
         row: CallRow | None = None
         async with self._sessions() as session:
-            found = (
-                await session.execute(
-                    select(*_PARTY_COLUMNS, existing_q, recent_q, live_q).where(
-                        User.id.in_((me, callee_id))
-                    )
-                )
-            ).all()
+            found = (await session.execute(_INVITE_LOOKUP, params)).all()
             users = {r[0]: PartyRow(*r[:4]) for r in found}
             existing, recent, live = (
                 (found[0][4], found[0][5], found[0][6]) if found else (None, 0, False)
@@ -404,16 +438,17 @@ class CallService:
         if row is None:
             return None, users
         await session.execute(
-            insert(CallEvent).values(
-                call_id=row.id,
-                at=now,
-                event="invite",
-                from_status=None,
-                to_status=row.status,
-                reason=row.reason,
-                actor=me,
-                device=dev.device_id,
-            )
+            _INSERT_EVENT,
+            {
+                "call_id": row.id,
+                "at": now,
+                "event": "invite",
+                "from_status": None,
+                "to_status": row.status,
+                "reason": row.reason,
+                "actor": me,
+                "device": dev.device_id,
+            },
         )
         await session.commit()
         return row, users
@@ -449,7 +484,7 @@ class CallService:
             "caller_sid": dev.sid,
         }
         try:
-            await session.execute(insert(CallRow).values(**values))
+            await session.execute(_INSERT_CALL, values)
         except IntegrityError:
             await session.rollback()
             return None
@@ -484,13 +519,7 @@ class CallService:
         """Claim both parties' lines for ``row`` in one conditional UPDATE; ``True`` only if
         both were free. Rows are locked in key order, so crossed invites cannot deadlock."""
         result = await session.execute(
-            update(User)
-            .where(
-                User.id.in_(sorted((row.caller_id, row.callee_id))),
-                User.active_call_id.is_(None),
-            )
-            .values(active_call_id=row.id)
-            .execution_options(synchronize_session=False)
+            _CLAIM_LINES, {"ids": sorted((row.caller_id, row.callee_id)), "call": row.id}
         )
         return bool(result.rowcount == 2)  # type: ignore[attr-defined]
 
@@ -554,11 +583,7 @@ class CallService:
             await self._fail(row.id)
             raise ServiceError(ErrorCode.UNAVAILABLE, "media server unavailable") from exc
         async with self._sessions() as session:
-            still = await session.execute(
-                update(CallRow)
-                .where(CallRow.id == row.id, CallRow.status == CallStatus.IN_PROGRESS.value)
-                .values(room_sid=room_sid)
-            )
+            still = await session.execute(_SET_ROOM_SID, {"call": row.id, "room_sid": room_sid})
             await session.commit()
         if still.rowcount != 1:  # type: ignore[attr-defined]
             self._spawn(self._delete_room(row.room_name))
@@ -586,7 +611,7 @@ class CallService:
 
     async def _fail(self, call_id: str) -> None:
         async with self._sessions() as session:
-            row = await session.get(CallRow, call_id)
+            row = await load_call(session, call_id)
             if row is None or CallStatus(row.status).is_final:
                 return
             step = callstate.transition(CallStatus(row.status), Event.MEDIA_FAILED, Role.SYSTEM)
@@ -726,7 +751,7 @@ class CallService:
             )
         for call_id in ids:
             async with self._sessions() as session:
-                row = await session.get(CallRow, call_id)
+                row = await load_call(session, call_id)
                 if row is None or row.status != CallStatus.RINGING.value:
                     continue
                 step = callstate.transition(CallStatus.RINGING, Event.RING_TIMEOUT, Role.SYSTEM)
@@ -752,7 +777,7 @@ class CallService:
             )
         for call_id in ids:
             async with self._sessions() as session:
-                row = await session.get(CallRow, call_id)
+                row = await load_call(session, call_id)
                 if row is None or row.status != CallStatus.IN_PROGRESS.value:
                     continue
                 step = callstate.transition(
@@ -781,14 +806,10 @@ class CallService:
 
     async def _room_finished(self, notice: WebhookNotice) -> None:
         async with self._sessions() as session:
-            row = await session.scalar(
-                select(CallRow).where(
-                    CallRow.room_name == notice.room_name,
-                    CallRow.status == CallStatus.IN_PROGRESS.value,
-                )
-            )
-            if row is None:
+            found = (await session.execute(_CALL_IN_ROOM, {"room": notice.room_name})).first()
+            if found is None:
                 return
+            row = CallRow(**found._mapping)
             step = callstate.transition(CallStatus.IN_PROGRESS, Event.ROOM_FINISHED, Role.SYSTEM)
             won = await self._apply(session, row, step, actor=SYSTEM_ACTOR, device=notice.identity)
         if won:
