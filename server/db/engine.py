@@ -23,7 +23,12 @@ def make_engine(url: str) -> AsyncEngine:
     # the tail latency. Sessions queue for the connection instead, in order, without sleeping.
     # Code must therefore never hold a session open while it opens another one.
     engine = create_async_engine(
-        url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60
+        url,
+        connect_args={"timeout": 30},
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=60,
+        pool_reset_on_return=None,  # see _reset: a rollback only when a transaction is open
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -34,6 +39,14 @@ def make_engine(url: str) -> AsyncEngine:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _reset(dbapi_conn: Any, _record: Any, _state: Any) -> None:
+        # The pool's default reset is an unconditional ROLLBACK, which for aiosqlite is a trip
+        # through its worker thread on every session close, even after a COMMIT. Roll back
+        # only what is still open (a session that read and did not commit holds a snapshot).
+        if dbapi_conn._connection.in_transaction:
+            dbapi_conn.rollback()
 
     return engine
 
