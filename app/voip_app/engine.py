@@ -97,6 +97,10 @@ INVITE_ATTEMPTS = 3
 """An invite lost with the signaling link is sent this many times in all (same ``request_id``)."""
 INVITE_RELINK_WAIT_S = 30.0
 """How long a lost invite waits for the signaling link to come back before the call fails."""
+ANSWER_POLL_S = 1.5
+ANSWER_POLLS = 60
+"""Ringing out across a signaling reconnect, the call log is read every :data:`ANSWER_POLL_S`,
+at most this many times, for an answer whose ``accepted`` event went to the old connection."""
 FINISHED_CALLS_KEPT = 64
 """How many ids of calls that ended on this device are remembered, so that a late or re-sent
 ``incoming`` for one of them cannot ring again."""
@@ -226,6 +230,7 @@ class CallEngine:
         self._contacts_seq = 0
         self._dial_seq = 0
         self._resuming: set[str] = set()
+        self._answer_watch: asyncio.Task[Any] | None = None
         self._synced: tuple[Call, ...] = ()
         self._link_changed = asyncio.Event()
 
@@ -588,6 +593,8 @@ class CallEngine:
                 self._update(connection="online")
                 self._log("signaling_up", reconnected=event.reconnected)
                 self._reconcile(event.calls)
+                if event.reconnected and self._machine.phase in (Phase.DIALING, Phase.RINGING_OUT):
+                    self._watch_for_answer()
                 self._wake_link_waiters()
             case LinkDown(reason=reason):
                 if self._signaling is not None:
@@ -704,6 +711,39 @@ class CallEngine:
         )
         self._log("resuming", call_id=call.id)
         self._spawn_call(self._join(token, hang_up_on_failure=False))
+
+    def _watch_for_answer(self) -> None:
+        if self._answer_watch is None or self._answer_watch.done():
+            self._answer_watch = _track(self._call_tasks, self._poll_for_answer())
+
+    async def _poll_for_answer(self) -> None:
+        """Ringing out across a reconnect: the server sends ``accepted`` only to the connection
+        that invited, which is gone, so read the call log until the call moves on (an
+        ``accepted`` or ``ended`` that does arrive moves it first and ends this)."""
+        for _ in range(ANSWER_POLLS):
+            await asyncio.sleep(ANSWER_POLL_S)
+            if self._machine.phase not in (Phase.DIALING, Phase.RINGING_OUT):
+                return
+            current = self._snapshot.call
+            if current is None or current.id is None:
+                continue  # the invite is still being sent again
+            try:
+                call = await self._require_api().call(current.id)
+            except VoipError as exc:
+                log.info("call log not readable while ringing out: %s", exc)
+                continue
+            if not self._is_current(call.id):
+                return
+            if call.status is CallStatus.IN_PROGRESS and self._machine.can(
+                EventKind.SERVER_ACCEPTED
+            ):
+                self._log("answer_found", call_id=call.id)
+                self._move(Event(EventKind.SERVER_ACCEPTED))
+                self._spawn_call(self._rejoin(call.id))
+                return
+            if call.status.is_final and self._machine.can(EventKind.SERVER_ENDED):
+                self._end(Event(EventKind.SERVER_ENDED, call.status, call.reason))
+                return
 
     async def _settle_from_history(self, call_id: str) -> None:
         try:
@@ -991,7 +1031,7 @@ class CallEngine:
         _track(self._call_tasks, coro)
 
 
-def _track(tasks: set[asyncio.Task[Any]], coro: Coroutine[Any, Any, Any]) -> None:
+def _track(tasks: set[asyncio.Task[Any]], coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
     task = asyncio.get_running_loop().create_task(coro)
     tasks.add(task)
 
@@ -1001,6 +1041,7 @@ def _track(tasks: set[asyncio.Task[Any]], coro: Coroutine[Any, Any, Any]) -> Non
             log.error("background task failed", exc_info=t.exception())
 
     task.add_done_callback(done)
+    return task
 
 
 async def _drain(tasks: set[asyncio.Task[Any]]) -> None:

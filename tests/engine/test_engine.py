@@ -566,6 +566,32 @@ async def test_a_retried_invite_answered_meanwhile_joins_with_a_fresh_token(rig:
     assert rig.media.sessions[0].joined == ("ws://sfu", "fresh")
 
 
+@pytest.mark.parametrize(
+    ("status", "phase"), [("IN_PROGRESS", Phase.ACTIVE), ("MISSED", Phase.ENDED)]
+)
+async def test_ringing_out_across_a_reconnect_reads_the_answer_from_the_call_log(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, status: str, phase: Phase
+) -> None:
+    monkeypatch.setattr(engine_module, "ANSWER_POLL_S", 0.01)
+    await rig.engine.call("u-bob")
+    rig.signaling.push(LinkDown("transport close"))
+    rig.signaling.push(LinkUp(calls=(make_call(),), reconnected=True))
+    assert rig.phase() is Phase.RINGING_OUT
+    # answered (or timed out) now: `accepted` would go to the connection that invited, gone
+    rig.server.calls.append(
+        call_json("c1", status=status, reason="ring_timeout" if status == "MISSED" else None)
+    )
+    snap = await rig.until(phase_is(phase))
+    assert snap.call is not None
+    if phase is Phase.ACTIVE:
+        assert rig.media.sessions[0].joined == ("ws://sfu", "fresh")
+        assert "answer_found" in [e.name for e in rig.events]
+    else:
+        assert (snap.call.status, snap.call.reason) == (CallStatus.MISSED, Reason.RING_TIMEOUT)
+    assert rig.engine._answer_watch is not None
+    await asyncio.wait_for(asyncio.gather(rig.engine._answer_watch, return_exceptions=True), 5)
+
+
 # --- a call in progress that only the server remembers -----------------------------------------
 
 

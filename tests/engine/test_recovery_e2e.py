@@ -3,8 +3,9 @@
 - an invite whose answer the link lost is sent again after the reconnect and rings once;
 - a token refused on a reconnect stops signaling until the next sign-in;
 - the whole directory loads, page after page, search too;
-- a call in progress is rejoined by the caller's and the answering device after a restart
-  (with devsfu making the rooms; media is the unit fake, no WebRTC).
+- a call in progress is rejoined by the caller's and the answering device after a restart;
+- a caller whose link was replaced while ringing out still learns of the answer
+  (these two with devsfu making the rooms; media is the unit fake, no WebRTC).
 """
 
 from __future__ import annotations
@@ -95,25 +96,29 @@ async def test_an_invite_whose_answer_was_lost_is_sent_again_and_rings_once(
         alice.add_event_listener(alice_log.append)
         bob.add_event_listener(bob_log.append)
 
-        relay.swallow_replies()  # the invite reaches the server, its answer never comes back
-        dialing = asyncio.create_task(alice.call(contact_id(alice, "bob@acme.test")))
-        ringing = await until(bob, in_phase(Phase.INCOMING))
-        assert alice.snapshot.call is not None
-        assert alice.snapshot.call.phase is Phase.DIALING
-        relay.reset()  # ... and then the link drops
+        try:
+            relay.swallow_replies()  # the invite reaches the server, its answer never comes back
+            dialing = asyncio.create_task(alice.call(contact_id(alice, "bob@acme.test")))
+            ringing = await until(bob, in_phase(Phase.INCOMING))
+            assert alice.snapshot.call is not None
+            assert alice.snapshot.call.phase is Phase.DIALING
+            relay.reset()  # ... and then the link drops
 
-        await asyncio.wait_for(dialing, 30)
-        snap = await until(alice, in_phase(Phase.RINGING_OUT))
-        assert snap.call is not None
-        assert ringing.call is not None
-        assert snap.call.id == ringing.call.id  # the server's same call, not a second one
-        assert "invite_retry" in [e.name for e in alice_log]
-        assert [e.name for e in bob_log].count("incoming") == 1
+            await asyncio.wait_for(dialing, 30)
+            snap = await until(alice, in_phase(Phase.RINGING_OUT))
+            assert snap.call is not None
+            assert ringing.call is not None
+            assert snap.call.id == ringing.call.id  # the server's same call, not a second one
+            assert "invite_retry" in [e.name for e in alice_log]
+            assert [e.name for e in bob_log].count("incoming") == 1
 
-        await alice.cancel()
-        ended = await until(bob, in_phase(Phase.ENDED))
-        assert ended.call is not None
-        assert (ended.call.status, ended.call.reason) == (CallStatus.CANCELED, Reason.CANCELED)
+            await alice.cancel()
+            ended = await until(bob, in_phase(Phase.ENDED))
+            assert ended.call is not None
+            assert (ended.call.status, ended.call.reason) == (CallStatus.CANCELED, Reason.CANCELED)
+        except TimeoutError:
+            names = ([e.name for e in alice_log], [e.name for e in bob_log])
+            pytest.fail(f"stuck; alice saw {names[0]}, bob saw {names[1]}")
     finally:
         await relay.aclose()
 
@@ -198,4 +203,33 @@ async def test_a_call_in_progress_is_rejoined_by_its_devices_after_a_restart(
         # (the first two engines, as if their apps had died, still believe in the call; closing
         # them sends a hang-up the server refuses: the call is already over)
         for engine in engines:  # while the server still runs
+            await engine.close()
+
+
+@pytest.mark.media
+async def test_an_answer_after_the_callers_reconnect_still_connects_the_caller(
+    tmp_path: Path, engines: list[CallEngine]
+) -> None:
+    with running_stack(tmp_path, webhooks=False) as stack:
+        alice = await sign_in(
+            engines, stack.url, "alice@acme.test", device_id="alice-desk", media=MediaFactory()
+        )
+        bob = await sign_in(
+            engines, stack.url, "bob@acme.test", device_id="bob-phone", media=MediaFactory()
+        )
+        await alice.call(contact_id(alice, "bob@acme.test"))
+        await until(bob, in_phase(Phase.INCOMING))
+        await until(alice, in_phase(Phase.RINGING_OUT))
+        await asyncio.to_thread(stack.server.restart)  # every connection is a new one now
+        await until(alice, lambda s: s.connection == "online")
+        await until(bob, lambda s: s.connection == "online")
+        await bob.accept()
+        await until(bob, in_phase(Phase.ACTIVE))
+        snap = await until(alice, in_phase(Phase.ACTIVE))
+        assert snap.call is not None
+        await alice.hang_up()
+        ended = await until(bob, in_phase(Phase.ENDED))
+        assert ended.call is not None
+        assert ended.call.status is CallStatus.COMPLETED
+        for engine in engines:
             await engine.close()
