@@ -69,6 +69,14 @@ EVENTS = cast(Table, CallEvent.__table__)
 CONNECTIONS = cast(Table, Connection.__table__)
 
 _CALL_BY_ID = select(CALLS).where(CALLS.c.id == bindparam("id"))
+_CALLER, _CALLEE = USERS.alias("caller"), USERS.alias("callee")
+_CALL_WITH_NAMES = (
+    select(CALLS, _CALLER.c.display_name, _CALLEE.c.display_name)
+    .join(_CALLER, _CALLER.c.id == CALLS.c.caller_id)
+    .join(_CALLEE, _CALLEE.c.id == CALLS.c.callee_id)
+    .where(CALLS.c.id == bindparam("id"))
+)
+"""A call and its parties' display names (for views and tokens) in one SELECT."""
 _CALL_IN_ROOM = select(CALLS).where(
     CALLS.c.room_name == bindparam("room"), CALLS.c.status == CallStatus.IN_PROGRESS.value
 )
@@ -244,12 +252,22 @@ class CallService:
 
     async def _load_party_call(
         self, session: AsyncSession, ident: Identity, call_id: str
-    ) -> tuple[CallRow, Role]:
-        row = await load_call(session, call_id)
-        if row is None or ident.user_id not in (row.caller_id, row.callee_id):
+    ) -> tuple[CallRow, Role, dict[str, PartyRow]]:
+        """The call ``ident`` is a party of, the role, and both parties (names only: their
+        lines are not read here); ``not_found`` for anyone else."""
+        found = (await session.execute(_CALL_WITH_NAMES, {"id": call_id})).first()
+        if found is None:
+            raise ServiceError(ErrorCode.NOT_FOUND, "no such call")
+        *columns, caller_name, callee_name = found
+        row = CallRow(**dict(zip(CALLS.c.keys(), columns, strict=True)))
+        if ident.user_id not in (row.caller_id, row.callee_id):
             raise ServiceError(ErrorCode.NOT_FOUND, "no such call")
         role = Role.CALLER if row.caller_id == ident.user_id else Role.CALLEE
-        return row, role
+        users = {
+            row.caller_id: PartyRow(row.caller_id, row.tenant_id, caller_name, None),
+            row.callee_id: PartyRow(row.callee_id, row.tenant_id, callee_name, None),
+        }
+        return row, role, users
 
     @staticmethod
     def _check(status: CallStatus, event: Event, role: Role) -> callstate.Transition:
@@ -548,7 +566,7 @@ class CallService:
 
     async def accept(self, ident: Identity, dev: Device, call_id: str) -> RoomToken:
         async with self._sessions() as session:
-            row, role = await self._load_party_call(session, ident, call_id)
+            row, role, users = await self._load_party_call(session, ident, call_id)
             step = self._check(CallStatus(row.status), Event.ACCEPT, role)
             slug = await self._tenant_slug(session, row.tenant_id)
             won = await self._apply(
@@ -566,7 +584,6 @@ class CallService:
             )
             if not won:
                 raise ServiceError(ErrorCode.INVALID_STATE, "the call was answered or ended")
-            users = await users_by_id(session, (row.caller_id, row.callee_id))
         assert row.room_name is not None
         await self._notify.emit(
             ServerEvent.ANSWERED_ELSEWHERE,
@@ -622,7 +639,7 @@ class CallService:
     async def finish(self, ident: Identity, dev: Device, call_id: str, event: Event) -> None:
         """``decline``, ``cancel`` or ``hangup`` (hangup while ringing = cancel / decline)."""
         async with self._sessions() as session:
-            row, role = await self._load_party_call(session, ident, call_id)
+            row, role, _ = await self._load_party_call(session, ident, call_id)
             status = CallStatus(row.status)
             if event is Event.HANGUP:
                 event = callstate.hangup_event(status, role)
@@ -651,8 +668,7 @@ class CallService:
 
     async def room_token(self, ident: Identity, call_id: str, device_id: str | None) -> RoomToken:
         async with self._sessions() as session:
-            row, role = await self._load_party_call(session, ident, call_id)
-            users = await users_by_id(session, (row.caller_id, row.callee_id))
+            row, role, users = await self._load_party_call(session, ident, call_id)
         if row.status != CallStatus.IN_PROGRESS.value or row.room_name is None:
             raise ServiceError(ErrorCode.INVALID_STATE, "the call is not in progress")
         stored = row.caller_device if role is Role.CALLER else row.answer_device
