@@ -251,7 +251,7 @@ async def main_async(args: argparse.Namespace) -> str:
             server.cli("seed-load", str(biggest))
             settings = Settings(
                 database_url=server.env["VOIP_DATABASE_URL"],
-                jwt_secret=server.env["VOIP_JWT_SECRET"],  # type: ignore[arg-type]
+                jwt_secret=server.env["VOIP_JWT_SECRET"],
             )
             engine = make_engine(settings.db_url)
             async with make_sessionmaker(engine)() as session:
