@@ -1,0 +1,175 @@
+"""The rejoin grace decided by the call service alone, against a real SQLite database and a fake
+LiveKit (``FakeRooms``, below): a ``participant_left`` whose identity is still in the room (a
+duplicate-identity rejoin whose ``joined`` came first) starts no grace; when LiveKit cannot say,
+the grace starts (a later ``joined`` still clears it)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from server import migrate
+from server.auth import Identity
+from server.calls import CallService, Device
+from server.config import Settings
+from server.db.engine import make_engine, make_sessionmaker
+from server.db.models import CallEvent, CallRow
+from server.media import MediaUnavailable, ParticipantInfo, RoomInfo, WebhookNotice
+from server.seed import UserSpec, ensure_tenant, ensure_users
+from voip_contract import InvitePayload, ServerEvent
+
+
+@dataclass
+class FakeRooms:
+    """:class:`server.media.MediaRooms` in memory; ``down`` makes every request fail."""
+
+    inside: dict[str, list[str]] = field(default_factory=dict)
+    down: bool = False
+
+    @property
+    def client_url(self) -> str:
+        return "ws://fake"
+
+    async def create_room(self, name: str) -> str:
+        self.inside.setdefault(name, [])
+        return f"RM_{name}"
+
+    async def delete_room(self, name: str) -> None:
+        self.inside.pop(name, None)
+
+    async def list_rooms(self, prefix: str) -> list[RoomInfo]:
+        return [RoomInfo(n, f"RM_{n}", len(p)) for n, p in self.inside.items()]
+
+    async def list_participants(self, name: str) -> list[ParticipantInfo]:
+        if self.down:
+            raise MediaUnavailable("fake LiveKit is down")
+        return [ParticipantInfo(identity, identity) for identity in self.inside.get(name, [])]
+
+    def mint_token(self, *, room: str, identity: str, name: str) -> str:
+        return f"token:{room}:{identity}"
+
+    def verify_webhook(self, body: str, auth_header: str | None) -> WebhookNotice:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        return None
+
+
+@dataclass
+class Recorded:
+    events: list[tuple[ServerEvent, dict[str, Any], str]] = field(default_factory=list)
+
+    async def emit(
+        self, event: ServerEvent, data: dict[str, Any], *, to: str, skip_sid: str | None = None
+    ) -> None:
+        self.events.append((event, data, to))
+
+
+@dataclass
+class Setup:
+    service: CallService
+    rooms: FakeRooms
+    sessions: Any
+    call_id: str
+    room: str
+    bob: str
+
+
+@pytest.fixture
+async def answered(tmp_path: Path) -> AsyncIterator[Setup]:
+    """Alice called Bob (device ``phone``) and Bob answered: an IN_PROGRESS call."""
+    settings = Settings(
+        var_dir=tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path / 'voip.db'}"
+    )
+    engine = make_engine(settings.db_url)
+    await migrate.upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    async with sessions() as session:
+        tenant = await ensure_tenant(session, "acme", "ACME")
+        alice, bob = await ensure_users(
+            session,
+            tenant,
+            [UserSpec("alice@acme.test", "Alice"), UserSpec("bob@acme.test", "Bob")],
+            "pw",
+        )
+        await session.commit()
+    rooms = FakeRooms()
+    service = CallService(settings, sessions, rooms, Recorded())
+    caller = Identity(alice.id, tenant.id, alice.email, alice.display_name)
+    callee = Identity(bob.id, tenant.id, bob.email, bob.display_name)
+    await service.connected(callee, Device("sid-b", "phone"))
+    call = await service.invite(
+        caller, Device("sid-a", "laptop"), InvitePayload(callee_id=bob.id, request_id="r1")
+    )
+    token = await service.accept(callee, Device("sid-b", "phone"), call.id)
+    try:
+        yield Setup(service, rooms, sessions, call.id, token.room_name, bob.id)
+    finally:
+        await service.drain()
+        await engine.dispose()
+
+
+async def _grace(setup: Setup) -> Any:
+    async with setup.sessions() as session:
+        return await session.scalar(
+            select(CallRow.callee_grace_until).where(CallRow.id == setup.call_id)
+        )
+
+
+async def _media_events(setup: Setup) -> list[str]:
+    async with setup.sessions() as session:
+        rows = await session.scalars(
+            select(CallEvent.event)
+            .where(CallEvent.call_id == setup.call_id, CallEvent.to_status == "IN_PROGRESS")
+            .order_by(CallEvent.id)
+        )
+        return list(rows)
+
+
+async def test_left_while_the_same_identity_is_still_in_the_room_starts_no_grace(
+    answered: Setup,
+) -> None:
+    identity = f"{answered.bob}:phone"
+    answered.rooms.inside[answered.room] = [identity]  # the new session joined first
+    await answered.service.on_webhook(WebhookNotice("participant_left", answered.room, identity))
+    assert await _grace(answered) is None
+    assert await _media_events(answered) == ["accept"]
+
+
+async def test_left_and_gone_starts_the_grace_and_a_join_clears_it(answered: Setup) -> None:
+    identity = f"{answered.bob}:phone"
+    await answered.service.on_webhook(WebhookNotice("participant_left", answered.room, identity))
+    first = await _grace(answered)
+    assert first is not None
+    # a repeated left does not extend the deadline
+    await answered.service.on_webhook(WebhookNotice("participant_left", answered.room, identity))
+    assert await _grace(answered) == first
+    await answered.service.on_webhook(
+        WebhookNotice("participant_joined", answered.room, f"{answered.bob}:desktop")
+    )
+    assert await _grace(answered) is None
+    assert await _media_events(answered) == ["accept", "participant_left", "participant_joined"]
+
+
+async def test_livekit_unreachable_when_listing_still_starts_the_grace(answered: Setup) -> None:
+    answered.rooms.down = True
+    identity = f"{answered.bob}:phone"
+    await answered.service.on_webhook(WebhookNotice("participant_left", answered.room, identity))
+    assert await _grace(answered) is not None
+
+
+async def test_webhooks_without_a_party_change_nothing(answered: Setup) -> None:
+    for notice in (
+        WebhookNotice("participant_left", answered.room, None),
+        WebhookNotice("participant_left", answered.room, "stranger:x"),
+        WebhookNotice("participant_left", "acme_no-such-room", f"{answered.bob}:phone"),
+        WebhookNotice("track_published", answered.room, f"{answered.bob}:phone"),
+    ):
+        await answered.service.on_webhook(notice)
+    assert await _grace(answered) is None
+    assert await _media_events(answered) == ["accept"]
