@@ -38,6 +38,7 @@ from typing import Any, Literal
 from voip_app.api import ApiClient
 from voip_app.callstate import CallMachine, Event, EventKind, IllegalTransition, Phase
 from voip_app.errors import RequestRefused, ServerUnreachable, Unauthorized, VoipError
+from voip_app.listeners import notify
 from voip_app.media.base import (
     AudioOutput,
     AudioOutputChanged,
@@ -1003,20 +1004,10 @@ class CallEngine:
         self._notify()
 
     def _notify(self) -> None:
-        snapshot = self._snapshot
-        for listener in list(self._listeners):
-            try:
-                listener(snapshot)
-            except Exception:
-                log.exception("snapshot listener failed")
+        notify(list(self._listeners), self._snapshot, log=log, what="snapshot")
 
     def _log(self, name: str, **data: Any) -> None:
-        event = EngineEvent(name, data)
-        for listener in list(self._event_listeners):
-            try:
-                listener(event)
-            except Exception:
-                log.exception("event listener failed")
+        notify(list(self._event_listeners), EngineEvent(name, data), log=log, what="event")
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """A task of the session (outlives a call)."""

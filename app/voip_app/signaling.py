@@ -28,6 +28,7 @@ import socketio
 from pydantic import BaseModel, ValidationError
 
 from voip_app.errors import BadResponse, RequestRefused, ServerUnreachable, Unauthorized, refused
+from voip_app.listeners import notify
 from voip_contract import (
     NAMESPACE,
     Accepted,
@@ -277,13 +278,7 @@ class SignalingClient:
         return _parse_ack(event, raw, model)
 
     def _emit(self, event: SignalEvent) -> None:
-        listener = self._listener
-        if listener is None:
-            return
-        try:
-            listener(event)
-        except Exception:
-            log.exception("signaling listener failed on %s", type(event).__name__)
+        notify([self._listener], event, log=log, what="signaling")
 
     def _pushed_handler(self, name: ServerEvent) -> Callable[[Any], None]:
         model = _PUSHED[name]

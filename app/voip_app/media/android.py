@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast, get_args
 import flet as ft
 from flet.controls.context import _context_page
 
+from voip_app.listeners import notify
 from voip_app.media.base import (
     AudioOutput,
     AudioOutputChanged,
@@ -184,13 +185,7 @@ class AndroidMediaSession:
     # -- events from the Dart side -----------------------------------------------------------
 
     def _emit(self, event: MediaEvent) -> None:
-        listener = self._listener
-        if listener is None:
-            return
-        try:
-            listener(event)
-        except Exception:
-            log.exception("media listener failed on %r", event)
+        notify([self._listener], event, log=log, what="media")
 
     def _on_connected(self, e: RoomEvent) -> None:
         self._emit(Connected())

@@ -23,6 +23,7 @@ import numpy as np
 from livekit import rtc
 
 from voip_app.audio.base import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, AudioInput, AudioOutput
+from voip_app.listeners import notify
 from voip_app.media.base import (
     AudioOutput as OutputRoute,
 )
@@ -274,13 +275,7 @@ class LiveKitMediaSession:
             await source.capture_frame(rtc.AudioFrame(data, SAMPLE_RATE, 1, FRAME_SAMPLES))
 
     def _emit(self, event: MediaEvent) -> None:
-        listener = self._listener
-        if listener is None:
-            return
-        try:
-            listener(event)
-        except Exception:
-            log.exception("media listener failed on %s", type(event).__name__)
+        notify([self._listener], event, log=log, what="media")
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
