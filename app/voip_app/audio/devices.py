@@ -115,19 +115,7 @@ class DeviceInput:
                     frame = apm.near(frame, delay)
                 loop.call_soon_threadsafe(put, frame)
 
-        try:
-            stream = sd.InputStream(
-                samplerate=SAMPLE_RATE,
-                channels=1,
-                dtype="int16",
-                blocksize=FRAME_SAMPLES * BLOCK_FRAMES,
-                device=_device(self.device_id),
-                callback=callback,
-            )
-            stream.start()
-        except (sd.PortAudioError, ValueError) as exc:
-            raise MediaError(f"Cannot open the microphone: {exc}") from exc
-        self._stream = stream
+        self._stream = _open_stream(sd.InputStream, self.device_id, callback, what="microphone")
 
     async def read(self) -> Frame:
         return await self._queue.get()
@@ -176,19 +164,7 @@ class DeviceOutput:
                 for i in range(need):
                     apm.far(pcm[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES])
 
-        try:
-            stream = sd.OutputStream(
-                samplerate=SAMPLE_RATE,
-                channels=1,
-                dtype="int16",
-                blocksize=FRAME_SAMPLES * BLOCK_FRAMES,
-                device=_device(self.device_id),
-                callback=callback,
-            )
-            stream.start()
-        except (sd.PortAudioError, ValueError) as exc:
-            raise MediaError(f"Cannot open the speaker: {exc}") from exc
-        self._stream = stream
+        self._stream = _open_stream(sd.OutputStream, self.device_id, callback, what="speaker")
 
     def write(self, frame: Frame) -> None:
         with self._lock:
@@ -227,6 +203,24 @@ class DeviceAudio:
         )
         self.input = DeviceInput(input_device, apm)
         self.output = DeviceOutput(output_device, apm)
+
+
+def _open_stream(kind: Any, device_id: str | None, callback: Any, *, what: str) -> Any:
+    """Open and start a mono 48 kHz int16 sounddevice stream of ``kind`` (input or output)."""
+    sd = _sd()
+    try:
+        stream = kind(
+            samplerate=SAMPLE_RATE,
+            channels=1,
+            dtype="int16",
+            blocksize=FRAME_SAMPLES * BLOCK_FRAMES,
+            device=_device(device_id),
+            callback=callback,
+        )
+        stream.start()
+    except (sd.PortAudioError, ValueError) as exc:
+        raise MediaError(f"Cannot open the {what}: {exc}") from exc
+    return stream
 
 
 def _close_stream(stream: Any) -> None:
