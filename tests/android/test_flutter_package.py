@@ -137,3 +137,11 @@ def test_the_app_build_takes_the_extension_on_android_only() -> None:
     assert tomllib.loads((dev_path / "pyproject.toml").read_text())["project"]["name"] == (
         "flet-livekit"
     )
+
+
+def test_the_library_hands_the_apk_the_keep_rules_pyjnius_needs() -> None:
+    gradle = (FLUTTER / "android" / "build.gradle").read_text()
+    declared = re.search(r'consumerProguardFiles\("([^"]+)"\)', gradle)
+    assert declared, "build.gradle declares no consumer keep rules"
+    rules = (FLUTTER / "android" / declared.group(1)).read_text().splitlines()
+    assert "-keep class org.jnius.** { *; }" in rules
