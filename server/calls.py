@@ -667,14 +667,34 @@ class CallService:
         return [call_view(r, users, ident.user_id) for r in rows]
 
     async def room_token(self, ident: Identity, call_id: str, device_id: str | None) -> RoomToken:
+        """A fresh room token to rejoin an IN_PROGRESS call: only for the device on it (the
+        caller's calling device, the callee's answering device), named by ``device_id``."""
         async with self._sessions() as session:
             row, role, users = await self._load_party_call(session, ident, call_id)
         if row.status != CallStatus.IN_PROGRESS.value or row.room_name is None:
             raise ServiceError(ErrorCode.INVALID_STATE, "the call is not in progress")
-        stored = row.caller_device if role is Role.CALLER else row.answer_device
-        device = device_id or stored or "rejoin"
+        stored: str | None
+        stored_sid: str | None
+        if role is Role.CALLER:
+            stored, stored_sid = row.caller_device, row.caller_sid
+        else:
+            stored, stored_sid = row.answer_device, row.answer_sid
+        if device_id is None and stored == stored_sid:
+            # That device connected without naming itself (its device is its socket id, which
+            # changes on every reconnect): it cannot name itself now, so it may rejoin unnamed.
+            device_id = stored
+        if device_id is None:
+            # A named device always names itself; an unnamed request is another device, and a
+            # token under the stored identity would push the device on the call out of the
+            # room (LiveKit drops the older of two participants with one identity).
+            raise ServiceError(
+                ErrorCode.FORBIDDEN,
+                "Say which device is rejoining (device_id): only the device on the call may.",
+            )
+        if device_id != stored:
+            raise ServiceError(ErrorCode.FORBIDDEN, "This call is on another of your devices.")
         try:
-            token = self._token_for(row, users[ident.user_id], device)
+            token = self._token_for(row, users[ident.user_id], device_id)
         except MediaUnavailable as exc:
             raise ServiceError(ErrorCode.UNAVAILABLE, "media server unavailable") from exc
         return RoomToken(livekit_url=self._media.client_url, room_name=row.room_name, token=token)

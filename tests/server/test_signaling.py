@@ -282,6 +282,68 @@ async def test_token_grant_identity_and_expiry(stack: Stack) -> None:
         )
 
 
+async def rejoin_token(
+    stack: Stack, person: Person, call_id: str, device_id: str | None
+) -> tuple[int, dict[str, Any]]:
+    """``POST /api/calls/{id}/token`` as ``person`` from ``device_id`` (no body if ``None``)."""
+    body = None if device_id is None else {"device_id": device_id}
+    response = await stack.http.post(f"/api/calls/{call_id}/token", headers=person.auth, json=body)
+    answer: dict[str, Any] = response.json()
+    return response.status_code, answer
+
+
+async def test_only_the_device_on_the_call_may_rejoin(stack: Stack) -> None:
+    p = await stack.tenant("alice", "bob", "carol")
+    async with stack.clients(
+        (p["alice"], "laptop"), (p["bob"], "phone"), (p["bob"], "desktop")
+    ) as (a, phone, desktop):
+        call = await ring(a, p["bob"], phone, desktop)
+        for person, device in ((p["alice"], "laptop"), (p["bob"], "phone")):
+            status, body = await rejoin_token(stack, person, call["id"], device)
+            assert (status, body["error"]["code"]) == (409, "invalid_state"), body
+        ack = await phone.call("accept", {"call_id": call["id"]})
+        assert ack["ok"], ack
+        await a.next_matching("accepted", call_id=call["id"])
+
+        for person, device in ((p["alice"], "laptop"), (p["bob"], "phone")):
+            status, body = await rejoin_token(stack, person, call["id"], device)
+            assert status == 200, body
+            assert body["room_name"] == ack["room_name"]
+            claims = jwt.decode(body["token"], options={"verify_signature": False})
+            assert claims["sub"] == f"{person.id}:{device}"
+        for person, device in ((p["bob"], "desktop"), (p["alice"], "phone")):
+            status, body = await rejoin_token(stack, person, call["id"], device)
+            assert (status, body["error"]["code"]) == (403, "forbidden"), body
+            assert body["error"]["message"] == "This call is on another of your devices."
+        for person in (p["alice"], p["bob"]):  # a device that does not say which it is
+            status, body = await rejoin_token(stack, person, call["id"], None)
+            assert (status, body["error"]["code"]) == (403, "forbidden"), body
+        status, body = await rejoin_token(stack, p["carol"], call["id"], "phone")
+        assert (status, body["error"]["code"]) == (404, "not_found"), body
+
+        assert (await a.call("hangup", {"call_id": call["id"]}))["ok"]
+        await phone.next_matching("ended", call_id=call["id"])
+        status, body = await rejoin_token(stack, p["bob"], call["id"], "phone")
+        assert (status, body["error"]["code"]) == (409, "invalid_state"), body
+    assert "token" not in str(desktop.events)
+
+
+async def test_a_device_without_an_id_rejoins_unnamed(stack: Stack) -> None:
+    # A client that connects without a device_id is its socket, whose id it does not keep:
+    # it rejoins without naming itself; a named device of the same user still may not.
+    p = await stack.tenant("alice", "bob")
+    async with stack.clients(p["alice"], p["bob"]) as (a, b):
+        call, _, _ = await answer(stack, a, b)
+        for person, sid in ((p["alice"], a.sid), (p["bob"], b.sid)):
+            status, body = await rejoin_token(stack, person, call["id"], None)
+            assert status == 200, body
+            claims = jwt.decode(body["token"], options={"verify_signature": False})
+            assert claims["sub"] == f"{person.id}:{sid}"
+        status, body = await rejoin_token(stack, p["bob"], call["id"], "tablet")
+        assert (status, body["error"]["code"]) == (403, "forbidden"), body
+        assert (await a.call("hangup", {"call_id": call["id"]}))["ok"]
+
+
 async def test_a_third_user_sees_no_token_and_no_foreign_call(stack: Stack) -> None:
     p = await stack.tenant("alice", "bob", "carol")
     async with stack.clients(p["carol"]) as (c,):
