@@ -124,7 +124,29 @@ _SET_ROOM_SID = (
     update(CALLS)
     .where(CALLS.c.id == bindparam("call"), CALLS.c.status == CallStatus.IN_PROGRESS.value)
     .values(room_sid=bindparam("room_sid"))
+    .returning(CALLS.c.caller_sid)
 )
+"""Store the room's sid; returns the caller's socket as it stood when the call was answered
+(it may have moved since the accept read the row, and never moves after)."""
+_RINGING_FROM = and_(
+    CALLS.c.status == CallStatus.RINGING.value, CALLS.c.caller_device == bindparam("device")
+)
+_FOLLOW_CALLER = (
+    update(CALLS)
+    .where(CALLS.c.caller_id == bindparam("user"), _RINGING_FROM)
+    .values(caller_sid=bindparam("sid"))
+)
+"""A caller's device that reconnects takes over its ringing calls: ``accepted`` goes there."""
+_FOLLOW_RETRY = (
+    update(CALLS)
+    .where(
+        CALLS.c.caller_id == bindparam("user"),
+        CALLS.c.request_id == bindparam("rid"),
+        _RINGING_FROM,
+    )
+    .values(caller_sid=bindparam("sid"))
+)
+"""A retried invite (same ``request_id``) from the calling device's new socket takes it over."""
 
 
 async def load_call(session: AsyncSession, call_id: str) -> CallRow | None:
@@ -419,7 +441,7 @@ class CallService:
                     session, ident, dev, payload, users, bool(live), now
                 )
         if row is None:  # a retried invite (same request_id): the call it made
-            return await self._existing_invite(ident, payload)
+            return await self._existing_invite(ident, dev, payload)
         if row.status == CallStatus.RINGING.value:
             await self._announce_ringing(row, users)
             await self.publish_presence(row.tenant_id, [row.caller_id, row.callee_id])
@@ -508,9 +530,22 @@ class CallService:
             return None
         return CallRow(**values)
 
-    async def _existing_invite(self, ident: Identity, payload: InvitePayload) -> Call:
-        """The call a retried (or raced) invite with the same ``request_id`` created."""
+    async def _existing_invite(self, ident: Identity, dev: Device, payload: InvitePayload) -> Call:
+        """The call a retried (or raced) invite with the same ``request_id`` created; a retry
+        from a new socket of the calling device, while the call rings, moves ``accepted`` to
+        that socket (conditional on the status and the device, so it never takes a call
+        another device placed, nor one answered meanwhile)."""
         async with self._sessions() as session:
+            await session.execute(
+                _FOLLOW_RETRY,
+                {
+                    "user": ident.user_id,
+                    "rid": payload.request_id,
+                    "device": dev.device_id,
+                    "sid": dev.sid,
+                },
+            )
+            await session.commit()
             row = await session.scalar(
                 select(CallRow).where(
                     CallRow.caller_id == ident.user_id, CallRow.request_id == payload.request_id
@@ -600,9 +635,11 @@ class CallService:
             await self._fail(row.id)
             raise ServiceError(ErrorCode.UNAVAILABLE, "media server unavailable") from exc
         async with self._sessions() as session:
-            still = await session.execute(_SET_ROOM_SID, {"call": row.id, "room_sid": room_sid})
+            still = (
+                await session.execute(_SET_ROOM_SID, {"call": row.id, "room_sid": room_sid})
+            ).first()
             await session.commit()
-        if still.rowcount != 1:  # type: ignore[attr-defined]
+        if still is None:
             self._spawn(self._delete_room(row.room_name))
             raise ServiceError(ErrorCode.INVALID_STATE, "the call ended while it was answered")
         accepted = Accepted(
@@ -611,9 +648,7 @@ class CallService:
             room_name=row.room_name,
             token=caller_token,
         )
-        await self._notify.emit(
-            ServerEvent.ACCEPTED, accepted.model_dump(mode="json"), to=row.caller_sid
-        )
+        await self._notify.emit(ServerEvent.ACCEPTED, accepted.model_dump(mode="json"), to=still[0])
         return RoomToken(
             livekit_url=self._media.client_url, room_name=row.room_name, token=callee_token
         )
@@ -702,7 +737,8 @@ class CallService:
     # --- connections and presence ----------------------------------------------------------
 
     async def connected(self, ident: Identity, dev: Device) -> None:
-        """Record the socket; ring it again for every call still ringing for this user."""
+        """Record the socket; ring it again for every call still ringing for this user; a
+        named device that placed a call still ringing takes it over (``accepted`` comes here)."""
         now = utcnow()
         fans_out = await self._fans_out(ident.tenant_id)
         async with self._sessions() as session:
@@ -718,6 +754,11 @@ class CallService:
                     last_seen=now,
                 )
             )
+            if dev.device_id != dev.sid:  # a socket-id device is new: it placed nothing
+                await session.execute(
+                    _FOLLOW_CALLER,
+                    {"user": ident.user_id, "device": dev.device_id, "sid": dev.sid},
+                )
             await session.commit()
             ringing = list(
                 await session.scalars(

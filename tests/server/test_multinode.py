@@ -133,3 +133,22 @@ async def test_simultaneous_invites_on_two_nodes_ring_one_call_only(cluster: Clu
         await race_invites((a, c), (b, c))  # alice on node one and bob on node two call carol
         _, crossed = await race_invites((a, b), (b, a))
         assert sorted(crossed["outcomes"]) == ["RINGING", "invalid_state"]
+
+
+async def test_accepted_reaches_the_callers_new_socket_on_the_other_node(cluster: Cluster) -> None:
+    p = await cluster.one.tenant("alice", "bob")
+    async with cluster.one.clients(p["bob"]) as (b,):
+        async with cluster.one.clients((p["alice"], "laptop")) as (old,):
+            call = await old.invite(p["bob"])
+            await b.next("incoming")
+        async with cluster.two.clients((p["alice"], "laptop"), (p["alice"], "phone")) as (
+            new,
+            other,
+        ):
+            ack = await b.call("accept", {"call_id": call["id"]})
+            assert ack["ok"], ack
+            accepted = await new.next_matching("accepted", call_id=call["id"])
+            assert accepted["room_name"] == ack["room_name"]
+            assert (await new.call("hangup", {"call_id": call["id"]}))["ok"]
+            await other.next_matching("ended", call_id=call["id"])
+    assert "accepted" not in other.names() + old.names()

@@ -344,6 +344,48 @@ async def test_a_device_without_an_id_rejoins_unnamed(stack: Stack) -> None:
         assert (await a.call("hangup", {"call_id": call["id"]}))["ok"]
 
 
+async def test_accepted_follows_the_calling_device_to_its_new_socket(stack: Stack) -> None:
+    p = await stack.tenant("alice", "bob")
+    async with stack.clients(p["bob"]) as (b,):
+        async with stack.clients((p["alice"], "laptop")) as (old,):
+            call = await ring(old, p["bob"], b)
+        async with stack.clients((p["alice"], "laptop"), (p["alice"], "phone")) as (new, other):
+            # the phone connected last, but it did not place the call: it must not take it
+            ack = await b.call("accept", {"call_id": call["id"]})
+            assert ack["ok"], ack
+            accepted = await new.next_matching("accepted", call_id=call["id"])
+            assert accepted["room_name"] == ack["room_name"]
+            claims = jwt.decode(accepted["token"], options={"verify_signature": False})
+            assert claims["sub"] == f"{p['alice'].id}:laptop"
+            assert (await new.call("hangup", {"call_id": call["id"]}))["ok"]
+            await other.next_matching("ended", call_id=call["id"])
+    assert "accepted" not in other.names()
+    assert "token" not in str(other.events)
+    assert "accepted" not in old.names()
+
+
+async def test_a_retried_invite_from_a_new_socket_takes_the_accepted(stack: Stack) -> None:
+    p = await stack.tenant("alice", "bob")
+    people = (p["bob"], (p["alice"], "laptop"), (p["alice"], "phone"))
+    async with stack.clients(*people) as (b, new, other):
+        # The old socket's invite lands after the same device's new socket connected (the
+        # link dropped while the invite was on its way); the app then sends it again.
+        async with stack.clients((p["alice"], "laptop")) as (old,):
+            call = await old.invite(p["bob"], request_id="r-1")
+            await b.next_matching("incoming")
+        assert (await new.invite(p["bob"], request_id="r-1"))["id"] == call["id"]
+        # the same request_id from another device of alice's returns the call, takes nothing
+        assert (await other.invite(p["bob"], request_id="r-1"))["id"] == call["id"]
+        ack = await b.call("accept", {"call_id": call["id"]})
+        assert ack["ok"], ack
+        accepted = await new.next_matching("accepted", call_id=call["id"])
+        assert accepted["room_name"] == ack["room_name"]
+        assert (await new.call("hangup", {"call_id": call["id"]}))["ok"]
+        await other.next_matching("ended", call_id=call["id"])
+    assert "accepted" not in other.names() + old.names()
+    assert b.names().count("incoming") == 1
+
+
 async def test_a_third_user_sees_no_token_and_no_foreign_call(stack: Stack) -> None:
     p = await stack.tenant("alice", "bob", "carol")
     async with stack.clients(p["carol"]) as (c,):
