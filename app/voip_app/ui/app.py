@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections.abc import Awaitable, Callable
 
 import flet as ft
@@ -59,12 +58,13 @@ async def main(page: ft.Page) -> None:
         page.run_task(fn)
 
     platform = current_platform()
-    engine = CallEngine(media_factory=_media_factory(page), device_id=uuid.uuid4().hex[:12])
+    store = PreferencesStore()
+    engine = CallEngine(media_factory=_media_factory(page), device_id=await store.device_id())
     binding = EngineBinding(engine)
     model = AppModel(
         engine=binding,
         ringer=FletRinger(page, platform),
-        store=PreferencesStore(),
+        store=store,
         platform=platform,
         post=post,
         spawn=spawn,
