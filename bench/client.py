@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench:client -->", "<!-- /bench:client -->"
 RATE = 48_000
+BURST_EVERY_S = 1.0  # one burst a second: delays up to 950 ms are told apart
 
 
 # --- 1. answer -> first audio ------------------------------------------------------------------
@@ -142,7 +143,9 @@ async def answer_to_audio(url: str, calls: int) -> tuple[list[float], list[float
 # --- 2 + 3. mouth-to-ear through PulseAudio, client CPU ----------------------------------------
 
 
-def bursts(seconds: float, every_s: float = 0.5, length_s: float = 0.06) -> tuple[Any, list[int]]:
+def bursts(
+    seconds: float, every_s: float = BURST_EVERY_S, length_s: float = 0.06
+) -> tuple[Any, list[int]]:
     import numpy as np
 
     signal = np.zeros(int(seconds * RATE), dtype=np.float32)
@@ -165,7 +168,8 @@ def delays_ms(recorded: Any, onsets: list[int]) -> list[float]:
     env = np.convolve(x, np.ones(48) / 48, mode="same")
     found = []
     for onset in onsets:
-        window = env[onset : onset + int(0.45 * RATE)]
+        # a burst heard later than the next one was played would be taken for the next one
+        window = env[onset : onset + int((BURST_EVERY_S - 0.05) * RATE)]
         if len(window) == 0 or window.max() < 0.01:
             continue
         # the played envelope crosses half its peak 1/4 of the way in (Hann window)
