@@ -25,7 +25,7 @@ from voip_app.media.base import MediaError
 log = logging.getLogger(__name__)
 
 BLOCK_FRAMES = 2  # 20 ms PortAudio blocks
-MAX_PLAYOUT_FRAMES = 20  # drop audio beyond 200 ms of playout backlog: latency over completeness
+MAX_PLAYOUT_FRAMES = 8  # past 80 ms of playout backlog, drop to 40 ms: latency over completeness
 
 
 def _sd() -> Any:
