@@ -18,9 +18,10 @@ import pytest
 
 from tests.engine.fakes import MediaFactory
 from tests.engine.stack import RelayLink, running_stack
+from tests.engine.waits import in_phase, until
 from tests.support.servers import HOST, CallServer
 from voip_app.callstate import Phase
-from voip_app.engine import CallEngine, EngineEvent, EngineSnapshot, MediaPrefs
+from voip_app.engine import CallEngine, EngineEvent, MediaPrefs
 from voip_app.media.base import MediaSession
 from voip_app.signaling import SignalingClient
 from voip_contract import CallStatus, Reason
@@ -45,24 +46,6 @@ async def engines() -> AsyncIterator[list[CallEngine]]:
     yield made
     for engine in made:
         await engine.close()
-
-
-async def until(
-    engine: CallEngine, predicate: Callable[[EngineSnapshot], bool], within: float = 20
-) -> EngineSnapshot:
-    if predicate(engine.snapshot):
-        return engine.snapshot
-    reached = asyncio.Event()
-    unsubscribe = engine.subscribe(lambda s: reached.set() if predicate(s) else None)
-    try:
-        await asyncio.wait_for(reached.wait(), within)
-    finally:
-        unsubscribe()
-    return engine.snapshot
-
-
-def in_phase(phase: Phase) -> Callable[[EngineSnapshot], bool]:
-    return lambda s: s.call is not None and s.call.phase is phase
 
 
 async def sign_in(

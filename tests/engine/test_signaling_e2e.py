@@ -6,15 +6,16 @@ The server stopped mid-ring: both clients notice, reconnect on their own, ``sync
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from tests.engine.waits import in_phase, until
 from tests.support.servers import CallServer
 from voip_app.callstate import Phase
-from voip_app.engine import CallEngine, EngineEvent, EngineSnapshot, MediaPrefs
+from voip_app.engine import CallEngine, EngineEvent, MediaPrefs
 from voip_app.errors import ServerUnreachable, Unauthorized
 from voip_app.media.base import MediaSession
 from voip_app.signaling import LinkUp, SignalEvent, SignalingClient
@@ -31,24 +32,6 @@ def no_media(prefs: MediaPrefs) -> MediaSession:
 def server(tmp_path: Path) -> Iterator[CallServer]:
     with CallServer.start(tmp_path, env={"VOIP_RING_TIMEOUT_S": "30"}, seed_demo=True) as running:
         yield running
-
-
-async def until(
-    engine: CallEngine, predicate: Callable[[EngineSnapshot], bool], within: float = 20
-) -> EngineSnapshot:
-    if predicate(engine.snapshot):
-        return engine.snapshot
-    reached = asyncio.Event()
-    unsubscribe = engine.subscribe(lambda s: reached.set() if predicate(s) else None)
-    try:
-        await asyncio.wait_for(reached.wait(), within)
-    finally:
-        unsubscribe()
-    return engine.snapshot
-
-
-def in_phase(phase: Phase) -> Callable[[EngineSnapshot], bool]:
-    return lambda s: s.call is not None and s.call.phase is phase
 
 
 async def signed_in(server: CallServer, email: str) -> CallEngine:
