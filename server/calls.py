@@ -933,46 +933,50 @@ class CallService:
         if party is None or await self._still_in_room(notice):
             return
         call_id, grace = party
-        now = utcnow()
-        deadline = now + timedelta(seconds=self._settings.rejoin_grace_s)
-        async with self._sessions() as session:
-            result = await session.execute(
-                update(CallRow)
-                .where(
-                    CallRow.id == call_id,
-                    CallRow.status == CallStatus.IN_PROGRESS.value,
-                    grace.is_(None),
-                )
-                .values({grace.key: deadline})
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                return  # over meanwhile, or the grace already runs
-            session.add(self._media_event(call_id, now, "participant_left", notice.identity))
-            await session.commit()
-        log.info("media lost", extra={"call": call_id, "identity": notice.identity})
+        deadline = utcnow() + timedelta(seconds=self._settings.rejoin_grace_s)
+        # a grace already running is not extended by a repeated webhook
+        if await self._set_grace(call_id, grace, deadline, "participant_left", notice.identity):
+            log.info("media lost", extra={"call": call_id, "identity": notice.identity})
 
     async def _media_back(self, notice: WebhookNotice) -> None:
         party = await self._party_in_room(notice)
         if party is None:
             return
         call_id, grace = party
+        # nothing to clear on the first join, or once the call ended
+        if await self._set_grace(call_id, grace, None, "participant_joined", notice.identity):
+            log.info("media back", extra={"call": call_id, "identity": notice.identity})
+
+    async def _set_grace(
+        self,
+        call_id: str,
+        grace: Any,
+        deadline: datetime | None,
+        event: str,
+        identity: str | None,
+    ) -> bool:
+        """Start (``deadline``) or clear (``None``) a party's rejoin grace on an IN_PROGRESS call.
+
+        One conditional UPDATE: starting needs no grace running, clearing needs one. Returns
+        whether it changed the call; only then is the event written.
+        """
+        running = grace.is_(None) if deadline is not None else grace.is_not(None)
         async with self._sessions() as session:
             result = await session.execute(
                 update(CallRow)
                 .where(
                     CallRow.id == call_id,
                     CallRow.status == CallStatus.IN_PROGRESS.value,
-                    grace.is_not(None),
+                    running,
                 )
-                .values({grace.key: None})
+                .values({grace.key: deadline})
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
-                return  # the first join, or the call ended meanwhile
-            session.add(self._media_event(call_id, utcnow(), "participant_joined", notice.identity))
+                return False
+            session.add(self._media_event(call_id, utcnow(), event, identity))
             await session.commit()
-        log.info("media back", extra={"call": call_id, "identity": notice.identity})
+        return True
 
     @staticmethod
     def _media_event(call_id: str, at: datetime, event: str, identity: str | None) -> CallEvent:
