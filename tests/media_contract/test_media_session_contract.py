@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -51,8 +50,6 @@ async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
     if request.param == "android":
         built = AndroidHarness()
     else:
-        if importlib.util.find_spec("voip_app.media.livekit_session") is None:
-            pytest.skip("the desktop media session (voip_app.media.livekit_session) is not there")
         built = DesktopHarness(request.getfixturevalue("sfu"))
     yield built
     await built.close()
