@@ -62,6 +62,15 @@ async def sign_in(
     return engine
 
 
+async def alice_and_bob(engines: list[CallEngine], url: str) -> tuple[CallEngine, CallEngine]:
+    """Alice on her desktop and Bob on his phone, each with fake media and a stable device id."""
+    alice = await sign_in(
+        engines, url, "alice@acme.test", device_id="alice-desk", media=MediaFactory()
+    )
+    bob = await sign_in(engines, url, "bob@acme.test", device_id="bob-phone", media=MediaFactory())
+    return alice, bob
+
+
 def contact_id(engine: CallEngine, email: str) -> str:
     return next(c.id for c in engine.snapshot.contacts if c.email == email)
 
@@ -149,12 +158,7 @@ async def test_a_call_in_progress_is_rejoined_by_its_devices_after_a_restart(
 ) -> None:
     # No webhooks: devsfu never sees these fake-media participants, only makes the room.
     with running_stack(tmp_path, webhooks=False) as stack:
-        alice = await sign_in(
-            engines, stack.url, "alice@acme.test", device_id="alice-desk", media=MediaFactory()
-        )
-        bob = await sign_in(
-            engines, stack.url, "bob@acme.test", device_id="bob-phone", media=MediaFactory()
-        )
+        alice, bob = await alice_and_bob(engines, stack.url)
         await alice.call(contact_id(alice, "bob@acme.test"))
         await until(bob, in_phase(Phase.INCOMING))
         await bob.accept()
@@ -194,12 +198,7 @@ async def test_an_answer_after_the_callers_reconnect_still_connects_the_caller(
     tmp_path: Path, engines: list[CallEngine]
 ) -> None:
     with running_stack(tmp_path, webhooks=False) as stack:
-        alice = await sign_in(
-            engines, stack.url, "alice@acme.test", device_id="alice-desk", media=MediaFactory()
-        )
-        bob = await sign_in(
-            engines, stack.url, "bob@acme.test", device_id="bob-phone", media=MediaFactory()
-        )
+        alice, bob = await alice_and_bob(engines, stack.url)
         await alice.call(contact_id(alice, "bob@acme.test"))
         await until(bob, in_phase(Phase.INCOMING))
         await until(alice, in_phase(Phase.RINGING_OUT))
