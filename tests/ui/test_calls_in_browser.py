@@ -64,6 +64,15 @@ def signed_in(user: User, email: str) -> None:
     user.visible("contacts.search")
 
 
+def alice_rings_bob(alice: User, bob: User) -> None:
+    """Both signed in; Alice calls Bob once he shows online; his incoming view is up."""
+    signed_in(alice, ALICE)
+    signed_in(bob, BOB)
+    alice.wait_text(f"contact.{BOB}.presence", "Online")
+    alice.click(f"contact.{BOB}.call")
+    bob.visible("incoming.view")
+
+
 @pytest.mark.media
 def test_alice_calls_bob_who_answers_then_hangs_up(
     alice: User, bob: User, call_server: CallServer
@@ -125,11 +134,7 @@ def test_alice_calls_bob_who_answers_then_hangs_up(
 
 
 def test_bob_declines(alice: User, bob: User, call_server: CallServer) -> None:
-    signed_in(alice, ALICE)
-    signed_in(bob, BOB)
-    alice.wait_text(f"contact.{BOB}.presence", "Online")
-    alice.click(f"contact.{BOB}.call")
-    bob.visible("incoming.view")
+    alice_rings_bob(alice, bob)
     bob.click("incoming.decline")
     bob.gone("incoming.view")
     alice.gone("outgoing.view")
@@ -143,11 +148,7 @@ def test_bob_declines(alice: User, bob: User, call_server: CallServer) -> None:
 
 
 def test_alice_cancels_before_bob_answers(alice: User, bob: User, call_server: CallServer) -> None:
-    signed_in(alice, ALICE)
-    signed_in(bob, BOB)
-    alice.wait_text(f"contact.{BOB}.presence", "Online")
-    alice.click(f"contact.{BOB}.call")
-    bob.visible("incoming.view")
+    alice_rings_bob(alice, bob)
     alice.wait_text("outgoing.status", "Ringing")
     alice.click("outgoing.cancel")
     alice.gone("outgoing.view")
@@ -167,11 +168,7 @@ def test_unanswered_call_is_missed(chromium: Browser, sfu: DevSfu, tmp_path: Pat
     ):
         alice = chromium.user("alice-missed", app.url)
         bob = chromium.user("bob-missed", app.url, viewport=PHONE, dark=True)
-        signed_in(alice, ALICE)
-        signed_in(bob, BOB)
-        alice.wait_text(f"contact.{BOB}.presence", "Online")
-        alice.click(f"contact.{BOB}.call")
-        bob.visible("incoming.view")
+        alice_rings_bob(alice, bob)
         bob.gone("incoming.view", timeout_ms=30_000)
         alice.gone("outgoing.view")
         alice.wait_text("banner.error", "did not answer")
@@ -237,11 +234,7 @@ def test_media_server_down(chromium: Browser, tmp_path: Path) -> None:
     ):
         alice = chromium.user("alice-nosfu", app.url)
         bob = chromium.user("bob-nosfu", app.url, viewport=PHONE, dark=True)
-        signed_in(alice, ALICE)
-        signed_in(bob, BOB)
-        alice.wait_text(f"contact.{BOB}.presence", "Online")
-        alice.click(f"contact.{BOB}.call")
-        bob.visible("incoming.view")
+        alice_rings_bob(alice, bob)
         bob.click("incoming.accept")
         bob.wait_text("banner.error", "unavailable|media")
         alice.wait_text("banner.error", "unavailable|media")
