@@ -1,7 +1,7 @@
 """``voip-devsfu``: run the development media server.
 
-    voip-devsfu --host 10.200.0.1 --port 7880 --api-key devkey --api-secret devsecret \\
-        --webhook-url http://127.0.0.1:8000/api/livekit/webhook
+    VOIP_LIVEKIT_API_KEY=devkey VOIP_LIVEKIT_API_SECRET=... \\
+        voip-devsfu --host 10.200.0.1 --port 7880 --webhook-url http://127.0.0.1:8000/api/livekit/webhook
 
 Each option falls back to an environment variable (``DEVSFU_HOST``, ``DEVSFU_PORT``,
 ``VOIP_LIVEKIT_API_KEY``, ``VOIP_LIVEKIT_API_SECRET``, ``DEVSFU_WEBHOOK_URL``). The server logs

@@ -63,14 +63,25 @@ def primary_address() -> str | None:
     return None if address.startswith("127.") or address == "0.0.0.0" else address
 
 
+def _log_tail(log: Path | None, lines: int = 20) -> str:
+    """The end of a spawned process's log, to say why it stopped."""
+    if log is None or not log.exists():
+        return ""
+    tail = log.read_text(errors="replace").splitlines()[-lines:]
+    return f"; the end of {log}:\n" + "\n".join(tail)
+
+
 def wait_until(
-    check: Callable[[], bool], what: str, proc: subprocess.Popen[bytes] | None = None
+    check: Callable[[], bool],
+    what: str,
+    proc: subprocess.Popen[bytes] | None = None,
+    log: Path | None = None,
 ) -> None:
-    """Poll ``check()`` (bounded) until it is true; fail if ``proc`` dies first."""
+    """Poll ``check()`` (bounded) until true; fail, quoting ``log``, if ``proc`` dies first."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}")
+            raise RuntimeError(f"{what} exited with {proc.returncode}{_log_tail(log)}")
         with contextlib.suppress(OSError, httpx.HTTPError):
             if check():
                 return
@@ -94,7 +105,7 @@ class Demo:
     def spawn(
         self, name: str, args: list[str], extra: Mapping[str, str] | None = None
     ) -> subprocess.Popen[bytes]:
-        log_path = self.var_dir / f"{name}.log"
+        log_path = self.log_path(name)
         with log_path.open("ab") as log:
             proc = subprocess.Popen(
                 args,
@@ -107,6 +118,9 @@ class Demo:
         self.procs.append((name, proc))
         say(f"started {name} (pid {proc.pid}, log {log_path})")
         return proc
+
+    def log_path(self, name: str) -> Path:
+        return self.var_dir / f"{name}.log"
 
     def run(self, args: list[str]) -> None:
         subprocess.run(args, env=self.env, cwd=REPO, check=True, capture_output=True)
@@ -183,11 +197,13 @@ def start_media(demo: Demo, server_url: str) -> None:
         )
     port = free_port(host)
     key, secret = "demo", secrets.token_urlsafe(32)
-    args = [str(BIN / "voip-devsfu"), "--host", host, "--port", str(port)]
-    args += ["--api-key", key, "--api-secret", secret, "--no-auto-create"]
+    args = [str(BIN / "voip-devsfu"), "--host", host, "--port", str(port), "--no-auto-create"]
     args += ["--webhook-url", f"{server_url}/api/livekit/webhook"]
-    proc = demo.spawn("devsfu", args)
-    wait_until(lambda: port_open(host, port), "devsfu", proc)
+    # The key pair goes through the environment: a secret never shows in `ps`, and one that
+    # happens to begin with "-" is not mistaken for an option.
+    credentials = {"VOIP_LIVEKIT_API_KEY": key, "VOIP_LIVEKIT_API_SECRET": secret}
+    proc = demo.spawn("devsfu", args, credentials)
+    wait_until(lambda: port_open(host, port), "devsfu", proc, demo.log_path("devsfu"))
     demo.env.update(
         {
             "VOIP_LIVEKIT_URL": f"ws://{host}:{port}",
@@ -224,7 +240,7 @@ def start_app(demo: Demo, server_url: str) -> str | None:
         "FLET_WEB_NO_CDN": "true",
     }
     proc = demo.spawn("app", main, app_env)
-    wait_until(lambda: port_open(HOST, port), "the web app", proc)
+    wait_until(lambda: port_open(HOST, port), "the web app", proc, demo.log_path("app"))
     return f"http://{HOST}:{port}/"
 
 
@@ -241,7 +257,12 @@ def running_demo(var_dir: Path) -> Iterator[tuple[Demo, str, str | None]]:
         asyncio.run(seed_echo_user(demo.env))
         start_media(demo, server_url)
         server = demo.spawn("server", [str(BIN / "voip-server"), "serve"])
-        wait_until(lambda: httpx.get(f"{server_url}/readyz").status_code == 200, "server", server)
+        wait_until(
+            lambda: httpx.get(f"{server_url}/readyz").status_code == 200,
+            "server",
+            server,
+            demo.log_path("server"),
+        )
         bot = [str(BIN / "voip-softphone"), "--server", server_url]
         bot += ["--email", ECHO_EMAIL, "--password", PASSWORD, "--auto-answer", "--echo"]
         demo.spawn("echo-bot", bot)
