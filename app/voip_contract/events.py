@@ -16,6 +16,7 @@ class ClientEvent(StrEnum):
     CANCEL = "cancel"
     HANGUP = "hangup"
     SYNC = "sync"
+    PRESENCE_WATCH = "presence_watch"
 
 
 class ServerEvent(StrEnum):

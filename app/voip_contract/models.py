@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +17,8 @@ from voip_contract.errors import ErrorCode
 
 ID_MAX = 64
 """Longest id (user, call, request) the server accepts from a client."""
+PRESENCE_WATCH_MAX = 200
+"""Most user ids one ``presence_watch`` may name (a page of contacts)."""
 
 
 class Inbound(BaseModel):
@@ -158,6 +160,16 @@ class SyncPayload(Inbound):
     pass
 
 
+class PresenceWatchPayload(Inbound):
+    """``presence_watch``: the users whose ``presence`` this socket wants from now on (it
+    replaces the socket's previous watch; ``[]`` stops watching). Ids that are not users of
+    the caller's tenant are ignored."""
+
+    user_ids: list[Annotated[str, Field(min_length=1, max_length=ID_MAX)]] = Field(
+        max_length=PRESENCE_WATCH_MAX
+    )
+
+
 class Ack(Outbound):
     """Every ack: ``{"ok": true, ...}`` or ``{"ok": false, "error": {...}}``."""
 
@@ -204,3 +216,10 @@ class Ended(Outbound):
 class PresenceChanged(Outbound):
     user_id: str
     presence: Presence
+
+
+class PresenceSnapshot(Outbound):
+    """Ack of ``presence_watch``: the current presence of every watched user of the tenant
+    (ids that were ignored are absent)."""
+
+    presence: list[PresenceChanged]
