@@ -22,7 +22,7 @@ from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from server.auth import Identity, authenticate, issue_token, verify_password
+from server.auth import Identity, authenticate, issue_token, renew_token, verify_password
 from server.calls import CallService, call_view, presence_of, users_by_id
 from server.config import Settings
 from server.db.models import CallRow, User, utcnow
@@ -66,12 +66,16 @@ async def _identity(
     services: ServicesDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Identity:
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise ServiceError(ErrorCode.UNAUTHORIZED, "Authorization: Bearer <token> needed")
     # A session of its own, closed at once: routes that call the service open theirs.
     async with services.sessions() as session:
-        return await authenticate(session, services.settings, token.strip())
+        return await authenticate(session, services.settings, _bearer(authorization))
+
+
+def _bearer(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ServiceError(ErrorCode.UNAUTHORIZED, "Authorization: Bearer <token> needed")
+    return token.strip()
 
 
 IdentityDep = Annotated[Identity, Depends(_identity)]
@@ -149,6 +153,18 @@ async def login(body: LoginRequest, services: ServicesDep, session: DbDep) -> Lo
     if not verify_password(user.password_hash if user else None, body.password) or user is None:
         raise ServiceError(ErrorCode.UNAUTHORIZED, "wrong email or password")
     token, ttl = issue_token(services.settings, user)
+    return LoginResponse(access_token=token, expires_in=ttl, user=_user_out(user))
+
+
+@router.post("/auth/refresh", response_model=LoginResponse)
+async def refresh(
+    services: ServicesDep,
+    session: DbDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> LoginResponse:
+    """A fresh access token for a valid one, so a signed-in device stays reachable past one
+    token's lifetime (within ``VOIP_SESSION_MAX_S`` of the password sign-in)."""
+    user, token, ttl = await renew_token(session, services.settings, _bearer(authorization))
     return LoginResponse(access_token=token, expires_in=ttl, user=_user_out(user))
 
 

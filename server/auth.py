@@ -2,7 +2,9 @@
 
 Two kinds of bearer token are accepted, everywhere a token is:
 
-- ours, from ``POST /api/auth/login``: ``iss=voip-server``, ``aud=voip``, ``sub`` = user id;
+- ours, from ``POST /api/auth/login``: ``iss=voip-server``, ``aud=voip``, ``sub`` = user id,
+  ``auth_time`` = when the password was checked. ``POST /api/auth/refresh`` trades a valid one
+  for a fresh one with the same ``auth_time``, until ``VOIP_SESSION_MAX_S`` after it;
 - the CRM identity provider's (Supabase-style HS256, ``VOIP_IDP_JWT_SECRET``), with its issuer
   and audience checked when configured; ``sub`` is looked up in ``users.external_subject``.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeGuard
 
 import jwt
 from argon2 import PasswordHasher
@@ -59,18 +62,29 @@ class Identity:
     display_name: str
 
 
-def issue_token(settings: Settings, user: User) -> tuple[str, int]:
-    """A signed access token for ``user`` and its lifetime in seconds."""
+def issue_token(
+    settings: Settings, user: User, *, auth_time: datetime | None = None
+) -> tuple[str, int]:
+    """A signed access token for ``user`` and its lifetime in seconds.
+
+    ``auth_time``: when the user proved who they are (now, for a password sign-in). A renewed
+    token keeps it, so no chain of renewals outlives ``VOIP_SESSION_MAX_S``, and no token
+    outlives that limit either.
+    """
     now = datetime.now(UTC)
-    ttl = settings.jwt_ttl_s
+    auth_time = auth_time or now
+    session_end = auth_time + timedelta(seconds=settings.session_max_s)
+    expires = min(now + timedelta(seconds=settings.jwt_ttl_s), session_end)
     claims = {
         "iss": ISSUER,
         "aud": AUDIENCE,
         "sub": user.id,
         "tid": user.tenant_id,
         "iat": now,
-        "exp": now + timedelta(seconds=ttl),
+        "auth_time": int(auth_time.timestamp()),
+        "exp": expires,
     }
+    ttl = max(0, int((expires - now).total_seconds()))
     return jwt.encode(claims, settings.jwt_key(), algorithm="HS256"), ttl
 
 
@@ -80,25 +94,8 @@ def _unauthorized(message: str) -> ServiceError:
 
 async def authenticate(session: AsyncSession, settings: Settings, token: str | None) -> Identity:
     """The identity behind a bearer token, or ``ServiceError(UNAUTHORIZED)``."""
-    if not token or len(token) > 4096:
-        raise _unauthorized("missing or oversized token")
-    try:
-        unverified = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError as exc:
-        raise _unauthorized("malformed token") from exc
-    if unverified.get("iss") == ISSUER:
-        try:
-            claims = jwt.decode(
-                token,
-                settings.jwt_key(),
-                algorithms=["HS256"],
-                audience=AUDIENCE,
-                issuer=ISSUER,
-                options={"require": ["exp", "sub"]},
-            )
-        except jwt.PyJWTError as exc:
-            raise _unauthorized(f"invalid token: {exc}") from exc
-        user = await session.get(User, str(claims["sub"]))
+    if _is_ours(token):
+        user = await session.get(User, str(_our_claims(settings, token)["sub"]))
     else:
         user = await _idp_user(session, settings, token)
     if user is None:
@@ -106,8 +103,60 @@ async def authenticate(session: AsyncSession, settings: Settings, token: str | N
     return Identity(user.id, user.tenant_id, user.email, user.display_name)
 
 
-async def _idp_user(session: AsyncSession, settings: Settings, token: str) -> User | None:
-    if settings.idp_jwt_secret is None:
+async def renew_token(
+    session: AsyncSession, settings: Settings, token: str | None
+) -> tuple[User, str, int]:
+    """A fresh token for the still valid token ``token`` of ours: ``(user, token, ttl)``.
+
+    Refused with ``unauthorized`` when the token is not valid (expired included) or the session
+    began more than ``VOIP_SESSION_MAX_S`` ago; with ``forbidden`` for an identity provider's
+    token, which only the identity provider renews.
+    """
+    if not _is_ours(token):
+        await _idp_user(session, settings, token)  # an invalid one is refused as such (401)
+        raise ServiceError(
+            ErrorCode.FORBIDDEN,
+            "identity-provider tokens are renewed by the identity provider, not here",
+        )
+    claims = _our_claims(settings, token)
+    auth_time = datetime.fromtimestamp(int(claims.get("auth_time", claims["iat"])), UTC)
+    if datetime.now(UTC) - auth_time >= timedelta(seconds=settings.session_max_s):
+        raise _unauthorized("this session is too old to renew; sign in again")
+    user = await session.get(User, str(claims["sub"]))
+    if user is None:
+        raise _unauthorized("unknown user")
+    fresh, ttl = issue_token(settings, user, auth_time=auth_time)
+    return user, fresh, ttl
+
+
+def _is_ours(token: str | None) -> TypeGuard[str]:
+    """A well-formed token that claims to be this server's (not yet verified)."""
+    if not token or len(token) > 4096:
+        raise _unauthorized("missing or oversized token")
+    try:
+        unverified = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        raise _unauthorized("malformed token") from exc
+    return bool(unverified.get("iss") == ISSUER)
+
+
+def _our_claims(settings: Settings, token: str) -> dict[str, Any]:
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            settings.jwt_key(),
+            algorithms=["HS256"],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise _unauthorized(f"invalid token: {exc}") from exc
+    return claims
+
+
+async def _idp_user(session: AsyncSession, settings: Settings, token: str | None) -> User | None:
+    if settings.idp_jwt_secret is None or token is None:
         raise _unauthorized("invalid token")
     try:
         claims = jwt.decode(

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
 
     jwt_secret: SecretStr | None = None
     jwt_ttl_s: int = Field(default=12 * 3600, ge=60)
+    session_max_s: int = Field(default=30 * 24 * 3600, ge=60)
+    """How long after the password sign-in ``POST /api/auth/refresh`` still renews a token."""
 
     idp_jwt_secret: SecretStr | None = None
     idp_issuer: str | None = None
