@@ -80,6 +80,10 @@ _CALL_WITH_NAMES = (
 _CALL_IN_ROOM = select(CALLS).where(
     CALLS.c.room_name == bindparam("room"), CALLS.c.status == CallStatus.IN_PROGRESS.value
 )
+_TENANT_USERS_AMONG = select(USERS.c.id).where(
+    USERS.c.tenant_id == bindparam("tenant"), USERS.c.id.in_(bindparam("ids", expanding=True))
+)
+"""Which of these ids are users of this tenant (``presence_watch`` ignores the others)."""
 _INSERT_CALL = insert(CALLS)
 _INSERT_EVENT = insert(EVENTS)
 _USERS_BY_ID = select(
@@ -161,6 +165,15 @@ def user_room(user_id: str) -> str:
 
 def tenant_room(tenant_id: str) -> str:
     return f"tenant:{tenant_id}"
+
+
+PRESENCE_ROOM_PREFIX = "presence:"
+
+
+def presence_room(user_id: str) -> str:
+    """The sockets watching ``user_id`` (``presence_watch``); they get its ``presence`` events
+    in tenants above ``VOIP_PRESENCE_FANOUT_MAX``."""
+    return f"{PRESENCE_ROOM_PREFIX}{user_id}"
 
 
 class Notifier(Protocol):
@@ -396,14 +409,37 @@ class CallService:
         return int(size or 0)
 
     async def publish_presence(self, tenant_id: str, user_ids: Sequence[str]) -> None:
-        """Tell the tenant where these users stand now (skipped above the fan-out limit)."""
-        if not await self._fans_out(tenant_id):
-            return
+        """Tell where these users stand now: the whole tenant up to the fan-out limit (one
+        event per connected device), above it only the sockets that watch each user
+        (``presence_watch``: one event per watcher), so a change costs O(watchers), not
+        O(tenant). The rooms live in Socket.IO's manager (Redis across nodes)."""
+        fans_out = await self._fans_out(tenant_id)
         async with self._sessions() as session:
             states = await presence_of(session, user_ids, live_since=self._live_since())
         for uid, presence in states.items():
             data = PresenceChanged(user_id=uid, presence=presence).model_dump(mode="json")
-            await self._notify.emit(ServerEvent.PRESENCE, data, to=tenant_room(tenant_id))
+            to = tenant_room(tenant_id) if fans_out else presence_room(uid)
+            await self._notify.emit(ServerEvent.PRESENCE, data, to=to)
+
+    async def watchable(self, ident: Identity, user_ids: Sequence[str]) -> list[str]:
+        """The ids (deduplicated, in order) that are users of the caller's own tenant: the
+        only ones ``presence_watch`` may watch. Unknown ids and other tenants' users are
+        dropped alike, so the answer tells nothing about who exists elsewhere."""
+        wanted = list(dict.fromkeys(user_ids))
+        if not wanted:
+            return []
+        async with self._sessions() as session:
+            found = set(
+                await session.scalars(
+                    _TENANT_USERS_AMONG, {"tenant": ident.tenant_id, "ids": wanted}
+                )
+            )
+        return [uid for uid in wanted if uid in found]
+
+    async def presence(self, user_ids: Sequence[str]) -> dict[str, Presence]:
+        """Where these users stand now (the caller checked they are of its tenant)."""
+        async with self._sessions() as session:
+            return await presence_of(session, user_ids, live_since=self._live_since())
 
     # --- client requests -------------------------------------------------------------------
 
@@ -740,9 +776,8 @@ class CallService:
         """Record the socket; ring it again for every call still ringing for this user; a
         named device that placed a call still ringing takes it over (``accepted`` comes here)."""
         now = utcnow()
-        fans_out = await self._fans_out(ident.tenant_id)
         async with self._sessions() as session:
-            was_offline = fans_out and not await self._has_live_socket(session, ident.user_id)
+            was_offline = not await self._has_live_socket(session, ident.user_id)
             session.add(
                 Connection(
                     sid=dev.sid,
@@ -780,9 +815,7 @@ class CallService:
         async with self._sessions() as session:
             await session.execute(delete(Connection).where(Connection.sid == sid))
             await session.commit()
-            gone = await self._fans_out(ident.tenant_id) and not await self._has_live_socket(
-                session, ident.user_id
-            )
+            gone = not await self._has_live_socket(session, ident.user_id)
         if gone:
             await self.publish_presence(ident.tenant_id, [ident.user_id])
 

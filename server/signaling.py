@@ -7,6 +7,7 @@ are translated here, at the edge; nothing a client sends can crash the loop.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -17,7 +18,14 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.auth import Identity, authenticate
-from server.calls import CallService, Device, tenant_room, user_room
+from server.calls import (
+    PRESENCE_ROOM_PREFIX,
+    CallService,
+    Device,
+    presence_room,
+    tenant_room,
+    user_room,
+)
 from server.callstate import Event
 from server.config import Settings
 from server.errors import ServiceError
@@ -27,16 +35,21 @@ from voip_contract import (
     CallIdPayload,
     ErrorCode,
     InvitePayload,
+    PresenceChanged,
+    PresenceSnapshot,
+    PresenceWatchPayload,
     ServerEvent,
     SyncPayload,
 )
-from voip_contract.models import ID_MAX
+from voip_contract.models import ID_MAX, PRESENCE_WATCH_MAX
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 MAX_PAYLOAD_BYTES = 2048
 """Largest event payload (JSON) a client may send; bigger is ``invalid_payload``."""
+MAX_WATCH_PAYLOAD_BYTES = PRESENCE_WATCH_MAX * (ID_MAX + 4) + 64
+"""``presence_watch`` carries up to :data:`PRESENCE_WATCH_MAX` ids."""
 
 
 class SocketNotifier:
@@ -55,12 +68,12 @@ def _invalid(message: str) -> dict[str, Any]:
     return Ack.failure(ErrorCode.INVALID_PAYLOAD, message)
 
 
-def _parse(model: type[M], data: Any) -> M:
+def _parse(model: type[M], data: Any, *, max_bytes: int = MAX_PAYLOAD_BYTES) -> M:
     if data is None and model is SyncPayload:
         data = {}
     if not isinstance(data, dict):
         raise ServiceError(ErrorCode.INVALID_PAYLOAD, "payload must be a JSON object")
-    if len(json.dumps(data, default=str)) > MAX_PAYLOAD_BYTES:
+    if len(json.dumps(data, default=str)) > max_bytes:
         raise ServiceError(ErrorCode.INVALID_PAYLOAD, "payload too large")
     try:
         return model.model_validate(data)
@@ -83,6 +96,8 @@ class CallNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self._settings = settings
         self._sessions = sessions
         self._service = service
+        self._watch_locks: dict[str, asyncio.Lock] = {}
+        """One per socket of this node: a socket's ``presence_watch`` es apply in order."""
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         if not isinstance(auth, dict):
@@ -109,6 +124,7 @@ class CallNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         await self._service.connected(ident, dev)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self._watch_locks.pop(sid, None)  # (Socket.IO drops the socket's rooms itself)
         session = await self.get_session(sid)
         ident = session.get("ident")
         if isinstance(ident, Identity):
@@ -174,3 +190,32 @@ class CallNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return Ack.success(calls=[c.model_dump(mode="json") for c in calls])
 
         return await self._handle(sid, work)
+
+    async def on_presence_watch(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """Replace this socket's watch set with the payload's users of the caller's tenant
+        (others are ignored) and ack their presence now.
+
+        The socket joins the rooms ``presence:<user id>`` *before* the snapshot is read, so a
+        change between the two is in the snapshot, in an event, or both: never lost.
+        """
+        # taken before any await: a socket's watches apply in the order they arrived
+        async with self._watch_locks.setdefault(sid, asyncio.Lock()):
+
+            async def work(ident: Identity, dev: Device) -> dict[str, Any]:
+                payload = _parse(PresenceWatchPayload, data, max_bytes=MAX_WATCH_PAYLOAD_BYTES)
+                ids = await self._service.watchable(ident, payload.user_ids)
+                await self._set_watch(sid, {presence_room(uid) for uid in ids})
+                states = await self._service.presence(ids)
+                snapshot = PresenceSnapshot(
+                    presence=[PresenceChanged(user_id=u, presence=p) for u, p in states.items()]
+                )
+                return Ack.success(**snapshot.model_dump(mode="json"))
+
+            return await self._handle(sid, work)
+
+    async def _set_watch(self, sid: str, rooms: set[str]) -> None:
+        for room in self.rooms(sid):
+            if room.startswith(PRESENCE_ROOM_PREFIX) and room not in rooms:
+                await self.leave_room(sid, room)
+        for room in rooms:
+            await self.enter_room(sid, room)
