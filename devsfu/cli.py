@@ -19,6 +19,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from devsfu.aiortc_hooks import AiortcIncompatible, require_aiortc_internals
 from devsfu.app import Settings, serve
 from devsfu.media import restrict_ice_to
 
@@ -59,6 +60,10 @@ async def _run(settings: Settings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
+    try:
+        require_aiortc_internals()
+    except AiortcIncompatible as exc:
+        sys.exit(f"voip-devsfu: {exc}")
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -1,5 +1,7 @@
 """aiortc plumbing: peer connections with host candidates only, and ICE candidate translation.
 
+(What devsfu does with aiortc's private internals lives in :mod:`devsfu.aiortc_hooks` alone.)
+
 devsfu never contacts a STUN or TURN server (``RTCConfiguration(iceServers=[])``) and, when it
 is given a specific address, gathers host candidates on that address only.
 """
@@ -11,7 +13,7 @@ import logging
 from dataclasses import dataclass
 
 import aioice.ice
-from aiortc import RTCConfiguration, RTCIceCandidate, RTCPeerConnection, RTCRtpSender
+from aiortc import RTCConfiguration, RTCIceCandidate, RTCPeerConnection
 from aiortc.sdp import candidate_from_sdp
 
 log = logging.getLogger(__name__)
@@ -96,13 +98,3 @@ def local_candidates(sdp: str) -> list[LocalCandidate]:
     first = sections[0]
     mid = next((a[len("a=mid:") :] for a in first if a.startswith("a=mid:")), "0")
     return [LocalCandidate(a[len("a=") :], mid, 0) for a in first if a.startswith("a=candidate:")]
-
-
-def label_sender(sender: RTCRtpSender, participant_sid: str, track_sid: str) -> None:
-    """Make the SDP name the track as LiveKit does: stream ``PA_…|TR_…``, track ``TR_…``.
-
-    The SDK attributes a subscribed track to its publisher by this stream id. aiortc has no
-    public API for the msid, so this sets the two attributes it writes into the SDP.
-    """
-    sender._stream_id = f"{participant_sid}|{track_sid}"
-    sender._track_id = track_sid

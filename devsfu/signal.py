@@ -9,9 +9,10 @@ What a client sees, in order:
    ``/rtc/validate`` answers what ``/rtc`` would.
 2. ``JoinResponse`` (``subscriber_primary=false``: the client negotiates its publisher
    connection, with its data channels, right away).
-3. Publisher offer -> answer; ``AddTrackRequest`` -> ``TrackPublishedResponse``; the media of
-   each published audio track is relayed into every other participant's subscriber connection,
-   which devsfu offers (stream id ``PA_<participant>|TR_<track>``), re-offering when tracks are
+3. Publisher offer -> answer; ``AddTrackRequest`` -> ``TrackPublishedResponse``; the Opus
+   packets of each published audio track are forwarded as they arrive, undecoded
+   (:mod:`devsfu.forward`), into every other participant's subscriber connection, which devsfu
+   offers (stream id ``PA_<participant>|TR_<track>``), re-offering when tracks are
    added. ICE candidates are trickled both ways (host candidates only).
 4. ``ParticipantUpdate`` on joins, leaves, publications and mutes; ``ConnectionQualityUpdate``
    when a participant's measured quality changes (:mod:`devsfu.quality`); ``ping``/``pong`` and
@@ -32,14 +33,20 @@ from collections.abc import Coroutine
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from aiortc import MediaStreamTrack, RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
-from aiortc.contrib.media import MediaRelay
-from aiortc.mediastreams import MediaStreamError
+from aiortc import (
+    MediaStreamTrack,
+    RTCIceCandidate,
+    RTCPeerConnection,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
 from aiortc.stats import RTCInboundRtpStreamStats, RTCRemoteInboundRtpStreamStats
 from livekit.protocol import models, rtc
 
+from devsfu.aiortc_hooks import label_sender, require_aiortc_internals, tap_receiver
 from devsfu.auth import Claims, TokenAuthority, TokenError, require_join
-from devsfu.media import label_sender, local_candidates, new_peer_connection, parse_candidate_init
+from devsfu.forward import ForwardedTrack, OpusFanout
+from devsfu.media import local_candidates, new_peer_connection, parse_candidate_init
 from devsfu.quality import Counters, judge
 from devsfu.rooms import (
     Participant,
@@ -86,7 +93,7 @@ class SignalService:
     def __init__(self, rooms: RoomRegistry, authority: TokenAuthority) -> None:
         self.rooms = rooms
         self._authority = authority
-        self.relay = MediaRelay()
+        require_aiortc_internals()
         self._sessions: set[ParticipantSession] = set()
 
     def add_routes(self, app: web.Application) -> None:
@@ -160,7 +167,8 @@ class ParticipantSession:
         self._sub_awaiting_answer = False
         self._sub_renegotiate = False
         self._forwarded: set[str] = set()
-        self._proxies: list[MediaStreamTrack] = []
+        self._legs: list[ForwardedTrack] = []  # what this client's subscriber connection sends
+        self._fanouts: list[OpusFanout] = []  # what this client publishes
         self._offer_ids = itertools.count(1)
         self._quality: models.ConnectionQuality | None = None
         self._counters: Counters | None = None
@@ -256,9 +264,10 @@ class ParticipantSession:
         self._closed = True
         with contextlib.suppress(Exception):
             await self.ws.close()
-        for proxy in self._proxies:
-            # An unstopped relay proxy would keep queueing the publisher's frames forever.
-            proxy.stop()
+        for leg in self._legs:
+            leg.stop()
+        for fanout in self._fanouts:
+            fanout.close()  # the others' legs of this client's tracks end
         for pc in (self._publisher, self._subscriber):
             if pc is not None:
                 with contextlib.suppress(Exception):
@@ -363,9 +372,9 @@ class ParticipantSession:
         await self.close()
 
     async def track_available(self, publisher: Participant, track: PublishedTrack) -> None:
-        """Forward ``track`` (relayed) into this client's subscriber connection."""
+        """Forward ``track``'s packets into this client's subscriber connection."""
         media = track.media
-        if self._closed or not isinstance(media, MediaStreamTrack):
+        if self._closed or not isinstance(media, OpusFanout):
             return
         key = f"{publisher.sid}|{track.sid}"
         if key in self._forwarded:
@@ -373,9 +382,9 @@ class ParticipantSession:
         self._forwarded.add(key)
         if self._subscriber is None:
             self._subscriber = new_peer_connection()
-        proxy = self._service.relay.subscribe(media)
-        self._proxies.append(proxy)
-        transceiver = self._subscriber.addTransceiver(proxy, direction="sendonly")
+        leg = media.subscribe()
+        self._legs.append(leg)
+        transceiver = self._subscriber.addTransceiver(leg, direction="sendonly")
         label_sender(transceiver.sender, publisher.sid, track.sid)
         log.info("%s: forwarding %s of %s", self._who, track.sid, publisher.identity)
         await self._offer_subscriber()
@@ -458,10 +467,21 @@ class ParticipantSession:
         if track is None:
             log.warning("%s: media %s matches no announced track", self._who, media.id)
             return
-        track.media = media
+        receiver = next(
+            (t.receiver for t in self._publisher_transceivers() if t.receiver.track is media), None
+        )
+        if receiver is None:
+            log.warning("%s: media %s has no receiver", self._who, media.id)
+            return
+        fanout = OpusFanout()
+        tap_receiver(receiver, fanout.deliver)  # before any packet: we are in setRemoteDescription
+        self._fanouts.append(fanout)
+        track.media = fanout
         log.info("%s: media for %s arrived", self._who, track.sid)
-        self._spawn(_start_draining(self._service.relay.subscribe(media, buffered=False)))
         self._spawn(self._rooms.media_arrived(room, me, track.cid))
+
+    def _publisher_transceivers(self) -> list[RTCRtpTransceiver]:
+        return self._publisher.getTransceivers() if self._publisher is not None else []
 
     async def _offer_subscriber(self) -> None:
         async with self._sub_lock:
@@ -513,18 +533,3 @@ class ParticipantSession:
             return
         for candidate in pending:
             await pc.addIceCandidate(candidate)
-
-
-async def _start_draining(keeper: MediaStreamTrack) -> None:
-    """Start the relay's reader for a published track at once, and keep it reading.
-
-    aiortc queues every decoded frame of a remote track until someone reads it, and the relay
-    reads only once a consumer asks for a frame: without this a publisher alone in a room would
-    fill memory. After one frame the relay reads the source until it ends, with or without
-    listeners, so the keeper can go.
-    """
-    try:
-        with contextlib.suppress(MediaStreamError):
-            await keeper.recv()
-    finally:
-        keeper.stop()
