@@ -30,7 +30,7 @@ import contextlib
 import logging
 import uuid
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -74,12 +74,14 @@ from voip_contract import (
     ErrorCode,
     Incoming,
     Party,
+    Presence,
     PresenceChanged,
     Reason,
     Ringing,
     RoomToken,
     User,
 )
+from voip_contract.models import PRESENCE_WATCH_MAX
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +235,10 @@ class CallEngine:
         self._resuming: set[str] = set()
         self._answer_watch: asyncio.Task[Any] | None = None
         self._synced: tuple[Call, ...] = ()
+        self._watch_seq = 0
+        self._presence_seq = 0
+        self._presence_heard: dict[str, int] = {}
+        """``_presence_seq`` at each user's latest ``presence`` event (for the watch acks)."""
         self._link_changed = asyncio.Event()
 
     # --- observing ----------------------------------------------------------------------------
@@ -328,6 +334,7 @@ class CallEngine:
         self._machine = CallMachine()
         self._finished.clear()
         self._synced = ()
+        self._presence_heard.clear()
         self._snapshot = EngineSnapshot()
         self._notify()
         self._wake_link_waiters()
@@ -358,6 +365,7 @@ class CallEngine:
             log.info("directory truncated at %d contacts", len(found))
         if seq == self._contacts_seq:
             self._update(contacts=tuple(found.values()), contacts_truncated=cursor is not None)
+            self._spawn(self._watch_presence())
         return tuple(found.values())
 
     async def refresh_history(self) -> tuple[Call, ...]:
@@ -588,8 +596,12 @@ class CallEngine:
             case Ended():
                 self._on_ended(event)
             case PresenceChanged():
+                self._presence_seq += 1
+                self._presence_heard[event.user_id] = self._presence_seq
                 self._update(contacts=_with_presence(self._snapshot.contacts, event))
             case LinkUp():
+                if event.reconnected and self._snapshot.contacts:
+                    self._spawn(self._watch_presence())  # a new connection watches nobody
                 self._synced = event.calls
                 self._update(connection="online")
                 self._log("signaling_up", reconnected=event.reconnected)
@@ -745,6 +757,29 @@ class CallEngine:
             if call.status.is_final and self._machine.can(EventKind.SERVER_ENDED):
                 self._end(Event(EventKind.SERVER_ENDED, call.status, call.reason))
                 return
+
+    async def _watch_presence(self) -> None:
+        """Watch the presence of the contacts held (the first :data:`PRESENCE_WATCH_MAX`: in a
+        tenant above the server's fan-out limit only watched users' changes reach us) and apply
+        the ack's snapshot, except for users a ``presence`` event told about meanwhile (the
+        event is as new as the snapshot or newer). Only the latest watch's ack is applied."""
+        signaling = self._signaling
+        if signaling is None:
+            return
+        self._watch_seq += 1
+        seq, since = self._watch_seq, self._presence_seq
+        ids = [c.id for c in self._snapshot.contacts[:PRESENCE_WATCH_MAX]]
+        try:
+            now = await signaling.watch_presence(ids)
+        except VoipError as exc:
+            log.info("presence watch not confirmed: %s", exc)  # the next LinkUp watches again
+            return
+        if seq != self._watch_seq or signaling is not self._signaling:
+            return
+        heard = self._presence_heard
+        states = {p.user_id: p.presence for p in now if heard.get(p.user_id, 0) <= since}
+        self._update(contacts=_with_presences(self._snapshot.contacts, states))
+        self._log("presence_watched", count=len(ids))
 
     async def _settle_from_history(self, call_id: str) -> None:
         try:
@@ -1059,6 +1094,17 @@ async def _finish(tasks: set[asyncio.Task[Any]], within_s: float = 10.0) -> None
 def _with_presence(contacts: tuple[Contact, ...], event: PresenceChanged) -> tuple[Contact, ...]:
     return tuple(
         c.model_copy(update={"presence": event.presence}) if c.id == event.user_id else c
+        for c in contacts
+    )
+
+
+def _with_presences(
+    contacts: tuple[Contact, ...], states: Mapping[str, Presence]
+) -> tuple[Contact, ...]:
+    return tuple(
+        c.model_copy(update={"presence": states[c.id]})
+        if c.id in states and states[c.id] != c.presence
+        else c
         for c in contacts
     )
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -38,6 +38,7 @@ from voip_contract import (
     Ended,
     Incoming,
     PresenceChanged,
+    PresenceSnapshot,
     Ringing,
     RoomToken,
     ServerEvent,
@@ -128,6 +129,8 @@ class Signaling(Protocol):
     async def hangup(self, call_id: str) -> None: ...
 
     async def sync(self) -> list[Call]: ...
+
+    async def watch_presence(self, user_ids: Sequence[str]) -> list[PresenceChanged]: ...
 
 
 class SignalingClient:
@@ -238,6 +241,13 @@ class SignalingClient:
 
     async def sync(self) -> list[Call]:
         return (await self._call(ClientEvent.SYNC, {}, _SyncAck)).calls
+
+    async def watch_presence(self, user_ids: Sequence[str]) -> list[PresenceChanged]:
+        """From now on receive ``presence`` for these users (replacing the previous watch of this
+        connection; a new connection watches nobody until told); returns their presence now.
+        The server ignores ids outside my tenant. At most ``PRESENCE_WATCH_MAX`` ids."""
+        payload = {"user_ids": list(user_ids)}
+        return (await self._call(ClientEvent.PRESENCE_WATCH, payload, PresenceSnapshot)).presence
 
     # --- internals ---------------------------------------------------------------------------
 

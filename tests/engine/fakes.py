@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +19,7 @@ import httpx
 from voip_app.errors import RequestRefused, ServerUnreachable
 from voip_app.media.base import AudioOutput, MediaError, MediaEvent, MediaListener
 from voip_app.signaling import LinkDown, LinkUp, SignalEvent, SignalListener
-from voip_contract import Call, ErrorCode, RoomToken
+from voip_contract import Call, ErrorCode, Presence, PresenceChanged, RoomToken
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -149,6 +150,11 @@ class FakeSignaling:
         self.refuse: dict[str, Exception] = {}
         self.sync_calls: list[Call] = []
         self.connect_error: Exception | None = None
+        self.watched: list[list[str]] = []
+        """Every ``presence_watch``'s ids, in order."""
+        self.presence: dict[str, Presence] = {}
+        """What a ``presence_watch`` acks for these users (others are left out of the ack, as the
+        server leaves out ids it does not know)."""
 
     def set_listener(self, listener: SignalListener | None) -> None:
         self.listener = listener
@@ -201,6 +207,14 @@ class FakeSignaling:
 
     async def sync(self) -> list[Call]:
         return self.sync_calls
+
+    async def watch_presence(self, user_ids: Sequence[str]) -> list[PresenceChanged]:
+        self.watched.append(list(user_ids))
+        return [
+            PresenceChanged(user_id=u, presence=self.presence[u])
+            for u in user_ids
+            if u in self.presence
+        ]
 
 
 class FakeMedia:
