@@ -4,19 +4,31 @@ Every failure becomes one of :mod:`voip_app.errors`: :class:`~voip_app.errors.Se
 when nothing answers, :class:`~voip_app.errors.RequestRefused` (``.code``) for a contract error
 body, :class:`~voip_app.errors.Unauthorized` for 401, :class:`~voip_app.errors.BadResponse` for
 anything outside the contract. Tests pass ``transport=httpx.MockTransport(...)``.
+
+A 401 to a request that carried the access token means the session is over: the listener set
+with :meth:`ApiClient.on_session_refused` hears of it (a 401 to a sign-in is a wrong password).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
 from voip_app.errors import BadResponse, ServerUnreachable, Unauthorized, VoipError, refused
+from voip_app.listeners import notify
 from voip_contract import Call, Contact, LoginResponse, Page, RoomToken, User
 
 M = TypeVar("M", bound=BaseModel)
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -36,6 +48,7 @@ class ApiClient:
             base_url=self.server_url, transport=transport, timeout=timeout_s
         )
         self._token: str | None = None
+        self._on_refused: Callable[[Unauthorized], None] | None = None
 
     async def __aenter__(self) -> ApiClient:
         return self
@@ -58,10 +71,31 @@ class ApiClient:
         """Resume a session whose token was kept (check it with :meth:`me`)."""
         self._token = access_token
 
+    @property
+    def token_lifetime(self) -> tuple[datetime, datetime] | None:
+        """When the access token was issued and when it expires (``iat``, ``exp``), or ``None``.
+
+        Read without checking the signature, which only the server can: the client uses it to
+        decide when to :meth:`refresh`, never to trust anything.
+        """
+        return _lifetime_of(self._token) if self._token else None
+
+    def on_session_refused(self, listener: Callable[[Unauthorized], None] | None) -> None:
+        """Call ``listener(error)`` when the server refuses the access token (HTTP 401)."""
+        self._on_refused = listener
+
     async def login(self, email: str, password: str) -> LoginResponse:
         """Sign in; keeps the access token for every later request."""
         body = {"email": email.strip(), "password": password}
         result = await self._request("POST", "/api/auth/login", LoginResponse, json=body)
+        self._token = result.access_token
+        return result
+
+    async def refresh(self) -> LoginResponse:
+        """Trade the access token, while it is valid, for a fresh one (``POST
+        /api/auth/refresh``); keeps the new one. An identity provider's token is refused with
+        ``forbidden``: the identity provider renews it."""
+        result = await self._request("POST", "/api/auth/refresh", LoginResponse)
         self._token = result.access_token
         return result
 
@@ -111,7 +145,10 @@ class ApiClient:
                 return model.model_validate(response.json())
             except (ValueError, ValidationError) as exc:
                 raise BadResponse(f"The call server sent an unexpected answer to {path}.") from exc
-        raise _error_of(response)
+        error = _error_of(response)
+        if isinstance(error, Unauthorized) and self._token:
+            notify([self._on_refused], error, log=log, what="session refused")
+        raise error
 
 
 def _error_of(response: httpx.Response) -> VoipError:
@@ -123,6 +160,17 @@ def _error_of(response: httpx.Response) -> VoipError:
     if response.status_code == 401:
         return Unauthorized(message)
     return refused(code, message)
+
+
+def _lifetime_of(token: str) -> tuple[datetime, datetime] | None:
+    """``(iat, exp)`` of a JWT, unverified; ``None`` when it has no such claims."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        issued, expires = float(claims["iat"]), float(claims["exp"])
+    except (IndexError, ValueError, KeyError, TypeError, binascii.Error):
+        return None
+    return datetime.fromtimestamp(issued, UTC), datetime.fromtimestamp(expires, UTC)
 
 
 def _error_body(response: httpx.Response) -> tuple[str | None, str]:

@@ -71,6 +71,9 @@ class FakeServer:
     """When set, room tokens only for these ``device_id`` s (403 ``forbidden`` otherwise)."""
     contacts: list[dict[str, Any]] = field(default_factory=lambda: [BOB, CAROL])
     requests: list[httpx.Request] = field(default_factory=list)
+    renewed_token: str = "tok-2"
+    refresh_status: int = 200
+    """``POST /api/auth/refresh`` answers with this status (and a fitting error code)."""
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -92,6 +95,20 @@ class FakeServer:
             return _error(401, "unauthorized", "no session")
         if path == "/api/me":
             return httpx.Response(200, json=ALICE)
+        if path == "/api/auth/refresh":
+            if self.refresh_status != 200:
+                code = {401: "unauthorized", 403: "forbidden"}.get(self.refresh_status)
+                return _error(self.refresh_status, code or "unavailable", "no renewal")
+            self.token = self.renewed_token
+            return httpx.Response(
+                200,
+                json={
+                    "access_token": self.token,
+                    "token_type": "bearer",
+                    "expires_in": 3600,
+                    "user": ALICE,
+                },
+            )
         if path == "/api/contacts":
             query = request.url.params.get("q", "")
             limit = int(request.url.params.get("limit", "50"))

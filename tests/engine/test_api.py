@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import httpx
+import jwt
 import pytest
 
 from tests.engine.fakes import FakeServer, call_json, fake_server_transport
@@ -123,3 +125,51 @@ async def test_an_unknown_error_code_reads_as_unavailable() -> None:
         with pytest.raises(RequestRefused) as info:
             await api.login("a@b.c", "x")
         assert info.value.code is ErrorCode.UNAVAILABLE
+
+
+async def test_refresh_keeps_the_renewed_token(server: FakeServer) -> None:
+    async with client(server) as api:
+        await api.login("alice@acme.test", "demo-password")
+        renewed = await api.refresh()
+        assert renewed.access_token == api.access_token == "tok-2"
+        await api.me()
+        assert server.requests[-1].headers["authorization"] == "Bearer tok-2"
+
+
+async def test_the_token_lifetime_is_read_from_its_claims() -> None:
+    issued, expires = 1_800_000_000, 1_800_003_600
+    token = jwt.encode({"iat": issued, "exp": expires}, "k" * 32, algorithm="HS256")
+    async with ApiClient("http://voip.test") as api:
+        assert api.token_lifetime is None
+        api.use_token(token)
+        assert api.token_lifetime == (
+            datetime.fromtimestamp(issued, UTC),
+            datetime.fromtimestamp(expires, UTC),
+        )
+        for opaque in ("tok-1", "a.b.c", "a.e30.c"):  # e30 = {}
+            api.use_token(opaque)
+            assert api.token_lifetime is None
+
+
+async def test_a_refused_token_is_reported_but_a_wrong_password_is_not(
+    server: FakeServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    refused: list[Unauthorized] = []
+    async with client(server) as api:
+        api.on_session_refused(refused.append)
+        with pytest.raises(Unauthorized):
+            await api.login("alice@acme.test", "nope")
+        assert refused == []
+        await api.login("alice@acme.test", "demo-password")
+        server.token = "revoked"
+        with pytest.raises(Unauthorized) as info:
+            await api.calls()
+        assert refused == [info.value]
+
+        def broken(error: Unauthorized) -> None:
+            raise RuntimeError("listener bug")
+
+        api.on_session_refused(broken)
+        with pytest.raises(Unauthorized):  # the caller still gets the error
+            await api.me()
+        assert "listener bug" in caplog.text

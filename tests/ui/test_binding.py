@@ -9,7 +9,7 @@ import pytest
 
 from tests.ui.fakes import ALICE, BOB, CAROL, make_call
 from voip_app.callstate import Phase
-from voip_app.engine import ActiveCall, EngineSnapshot
+from voip_app.engine import SESSION_EXPIRED, ActiveCall, EngineSnapshot
 from voip_app.media.base import AudioOutput
 from voip_app.ui.binding import AudioMode, call_snapshot, media_factory_for, snapshot_updates
 from voip_app.ui.ports import (
@@ -19,6 +19,7 @@ from voip_app.ui.ports import (
     HistoryChanged,
     OutputsChanged,
     PresenceChanged,
+    SessionRenewed,
 )
 from voip_contract import Party
 
@@ -73,10 +74,20 @@ def test_history_outputs_and_errors() -> None:
         OutputsChanged(outputs),
         EngineFailed("boom"),
     ]
-    expired = replace(ONLINE, error="Your session expired; sign in again.")
+    expired = replace(ONLINE, error=SESSION_EXPIRED, session_expired=True)
     assert snapshot_updates(ONLINE, expired) == [
-        EngineFailed("Your session expired; sign in again.", session_expired=True)
+        EngineFailed(SESSION_EXPIRED, session_expired=True)
     ]
+
+
+def test_a_renewed_token_is_passed_on_to_be_remembered() -> None:
+    signed_in = replace(ONLINE, access_token="first")
+    assert snapshot_updates(signed_in, replace(signed_in, access_token="second")) == [
+        SessionRenewed("second")
+    ]
+    # signing in and out is not a renewal
+    assert snapshot_updates(ONLINE, signed_in) == []
+    assert snapshot_updates(signed_in, replace(signed_in, access_token=None)) == []
 
 
 def test_call_error_is_not_repeated_as_engine_error() -> None:

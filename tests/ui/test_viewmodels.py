@@ -24,8 +24,10 @@ from voip_app.ui.ports import (
     CallChanged,
     CallSnapshot,
     ConnectionChanged,
+    EngineFailed,
     HistoryChanged,
     PresenceChanged,
+    SessionRenewed,
 )
 from voip_app.ui.viewmodels import (
     AppModel,
@@ -470,6 +472,32 @@ async def test_expired_session_during_use_signs_out(model: AppModel, engine: Fak
     await model.search("b")
     assert not is_signed_in(model)
     assert "Sign in again" in model.banner.message
+
+
+async def test_a_renewed_token_is_remembered_for_the_next_start(
+    model: AppModel, engine: FakeEngine, store: MemoryStore, loop: Loop
+) -> None:
+    await signed_in(model)
+    engine.emit(SessionRenewed("tok-renewed"))
+    await loop.drain()
+    assert store.saved == ("http://127.0.0.1:9", "alice@acme.test", "tok-renewed")
+
+
+async def test_a_session_that_expires_in_a_call_signs_out_when_the_call_ends(
+    model: AppModel, engine: FakeEngine, loop: Loop
+) -> None:
+    await signed_in(model)
+    engine.emit(incoming(phase=Phase.ACTIVE))
+    engine.emit(EngineFailed("Your session expired; sign in again.", session_expired=True))
+    await loop.drain()
+    assert is_signed_in(model)  # the call goes on
+    assert engine.called("sign_out") == []
+    assert "sign in again" in model.banner.message
+    engine.emit(incoming(phase=Phase.ENDED, status=CallStatus.COMPLETED, reason=Reason.HANGUP))
+    await loop.drain()
+    assert not is_signed_in(model)
+    assert engine.called("sign_out") == [()]
+    assert "sign in again" in model.banner.message
 
 
 def test_typing_is_kept_without_notifying(model: AppModel) -> None:

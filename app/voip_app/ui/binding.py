@@ -32,13 +32,11 @@ from voip_app.ui.ports import (
     HistoryChanged,
     OutputsChanged,
     PresenceChanged,
+    SessionRenewed,
 )
 from voip_contract import Call, Contact, User
 
 log = logging.getLogger(__name__)
-
-SESSION_EXPIRED_HINT = "sign in again"
-"""The engine reports a refused signaling token only as text (see the report to the engine)."""
 
 
 def call_snapshot(call: ActiveCall | None) -> CallSnapshot:
@@ -85,8 +83,9 @@ def snapshot_updates(old: EngineSnapshot, new: EngineSnapshot) -> list[EngineUpd
         updates.append(OutputsChanged(new.outputs))
     call_error = new.call.error if new.call is not None else None
     if new.error and new.error != old.error and new.error != call_error:
-        expired = SESSION_EXPIRED_HINT in new.error.lower()
-        updates.append(EngineFailed(new.error, session_expired=expired))
+        updates.append(EngineFailed(new.error, session_expired=new.session_expired))
+    if old.access_token and new.access_token and new.access_token != old.access_token:
+        updates.append(SessionRenewed(new.access_token))
     return updates
 
 

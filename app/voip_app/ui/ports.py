@@ -84,6 +84,13 @@ class EngineFailed:
     session_expired: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class SessionRenewed:
+    """The engine renewed the access token: remember this one for the next resume."""
+
+    access_token: str = field(repr=False)
+
+
 EngineUpdate = (
     CallChanged
     | PresenceChanged
@@ -91,6 +98,7 @@ EngineUpdate = (
     | HistoryChanged
     | OutputsChanged
     | EngineFailed
+    | SessionRenewed
 )
 EngineListener = Callable[[EngineUpdate], None]
 

@@ -34,6 +34,7 @@ from voip_app.ui.ports import (
     Post,
     PresenceChanged,
     Ringer,
+    SessionRenewed,
     SessionStore,
     Spawn,
 )
@@ -370,6 +371,7 @@ class AppModel:
     _contacts_by_id: dict[str, Contact] = field(default_factory=dict)
     _last_callee: Contact | None = None
     _ringing: bool = False
+    _sign_out_after_call: str | None = None
 
     def __post_init__(self) -> None:
         self.engine.set_listener(self._on_engine_update)
@@ -644,9 +646,18 @@ class AppModel:
     async def _fail(self, exc: BaseException) -> None:
         message, action = error_message(exc)
         if isinstance(exc, Unauthorized) and self.signed_in:
-            await self.sign_out(message)
+            await self._session_over(message)
             return
         self.banner.show(message, action)
+
+    async def _session_over(self, message: str) -> None:
+        """The server refused the session: sign out now, or once the call in progress ends
+        (its signaling link and media still work; the next sign-in would cut them)."""
+        if self.call.snapshot.phase in (Phase.IDLE, Phase.ENDED):
+            await self.sign_out(message)
+        else:
+            self._sign_out_after_call = message
+            self.banner.show(message)
 
     # --- engine news (arrives through ``post``, on the UI's loop) ------------------------------
 
@@ -673,9 +684,13 @@ class AppModel:
                 self.call.outputs = list(outputs)
             case EngineFailed(message, session_expired):
                 if session_expired and self.signed_in:
-                    self.spawn(lambda: self.sign_out(message))
+                    self.spawn(lambda: self._session_over(message))
                 elif self.signed_in:
                     self.banner.show(message)
+            case SessionRenewed(access_token):
+                if self.user is not None and self.server_url:
+                    user, server_url = self.user, self.server_url
+                    self.spawn(lambda: self.store.save(server_url, user.email, access_token))
 
     def _apply_call(self, snapshot: CallSnapshot) -> None:
         previous = self.call.snapshot
@@ -689,6 +704,10 @@ class AppModel:
             self._call_ended(snapshot)
 
     def _call_ended(self, snapshot: CallSnapshot) -> None:
+        if self._sign_out_after_call is not None:
+            message, self._sign_out_after_call = self._sign_out_after_call, None
+            self.spawn(lambda: self.sign_out(message))
+            return
         outcome = ended_message(snapshot)
         if outcome is not None:
             self.banner.show(*outcome)

@@ -1,0 +1,174 @@
+"""The engine's session upkeep against fakes: the access token is renewed when most of its
+lifetime has passed, renewal survives an unreachable server, and a refused token ends the
+session (sign in again) without cutting a live signaling link."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import jwt
+import pytest
+
+from tests.engine.fakes import FakeServer, FakeSignaling, MediaFactory, fake_server_transport
+from voip_app.api import ApiClient
+from voip_app.engine import SESSION_EXPIRED, CallEngine, EngineEvent, EngineSnapshot
+from voip_app.errors import Unauthorized
+
+CHECK_S = 0.01
+
+
+def jwt_token(*, issued_ago: float, lasts: float, name: str = "t") -> str:
+    """A JWT-shaped token: the client reads ``iat``/``exp`` and never checks the signature."""
+    now = time.time()
+    claims = {"sub": name, "iat": int(now - issued_ago), "exp": int(now + lasts)}
+    return jwt.encode(claims, "fake-server-key-not-a-secret-0000", algorithm="HS256")
+
+
+@dataclass
+class Rig:
+    engine: CallEngine
+    server: FakeServer
+    signaling: FakeSignaling
+    events: list[EngineEvent]
+
+    def names(self) -> list[str]:
+        return [e.name for e in self.events]
+
+    def refreshes(self) -> int:
+        return sum(1 for r in self.server.requests if r.url.path == "/api/auth/refresh")
+
+    async def until(self, predicate: Callable[[EngineSnapshot], bool]) -> EngineSnapshot:
+        if not predicate(self.engine.snapshot):
+            reached = asyncio.Event()
+            unsubscribe = self.engine.subscribe(lambda s: reached.set() if predicate(s) else None)
+            try:
+                await asyncio.wait_for(reached.wait(), 5)
+            finally:
+                unsubscribe()
+        return self.engine.snapshot
+
+    async def until_logged(self, name: str, times: int = 1) -> None:
+        """Wait (bounded) until the engine has logged event ``name`` ``times`` times."""
+        if self.names().count(name) >= times:
+            return
+        reached = asyncio.Event()
+
+        def check(_: EngineEvent) -> None:
+            if self.names().count(name) >= times:
+                reached.set()
+
+        remove = self.engine.add_event_listener(check)
+        try:
+            await asyncio.wait_for(reached.wait(), 5)
+        finally:
+            remove()
+
+
+def start(server: FakeServer) -> Rig:
+    signaling = FakeSignaling()
+    engine = CallEngine(
+        media_factory=MediaFactory(),
+        api_factory=lambda url: ApiClient(url, transport=fake_server_transport(server)),
+        signaling_factory=lambda url, token, device: signaling,
+        device_id="dev-1",
+        session_check_s=CHECK_S,
+    )
+    events: list[EngineEvent] = []
+    engine.add_event_listener(events.append)
+    return Rig(engine, server, signaling, events)
+
+
+@pytest.fixture
+async def due() -> AsyncIterator[Rig]:
+    """Signed in with a token 90% through its life; the server renews to a fresh one."""
+    server = FakeServer(
+        token=jwt_token(issued_ago=900, lasts=100, name="old"),
+        renewed_token=jwt_token(issued_ago=0, lasts=3600, name="new"),
+    )
+    rig = start(server)
+    await rig.engine.sign_in("http://voip.test", "alice@acme.test", "demo-password")
+    yield rig
+    await rig.engine.close()
+
+
+async def test_a_token_due_for_renewal_is_renewed_once(due: Rig) -> None:
+    await due.until(lambda s: s.access_token == due.server.renewed_token)
+    assert due.engine.access_token == due.server.renewed_token
+    assert due.names().count("session_renewed") == 1
+    # the fresh token is not due: many checks later there was still one renewal
+    await asyncio.sleep(CHECK_S * 20)
+    assert due.refreshes() == 1
+    # and it is what the engine's requests carry now
+    await due.engine.refresh_history()
+    assert due.server.requests[-1].headers["authorization"] == f"Bearer {due.server.token}"
+
+
+async def test_renewal_is_tried_again_while_the_server_cannot_answer() -> None:
+    server = FakeServer(
+        token=jwt_token(issued_ago=900, lasts=100),
+        renewed_token=jwt_token(issued_ago=0, lasts=3600),
+        refresh_status=503,
+    )
+    rig = start(server)
+    await rig.engine.sign_in("http://voip.test", "alice@acme.test", "demo-password")
+    try:
+        await rig.until_logged("session_renewal_failed", times=3)
+        assert rig.refreshes() >= 3
+        assert not rig.engine.snapshot.session_expired
+        server.refresh_status = 200
+        await rig.until(lambda s: s.access_token == server.renewed_token)
+    finally:
+        await rig.engine.close()
+
+
+async def test_an_identity_provider_token_is_left_to_the_identity_provider() -> None:
+    server = FakeServer(token=jwt_token(issued_ago=900, lasts=100), refresh_status=403)
+    rig = start(server)
+    await rig.engine.sign_in("http://voip.test", "alice@acme.test", "demo-password")
+    try:
+        await rig.until_logged("session_not_renewable")
+        await asyncio.sleep(CHECK_S * 20)
+        assert rig.refreshes() == 1
+        assert not rig.engine.snapshot.session_expired
+    finally:
+        await rig.engine.close()
+
+
+async def test_a_refused_renewal_ends_the_session_but_not_the_link() -> None:
+    server = FakeServer(token=jwt_token(issued_ago=900, lasts=100), refresh_status=401)
+    rig = start(server)
+    await rig.engine.sign_in("http://voip.test", "alice@acme.test", "demo-password")
+    try:
+        snapshot = await rig.until(lambda s: s.session_expired)
+        assert snapshot.error == SESSION_EXPIRED
+        assert snapshot.connection == "online"
+        assert rig.signaling.connected
+        assert "session_refused" in rig.names()
+    finally:
+        await rig.engine.close()
+
+
+async def test_any_request_refused_for_its_token_ends_the_session() -> None:
+    server = FakeServer()  # an opaque token: nothing to schedule, never renewed
+    rig = start(server)
+    await rig.engine.sign_in("http://voip.test", "alice@acme.test", "demo-password")
+    try:
+        server.token = "revoked-meanwhile"
+        with pytest.raises(Unauthorized):
+            await rig.engine.refresh_history()
+        assert rig.engine.snapshot.session_expired
+        assert rig.engine.snapshot.error == SESSION_EXPIRED
+        assert rig.names().count("session_refused") == 1
+        with pytest.raises(Unauthorized):
+            await rig.engine.refresh_contacts()
+        assert rig.names().count("session_refused") == 1  # told once
+        assert rig.refreshes() == 0
+        # a new sign-in starts afresh
+        server.token = "tok-1"
+        await rig.engine.sign_in("http://voip.test", "alice@acme.test", "demo-password")
+        assert not rig.engine.snapshot.session_expired
+    finally:
+        await rig.engine.close()
