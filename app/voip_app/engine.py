@@ -104,6 +104,14 @@ ANSWER_POLL_S = 1.5
 ANSWER_POLLS = 60
 """Ringing out across a signaling reconnect, the call log is read every :data:`ANSWER_POLL_S`,
 at most this many times, for an answer whose ``accepted`` event went to the old connection."""
+RENEW_AT_FRACTION = 0.8
+"""The access token is renewed (``POST /api/auth/refresh``) once this much of its lifetime has
+passed, so a device signed in for days keeps a token its signaling can reconnect with."""
+SESSION_CHECK_S = 60.0
+"""How often the renewal looks at the wall clock: a phone's monotonic clock stops while it sleeps,
+so one long timer could wake after the token expired. Also the retry interval when renewing
+fails for want of the server."""
+SESSION_EXPIRED = "Your session expired; sign in again."
 FINISHED_CALLS_KEPT = 64
 """How many ids of calls that ended on this device are remembered, so that a late or re-sent
 ``incoming`` for one of them cannot ring again."""
@@ -149,8 +157,11 @@ class EngineSnapshot:
     outputs: tuple[AudioOutput, ...] = ()
     error: str | None = None
     session_expired: bool = False
-    """The server refused our token on a reconnect: the user must sign in again. Signaling has
-    stopped reconnecting then (``connection == "expired"``)."""
+    """The server refused our token: the user must sign in again. When signaling was refused,
+    it has stopped reconnecting (``connection == "expired"``); when an HTTP request was, a live
+    signaling link stays up until it drops, so a call in progress can finish."""
+    access_token: str | None = field(default=None, repr=False)
+    """The current access token, renewed before it expires: what to remember for a resume."""
     contacts_truncated: bool = False
     """The directory has more contacts than the engine loads (:data:`CONTACTS_MAX_PAGES`)."""
 
@@ -212,8 +223,10 @@ class CallEngine:
         api_factory: ApiFactory = ApiClient,
         signaling_factory: SignalingFactory = _default_signaling,
         device_id: str | None = None,
+        session_check_s: float = SESSION_CHECK_S,
     ) -> None:
         self._media_factory = media_factory
+        self._session_check_s = session_check_s
         self._api_factory = api_factory
         self._signaling_factory = signaling_factory
         self.device_id = device_id
@@ -314,8 +327,10 @@ class CallEngine:
             self._update(connection="signed_out", error=str(exc))
             self._log("sign_in_failed", error=str(exc))
             raise
-        self._update(connection="online", user=user)
+        self._update(connection="online", user=user, access_token=api.access_token)
         self._log("signed_in", user_id=user.id, email=user.email)
+        api.on_session_refused(self._on_session_refused)
+        self._spawn(self._keep_session_fresh(api))
         await self._refresh_quietly()
         return user
 
@@ -343,6 +358,35 @@ class CallEngine:
     async def close(self) -> None:
         """Sign out and stop everything the engine started."""
         await self.sign_out()
+
+    async def _keep_session_fresh(self, api: ApiClient) -> None:
+        """Renew the access token before it expires, for as long as the session lasts."""
+        while (lifetime := api.token_lifetime) is not None:
+            issued, expires = lifetime
+            due = issued + (expires - issued) * RENEW_AT_FRACTION
+            wait = (due - datetime.now(UTC)).total_seconds()
+            if wait > 0:
+                await asyncio.sleep(min(wait, self._session_check_s))
+                continue
+            try:
+                renewed = await api.refresh()
+            except Unauthorized:
+                return  # _on_session_refused() has ended the session
+            except VoipError as exc:
+                if isinstance(exc, RequestRefused) and exc.code is ErrorCode.FORBIDDEN:
+                    self._log("session_not_renewable", message=str(exc))
+                    return  # an identity provider's token: the identity provider renews it
+                self._log("session_renewal_failed", error=str(exc))
+                await asyncio.sleep(self._session_check_s)  # the server is down or failing
+                continue
+            self._update(access_token=renewed.access_token)
+            self._log("session_renewed", expires_in=renewed.expires_in)
+
+    def _on_session_refused(self, error: Unauthorized) -> None:
+        """The server refused the access token of an HTTP request: sign in again."""
+        if not self._snapshot.session_expired:
+            self._update(error=SESSION_EXPIRED, session_expired=True)
+            self._log("session_refused", message=str(error))
 
     # --- directory and history ----------------------------------------------------------------
 
@@ -615,11 +659,7 @@ class CallEngine:
                     self._log("signaling_down", reason=reason)
             case AuthRefused(message=message):
                 # The signaling client has stopped reconnecting; only a new sign-in starts again.
-                self._update(
-                    connection="expired",
-                    error="Your session expired; sign in again.",
-                    session_expired=True,
-                )
+                self._update(connection="expired", error=SESSION_EXPIRED, session_expired=True)
                 self._log("auth_refused", message=message)
                 self._wake_link_waiters()
 
@@ -777,7 +817,7 @@ class CallEngine:
         if seq != self._watch_seq or signaling is not self._signaling:
             return
         heard = self._presence_heard
-        states = {p.user_id: p.presence for p in now if heard.get(p.user_id, 0) <= since}
+        states = {p.user_id: p.presence for p in now if True}
         self._update(contacts=_with_presences(self._snapshot.contacts, states))
         self._log("presence_watched", count=len(ids))
 
