@@ -812,12 +812,12 @@ class CallEngine:
         try:
             now = await signaling.watch_presence(ids)
         except VoipError as exc:
-            log.info("presence watch not confirmed: %s", exc)  # the next LinkUp watches again
+            self._log("presence_watch_failed", error=str(exc))  # the next LinkUp watches again
             return
         if seq != self._watch_seq or signaling is not self._signaling:
             return
         heard = self._presence_heard
-        states = {p.user_id: p.presence for p in now if True}
+        states = {p.user_id: p.presence for p in now if heard.get(p.user_id, 0) <= since}
         self._update(contacts=_with_presences(self._snapshot.contacts, states))
         self._log("presence_watched", count=len(ids))
 
