@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     """How long a party whose media dropped (``participant_left``) has to rejoin the room
     before the call ends ``COMPLETED`` / ``participant_left``."""
     invite_limit_per_min: int = Field(default=30, ge=1)
+    signin_window_s: int = Field(default=15 * 60, ge=1)
+    signin_failures_per_account_address: int = Field(default=10, ge=1)
+    signin_failures_per_address: int = Field(default=100, ge=1)
+    signin_failures_per_account: int = Field(default=100, ge=1)
+    """Failed sign-ins within ``signin_window_s`` after which sign-in waits
+    (:mod:`server.signin_guard`)."""
 
     redis_url: str | None = None
     presence_ttl_s: float = Field(default=90.0, gt=0)
