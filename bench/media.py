@@ -9,14 +9,15 @@ process on ``10.200.0.1`` and real ``livekit`` SDK clients in this process.
 Latency: alice publishes 100 ms bursts of a 1 kHz tone every 400 ms; the send time of a burst is
 when its first sample leaves alice's ``AudioSource`` queue (capture time plus what was queued),
 the receive time is when that sample comes out of bob's ``AudioStream``. So the figure is
-application to application: both SDKs' WebRTC stacks and jitter buffers plus devsfu's relay
-(Opus decode and re-encode in aiortc).
+application to application: both SDKs' WebRTC stacks and jitter buffers plus devsfu's hop
+(Opus packets forwarded as they arrive, see ``devsfu/forward.py``).
 
 Capacity: 1, 2, 4, … two-party rooms, both parties publishing a tone; per step, the devsfu
 process's CPU (user+system, of one core) over a window, and whether a listener in the newest
 room still hears 440 Hz. It stops when devsfu uses more than ``--cpu-limit`` of a core (aiortc
-runs media in one Python thread: one core is its ceiling) or the tone is lost. The SDK clients
-share the machine with devsfu, so on a small machine the figures are a lower bound.
+runs media in one Python thread: one core is its ceiling), the tone is lost, or the whole
+machine is more than ``--machine-limit`` busy (the SDK clients share the machine with devsfu
+and, on a small machine, fill it first: past that point the steps measure the clients).
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ BURST_HZ = 1000.0
 BURST_FRAMES = 10  # 100 ms
 PERIOD_FRAMES = 40  # 400 ms
 ONSET_LEVEL = 0.05 * 32768
+
+# The same command before devsfu forwarded Opus (aiortc's MediaRelay decoded each published
+# track and re-encoded it per listener), 2026-11-25 on this 2-CPU machine, load 1.27 before.
+BEFORE_P50_MS = 129.0
+BEFORE_P99_MS = 139.0
+BEFORE_CPU_PER_ROOM = 0.11
 
 
 @dataclass
@@ -216,7 +223,7 @@ async def _hears_tone(room: rtc.Room) -> bool:
 
 
 async def measure_capacity(
-    sfu: DevSfu, max_rooms: int, cpu_limit: float, window_s: float
+    sfu: DevSfu, max_rooms: int, cpu_limit: float, window_s: float, machine_limit: float
 ) -> list[CapacityStep]:
     pid = sfu.process.pid
     url = sfu.url
@@ -248,7 +255,7 @@ async def measure_capacity(
                 f"  {target:3d} rooms: devsfu {cpu * 100:5.1f}% of a core, "
                 f"machine {machine * 100:5.1f}% busy, tone heard: {heard}"
             )
-            if cpu > cpu_limit or not heard:
+            if cpu > cpu_limit or not heard or machine > machine_limit:
                 break
     finally:
         for tone in tones:
@@ -259,7 +266,13 @@ async def measure_capacity(
     return steps
 
 
-def _table(latency: LatencyResult, steps: list[CapacityStep], cpu_limit: float, load: str) -> str:
+def _table(
+    latency: LatencyResult,
+    steps: list[CapacityStep],
+    cpu_limit: float,
+    machine_limit: float,
+    load: str,
+) -> str:
     ok = [s for s in steps if s.heard]
     carried = ok[-1].rooms if ok else 0
     light = [s for s in steps if s.machine_busy < 0.8]
@@ -274,6 +287,11 @@ def _table(latency: LatencyResult, steps: list[CapacityStep], cpu_limit: float, 
         why = f"at {last.rooms} rooms the listener no longer heard the tone"
     elif last.devsfu_cpu > cpu_limit:
         why = f"at {last.rooms} rooms devsfu used more than {cpu_limit * 100:.0f}% of a core"
+    elif last.machine_busy > machine_limit:
+        why = (
+            f"at {last.rooms} rooms the machine (SDK clients included) was more than "
+            f"{machine_limit * 100:.0f}% busy"
+        )
     else:
         why = f"{last.rooms} rooms was the largest step tried"
     lines = [
@@ -303,7 +321,7 @@ def _table(latency: LatencyResult, steps: list[CapacityStep], cpu_limit: float, 
         " (the whole machine, clients and other work included, was over 95% busy at "
         + ", ".join(str(s.rooms) for s in busy)
         + " rooms)"
-        if busy
+        if busy and not (last is not None and last.machine_busy > machine_limit)
         else ""
     )
     lines += [
@@ -312,11 +330,26 @@ def _table(latency: LatencyResult, steps: list[CapacityStep], cpu_limit: float, 
         f"{'s' if carried != 1 else ''}; stopped because "
         f"{why}{saturated_note}.",
         "",
-        f"devsfu costs about {per_room * 100:.0f}% of a core per two-party room ({basis}); "
-        f"aiortc relays media in one Python thread, so one devsfu process fills a whole core at "
+        f"devsfu costs about {per_room * 100:.1f}% of a core per two-party room ({basis}); "
+        f"it forwards media in one Python thread, so one devsfu process fills a whole core at "
         f"about {estimate} rooms.",
+        "",
+        _before_and_after(latency, per_room),
     ]
     return "\n".join(lines)
+
+
+def _before_and_after(latency: LatencyResult, per_room: float) -> str:
+    before_rooms = round(1.0 / BEFORE_CPU_PER_ROOM)
+    return (
+        "Before devsfu forwarded Opus (it decoded each track and re-encoded it per listener): "
+        f"latency p50 {BEFORE_P50_MS:.0f} ms -> {latency.p50_ms:.0f} ms "
+        f"(x{latency.p50_ms / BEFORE_P50_MS:.2f}), p99 {BEFORE_P99_MS:.0f} ms -> "
+        f"{latency.p99_ms:.0f} ms (x{latency.p99_ms / BEFORE_P99_MS:.2f}); CPU per room "
+        f"{BEFORE_CPU_PER_ROOM * 100:.0f}% -> {per_room * 100:.1f}% of a core "
+        f"(x{per_room / BEFORE_CPU_PER_ROOM:.2f}); rooms per core about {before_rooms} -> "
+        f"{round(1.0 / per_room) if per_room else 0}."
+    )
 
 
 def _cpu_model() -> str:
@@ -349,8 +382,10 @@ async def _main(args: argparse.Namespace, load: str) -> str:
         latency = await measure_latency(sfu, args.bursts)
         print(f"  p50 {latency.p50_ms:.0f} ms, p99 {latency.p99_ms:.0f} ms")
         print("capacity:")
-        steps = await measure_capacity(sfu, args.max_rooms, args.cpu_limit, args.window)
-    return _table(latency, steps, args.cpu_limit, load)
+        steps = await measure_capacity(
+            sfu, args.max_rooms, args.cpu_limit, args.window, args.machine_limit
+        )
+    return _table(latency, steps, args.cpu_limit, args.machine_limit, load)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -361,6 +396,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bursts", type=int, default=50)
     parser.add_argument("--max-rooms", type=int, default=48)
     parser.add_argument("--cpu-limit", type=float, default=0.9)
+    parser.add_argument("--machine-limit", type=float, default=0.95)
     parser.add_argument("--window", type=float, default=5.0, help="CPU sampling window (s)")
     parser.add_argument("--no-write", dest="write", action="store_false")
     args = parser.parse_args(argv)
