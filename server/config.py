@@ -71,8 +71,8 @@ class Settings(BaseSettings):
     """A connection row not refreshed for this long counts as gone (a node died)."""
 
     presence_fanout_max: int = Field(default=1000, ge=0)
-    """``presence`` events go to the whole tenant only up to this many users (O(n²) otherwise);
-    bigger tenants read presence from ``GET /api/contacts``."""
+    """``presence`` events go to the whole tenant up to this many users (O(n²) otherwise); in
+    bigger tenants only to the sockets that watch the user (``presence_watch``)."""
 
     log_format: str = "json"
     log_level: str = "INFO"
