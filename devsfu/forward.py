@@ -5,7 +5,9 @@ bit-identical to what the publisher sent. Per subscriber leg, aiortc's ``RTCRtpS
 its own SSRC and sequence numbers and offsets the publisher's RTP timestamp by a constant of its
 own, so time keeps its shape across the hop: a publisher that pauses (mute, DTX) leaves a gap of
 the same length in the timestamps, a subscriber that joins late starts wherever the publisher
-is, and the receiver's Opus decoder conceals whatever is missing.
+is, and the receiver's Opus decoder conceals whatever is missing. Should the publisher's SSRC
+change (its timestamps then start anywhere), the timeline goes on from where the old source
+left it, advanced by the time that passed.
 
 A leg that is not read (its connection not up yet, or stalled) never holds more than
 :data:`QUEUE_LIMIT` packets, and packets older than :data:`MAX_AGE_S` are dropped when read:
@@ -25,7 +27,9 @@ import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RtpPacket
 
-OPUS_CLOCK = Fraction(1, 48_000)  # RTP clock rate of Opus, whatever the sampling rate
+OPUS_RATE = 48_000  # RTP clock rate of Opus, whatever the sampling rate
+OPUS_CLOCK = Fraction(1, OPUS_RATE)
+PACKET_TICKS = 960  # 20 ms, the least a new source's first packet is placed after the last
 QUEUE_LIMIT = 10  # packets per leg: 200 ms of 20 ms packets
 MAX_AGE_S = 0.1
 
@@ -49,6 +53,10 @@ class OpusFanout:
         self._max_age_s = max_age_s
         self._clock = clock
         self._closed = False
+        self._ssrc: int | None = None
+        self._offset = 0  # added to the source's timestamps (mod 2**32)
+        self._last_ts = 0
+        self._last_at = 0.0
         self.delivered = 0
 
     @property
@@ -57,13 +65,22 @@ class OpusFanout:
 
     def deliver(self, packet: RtpPacket) -> None:
         """Pass one received RTP packet on to every leg (padding-only packets are not media)."""
-        if not self._legs or not packet.payload:
+        if not packet.payload:
+            return
+        now = self._clock()
+        if packet.ssrc != self._ssrc:
+            if self._ssrc is not None:
+                gap = max(PACKET_TICKS, round((now - self._last_at) * OPUS_RATE))
+                self._offset = (self._last_ts + gap - packet.timestamp) & 0xFFFFFFFF
+            self._ssrc = packet.ssrc
+        self._last_ts = (packet.timestamp + self._offset) & 0xFFFFFFFF
+        self._last_at = now
+        if not self._legs:
             return
         self.delivered += 1
         encoded = av.Packet(packet.payload)
-        encoded.pts = packet.timestamp
+        encoded.pts = self._last_ts
         encoded.time_base = OPUS_CLOCK
-        now = self._clock()
         for leg in self._legs:
             leg.push(now, encoded)
 

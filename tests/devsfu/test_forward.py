@@ -170,6 +170,25 @@ async def test_a_leg_skips_audio_that_waited_too_long() -> None:
     assert leg.dropped == 1
 
 
+async def test_a_new_publisher_ssrc_continues_the_timeline() -> None:
+    now = [50.0]
+    fanout = OpusFanout(clock=lambda: now[0])
+    leg = fanout.subscribe()
+    first = opus_packet(1, 0xFFFF_FC40)
+    fanout.deliver(first)
+    assert (await leg.recv()).pts == first.timestamp  # the publisher's own timeline
+    now[0] += 1.0  # a second later the publisher restarts its sender: new SSRC, new origin
+    second = opus_packet(1, 123_456)
+    second.ssrc = SSRC + 1
+    third = opus_packet(2, 123_456 + 960)
+    third.ssrc = SSRC + 1
+    fanout.deliver(second)
+    fanout.deliver(third)
+    # A second later in RTP time (wrapping past 2**32), then the source's own 20 ms steps.
+    assert (await leg.recv()).pts == (0xFFFF_FC40 + 48_000) & 0xFFFFFFFF
+    assert (await leg.recv()).pts == (0xFFFF_FC40 + 48_000 + 960) & 0xFFFFFFFF
+
+
 async def test_closing_ends_every_leg_and_a_stopped_leg_leaves(tapped: Tapped) -> None:
     fanout = tapped.fanout
     bob, carol = fanout.subscribe(), fanout.subscribe()
