@@ -6,6 +6,7 @@ tenant always come from the bearer token, never from the request.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -22,6 +23,7 @@ from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from server import signin_guard
 from server.auth import Identity, authenticate, issue_token, renew_token, verify_password
 from server.calls import CallService, call_view, presence_of, users_by_id
 from server.config import Settings
@@ -148,10 +150,22 @@ def _user_out(user: User) -> UserOut:
 
 
 @router.post("/auth/login", response_model=LoginResponse)
-async def login(body: LoginRequest, services: ServicesDep, session: DbDep) -> LoginResponse:
-    user = await session.scalar(select(User).where(User.email == body.email.lower()))
-    if not verify_password(user.password_hash if user else None, body.password) or user is None:
+async def login(
+    body: LoginRequest, request: Request, services: ServicesDep, session: DbDep
+) -> LoginResponse:
+    """Sign in with a password; guessing is slowed down by :mod:`server.signin_guard`."""
+    email = body.email.lower()
+    address = (request.client.host if request.client else "")[:64] or "unknown"
+    await signin_guard.check(session, services.settings, email, address)
+    user = await session.scalar(select(User).where(User.email == email))
+    # argon2 takes tens of milliseconds of CPU and releases the GIL: not on the event loop.
+    known = user.password_hash if user else None
+    if not await asyncio.to_thread(verify_password, known, body.password) or user is None:
+        await signin_guard.failed(session, email, address)
+        await session.commit()
         raise ServiceError(ErrorCode.UNAUTHORIZED, "wrong email or password")
+    await signin_guard.succeeded(session, email, address)
+    await session.commit()
     token, ttl = issue_token(services.settings, user)
     return LoginResponse(access_token=token, expires_in=ttl, user=_user_out(user))
 

@@ -17,7 +17,7 @@ from typing import Any
 import socketio
 from fastapi import FastAPI
 
-from server import api, migrate
+from server import api, migrate, signin_guard
 from server.calls import CallService
 from server.config import Settings
 from server.db.engine import make_engine, make_sessionmaker
@@ -57,6 +57,11 @@ def create_app(settings: Settings, media: MediaRooms | None = None) -> socketio.
     service = CallService(settings, sessions, rooms, SocketNotifier(sio))
     sio.register_namespace(CallNamespace(settings, sessions, service))
 
+    async def forget_old_failures() -> None:
+        async with sessions() as session:
+            await signin_guard.forget_old(session, settings)
+            await session.commit()
+
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if settings.should_auto_migrate:
@@ -71,6 +76,7 @@ def create_app(settings: Settings, media: MediaRooms | None = None) -> socketio.
         tasks = [
             asyncio.create_task(_every(settings.sweep_interval_s, "sweep", service.settle_overdue)),
             asyncio.create_task(_every(settings.heartbeat_s, "heartbeat", service.heartbeat)),
+            asyncio.create_task(_every(60.0, "sign-in failures", forget_old_failures)),
         ]
         try:
             yield

@@ -3,7 +3,8 @@
 Nothing about a call lives only in process memory: the call row holds its status, its ring
 deadline, the sockets and devices involved, its room and the rejoin deadline of a party whose
 media dropped; ``call_events`` records every
-transition; ``connections`` holds every connected socket of every node (presence).
+transition; ``connections`` holds every connected socket of every node (presence);
+``sign_in_failures`` counts recent wrong passwords.
 """
 
 from __future__ import annotations
@@ -151,3 +152,21 @@ class Connection(Base):
     node_id: Mapped[str] = mapped_column(String(32), index=True)
     connected_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SignInFailure(Base):
+    """A wrong password, counted to slow down guessing (:mod:`server.signin_guard`); rows older
+    than the counting window are deleted."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320))
+    address: Mapped[str] = mapped_column(String(64))
+    """The client's IP address as the server sees it (behind a proxy: see docs/server.md)."""
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    __table_args__ = (
+        Index("ix_sign_in_failures_email_at", "email", "at"),
+        Index("ix_sign_in_failures_address_at", "address", "at"),
+    )

@@ -1,0 +1,80 @@
+"""Slowing down password guessing: failed sign-ins are counted in the database, so every node
+sees the same counts, and a sign-in is refused with ``rate_limited`` once one of three limits
+is reached within ``VOIP_SIGNIN_WINDOW_S``:
+
+- failures for one account from one address (``VOIP_SIGNIN_FAILURES_PER_ACCOUNT_ADDRESS``): a
+  person who mistypes a few times is held up only there, and only for the window;
+- failures from one address, whatever the account (``VOIP_SIGNIN_FAILURES_PER_ADDRESS``):
+  one machine trying many accounts;
+- failures for one account, whatever the address (``VOIP_SIGNIN_FAILURES_PER_ACCOUNT``): many
+  machines trying one account. Reaching it holds up the real user too, which is why it is high.
+
+A refused attempt checks no password (no argon2 work for the guesser) and records nothing. A
+successful sign-in clears that account's failures from that address.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.config import Settings
+from server.db.models import SignInFailure, utcnow
+from server.errors import ServiceError
+from voip_contract import ErrorCode
+
+
+async def check(session: AsyncSession, settings: Settings, email: str, address: str) -> None:
+    """Raise ``ServiceError(RATE_LIMITED)`` when ``email`` from ``address`` must wait."""
+    since = utcnow() - timedelta(seconds=settings.signin_window_s)
+    same_email = SignInFailure.email == email
+    same_address = SignInFailure.address == address
+    row = (
+        await session.execute(
+            select(
+                func.sum(case((and_(same_email, same_address), 1), else_=0)),
+                func.sum(case((same_address, 1), else_=0)),
+                func.sum(case((same_email, 1), else_=0)),
+                func.min(SignInFailure.at),
+            ).where(SignInFailure.at >= since, or_(same_email, same_address))
+        )
+    ).one()
+    both, by_address, by_email = (int(n or 0) for n in row[:3])
+    if (
+        both >= settings.signin_failures_per_account_address
+        or by_address >= settings.signin_failures_per_address
+        or by_email >= settings.signin_failures_per_account
+    ):
+        raise ServiceError(
+            ErrorCode.RATE_LIMITED,
+            f"too many failed sign-ins; try again in {_wait_text(row[3], settings)}",
+        )
+
+
+async def failed(session: AsyncSession, email: str, address: str) -> None:
+    """Count one wrong password (committed by the caller)."""
+    session.add(SignInFailure(email=email, address=address, at=utcnow()))
+
+
+async def succeeded(session: AsyncSession, email: str, address: str) -> None:
+    """The right password: this account's failures from this address no longer count."""
+    await session.execute(
+        delete(SignInFailure).where(SignInFailure.email == email, SignInFailure.address == address)
+    )
+
+
+async def forget_old(session: AsyncSession, settings: Settings) -> int:
+    """Delete failures that no longer count; returns how many."""
+    since = utcnow() - timedelta(seconds=settings.signin_window_s)
+    result = await session.execute(delete(SignInFailure).where(SignInFailure.at < since))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _wait_text(oldest: datetime | None, settings: Settings) -> str:
+    """Roughly when the oldest counted failure leaves the window, for a person to read."""
+    window = timedelta(seconds=settings.signin_window_s)
+    left = (oldest + window - utcnow()) if oldest is not None else window
+    minutes = max(1, round(left.total_seconds() / 60))
+    return "a minute" if minutes == 1 else f"{minutes} minutes"

@@ -1,0 +1,172 @@
+"""Password guessing is slowed down (``server.signin_guard``), against a real server on SQLite and
+PostgreSQL. Clients sign in from different loopback addresses (127.0.x.y) to be different
+machines as the server sees them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from itertools import count
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from server import signin_guard
+from server.db.engine import make_engine, make_sessionmaker
+from server.db.models import SignInFailure, utcnow
+from tests.server.conftest import BACKENDS, database_url, start_stack
+from tests.server.harness import EVENT_TIMEOUT, PASSWORD, Stack
+
+PER_ACCOUNT_ADDRESS = 3
+PER_ADDRESS = 5
+PER_ACCOUNT = 4
+_addresses = (f"127.0.{n // 250}.{n % 250 + 2}" for n in count())
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def guarded_process(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    env = {
+        "VOIP_SIGNIN_FAILURES_PER_ACCOUNT_ADDRESS": str(PER_ACCOUNT_ADDRESS),
+        "VOIP_SIGNIN_FAILURES_PER_ADDRESS": str(PER_ADDRESS),
+        "VOIP_SIGNIN_FAILURES_PER_ACCOUNT": str(PER_ACCOUNT),
+    }
+    workdir = tmp_path_factory.mktemp(f"guarded-{request.param}")
+    database = database_url(request, request.param)
+    yield from start_stack(workdir, database=database, env=env, with_sfu=False)
+
+
+@pytest.fixture
+async def stack(guarded_process: Stack) -> AsyncIterator[Stack]:
+    fresh = Stack(guarded_process.server, guarded_process.sfu)
+    yield fresh
+    await fresh.aclose()
+
+
+class Machine:
+    """A client with its own source address."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.address = next(_addresses)
+        transport = httpx.AsyncHTTPTransport(local_address=self.address)
+        self._http = httpx.AsyncClient(
+            base_url=stack.url, transport=transport, timeout=EVENT_TIMEOUT
+        )
+
+    async def sign_in(self, email: str, password: str) -> tuple[int, str]:
+        """``(status, error code or "")``."""
+        response = await self._http.post(
+            "/api/auth/login", json={"email": email, "password": password}
+        )
+        body = response.json()
+        return response.status_code, body.get("error", {}).get("code", "")
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+@pytest.fixture
+async def machines(stack: Stack) -> AsyncIterator[list[Machine]]:
+    made = [Machine(stack) for _ in range(PER_ACCOUNT + 2)]
+    yield made
+    for machine in made:
+        await machine.aclose()
+
+
+async def failures(stack: Stack, email: str) -> int:
+    engine = make_engine(stack.settings().db_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            counted = await session.scalar(select(func.count()).where(SignInFailure.email == email))
+            return int(counted or 0)
+    finally:
+        await engine.dispose()
+
+
+async def test_wrong_passwords_hold_up_that_account_from_that_machine_only(
+    stack: Stack, machines: list[Machine]
+) -> None:
+    people = await stack.tenant("alice", "bob", with_password=True)
+    alice, bob = people["alice"].email, people["bob"].email
+    phone, laptop = machines[0], machines[1]
+    for _ in range(PER_ACCOUNT_ADDRESS):
+        assert await phone.sign_in(alice, "wrong") == (401, "unauthorized")
+
+    # the right password too waits now, and the refused attempt is not counted
+    assert await phone.sign_in(alice, PASSWORD) == (429, "rate_limited")
+    assert await failures(stack, alice) == PER_ACCOUNT_ADDRESS
+    # another account from the same machine, and the same account from another machine, go on
+    assert await phone.sign_in(bob, PASSWORD) == (200, "")
+    assert await laptop.sign_in(alice, PASSWORD) == (200, "")
+
+
+async def test_the_message_says_when_to_try_again(stack: Stack, machines: list[Machine]) -> None:
+    alice = (await stack.tenant("alice", with_password=True))["alice"].email
+    for _ in range(PER_ACCOUNT_ADDRESS):
+        await machines[0].sign_in(alice, "wrong")
+    response = await machines[0]._http.post(
+        "/api/auth/login", json={"email": alice, "password": PASSWORD}
+    )
+    assert response.status_code == 429
+    assert "try again in 15 minutes" in response.json()["error"]["message"]
+
+
+async def test_the_right_password_clears_the_failures_from_that_machine(
+    stack: Stack, machines: list[Machine]
+) -> None:
+    alice = (await stack.tenant("alice", with_password=True))["alice"].email
+    phone = machines[0]
+    for _ in range(PER_ACCOUNT_ADDRESS - 1):
+        assert await phone.sign_in(alice, "wrong") == (401, "unauthorized")
+    assert await phone.sign_in(alice, PASSWORD) == (200, "")
+    assert await failures(stack, alice) == 0
+    for _ in range(PER_ACCOUNT_ADDRESS - 1):
+        assert await phone.sign_in(alice, "wrong") == (401, "unauthorized")
+    assert await phone.sign_in(alice, PASSWORD) == (200, "")
+
+
+async def test_one_machine_trying_many_accounts_is_held_up(
+    stack: Stack, machines: list[Machine]
+) -> None:
+    people = await stack.tenant("alice", "bob", with_password=True)
+    guesser, other = machines[0], machines[1]
+    emails = [f"nobody{i}@{people['alice'].email.split('@')[1]}" for i in range(PER_ADDRESS)]
+    for email in emails:  # unknown accounts count too: no telling them from known ones
+        assert await guesser.sign_in(email, "guess") == (401, "unauthorized")
+    assert await guesser.sign_in(people["bob"].email, PASSWORD) == (429, "rate_limited")
+    assert await other.sign_in(people["bob"].email, PASSWORD) == (200, "")
+
+
+async def test_many_machines_trying_one_account_are_held_up(
+    stack: Stack, machines: list[Machine]
+) -> None:
+    alice = (await stack.tenant("alice", with_password=True))["alice"].email
+    for machine in machines[:PER_ACCOUNT]:
+        assert await machine.sign_in(alice, "guess") == (401, "unauthorized")
+    assert await machines[PER_ACCOUNT].sign_in(alice, PASSWORD) == (429, "rate_limited")
+
+
+async def test_failures_older_than_the_window_no_longer_count(
+    stack: Stack, machines: list[Machine]
+) -> None:
+    alice = (await stack.tenant("alice", with_password=True))["alice"].email
+    phone = machines[0]
+    settings = stack.settings()
+    long_ago = utcnow() - timedelta(seconds=settings.signin_window_s + 5)
+    engine = make_engine(settings.db_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            session.add_all(
+                SignInFailure(email=alice, address=phone.address, at=long_ago)
+                for _ in range(PER_ACCOUNT_ADDRESS)
+            )
+            await session.commit()
+        assert await phone.sign_in(alice, "wrong") == (401, "unauthorized")
+        async with make_sessionmaker(engine)() as session:
+            assert await signin_guard.forget_old(session, settings) >= PER_ACCOUNT_ADDRESS
+            await session.commit()
+    finally:
+        await engine.dispose()
+    assert await failures(stack, alice) == 1
