@@ -22,9 +22,17 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from voip_app.errors import BadResponse, ServerUnreachable, Unauthorized, VoipError, refused
+from voip_app.errors import (
+    BadResponse,
+    RequestRefused,
+    ServerUnreachable,
+    SignInThrottled,
+    Unauthorized,
+    VoipError,
+    refused,
+)
 from voip_app.listeners import notify
-from voip_contract import Call, Contact, LoginResponse, Page, RoomToken, User
+from voip_contract import Call, Contact, ErrorCode, LoginResponse, Page, RoomToken, User
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -85,9 +93,15 @@ class ApiClient:
         self._on_refused = listener
 
     async def login(self, email: str, password: str) -> LoginResponse:
-        """Sign in; keeps the access token for every later request."""
+        """Sign in; keeps the access token for every later request. Raises ``Unauthorized``
+        for a wrong email or password, ``SignInThrottled`` after too many of them."""
         body = {"email": email.strip(), "password": password}
-        result = await self._request("POST", "/api/auth/login", LoginResponse, json=body)
+        try:
+            result = await self._request("POST", "/api/auth/login", LoginResponse, json=body)
+        except RequestRefused as exc:
+            if exc.code is ErrorCode.RATE_LIMITED:
+                raise SignInThrottled(exc.server_message) from exc
+            raise
         self._token = result.access_token
         return result
 

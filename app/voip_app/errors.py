@@ -6,7 +6,8 @@
     ├── ServerUnreachable     no answer at all (DNS, refused, timeout, TLS)
     ├── BadResponse           the server answered something the contract does not allow
     └── RequestRefused        the server refused with a contract error code (``.code``)
-        └── Unauthorized      no, bad or expired credentials (HTTP 401): sign in again
+        ├── Unauthorized      no, bad or expired credentials (HTTP 401): sign in again
+        └── SignInThrottled   too many wrong passwords lately: sign-in waits a while
 
 Media errors are :class:`voip_app.media.base.MediaError`; call-flow mistakes (accepting with no
 incoming call) are :class:`voip_app.callstate.IllegalTransition`.
@@ -53,8 +54,8 @@ class BadResponse(VoipError):
 class RequestRefused(VoipError):
     """The server refused with one of the contract's error codes."""
 
-    def __init__(self, code: ErrorCode, server_message: str = "") -> None:
-        super().__init__(_FRIENDLY.get(code, server_message or code.value))
+    def __init__(self, code: ErrorCode, server_message: str = "", *, shown: str = "") -> None:
+        super().__init__(shown or _FRIENDLY.get(code, server_message or code.value))
         self.code = code
         self.server_message = server_message
 
@@ -64,6 +65,19 @@ class Unauthorized(RequestRefused):
 
     def __init__(self, server_message: str = "") -> None:
         super().__init__(ErrorCode.UNAUTHORIZED, server_message)
+
+
+class SignInThrottled(RequestRefused):
+    """Too many failed sign-ins lately (``rate_limited`` at login): wait, then try again."""
+
+    def __init__(self, server_message: str = "") -> None:
+        # the server says how long, as in "too many failed sign-ins; try again in 15 minutes"
+        shown = (
+            f"{server_message[:1].upper()}{server_message[1:].rstrip('.')}."
+            if server_message
+            else "Too many failed sign-ins; wait a few minutes and try again."
+        )
+        super().__init__(ErrorCode.RATE_LIMITED, server_message, shown=shown)
 
 
 def refused(code: str, server_message: str = "") -> RequestRefused:

@@ -11,7 +11,13 @@ import pytest
 
 from tests.engine.fakes import FakeServer, call_json, fake_server_transport
 from voip_app.api import ApiClient
-from voip_app.errors import BadResponse, RequestRefused, ServerUnreachable, Unauthorized
+from voip_app.errors import (
+    BadResponse,
+    RequestRefused,
+    ServerUnreachable,
+    SignInThrottled,
+    Unauthorized,
+)
 from voip_contract import CallStatus, ErrorCode
 
 
@@ -173,3 +179,15 @@ async def test_a_refused_token_is_reported_but_a_wrong_password_is_not(
         with pytest.raises(Unauthorized):  # the caller still gets the error
             await api.me()
         assert "listener bug" in caplog.text
+
+
+async def test_too_many_failed_sign_ins_say_how_long_to_wait() -> None:
+    def throttled(request: httpx.Request) -> httpx.Response:
+        message = "too many failed sign-ins; try again in 12 minutes"
+        return httpx.Response(429, json={"error": {"code": "rate_limited", "message": message}})
+
+    async with ApiClient("http://voip.test", transport=httpx.MockTransport(throttled)) as api:
+        with pytest.raises(SignInThrottled) as info:
+            await api.login("alice@acme.test", "demo-password")
+    assert str(info.value) == "Too many failed sign-ins; try again in 12 minutes."
+    assert info.value.code is ErrorCode.RATE_LIMITED

@@ -18,7 +18,7 @@ from tests.ui.fakes import (
     make_call,
 )
 from voip_app.callstate import Phase
-from voip_app.errors import RequestRefused, ServerUnreachable, Unauthorized
+from voip_app.errors import RequestRefused, ServerUnreachable, SignInThrottled, Unauthorized
 from voip_app.platform import Permission, PermissionState
 from voip_app.ui.ports import (
     CallChanged,
@@ -205,6 +205,35 @@ async def test_server_down_offers_retry_which_signs_in(model: AppModel, engine: 
     del engine.fail["sign_in"]
     await model.banner_action()
     assert is_signed_in(model)
+
+
+async def test_too_many_failed_sign_ins_say_when_to_try_again(
+    model: AppModel, engine: FakeEngine
+) -> None:
+    engine.fail["sign_in"] = SignInThrottled("too many failed sign-ins; try again in 15 minutes")
+    model.signin.server_url, model.signin.email, model.signin.password = (
+        "http://s",
+        "alice@acme.test",
+        "guess",
+    )
+    await model.submit_sign_in()
+    assert not is_signed_in(model)
+    assert model.signin.error == "Too many failed sign-ins; try again in 15 minutes."
+    assert model.banner.message == model.signin.error
+
+
+async def test_a_server_failing_at_sign_in_offers_to_retry(
+    model: AppModel, engine: FakeEngine
+) -> None:
+    engine.fail["sign_in"] = RequestRefused(ErrorCode.UNAVAILABLE, "internal error")
+    model.signin.server_url, model.signin.email, model.signin.password = (
+        "http://s",
+        "alice@acme.test",
+        "demo-password",
+    )
+    await model.submit_sign_in()
+    assert "could not sign you in" in model.signin.error
+    assert model.banner.action is BannerAction.RETRY_SIGN_IN
 
 
 async def test_incomplete_form_is_not_sent(model: AppModel, engine: FakeEngine) -> None:

@@ -19,7 +19,13 @@ from enum import StrEnum
 import flet as ft
 
 from voip_app.callstate import Phase
-from voip_app.errors import RequestRefused, ServerUnreachable, Unauthorized, VoipError
+from voip_app.errors import (
+    RequestRefused,
+    ServerUnreachable,
+    SignInThrottled,
+    Unauthorized,
+    VoipError,
+)
 from voip_app.media.base import AudioOutput, MediaError
 from voip_app.platform import Permission, PermissionState, Platform
 from voip_app.ui.ports import (
@@ -218,6 +224,18 @@ def ended_message(snapshot: CallSnapshot) -> tuple[str, BannerAction] | None:
     if status is CallStatus.DECLINED:
         return f"{name} declined the call.", BannerAction.CALL_AGAIN
     return None
+
+
+def sign_in_error(exc: BaseException) -> tuple[str, BannerAction]:
+    """A failed sign-in (other than a wrong password) as a message with a way forward."""
+    if isinstance(exc, SignInThrottled):
+        return str(exc), BannerAction.NONE
+    if isinstance(exc, RequestRefused):
+        return (
+            "The call server could not sign you in right now. Try again in a moment.",
+            BannerAction.RETRY_SIGN_IN,
+        )
+    return error_message(exc)
 
 
 def error_message(exc: BaseException) -> tuple[str, BannerAction]:
@@ -420,8 +438,8 @@ class AppModel:
             self.banner.show(form.error)
             return
         except (VoipError, MediaError) as exc:
-            form.error = str(exc)
-            self.banner.show(*error_message(exc))
+            form.error, action = sign_in_error(exc)
+            self.banner.show(form.error, action)
             return
         finally:
             form.busy = False
