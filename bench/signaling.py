@@ -1,6 +1,7 @@
 """Signaling benchmark: connected clients, call set-up latency, sustained rate, memory.
 
     .venv/bin/python -m bench.signaling [--sizes 100,1000,5000] [--rates 25,50,100,150,200,300]
+    .venv/bin/python -m bench.signaling --presence [--presence-users 2000] [--presence-watch 50]
 
 Starts one real call server (SQLite, one uvicorn process) and a real ``voip-devsfu`` as its
 LiveKit endpoint, inside a private network namespace; seeds tenant ``load``; connects real
@@ -14,6 +15,13 @@ Access tokens are minted with the server's JWT secret instead of 5,000 logins (a
 deliberately slow; login is not what is measured). The clients run in this one process on the
 same 2 cores as the server and devsfu, so the figures are an upper bound of what the server
 itself needs. The table goes to ``docs/benchmarks.md`` between the ``bench:signaling`` markers.
+
+``--presence`` measures instead what a ``presence`` change costs and how fast it arrives: a tenant
+above ``VOIP_PRESENCE_FANOUT_MAX`` (default 2,000 users, limit 1,000) where every client watches
+the next W users (``presence_watch``, a page of contacts), against the largest tenant that still
+gets the broadcast (1,000 users, the limit). Changes are calls rung and cancelled one after the
+other (busy, then online again, for both parties). That part of the section sits between
+``<!-- presence -->`` markers and survives a run of the main measurement (and vice versa).
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from tests.support import netns
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench:signaling -->", "<!-- /bench:signaling -->"
+PRESENCE_BEGIN, PRESENCE_END = "<!-- presence -->", "<!-- /presence -->"
 P99_LIMIT_MS = 100.0
 DB_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL 15 (local, fsync off)"}
 
@@ -201,15 +210,26 @@ async def connect_all(url: str, tokens: list[str], concurrency: int = 64) -> lis
     return list(await asyncio.gather(*(one(t) for t in tokens)))
 
 
-def write_doc(table: str) -> None:
-    section = f"{BEGIN}\n{table}\n{END}"
+def _between(text: str, begin: str, end: str) -> str | None:
+    if begin in text and end in text:
+        return text.split(begin, 1)[1].split(end, 1)[0].strip("\n")
+    return None
+
+
+def write_doc(table: str | None = None, *, presence: str | None = None) -> None:
+    """Replace the main table or the presence part of the section; keep the other."""
     text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
+    section = _between(text, BEGIN, END)
+    old_presence = _between(section or "", PRESENCE_BEGIN, PRESENCE_END)
+    main = (section or "").split(PRESENCE_BEGIN, 1)[0].strip("\n") if table is None else table
+    part = presence if presence is not None else old_presence
+    body = main if part is None else f"{main}\n\n{PRESENCE_BEGIN}\n{part}\n{PRESENCE_END}"
+    new = f"{BEGIN}\n{body}\n{END}"
+    if section is not None:
         head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        text = head + section + tail
+        text = head + new + rest.split(END, 1)[1]
     else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
+        text = text.rstrip("\n") + "\n\n" + new + "\n"
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(text)
 
@@ -354,6 +374,214 @@ async def main_async(args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+class PresenceLog:
+    """Every ``presence`` event the bench clients receive, with its arrival time."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.arrivals: dict[tuple[str, str], list[float]] = {}
+        self._waits: dict[tuple[str, str], tuple[int, asyncio.Future[None]]] = {}
+
+    def handler(self) -> Any:
+        async def on_presence(data: dict[str, Any]) -> None:
+            self.record(data["user_id"], data["presence"])
+
+        return on_presence
+
+    def record(self, user_id: str, presence: str) -> None:
+        now = time.perf_counter()
+        self.total += 1
+        key = (user_id, presence)
+        self.arrivals.setdefault(key, []).append(now)
+        wait = self._waits.get(key)
+        if wait is not None and len(self.arrivals[key]) >= wait[0] and not wait[1].done():
+            wait[1].set_result(None)
+
+    def expect(self, user_id: str, presence: str, count: int) -> asyncio.Future[None]:
+        """Resolves once ``count`` deliveries of this change arrived (counted from now)."""
+        key = (user_id, presence)
+        self.arrivals[key] = []
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waits[key] = (count, done)
+        return done
+
+
+@dataclass
+class PresenceRun:
+    mode: str
+    users: int
+    watchers: int
+    connect_s: float
+    connect_events: int
+    changes: int = 0
+    missing: int = 0
+    deliveries: list[float] = field(default_factory=list)
+    last: list[float] = field(default_factory=list)
+    server_cpu_s: float = 0.0
+
+    def row(self) -> str:
+        per_change = (len(self.deliveries) + self.missing) / max(1, self.changes)
+        return (
+            f"| {self.mode} | {self.users:,} | {self.watchers:,} | {self.connect_s:.1f} | "
+            f"{self.connect_events:,} | {self.changes} ({self.missing} missing) | "
+            f"{per_change:,.0f} | {percentile(self.deliveries, 50):.1f} | "
+            f"{percentile(self.deliveries, 99):.1f} | {percentile(self.last, 50):.1f} | "
+            f"{percentile(self.last, 99):.1f} | "
+            f"{self.server_cpu_s / max(1, self.changes) * 1000:.1f} |"
+        )
+
+
+async def measure_presence(
+    workdir: Path, *, users: int, watch: int, cycles: int, broadcast: bool, fanout_max: int
+) -> PresenceRun:
+    """One server (SQLite, no LiveKit: a call that is only rung needs none) with tenant
+    ``load`` of ``users``; every client connects and, unless ``broadcast``, watches the next
+    ``watch`` users; then ``cycles`` calls are rung and cancelled one after the other."""
+    import socketio
+    from sqlalchemy import select
+
+    from server.auth import issue_token
+    from server.config import Settings
+    from server.db.engine import make_engine, make_sessionmaker
+    from server.db.models import User
+    from tests.support.servers import CallServer
+
+    assert broadcast == (users <= fanout_max), "the tenant size decides the delivery"
+    env = {
+        "VOIP_INVITE_LIMIT_PER_MIN": "1000000",
+        "VOIP_LOG_LEVEL": "WARNING",
+        "VOIP_PRESENCE_FANOUT_MAX": str(fanout_max),
+    }
+    with CallServer.start(workdir, env=env) as server:
+        server.cli("seed-load", str(users))
+        settings = Settings(
+            database_url=server.env["VOIP_DATABASE_URL"], jwt_secret=server.env["VOIP_JWT_SECRET"]
+        )
+        engine = make_engine(settings.db_url)
+        async with make_sessionmaker(engine)() as session:
+            found = {
+                u.email: u
+                for u in await session.scalars(select(User).where(User.email.like("%@load.test")))
+            }
+        await engine.dispose()
+        ordered = [found[f"u{i}@load.test"] for i in range(users)]
+        ids = [u.id for u in ordered]
+        log = PresenceLog()
+        gate = asyncio.Semaphore(64)
+
+        async def join(index: int) -> Any:
+            async with gate:
+                client = socketio.AsyncClient(reconnection=False)
+                client.on("presence", log.handler(), namespace="/call")
+                await client.connect(
+                    server.url,
+                    auth={"token": issue_token(settings, ordered[index])[0]},
+                    namespaces=["/call"],
+                    transports=["websocket"],
+                    wait_timeout=30,
+                )
+                if not broadcast:
+                    page = [ids[(index + k) % users] for k in range(1, watch + 1)]
+                    ack = await client.call(
+                        "presence_watch", {"user_ids": page}, namespace="/call", timeout=30
+                    )
+                    assert ack.get("ok"), ack
+                return client
+
+        t0 = time.perf_counter()
+        clients = list(await asyncio.gather(*(join(i) for i in range(users))))
+        run = PresenceRun(
+            mode="broadcast (tenant at the limit)" if broadcast else f"watch {watch} (above it)",
+            users=users,
+            watchers=users if broadcast else watch,
+            connect_s=time.perf_counter() - t0,
+            connect_events=log.total,
+        )
+        assert server.proc is not None
+        cpu0 = cpu_seconds(server.proc.pid)
+        try:
+            for cycle in range(cycles):
+                caller, callee = (2 * cycle) % users, (2 * cycle + 1) % users
+                for event, value in (("invite", "busy"), ("cancel", "online")):
+                    waits = [log.expect(ids[who], value, run.watchers) for who in (caller, callee)]
+                    start = time.perf_counter()
+                    if event == "invite":
+                        ack = await clients[caller].call(
+                            "invite",
+                            {"callee_id": ids[callee], "request_id": uuid.uuid4().hex},
+                            namespace="/call",
+                        )
+                        call_id = ack["call"]["id"]
+                    else:
+                        ack = await clients[caller].call(
+                            "cancel", {"call_id": call_id}, namespace="/call"
+                        )
+                    assert ack.get("ok"), ack
+                    _, late = await asyncio.wait(waits, timeout=30)
+                    for who in (caller, callee):
+                        times = log.arrivals[(ids[who], value)]
+                        run.changes += 1
+                        run.missing += max(0, run.watchers - len(times))
+                        run.deliveries += [(t - start) * 1000 for t in times]
+                        if times:
+                            run.last.append((max(times) - start) * 1000)
+                    for w in late:
+                        w.cancel()
+            run.server_cpu_s = cpu_seconds(server.proc.pid) - cpu0
+        finally:
+            await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
+    return run
+
+
+async def presence_async(args: argparse.Namespace) -> str:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-presence-"))
+    runs = [
+        await measure_presence(
+            workdir / "watch",
+            users=args.presence_users,
+            watch=args.presence_watch,
+            cycles=args.presence_cycles,
+            broadcast=False,
+            fanout_max=args.presence_fanout_max,
+        ),
+        await measure_presence(
+            workdir / "broadcast",
+            users=args.presence_broadcast_users,
+            watch=0,
+            cycles=args.presence_cycles,
+            broadcast=True,
+            fanout_max=args.presence_fanout_max,
+        ),
+    ]
+    for run in runs:
+        print(run.row(), flush=True)
+    command = "`.venv/bin/python -m bench.signaling " + " ".join(sys.argv[1:]) + "`"
+    return "\n".join(
+        [
+            "### Presence: watches above the fan-out limit against the tenant broadcast",
+            "",
+            f"Command: {command} — {_now()}, {platform.machine()}, {_cpus()} CPUs; one uvicorn "
+            f"process on SQLite (`VOIP_PRESENCE_FANOUT_MAX` {args.presence_fanout_max:,}), "
+            "all clients in this one "
+            "process. Each client connects and (watch rows) sends `presence_watch` with the "
+            f"next {args.presence_watch} users, so every user has that many watchers; then "
+            f"{args.presence_cycles} calls are rung and cancelled one after the other: each "
+            "makes 4 changes (caller and callee busy, then online). Delivery: change sent "
+            "(`invite` / `cancel`) -> `presence` received, ms; *last* is the slowest watcher "
+            "of a change. *Connect events*: `presence` events delivered while the clients "
+            "connected (each first connect is a change).",
+            "",
+            "| delivery | tenant users | recipients per change | connect all (s) | "
+            "connect events | changes | events per change | delivery p50 | p99 | last p50 "
+            "| last p99 | server CPU per change (ms) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            *[run.row() for run in runs],
+            "",
+            f"Load average when the run ended: {' / '.join(f'{x:.1f}' for x in os.getloadavg())}.",
+        ]
+    )
+
+
 def _now() -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 
@@ -370,11 +598,24 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--database", choices=sorted(DB_NAMES), default="sqlite")
     parser.add_argument("--no-doc", action="store_true", help="print only")
+    parser.add_argument("--presence", action="store_true", help="measure presence delivery")
+    parser.add_argument("--presence-users", type=int, default=2000)
+    parser.add_argument("--presence-broadcast-users", type=int, default=1000)
+    parser.add_argument("--presence-watch", type=int, default=50)
+    parser.add_argument("--presence-cycles", type=int, default=25)
+    parser.add_argument("--presence-fanout-max", type=int, default=1000)
     args = parser.parse_args()
     why = netns.enter_private_netns()
     if why:
         print(f"bench: no private network namespace ({why}); using the host's loopback")
     print(f"bench: file descriptor limit {raise_fd_limit()}")
+    if args.presence:
+        part = asyncio.run(presence_async(args))
+        print(part)
+        if not args.no_doc:
+            write_doc(presence=part)
+            print(f"bench: wrote {DOC.relative_to(ROOT)}")
+        return
     table = asyncio.run(main_async(args))
     print(table)
     if not args.no_doc:
