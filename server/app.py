@@ -77,6 +77,9 @@ def create_app(settings: Settings, media: MediaRooms | None = None) -> socketio.
             asyncio.create_task(_every(settings.sweep_interval_s, "sweep", service.settle_overdue)),
             asyncio.create_task(_every(settings.heartbeat_s, "heartbeat", service.heartbeat)),
             asyncio.create_task(_every(60.0, "sign-in failures", forget_old_failures)),
+            asyncio.create_task(
+                _every(settings.room_audit_s, "room audit", service.settle_vanished_rooms)
+            ),
         ]
         try:
             yield

@@ -902,6 +902,55 @@ class CallService:
                 await self._announce_end(row)
         return settled
 
+    async def settle_vanished_rooms(self, *, limit: int = 500) -> int:
+        """End answered calls whose room LiveKit no longer has, as ``room_finished`` would have;
+        return how many this node ended.
+
+        The ``room_finished`` webhook is the only other news of a room's end, and it is lost
+        when every node was down as it came, or LiveKit could not reach us: such a call would
+        stay IN_PROGRESS, holding both parties' lines (``busy`` to every caller) forever. Calls
+        answered less than ``VOIP_ROOM_AUDIT_MIN_AGE_S`` ago are left alone (their room may be
+        in the making); if LiveKit does not answer, nothing is ended.
+        """
+        answered_before = utcnow() - timedelta(seconds=self._settings.room_audit_min_age_s)
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(CallRow.id, CallRow.room_name)
+                    .where(
+                        CallRow.status == CallStatus.IN_PROGRESS.value,
+                        CallRow.answered_at <= answered_before,
+                        CallRow.room_name.is_not(None),
+                    )
+                    .order_by(CallRow.answered_at)
+                    .limit(limit)
+                )
+            ).all()
+        if not rows:
+            return 0
+        try:
+            alive = await self._media.existing_rooms([str(room) for _, room in rows])
+        except MediaUnavailable as exc:
+            log.warning("rooms not audited", extra={"error": str(exc)})
+            return 0
+        settled = 0
+        for call_id, room in rows:
+            if room in alive:
+                continue
+            async with self._sessions() as session:
+                row = await load_call(session, call_id)
+                if row is None or row.status != CallStatus.IN_PROGRESS.value:
+                    continue
+                step = callstate.transition(
+                    CallStatus.IN_PROGRESS, Event.ROOM_FINISHED, Role.SYSTEM
+                )
+                won = await self._apply(session, row, step, actor=SYSTEM_ACTOR, device=None)
+            if won:
+                settled += 1
+                log.info("room vanished", extra={"call": call_id, "room": room})
+                await self._announce_end(row)
+        return settled
+
     async def on_webhook(self, notice: WebhookNotice) -> None:
         """``room_finished`` ends the call in that room at once; ``participant_left`` of a party
         starts its rejoin grace, ``participant_joined`` of that party ends the grace."""

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     livekit_api_secret: SecretStr | None = None
     livekit_timeout_s: float = Field(default=5.0, gt=0)
     livekit_empty_timeout_s: int = Field(default=20, ge=1)
+    room_audit_s: float = Field(default=30.0, gt=0)
+    """How often each node asks LiveKit whether the rooms of answered calls still exist."""
+    room_audit_min_age_s: float = Field(default=30.0, ge=0)
+    """Calls answered more recently than this are not audited (their room may be in the making)."""
     livekit_token_ttl_s: int = Field(default=300, ge=30, le=300)
 
     ring_timeout_s: float = Field(default=30.0, gt=0)

@@ -8,6 +8,7 @@ LiveKit becomes :class:`MediaUnavailable`, which the call service turns into a F
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
@@ -66,6 +67,10 @@ class MediaRooms(Protocol):
     async def list_rooms(self, prefix: str) -> list[RoomInfo]: ...
 
     async def list_participants(self, name: str) -> list[ParticipantInfo]: ...
+
+    async def existing_rooms(self, names: Sequence[str]) -> set[str]:
+        """Which of these rooms LiveKit has open now."""
+        ...
 
     def mint_token(self, *, room: str, identity: str, name: str) -> str: ...
 
@@ -157,6 +162,17 @@ class LiveKitRooms:
             for r in response.rooms
             if r.name.startswith(prefix)
         ]
+
+    async def existing_rooms(self, names: Sequence[str]) -> set[str]:
+        if not names:
+            return set()
+        try:
+            response = await self._client().room.list_rooms(api.ListRoomsRequest(names=names))
+        except MediaUnavailable:
+            raise
+        except Exception as exc:
+            raise MediaUnavailable(f"list_rooms failed: {exc!r}") from exc
+        return {r.name for r in response.rooms} & set(names)
 
     async def list_participants(self, name: str) -> list[ParticipantInfo]:
         try:

@@ -1,12 +1,14 @@
 """The rejoin grace decided by the call service alone, against a real SQLite database and a fake
 LiveKit (``FakeRooms``, below): a ``participant_left`` whose identity is still in the room (a
 duplicate-identity rejoin whose ``joined`` came first) starts no grace; when LiveKit cannot say,
-the grace starts (a later ``joined`` still clears it)."""
+the grace starts (a later ``joined`` still clears it). And the room audit: an answered call
+whose room vanished without a ``room_finished`` webhook is ended, never while LiveKit is silent."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from server.auth import Identity
 from server.calls import CallService, Device
 from server.config import Settings
 from server.db.engine import make_engine, make_sessionmaker
-from server.db.models import CallEvent, CallRow
+from server.db.models import CallEvent, CallRow, User
 from server.media import MediaUnavailable, ParticipantInfo, RoomInfo, WebhookNotice
 from server.seed import UserSpec, ensure_tenant, ensure_users
 from voip_contract import InvitePayload, ServerEvent
@@ -44,6 +46,11 @@ class FakeRooms:
 
     async def list_rooms(self, prefix: str) -> list[RoomInfo]:
         return [RoomInfo(n, f"RM_{n}", len(p)) for n, p in self.inside.items()]
+
+    async def existing_rooms(self, names: Sequence[str]) -> set[str]:
+        if self.down:
+            raise MediaUnavailable("fake LiveKit is down")
+        return set(names) & set(self.inside)
 
     async def list_participants(self, name: str) -> list[ParticipantInfo]:
         if self.down:
@@ -173,3 +180,52 @@ async def test_webhooks_without_a_party_change_nothing(answered: Setup) -> None:
         await answered.service.on_webhook(notice)
     assert await _grace(answered) is None
     assert await _media_events(answered) == ["accept"]
+
+
+# --- rooms that vanish without a webhook --------------------------------------------------------
+
+
+async def _age(setup: Setup, seconds: float) -> None:
+    """Pretend the call was answered ``seconds`` earlier than it was."""
+    async with setup.sessions() as session:
+        row = await session.get(CallRow, setup.call_id)
+        assert row is not None
+        assert row.answered_at is not None
+        row.answered_at -= timedelta(seconds=seconds)
+        await session.commit()
+
+
+async def _status(setup: Setup) -> tuple[str, str | None, str | None]:
+    async with setup.sessions() as session:
+        row = await session.get(CallRow, setup.call_id)
+        bob = await session.get(User, setup.bob)
+        assert row is not None
+        assert bob is not None
+        return row.status, row.reason, bob.active_call_id
+
+
+async def test_a_call_whose_room_vanished_unannounced_ends_once_it_is_old_enough(
+    answered: Setup,
+) -> None:
+    del answered.rooms.inside[answered.room]  # closed, and the room_finished webhook was lost
+    assert await answered.service.settle_vanished_rooms() == 0  # too young to judge
+    assert await _status(answered) == ("IN_PROGRESS", None, answered.call_id)
+
+    await _age(answered, answered.service._settings.room_audit_min_age_s + 1)
+    assert await answered.service.settle_vanished_rooms() == 1
+    assert await _status(answered) == ("COMPLETED", "room_finished", None)  # bob's line is free
+    assert await answered.service.settle_vanished_rooms() == 0  # settled once
+
+
+async def test_a_room_that_is_still_open_is_left_alone(answered: Setup) -> None:
+    await _age(answered, 3600)
+    assert await answered.service.settle_vanished_rooms() == 0
+    assert (await _status(answered))[0] == "IN_PROGRESS"
+
+
+async def test_livekit_unreachable_ends_no_call(answered: Setup) -> None:
+    del answered.rooms.inside[answered.room]
+    answered.rooms.down = True
+    await _age(answered, 3600)
+    assert await answered.service.settle_vanished_rooms() == 0
+    assert (await _status(answered))[0] == "IN_PROGRESS"

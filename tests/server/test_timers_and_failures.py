@@ -1,4 +1,5 @@
-"""Ring timeout, rejoin grace, restart with an overdue call, LiveKit unreachable at accept."""
+"""Ring timeout, rejoin grace, restart with an overdue call, a room that closed without a
+webhook, LiveKit unreachable at accept."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import pytest
+from livekit.api import DeleteRoomRequest, LiveKitAPI
 
-from tests.server.conftest import BACKENDS, database_url, start_stack
+from tests.server.conftest import BACKENDS, database_url, livekit_env, start_stack
 from tests.server.harness import Stack, call_events, grace_of, post_webhook
-from tests.support.servers import HOST, free_port
+from tests.support.devsfu import running_devsfu
+from tests.support.servers import HOST, CallServer, free_port
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -125,6 +128,40 @@ async def test_restart_settles_a_call_that_rang_past_its_deadline_meanwhile(
     finally:
         await stack.aclose()
         next(stacks, None)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_room_that_closed_unannounced_ends_its_call(
+    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # LiveKit cannot reach the server's webhook (every node down past its retries, a firewall):
+    # the room audit is the only way the server learns that the room is gone.
+    env = {"VOIP_ROOM_AUDIT_S": "0.5", "VOIP_ROOM_AUDIT_MIN_AGE_S": "0"}
+    workdir = tmp_path_factory.mktemp(f"audit-{backend}")
+    database = database_url(request, backend)
+    with (
+        running_devsfu(host=HOST, webhook_url="") as sfu,
+        CallServer.start(workdir, env={**livekit_env(sfu), **env}, database_url=database) as srv,
+    ):
+        stack = Stack(srv, sfu)
+        try:
+            p = await stack.tenant("alice", "bob")
+            async with stack.clients(p["alice"], p["bob"]) as (a, b):
+                call = await a.invite(p["bob"])
+                await b.next("incoming")
+                room = (await b.call("accept", {"call_id": call["id"]}))["room_name"]
+                async with LiveKitAPI(sfu.http_url, sfu.api_key, sfu.api_secret) as lk:
+                    await lk.room.delete_room(DeleteRoomRequest(room=room))
+                for r in (a, b):
+                    ended = await r.next_matching("ended", call_id=call["id"])
+                    assert (ended["status"], ended["reason"]) == ("COMPLETED", "room_finished")
+                # both lines are free again
+                again = await a.invite(p["bob"])
+                assert again["status"] == "RINGING"
+            events = await call_events(stack, call["id"])
+            assert events[-1] == ("room_finished", "IN_PROGRESS", "COMPLETED", "system")
+        finally:
+            await stack.aclose()
 
 
 @pytest.fixture(scope="module")
