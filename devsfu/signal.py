@@ -383,7 +383,7 @@ class ParticipantSession:
         if self._subscriber is None:
             self._subscriber = new_peer_connection()
         leg = media.subscribe()
-        self._legs.append(leg)
+        self._legs = [old for old in self._legs if old.readyState == "live"] + [leg]
         transceiver = self._subscriber.addTransceiver(leg, direction="sendonly")
         label_sender(transceiver.sender, publisher.sid, track.sid)
         log.info("%s: forwarding %s of %s", self._who, track.sid, publisher.identity)
