@@ -16,7 +16,7 @@ import binascii
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -56,6 +56,7 @@ class ApiClient:
             base_url=self.server_url, transport=transport, timeout=timeout_s
         )
         self._token: str | None = None
+        self._lifetime: tuple[datetime, datetime] | None = None
         self._on_refused: Callable[[Unauthorized], None] | None = None
 
     async def __aenter__(self) -> ApiClient:
@@ -73,20 +74,30 @@ class ApiClient:
         return self._token
 
     def forget_token(self) -> None:
-        self._token = None
+        self._token, self._lifetime = None, None
 
     def use_token(self, access_token: str) -> None:
         """Resume a session whose token was kept (check it with :meth:`me`)."""
-        self._token = access_token
+        self._token, self._lifetime = access_token, None
 
     @property
     def token_lifetime(self) -> tuple[datetime, datetime] | None:
-        """When the access token was issued and when it expires (``iat``, ``exp``), or ``None``.
+        """From when to when the access token is good, on this device's clock, or ``None``.
 
-        Read without checking the signature, which only the server can: the client uses it to
-        decide when to :meth:`refresh`, never to trust anything.
+        For a token from :meth:`login` or :meth:`refresh`: from its arrival for ``expires_in``
+        seconds, so a device clock that is off changes nothing. For a kept token
+        (:meth:`use_token`): its ``iat`` and ``exp``, read without checking the signature (only
+        the server can); the client uses them to decide when to :meth:`refresh`, never to trust.
         """
+        if self._lifetime is not None:
+            return self._lifetime
         return _lifetime_of(self._token) if self._token else None
+
+    def _keep(self, result: LoginResponse) -> LoginResponse:
+        now = datetime.now(UTC)
+        self._token = result.access_token
+        self._lifetime = (now, now + timedelta(seconds=result.expires_in))
+        return result
 
     def on_session_refused(self, listener: Callable[[Unauthorized], None] | None) -> None:
         """Call ``listener(error)`` when the server refuses the access token (HTTP 401)."""
@@ -102,16 +113,13 @@ class ApiClient:
             if exc.code is ErrorCode.RATE_LIMITED:
                 raise SignInThrottled(exc.server_message) from exc
             raise
-        self._token = result.access_token
-        return result
+        return self._keep(result)
 
     async def refresh(self) -> LoginResponse:
         """Trade the access token, while it is valid, for a fresh one (``POST
         /api/auth/refresh``); keeps the new one. An identity provider's token is refused with
         ``forbidden``: the identity provider renews it."""
-        result = await self._request("POST", "/api/auth/refresh", LoginResponse)
-        self._token = result.access_token
-        return result
+        return self._keep(await self._request("POST", "/api/auth/refresh", LoginResponse))
 
     async def me(self) -> User:
         return await self._request("GET", "/api/me", User)

@@ -381,6 +381,10 @@ class CallEngine:
                 continue
             self._update(access_token=renewed.access_token)
             self._log("session_renewed", expires_in=renewed.expires_in)
+            if renewed.expires_in * RENEW_AT_FRACTION < 1:
+                # (almost) no life left: the session's limit is here, and the server will refuse
+                # the next renewal; do not ask again at once
+                await asyncio.sleep(self._session_check_s)
 
     def _on_session_refused(self, error: Unauthorized) -> None:
         """The server refused the access token of an HTTP request: sign in again."""

@@ -90,7 +90,8 @@ class User(Outbound):
 class LoginResponse(Outbound):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
-    expires_in: int
+    expires_in: int = Field(ge=0)
+    """Seconds the token is good for, from now."""
     user: User
 
 

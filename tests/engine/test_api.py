@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import jwt
@@ -191,3 +191,21 @@ async def test_too_many_failed_sign_ins_say_how_long_to_wait() -> None:
             await api.login("alice@acme.test", "demo-password")
     assert str(info.value) == "Too many failed sign-ins; try again in 12 minutes."
     assert info.value.code is ErrorCode.RATE_LIMITED
+
+
+async def test_a_new_token_is_timed_by_expires_in_on_this_clock(server: FakeServer) -> None:
+    # the token's own claims say it expired long ago (a device clock far ahead would see that)
+    server.token = jwt.encode({"iat": 1_000, "exp": 2_000}, "k" * 32, algorithm="HS256")
+    async with client(server) as api:
+        before = datetime.now(UTC)
+        await api.login("alice@acme.test", "demo-password")
+        lifetime = api.token_lifetime
+        assert lifetime is not None
+        start, end = lifetime
+        assert before <= start <= datetime.now(UTC)
+        assert end - start == timedelta(seconds=3600)  # the fake server's expires_in
+        api.use_token(server.token)  # a kept token has only its claims
+        assert api.token_lifetime == (
+            datetime.fromtimestamp(1_000, UTC),
+            datetime.fromtimestamp(2_000, UTC),
+        )

@@ -1,6 +1,6 @@
 """The engine's session upkeep against fakes: the access token is renewed when most of its
-lifetime has passed, renewal survives an unreachable server, and a refused token ends the
-session (sign in again) without cutting a live signaling link."""
+lifetime has passed (timed on this device's clock), renewal survives an unreachable server, and
+a refused token ends the session (sign in again) without cutting a live signaling link."""
 
 from __future__ import annotations
 
@@ -81,15 +81,21 @@ def start(server: FakeServer) -> Rig:
     return Rig(engine, server, signaling, events)
 
 
+async def resumed(server: FakeServer) -> Rig:
+    """Resumed with the server's current token (a kept one: its claims say when it is due)."""
+    rig = start(server)
+    await rig.engine.resume("http://voip.test", server.token)
+    return rig
+
+
 @pytest.fixture
 async def due() -> AsyncIterator[Rig]:
-    """Signed in with a token 90% through its life; the server renews to a fresh one."""
+    """Resumed with a token 90% through its life; the server renews to a fresh one."""
     server = FakeServer(
         token=jwt_token(issued_ago=900, lasts=100, name="old"),
         renewed_token=jwt_token(issued_ago=0, lasts=3600, name="new"),
     )
-    rig = start(server)
-    await rig.engine.sign_in("http://voip.test", "alice@acme.test", "demo-password")
+    rig = await resumed(server)
     yield rig
     await rig.engine.close()
 
@@ -112,8 +118,7 @@ async def test_renewal_is_tried_again_while_the_server_cannot_answer() -> None:
         renewed_token=jwt_token(issued_ago=0, lasts=3600),
         refresh_status=503,
     )
-    rig = start(server)
-    await rig.engine.sign_in("http://voip.test", "alice@acme.test", "demo-password")
+    rig = await resumed(server)
     try:
         await rig.until_logged("session_renewal_failed", times=3)
         assert rig.refreshes() >= 3
@@ -126,8 +131,7 @@ async def test_renewal_is_tried_again_while_the_server_cannot_answer() -> None:
 
 async def test_an_identity_provider_token_is_left_to_the_identity_provider() -> None:
     server = FakeServer(token=jwt_token(issued_ago=900, lasts=100), refresh_status=403)
-    rig = start(server)
-    await rig.engine.sign_in("http://voip.test", "alice@acme.test", "demo-password")
+    rig = await resumed(server)
     try:
         await rig.until_logged("session_not_renewable")
         await asyncio.sleep(CHECK_S * 20)
@@ -139,14 +143,30 @@ async def test_an_identity_provider_token_is_left_to_the_identity_provider() -> 
 
 async def test_a_refused_renewal_ends_the_session_but_not_the_link() -> None:
     server = FakeServer(token=jwt_token(issued_ago=900, lasts=100), refresh_status=401)
-    rig = start(server)
-    await rig.engine.sign_in("http://voip.test", "alice@acme.test", "demo-password")
+    rig = await resumed(server)
     try:
         snapshot = await rig.until(lambda s: s.session_expired)
         assert snapshot.error == SESSION_EXPIRED
         assert snapshot.connection == "online"
         assert rig.signaling.connected
         assert "session_refused" in rig.names()
+    finally:
+        await rig.engine.close()
+
+
+async def test_a_device_clock_hours_ahead_renews_once_not_in_a_loop() -> None:
+    # By this device's clock the server's tokens look 13 hours old: every kept token is due.
+    # A renewed one is timed by its expires_in on this clock instead, so it is not due again.
+    skew = 13 * 3600
+    server = FakeServer(
+        token=jwt_token(issued_ago=skew, lasts=12 * 3600 - skew),
+        renewed_token=jwt_token(issued_ago=skew, lasts=12 * 3600 - skew, name="renewed"),
+    )
+    rig = await resumed(server)
+    try:
+        await rig.until(lambda s: s.access_token == server.renewed_token)
+        await asyncio.sleep(CHECK_S * 20)
+        assert rig.refreshes() == 1
     finally:
         await rig.engine.close()
 
