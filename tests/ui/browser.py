@@ -53,6 +53,9 @@ CHROMIUM_ARGS = [
 ]
 LOAD_TIMEOUT_MS = 60_000
 STEP_TIMEOUT_MS = 20_000
+WEB_SESSION_TIMEOUT_S = 2
+SESSION_EVICTION_S = 10
+"""Flet's web server looks for sessions past their timeout this often."""
 TYPE_ATTEMPTS = 3
 DESKTOP = {"width": 1180, "height": 760}
 PHONE = {"width": 412, "height": 860}
@@ -100,6 +103,9 @@ class WebApp:
             "FLET_SERVER_PORT": str(port),
             "FLET_WEB_NO_CDN": "true",
             "FLET_LOG_LEVEL": "info",
+            # a closed tab's session ends quickly (the app's web default is 30 s): see
+            # test_closing_the_tab_signs_that_device_out
+            "FLET_SESSION_TIMEOUT": str(WEB_SESSION_TIMEOUT_S),
             "VOIP_SERVER_URL": server_url,
             "VOIP_APP_AUDIO": f"tone:{tone_hz}",
             "PYTHONPATH": os.pathsep.join([str(REPO / "app"), str(REPO)]),

@@ -21,7 +21,15 @@ import pytest
 from tests.support import netns
 from tests.support.devsfu import DevSfu
 from tests.support.servers import CallServer, free_port
-from tests.ui.browser import PHONE, Browser, User, WebApp
+from tests.ui.browser import (
+    PHONE,
+    SESSION_EVICTION_S,
+    STEP_TIMEOUT_MS,
+    WEB_SESSION_TIMEOUT_S,
+    Browser,
+    User,
+    WebApp,
+)
 from tests.ui.conftest import server_env
 
 pytestmark = pytest.mark.ui
@@ -204,6 +212,19 @@ def test_answered_on_another_device_stops_the_ringing_here(
     alice.click("incall.hangup")
     bob_desktop.gone("incall.view")
     bob_desktop.context.close()
+
+
+def test_closing_the_tab_signs_that_device_out(
+    chromium: Browser, web_app: WebApp, alice: User
+) -> None:
+    """A closed browser tab is not a device that stays online and rings for nobody."""
+    bob_tab = chromium.user("bob-tab", web_app.url)
+    signed_in(alice, ALICE)
+    signed_in(bob_tab, BOB)
+    alice.wait_text(f"contact.{BOB}.presence", "Online")
+    bob_tab.context.close()
+    gone_ms = (WEB_SESSION_TIMEOUT_S + SESSION_EVICTION_S) * 1000 + STEP_TIMEOUT_MS
+    alice.wait_text(f"contact.{BOB}.presence", "Offline", timeout_ms=gone_ms)
 
 
 def test_session_is_remembered_until_sign_out(alice: User) -> None:

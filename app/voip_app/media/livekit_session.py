@@ -252,11 +252,17 @@ class LiveKitMediaSession:
         self._emit(ConnectionQualityChanged(participant.identity, _QUALITY.get(quality, "unknown")))
 
     def _play(self, track: rtc.RemoteAudioTrack, identity: str) -> None:
-        if track.sid in self._streams:
+        if track.sid in self._streams or self._closing:
             return
-        stream = rtc.AudioStream(
-            track, sample_rate=SAMPLE_RATE, num_channels=1, frame_size_ms=FRAME_MS
-        )
+        try:
+            stream = rtc.AudioStream(
+                track, sample_rate=SAMPLE_RATE, num_channels=1, frame_size_ms=FRAME_MS
+            )
+        except AssertionError:
+            # The SDK released the track as it was handed over (the room is going away under
+            # us: a hang-up or a deleted room racing the subscription). Nothing to play.
+            log.info("remote track %s of %s went away before playback", track.sid, identity)
+            return
         self._streams[track.sid] = stream
         self._spawn(self._playback(stream))
 

@@ -42,6 +42,16 @@ def _media_factory(page: ft.Page) -> MediaFactory:
     return platform_media_factory(desktop or default_media_factory, page, android=True)
 
 
+def _away(page: ft.Page) -> bool:
+    """In web mode, the page's browser tab is disconnected (closed, or a network blip). Flet
+    keeps its session for ``FLET_SESSION_TIMEOUT`` seconds, in case it comes back; then
+    ``on_close`` signs the engine out, so a closed tab is not a device that rings for long."""
+    try:
+        return page.session.connection is None
+    except RuntimeError:  # the session is gone already
+        return True
+
+
 async def main(page: ft.Page) -> None:
     """Build the app for one page (one window, one browser tab)."""
     page.title = TITLE
@@ -52,10 +62,16 @@ async def main(page: ft.Page) -> None:
         async def run() -> None:
             fn()
 
-        page.run_task(run)
+        if _away(page):
+            fn()  # keep the view-model as current as the engine; the tab sees it when back
+        else:
+            page.run_task(run)
 
     def spawn(fn: Callable[[], Awaitable[None]]) -> None:
-        page.run_task(fn)
+        if _away(page):
+            log.debug("a browser tab is away: %s not started", getattr(fn, "__name__", fn))
+        else:
+            page.run_task(fn)
 
     platform = current_platform()
     store = PreferencesStore()
@@ -63,7 +79,7 @@ async def main(page: ft.Page) -> None:
     binding = EngineBinding(engine)
     model = AppModel(
         engine=binding,
-        ringer=FletRinger(page, platform),
+        ringer=FletRinger(spawn, platform),
         store=store,
         platform=platform,
         post=post,

@@ -1,7 +1,8 @@
 """The ringtone (flet-audio, looping) and the ring vibration (the platform), as one :class:`Ringer`.
 
 Built inside the page's context (``app/main.py``): the :class:`flet_audio.Audio` service registers
-itself with that page. Playing is fire-and-forget on the page's loop; a browser that refuses to
+itself with that page. Playing is fire-and-forget through the app's ``spawn`` (nothing, while a
+browser tab is away); a browser that refuses to
 play sound before a user gesture, or a device without a speaker, leaves the call ringing on
 screen (and vibrating) rather than failing it.
 """
@@ -11,10 +12,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-import flet as ft
 import flet_audio as fta
 
 from voip_app.platform import Platform
+from voip_app.ui.ports import Spawn
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,8 @@ RINGTONE_ASSET = "sounds/ringtone.wav"
 class FletRinger:
     """:class:`voip_app.ui.ports.Ringer` for one page."""
 
-    def __init__(self, page: ft.Page, platform: Platform, src: str = RINGTONE_ASSET) -> None:
-        self._page = page
+    def __init__(self, spawn: Spawn, platform: Platform, src: str = RINGTONE_ASSET) -> None:
+        self._spawn = spawn
         self._platform = platform
         self._audio = fta.Audio(src=src, release_mode=fta.ReleaseMode.LOOP, volume=0.8)
         self.ringing = False
@@ -37,7 +38,7 @@ class FletRinger:
             except Exception as exc:  # no sound is not a reason to drop the call
                 log.info("ringtone %s failed: %s", what, exc)
 
-        self._page.run_task(guarded)
+        self._spawn(guarded)
 
     def start(self) -> None:
         self.ringing = True
