@@ -553,10 +553,10 @@ def round_button(
                     bgcolor=bgcolor,
                     width=68,
                     height=68,
-                    tooltip=label,
                     on_click=on_click,
                 ),
                 button=True,
+                label=label,  # its name for screen readers (no tooltip: the label shows below)
             ),
             ft.Text(label, size=13),
         ],
