@@ -863,16 +863,31 @@ class CallService:
                 )
             )
         for call_id in ids:
-            async with self._sessions() as session:
-                row = await load_call(session, call_id)
-                if row is None or row.status != CallStatus.RINGING.value:
-                    continue
-                step = callstate.transition(CallStatus.RINGING, Event.RING_TIMEOUT, Role.SYSTEM)
-                won = await self._apply(session, row, step, actor=SYSTEM_ACTOR, device=None)
-            if won:
-                settled += 1
-                await self._announce_end(row)
+            settled += await self._settle(call_id, CallStatus.RINGING, Event.RING_TIMEOUT)
         return settled + await self.settle_lost_media(limit=limit)
+
+    async def _settle(
+        self,
+        call_id: str,
+        status: CallStatus,
+        event: Event,
+        *,
+        guard: ColumnElement[bool] | None = None,
+    ) -> bool:
+        """Move a call from ``status`` by the system's ``event`` and announce its end; ``False``
+        when it had moved on already (another node, a client, a webhook got there first) or
+        ``guard`` (an extra condition of the UPDATE) no longer holds."""
+        async with self._sessions() as session:
+            row = await load_call(session, call_id)
+            if row is None or row.status != status.value:
+                return False
+            step = callstate.transition(status, event, Role.SYSTEM)
+            won = await self._apply(
+                session, row, step, actor=SYSTEM_ACTOR, device=None, guard=guard
+            )
+        if won:
+            await self._announce_end(row)
+        return won
 
     async def settle_lost_media(self, *, limit: int = 200) -> int:
         """End every answered call a party left and did not rejoin within the grace as
@@ -889,20 +904,10 @@ class CallService:
                 )
             )
         for call_id in ids:
-            async with self._sessions() as session:
-                row = await load_call(session, call_id)
-                if row is None or row.status != CallStatus.IN_PROGRESS.value:
-                    continue
-                step = callstate.transition(
-                    CallStatus.IN_PROGRESS, Event.PARTICIPANT_LEFT, Role.SYSTEM
-                )
-                # Only if the grace still ran out: a rejoin may have cleared it meanwhile.
-                won = await self._apply(
-                    session, row, step, actor=SYSTEM_ACTOR, device=None, guard=passed
-                )
-            if won:
-                settled += 1
-                await self._announce_end(row)
+            # Only if the grace still ran out: a rejoin may have cleared it meanwhile.
+            settled += await self._settle(
+                call_id, CallStatus.IN_PROGRESS, Event.PARTICIPANT_LEFT, guard=passed
+            )
         return settled
 
     async def settle_vanished_rooms(self, *, limit: int = 500) -> int:
@@ -938,20 +943,11 @@ class CallService:
             return 0
         settled = 0
         for call_id, room in rows:
-            if room in alive:
-                continue
-            async with self._sessions() as session:
-                row = await load_call(session, call_id)
-                if row is None or row.status != CallStatus.IN_PROGRESS.value:
-                    continue
-                step = callstate.transition(
-                    CallStatus.IN_PROGRESS, Event.ROOM_FINISHED, Role.SYSTEM
-                )
-                won = await self._apply(session, row, step, actor=SYSTEM_ACTOR, device=None)
-            if won:
+            if room not in alive and await self._settle(
+                call_id, CallStatus.IN_PROGRESS, Event.ROOM_FINISHED
+            ):
                 settled += 1
                 log.info("room vanished", extra={"call": call_id, "room": room})
-                await self._announce_end(row)
         return settled
 
     async def on_webhook(self, notice: WebhookNotice) -> None:
