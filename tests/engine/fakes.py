@@ -75,6 +75,11 @@ class FakeServer:
     refresh_status: int = 200
     """``POST /api/auth/refresh`` answers with this status (and a fitting error code)."""
 
+    def _session(self) -> httpx.Response:
+        """What login and refresh answer: the current token, good for an hour."""
+        body = {"access_token": self.token, "token_type": "bearer", "expires_in": 3600}
+        return httpx.Response(200, json={**body, "user": ALICE})
+
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         path = request.url.path
@@ -82,15 +87,7 @@ class FakeServer:
             body = json.loads(request.content)
             if body.get("password") != self.password:
                 return _error(401, "unauthorized", "bad credentials")
-            return httpx.Response(
-                200,
-                json={
-                    "access_token": self.token,
-                    "token_type": "bearer",
-                    "expires_in": 3600,
-                    "user": ALICE,
-                },
-            )
+            return self._session()
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return _error(401, "unauthorized", "no session")
         if path == "/api/me":
@@ -100,15 +97,7 @@ class FakeServer:
                 code = {401: "unauthorized", 403: "forbidden"}.get(self.refresh_status)
                 return _error(self.refresh_status, code or "unavailable", "no renewal")
             self.token = self.renewed_token
-            return httpx.Response(
-                200,
-                json={
-                    "access_token": self.token,
-                    "token_type": "bearer",
-                    "expires_in": 3600,
-                    "user": ALICE,
-                },
-            )
+            return self._session()
         if path == "/api/contacts":
             query = request.url.params.get("q", "")
             limit = int(request.url.params.get("limit", "50"))

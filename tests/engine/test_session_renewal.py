@@ -13,6 +13,7 @@ import jwt
 import pytest
 
 from tests.engine.fakes import FakeServer, FakeSignaling, MediaFactory, fake_server_transport
+from tests.engine.waits import until
 from voip_app.api import ApiClient
 from voip_app.engine import SESSION_EXPIRED, CallEngine, EngineEvent, EngineSnapshot
 from voip_app.errors import Unauthorized
@@ -41,14 +42,7 @@ class Rig:
         return sum(1 for r in self.server.requests if r.url.path == "/api/auth/refresh")
 
     async def until(self, predicate: Callable[[EngineSnapshot], bool]) -> EngineSnapshot:
-        if not predicate(self.engine.snapshot):
-            reached = asyncio.Event()
-            unsubscribe = self.engine.subscribe(lambda s: reached.set() if predicate(s) else None)
-            try:
-                await asyncio.wait_for(reached.wait(), 5)
-            finally:
-                unsubscribe()
-        return self.engine.snapshot
+        return await until(self.engine, predicate, within=5)
 
     async def until_logged(self, name: str, times: int = 1) -> None:
         """Wait (bounded) until the engine has logged event ``name`` ``times`` times."""

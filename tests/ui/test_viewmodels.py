@@ -207,16 +207,18 @@ async def test_server_down_offers_retry_which_signs_in(model: AppModel, engine: 
     assert is_signed_in(model)
 
 
+async def submit(model: AppModel, password: str) -> None:
+    """Fill in the sign-in form as Alice and send it."""
+    model.signin.server_url, model.signin.email = "http://s", "alice@acme.test"
+    model.signin.password = password
+    await model.submit_sign_in()
+
+
 async def test_too_many_failed_sign_ins_say_when_to_try_again(
     model: AppModel, engine: FakeEngine
 ) -> None:
     engine.fail["sign_in"] = SignInThrottled("too many failed sign-ins; try again in 15 minutes")
-    model.signin.server_url, model.signin.email, model.signin.password = (
-        "http://s",
-        "alice@acme.test",
-        "guess",
-    )
-    await model.submit_sign_in()
+    await submit(model, "guess")
     assert not is_signed_in(model)
     assert model.signin.error == "Too many failed sign-ins; try again in 15 minutes."
     assert model.banner.message == model.signin.error
@@ -226,12 +228,7 @@ async def test_a_server_failing_at_sign_in_offers_to_retry(
     model: AppModel, engine: FakeEngine
 ) -> None:
     engine.fail["sign_in"] = RequestRefused(ErrorCode.UNAVAILABLE, "internal error")
-    model.signin.server_url, model.signin.email, model.signin.password = (
-        "http://s",
-        "alice@acme.test",
-        "demo-password",
-    )
-    await model.submit_sign_in()
+    await submit(model, "demo-password")
     assert "could not sign you in" in model.signin.error
     assert model.banner.action is BannerAction.RETRY_SIGN_IN
 
