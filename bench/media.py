@@ -62,6 +62,7 @@ ONSET_LEVEL = 0.05 * 32768
 BEFORE_P50_MS = 129.0
 BEFORE_P99_MS = 139.0
 BEFORE_CPU_PER_ROOM = 0.11
+BEFORE_LOAD = "1.27 1.25 1.56"
 
 
 @dataclass
@@ -342,7 +343,8 @@ def _table(
 def _before_and_after(latency: LatencyResult, per_room: float) -> str:
     before_rooms = round(1.0 / BEFORE_CPU_PER_ROOM)
     return (
-        "Before devsfu forwarded Opus (it decoded each track and re-encoded it per listener): "
+        "Before devsfu forwarded Opus (it decoded each track and re-encoded it per listener; "
+        f"same command, same machine, load average {BEFORE_LOAD} before the run): "
         f"latency p50 {BEFORE_P50_MS:.0f} ms -> {latency.p50_ms:.0f} ms "
         f"(x{latency.p50_ms / BEFORE_P50_MS:.2f}), p99 {BEFORE_P99_MS:.0f} ms -> "
         f"{latency.p99_ms:.0f} ms (x{latency.p99_ms / BEFORE_P99_MS:.2f}); CPU per room "
