@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from aiortc import RTCRtpCodecParameters, RTCRtpReceiver
+from aiortc import codecs as aiortc_codecs
 from aiortc import rtcrtpreceiver as aiortc_receiver
 from aiortc.codecs.opus import OpusEncoder
 from aiortc.mediastreams import MediaStreamError
@@ -71,14 +72,16 @@ class Tapped:
             await self.receiver._handle_rtp_packet(packet, arrival_time_ms=i * 20)
 
     def decoded_frames_waiting(self) -> int:
-        return int(self.receiver.track._queue.qsize())
+        track = self.receiver.track
+        assert isinstance(track, aiortc_receiver.RemoteStreamTrack)
+        return track._queue.qsize()
 
 
 @pytest.fixture
 def decoders(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """Every decoder aiortc's receive path creates (there must be none)."""
     made: list[object] = []
-    real = aiortc_receiver.get_decoder
+    real = aiortc_codecs.get_decoder
 
     def spy(codec: RTCRtpCodecParameters) -> object:
         made.append(codec)

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import pytest
 from aiohttp import web
-from aiortc import RTCDtlsTransport, RTCRtpReceiver
+from aiortc import RTCDtlsTransport, RTCRtpCodecParameters, RTCRtpReceiver
+from aiortc import codecs as aiortc_codecs
 from aiortc import rtcrtpreceiver as aiortc_receiver
 from aiortc.rtp import RtpPacket, is_rtcp
 from livekit import api, rtc
@@ -42,7 +43,7 @@ def wiretap(monkeypatch: pytest.MonkeyPatch) -> Wiretap:
     tap = Wiretap()
     handle_rtp = RTCRtpReceiver._handle_rtp_packet
     send_rtp = RTCDtlsTransport._send_rtp
-    get_decoder = aiortc_receiver.get_decoder
+    get_decoder = aiortc_codecs.get_decoder
 
     async def on_rtp(self: RTCRtpReceiver, packet: RtpPacket, arrival_time_ms: int) -> None:
         tap.received.append(bytes(packet.payload))
@@ -53,7 +54,7 @@ def wiretap(monkeypatch: pytest.MonkeyPatch) -> Wiretap:
             tap.sent.append(bytes(RtpPacket.parse(data).payload))
         await send_rtp(self, data)
 
-    def on_decoder(codec: object) -> object:
+    def on_decoder(codec: RTCRtpCodecParameters) -> object:
         tap.decoders.append(codec)
         return get_decoder(codec)
 
