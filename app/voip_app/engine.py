@@ -1014,8 +1014,12 @@ class CallEngine:
             self._finished.append(call_id)
 
     async def _abandon_call(self) -> None:
-        with contextlib.suppress(IllegalTransition):
-            await self.end_call()
+        """This device is leaving (sign-out, a closed window): end the call it placed or is
+        in, but never decline one that rings. The person's other devices still ring, and if
+        none answers the server's ring timeout settles it; a device going away is no answer."""
+        if self._machine.phase is not Phase.INCOMING:
+            with contextlib.suppress(IllegalTransition):
+                await self.end_call()
         await _drain(self._call_tasks)
         media, self._media = self._media, None
         if media is not None:

@@ -407,6 +407,16 @@ async def test_sign_out_ends_the_call_and_forgets_everything(rig: Rig) -> None:
     assert rig.engine._call_tasks == set()
 
 
+async def test_signing_out_while_a_call_rings_here_does_not_decline_it(rig: Rig) -> None:
+    incoming = make_call(call_id="c8", direction="incoming")
+    rig.signaling.push(Incoming(call=incoming, ring_expires_at=incoming.created_at))
+    assert rig.phase() is Phase.INCOMING
+    await rig.engine.sign_out()
+    # the person's other devices still ring: leaving is not declining
+    assert not [sent for sent in rig.signaling.sent if sent[0] == "decline"]
+    assert rig.engine.snapshot == EngineSnapshot()
+
+
 # --- a duplicate `incoming` (re-sent after a reconnect) --------------------------------------
 
 
