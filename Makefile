@@ -41,6 +41,7 @@ bench: system-deps $(STAMP)
 	$(PY) -m bench.signaling
 	$(PY) -m bench.media
 	$(PY) -m bench.client
+	$(PY) -m bench.signin
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
