@@ -312,9 +312,23 @@ def report(
     return "\n".join(lines)
 
 
+HISTORY = """\
+Earlier runs of the same command, as the code changed (the machine's load varies between them):
+
+| change | answer -> first audio p50 | mouth-to-ear p50 |
+|---|---|---|
+| first measurement | about 560 ms | 458 ms |
+| speaker backlog capped at 80 ms (was 200 ms, kept all call) | 544 ms | 306 ms |
+| devsfu forwards Opus unchanged (`bench.media`: 129 -> 42 ms) | 485 ms | 228 ms |
+
+Of the mouth-to-ear time left, about 45 ms is the path through devsfu and 64 ms the measuring
+stream; the rest is PulseAudio's and PortAudio's buffering at both ends (PortAudio's
+low-latency setting made no difference here)."""
+
+
 def write_section(body: str, command: str) -> None:
     title = "## Client (engine, livekit SDK, devices)"
-    section = f"{BEGIN}\n{title}\n\nCommand: `{command}`\n\n{body}\n{END}"
+    section = f"{BEGIN}\n{title}\n\nCommand: `{command}`\n\n{body}\n\n{HISTORY}\n{END}"
     text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
     pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
     text = (
