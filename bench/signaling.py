@@ -225,7 +225,7 @@ Earlier figures of the same command, as the code changed (the machine is shared;
 |---|---|---|
 | first version (commit `aaaf632`) | 25 | about 18 ms |
 | prebuilt Core statements, one SELECT per decision | 100 | 8–12 ms |
-| `presence` to watchers above the fan-out limit (this run) | 100 | 8.5–11 ms |
+| `presence` to watchers above the fan-out limit (2026-11-25) | 100 | 8.5–11 ms |
 
 The last row's A/B (1,002 clients, `--sizes 1002 --rates 50,75 --seconds 15 --no-doc`): server
 CPU 45 % / 58 % at 50 / 75 set-ups/s before it, 46 % / 62 % after."""
