@@ -384,9 +384,9 @@ async def main_async(args: argparse.Namespace) -> str:
         f"**Sustained: {sustained:.0f} call set-ups per second** with invite->incoming p99 "
         f"≤ {P99_LIMIT_MS:.0f} ms. Server RSS before any client: {base_rss / 1024:.0f} MiB. "
         "Tenant `load` has more users than `VOIP_PRESENCE_FANOUT_MAX` (1,000) and these "
-        "clients watch nobody, so no `presence` event is delivered in this run (each change "
-        "still costs the server one presence SELECT and one emit to an empty "
-        "`presence:<id>` room; `--presence` measures delivery).",
+        "clients watch nobody, so no `presence` event is delivered in this run (on one node "
+        "the server sees the empty `presence:<id>` rooms and skips the work; "
+        "`--presence` measures delivery).",
     ]
     return "\n".join(lines)
 

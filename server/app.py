@@ -54,7 +54,8 @@ def create_app(settings: Settings, media: MediaRooms | None = None) -> socketio.
         ping_interval=20,
         ping_timeout=20,
     )
-    service = CallService(settings, sessions, rooms, SocketNotifier(sio))
+    notifier = SocketNotifier(sio, distributed=manager is not None)
+    service = CallService(settings, sessions, rooms, notifier)
     sio.register_namespace(CallNamespace(settings, sessions, service))
 
     async def forget_old_failures() -> None:

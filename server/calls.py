@@ -195,6 +195,10 @@ class Notifier(Protocol):
         self, event: ServerEvent, data: dict[str, Any], *, to: str, skip_sid: str | None = None
     ) -> None: ...
 
+    def may_reach(self, room: str) -> bool:
+        """``False`` only when no socket on any node can be in ``room``."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Device:
@@ -417,12 +421,25 @@ class CallService:
         (``presence_watch``: one event per watcher), so a change costs O(watchers), not
         O(tenant). The rooms live in Socket.IO's manager (Redis across nodes)."""
         fans_out = await self._fans_out(tenant_id)
+        if not fans_out:
+            # in a large tenant, nobody hears of a change that no socket may be watching
+            user_ids = [uid for uid in user_ids if self._notify.may_reach(presence_room(uid))]
+            if not user_ids:
+                return
         async with self._sessions() as session:
             states = await presence_of(session, user_ids, live_since=self._live_since())
         for uid, presence in states.items():
             data = PresenceChanged(user_id=uid, presence=presence).model_dump(mode="json")
             to = tenant_room(tenant_id) if fans_out else presence_room(uid)
             await self._notify.emit(ServerEvent.PRESENCE, data, to=to)
+
+    async def _presence_heard(self, ident: Identity) -> bool:
+        """Whether a presence change of this user could reach anyone: its whole tenant up to
+        the fan-out limit; above it, only sockets watching it. Whether one is watching is known
+        for sure on a single node, never across nodes (then: yes)."""
+        if await self._fans_out(ident.tenant_id):
+            return True
+        return self._notify.may_reach(presence_room(ident.user_id))
 
     async def watchable(self, ident: Identity, user_ids: Sequence[str]) -> list[str]:
         """The ids (deduplicated, in order) that are users of the caller's own tenant: the
@@ -779,8 +796,9 @@ class CallService:
         """Record the socket; ring it again for every call still ringing for this user; a
         named device that placed a call still ringing takes it over (``accepted`` comes here)."""
         now = utcnow()
+        told = await self._presence_heard(ident)
         async with self._sessions() as session:
-            was_offline = not await self._has_live_socket(session, ident.user_id)
+            was_offline = told and not await self._has_live_socket(session, ident.user_id)
             session.add(
                 Connection(
                     sid=dev.sid,
@@ -818,7 +836,9 @@ class CallService:
         async with self._sessions() as session:
             await session.execute(delete(Connection).where(Connection.sid == sid))
             await session.commit()
-            gone = not await self._has_live_socket(session, ident.user_id)
+            gone = await self._presence_heard(ident) and not await self._has_live_socket(
+                session, ident.user_id
+            )
         if gone:
             await self.publish_presence(ident.tenant_id, [ident.user_id])
 

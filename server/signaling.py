@@ -55,13 +55,20 @@ MAX_WATCH_PAYLOAD_BYTES = PRESENCE_WATCH_MAX * (ID_MAX + 4) + 64
 class SocketNotifier:
     """:class:`server.calls.Notifier` over the Socket.IO server (and its Redis manager)."""
 
-    def __init__(self, sio: socketio.AsyncServer) -> None:
+    def __init__(self, sio: socketio.AsyncServer, *, distributed: bool = False) -> None:
         self._sio = sio
+        self._distributed = distributed
+        """With a Redis manager, other nodes' rooms cannot be seen from here."""
 
     async def emit(
         self, event: ServerEvent, data: dict[str, Any], *, to: str, skip_sid: str | None = None
     ) -> None:
         await self._sio.emit(event.value, data, to=to, skip_sid=skip_sid, namespace=NAMESPACE)
+
+    def may_reach(self, room: str) -> bool:
+        if self._distributed:
+            return True
+        return bool(self._sio.manager.rooms.get(NAMESPACE, {}).get(room))
 
 
 def _invalid(message: str) -> dict[str, Any]:
