@@ -69,6 +69,7 @@ def create_app(settings: Settings, media: MediaRooms | None = None) -> socketio.
             await migrate.upgrade(engine)
         settings.jwt_key()  # create the dev secret now, not in the first request
         await service.forget_node()
+        await service.heartbeat()  # alive before the first socket connects
         settled = await service.settle_overdue(limit=10_000)
         log.info(
             "call server ready",

@@ -19,7 +19,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Exists,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -29,7 +40,7 @@ from server import callstate
 from server.auth import Identity
 from server.callstate import Event, IllegalTransition, Opening, Role
 from server.config import Settings
-from server.db.models import CallEvent, CallRow, Connection, Tenant, User, new_id, utcnow
+from server.db.models import CallEvent, CallRow, Connection, Node, Tenant, User, new_id, utcnow
 from server.errors import ServiceError
 from server.media import (
     MediaRooms,
@@ -67,6 +78,18 @@ CALLS = cast(Table, CallRow.__table__)
 USERS = cast(Table, User.__table__)
 EVENTS = cast(Table, CallEvent.__table__)
 CONNECTIONS = cast(Table, Connection.__table__)
+NODES = cast(Table, Node.__table__)
+
+
+def _live_socket_of(user: Any) -> Exists:
+    """Whether ``user`` has a socket on a node that is alive (``:live_since`` or later)."""
+    return (
+        select(CONNECTIONS.c.sid)
+        .join(NODES, NODES.c.id == CONNECTIONS.c.node_id)
+        .where(CONNECTIONS.c.user_id == user, NODES.c.last_seen >= bindparam("live_since"))
+        .exists()
+    )
+
 
 _CALL_BY_ID = select(CALLS).where(CALLS.c.id == bindparam("id"))
 _CALLER, _CALLEE = USERS.alias("caller"), USERS.alias("callee")
@@ -87,12 +110,7 @@ _TENANT_USERS_AMONG = select(USERS.c.id).where(
 _PRESENCE = select(
     USERS.c.id,
     USERS.c.active_call_id.is_not(None),
-    select(CONNECTIONS.c.sid)
-    .where(
-        CONNECTIONS.c.user_id == USERS.c.id,
-        CONNECTIONS.c.last_seen >= bindparam("live_since"),
-    )
-    .exists(),
+    _live_socket_of(USERS.c.id),
 ).where(USERS.c.id.in_(bindparam("ids", expanding=True)))
 """Each user's line and whether it has a live socket on any node: its presence, in one SELECT
 (it runs for every presence change, and for every page of contacts)."""
@@ -113,12 +131,7 @@ _INVITE_LOOKUP = select(
     .select_from(CALLS)
     .where(CALLS.c.caller_id == bindparam("me"), CALLS.c.created_at >= bindparam("since"))
     .scalar_subquery(),
-    select(CONNECTIONS.c.sid)
-    .where(
-        CONNECTIONS.c.user_id == bindparam("callee"),
-        CONNECTIONS.c.last_seen >= bindparam("live_since"),
-    )
-    .exists(),
+    _live_socket_of(bindparam("callee")),
 ).where(USERS.c.id.in_(bindparam("ids", expanding=True)))
 """Everything an invite decides on, in one round trip: both users (and their lines), the call
 this ``request_id`` already made, the caller's invites of the last minute, and whether the
@@ -634,11 +647,9 @@ class CallService:
 
     async def _has_live_socket(self, session: AsyncSession, user_id: str) -> bool:
         found = await session.scalar(
-            select(Connection.sid)
-            .where(Connection.user_id == user_id, Connection.last_seen >= self._live_since())
-            .limit(1)
+            select(_live_socket_of(user_id)), {"live_since": self._live_since()}
         )
-        return found is not None
+        return bool(found)
 
     def _incoming(self, row: CallRow, users: Mapping[str, PartyRow]) -> dict[str, Any]:
         assert row.ring_deadline is not None
@@ -807,7 +818,6 @@ class CallService:
                     device_id=dev.device_id,
                     node_id=self._settings.node,
                     connected_at=now,
-                    last_seen=now,
                 )
             )
             if dev.device_id != dev.sid:  # a socket-id device is new: it placed nothing
@@ -843,16 +853,20 @@ class CallService:
             await self.publish_presence(ident.tenant_id, [ident.user_id])
 
     async def heartbeat(self) -> None:
-        """Refresh this node's sockets; forget those of nodes that stopped refreshing theirs."""
-        now = utcnow()
+        """Say this node is alive (one row, however many sockets it holds); forget the sockets
+        of nodes that stopped saying so, and those of no node at all."""
+        now, live_since = utcnow(), self._live_since()
+        node = self._settings.node
         async with self._sessions() as session:
-            await session.execute(
-                update(Connection)
-                .where(Connection.node_id == self._settings.node)
-                .values(last_seen=now)
+            touched = await session.execute(
+                update(Node).where(Node.id == node).values(last_seen=now)
             )
+            if not getattr(touched, "rowcount", 0):
+                session.add(Node(id=node, last_seen=now))
+                await session.flush()
+            await session.execute(delete(Node).where(Node.last_seen < live_since))
             await session.execute(
-                delete(Connection).where(Connection.last_seen < self._live_since())
+                delete(Connection).where(Connection.node_id.not_in(select(NODES.c.id)))
             )
             await session.commit()
 

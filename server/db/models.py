@@ -3,7 +3,8 @@
 Nothing about a call lives only in process memory: the call row holds its status, its ring
 deadline, the sockets and devices involved, its room and the rejoin deadline of a party whose
 media dropped; ``call_events`` records every
-transition; ``connections`` holds every connected socket of every node (presence);
+transition; ``connections`` holds every connected socket of every node and ``nodes`` which
+nodes are alive (presence);
 ``sign_in_failures`` counts recent wrong passwords.
 """
 
@@ -140,8 +141,19 @@ class CallEvent(Base):
     device: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
+class Node(Base):
+    """A call server process that holds sockets; it refreshes ``last_seen`` while it runs."""
+
+    __tablename__ = "nodes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Connection(Base):
-    """A connected Socket.IO client on some node; presence is derived from these rows."""
+    """A connected Socket.IO client on some node; presence is derived from these rows. A
+    connection is live while its node is (``nodes.last_seen``): a node's heartbeat writes one
+    row, not one per socket."""
 
     __tablename__ = "connections"
 
@@ -151,7 +163,6 @@ class Connection(Base):
     device_id: Mapped[str] = mapped_column(String(64))
     node_id: Mapped[str] = mapped_column(String(32), index=True)
     connected_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class SignInFailure(Base):

@@ -110,6 +110,7 @@ async def answered(tmp_path: Path) -> AsyncIterator[Setup]:
         await session.commit()
     rooms = FakeRooms()
     service = CallService(settings, sessions, rooms, Recorded())
+    await service.heartbeat()  # this node is alive, as the server says at start
     caller = Identity(alice.id, tenant.id, alice.email, alice.display_name)
     callee = Identity(bob.id, tenant.id, bob.email, bob.display_name)
     await service.connected(callee, Device("sid-b", "phone"))
