@@ -226,9 +226,18 @@ Earlier figures of the same command, as the code changed (the machine is shared;
 | first version (commit `aaaf632`) | 25 | about 18 ms |
 | prebuilt Core statements, one SELECT per decision | 100 | 8–12 ms |
 | `presence` to watchers above the fan-out limit (2026-11-25) | 100 | 8.5–11 ms |
+| heartbeat: one `nodes` row per node, not every socket's (2026-11-25) | 50–100 | 9–13 ms |
 
-The last row's A/B (1,002 clients, `--sizes 1002 --rates 50,75 --seconds 15 --no-doc`): server
-CPU 45 % / 58 % at 50 / 75 set-ups/s before it, 46 % / 62 % after."""
+At 100 set-ups/s the server runs at about 85 % of a core, and whether the p99 stays under
+100 ms depends on the run: the run of 2026-11-24 and one of the four full runs of 2026-11-25
+sustained 100/s (p99 50 and 73 ms); the others stopped at 50/s twice (p99 583 and 837 ms at
+100/s) and once at 25/s (a single 0.8 s spike at 50/s). The heartbeat change removed one
+cause of such spikes (0.6–0.9 s every 30 s while a node rewrote 5,000 socket rows on SQLite;
+gone when the heartbeat was pushed out of the run), not all of them. The presence rows' A/B
+(1,002 clients, `--sizes 1002 --rates 50,75 --seconds 15 --no-doc`): server CPU 45 % / 58 % at
+50 / 75 set-ups/s before `presence_watch`, 46 % / 62 % after; at 5,000 clients
+(`--sizes 5000 --rates 25 --seconds 10`) 31 % before, 40 % with it, 34 % once a change nobody
+watches costs nothing."""
 
 
 def write_doc(table: str | None = None, *, presence: str | None = None) -> None:
