@@ -233,7 +233,13 @@ At 100 set-ups/s the server runs at about 85 % of a core, and whether the p99 st
 sustained 100/s (p99 50 and 73 ms); the others stopped at 50/s twice (p99 583 and 837 ms at
 100/s) and once at 25/s (a single 0.8 s spike at 50/s). The heartbeat change removed one
 cause of such spikes (0.6–0.9 s every 30 s while a node rewrote 5,000 socket rows on SQLite;
-gone when the heartbeat was pushed out of the run), not all of them. The presence rows' A/B
+gone when the heartbeat was pushed out of the run). The other is the server's own garbage
+collector: with 5,000 sockets a full (generation 2) collection takes 0.5–1.0 s and runs every
+few seconds while sockets connect, then now and then (timed with a `gc.callbacks` probe; the
+same spikes appear on PostgreSQL). An experiment that called `gc.freeze()` every 10 s cut the
+p99 at 25 and 50 set-ups/s to 9 and 27 ms but left the 100/s ceiling, which is CPU; it is not
+in the code (frozen cycles are never collected, so it needs a bounded policy).
+The presence rows' A/B
 (1,002 clients, `--sizes 1002 --rates 50,75 --seconds 15 --no-doc`): server CPU 45 % / 58 % at
 50 / 75 set-ups/s before `presence_watch`, 46 % / 62 % after; at 5,000 clients
 (`--sizes 5000 --rates 25 --seconds 10`) 31 % before, 40 % with it, 34 % once a change nobody
