@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.servers import stop_process
+
 RATE = 48_000
 
 
@@ -94,12 +96,7 @@ def running_pulse(sinks: list[str]) -> Iterator[Pulse]:
             time.sleep(0.05)
         yield pulse
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
         shutil.rmtree(runtime, ignore_errors=True)
 
 

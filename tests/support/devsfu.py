@@ -3,6 +3,7 @@
 Usage (sync or async tests alike)::
 
     from tests.support import netns
+from tests.support.servers import free_port, stop_process
     from tests.support.devsfu import running_devsfu
 
     with running_devsfu(host=netns.HOST_A, webhook_url="http://127.0.0.1:8000/hook") as sfu:
@@ -31,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support import netns
+from tests.support.servers import free_port, stop_process
 
 DEFAULT_API_KEY = "devkey"
 DEFAULT_API_SECRET = "devsecret-for-tests-only-0123456789"
@@ -76,13 +77,6 @@ class DevSfu:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-def free_port(host: str) -> int:
-    """A TCP port that is free on ``host`` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def _command() -> list[str]:
@@ -153,14 +147,7 @@ def start_devsfu(
 
 def stop_devsfu(sfu: DevSfu) -> int:
     """Terminate the process (SIGTERM, then SIGKILL) and return its exit status."""
-    if sfu.process.poll() is None:
-        sfu.process.terminate()
-        try:
-            sfu.process.wait(timeout=_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            sfu.process.kill()
-            sfu.process.wait(timeout=_STOP_TIMEOUT_S)
-    return sfu.process.returncode
+    return stop_process(sfu.process, timeout=_STOP_TIMEOUT_S)
 
 
 @contextlib.contextmanager

@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import httpx
 
@@ -70,18 +70,21 @@ def _tail(path: Path, lines: int = 40) -> str:
         return "(no log)"
 
 
-def _stop(proc: subprocess.Popen[bytes], *, timeout: float = 10.0) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=timeout)
+def stop_process(proc: subprocess.Popen[Any], *, timeout: float = 10.0) -> int:
+    """SIGTERM, then SIGKILL if it has not exited within ``timeout``; its exit status."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)
+    return proc.returncode
 
 
-class _Managed:
+class Managed:
+    """Something a test starts and must stop: ``with X.start(...) as x`` calls ``x.stop()``."""
+
     def stop(self) -> None:
         raise NotImplementedError
 
@@ -98,7 +101,7 @@ class _Managed:
 
 
 @dataclass
-class CallServer(_Managed):
+class CallServer(Managed):
     """A ``voip-server serve`` process (uvicorn) on 127.0.0.1.
 
     ``env`` holds the ``VOIP_*`` settings (see ``docs/server.md``); the database defaults to a
@@ -200,7 +203,7 @@ class CallServer(_Managed):
     def stop(self) -> None:
         """SIGTERM (graceful), SIGKILL after 10 s."""
         if self.proc is not None:
-            _stop(self.proc)
+            stop_process(self.proc)
 
     def kill(self) -> None:
         """Stop abruptly (SIGKILL), as a crash would."""
@@ -217,7 +220,7 @@ class CallServer(_Managed):
 
 
 @dataclass
-class PostgresServer(_Managed):
+class PostgresServer(Managed):
     """A throwaway PostgreSQL 15 cluster (Debian's binaries) run as the ``postgres`` user.
 
     PostgreSQL refuses to run as root, so the cluster lives in a temp dir owned by ``postgres``
@@ -302,7 +305,7 @@ class PostgresServer(_Managed):
 
 
 @dataclass
-class RedisServer(_Managed):
+class RedisServer(Managed):
     """A ``redis-server`` on 127.0.0.1 with no persistence."""
 
     port: int
@@ -345,5 +348,5 @@ class RedisServer(_Managed):
 
     def stop(self) -> None:
         if self.proc is not None:
-            _stop(self.proc)
+            stop_process(self.proc)
         shutil.rmtree(self.workdir, ignore_errors=True)

@@ -23,8 +23,6 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from playwright.sync_api import (
     BrowserContext,
@@ -37,7 +35,7 @@ from playwright.sync_api import (
 )
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.support.servers import free_port, wait_for_port
+from tests.support.servers import Managed, free_port, stop_process, wait_for_port
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -85,7 +83,7 @@ def screenshots_dir() -> Path:
 
 
 @dataclass
-class WebApp:
+class WebApp(Managed):
     """``app/main.py`` served by Flet's web server on 127.0.0.1."""
 
     port: int
@@ -134,24 +132,7 @@ class WebApp:
         return self.log_path.read_text(errors="replace")[-6000:]
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        stop_process(self.proc)
 
 
 @dataclass
