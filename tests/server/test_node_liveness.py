@@ -20,7 +20,7 @@ from server.config import Settings
 from server.db.engine import make_engine, make_sessionmaker
 from server.db.models import Connection, Node, utcnow
 from server.seed import UserSpec, ensure_tenant, ensure_users
-from tests.server.test_rejoin_grace import FakeRooms, Recorded
+from tests.server.fakes import FakeRooms, Recorded
 
 
 @dataclass

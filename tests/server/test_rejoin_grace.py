@@ -1,13 +1,13 @@
 """The rejoin grace decided by the call service alone, against a real SQLite database and a fake
-LiveKit (``FakeRooms``, below): a ``participant_left`` whose identity is still in the room (a
+LiveKit (``FakeRooms``): a ``participant_left`` whose identity is still in the room (a
 duplicate-identity rejoin whose ``joined`` came first) starts no grace; when LiveKit cannot say,
 the grace starts (a later ``joined`` still clears it). And the room audit: an answered call
 whose room vanished without a ``room_finished`` webhook is ended, never while LiveKit is silent."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,63 +21,10 @@ from server.calls import CallService, Device
 from server.config import Settings
 from server.db.engine import make_engine, make_sessionmaker
 from server.db.models import CallEvent, CallRow, User
-from server.media import MediaUnavailable, ParticipantInfo, RoomInfo, WebhookNotice
+from server.media import WebhookNotice
 from server.seed import UserSpec, ensure_tenant, ensure_users
-from voip_contract import InvitePayload, ServerEvent
-
-
-@dataclass
-class FakeRooms:
-    """:class:`server.media.MediaRooms` in memory; ``down`` makes every request fail."""
-
-    inside: dict[str, list[str]] = field(default_factory=dict)
-    down: bool = False
-
-    @property
-    def client_url(self) -> str:
-        return "ws://fake"
-
-    async def create_room(self, name: str) -> str:
-        self.inside.setdefault(name, [])
-        return f"RM_{name}"
-
-    async def delete_room(self, name: str) -> None:
-        self.inside.pop(name, None)
-
-    async def list_rooms(self, prefix: str) -> list[RoomInfo]:
-        return [RoomInfo(n, f"RM_{n}", len(p)) for n, p in self.inside.items()]
-
-    async def existing_rooms(self, names: Sequence[str]) -> set[str]:
-        if self.down:
-            raise MediaUnavailable("fake LiveKit is down")
-        return set(names) & set(self.inside)
-
-    async def list_participants(self, name: str) -> list[ParticipantInfo]:
-        if self.down:
-            raise MediaUnavailable("fake LiveKit is down")
-        return [ParticipantInfo(identity, identity) for identity in self.inside.get(name, [])]
-
-    def mint_token(self, *, room: str, identity: str, name: str) -> str:
-        return f"token:{room}:{identity}"
-
-    def verify_webhook(self, body: str, auth_header: str | None) -> WebhookNotice:
-        raise NotImplementedError
-
-    async def aclose(self) -> None:
-        return None
-
-
-@dataclass
-class Recorded:
-    events: list[tuple[ServerEvent, dict[str, Any], str]] = field(default_factory=list)
-
-    async def emit(
-        self, event: ServerEvent, data: dict[str, Any], *, to: str, skip_sid: str | None = None
-    ) -> None:
-        self.events.append((event, data, to))
-
-    def may_reach(self, room: str) -> bool:
-        return True
+from tests.server.fakes import FakeRooms, Recorded
+from voip_contract import InvitePayload
 
 
 @dataclass
