@@ -434,11 +434,9 @@ class CallService:
         (``presence_watch``: one event per watcher), so a change costs O(watchers), not
         O(tenant). The rooms live in Socket.IO's manager (Redis across nodes)."""
         fans_out = await self._fans_out(tenant_id)
-        if not fans_out:
-            # in a large tenant, nobody hears of a change that no socket may be watching
-            user_ids = [uid for uid in user_ids if self._notify.may_reach(presence_room(uid))]
-            if not user_ids:
-                return
+        user_ids = await self._heard(tenant_id, user_ids)
+        if not user_ids:
+            return
         async with self._sessions() as session:
             states = await presence_of(session, user_ids, live_since=self._live_since())
         for uid, presence in states.items():
@@ -446,13 +444,13 @@ class CallService:
             to = tenant_room(tenant_id) if fans_out else presence_room(uid)
             await self._notify.emit(ServerEvent.PRESENCE, data, to=to)
 
-    async def _presence_heard(self, ident: Identity) -> bool:
-        """Whether a presence change of this user could reach anyone: its whole tenant up to
-        the fan-out limit; above it, only sockets watching it. Whether one is watching is known
-        for sure on a single node, never across nodes (then: yes)."""
-        if await self._fans_out(ident.tenant_id):
-            return True
-        return self._notify.may_reach(presence_room(ident.user_id))
+    async def _heard(self, tenant_id: str, user_ids: Sequence[str]) -> list[str]:
+        """Those of ``user_ids`` whose presence change could reach anyone: all of them up to the
+        fan-out limit (the tenant hears); above it, those a socket may be watching. That is
+        known for sure on a single node, never across nodes (then: all of them)."""
+        if await self._fans_out(tenant_id):
+            return list(user_ids)
+        return [uid for uid in user_ids if self._notify.may_reach(presence_room(uid))]
 
     async def watchable(self, ident: Identity, user_ids: Sequence[str]) -> list[str]:
         """The ids (deduplicated, in order) that are users of the caller's own tenant: the
@@ -807,7 +805,7 @@ class CallService:
         """Record the socket; ring it again for every call still ringing for this user; a
         named device that placed a call still ringing takes it over (``accepted`` comes here)."""
         now = utcnow()
-        told = await self._presence_heard(ident)
+        told = bool(await self._heard(ident.tenant_id, [ident.user_id]))
         async with self._sessions() as session:
             was_offline = told and not await self._has_live_socket(session, ident.user_id)
             session.add(
@@ -846,9 +844,8 @@ class CallService:
         async with self._sessions() as session:
             await session.execute(delete(Connection).where(Connection.sid == sid))
             await session.commit()
-            gone = await self._presence_heard(ident) and not await self._has_live_socket(
-                session, ident.user_id
-            )
+            told = bool(await self._heard(ident.tenant_id, [ident.user_id]))
+            gone = told and not await self._has_live_socket(session, ident.user_id)
         if gone:
             await self.publish_presence(ident.tenant_id, [ident.user_id])
 
