@@ -10,6 +10,7 @@ packages=(
   pulseaudio pulseaudio-utils libasound2-plugins   # virtual microphone and speaker
   iproute2                          # the tests' private network namespace
   sox                               # measuring test tones by hand
+  openjdk-17-jdk-headless           # javac: the Android plugin's Java against its API stubs
 )
 
 missing=()

@@ -14,7 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.android.fake_dart import REFUSED_TOKEN_PREFIX, FakeFletClient, FakeLiveKitDart
+from tests.android.fake_dart import (
+    REFUSED_TOKEN_PREFIX,
+    FakeFletClient,
+    FakeLiveKitDart,
+    FakePhone,
+)
 from voip_app.media.android import (
     AndroidMediaSession,
     platform_media_factory,
@@ -39,6 +44,8 @@ from voip_app.media.base import (
 APP_DIR = Path(__file__).resolve().parents[2] / "app"
 URL = "wss://media.acme.test"
 TOKEN = "a.b.c"
+AT_THE_EAR = AudioOutputChanged(output=AudioOutput(id="automatic", name="Phone", kind="earpiece"))
+"""The route every call here starts on, reported right after Connected."""
 
 
 def session_and_dart(client: FakeFletClient) -> tuple[AndroidMediaSession, list[MediaEvent]]:
@@ -68,18 +75,19 @@ async def test_every_room_event_becomes_a_media_event(client: FakeFletClient) ->
     await fake.quality("bob", "excellent")
     await fake.network_drops()
     await fake.network_returns()
-    await fake.headset_plugged({"id": "wired", "name": "Headset", "kind": "wired"})
+    await client.process_state(FakePhone).plug("wired", "Headset")
     await fake.peer_leaves("bob")
     await fake.server_ends("ROOM_DELETED")
     assert events == [
         Connected(),
+        AT_THE_EAR,
         ParticipantConnected(identity="bob"),
         TrackMuted(identity="bob", muted=True),
         TrackMuted(identity="bob", muted=False),
         ConnectionQualityChanged(identity="bob", quality="excellent"),
         Reconnecting(),
         Reconnected(),
-        AudioOutputChanged(output=AudioOutput(id="wired", name="Headset", kind="wired")),
+        AudioOutputChanged(output=AudioOutput(id="automatic", name="Headset", kind="wired")),
         ParticipantDisconnected(identity="bob"),
         Disconnected(reason="room_deleted"),
     ]
@@ -91,7 +99,7 @@ async def test_values_it_does_not_know_become_the_neutral_ones(client: FakeFletC
     fake = dart(client, session)
     await fake.quality("bob", "superb")
     await fake.emit("audio_output_changed", {"output_id": "x", "output_name": "X", "kind": "hdmi"})
-    assert events[1:] == [
+    assert events[2:] == [
         ConnectionQualityChanged(identity="bob", quality="unknown"),
         AudioOutputChanged(output=AudioOutput(id="x", name="X", kind="system")),
     ]
@@ -112,7 +120,7 @@ async def test_a_listener_that_raises_is_logged_and_the_next_event_still_arrives
     with caplog.at_level(logging.ERROR, logger="voip_app.media.android"):
         await session.connect(URL, TOKEN)
     await dart(client, session).peer_joins("bob")
-    assert seen == [Connected(), ParticipantConnected(identity="bob")]
+    assert seen == [Connected(), AT_THE_EAR, ParticipantConnected(identity="bob")]
     assert "listener bug" in caplog.text
     # the client fixture checks that nothing reached Flet as a crashed session
 
@@ -129,7 +137,7 @@ async def test_the_notification_text_reaches_the_dart_side(client: FakeFletClien
         lambda: AndroidMediaSession(notification_title="Call with Bob", notification_text="Acme")
     )
     await session.connect(URL, TOKEN)
-    assert dart(client, session).room.notification == ("Call with Bob", "Acme")
+    assert client.process_state(FakePhone).notification == ("Call with Bob", "Acme")
 
 
 async def test_bad_arguments_are_media_errors_fit_to_show(client: FakeFletClient) -> None:
@@ -158,10 +166,16 @@ async def test_its_own_disconnect_is_not_reported_but_the_servers_is(
     session, events = session_and_dart(client)
     await session.connect(URL, TOKEN)
     await session.disconnect()
-    assert events == [Connected()]
+    assert events == [Connected(), AT_THE_EAR]
     await session.connect(URL, TOKEN)
     await dart(client, session).server_ends("room_deleted")
-    assert events == [Connected(), Connected(), Disconnected(reason="room_deleted")]
+    assert events == [
+        Connected(),
+        AT_THE_EAR,
+        Connected(),
+        AT_THE_EAR,
+        Disconnected(reason="room_deleted"),
+    ]
 
 
 async def test_a_session_built_outside_flet_registers_with_the_page_given(

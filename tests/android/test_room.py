@@ -26,6 +26,7 @@ from tests.android.fake_dart import (
     FakeDartService,
     FakeFletClient,
     FakeLiveKitDart,
+    FakePhone,
 )
 
 URL = "ws://10.200.0.1:7880"
@@ -68,6 +69,14 @@ def dart(client: FakeFletClient, room: LiveKitRoom) -> FakeLiveKitDart:
     return service
 
 
+def phone(client: FakeFletClient) -> FakePhone:
+    return client.process_state(FakePhone)
+
+
+EARPIECE = AudioOutputInfo(id="automatic", name="Phone", kind="earpiece")
+SPEAKER = AudioOutputInfo(id="speaker", name="Speaker", kind="speaker")
+
+
 async def test_registers_with_its_props_and_every_handler(client: FakeFletClient) -> None:
     room, _ = room_with_recorder(client, notification_title="Call with Bob")
     serialized = client.controls[room._i]
@@ -82,23 +91,26 @@ async def test_connect_sends_url_and_token_and_the_room_reports_connected(
     room, recorder = room_with_recorder(client, notification_text="Bob")
     await room.connect(URL, TOKEN)
     assert [(c.name, c.args) for c in client.calls] == [("connect", {"url": URL, "token": TOKEN})]
-    assert recorder.names() == ["connected"]
-    event = recorder.events[0]
+    # connected, then the route the call starts on: the earpiece, as a phone call does
+    assert recorder.names() == ["connected", "audio_output_changed"]
+    event, route = recorder.events
     assert isinstance(event, RoomEvent)
     assert event.control is room
+    assert isinstance(route, AudioOutputChangedEvent)
+    assert (route.output_id, route.output_name, route.kind) == ("automatic", "Phone", "earpiece")
     state = dart(client, room).room
     assert state.connected
-    assert state.microphone_enabled
-    assert state.call_service_running
-    assert state.notification == ("Call in progress", "Bob")
-    assert state.proximity_screen_off
+    assert state.microphone_live
+    assert phone(client).service_running
+    assert phone(client).notification == ("Call in progress", "Bob")
+    assert phone(client).proximity_lock
 
 
 async def test_proximity_screen_off_can_be_turned_off(client: FakeFletClient) -> None:
     room, _ = room_with_recorder(client, proximity_screen_off=False)
     await room.connect(URL, TOKEN)
     assert client.controls[room._i]["proximity_screen_off"] is False
-    assert not dart(client, room).room.proximity_screen_off
+    assert not phone(client).proximity_lock
 
 
 @pytest.mark.parametrize(
@@ -134,6 +146,7 @@ async def test_a_refused_join_raises_with_the_sdk_message_and_reports_nothing(
         await room.connect(URL, REFUSED_TOKEN_PREFIX + TOKEN)
     assert recorder.events == []
     assert not dart(client, room).room.connected
+    assert not phone(client).service_running
 
 
 async def test_disconnect_reports_the_reason_once_and_is_safe_twice(
@@ -143,13 +156,14 @@ async def test_disconnect_reports_the_reason_once_and_is_safe_twice(
     await room.connect(URL, TOKEN)
     await room.disconnect()
     await room.disconnect()
-    assert recorder.names() == ["connected", "disconnected"]
-    event = recorder.events[1]
+    assert recorder.names() == ["connected", "audio_output_changed", "disconnected"]
+    event = recorder.events[-1]
     assert isinstance(event, DisconnectedEvent)
     assert event.reason == "client_initiated"
     assert [c.name for c in client.calls] == ["connect", "disconnect", "disconnect"]
-    assert not dart(client, room).room.call_service_running
-    assert not dart(client, room).room.proximity_screen_off
+    assert not dart(client, room).room.microphone_live
+    assert not phone(client).service_running
+    assert not phone(client).proximity_lock
 
 
 async def test_microphone_mute_and_unmute_reach_the_room(client: FakeFletClient) -> None:
@@ -178,23 +192,23 @@ async def test_a_microphone_muted_before_the_join_joins_muted(client: FakeFletCl
     await room.set_microphone_enabled(False)
     await room.connect(URL, TOKEN)
     assert dart(client, room).room.connected
-    assert not dart(client, room).room.microphone_enabled
+    assert not dart(client, room).room.microphone_published
 
 
 async def test_lists_and_selects_audio_outputs(client: FakeFletClient) -> None:
     room, recorder = room_with_recorder(client)
     await room.connect(URL, TOKEN)
     outputs = await room.list_audio_outputs()
-    assert outputs == [
-        AudioOutputInfo(id="earpiece", name="Phone", kind="earpiece"),
-        AudioOutputInfo(id="speaker", name="Speaker", kind="speaker"),
-    ]
+    assert outputs == [EARPIECE, SPEAKER]
     chosen = await room.select_audio_output("speaker")
-    assert chosen == outputs[1]
-    assert dart(client, room).room.selected_output == "speaker"
+    assert chosen == SPEAKER
+    assert phone(client).speaker_forced
     event = recorder.events[-1]
     assert isinstance(event, AudioOutputChangedEvent)
     assert (event.output_id, event.output_name, event.kind) == ("speaker", "Speaker", "speaker")
+    assert await room.select_audio_output("automatic") == EARPIECE
+    assert not phone(client).speaker_forced
+    assert recorder.events[-1].kind == "earpiece"  # type: ignore[attr-defined]
 
 
 async def test_an_unknown_output_is_refused_and_the_route_stays(client: FakeFletClient) -> None:
@@ -202,8 +216,8 @@ async def test_an_unknown_output_is_refused_and_the_route_stays(client: FakeFlet
     await room.connect(URL, TOKEN)
     with pytest.raises(LiveKitError, match="unknown audio output"):
         await room.select_audio_output("bluetooth-1")
-    assert dart(client, room).room.selected_output == "earpiece"
-    assert recorder.names() == ["connected"]
+    assert phone(client).route()["kind"] == "earpiece"
+    assert recorder.names() == ["connected", "audio_output_changed"]
 
 
 @pytest.mark.parametrize("output_id", ["", None, 3, "x" * 129])
@@ -217,13 +231,18 @@ async def test_select_refuses_a_bad_output_id(client: FakeFletClient, output_id:
 async def test_headsets_and_bluetooth_show_up_and_take_the_route(client: FakeFletClient) -> None:
     room, recorder = room_with_recorder(client)
     await room.connect(URL, TOKEN)
-    headset = {"id": "bt:00:11", "name": "Jabra Evolve", "kind": "bluetooth"}
-    await dart(client, room).headset_plugged(headset)
+    await phone(client).plug("bluetooth", "Jabra Evolve")
     event = recorder.events[-1]
     assert isinstance(event, AudioOutputChangedEvent)
-    assert event.kind == "bluetooth"
-    kinds = [o.kind for o in await room.list_audio_outputs()]
-    assert kinds == ["earpiece", "speaker", "bluetooth"]
+    assert (event.output_id, event.output_name, event.kind) == (
+        "automatic",
+        "Jabra Evolve",
+        "bluetooth",
+    )
+    assert await room.list_audio_outputs() == [
+        AudioOutputInfo(id="automatic", name="Jabra Evolve", kind="bluetooth"),
+        SPEAKER,
+    ]
 
 
 async def test_room_events_arrive_typed(client: FakeFletClient) -> None:
@@ -239,6 +258,7 @@ async def test_room_events_arrive_typed(client: FakeFletClient) -> None:
     await fake.server_ends("room_deleted")
     assert recorder.names() == [
         "connected",
+        "audio_output_changed",
         "participant_connected",
         "track_muted",
         "connection_quality",
@@ -247,7 +267,7 @@ async def test_room_events_arrive_typed(client: FakeFletClient) -> None:
         "participant_disconnected",
         "disconnected",
     ]
-    joined, muted, quality, _, _, left, ended = recorder.events[1:]
+    joined, muted, quality, _, _, left, ended = recorder.events[2:]
     assert isinstance(joined, ParticipantEvent)
     assert joined.identity == "bob@acme.test"
     assert isinstance(muted, TrackMutedEvent)

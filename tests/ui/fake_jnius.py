@@ -1,7 +1,10 @@
 """A fake ``jnius`` for :mod:`voip_app.platform.android`: just the Android classes it touches.
 
-:class:`FakeActivity` plays the system: ``requestPermissions`` takes the window focus away (the
-dialog) and the test's ``answer`` decides what the person chose when the focus comes back.
+:class:`FakeActivity` plays the system as Android 11+ defines it: ``requestPermissions`` takes the
+window focus away (the dialog) and the test's ``answer`` decides what the person chose when the
+focus comes back. A first denial makes Android offer a rationale; a second denial is final (no
+rationale, no dialog any more); a dialog dismissed unanswered changes nothing; a final denial is
+answered at once, without a dialog.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ class FakeActivity:
 
     granted: set[str] = field(default_factory=set)
     answer: str = "grant"
-    """What the person does in the next dialog: ``grant``, ``deny`` or ``deny_forever``."""
+    """What the person does in the next dialog: ``grant``, ``deny``, ``dismiss`` (back, or a tap
+    outside: no answer) or ``deny_forever`` (Android 6 to 10's "don't ask again" box)."""
     rationale: set[str] = field(default_factory=set)
     blocked: set[str] = field(default_factory=set)
     requests: list[list[str]] = field(default_factory=list)
@@ -57,9 +61,11 @@ class FakeActivity:
         for name in names:
             if self.answer == "grant":
                 self.granted.add(name)
-            elif self.answer == "deny":
+            elif self.answer == "dismiss":
+                pass
+            elif self.answer == "deny" and name not in self.rationale:
                 self.rationale.add(name)
-            else:
+            else:  # a second denial, or "don't ask again": final
                 self.rationale.discard(name)
                 self.blocked.add(name)
 

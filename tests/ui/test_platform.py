@@ -54,10 +54,15 @@ async def test_granted_after_the_dialog(
     assert on_android.permission_state(Permission.MICROPHONE) is PermissionState.DENIED
     state = await on_android.request_permission(Permission.MICROPHONE)
     assert state is PermissionState.GRANTED
-    assert activity.requests == [["android.permission.RECORD_AUDIO"]]
+    # The call's notification (Android 13+) is asked right after, through the same module.
+    assert activity.requests == [
+        ["android.permission.RECORD_AUDIO"],
+        ["android.permission.POST_NOTIFICATIONS"],
+    ]
+    assert on_android.permission_state(Permission.NOTIFICATIONS) is PermissionState.GRANTED
     # Granted permissions are not asked again.
     assert await on_android.request_permission(Permission.MICROPHONE) is PermissionState.GRANTED
-    assert len(activity.requests) == 1
+    assert len(activity.requests) == 2
 
 
 async def test_denied_can_be_asked_again(
@@ -67,12 +72,14 @@ async def test_denied_can_be_asked_again(
     assert await on_android.request_permission(Permission.MICROPHONE) is PermissionState.DENIED
     activity.answer = "grant"
     assert await on_android.request_permission(Permission.MICROPHONE) is PermissionState.GRANTED
-    assert len(activity.requests) == 2
+    assert activity.requests[:2] == [["android.permission.RECORD_AUDIO"]] * 2
 
 
 async def test_denied_forever_is_blocked_and_settings_open(
     on_android: AndroidPlatform, activity: FakeActivity
 ) -> None:
+    activity.answer = "deny"  # Android offers "don't ask again" from the second dialog on
+    assert await on_android.request_permission(Permission.MICROPHONE) is PermissionState.DENIED
     activity.answer = "deny_forever"
     assert await on_android.request_permission(Permission.MICROPHONE) is PermissionState.BLOCKED
     assert on_android.permission_state(Permission.MICROPHONE) is PermissionState.BLOCKED
@@ -120,3 +127,63 @@ def test_missing_host_class_is_a_clear_error(
     monkeypatch.setitem(sys.modules, "jnius", fake_jnius(activity))
     with pytest.raises(RuntimeError, match="MAIN_ACTIVITY_HOST_CLASS_NAME"):
         AndroidPlatform.from_environment()
+
+
+async def test_a_dismissed_dialog_is_not_a_final_denial(
+    on_android: AndroidPlatform, activity: FakeActivity
+) -> None:
+    activity.answer = "dismiss"  # back, or a tap outside: no answer at all
+    assert await on_android.request_permission(Permission.MICROPHONE) is PermissionState.DENIED
+    assert on_android.permission_state(Permission.MICROPHONE) is PermissionState.DENIED
+    activity.answer = "grant"  # so Android shows the dialog again, and the person allows it
+    assert await on_android.request_permission(Permission.MICROPHONE) is PermissionState.GRANTED
+
+
+async def test_a_second_denial_is_final_as_android_11_makes_it(
+    on_android: AndroidPlatform, activity: FakeActivity
+) -> None:
+    activity.answer = "deny"
+    assert await on_android.request_permission(Permission.MICROPHONE) is PermissionState.DENIED
+    assert await on_android.request_permission(Permission.MICROPHONE) is PermissionState.BLOCKED
+    assert on_android.permission_state(Permission.MICROPHONE) is PermissionState.BLOCKED
+    # Asking again shows nothing: Android answers at once, and it stays blocked.
+    assert await on_android.request_permission(Permission.MICROPHONE) is PermissionState.BLOCKED
+
+
+async def test_blocked_in_an_earlier_run_shows_as_blocked_once_asked(
+    on_android: AndroidPlatform, activity: FakeActivity
+) -> None:
+    activity.blocked.add(Permission.MICROPHONE.value)
+    assert on_android.permission_state(Permission.MICROPHONE) is PermissionState.DENIED  # unknown
+    assert await on_android.request_permission(Permission.MICROPHONE) is PermissionState.BLOCKED
+    assert activity.requests == [["android.permission.RECORD_AUDIO"]]  # no notification asked
+
+
+async def test_granted_in_the_settings_after_a_block_is_granted(
+    on_android: AndroidPlatform, activity: FakeActivity
+) -> None:
+    activity.answer = "deny"  # Android offers "don't ask again" from the second dialog on
+    assert await on_android.request_permission(Permission.MICROPHONE) is PermissionState.DENIED
+    activity.answer = "deny_forever"
+    assert await on_android.request_permission(Permission.MICROPHONE) is PermissionState.BLOCKED
+    activity.granted.add(Permission.MICROPHONE.value)
+    assert on_android.permission_state(Permission.MICROPHONE) is PermissionState.GRANTED
+
+
+async def test_a_notification_denial_does_not_fail_the_microphone(
+    on_android: AndroidPlatform, activity: FakeActivity
+) -> None:
+    activity.blocked.add(Permission.NOTIFICATIONS.value)
+    assert await on_android.request_permission(Permission.MICROPHONE) is PermissionState.GRANTED
+    assert on_android.permission_state(Permission.NOTIFICATIONS) is PermissionState.BLOCKED
+
+
+async def test_notifications_need_no_runtime_grant_before_android_13(
+    monkeypatch: pytest.MonkeyPatch, activity: FakeActivity
+) -> None:
+    monkeypatch.setenv("MAIN_ACTIVITY_HOST_CLASS_NAME", "test.acme.crm.MainActivity")
+    monkeypatch.setitem(sys.modules, "jnius", fake_jnius(activity, sdk_int=32))
+    platform = AndroidPlatform.from_environment()
+    assert await platform.request_permission(Permission.MICROPHONE) is PermissionState.GRANTED
+    assert activity.requests == [["android.permission.RECORD_AUDIO"]]
+    assert platform.permission_state(Permission.NOTIFICATIONS) is PermissionState.GRANTED

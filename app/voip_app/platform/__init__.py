@@ -1,11 +1,11 @@
 """What the app needs from the operating system, behind one small interface.
 
 :class:`Platform` is everything the UI asks of the device: runtime permissions (microphone,
-Bluetooth), opening the app's system settings after a permanent denial, and vibrating while a call
-rings. :func:`current_platform` picks the implementation: on Android the pyjnius one
-(:mod:`voip_app.platform.android`, the only module that imports ``jnius``), everywhere else
-:class:`DesktopPlatform`, where permissions are granted by the OS at device level and nothing
-vibrates.
+Bluetooth, notifications), opening the app's system settings after a permanent denial, and
+vibrating while a call rings. :func:`current_platform` picks the implementation: on Android the
+pyjnius one (:mod:`voip_app.platform.android`, the only module that imports ``jnius``), everywhere
+else :class:`DesktopPlatform`, where permissions are granted by the OS at device level and
+nothing vibrates.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ class Permission(StrEnum):
 
     MICROPHONE = "android.permission.RECORD_AUDIO"
     BLUETOOTH = "android.permission.BLUETOOTH_CONNECT"
+    NOTIFICATIONS = "android.permission.POST_NOTIFICATIONS"
+    """The ongoing-call notification, the way back into a call (Android 13+ asks for it)."""
 
 
 class PermissionState(StrEnum):

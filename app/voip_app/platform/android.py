@@ -7,6 +7,15 @@ it with a fake ``jnius`` (``tests/ui/fake_jnius.py``) and no device.
 Permission requests use ``Activity.requestPermissions`` directly (no androidx, no Java callback
 class that R8 could strip): the system dialog takes the window focus while it is shown, so the
 outcome is read with ``checkSelfPermission`` once the activity has its focus back.
+
+Whether a denial is final ("don't ask again", or a second denial from Android 11 on) is read from
+``shouldShowRequestPermissionRationale`` before and after the request, the way Android defines it:
+the rationale is offered after a first denial and withdrawn with a final one, and a request
+Android answers without showing a dialog is final too. A dialog dismissed without an answer
+(back, a tap outside) changes nothing, so it is not a denial: the next request shows it again.
+
+Asking for the microphone asks for notifications too (Android 13+), right after: the ongoing-call
+notification is the way back into a call, and Android hides it without the permission.
 """
 
 from __future__ import annotations
@@ -23,8 +32,14 @@ log = logging.getLogger(__name__)
 
 PERMISSION_GRANTED = 0
 REQUEST_CODE = 4711
-BLUETOOTH_RUNTIME_SDK = 31
-"""BLUETOOTH_CONNECT is a runtime permission from Android 12 (API 31) on; granted before."""
+RUNTIME_SINCE_SDK = {Permission.BLUETOOTH: 31, Permission.NOTIFICATIONS: 33}
+"""Android versions (API levels) from which a permission must be asked at run time; before
+that it is granted at install. RECORD_AUDIO is a runtime permission on every API the app runs
+on (23+)."""
+ASKED_WITH: dict[Permission, tuple[Permission, ...]] = {
+    Permission.MICROPHONE: (Permission.NOTIFICATIONS,),
+}
+"""Asked right after a permission is granted: a call's microphone comes with its notification."""
 RING_PATTERN_MS = [0, 800, 400, 800, 2000]
 """Vibrate, pause, vibrate, long pause; repeated from index 0 until cancelled."""
 POLL_S = 0.2
@@ -45,7 +60,7 @@ class AndroidPlatform:
         self._autoclass = autoclass
         self._activity = activity
         self._sdk_int = sdk_int
-        self._asked: set[Permission] = set()
+        self._blocked: set[Permission] = set()
         self._vibrator: Any | None = None
 
     @classmethod
@@ -63,40 +78,58 @@ class AndroidPlatform:
     # --- permissions ---------------------------------------------------------------------------
 
     def _needs_runtime_grant(self, permission: Permission) -> bool:
-        return not (permission is Permission.BLUETOOTH and self._sdk_int < BLUETOOTH_RUNTIME_SDK)
+        return self._sdk_int >= RUNTIME_SINCE_SDK.get(permission, 0)
+
+    def _granted(self, permission: Permission) -> bool:
+        return int(self._activity.checkSelfPermission(permission.value)) == PERMISSION_GRANTED
+
+    def _rationale(self, permission: Permission) -> bool:
+        return bool(self._activity.shouldShowRequestPermissionRationale(permission.value))
 
     def permission_state(self, permission: Permission) -> PermissionState:
-        if not self._needs_runtime_grant(permission):
+        if not self._needs_runtime_grant(permission) or self._granted(permission):
+            self._blocked.discard(permission)  # granted since (e.g. in the system settings)
             return PermissionState.GRANTED
-        if int(self._activity.checkSelfPermission(permission.value)) == PERMISSION_GRANTED:
-            return PermissionState.GRANTED
-        if permission in self._asked and not bool(
-            self._activity.shouldShowRequestPermissionRationale(permission.value)
-        ):
+        if permission in self._blocked:
             return PermissionState.BLOCKED
         return PermissionState.DENIED
 
     async def request_permission(self, permission: Permission) -> PermissionState:
+        state = await self._request(permission)
+        if state is PermissionState.GRANTED:
+            for companion in ASKED_WITH.get(permission, ()):
+                await self._request(companion)  # its outcome does not change this one
+        return state
+
+    async def _request(self, permission: Permission) -> PermissionState:
         state = self.permission_state(permission)
         if state is not PermissionState.DENIED:
             return state
-        self._asked.add(permission)
+        rationale_before = self._rationale(permission)
         self._activity.requestPermissions([permission.value], REQUEST_CODE)
-        await self._wait_for_dialog()
+        dialog_shown = await self._wait_for_dialog()
+        # No rationale after a denial: final if Android showed no dialog, or if the rationale
+        # was there before (a second denial, or "don't ask again"). Otherwise the dialog was
+        # dismissed unanswered, and Android will show it again.
+        denied_without_rationale = not self._granted(permission) and not self._rationale(permission)
+        if denied_without_rationale and (not dialog_shown or rationale_before):
+            self._blocked.add(permission)
         return self.permission_state(permission)
 
-    async def _wait_for_dialog(self) -> None:
-        """Wait until the system dialog has come (focus lost) and gone (focus back)."""
+    async def _wait_for_dialog(self) -> bool:
+        """Wait until the system dialog has come (focus lost) and gone (focus back); False
+        when none came (Android answered by itself)."""
         for _ in range(DIALOG_APPEAR_POLLS):
             if not bool(self._activity.hasWindowFocus()):
                 break
             await asyncio.sleep(POLL_S)
         else:
-            return  # the system answered without a dialog (e.g. blocked): state is final
+            return False
         for _ in range(DIALOG_ANSWER_POLLS):
             if bool(self._activity.hasWindowFocus()):
-                return
+                break
             await asyncio.sleep(POLL_S)
+        return True
 
     def open_app_settings(self) -> None:
         intent_class = self._autoclass("android.content.Intent")

@@ -12,6 +12,7 @@ and the Dart side never sees it. Whatever the Dart side refuses or fails raises
 :class:`~flet_livekit.types.LiveKitError` with its message.
 """
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -26,6 +27,7 @@ from flet_livekit.types import (
     DisconnectedEvent,
     LiveKitError,
     LiveKitProtocolError,
+    LiveKitTimeoutError,
     ParticipantEvent,
     RoomEvent,
     TrackMutedEvent,
@@ -72,7 +74,10 @@ class LiveKitRoom(ft.Service):
     async def connect(self, url: str, token: str) -> None:
         """Join the room at ``url`` with ``token`` and publish the microphone.
 
-        Returns once the room is joined; ``on_connected`` fires as well.
+        Returns once the room is joined; ``on_connected`` fires as well, then
+        ``on_audio_output_changed`` with the route the call starts on. A join that does not
+        finish in time is left (the Dart side releases it at its next step) before this raises;
+        a caller that cancels ``connect`` calls :meth:`disconnect` to the same effect.
         """
         if not isinstance(url, str) or not url.startswith(URL_SCHEMES) or len(url) > 2048:
             raise ValueError("url must be a ws://, wss://, http:// or https:// URL")
@@ -80,7 +85,14 @@ class LiveKitRoom(ft.Service):
             raise ValueError("url has no host")
         if not isinstance(token, str) or not token.strip() or len(token) > TOKEN_MAX:
             raise ValueError(f"token must be a non-empty string of at most {TOKEN_MAX} characters")
-        await self._call("connect", {"url": url, "token": token}, CONNECT_TIMEOUT_S)
+        try:
+            await self._call("connect", {"url": url, "token": token}, CONNECT_TIMEOUT_S)
+        except LiveKitTimeoutError:
+            # The join still runs in the Flutter client: leave it, or the microphone it is
+            # about to publish would stay live with nobody to close it.
+            with contextlib.suppress(LiveKitError):
+                await self.disconnect()
+            raise
 
     async def disconnect(self) -> None:
         """Leave the room and stop the call's foreground service; safe when not connected."""
@@ -93,14 +105,23 @@ class LiveKitRoom(ft.Service):
         await self._call("set_microphone_enabled", {"enabled": enabled}, CALL_TIMEOUT_S)
 
     async def list_audio_outputs(self) -> list[AudioOutputInfo]:
-        """The outputs the phone can route the call to right now."""
+        """What the call can be held to: ``automatic`` and ``speaker``.
+
+        LiveKit's audioswitch owns the route and re-picks it whenever devices change, so these
+        are the choices it keeps: ``speaker`` (forced) and ``automatic`` (Bluetooth, else a
+        wired headset, else the earpiece; named and typed after what it would pick now). The
+        route actually taken arrives as ``on_audio_output_changed``.
+        """
         raw = await self._call("list_audio_outputs", None, CALL_TIMEOUT_S)
         if not isinstance(raw, list):
             raise LiveKitProtocolError(f"list_audio_outputs answered {type(raw).__name__}")
         return [parse_audio_output(item) for item in raw]
 
     async def select_audio_output(self, output_id: str) -> AudioOutputInfo:
-        """Route the call to ``output_id`` (from :meth:`list_audio_outputs`); returns it."""
+        """Hold the call to ``output_id`` (from :meth:`list_audio_outputs`); returns it.
+
+        ``on_audio_output_changed`` follows once Android has switched the route.
+        """
         if not isinstance(output_id, str) or not output_id or len(output_id) > OUTPUT_ID_MAX:
             raise ValueError(f"output_id must be a non-empty string of at most {OUTPUT_ID_MAX}")
         raw = await self._call("select_audio_output", {"output_id": output_id}, CALL_TIMEOUT_S)
@@ -110,10 +131,13 @@ class LiveKitRoom(ft.Service):
         try:
             return await self._invoke_method(method, arguments, timeout=wait_s)
         except TimeoutError as e:
-            raise LiveKitError(f"{method}: no answer from the app within {wait_s:g} s") from e
+            raise LiveKitTimeoutError(
+                f"{method}: no answer from the app within {wait_s:g} s"
+            ) from e
         except RuntimeError as e:
-            # Flet raises RuntimeError with the Dart exception's text (or "not on a page").
-            raise LiveKitError(f"{method}: {e}") from e
+            # Flet raises RuntimeError with the Dart exception's toString() (or "not on a
+            # page"); Dart's `Exception(...)` prints as "Exception: ...", which says nothing.
+            raise LiveKitError(f"{method}: {str(e).removeprefix('Exception: ')}") from e
 
 
 def parse_audio_output(raw: object) -> AudioOutputInfo:

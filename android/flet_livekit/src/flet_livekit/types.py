@@ -34,6 +34,10 @@ class LiveKitProtocolError(LiveKitError):
     """The Dart side answered with something this Python side does not understand."""
 
 
+class LiveKitTimeoutError(LiveKitError):
+    """The Dart side did not answer in time (a hung plugin, or a join that takes too long)."""
+
+
 @dataclass(frozen=True, slots=True)
 class AudioOutputInfo:
     """One place the call's audio can go, as the Dart side lists it."""

@@ -7,6 +7,25 @@ import 'package:livekit_client/livekit_client.dart' as lk;
 
 import 'call_platform.dart';
 
+/// One join in progress: the room it builds, and whether a leave (or a dispose) cancelled it.
+///
+/// A join awaits several steps (the foreground service, the speaker preference, the SFU, the
+/// microphone). A leave cannot stop a step that is running; it marks the join cancelled, and
+/// the join checks the mark after every step and releases what it holds so far. So a hang-up
+/// while connecting never ends with a published microphone nobody will close.
+class _Join {
+  _Join(this.room, this.events);
+
+  final lk.Room room;
+  final lk.EventsListener<lk.RoomEvent> events;
+  bool cancelled = false;
+}
+
+class _JoinCancelled implements Exception {
+  @override
+  String toString() => "the call was left while joining";
+}
+
 /// The Dart side of the Python `flet_livekit.LiveKitRoom` service: one LiveKit room per call.
 ///
 /// Methods (`_invokeMethod`) and events (`control.triggerEvent`) are the contract with
@@ -16,29 +35,41 @@ import 'call_platform.dart';
 class LiveKitRoomService extends FletService {
   LiveKitRoomService({required super.control});
 
-  final CallPlatform _platform = CallPlatform();
   lk.Room? _room;
   lk.EventsListener<lk.RoomEvent>? _events;
+  _Join? _join;
+  bool _disposed = false;
   StreamSubscription<Map<String, String>>? _routeSubscription;
-  String? _lastRouteId;
-  bool _joining = false;
+
+  /// The latest route Android reported, kept while no room exists, reported once joined.
+  Map<String, String>? _route;
+
+  /// The route last reported to Python, as `id|name|kind`: `automatic` stays the id while
+  /// audioswitch moves between the earpiece and a headset, so the id alone says too little.
+  String? _reportedRoute;
 
   /// Wanted before the join too: the join publishes the microphone muted or not.
   bool _microphoneEnabled = true;
+
+  /// The one routing choice the app makes (LiveKit's audioswitch makes every other one).
+  bool _speakerChosen = false;
 
   @override
   void init() {
     super.init();
     control.addInvokeMethodListener(_invokeMethod);
-    _routeSubscription = _platform.audioRouteChanges.listen((output) {
-      if (_room != null) _emitRoute(output);
-    }, onError: (Object e) => debugPrint("LiveKitRoom: audio route stream failed: $e"));
+    _routeSubscription = CallPlatform.audioRoutes.listen(
+      (output) => unawaited(_onRoute(output)),
+      onError: (Object e) => debugPrint("LiveKitRoom: audio route stream failed: $e"),
+    );
   }
 
   @override
   void dispose() {
+    _disposed = true;
+    _join?.cancelled = true; // the join releases itself at its next step
     control.removeInvokeMethodListener(_invokeMethod);
-    _routeSubscription?.cancel();
+    _routeSubscription?.cancel(); // this service's subscription only: the stream stays
     unawaited(_teardown()); // the control is gone: nothing to report to
     super.dispose();
   }
@@ -55,7 +86,7 @@ class LiveKitRoomService extends FletService {
         await _setMicrophoneEnabled(args["enabled"] as bool);
         return null;
       case "list_audio_outputs":
-        return await _platform.listAudioOutputs();
+        return await CallPlatform.listAudioOutputs();
       case "select_audio_output":
         return await _selectAudioOutput(args["output_id"] as String);
       default:
@@ -64,10 +95,10 @@ class LiveKitRoomService extends FletService {
   }
 
   Future<void> _connect(String url, String token) async {
-    if (_room != null || _joining) {
+    if (_disposed) throw Exception("the room service is gone");
+    if (_room != null || _join != null) {
       throw Exception("already connected to a room; disconnect first");
     }
-    _joining = true;
     final room = lk.Room(
       roomOptions: const lk.RoomOptions(
         adaptiveStream: false,
@@ -81,30 +112,42 @@ class LiveKitRoomService extends FletService {
     );
     final events = room.createListener();
     _wire(events);
+    final join = _Join(room, events);
+    _join = join;
     try {
       // Started before the microphone opens: Android 14 only lets a foreground service of type
       // microphone start while the app is in front and holds RECORD_AUDIO.
-      await _platform.startCallService(
+      await CallPlatform.startCallService(
+        this,
         control.getString("notification_title", "Call in progress")!,
         control.getString("notification_text", "Tap to return to the call")!,
       );
+      _check(join);
       // A call starts on the earpiece, like a phone call; a headset still takes priority.
-      await lk.AudioManager.instance.setSpeakerOutputPreferred(false);
+      await lk.AudioManager.instance
+          .setSpeakerOutputPreferred(_speakerChosen, force: _speakerChosen);
+      _check(join);
       await room.connect(url, token);
+      _check(join);
       await room.localParticipant?.setMicrophoneEnabled(_microphoneEnabled);
-      if (control.getBool("proximity_screen_off", true)!) {
-        await _platform.setProximityScreenOff(true);
-      }
+      _check(join);
     } catch (e) {
+      if (identical(_join, join)) _join = null;
       await _release(room, events);
+      if (join.cancelled) throw _JoinCancelled();
       throw Exception("could not join the room: $e");
-    } finally {
-      _joining = false;
     }
+    _join = null;
     _room = room;
     _events = events;
+    _reportedRoute = null;
     // "connected" means joined *and* publishing, as on desktop; RoomConnectedEvent comes earlier.
     _emit("connected");
+    await _reportRoute();
+  }
+
+  static void _check(_Join join) {
+    if (join.cancelled) throw _JoinCancelled();
   }
 
   void _wire(lk.EventsListener<lk.RoomEvent> events) {
@@ -142,7 +185,14 @@ class LiveKitRoomService extends FletService {
   }
 
   /// Leaves the room and reports `disconnected` (reason `client_initiated`); safe when idle.
+  /// A join still running is cancelled: it releases its room at its next step, and reports
+  /// nothing (it never reported `connected`).
   Future<void> _leave() async {
+    final join = _join;
+    if (join != null) {
+      join.cancelled = true;
+      return;
+    }
     if (_room == null) return;
     await _teardown();
     _emit("disconnected", {"reason": "client_initiated"});
@@ -154,14 +204,14 @@ class LiveKitRoomService extends FletService {
     final events = _events;
     _room = null; // first: the RoomDisconnectedEvent our own disconnect causes is not news
     _events = null;
-    _lastRouteId = null;
+    _reportedRoute = null;
     if (room != null && events != null) await _release(room, events);
   }
 
   Future<void> _release(lk.Room room, lk.EventsListener<lk.RoomEvent> events) async {
     await _ignoreErrors(() => room.disconnect());
-    await _ignoreErrors(() => _platform.setProximityScreenOff(false));
-    await _ignoreErrors(() => _platform.stopCallService());
+    await _ignoreErrors(() => CallPlatform.setProximityScreenOff(this, false));
+    await _ignoreErrors(() => CallPlatform.stopCallService(this));
     await _ignoreErrors(() async => await events.dispose());
     await _ignoreErrors(() async => await room.dispose());
   }
@@ -171,34 +221,57 @@ class LiveKitRoomService extends FletService {
     await _room?.localParticipant?.setMicrophoneEnabled(enabled);
   }
 
+  /// Applies a choice from [CallPlatform.listAudioOutputs] through LiveKit, the route's one
+  /// owner: the speaker is forced, `automatic` leaves the pick to its audioswitch. The route
+  /// itself is reported when Android has switched (`audio_output_changed`).
   Future<Map<String, String>> _selectAudioOutput(String id) async {
-    final outputs = await _platform.listAudioOutputs();
+    final outputs = await CallPlatform.listAudioOutputs();
     final matches = outputs.where((o) => o["id"] == id).toList();
     if (matches.isEmpty) {
       throw Exception("unknown audio output '$id'");
     }
-    final output = matches.first;
-    // Keep LiveKit's own routing preference in line with the choice, so that its audio switch
-    // does not undo it: the speaker is forced, anything else prefers not-the-speaker.
-    final speaker = output["kind"] == "speaker";
-    await lk.AudioManager.instance.setSpeakerOutputPreferred(speaker, force: speaker);
-    final chosen = await _platform.selectAudioOutput(id);
-    _lastRouteId = null; // report the choice even if the route was already there
-    _emitRoute(chosen);
-    return chosen;
+    _speakerChosen = id == "speaker";
+    await lk.AudioManager.instance.setSpeakerOutputPreferred(_speakerChosen, force: _speakerChosen);
+    await _ignoreErrors(() => CallPlatform.checkAudioRoute());
+    return matches.first;
   }
 
-  void _emitRoute(Map<String, String> output) {
-    if (output["id"] == _lastRouteId) return;
-    _lastRouteId = output["id"];
-    _emit("audio_output_changed", {
-      "output_id": output["id"],
-      "output_name": output["name"],
-      "kind": output["kind"],
-    });
+  Future<void> _onRoute(Map<String, String> output) async {
+    _route = output;
+    if (_room != null) await _applyRoute(output);
+  }
+
+  /// The route at the time of joining: Android's answer now, else the last one it reported.
+  Future<void> _reportRoute() async {
+    try {
+      _route = await CallPlatform.currentAudioOutput();
+    } catch (e) {
+      debugPrint("LiveKitRoom: could not read the audio route: $e");
+    }
+    final route = _route;
+    if (route != null && _room != null) await _applyRoute(route);
+  }
+
+  /// Reports a new route and keeps the proximity lock only while the call is at the earpiece
+  /// (with the speaker or a headset the phone is not at the ear).
+  Future<void> _applyRoute(Map<String, String> output) async {
+    final key = "${output["id"]}|${output["name"]}|${output["kind"]}";
+    if (key != _reportedRoute) {
+      _reportedRoute = key;
+      _emit("audio_output_changed", {
+        "output_id": output["id"],
+        "output_name": output["name"],
+        "kind": output["kind"],
+      });
+    }
+    final atTheEar = _room != null &&
+        output["kind"] == "earpiece" &&
+        control.getBool("proximity_screen_off", true)!;
+    await _ignoreErrors(() => CallPlatform.setProximityScreenOff(this, atTheEar));
   }
 
   void _emit(String name, [Map<String, dynamic>? data]) {
+    if (_disposed) return;
     control.triggerEvent(name, data ?? <String, dynamic>{});
   }
 

@@ -2,14 +2,10 @@ package org.crmvoip.flet_livekit;
 
 import android.Manifest;
 import android.content.Context;
-import android.content.Intent;
 import android.content.pm.PackageManager;
-import android.os.Build;
 import android.os.PowerManager;
 
 import androidx.annotation.NonNull;
-
-import java.util.Map;
 
 import io.flutter.embedding.engine.plugins.FlutterPlugin;
 import io.flutter.plugin.common.EventChannel;
@@ -18,8 +14,9 @@ import io.flutter.plugin.common.MethodChannel;
 
 /**
  * The Android half of flet_livekit: channel {@code flet_livekit/call} (foreground service,
- * proximity screen-off, audio outputs) and event channel {@code flet_livekit/audio_route} (the
- * call's output as Android changes it). The Dart side is {@code lib/src/call_platform.dart}.
+ * proximity screen-off, audio routes) and event channel {@code flet_livekit/audio_route} (the
+ * call's route when listening starts and whenever Android changes it). The Dart side is
+ * {@code lib/src/call_platform.dart}.
  */
 public final class FletLivekitPlugin
         implements FlutterPlugin, MethodChannel.MethodCallHandler, EventChannel.StreamHandler {
@@ -27,25 +24,25 @@ public final class FletLivekitPlugin
 
     private Context context;
     private MethodChannel methods;
-    private EventChannel routes;
-    private AudioOutputs outputs;
+    private EventChannel routeEvents;
+    private AudioRoutes routes;
     private PowerManager.WakeLock proximityLock;
 
     @Override
     public void onAttachedToEngine(@NonNull FlutterPluginBinding binding) {
         context = binding.getApplicationContext();
-        outputs = new AudioOutputs(context);
+        routes = new AudioRoutes(context);
         methods = new MethodChannel(binding.getBinaryMessenger(), "flet_livekit/call");
         methods.setMethodCallHandler(this);
-        routes = new EventChannel(binding.getBinaryMessenger(), "flet_livekit/audio_route");
-        routes.setStreamHandler(this);
+        routeEvents = new EventChannel(binding.getBinaryMessenger(), "flet_livekit/audio_route");
+        routeEvents.setStreamHandler(this);
     }
 
     @Override
     public void onDetachedFromEngine(@NonNull FlutterPluginBinding binding) {
         methods.setMethodCallHandler(null);
-        routes.setStreamHandler(null);
-        outputs.stopListening();
+        routeEvents.setStreamHandler(null);
+        routes.unwatch();
         setProximityScreenOff(false);
     }
 
@@ -57,7 +54,7 @@ public final class FletLivekitPlugin
                     startCallService(call.argument("title"), call.argument("text"), result);
                     break;
                 case "stopCallService":
-                    context.stopService(new Intent(context, CallForegroundService.class));
+                    CallForegroundService.stop(context);
                     result.success(null);
                     break;
                 case "setProximityScreenOff":
@@ -65,16 +62,14 @@ public final class FletLivekitPlugin
                     result.success(null);
                     break;
                 case "listAudioOutputs":
-                    result.success(outputs.list());
+                    result.success(routes.choices());
                     break;
-                case "selectAudioOutput":
-                    String id = call.argument("id");
-                    Map<String, String> chosen = id != null ? outputs.select(id) : null;
-                    if (chosen == null) {
-                        result.error("unknown_output", "unknown audio output '" + id + "'", null);
-                    } else {
-                        result.success(chosen);
-                    }
+                case "currentAudioOutput":
+                    result.success(routes.current());
+                    break;
+                case "checkAudioRoute":
+                    routes.checkSoon();
+                    result.success(null);
                     break;
                 default:
                     result.notImplemented();
@@ -85,22 +80,28 @@ public final class FletLivekitPlugin
     }
 
     private void startCallService(String title, String text, MethodChannel.Result result) {
-        // Android 14 refuses a microphone foreground service without the permission, and would
-        // do it inside the service, out of reach: check here, where the app can be told.
+        // Android 14 refuses a microphone foreground service without the permission: check
+        // first, so the usual case gets the plain message (the service guards the rest).
         if (context.checkSelfPermission(Manifest.permission.RECORD_AUDIO)
                 != PackageManager.PERMISSION_GRANTED) {
             result.error("microphone_permission", "the microphone permission is not granted", null);
             return;
         }
-        Intent intent = new Intent(context, CallForegroundService.class);
-        intent.putExtra(CallForegroundService.EXTRA_TITLE, title);
-        intent.putExtra(CallForegroundService.EXTRA_TEXT, text);
-        if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.O) {
-            context.startForegroundService(intent);
-        } else {
-            context.startService(intent);
-        }
-        result.success(null);
+        CallForegroundService.start(
+                context,
+                title,
+                text,
+                new CallForegroundService.StartReport() {
+                    @Override
+                    public void started() {
+                        result.success(null);
+                    }
+
+                    @Override
+                    public void failed(String message) {
+                        result.error("foreground_service", message, null);
+                    }
+                });
     }
 
     private void setProximityScreenOff(boolean enabled) {
@@ -125,11 +126,11 @@ public final class FletLivekitPlugin
 
     @Override
     public void onListen(Object arguments, EventChannel.EventSink events) {
-        outputs.startListening(events);
+        routes.watch(events);
     }
 
     @Override
     public void onCancel(Object arguments) {
-        outputs.stopListening();
+        routes.unwatch();
     }
 }

@@ -1,0 +1,7 @@
+package android.content;
+
+public class IntentFilter {
+    public IntentFilter(String action) {
+        throw new RuntimeException("Stub!");
+    }
+}
