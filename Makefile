@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint fmt unit system-deps bench clean
+.PHONY: demo test test-device lint fmt unit system-deps bench clean
 
 $(STAMP): pyproject.toml android/flet_livekit/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ unit: $(STAMP)
 
 test: system-deps $(STAMP) lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The UI scenarios on two phones or emulators running the APK (android/README.md says how to get
+# there). Outside the tests' private network namespace: --confcutdir keeps tests/conftest.py, which
+# enters it, from loading. Skips, with the reason, without adb, two devices and VOIP_DEVICE_HOST.
+test-device: $(STAMP)
+	$(PY) -m pip install -q -e '.[device]'
+	$(PY) -m pytest tests/device --confcutdir=tests/device -m device $(PYTEST_ARGS)
 
 bench: system-deps $(STAMP)
 	$(PY) -m bench.signaling

@@ -7,7 +7,8 @@
 - :class:`Browser` is one Playwright driver; :meth:`Browser.user` opens a fresh Chromium profile
   (a new user-data-dir) for one person, blocks every request that is not to 127.0.0.1, loads the
   app and turns Flutter's semantics tree on (a JS click on ``flt-semantics-placeholder``).
-- :class:`User` finds controls by their semantics identifier
+- :class:`User` is the web driver of :class:`tests.ui.driver.Screen` (the scenarios of
+  ``tests/ui/scenarios.py`` run on it): it finds controls by their semantics identifier
   (``[flt-semantics-identifier="..."]``) and reads the visible text of the identified node.
 
 Nothing here sleeps for a fixed time: every wait is for a condition, with a bound.
@@ -36,6 +37,8 @@ from playwright.sync_api import (
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.support.servers import Managed, free_port, stop_process, wait_for_port
+from tests.ui import scenarios
+from tests.ui.driver import STEP_TIMEOUT_MS
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -50,7 +53,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LOAD_TIMEOUT_MS = 60_000
-STEP_TIMEOUT_MS = 20_000
 WEB_SESSION_TIMEOUT_S = 2
 SESSION_EVICTION_S = 10
 """Flet's web server looks for sessions past their timeout this often."""
@@ -137,11 +139,12 @@ class WebApp(Managed):
 
 @dataclass
 class User:
-    """One person's browser (one Chromium profile) on the app."""
+    """One person's browser (one Chromium profile) on the app: a :class:`tests.ui.driver.Screen`."""
 
     name: str
     context: BrowserContext
     page: Page
+    look: str = "desktop-light"
     blocked: list[str] = field(default_factory=list)
 
     # --- finding and reading ---------------------------------------------------------------------
@@ -214,15 +217,11 @@ class User:
         expect(field_input).to_have_value(text, timeout=STEP_TIMEOUT_MS)
 
     def sign_in(self, email: str, password: str, server_url: str | None = None) -> None:
-        if server_url is not None:
-            self.type_into("signin.server", server_url)
-        self.type_into("signin.email", email)
-        self.type_into("signin.password", password)
-        self.click("signin.submit")
+        scenarios.sign_in(self, email, password, server_url)
 
     def go(self, tab: str) -> None:
         """``contacts``, ``history`` or ``settings``."""
-        self.click(f"nav.{tab}")
+        scenarios.go(self, tab)
 
     def reload(self) -> None:
         """Load the app again in the same profile (what a restart of the app looks like)."""
@@ -285,7 +284,8 @@ class Browser:
 
         context.route("**/*", only_local)
         page = context.pages[0] if context.pages else context.new_page()
-        user = User(name=name, context=context, page=page, blocked=blocked)
+        look = f"{'phone' if viewport == PHONE else 'desktop'}-{'dark' if dark else 'light'}"
+        user = User(name=name, context=context, page=page, look=look, blocked=blocked)
         self._users.append(user)
         page.goto(app_url)
         _enable_semantics(page)

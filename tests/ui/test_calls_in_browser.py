@@ -6,6 +6,12 @@ process with the livekit SDK, inside this test's private network namespace (devs
 ``netns.HOST_A``); its microphone is a test tone and its speaker a null sink
 (``VOIP_APP_AUDIO=tone:…``), so no sound device is involved.
 
+The two-person scenarios (call, decline, cancel, missed) are ``tests/ui/scenarios.py``, written
+against the driver interface of ``tests/ui/driver.py`` and run here on the web driver
+(``tests/ui/browser.py``); the same scenarios run on phones or emulators in ``tests/device``. What
+only a browser can show (a second device of Bob's, a closed tab, a reload, servers going away)
+stays here.
+
 Screenshots of every screen go to ``test-artifacts/screenshots`` (or ``VOIP_SCREENSHOTS_DIR``;
 ``docs/screenshots`` is refreshed with ``VOIP_SCREENSHOTS_DIR=docs/screenshots``).
 """
@@ -15,12 +21,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.support import netns
 from tests.support.devsfu import DevSfu
 from tests.support.servers import CallServer, free_port
+from tests.ui import scenarios
 from tests.ui.browser import (
     PHONE,
     SESSION_EVICTION_S,
@@ -31,26 +37,17 @@ from tests.ui.browser import (
     WebApp,
 )
 from tests.ui.conftest import server_env
+from tests.ui.scenarios import ALICE, BOB, PASSWORD, Stack, alice_rings_bob, signed_in
 
 pytestmark = pytest.mark.ui
 
-PASSWORD = "demo-password"
-ALICE, BOB = "alice@acme.test", "bob@acme.test"
+MISSED_RING_TIMEOUT_S = 3
 
 
-def latest_call_id(server: CallServer, email: str) -> str:
-    """The newest call in ``email``'s history, straight from the server's API."""
-    with httpx.Client(base_url=server.url, timeout=10) as http:
-        login = http.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-        login.raise_for_status()
-        token = login.json()["access_token"]
-        calls = http.get(
-            "/api/calls", params={"limit": 1}, headers={"Authorization": f"Bearer {token}"}
-        )
-        calls.raise_for_status()
-        items = calls.json()["items"]
-    assert items, f"{email} has no calls"
-    return str(items[0]["id"])
+@pytest.fixture
+def stack(call_server: CallServer) -> Stack:
+    """The app starts with the server's address filled in (``VOIP_SERVER_URL``)."""
+    return Stack(api_url=call_server.url)
 
 
 @pytest.fixture
@@ -67,139 +64,43 @@ def bob(chromium: Browser, web_app: WebApp) -> Iterator[User]:
     user.context.close()
 
 
-def signed_in(user: User, email: str) -> None:
-    user.sign_in(email, PASSWORD)
-    user.visible("contacts.search")
-
-
-def alice_rings_bob(alice: User, bob: User) -> None:
-    """Both signed in; Alice calls Bob once he shows online; his incoming view is up."""
-    signed_in(alice, ALICE)
-    signed_in(bob, BOB)
-    alice.wait_text(f"contact.{BOB}.presence", "Online")
-    alice.click(f"contact.{BOB}.call")
-    bob.visible("incoming.view")
-
-
 @pytest.mark.media
-def test_alice_calls_bob_who_answers_then_hangs_up(
-    alice: User, bob: User, call_server: CallServer
-) -> None:
-    alice.visible("signin.email")
-    alice.screenshot("signin-desktop-light")
-    signed_in(alice, ALICE)
-    # Bob is not signed in yet: offline; when he signs in, Alice's list turns him online live.
-    alice.wait_text(f"contact.{BOB}.presence", "Offline")
-    bob.screenshot("signin-phone-dark")
-    signed_in(bob, BOB)
-    alice.wait_text(f"contact.{BOB}.presence", "Online")
-    bob.wait_text(f"contact.{ALICE}.presence", "Online")
-    alice.screenshot("contacts-desktop-light")
-    bob.screenshot("contacts-phone-dark")
-
-    alice.click(f"contact.{BOB}.call")
-    alice.visible("outgoing.view")
-    alice.wait_text("outgoing.status", "Calling|Ringing")
-    bob.visible("incoming.view")
-    assert bob.wait_text("incoming.caller", "Alice Anders") == "Alice Anders"
-    alice.wait_text("outgoing.status", "Ringing")
-    alice.screenshot("outgoing-desktop-light")
-    bob.screenshot("incoming-phone-dark")
-
-    bob.click("incoming.accept")
-    bob.visible("incall.view")
-    alice.visible("incall.view")
-    bob.gone("incoming.view")
-    # The timer runs: it leaves 0:00 on both sides.
-    alice.wait_text("incall.timer", r"^0:0[1-9]$|^0:[1-5]\d$")
-    bob.wait_text("incall.timer", r"^0:0[1-9]$|^0:[1-5]\d$")
-    alice.wait_text("incall.quality", "Connected|connection")
-
-    alice.click("incall.mute")
-    alice.wait_text("incall.mute", "Unmute")
-    alice.screenshot("incall-desktop-light")
-    bob.screenshot("incall-phone-dark")
-
-    bob.click("incall.hangup")
-    bob.gone("incall.view")
-    alice.gone("incall.view")
-    alice.visible("contacts.search")
-
-    call_id = latest_call_id(call_server, ALICE)
-    assert latest_call_id(call_server, BOB) == call_id
-    alice.go("history")
-    assert alice.wait_text(f"history.row.{call_id}.status", "Outgoing") == "Outgoing"
-    bob.go("history")
-    assert bob.wait_text(f"history.row.{call_id}.status", "Incoming") == "Incoming"
-    alice.screenshot("history-desktop-light")
-    bob.screenshot("history-phone-dark")
-    bob.go("settings")
-    bob.visible("settings.signout")
-    bob.screenshot("settings-phone-dark")
-    alice.go("settings")
-    alice.visible("settings.input")
-    alice.screenshot("settings-desktop-light")
+def test_alice_calls_bob_who_answers_then_hangs_up(alice: User, bob: User, stack: Stack) -> None:
+    scenarios.call_answer_mute_hang_up(alice, bob, stack)
 
 
-def test_bob_declines(alice: User, bob: User, call_server: CallServer) -> None:
-    alice_rings_bob(alice, bob)
-    bob.click("incoming.decline")
-    bob.gone("incoming.view")
-    alice.gone("outgoing.view")
-    alice.wait_text("banner.error", "declined")
-    alice.screenshot("declined-banner-desktop-light")
-    call_id = latest_call_id(call_server, ALICE)
-    alice.go("history")
-    alice.wait_text(f"history.row.{call_id}.status", "Declined")
-    bob.go("history")
-    bob.wait_text(f"history.row.{call_id}.status", "Declined")
+def test_bob_declines(alice: User, bob: User, stack: Stack) -> None:
+    scenarios.bob_declines(alice, bob, stack)
 
 
-def test_alice_cancels_before_bob_answers(alice: User, bob: User, call_server: CallServer) -> None:
-    alice_rings_bob(alice, bob)
-    alice.wait_text("outgoing.status", "Ringing")
-    alice.click("outgoing.cancel")
-    alice.gone("outgoing.view")
-    bob.gone("incoming.view")
-    call_id = latest_call_id(call_server, BOB)
-    bob.go("history")
-    bob.wait_text(f"history.row.{call_id}.status", "Missed \\(cancelled\\)")
-    alice.go("history")
-    alice.wait_text(f"history.row.{call_id}.status", "Cancelled")
+def test_alice_cancels_before_bob_answers(alice: User, bob: User, stack: Stack) -> None:
+    scenarios.alice_cancels_before_bob_answers(alice, bob, stack)
 
 
 def test_unanswered_call_is_missed(chromium: Browser, sfu: DevSfu, tmp_path: Path) -> None:
     """A server with a short ring timeout: nobody answers, the server ends the call as missed."""
+    env = server_env(sfu, MISSED_RING_TIMEOUT_S)
     with (
-        CallServer.start(tmp_path / "server", env=server_env(sfu, 3), seed_demo=True) as server,
+        CallServer.start(tmp_path / "server", env=env, seed_demo=True) as server,
         WebApp.start(tmp_path, server_url=server.url) as app,
     ):
         alice = chromium.user("alice-missed", app.url)
         bob = chromium.user("bob-missed", app.url, viewport=PHONE, dark=True)
-        alice_rings_bob(alice, bob)
-        bob.gone("incoming.view", timeout_ms=30_000)
-        alice.gone("outgoing.view")
-        alice.wait_text("banner.error", "did not answer")
-        bob.wait_text("contacts.missed-badge", "1 missed call")
-        bob.screenshot("missed-badge-phone-dark")
-        call_id = latest_call_id(server, ALICE)
-        bob.click("contacts.missed-badge")
-        bob.gone("contacts.missed-badge")
-        bob.wait_text(f"history.row.{call_id}.status", "Missed")
-        bob.screenshot("history-missed-phone-dark")
+        stack = Stack(api_url=server.url, ring_timeout_s=MISSED_RING_TIMEOUT_S)
+        scenarios.unanswered_call_is_missed(alice, bob, stack)
         alice.context.close()
         bob.context.close()
 
 
 @pytest.mark.media
 def test_answered_on_another_device_stops_the_ringing_here(
-    chromium: Browser, web_app: WebApp, alice: User, bob: User
+    chromium: Browser, web_app: WebApp, alice: User, bob: User, stack: Stack
 ) -> None:
     """Bob is signed in on his phone and his desktop; the desktop answers, the phone stops."""
     bob_desktop = chromium.user("bob-desktop", web_app.url)
-    signed_in(alice, ALICE)
-    signed_in(bob, BOB)
-    signed_in(bob_desktop, BOB)
+    signed_in(alice, ALICE, stack)
+    signed_in(bob, BOB, stack)
+    signed_in(bob_desktop, BOB, stack)
     alice.wait_text(f"contact.{BOB}.presence", "Online")
     alice.click(f"contact.{BOB}.call")
     bob.visible("incoming.view")
@@ -215,20 +116,20 @@ def test_answered_on_another_device_stops_the_ringing_here(
 
 
 def test_closing_the_tab_signs_that_device_out(
-    chromium: Browser, web_app: WebApp, alice: User
+    chromium: Browser, web_app: WebApp, alice: User, stack: Stack
 ) -> None:
     """A closed browser tab is not a device that stays online and rings for nobody."""
     bob_tab = chromium.user("bob-tab", web_app.url)
-    signed_in(alice, ALICE)
-    signed_in(bob_tab, BOB)
+    signed_in(alice, ALICE, stack)
+    signed_in(bob_tab, BOB, stack)
     alice.wait_text(f"contact.{BOB}.presence", "Online")
     bob_tab.context.close()
     gone_ms = (WEB_SESSION_TIMEOUT_S + SESSION_EVICTION_S) * 1000 + STEP_TIMEOUT_MS
     alice.wait_text(f"contact.{BOB}.presence", "Offline", timeout_ms=gone_ms)
 
 
-def test_session_is_remembered_until_sign_out(alice: User) -> None:
-    signed_in(alice, ALICE)
+def test_session_is_remembered_until_sign_out(alice: User, stack: Stack) -> None:
+    signed_in(alice, ALICE, stack)
     alice.reload()
     alice.visible("contacts.search")  # back without typing anything: the session was kept
     alice.go("settings")
@@ -255,7 +156,7 @@ def test_media_server_down(chromium: Browser, tmp_path: Path) -> None:
     ):
         alice = chromium.user("alice-nosfu", app.url)
         bob = chromium.user("bob-nosfu", app.url, viewport=PHONE, dark=True)
-        alice_rings_bob(alice, bob)
+        alice_rings_bob(alice, bob, Stack(api_url=server.url))
         bob.click("incoming.accept")
         bob.wait_text("banner.error", "unavailable|media")
         alice.wait_text("banner.error", "unavailable|media")
@@ -267,8 +168,8 @@ def test_media_server_down(chromium: Browser, tmp_path: Path) -> None:
         bob.context.close()
 
 
-def test_calling_someone_offline(alice: User) -> None:
-    signed_in(alice, ALICE)
+def test_calling_someone_offline(alice: User, stack: Stack) -> None:
+    signed_in(alice, ALICE, stack)
     alice.wait_text("contact.carol@acme.test.presence", "Offline")
     alice.click("contact.carol@acme.test.call")
     alice.wait_text("banner.error", "Carol Chen is offline")
@@ -277,8 +178,10 @@ def test_calling_someone_offline(alice: User) -> None:
     alice.screenshot("callee-offline-desktop-light")
 
 
-def test_lost_connection_is_shown_until_it_is_back(alice: User, call_server: CallServer) -> None:
-    signed_in(alice, ALICE)
+def test_lost_connection_is_shown_until_it_is_back(
+    alice: User, call_server: CallServer, stack: Stack
+) -> None:
+    signed_in(alice, ALICE, stack)
     call_server.stop()
     alice.wait_text("banner.error", "Lost the connection to the call server")
     alice.screenshot("reconnecting-desktop-light")

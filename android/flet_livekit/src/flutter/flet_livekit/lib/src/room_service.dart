@@ -7,17 +7,13 @@ import 'package:livekit_client/livekit_client.dart' as lk;
 
 import 'call_platform.dart';
 
-/// One join in progress: the room it builds, and whether a leave (or a dispose) cancelled it.
+/// One join in progress, and whether a leave (or a dispose) cancelled it.
 ///
 /// A join awaits several steps (the foreground service, the speaker preference, the SFU, the
 /// microphone). A leave cannot stop a step that is running; it marks the join cancelled, and
 /// the join checks the mark after every step and releases what it holds so far. So a hang-up
 /// while connecting never ends with a published microphone nobody will close.
 class _Join {
-  _Join(this.room, this.events);
-
-  final lk.Room room;
-  final lk.EventsListener<lk.RoomEvent> events;
   bool cancelled = false;
 }
 
@@ -112,7 +108,7 @@ class LiveKitRoomService extends FletService {
     );
     final events = room.createListener();
     _wire(events);
-    final join = _Join(room, events);
+    final join = _Join();
     _join = join;
     try {
       // Started before the microphone opens: Android 14 only lets a foreground service of type
