@@ -3,7 +3,7 @@
 Driven with uiautomator2 (the ``device`` extra; its on-device server ships inside the package and
 is pushed with adb, nothing is downloaded). Flutter exposes ``ft.Semantics(identifier=...)`` as
 the Android view's ``resource-id``, so a control is ``d(resourceId=identifier)``; its visible text
-is the node's content description (Flutter's semantics label) and its text (a field's content),
+is the content description (Flutter's semantics label) and text of the node and its descendants,
 label first, as the web driver reads it. A text field's editable node is the ``EditText`` inside
 the identified container.
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import subprocess
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,19 @@ def adb_devices(adb: str) -> list[str]:
         for line in listing.splitlines()[1:]
         if line.strip().endswith("\tdevice")
     ]
+
+
+def visible_text(hierarchy_xml: str, identifier: str) -> str:
+    """What a person reads in the node with this resource-id, from a uiautomator dump."""
+    root = ET.fromstring(hierarchy_xml)
+    node = next((n for n in root.iter("node") if n.get("resource-id") == identifier), None)
+    parts: list[str] = []
+    for descendant in node.iter("node") if node is not None else ():
+        for key in ("content-desc", "text"):
+            value = (descendant.get(key) or "").strip()
+            if value and value not in parts:
+                parts.append(value)
+    return " ".join(parts)
 
 
 class AndroidScreen:
@@ -137,10 +151,10 @@ class AndroidScreen:
         )
 
     def text(self, identifier: str) -> str:
-        info = self.visible(identifier).info
-        label = (info.get("contentDescription") or "").strip()
-        value = (info.get("text") or "").strip()
-        return " ".join(part for part in (label, value if value != label else "") if part)
+        """The identified node's words and its descendants' (a container's text sits in child
+        nodes), content description before text, as the web driver reads label then text."""
+        self.visible(identifier)
+        return visible_text(self.device.dump_hierarchy(), identifier)
 
     def wait_text(self, identifier: str, pattern: str, timeout_ms: int = STEP_TIMEOUT_MS) -> str:
         deadline = time.monotonic() + timeout_ms / 1000

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.device.android_driver import adb_devices
+from tests.device.android_driver import adb_devices, visible_text
 from tests.device.conftest import default_app_id, why_not_runnable
 from tests.support import netns
 
@@ -58,3 +58,34 @@ def test_without_a_device_host_the_reason_says_what_to_set(
         "ADB", fake_adb(tmp_path, "List of devices attached\nemulator-5554\tdevice\n")
     )
     assert why_not_runnable() == "needs two devices or emulators in `adb devices`, found 1"
+
+
+DUMP = """<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>
+<hierarchy rotation="0">
+  <node index="0" text="" resource-id="" class="android.widget.FrameLayout" content-desc="">
+    <node index="0" text="" resource-id="incall.mute" class="android.view.View"
+          content-desc="Unmute">
+      <node index="0" text="" resource-id="" class="android.widget.Button" content-desc="Unmute"/>
+    </node>
+    <node index="1" text="" resource-id="incall.timer" class="android.view.View" content-desc="">
+      <node index="0" text="" resource-id="" class="android.view.View" content-desc="0:07"/>
+    </node>
+    <node index="2" text="alice@acme.test" resource-id="signin.email"
+          class="android.widget.EditText" content-desc="Email"/>
+  </node>
+</hierarchy>"""
+
+
+@pytest.mark.parametrize(
+    ("identifier", "text"),
+    [
+        ("incall.mute", "Unmute"),
+        ("incall.timer", "0:07"),
+        ("signin.email", "Email alice@acme.test"),
+        ("no.such.control", ""),
+    ],
+)
+def test_visible_text_is_label_then_text_of_the_node_and_its_children(
+    identifier: str, text: str
+) -> None:
+    assert visible_text(DUMP, identifier) == text
