@@ -38,7 +38,7 @@ from voip_app.audio.sources import (
     WavFileSink,
     WavFileSource,
 )
-from voip_app.callstate import Phase
+from voip_app.call import Phase
 from voip_app.engine import CallEngine, EngineEvent, EngineSnapshot, MediaPrefs
 from voip_app.errors import VoipError
 from voip_app.media.base import MediaSession

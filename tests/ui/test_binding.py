@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.ui.fakes import ALICE, BOB, CAROL, make_call
-from voip_app.callstate import Phase
+from voip_app.call import Phase
 from voip_app.engine import SESSION_EXPIRED, ActiveCall, EngineSnapshot
 from voip_app.media.base import AudioOutput
 from voip_app.ui.binding import AudioMode, call_snapshot, media_factory_for, snapshot_updates

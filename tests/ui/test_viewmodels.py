@@ -17,7 +17,7 @@ from tests.ui.fakes import (
     MemoryStore,
     make_call,
 )
-from voip_app.callstate import Phase
+from voip_app.call import Phase
 from voip_app.errors import RequestRefused, ServerUnreachable, SignInThrottled, Unauthorized
 from voip_app.platform import Permission, PermissionState
 from voip_app.ui.ports import (

@@ -17,7 +17,7 @@ import platform as pyplatform
 from dataclasses import dataclass
 from importlib import metadata
 
-from voip_app.callstate import IllegalTransition
+from voip_app.call import IllegalTrigger
 from voip_app.engine import ActiveCall, CallEngine, EngineSnapshot, MediaFactory, MediaPrefs
 from voip_app.media.base import AudioOutput, MediaError, MediaSession
 from voip_app.ui.ports import (
@@ -146,43 +146,43 @@ class EngineBinding:
     async def dial(self, contact: Contact) -> None:
         try:
             await self._engine.call(contact.id)
-        except IllegalTransition as exc:
+        except IllegalTrigger as exc:
             log.info("dial ignored: %s", exc)
 
     async def accept(self) -> None:
         try:
             await self._engine.accept()
-        except IllegalTransition as exc:
+        except IllegalTrigger as exc:
             log.info("accept ignored: %s", exc)
 
     async def decline(self) -> None:
         try:
             await self._engine.decline()
-        except IllegalTransition as exc:
+        except IllegalTrigger as exc:
             log.info("decline ignored: %s", exc)
 
     async def cancel(self) -> None:
         try:
             await self._engine.cancel()
-        except IllegalTransition as exc:
+        except IllegalTrigger as exc:
             log.info("cancel ignored: %s", exc)
 
     async def hang_up(self) -> None:
         try:
             await self._engine.hang_up()
-        except IllegalTransition as exc:
+        except IllegalTrigger as exc:
             log.info("hang-up ignored: %s", exc)
 
     def dismiss(self) -> None:
         try:
             self._engine.dismiss()
-        except IllegalTransition as exc:
+        except IllegalTrigger as exc:
             log.info("dismiss ignored: %s", exc)
 
     async def set_muted(self, muted: bool) -> None:
         try:
             await self._engine.set_muted(muted)
-        except IllegalTransition as exc:
+        except IllegalTrigger as exc:
             log.info("mute ignored: %s", exc)
 
     async def audio_outputs(self) -> list[AudioOutput]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from voip_app.callstate import Phase
+from voip_app.call import Phase
 from voip_app.media.base import AudioOutput, ConnectionQuality
 from voip_contract import Call, CallStatus, Contact, Direction, Presence, Reason, User
 

@@ -18,7 +18,7 @@ from enum import StrEnum
 
 import flet as ft
 
-from voip_app.callstate import Phase
+from voip_app.call import Phase
 from voip_app.errors import (
     RequestRefused,
     ServerUnreachable,
