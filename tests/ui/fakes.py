@@ -109,9 +109,6 @@ class FakeEngine:
     async def hang_up(self) -> None:
         self._record("hang_up")
 
-    def dismiss(self) -> None:
-        self._record("dismiss")
-
     def mark_missed_seen(self) -> None:
         self._record("mark_missed_seen")
 
@@ -142,11 +139,10 @@ class FakeRinger:
     ringing: bool = False
     starts: int = 0
 
-    def start(self) -> None:
-        self.ringing, self.starts = True, self.starts + 1
-
-    def stop(self) -> None:
-        self.ringing = False
+    def set_ringing(self, ringing: bool) -> None:
+        if ringing and not self.ringing:
+            self.starts += 1
+        self.ringing = ringing
 
 
 @dataclass

@@ -40,6 +40,11 @@ class ActiveCall:
     error: str | None = None
     """A media or signaling failure of this call, fit to show a person."""
 
+    @property
+    def in_call(self) -> bool:
+        """The call is on (from dialing or ringing until it ended)."""
+        return CallProgress(self.phase).in_call
+
     def at(self, progress: CallProgress) -> ActiveCall:
         """This call moved to ``progress`` (its phase and outcome)."""
         return replace(self, phase=progress.phase, status=progress.status, reason=progress.reason)

@@ -21,9 +21,9 @@ from voip_app.engine import CallEngine, MediaFactory, default_media_factory
 from voip_app.platform import current_platform, is_android
 from voip_app.ui import theme
 from voip_app.ui.binding import AudioMode, EngineBinding, media_factory_for
+from voip_app.ui.models import DEFAULT_SERVER_URL, AppModel
 from voip_app.ui.ringer import FletRinger
 from voip_app.ui.session_store import PreferencesStore
-from voip_app.ui.viewmodels import DEFAULT_SERVER_URL, AppModel
 from voip_app.ui.views import App, Viewport
 
 log = logging.getLogger(__name__)
