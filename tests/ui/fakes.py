@@ -1,7 +1,7 @@
-"""Fakes for the view-model tests: an engine, a ringer, a session store and a platform.
+"""Fakes for the models' tests: an engine, a ringer, a session store and a platform.
 
 The fake engine records every call and lets the test push engine updates; it holds no logic
-beyond what the view-models rely on (it is a stand-in for the engine's boundary, not a model of
+beyond what the models rely on (it is a stand-in for the engine's boundary, not a model of
 the call flow).
 """
 
@@ -52,7 +52,7 @@ def make_call(
 
 @dataclass
 class FakeEngine:
-    """Records what the view-models ask; raises what the test tells it to."""
+    """Records what the models ask; raises what the test tells it to."""
 
     contacts_result: list[Contact] = field(default_factory=lambda: [BOB, CAROL])
     history_result: list[Call] = field(default_factory=list)
@@ -188,7 +188,7 @@ class FakePlatform:
 
 @dataclass
 class Loop:
-    """The view-models' ``post``/``spawn``: runs posted functions at once, queues coroutines."""
+    """The models' ``post``/``spawn``: runs posted functions at once, queues coroutines."""
 
     queued: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 

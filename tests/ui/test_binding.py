@@ -1,4 +1,4 @@
-"""The engine binding's translation of engine snapshots into view-model updates (pure)."""
+"""The engine binding's translation of engine snapshots into model updates (pure)."""
 
 from __future__ import annotations
 

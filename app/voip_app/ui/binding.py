@@ -1,7 +1,7 @@
-"""The call engine (:class:`voip_app.engine.CallEngine`) as the view-models' :class:`EnginePort`.
+"""The call engine (:class:`voip_app.engine.CallEngine`) as the models' :class:`EnginePort`.
 
 The engine publishes one immutable snapshot per change; this binding compares each snapshot with
-the previous one and tells the view-models only what changed (:data:`EngineUpdate`); the call is
+the previous one and tells the models only what changed (:data:`EngineUpdate`); the call is
 passed on as the engine's own :class:`~voip_app.call.model.ActiveCall`. It is the
 one place that knows both the engine's surface and the UI's port, so either can move without the
 other. ``app/main.py`` builds it; views never see it.
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 
 def snapshot_updates(old: EngineSnapshot, new: EngineSnapshot) -> list[EngineUpdate]:
-    """What changed from ``old`` to ``new``, as view-model updates (pure, unit-tested)."""
+    """What changed from ``old`` to ``new``, as model updates (pure, unit-tested)."""
     updates: list[EngineUpdate] = []
     if new.call != old.call:
         updates.append(CallChanged(new.call))

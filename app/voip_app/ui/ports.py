@@ -1,12 +1,12 @@
-"""What the view-models need from the rest of the app, as small protocols.
+"""What the models need from the rest of the app, as small protocols.
 
-The view-models never talk to sockets, HTTP or audio devices: they call an :class:`EnginePort`
+The models never talk to sockets, HTTP or audio devices: they call an :class:`EnginePort`
 (the call engine, bound in :mod:`voip_app.ui.binding`), a :class:`Ringer` (ringtone plus
 vibration, :mod:`voip_app.ui.ringer`), a :class:`SessionStore` (the remembered sign-in) and a
 :class:`voip_app.platform.Platform` (runtime permissions). Unit tests hand them fakes
 (``tests/ui/fakes.py``); ``app/main.py`` hands them the real ones.
 
-Engine news reaches the view-models as :data:`EngineUpdate` values through one listener.
+Engine news reaches the models as :data:`EngineUpdate` values through one listener.
 """
 
 from __future__ import annotations

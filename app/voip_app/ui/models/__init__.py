@@ -1,7 +1,7 @@
 """The app's models: one observable per screen, with the actions its views call.
 
 Plain Python over :mod:`voip_app.ui.ports`: no page, no controls, no I/O of their own, so they are
-unit-tested with a fake engine (``tests/ui/test_viewmodels.py``). Views render these objects and
+unit-tested with a fake engine (``tests/ui/test_models.py``). Views render these objects and
 re-render when a field changes (``@ft.observable``); every user action is one method here. None
 of them decides about a call's phases: the engine's table does.
 
