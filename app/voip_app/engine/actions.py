@@ -21,9 +21,7 @@ from voip_app.engine.directory import Directory
 from voip_app.engine.driver import CallDriver
 from voip_app.engine.events import AcceptingEvent, DialingEvent, InviteRetryEvent
 from voip_app.engine.media_link import MediaLink
-from voip_app.engine.session import Session
-from voip_app.engine.snapshot import Publisher
-from voip_app.engine.tasks import EngineTasks
+from voip_app.engine.shared import Shared
 from voip_app.errors import RequestRefused, ServerUnreachable, VoipError
 from voip_app.signaling import Signaling
 from voip_contract import Call, CallStatus, ErrorCode, Reason
@@ -36,15 +34,9 @@ class CallActions:
     """Dial, accept, end and leave, each through the driver's table."""
 
     def __init__(
-        self,
-        out: Publisher,
-        tasks: EngineTasks,
-        session: Session,
-        directory: Directory,
-        driver: CallDriver,
-        media: MediaLink,
+        self, shared: Shared, directory: Directory, driver: CallDriver, media: MediaLink
     ) -> None:
-        self._out, self._tasks, self._session = out, tasks, session
+        self._out, self._tasks, self._session = shared.out, shared.tasks, shared.session
         self._directory, self._driver, self._media = directory, driver, media
         self.synced: tuple[Call, ...] = ()
         """The last ``sync``'s calls: may the server have an invite that was lost?"""

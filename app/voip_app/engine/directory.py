@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from voip_app.clock import Clock
 from voip_app.engine.events import PresenceWatchedEvent, PresenceWatchFailedEvent
-from voip_app.engine.session import Session
-from voip_app.engine.snapshot import Publisher, log
-from voip_app.engine.tasks import EngineTasks
+from voip_app.engine.shared import Shared
+from voip_app.engine.snapshot import log
 from voip_app.errors import VoipError
 from voip_contract import Call, CallStatus, Contact, Party, Presence, PresenceChanged
 from voip_contract.models import PRESENCE_WATCH_MAX
@@ -30,8 +28,9 @@ HISTORY_SIZE = 50
 class Directory:
     """Contacts, presence and history of the signed-in user."""
 
-    def __init__(self, out: Publisher, session: Session, tasks: EngineTasks, clock: Clock) -> None:
-        self._out, self._session, self._tasks, self._clock = out, session, tasks, clock
+    def __init__(self, shared: Shared) -> None:
+        self._out, self._tasks, self._clock = shared.out, shared.tasks, shared.clock
+        self._session = shared.session
         self._search_seq = 0
         self._watch_seq = 0
         self._presence_seq = 0

@@ -19,12 +19,10 @@ from typing import Any, Protocol
 
 from voip_app.call.machine import CallProgress, Effect, IllegalTrigger, Outcome, Trigger, next_step
 from voip_app.call.model import ActiveCall
-from voip_app.clock import Clock
 from voip_app.engine.events import EndedEvent, MediaConnectedEvent, PhaseEvent
 from voip_app.engine.media_link import MediaLink
-from voip_app.engine.session import Session
-from voip_app.engine.snapshot import Publisher, log
-from voip_app.engine.tasks import EngineTasks
+from voip_app.engine.shared import Shared
+from voip_app.engine.snapshot import log
 from voip_contract import Call, RoomToken
 
 FINISHED_CALLS_KEPT = 64
@@ -61,16 +59,9 @@ class Given:
 class CallDriver:
     """This device's call: its progress through the table, and the effects of every step."""
 
-    def __init__(
-        self,
-        out: Publisher,
-        tasks: EngineTasks,
-        clock: Clock,
-        session: Session,
-        media: MediaLink,
-    ) -> None:
-        self._out, self._tasks, self._clock = out, tasks, clock
-        self._session, self._media = session, media
+    def __init__(self, shared: Shared, media: MediaLink) -> None:
+        self._out, self._tasks, self._clock = shared.out, shared.tasks, shared.clock
+        self._session, self._media = shared.session, media
         self.progress = CallProgress()
         self.finished: deque[str] = deque(maxlen=FINISHED_CALLS_KEPT)
         self.placed: str | None = None

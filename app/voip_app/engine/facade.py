@@ -47,6 +47,7 @@ from voip_app.engine.events import (
 from voip_app.engine.media_link import MediaFactory, MediaLink, MediaPrefs, default_media_factory
 from voip_app.engine.news import ServerNews
 from voip_app.engine.session import SESSION_CHECK_S, ApiFactory, Session, SignalingFactory
+from voip_app.engine.shared import Shared
 from voip_app.engine.snapshot import EngineSnapshot, EventListener, Publisher, SnapshotListener
 from voip_app.engine.tasks import EngineTasks
 from voip_app.errors import VoipError
@@ -104,13 +105,12 @@ class CallEngine:
             device_id=device_id,
             check_s=session_check_s,
         )
-        self._directory = Directory(out, session, self.tasks, clock)
-        self._media = MediaLink(out, self.tasks, clock, session, media_factory, device_id=device_id)
-        self._driver = CallDriver(out, self.tasks, clock, session, self._media)
-        self._news = ServerNews(out, self.tasks, clock, session, self._driver, device_id=device_id)
-        self._actions = CallActions(
-            out, self.tasks, session, self._directory, self._driver, self._media
-        )
+        shared = Shared(out, self.tasks, clock, session, device_id)
+        self._directory = Directory(shared)
+        self._media = MediaLink(shared, media_factory)
+        self._driver = CallDriver(shared, self._media)
+        self._news = ServerNews(shared, self._driver)
+        self._actions = CallActions(shared, self._directory, self._driver, self._media)
         self._driver.attach(self._news)
         self._media.attach(self._driver.feed, self._news.settle_from_log)
 

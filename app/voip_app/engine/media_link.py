@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from voip_app.call.machine import Trigger
-from voip_app.clock import Clock
 from voip_app.engine.events import (
     MediaDisconnectedEvent,
     MediaFailedEvent,
@@ -23,9 +22,8 @@ from voip_app.engine.events import (
     RejoinedEvent,
     RejoiningEvent,
 )
-from voip_app.engine.session import Session
-from voip_app.engine.snapshot import Publisher, log
-from voip_app.engine.tasks import EngineTasks
+from voip_app.engine.shared import Shared
+from voip_app.engine.snapshot import log
 from voip_app.errors import RequestRefused, VoipError
 from voip_app.media.base import (
     AudioOutput,
@@ -83,18 +81,9 @@ Settle = Callable[[str], Awaitable[None]]
 class MediaLink:
     """The media session of the call on this device (at most one)."""
 
-    def __init__(
-        self,
-        out: Publisher,
-        tasks: EngineTasks,
-        clock: Clock,
-        session: Session,
-        factory: MediaFactory,
-        *,
-        device_id: str | None,
-    ) -> None:
-        self._out, self._tasks, self._clock, self._session = out, tasks, clock, session
-        self._factory, self._device_id = factory, device_id
+    def __init__(self, shared: Shared, factory: MediaFactory) -> None:
+        self._out, self._tasks, self._clock = shared.out, shared.tasks, shared.clock
+        self._session, self._device_id, self._factory = shared.session, shared.device_id, factory
         self.prefs = MediaPrefs()
         self.media: MediaSession | None = None
         self._feed_machine: Feed | None = None

@@ -19,7 +19,6 @@ from typing import Any
 from voip_app.call.machine import Outcome, Phase, Trigger, allows, placing
 from voip_app.call.model import ActiveCall
 from voip_app.call.reconcile import reconcile, report
-from voip_app.clock import Clock
 from voip_app.engine.driver import CallDriver
 from voip_app.engine.events import (
     AnswerFoundEvent,
@@ -27,9 +26,8 @@ from voip_app.engine.events import (
     ResumeRefusedEvent,
     ResumingEvent,
 )
-from voip_app.engine.session import Session
-from voip_app.engine.snapshot import Publisher, log
-from voip_app.engine.tasks import EngineTasks
+from voip_app.engine.shared import Shared
+from voip_app.engine.snapshot import log
 from voip_app.errors import VoipError
 from voip_contract import Call, CallStatus, RoomToken
 
@@ -42,18 +40,9 @@ at most this many times, for an answer whose ``accepted`` event went to the old 
 class ServerNews:
     """The server's events and ``sync`` for the call on this device (the driver's follow-ups)."""
 
-    def __init__(
-        self,
-        out: Publisher,
-        tasks: EngineTasks,
-        clock: Clock,
-        session: Session,
-        driver: CallDriver,
-        *,
-        device_id: str | None,
-    ) -> None:
-        self._out, self._tasks, self._clock = out, tasks, clock
-        self._session, self._driver, self._device_id = session, driver, device_id
+    def __init__(self, shared: Shared, driver: CallDriver) -> None:
+        self._out, self._tasks, self._clock = shared.out, shared.tasks, shared.clock
+        self._session, self._device_id, self._driver = shared.session, shared.device_id, driver
         self._resuming: set[str] = set()
         self._poll: asyncio.Task[Any] | None = None
 

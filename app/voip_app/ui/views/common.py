@@ -85,6 +85,27 @@ def avatar(name: str, size: int = 40, presence: str | None = None) -> ft.Control
     return ft.Stack([circle, dot], width=size, height=size)
 
 
+def icon_action(
+    identifier: str, icon: ft.IconData, tooltip: str, on_click: Handler, **style: Any
+) -> ft.Control:
+    """A row's round icon button, with its identifier."""
+    button = ft.IconButton(icon, tooltip=tooltip, on_click=on_click, **style)
+    return tagged(identifier, button, button=True)
+
+
+def list_row(
+    identifier: str, lead: ft.Control, lines: list[ft.Control], action: ft.Control, **box: Any
+) -> ft.Control:
+    """One row of a list: a picture, lines of text, one action at the end."""
+    text = ft.Column(lines, spacing=2, expand=True)
+    row = ft.Container(
+        padding=ft.Padding.symmetric(horizontal=16, vertical=10),
+        content=ft.Row([lead, text, action], spacing=16),
+        **box,
+    )
+    return tagged(identifier, row)
+
+
 def screen(title: str, children: list[ft.Control], scroll: bool = False) -> ft.Control:
     return ft.Container(
         expand=True,
@@ -118,6 +139,20 @@ def section(title: str, children: list[ft.Control]) -> ft.Control:
             ),
         ),
     )
+
+
+def list_screen(
+    title: str,
+    tiles: list[ft.Control],
+    *,
+    loading: bool,
+    empty: ft.Control,
+    header: list[ft.Control] | None = None,
+) -> ft.Control:
+    """A screen of rows: the rows, or a spinner while loading, or what to say when there are
+    none."""
+    body = list_card(tiles) if tiles else spinner() if loading else empty
+    return screen(title, [*(header or []), body], scroll=True)
 
 
 def empty_state(icon: ft.IconData, title: str, hint: str) -> ft.Control:

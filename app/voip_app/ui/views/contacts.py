@@ -10,9 +10,9 @@ from voip_app.ui.models import ContactRow, ContactsModel
 from voip_app.ui.views.common import (
     avatar,
     empty_state,
-    list_card,
-    screen,
-    spinner,
+    icon_action,
+    list_row,
+    list_screen,
     tagged,
     task,
     use_model,
@@ -28,38 +28,25 @@ def presence_line(row: ContactRow) -> ft.Control:
     return tagged(f"contact.{row.email}.presence", ft.Row([dot, text], spacing=6, tight=True))
 
 
-def call_button(row: ContactRow, contacts: ContactsModel) -> ft.Control:
-    button = ft.IconButton(
-        ft.Icons.CALL,
-        tooltip=f"Call {row.name}",
-        icon_color=ft.Colors.PRIMARY,
-        bgcolor=ft.Colors.PRIMARY_CONTAINER,
-        on_click=task(lambda: contacts.call(row.id)),
-    )
-    return tagged(f"contact.{row.email}.call", button, button=True)
-
-
 @ft.component
 def ContactTile(row: ContactRow, key: str | None = None) -> ft.Control:
     """One person; ``key`` is taken by Flet's renderer (stable identity in the list)."""
     contacts = use_model().contacts
-    who = ft.Column(
-        [
-            ft.Text(row.name, size=16, weight=ft.FontWeight.W_500),
-            ft.Text(row.email, size=13, color=ft.Colors.ON_SURFACE_VARIANT),
-            presence_line(row),
-        ],
-        spacing=2,
-        expand=True,
+    call = icon_action(
+        f"contact.{row.email}.call",
+        ft.Icons.CALL,
+        f"Call {row.name}",
+        task(lambda: contacts.call(row.id)),
+        icon_color=ft.Colors.PRIMARY,
+        bgcolor=ft.Colors.PRIMARY_CONTAINER,
     )
-    tile = ft.Container(
-        padding=ft.Padding.symmetric(horizontal=16, vertical=10),
-        border_radius=12,
-        content=ft.Row(
-            [avatar(row.name, 44, row.presence), who, call_button(row, contacts)], spacing=16
-        ),
-    )
-    return tagged(f"contact.{row.email}", tile)
+    lines = [
+        ft.Text(row.name, size=16, weight=ft.FontWeight.W_500),
+        ft.Text(row.email, size=13, color=ft.Colors.ON_SURFACE_VARIANT),
+        presence_line(row),
+    ]
+    lead = avatar(row.name, 44, row.presence)
+    return list_row(f"contact.{row.email}", lead, lines, call, border_radius=12)
 
 
 def search_field(contacts: ContactsModel) -> ft.Control:
@@ -102,10 +89,6 @@ def ContactsView(contacts: ContactsModel) -> ft.Control:
     header = [search_field(contacts)]
     if contacts.missed_count:
         header.append(missed_badge(contacts.missed_count))
-    if contacts.rows:
-        body = list_card([ContactTile(row, key=row.id) for row in contacts.rows])
-    elif contacts.loading:
-        body = spinner()
-    else:
-        body = empty_state(ft.Icons.PEOPLE_OUTLINE, "No one found", "Try another name or email.")
-    return screen("Contacts", [*header, body], scroll=True)
+    tiles: list[ft.Control] = [ContactTile(row, key=row.id) for row in contacts.rows]
+    nobody = empty_state(ft.Icons.PEOPLE_OUTLINE, "No one found", "Try another name or email.")
+    return list_screen("Contacts", tiles, loading=contacts.loading, empty=nobody, header=header)

@@ -8,9 +8,9 @@ from voip_app.ui.models import HistoryModel, HistoryRow
 from voip_app.ui.views.common import (
     avatar,
     empty_state,
-    list_card,
-    screen,
-    spinner,
+    icon_action,
+    list_row,
+    list_screen,
     tagged,
     task,
     use_model,
@@ -31,39 +31,22 @@ def outcome_line(row: HistoryRow) -> ft.Control:
     )
 
 
-def call_back_button(row: HistoryRow, history: HistoryModel) -> ft.Control:
-    button = ft.IconButton(
-        ft.Icons.CALL_OUTLINED,
-        tooltip=f"Call {row.peer_name} back",
-        on_click=task(lambda: history.call_back(row.id)),
-    )
-    return tagged(f"history.row.{row.id}.callback", button, button=True)
-
-
 @ft.component
 def HistoryTile(row: HistoryRow, key: str | None = None) -> ft.Control:
     """One call; ``key`` is taken by Flet's renderer (stable identity in the list)."""
     history = use_model().history
-    who = ft.Column(
-        [ft.Text(row.peer_name, size=16, weight=ft.FontWeight.W_500), outcome_line(row)],
-        spacing=2,
-        expand=True,
+    call_back = icon_action(
+        f"history.row.{row.id}.callback",
+        ft.Icons.CALL_OUTLINED,
+        f"Call {row.peer_name} back",
+        task(lambda: history.call_back(row.id)),
     )
-    tile = ft.Container(
-        padding=ft.Padding.symmetric(horizontal=16, vertical=10),
-        content=ft.Row(
-            [avatar(row.peer_name, 40), who, call_back_button(row, history)], spacing=16
-        ),
-    )
-    return tagged(f"history.row.{row.id}", tile)
+    lines = [ft.Text(row.peer_name, size=16, weight=ft.FontWeight.W_500), outcome_line(row)]
+    return list_row(f"history.row.{row.id}", avatar(row.peer_name, 40), lines, call_back)
 
 
 @ft.component
 def HistoryView(history: HistoryModel) -> ft.Control:
-    if history.rows:
-        body = list_card([HistoryTile(row, key=row.id) for row in history.rows])
-    elif history.loading:
-        body = spinner()
-    else:
-        body = empty_state(ft.Icons.HISTORY, "No calls yet", "Calls you make and get show up here.")
-    return screen("History", [body], scroll=True)
+    tiles: list[ft.Control] = [HistoryTile(row, key=row.id) for row in history.rows]
+    none = empty_state(ft.Icons.HISTORY, "No calls yet", "Calls you make and get show up here.")
+    return list_screen("History", tiles, loading=history.loading, empty=none)
