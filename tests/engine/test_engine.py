@@ -237,6 +237,22 @@ async def test_an_incoming_call_is_answered_then_ended_by_the_server(rig: Rig) -
     assert (call.status, call.reason) == (CallStatus.COMPLETED, Reason.PARTICIPANT_LEFT)
 
 
+async def test_the_callee_stops_ringing_when_the_caller_cancels(rig: Rig) -> None:
+    incoming = make_call(call_id="c4", direction="incoming")
+    rig.signaling.push(Incoming(call=incoming, ring_expires_at=incoming.created_at))
+    assert rig.phase() is Phase.INCOMING
+    rig.signaling.push(Ended(call_id="c4", status=CallStatus.CANCELED, reason=Reason.CANCELED))
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert (call.phase, call.status, call.reason) == (
+        Phase.ENDED,
+        CallStatus.CANCELED,
+        Reason.CANCELED,
+    )
+    rig.signaling.push(Incoming(call=incoming, ring_expires_at=incoming.created_at))
+    assert rig.phase() is Phase.ENDED  # a late re-send never rings again
+
+
 async def test_declining_and_cancelling_tell_the_server(rig: Rig) -> None:
     incoming = make_call(call_id="c2", direction="incoming")
     rig.signaling.push(Incoming(call=incoming, ring_expires_at=incoming.created_at))
