@@ -75,7 +75,7 @@ class FirstSound:
 
 async def answer_to_audio(url: str, calls: int) -> tuple[list[float], list[float], float]:
     from voip_app.audio.sources import ToneSource
-    from voip_app.callstate import Phase
+    from voip_app.call import Phase
     from voip_app.engine import CallEngine, EngineSnapshot, MediaPrefs
     from voip_app.media.base import MediaSession
     from voip_app.media.livekit_session import LiveKitMediaSession

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from voip_app.clock import SYSTEM_CLOCK, Clock
 from voip_app.errors import (
     BadResponse,
     RequestRefused,
@@ -50,8 +51,10 @@ class ApiClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.server_url = server_url.rstrip("/")
+        self._clock = clock
         self._http = httpx.AsyncClient(
             base_url=self.server_url, transport=transport, timeout=timeout_s
         )
@@ -84,17 +87,18 @@ class ApiClient:
     def token_lifetime(self) -> tuple[datetime, datetime] | None:
         """From when to when the access token is good, on this device's clock, or ``None``.
 
-        For a token from :meth:`login` or :meth:`refresh`: from its arrival for ``expires_in``
-        seconds, so a device clock that is off changes nothing. For a kept token
-        (:meth:`use_token`): its ``iat`` and ``exp``, read without checking the signature (only
-        the server can); the client uses them to decide when to :meth:`refresh`, never to trust.
+        For a token from :meth:`login` or :meth:`refresh`: from its arrival (on the client's
+        clock) for ``expires_in`` seconds, so a device clock that is off changes nothing. For a
+        kept token (:meth:`use_token`): its ``iat`` and ``exp``, read without checking the
+        signature (only the server can); the client uses them to decide when to
+        :meth:`refresh`, never to trust.
         """
         if self._lifetime is not None:
             return self._lifetime
         return _lifetime_of(self._token) if self._token else None
 
     def _keep(self, result: LoginResponse) -> LoginResponse:
-        now = datetime.now(UTC)
+        now = self._clock.now()
         self._token = result.access_token
         self._lifetime = (now, now + timedelta(seconds=result.expires_in))
         return result

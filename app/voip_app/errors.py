@@ -10,7 +10,7 @@
         └── SignInThrottled   too many wrong passwords lately: sign-in waits a while
 
 Media errors are :class:`voip_app.media.base.MediaError`; call-flow mistakes (accepting with no
-incoming call) are :class:`voip_app.callstate.IllegalTransition`.
+incoming call) are :class:`voip_app.call.machine.IllegalTrigger`.
 """
 
 from __future__ import annotations

@@ -13,33 +13,44 @@ Requests (``invite``, ``accept``, ...) return the ack's typed payload or raise
 :class:`~voip_app.errors.ServerUnreachable` (not connected, no ack in time, or the link dropped
 while the request waited for its ack: the server may or may not have acted on it) or
 :class:`~voip_app.errors.BadResponse`. The engine depends on the :class:`Signaling` protocol;
-unit tests use a fake of it.
+unit tests use a fake of it. The events, the protocol and the wire's shapes are in
+:mod:`voip_app.signaling_types` (imported from here too).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import socketio
-from pydantic import BaseModel, ValidationError
 
-from voip_app.errors import BadResponse, RequestRefused, ServerUnreachable, Unauthorized, refused
+from voip_app.errors import BadResponse, RequestRefused, ServerUnreachable, Unauthorized
 from voip_app.listeners import notify
+from voip_app.signaling_types import (
+    PUSHED,
+    AuthRefused,
+    CallAck,
+    EmptyAck,
+    LinkDown,
+    LinkUp,
+    M,
+    SignalEvent,
+    Signaling,
+    SignalListener,
+    SyncAck,
+    is_auth_refusal,
+    parse_ack,
+    parse_pushed,
+)
 from voip_contract import (
     NAMESPACE,
-    Accepted,
-    AnsweredElsewhere,
     Call,
     ClientEvent,
-    Ended,
-    Incoming,
     PresenceChanged,
     PresenceSnapshot,
-    Ringing,
     RoomToken,
     ServerEvent,
 )
@@ -47,90 +58,6 @@ from voip_contract import (
 log = logging.getLogger(__name__)
 
 ACK_TIMEOUT_S = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class LinkUp:
-    """Connected (again) and synced: ``calls`` are the active calls I am part of."""
-
-    calls: tuple[Call, ...]
-    reconnected: bool
-
-
-@dataclass(frozen=True, slots=True)
-class LinkDown:
-    """The link dropped; the client is retrying on its own."""
-
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class AuthRefused:
-    """The server refused our credentials on a reconnect: sign in again (the client has stopped
-    reconnecting)."""
-
-    message: str
-
-
-SignalEvent = (
-    Incoming
-    | Ringing
-    | Accepted
-    | AnsweredElsewhere
-    | Ended
-    | PresenceChanged
-    | LinkUp
-    | LinkDown
-    | AuthRefused
-)
-SignalListener = Callable[[SignalEvent], None]
-
-_PUSHED: dict[ServerEvent, type[BaseModel]] = {
-    ServerEvent.INCOMING: Incoming,
-    ServerEvent.RINGING: Ringing,
-    ServerEvent.ACCEPTED: Accepted,
-    ServerEvent.ANSWERED_ELSEWHERE: AnsweredElsewhere,
-    ServerEvent.ENDED: Ended,
-    ServerEvent.PRESENCE: PresenceChanged,
-}
-
-M = TypeVar("M", bound=BaseModel)
-
-
-class _CallsAck(BaseModel):
-    call: Call
-
-
-class _SyncAck(BaseModel):
-    calls: list[Call]
-
-
-class _EmptyAck(BaseModel):
-    pass
-
-
-class Signaling(Protocol):
-    """What the engine needs from signaling (real: :class:`SignalingClient`)."""
-
-    def set_listener(self, listener: SignalListener | None) -> None: ...
-
-    async def connect(self) -> None: ...
-
-    async def disconnect(self) -> None: ...
-
-    async def invite(self, callee_id: str, request_id: str) -> Call: ...
-
-    async def accept(self, call_id: str) -> RoomToken: ...
-
-    async def decline(self, call_id: str) -> None: ...
-
-    async def cancel(self, call_id: str) -> None: ...
-
-    async def hangup(self, call_id: str) -> None: ...
-
-    async def sync(self) -> list[Call]: ...
-
-    async def watch_presence(self, user_ids: Sequence[str]) -> list[PresenceChanged]: ...
 
 
 class SignalingClient:
@@ -145,7 +72,9 @@ class SignalingClient:
         ack_timeout_s: float = ACK_TIMEOUT_S,
         reconnection_delay_s: float = 0.5,
         reconnection_delay_max_s: float = 5.0,
+        socket: socketio.AsyncClient | None = None,
     ) -> None:
+        """``socket``: the python-socketio client to drive (a unit test hands a fake one)."""
         self.server_url = server_url.rstrip("/")
         self._token = token
         self._device_id = device_id
@@ -156,7 +85,7 @@ class SignalingClient:
         self._tasks: set[asyncio.Task[None]] = set()
         self._link_lost: set[asyncio.Future[None]] = set()
         self._stopped = asyncio.Event()
-        self._sio = socketio.AsyncClient(
+        self._sio = socket or socketio.AsyncClient(
             reconnection=True,
             reconnection_attempts=0,
             reconnection_delay=reconnection_delay_s,
@@ -164,11 +93,11 @@ class SignalingClient:
             randomization_factor=0.3,
             handle_sigint=False,
         )
-        self._sio.on("connect", self._on_connect, namespace=NAMESPACE)
-        self._sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
-        self._sio.on("connect_error", self._on_connect_error, namespace=NAMESPACE)
-        for name in _PUSHED:
-            self._sio.on(name.value, self._pushed_handler(name), namespace=NAMESPACE)
+        self._sio.on("connect", self.on_connect, namespace=NAMESPACE)
+        self._sio.on("disconnect", self.on_disconnect, namespace=NAMESPACE)
+        self._sio.on("connect_error", self.on_connect_error, namespace=NAMESPACE)
+        for name in PUSHED:
+            self._sio.on(name.value, functools.partial(self.on_pushed, name), namespace=NAMESPACE)
 
     @property
     def connected(self) -> bool:
@@ -179,6 +108,11 @@ class SignalingClient:
     def stopped(self) -> asyncio.Event:
         """Set once the client gave up reconnecting because the server refused the token."""
         return self._stopped
+
+    @property
+    def requests_waiting(self) -> int:
+        """Requests waiting for their ack now."""
+        return len(self._link_lost)
 
     def set_listener(self, listener: SignalListener | None) -> None:
         self._listener = listener
@@ -194,7 +128,7 @@ class SignalingClient:
         try:
             await self._sio.connect(
                 self.server_url,
-                auth=self._auth,
+                auth=self.auth,
                 namespaces=[NAMESPACE],
                 transports=["websocket"],
                 wait_timeout=int(self._ack_timeout_s),
@@ -202,7 +136,7 @@ class SignalingClient:
         except socketio.exceptions.ConnectionError as exc:
             await self._sio.disconnect()  # no background retries after a failed first connect
             refusal = self._last_refusal()
-            if refusal is not None and _is_auth_refusal(refusal):
+            if refusal is not None and is_auth_refusal(refusal):
                 raise Unauthorized(refusal) from exc
             raise ServerUnreachable(self.server_url, str(exc) or "refused") from exc
 
@@ -223,7 +157,7 @@ class SignalingClient:
 
     async def invite(self, callee_id: str, request_id: str) -> Call:
         ack = await self._call(
-            ClientEvent.INVITE, {"callee_id": callee_id, "request_id": request_id}, _CallsAck
+            ClientEvent.INVITE, {"callee_id": callee_id, "request_id": request_id}, CallAck
         )
         return ack.call
 
@@ -231,16 +165,16 @@ class SignalingClient:
         return await self._call(ClientEvent.ACCEPT, {"call_id": call_id}, RoomToken)
 
     async def decline(self, call_id: str) -> None:
-        await self._call(ClientEvent.DECLINE, {"call_id": call_id}, _EmptyAck)
+        await self._call(ClientEvent.DECLINE, {"call_id": call_id}, EmptyAck)
 
     async def cancel(self, call_id: str) -> None:
-        await self._call(ClientEvent.CANCEL, {"call_id": call_id}, _EmptyAck)
+        await self._call(ClientEvent.CANCEL, {"call_id": call_id}, EmptyAck)
 
     async def hangup(self, call_id: str) -> None:
-        await self._call(ClientEvent.HANGUP, {"call_id": call_id}, _EmptyAck)
+        await self._call(ClientEvent.HANGUP, {"call_id": call_id}, EmptyAck)
 
     async def sync(self) -> list[Call]:
-        return (await self._call(ClientEvent.SYNC, {}, _SyncAck)).calls
+        return (await self._call(ClientEvent.SYNC, {}, SyncAck)).calls
 
     async def watch_presence(self, user_ids: Sequence[str]) -> list[PresenceChanged]:
         """From now on receive ``presence`` for these users (replacing the previous watch of this
@@ -254,7 +188,8 @@ class SignalingClient:
     def _last_refusal(self) -> str | None:
         return self._refusal
 
-    def _auth(self) -> dict[str, str]:
+    def auth(self) -> dict[str, str]:
+        """What every connect attempt authenticates with (the token is read each time)."""
         auth = {"token": self._token() or ""}
         if self._device_id:
             auth["device_id"] = self._device_id
@@ -285,43 +220,38 @@ class SignalingClient:
             raise ServerUnreachable(self.server_url, f"no answer to {event.value}") from exc
         except (socketio.exceptions.SocketIOError, ValueError) as exc:
             raise ServerUnreachable(self.server_url, "connection lost") from exc
-        return _parse_ack(event, raw, model)
+        return parse_ack(event, raw, model)
 
     def _emit(self, event: SignalEvent) -> None:
         notify([self._listener], event, log=log, what="signaling")
 
-    def _pushed_handler(self, name: ServerEvent) -> Callable[[Any], None]:
-        model = _PUSHED[name]
+    # --- what python-socketio calls ----------------------------------------------------------
 
-        def handle(data: Any) -> None:
-            try:
-                parsed = model.model_validate(data)
-            except ValidationError:
-                log.warning("dropping malformed %s event: %r", name.value, data)
-                return
+    def on_pushed(self, name: ServerEvent, data: Any) -> None:
+        """The server pushed ``name``: its typed payload goes to the listener."""
+        parsed = parse_pushed(name, data)
+        if parsed is not None:
             self._emit(parsed)  # type: ignore[arg-type]
 
-        return handle
-
-    def _on_connect(self) -> None:
+    def on_connect(self) -> None:
         reconnected = self._connected_once
         self._connected_once = True
         self._spawn(self._sync_after_connect(reconnected))
 
-    def _on_disconnect(self, reason: Any = None) -> None:
+    def on_disconnect(self, reason: Any = None) -> None:
         self._emit(LinkDown(str(reason or "disconnected")))
         for lost in list(self._link_lost):
             if not lost.done():
                 lost.set_result(None)
 
-    def _on_connect_error(self, data: Any = None) -> None:
+    def on_connect_error(self, data: Any = None) -> None:
         # The server's own refusal arrives as {"message": ...}; a network failure as a string.
         from_server = isinstance(data, dict)
         message = data.get("message") if isinstance(data, dict) else data
         text = str(message or "refused")
         self._refusal = text
         log.info("signaling connect refused: %s", text)
-        if self._connected_once and from_server and _is_auth_refusal(text):
+        if self._connected_once and from_server and is_auth_refusal(text):
             self._spawn(self._stop_reconnecting())
             self._emit(AuthRefused(text))
 
@@ -345,20 +275,13 @@ class SignalingClient:
         task.add_done_callback(self._tasks.discard)
 
 
-def _is_auth_refusal(text: str) -> bool:
-    return any(word in text.lower() for word in ("token", "auth", "expired", "unauthorized"))
-
-
-def _parse_ack(event: ClientEvent, raw: Any, model: type[M]) -> M:
-    if not isinstance(raw, dict) or not isinstance(raw.get("ok"), bool):
-        raise BadResponse(f"The call server sent an unexpected answer to {event.value}.")
-    if not raw["ok"]:
-        error = raw.get("error") or {}
-        code = error.get("code", "") if isinstance(error, dict) else ""
-        message = error.get("message", "") if isinstance(error, dict) else ""
-        raise refused(str(code), str(message))
-    body = {key: value for key, value in raw.items() if key != "ok"}
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        raise BadResponse(f"The call server sent an unexpected answer to {event.value}.") from exc
+__all__ = [
+    "ACK_TIMEOUT_S",
+    "AuthRefused",
+    "LinkDown",
+    "LinkUp",
+    "SignalEvent",
+    "SignalListener",
+    "Signaling",
+    "SignalingClient",
+]

@@ -143,6 +143,7 @@ class FakeSignaling:
         self.listener: SignalListener | None = None
         self.connected = False
         self.sent: list[tuple[str, str]] = []
+        self._sent_more = asyncio.Event()
         self.request_ids: list[str] = []
         self.invite_result: Call | Exception = make_call()
         self.drop_invites = 0
@@ -177,8 +178,19 @@ class FakeSignaling:
     async def disconnect(self) -> None:
         self.connected = False
 
+    def _record(self, action: str, call_id: str) -> None:
+        self.sent.append((action, call_id))
+        self._sent_more.set()
+
+    async def until_sent(self, action: str, call_id: str, within_s: float = 5) -> None:
+        """Wait (bounded) until ``action`` for ``call_id`` has been sent."""
+        async with asyncio.timeout(within_s):
+            while (action, call_id) not in self.sent:
+                self._sent_more.clear()
+                await self._sent_more.wait()
+
     async def invite(self, callee_id: str, request_id: str) -> Call:
-        self.sent.append(("invite", callee_id))
+        self._record("invite", callee_id)
         self.request_ids.append(request_id)
         if self.drop_invites > 0:
             self.drop_invites -= 1
@@ -192,13 +204,13 @@ class FakeSignaling:
         return self.invite_result
 
     async def accept(self, call_id: str) -> RoomToken:
-        self.sent.append(("accept", call_id))
+        self._record("accept", call_id)
         if isinstance(self.accept_result, Exception):
             raise self.accept_result
         return self.accept_result
 
     async def _simple(self, action: str, call_id: str) -> None:
-        self.sent.append((action, call_id))
+        self._record(action, call_id)
         if action in self.refuse:
             raise self.refuse[action]
 

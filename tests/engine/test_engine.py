@@ -1,4 +1,4 @@
-"""The CallEngine against fakes of the HTTP API, signaling and media."""
+"""The CallEngine against fakes of the HTTP API, signaling, media and the clock."""
 
 from __future__ import annotations
 
@@ -21,10 +21,14 @@ from tests.engine.fakes import (
     refused,
     unreachable,
 )
-from voip_app import engine as engine_module
 from voip_app.api import ApiClient
-from voip_app.callstate import IllegalTransition, Phase
-from voip_app.engine import CallEngine, EngineEvent, EngineSnapshot
+from voip_app.call import IllegalTrigger, Phase
+from voip_app.clock import FakeClock
+from voip_app.engine import CallEngine, EngineEvent, EngineSnapshot, directory
+from voip_app.engine.actions import INVITE_ATTEMPTS
+from voip_app.engine.media_link import REJOIN_ATTEMPTS
+from voip_app.engine.news import ANSWER_POLL_S
+from voip_app.engine.session import INVITE_RELINK_WAIT_S
 from voip_app.errors import Unauthorized
 from voip_app.media.base import (
     ConnectionQualityChanged,
@@ -57,6 +61,7 @@ class Rig:
     signaling: FakeSignaling
     media: MediaFactory
     events: list[EngineEvent]
+    clock: FakeClock
 
     async def until(self, predicate: Callable[[EngineSnapshot], bool]) -> EngineSnapshot:
         """Wait (bounded) for a snapshot that satisfies ``predicate``."""
@@ -74,6 +79,22 @@ class Rig:
         call = self.engine.snapshot.call
         return call.phase if call else None
 
+    async def logged(self, name: str) -> None:
+        """Wait (bounded) until the engine has logged ``name``."""
+        if name in [e.name for e in self.events]:
+            return
+        seen = asyncio.Event()
+        remove = self.engine.add_event_listener(lambda e: seen.set() if e.name == name else None)
+        try:
+            await asyncio.wait_for(seen.wait(), 5)
+        finally:
+            remove()
+
+    async def settled(self) -> None:
+        """Wait (bounded) until the engine's one-off background work is done."""
+        await asyncio.wait_for(self.engine.tasks.session.idle(), 5)
+        await asyncio.wait_for(self.engine.tasks.cleanups.idle(), 5)
+
 
 @pytest.fixture
 async def rig() -> AsyncIterator[Rig]:
@@ -85,16 +106,20 @@ async def rig() -> AsyncIterator[Rig]:
     )
     signaling = FakeSignaling()
     media = MediaFactory()
+    clock = FakeClock()
     engine = CallEngine(
         media_factory=media,
-        api_factory=lambda url: ApiClient(url, transport=fake_server_transport(server)),
+        api_factory=lambda url: ApiClient(
+            url, transport=fake_server_transport(server), clock=clock
+        ),
         signaling_factory=lambda url, token, device: signaling,
         device_id="dev-1",
+        clock=clock,
     )
     events: list[EngineEvent] = []
     engine.add_event_listener(events.append)
     await engine.sign_in("http://voip.test/", "alice@acme.test", "demo-password")
-    yield Rig(engine, server, signaling, media, events)
+    yield Rig(engine, server, signaling, media, events, clock)
     await engine.close()
 
 
@@ -179,9 +204,9 @@ async def test_an_outgoing_call_rings_connects_and_hangs_up(rig: Rig) -> None:
     assert call is not None
     assert (call.phase, call.status, call.reason) == (Phase.ENDED, CallStatus.COMPLETED, "hangup")
     assert ("hangup", "c1") in rig.signaling.sent
-    await asyncio.sleep(0)
+    await rig.settled()
     assert rig.media.sessions[0].disconnected >= 1
-    assert rig.engine._call_tasks == set()
+    assert len(rig.engine.tasks.call) == 0
     rig.signaling.push(Ended(call_id="c1", status=CallStatus.COMPLETED, reason=Reason.HANGUP))
     rig.engine.dismiss()
     assert rig.engine.snapshot.call is None
@@ -210,6 +235,22 @@ async def test_an_incoming_call_is_answered_then_ended_by_the_server(rig: Rig) -
     call = rig.engine.snapshot.call
     assert call is not None
     assert (call.status, call.reason) == (CallStatus.COMPLETED, Reason.PARTICIPANT_LEFT)
+
+
+async def test_the_callee_stops_ringing_when_the_caller_cancels(rig: Rig) -> None:
+    incoming = make_call(call_id="c4", direction="incoming")
+    rig.signaling.push(Incoming(call=incoming, ring_expires_at=incoming.created_at))
+    assert rig.phase() is Phase.INCOMING
+    rig.signaling.push(Ended(call_id="c4", status=CallStatus.CANCELED, reason=Reason.CANCELED))
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert (call.phase, call.status, call.reason) == (
+        Phase.ENDED,
+        CallStatus.CANCELED,
+        Reason.CANCELED,
+    )
+    rig.signaling.push(Incoming(call=incoming, ring_expires_at=incoming.created_at))
+    assert rig.phase() is Phase.ENDED  # a late re-send never rings again
 
 
 async def test_declining_and_cancelling_tell_the_server(rig: Rig) -> None:
@@ -263,12 +304,7 @@ async def test_a_media_join_failure_fails_the_call_and_hangs_up(rig: Rig) -> Non
     snap = await rig.until(phase_is(Phase.ENDED))
     assert snap.call is not None
     assert (snap.call.status, snap.call.reason) == (CallStatus.FAILED, Reason.MEDIA_UNAVAILABLE)
-    await rig.until(lambda s: True)
-    for _ in range(10):
-        if ("hangup", "c1") in rig.signaling.sent:
-            break
-        await asyncio.sleep(0)
-    assert ("hangup", "c1") in rig.signaling.sent
+    await rig.signaling.until_sent("hangup", "c1")
 
 
 async def test_the_sdk_reconnect_and_a_full_disconnect_rejoin(rig: Rig) -> None:
@@ -353,16 +389,22 @@ async def test_events_for_other_calls_change_nothing(rig: Rig) -> None:
 
 async def test_illegal_actions_raise_and_change_nothing(rig: Rig) -> None:
     before = rig.engine.snapshot
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(IllegalTrigger):
         await rig.engine.accept()
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(IllegalTrigger):
         await rig.engine.hang_up()
+    with pytest.raises(IllegalTrigger):
+        await rig.engine.set_muted(True)
+    with pytest.raises(IllegalTrigger):
+        rig.engine.dismiss()
     assert rig.engine.snapshot is before
     await rig.engine.call("u-bob")
-    with pytest.raises(IllegalTransition):
+    during = rig.engine.snapshot
+    with pytest.raises(IllegalTrigger):
         await rig.engine.call("u-carol")
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(IllegalTrigger):
         await rig.engine.accept()
+    assert rig.engine.snapshot is during
 
 
 async def test_a_refused_token_on_reconnect_asks_to_sign_in_again(rig: Rig) -> None:
@@ -402,9 +444,13 @@ async def test_sign_out_ends_the_call_and_forgets_everything(rig: Rig) -> None:
     assert ("hangup", "c1") in rig.signaling.sent
     assert rig.engine.snapshot == EngineSnapshot()
     assert not rig.signaling.connected
-    assert rig.engine._tasks == set()
-    assert rig.engine._cleanups == set()
-    assert rig.engine._call_tasks == set()
+    tasks = rig.engine.tasks
+    assert (len(tasks.upkeep), len(tasks.session), len(tasks.call), len(tasks.cleanups)) == (
+        0,
+        0,
+        0,
+        0,
+    )
 
 
 async def test_signing_out_while_a_call_rings_here_does_not_decline_it(rig: Rig) -> None:
@@ -496,7 +542,7 @@ async def test_contacts_load_every_page(rig: Rig) -> None:
 
 
 async def test_contacts_stop_at_the_page_bound(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine_module, "CONTACTS_MAX_PAGES", 2)
+    monkeypatch.setattr(directory, "CONTACTS_MAX_PAGES", 2)
     rig.server.contacts = many_contacts(450)
     contacts = await rig.engine.refresh_contacts()
     assert len(contacts) == 400
@@ -508,10 +554,11 @@ async def test_contacts_stop_at_the_page_bound(rig: Rig, monkeypatch: pytest.Mon
 
 async def test_a_lost_invite_is_sent_again_after_the_reconnect(rig: Rig) -> None:
     rig.signaling.drop_invites = 1
+    asleep = rig.clock.sleepers
     dialing = asyncio.create_task(rig.engine.call("u-bob"))
     await rig.until(lambda s: s.connection == "reconnecting")
-    await asyncio.sleep(0)
-    assert rig.phase() is Phase.DIALING  # waits for the link, does not fail
+    await rig.clock.until_sleeping(asleep + 1)  # the invite waits for the link
+    assert rig.phase() is Phase.DIALING  # and does not fail
     rig.signaling.push(LinkUp(calls=(make_call(),), reconnected=True))
     await dialing
     call = rig.engine.snapshot.call
@@ -531,16 +578,20 @@ async def test_a_lost_invite_is_retried_a_bounded_number_of_times(rig: Rig) -> N
     assert (call.phase, call.status) == (Phase.ENDED, CallStatus.FAILED)
     assert call.error is not None
     assert "Cannot reach" in call.error
-    assert len(rig.signaling.request_ids) == engine_module.INVITE_ATTEMPTS
+    assert len(rig.signaling.request_ids) == INVITE_ATTEMPTS
     assert len(set(rig.signaling.request_ids)) == 1
 
 
-async def test_a_lost_invite_fails_when_the_link_stays_down(
-    rig: Rig, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(engine_module, "INVITE_RELINK_WAIT_S", 0.05)
+async def test_a_lost_invite_fails_when_the_link_stays_down(rig: Rig) -> None:
     rig.signaling.drop_invites = 1
-    await rig.engine.call("u-bob")
+    asleep = rig.clock.sleepers
+    dialing = asyncio.create_task(rig.engine.call("u-bob"))
+    await rig.clock.until_sleeping(asleep + 1)
+    rig.clock.advance(INVITE_RELINK_WAIT_S - 1)
+    await rig.clock.until_sleeping(asleep + 1)
+    assert not dialing.done()  # still waiting for the link
+    rig.clock.advance(1)
+    await dialing
     call = rig.engine.snapshot.call
     assert call is not None
     assert call.status is CallStatus.FAILED
@@ -556,7 +607,7 @@ async def test_a_lost_invite_cancelled_meanwhile(rig: Rig, server_has_it: bool) 
     synced = (make_call(),) if server_has_it else ()
     rig.signaling.push(LinkUp(calls=synced, reconnected=True))
     await dialing
-    await asyncio.sleep(0)
+    await rig.settled()
     if server_has_it:  # sent again only to learn the call's id, then cancelled
         assert len(rig.signaling.request_ids) == 2
         assert ("cancel", "c1") in rig.signaling.sent
@@ -580,17 +631,21 @@ async def test_a_retried_invite_answered_meanwhile_joins_with_a_fresh_token(rig:
     ("status", "phase"), [("IN_PROGRESS", Phase.ACTIVE), ("MISSED", Phase.ENDED)]
 )
 async def test_ringing_out_across_a_reconnect_reads_the_answer_from_the_call_log(
-    rig: Rig, monkeypatch: pytest.MonkeyPatch, status: str, phase: Phase
+    rig: Rig, status: str, phase: Phase
 ) -> None:
-    monkeypatch.setattr(engine_module, "ANSWER_POLL_S", 0.01)
     await rig.engine.call("u-bob")
     rig.signaling.push(LinkDown("transport close"))
     rig.signaling.push(LinkUp(calls=(make_call(),), reconnected=True))
     assert rig.phase() is Phase.RINGING_OUT
     # answered (or timed out) now: `accepted` would go to the connection that invited, gone
+    await rig.clock.until_sleeping(2)  # the renewal and the poll
+    rig.clock.advance(ANSWER_POLL_S)  # read: still ringing
+    await rig.clock.until_sleeping(2)
+    assert rig.phase() is Phase.RINGING_OUT
     rig.server.calls.append(
         call_json("c1", status=status, reason="ring_timeout" if status == "MISSED" else None)
     )
+    rig.clock.advance(ANSWER_POLL_S)
     snap = await rig.until(phase_is(phase))
     assert snap.call is not None
     if phase is Phase.ACTIVE:
@@ -598,8 +653,7 @@ async def test_ringing_out_across_a_reconnect_reads_the_answer_from_the_call_log
         assert "answer_found" in [e.name for e in rig.events]
     else:
         assert (snap.call.status, snap.call.reason) == (CallStatus.MISSED, Reason.RING_TIMEOUT)
-    assert rig.engine._answer_watch is not None
-    await asyncio.wait_for(asyncio.gather(rig.engine._answer_watch, return_exceptions=True), 5)
+    await asyncio.wait_for(rig.engine.tasks.call.idle(), 5)  # the polling has stopped
 
 
 # --- a call in progress that only the server remembers -----------------------------------------
@@ -633,11 +687,7 @@ async def test_a_call_in_progress_found_by_sync_is_rejoined(rig: Rig, direction:
 async def test_a_call_in_progress_on_another_device_is_left_alone(rig: Rig) -> None:
     rig.server.token_devices = {"the-phone"}  # the server: not this device's call
     rig.signaling.push(LinkUp(calls=(answered(direction="incoming"),), reconnected=True))
-    for _ in range(20):
-        if "resume_refused" in [e.name for e in rig.events]:
-            break
-        await asyncio.sleep(0)
-    assert "resume_refused" in [e.name for e in rig.events]
+    await rig.logged("resume_refused")
     assert rig.engine.snapshot.call is None
     assert rig.media.sessions == []
     assert rig.signaling.sent == []
@@ -654,7 +704,7 @@ async def test_without_a_device_id_a_call_in_progress_is_not_claimed() -> None:
     await engine.sign_in("http://voip.test", "alice@acme.test", "demo-password")
     try:
         signaling.push(LinkUp(calls=(answered(),), reconnected=True))
-        await asyncio.sleep(0)
+        await asyncio.wait_for(engine.tasks.session.idle(), 5)
         assert engine.snapshot.call is None
         assert not any(r.url.path.endswith("/token") for r in server.requests)
     finally:
@@ -670,7 +720,7 @@ async def test_a_call_hung_up_here_is_not_rejoined_when_sync_still_lists_it(rig:
     await rig.engine.hang_up()  # not confirmed: the link is down
     rig.engine.dismiss()
     rig.signaling.push(LinkUp(calls=(answered(),), reconnected=True))
-    await asyncio.sleep(0)
+    await rig.settled()
     assert rig.engine.snapshot.call is None
     assert not any(r.url.path.endswith("/token") for r in rig.server.requests)
 
@@ -681,5 +731,45 @@ async def test_a_rejoin_that_cannot_join_ends_here_only(rig: Rig) -> None:
     snap = await rig.until(phase_is(Phase.ENDED))
     assert snap.call is not None
     assert snap.call.status is CallStatus.FAILED
-    await asyncio.sleep(0)
+    await rig.settled()
     assert rig.signaling.sent == []  # the server's rejoin grace decides for everyone
+
+
+# --- a lost room is joined again, with a backoff on the engine's clock ---------------------------
+
+
+async def lost_the_room(rig: Rig, *, failing_joins: int) -> None:
+    await rig.engine.call("u-bob")
+    rig.signaling.push(TOKEN)
+    await rig.until(phase_is(Phase.ACTIVE))
+    rig.media.failures.extend(["sfu down"] * failing_joins)
+    rig.media.sessions[0].emit(Disconnected("signal_close"))
+
+
+async def test_a_lost_room_is_joined_again_after_a_growing_pause(rig: Rig) -> None:
+    await lost_the_room(rig, failing_joins=2)
+    await rig.clock.until_sleeping(2)  # the renewal, and the first pause
+    assert len(rig.media.sessions) == 2
+    rig.clock.advance(0.4)
+    await rig.clock.until_sleeping(2)
+    assert len(rig.media.sessions) == 2  # 0.5 s have not passed yet
+    rig.clock.advance(0.1)
+    await rig.clock.until_sleeping(2)  # the second pause: 1 s
+    assert len(rig.media.sessions) == 3
+    rig.clock.advance(1.0)
+    await rig.until(phase_is(Phase.ACTIVE))
+    assert rig.media.sessions[3].joined == ("ws://sfu", "fresh")
+    assert [e.name for e in rig.events].count("rejoining") == 3
+
+
+async def test_a_room_that_cannot_be_joined_again_fails_the_call(rig: Rig) -> None:
+    await lost_the_room(rig, failing_joins=REJOIN_ATTEMPTS)
+    for pause in (0.5, 1.0, 2.0, 4.0, 4.0):
+        await rig.clock.until_sleeping(2)
+        rig.clock.advance(pause)
+    snap = await rig.until(phase_is(Phase.ENDED))
+    assert snap.call is not None
+    assert (snap.call.status, snap.call.reason) == (CallStatus.FAILED, Reason.MEDIA_UNAVAILABLE)
+    assert snap.call.error == "sfu down"
+    await rig.signaling.until_sent("hangup", "c1")
+    assert len(rig.media.sessions) == 1 + REJOIN_ATTEMPTS

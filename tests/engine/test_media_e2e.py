@@ -22,7 +22,7 @@ from tests.engine.stack import (
     tone_of,
 )
 from voip_app.audio.sources import SilenceSource, ToneSource
-from voip_app.callstate import Phase
+from voip_app.call import Phase
 from voip_app.engine import CallEngine, EngineSnapshot, MediaPrefs
 from voip_app.media.base import MediaSession
 from voip_app.media.livekit_session import LiveKitMediaSession

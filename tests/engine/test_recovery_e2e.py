@@ -20,10 +20,10 @@ from tests.engine.fakes import MediaFactory
 from tests.engine.stack import RelayLink, running_stack
 from tests.engine.waits import in_phase, until
 from tests.support.servers import HOST, CallServer
-from voip_app.callstate import Phase
+from voip_app.call import Phase
 from voip_app.engine import CallEngine, EngineEvent, MediaPrefs
 from voip_app.media.base import MediaSession
-from voip_app.signaling import SignalingClient
+from voip_app.signaling import Signaling, SignalingClient
 from voip_contract import CallStatus, Reason
 
 PASSWORD = "demo-password"
@@ -118,9 +118,16 @@ async def test_an_invite_whose_answer_was_lost_is_sent_again_and_rings_once(
 async def test_a_token_refused_on_reconnect_stops_signaling_until_signing_in_again(
     server: CallServer, engines: list[CallEngine]
 ) -> None:
-    alice = await sign_in(engines, server.url, "alice@acme.test")
-    client = alice._signaling
-    assert isinstance(client, SignalingClient)
+    clients: list[SignalingClient] = []
+
+    def signaling(url: str, token: Callable[[], str | None], device: str | None) -> Signaling:
+        clients.append(SignalingClient(url, token, device_id=device))
+        return clients[-1]
+
+    alice = CallEngine(media_factory=no_media, signaling_factory=signaling, device_id="alice-1")
+    engines.append(alice)
+    await alice.sign_in(server.url, "alice@acme.test", PASSWORD)
+    (client,) = clients
     await asyncio.to_thread(server.stop)
     # every token issued so far is now refused
     server.env["VOIP_JWT_SECRET"] = "test-only-jwt-secret-rotated-in-this-test-0000"
@@ -133,7 +140,8 @@ async def test_a_token_refused_on_reconnect_stops_signaling_until_signing_in_aga
     await alice.sign_in(server.url, "alice@acme.test", PASSWORD)
     snap = alice.snapshot
     assert (snap.connection, snap.session_expired) == ("online", False)
-    assert alice._signaling is not client
+    assert len(clients) == 2  # a new client; the refused one stays stopped
+    assert not client.connected
 
 
 async def test_the_whole_directory_loads_page_by_page(

@@ -1,11 +1,11 @@
-"""The engine's session upkeep against fakes: the access token is renewed when most of its
-lifetime has passed (timed on this device's clock), renewal survives an unreachable server, and
-a refused token ends the session (sign in again) without cutting a live signaling link."""
+"""The engine's session upkeep against fakes and a fake clock: the access token is renewed when
+most of its lifetime has passed (timed on this device's clock), renewal survives an unreachable
+server, and a refused token ends the session (sign in again) without cutting a live signaling
+link. Hours of renewal checks pass in milliseconds: the clock only moves when told."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -15,15 +15,17 @@ import pytest
 from tests.engine.fakes import FakeServer, FakeSignaling, MediaFactory, fake_server_transport
 from tests.engine.waits import until
 from voip_app.api import ApiClient
+from voip_app.clock import FakeClock
 from voip_app.engine import SESSION_EXPIRED, CallEngine, EngineEvent, EngineSnapshot
+from voip_app.engine.session import SESSION_CHECK_S
 from voip_app.errors import Unauthorized
 
-CHECK_S = 0.01
+CLOCK_START = FakeClock().now()
 
 
 def jwt_token(*, issued_ago: float, lasts: float, name: str = "t") -> str:
     """A JWT-shaped token: the client reads ``iat``/``exp`` and never checks the signature."""
-    now = time.time()
+    now = CLOCK_START.timestamp()
     claims = {"sub": name, "iat": int(now - issued_ago), "exp": int(now + lasts)}
     return jwt.encode(claims, "fake-server-key-not-a-secret-0000", algorithm="HS256")
 
@@ -34,6 +36,7 @@ class Rig:
     server: FakeServer
     signaling: FakeSignaling
     events: list[EngineEvent]
+    clock: FakeClock
 
     def names(self) -> list[str]:
         return [e.name for e in self.events]
@@ -60,19 +63,33 @@ class Rig:
         finally:
             remove()
 
+    async def checks(self, count: int) -> None:
+        """Let the renewal look at the clock ``count`` more times (a minute apart)."""
+        for _ in range(count):
+            await self.clock.until_sleeping(1)
+            self.clock.advance(SESSION_CHECK_S)
+        await self.clock.until_sleeping(1)
+
+    async def renewal_stopped(self) -> None:
+        """Wait (bounded) until the renewal has given up for this session."""
+        await asyncio.wait_for(self.engine.tasks.upkeep.idle(), 5)
+
 
 def start(server: FakeServer) -> Rig:
     signaling = FakeSignaling()
+    clock = FakeClock(CLOCK_START)
     engine = CallEngine(
         media_factory=MediaFactory(),
-        api_factory=lambda url: ApiClient(url, transport=fake_server_transport(server)),
+        api_factory=lambda url: ApiClient(
+            url, transport=fake_server_transport(server), clock=clock
+        ),
         signaling_factory=lambda url, token, device: signaling,
         device_id="dev-1",
-        session_check_s=CHECK_S,
+        clock=clock,
     )
     events: list[EngineEvent] = []
     engine.add_event_listener(events.append)
-    return Rig(engine, server, signaling, events)
+    return Rig(engine, server, signaling, events, clock)
 
 
 async def resumed(server: FakeServer) -> Rig:
@@ -98,8 +115,8 @@ async def test_a_token_due_for_renewal_is_renewed_once(due: Rig) -> None:
     await due.until(lambda s: s.access_token == due.server.renewed_token)
     assert due.engine.access_token == due.server.renewed_token
     assert due.names().count("session_renewed") == 1
-    # the fresh token is not due: many checks later there was still one renewal
-    await asyncio.sleep(CHECK_S * 20)
+    # the fresh token is not due: twenty minutes of checks later there was still one renewal
+    await due.checks(20)
     assert due.refreshes() == 1
     # and it is what the engine's requests carry now
     await due.engine.refresh_history()
@@ -114,10 +131,13 @@ async def test_renewal_is_tried_again_while_the_server_cannot_answer() -> None:
     )
     rig = await resumed(server)
     try:
+        await rig.until_logged("session_renewal_failed")
+        await rig.checks(2)  # tried again each minute
         await rig.until_logged("session_renewal_failed", times=3)
-        assert rig.refreshes() >= 3
+        assert rig.refreshes() == 3
         assert not rig.engine.snapshot.session_expired
         server.refresh_status = 200
+        await rig.checks(1)
         await rig.until(lambda s: s.access_token == server.renewed_token)
     finally:
         await rig.engine.close()
@@ -128,7 +148,8 @@ async def test_an_identity_provider_token_is_left_to_the_identity_provider() -> 
     rig = await resumed(server)
     try:
         await rig.until_logged("session_not_renewable")
-        await asyncio.sleep(CHECK_S * 20)
+        await rig.renewal_stopped()
+        assert rig.clock.sleepers == 0  # nothing will ask again
         assert rig.refreshes() == 1
         assert not rig.engine.snapshot.session_expired
     finally:
@@ -159,7 +180,7 @@ async def test_a_device_clock_hours_ahead_renews_once_not_in_a_loop() -> None:
     rig = await resumed(server)
     try:
         await rig.until(lambda s: s.access_token == server.renewed_token)
-        await asyncio.sleep(CHECK_S * 20)
+        await rig.checks(20)
         assert rig.refreshes() == 1
     finally:
         await rig.engine.close()

@@ -10,15 +10,8 @@ import pytest
 
 from tests.engine.fakes import call_json
 from voip_app.errors import BadResponse, RequestRefused, ServerUnreachable, Unauthorized
-from voip_app.signaling import (
-    AuthRefused,
-    LinkDown,
-    SignalEvent,
-    SignalingClient,
-    _CallsAck,
-    _EmptyAck,
-    _parse_ack,
-)
+from voip_app.signaling import AuthRefused, LinkDown, SignalEvent, SignalingClient
+from voip_app.signaling_types import CallAck, EmptyAck, parse_ack
 from voip_contract import (
     NAMESPACE,
     ClientEvent,
@@ -31,9 +24,9 @@ from voip_contract import (
 
 
 def test_a_successful_ack_is_typed() -> None:
-    ack = _parse_ack(ClientEvent.INVITE, {"ok": True, "call": call_json()}, _CallsAck)
+    ack = parse_ack(ClientEvent.INVITE, {"ok": True, "call": call_json()}, CallAck)
     assert ack.call.id == "c1"
-    token = _parse_ack(
+    token = parse_ack(
         ClientEvent.ACCEPT,
         {"ok": True, "livekit_url": "ws://x", "room_name": "r", "token": "t"},
         RoomToken,
@@ -44,11 +37,11 @@ def test_a_successful_ack_is_typed() -> None:
 def test_a_refusal_carries_the_contract_code() -> None:
     raw = {"ok": False, "error": {"code": "busy", "message": "callee busy"}}
     with pytest.raises(RequestRefused) as info:
-        _parse_ack(ClientEvent.INVITE, raw, _CallsAck)
+        parse_ack(ClientEvent.INVITE, raw, CallAck)
     assert info.value.code is ErrorCode.BUSY
     assert info.value.server_message == "callee busy"
     with pytest.raises(Unauthorized):
-        _parse_ack(ClientEvent.SYNC, {"ok": False, "error": {"code": "unauthorized"}}, _EmptyAck)
+        parse_ack(ClientEvent.SYNC, {"ok": False, "error": {"code": "unauthorized"}}, EmptyAck)
 
 
 @pytest.mark.parametrize(
@@ -56,7 +49,7 @@ def test_a_refusal_carries_the_contract_code() -> None:
 )
 def test_acks_outside_the_contract_are_bad_responses(raw: Any) -> None:
     with pytest.raises(BadResponse):
-        _parse_ack(ClientEvent.INVITE, raw, _CallsAck)
+        parse_ack(ClientEvent.INVITE, raw, CallAck)
 
 
 def test_pushed_events_are_typed_and_malformed_ones_dropped(
@@ -65,13 +58,14 @@ def test_pushed_events_are_typed_and_malformed_ones_dropped(
     client = SignalingClient("http://voip.test", lambda: "t")
     seen: list[SignalEvent] = []
     client.set_listener(seen.append)
-    client._pushed_handler(ServerEvent.ENDED)({"call_id": "c1", "status": "MISSED"})
-    client._pushed_handler(ServerEvent.INCOMING)(
-        {"call": call_json(direction="incoming"), "ring_expires_at": "2026-11-24T12:00:30Z"}
+    client.on_pushed(ServerEvent.ENDED, {"call_id": "c1", "status": "MISSED"})
+    client.on_pushed(
+        ServerEvent.INCOMING,
+        {"call": call_json(direction="incoming"), "ring_expires_at": "2026-11-24T12:00:30Z"},
     )
     with caplog.at_level(logging.WARNING):
-        client._pushed_handler(ServerEvent.ENDED)({"call_id": "c1", "status": "EXPLODED"})
-        client._pushed_handler(ServerEvent.INCOMING)("garbage")
+        client.on_pushed(ServerEvent.ENDED, {"call_id": "c1", "status": "EXPLODED"})
+        client.on_pushed(ServerEvent.INCOMING, "garbage")
     assert [type(e) for e in seen] == [Ended, Incoming]
     assert "dropping malformed ended" in caplog.text
 
@@ -84,43 +78,57 @@ def test_a_failing_listener_does_not_break_the_client(caplog: pytest.LogCaptureF
 
     client.set_listener(broken)
     with caplog.at_level(logging.ERROR):
-        client._pushed_handler(ServerEvent.RINGING)({"call_id": "c1"})
+        client.on_pushed(ServerEvent.RINGING, {"call_id": "c1"})
     assert "signaling listener failed" in caplog.text
-    assert client._auth() == {"token": "t", "device_id": "dev-7"}
+    assert client.auth() == {"token": "t", "device_id": "dev-7"}
 
 
 async def test_a_token_refused_on_reconnect_stops_the_client_for_good() -> None:
     client = SignalingClient("http://voip.test", lambda: "t")
     seen: list[SignalEvent] = []
     client.set_listener(seen.append)
-    client._connected_once = True
-    client._on_connect_error("Cannot connect to host voip.test")  # network trouble: keep trying
+    client.on_connect()  # it was connected once (its sync after connecting fails: no server)
+    client.on_connect_error("Cannot connect to host voip.test")  # network trouble: keep trying
     assert seen == []
     assert not client.stopped.is_set()
-    client._on_connect_error({"message": "unauthorized: token expired"})
+    client.on_connect_error({"message": "unauthorized: token expired"})
     assert seen == [AuthRefused("unauthorized: token expired")]
     await asyncio.wait_for(client.stopped.wait(), 5)
     await client.disconnect()
 
 
+class UnansweredSocket:
+    """A connected python-socketio client whose requests are never answered."""
+
+    def __init__(self) -> None:
+        self.namespaces = {NAMESPACE: "sid"}
+        self.asked = asyncio.Event()
+
+    def on(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    async def call(self, *args: Any, **kwargs: Any) -> Any:
+        self.asked.set()
+        await asyncio.Event().wait()  # never answered
+
+    async def disconnect(self) -> None:
+        self.namespaces = {}
+
+    async def shutdown(self) -> None:
+        return None
+
+
 async def test_a_request_waiting_for_its_ack_fails_at_once_when_the_link_drops() -> None:
-    client = SignalingClient("http://voip.test", lambda: "t", ack_timeout_s=60)
+    socket = UnansweredSocket()
+    client = SignalingClient("http://voip.test", lambda: "t", ack_timeout_s=60, socket=socket)
     seen: list[SignalEvent] = []
     client.set_listener(seen.append)
-    never = asyncio.Event()
-
-    async def unanswered(*args: Any, **kwargs: Any) -> Any:
-        await never.wait()
-
-    client._sio.namespaces = {NAMESPACE: "sid"}
-    client._sio.call = unanswered
     invite = asyncio.create_task(client.invite("u-bob", "r1"))
-    await asyncio.sleep(0)
-    assert not invite.done()
-    client._on_disconnect("transport error")
+    await asyncio.wait_for(socket.asked.wait(), 5)
+    assert client.requests_waiting == 1
+    client.on_disconnect("transport error")
     with pytest.raises(ServerUnreachable, match="connection lost during invite"):
         await asyncio.wait_for(invite, 5)
     assert seen == [LinkDown("transport error")]  # the engine hears of the drop first
-    assert client._link_lost == set()
-    client._sio.namespaces = {}
+    assert client.requests_waiting == 0
     await client.disconnect()

@@ -6,7 +6,7 @@ The server stopped mid-ring: both clients notice, reconnect on their own, ``sync
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,11 +14,12 @@ import pytest
 
 from tests.engine.waits import in_phase, until
 from tests.support.servers import CallServer
-from voip_app.callstate import Phase
+from voip_app.call import Phase
 from voip_app.engine import CallEngine, EngineEvent, MediaPrefs
+from voip_app.engine.events import SignalingUpEvent
 from voip_app.errors import ServerUnreachable, Unauthorized
 from voip_app.media.base import MediaSession
-from voip_app.signaling import LinkUp, SignalEvent, SignalingClient
+from voip_app.signaling import Signaling, SignalingClient
 from voip_contract import CallStatus, Incoming, Reason
 
 PASSWORD = "demo-password"
@@ -34,8 +35,17 @@ def server(tmp_path: Path) -> Iterator[CallServer]:
         yield running
 
 
-async def signed_in(server: CallServer, email: str) -> CallEngine:
-    engine = CallEngine(media_factory=no_media, device_id=f"test-{email}")
+async def signed_in(
+    server: CallServer, email: str, clients: list[SignalingClient] | None = None
+) -> CallEngine:
+    """``email``'s engine, signed in; the signaling clients it makes go to ``clients``."""
+    made = clients if clients is not None else []
+
+    def signaling(url: str, token: Callable[[], str | None], device: str | None) -> Signaling:
+        made.append(SignalingClient(url, token, device_id=device))
+        return made[-1]
+
+    engine = CallEngine(media_factory=no_media, signaling_factory=signaling, device_id=email)
     await engine.sign_in(server.url, email, PASSWORD)
     return engine
 
@@ -57,10 +67,11 @@ async def test_nothing_listening_is_unreachable(server: CallServer) -> None:
 async def test_events_are_typed_and_sync_lists_the_ringing_call(server: CallServer) -> None:
     alice = await signed_in(server, "alice@acme.test")
     incomings: asyncio.Queue[Incoming] = asyncio.Queue()
-    bob = await signed_in(server, "bob@acme.test")
-    assert bob._signaling is not None
+    clients: list[SignalingClient] = []
+    bob = await signed_in(server, "bob@acme.test", clients)
+    (bob_signaling,) = clients
     # listen on the raw signaling stream
-    bob._signaling.set_listener(
+    bob_signaling.set_listener(
         lambda e: incomings.put_nowait(e) if isinstance(e, Incoming) else None
     )
     try:
@@ -70,7 +81,7 @@ async def test_events_are_typed_and_sync_lists_the_ringing_call(server: CallServ
         incoming = await asyncio.wait_for(incomings.get(), 10)
         assert incoming.call.caller.display_name
         assert incoming.call.direction == "incoming"
-        calls = await bob._signaling.sync()
+        calls = await bob_signaling.sync()
         assert [c.id for c in calls] == [incoming.call.id]
     finally:
         await alice.close()
@@ -147,15 +158,12 @@ async def test_a_call_that_timed_out_while_the_server_was_down_is_settled_by_syn
 async def test_link_up_reports_reconnects(server: CallServer) -> None:
     alice = await signed_in(server, "alice@acme.test")
     reconnected = asyncio.Event()
-    assert alice._signaling is not None
-    original = alice._on_signal
 
-    def spy(event: SignalEvent) -> None:
-        if isinstance(event, LinkUp) and event.reconnected:
+    def spy(event: EngineEvent) -> None:  # the engine logs every LinkUp it hears
+        if isinstance(event, SignalingUpEvent) and event.reconnected:
             reconnected.set()
-        original(event)
 
-    alice._signaling.set_listener(spy)
+    alice.add_event_listener(spy)
     try:
         await asyncio.to_thread(server.restart)
         await asyncio.wait_for(reconnected.wait(), 20)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from voip_app.callstate import Phase
+from voip_app.call import Phase
 from voip_app.engine import CallEngine, EngineSnapshot
 
 

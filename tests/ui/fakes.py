@@ -1,7 +1,7 @@
-"""Fakes for the view-model tests: an engine, a ringer, a session store and a platform.
+"""Fakes for the models' tests: an engine, a ringer, a session store and a platform.
 
 The fake engine records every call and lets the test push engine updates; it holds no logic
-beyond what the view-models rely on (it is a stand-in for the engine's boundary, not a model of
+beyond what the models rely on (it is a stand-in for the engine's boundary, not a model of
 the call flow).
 """
 
@@ -52,7 +52,7 @@ def make_call(
 
 @dataclass
 class FakeEngine:
-    """Records what the view-models ask; raises what the test tells it to."""
+    """Records what the models ask; raises what the test tells it to."""
 
     contacts_result: list[Contact] = field(default_factory=lambda: [BOB, CAROL])
     history_result: list[Call] = field(default_factory=list)
@@ -109,9 +109,6 @@ class FakeEngine:
     async def hang_up(self) -> None:
         self._record("hang_up")
 
-    def dismiss(self) -> None:
-        self._record("dismiss")
-
     def mark_missed_seen(self) -> None:
         self._record("mark_missed_seen")
 
@@ -142,11 +139,10 @@ class FakeRinger:
     ringing: bool = False
     starts: int = 0
 
-    def start(self) -> None:
-        self.ringing, self.starts = True, self.starts + 1
-
-    def stop(self) -> None:
-        self.ringing = False
+    def set_ringing(self, ringing: bool) -> None:
+        if ringing and not self.ringing:
+            self.starts += 1
+        self.ringing = ringing
 
 
 @dataclass
@@ -192,7 +188,7 @@ class FakePlatform:
 
 @dataclass
 class Loop:
-    """The view-models' ``post``/``spawn``: runs posted functions at once, queues coroutines."""
+    """The models' ``post``/``spawn``: runs posted functions at once, queues coroutines."""
 
     queued: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 

@@ -1,4 +1,4 @@
-"""The engine binding's translation of engine snapshots into view-model updates (pure)."""
+"""The engine binding's translation of engine snapshots into model updates (pure)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,17 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.ui.fakes import ALICE, BOB, CAROL, make_call
-from voip_app.callstate import Phase
+from voip_app.call import Phase
 from voip_app.engine import SESSION_EXPIRED, ActiveCall, EngineSnapshot
 from voip_app.media.base import AudioOutput
-from voip_app.ui.binding import AudioMode, call_snapshot, media_factory_for, snapshot_updates
+from voip_app.ui.binding import AudioMode, media_factory_for, snapshot_updates
 from voip_app.ui.ports import (
     CallChanged,
     ConnectionChanged,
+    ContactPresenceChanged,
     EngineFailed,
     HistoryChanged,
     OutputsChanged,
-    PresenceChanged,
     SessionRenewed,
 )
 from voip_contract import Party
@@ -32,10 +32,10 @@ def test_nothing_changed_nothing_sent() -> None:
 
 def test_presence_changes_only() -> None:
     new = replace(ONLINE, contacts=(BOB.model_copy(update={"presence": "busy"}), CAROL))
-    assert snapshot_updates(ONLINE, new) == [PresenceChanged(BOB.id, "busy")]
+    assert snapshot_updates(ONLINE, new) == [ContactPresenceChanged(BOB.id, "busy")]
 
 
-def test_call_and_its_fields() -> None:
+def test_the_call_is_passed_on_as_the_engine_has_it() -> None:
     answered = datetime(2026, 1, 1, tzinfo=UTC)
     call = ActiveCall(
         id="c1",
@@ -46,17 +46,9 @@ def test_call_and_its_fields() -> None:
         connected_at=answered,
         quality="good",
     )
-    (update,) = snapshot_updates(ONLINE, replace(ONLINE, call=call))
-    assert isinstance(update, CallChanged)
-    snap = update.snapshot
-    assert (snap.phase, snap.call_id, snap.peer_name, snap.muted) == (
-        Phase.ACTIVE,
-        "c1",
-        "Bob Brown",
-        True,
-    )
-    assert snap.answered_at == answered
-    assert call_snapshot(None).phase is Phase.IDLE
+    with_call = replace(ONLINE, call=call)
+    assert snapshot_updates(ONLINE, with_call) == [CallChanged(call)]
+    assert snapshot_updates(with_call, ONLINE) == [CallChanged(None)]
 
 
 def test_connection_down_and_back() -> None:

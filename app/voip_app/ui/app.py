@@ -1,4 +1,4 @@
-"""The composition root: one page gets one engine, one view-model and the app's components.
+"""The composition root: one page gets one engine, one app model and the app's components.
 
 ``app/main.py`` runs :func:`main` with ``ft.run``; the browser tests run the same file in Flet's
 web mode. Configuration (environment, all optional):
@@ -21,9 +21,10 @@ from voip_app.engine import CallEngine, MediaFactory, default_media_factory
 from voip_app.platform import current_platform, is_android
 from voip_app.ui import theme
 from voip_app.ui.binding import AudioMode, EngineBinding, media_factory_for
+from voip_app.ui.models import DEFAULT_SERVER_URL, AppModel
+from voip_app.ui.ports import Post, Spawn
 from voip_app.ui.ringer import FletRinger
 from voip_app.ui.session_store import PreferencesStore
-from voip_app.ui.viewmodels import DEFAULT_SERVER_URL, AppModel
 from voip_app.ui.views import App, Viewport
 
 log = logging.getLogger(__name__)
@@ -52,18 +53,15 @@ def _away(page: ft.Page) -> bool:
         return True
 
 
-async def main(page: ft.Page) -> None:
-    """Build the app for one page (one window, one browser tab)."""
-    page.title = TITLE
-    page.padding = 0
-    theme.apply(page, os.environ.get("VOIP_APP_THEME", "system"))
+def _page_loop(page: ft.Page) -> tuple[Post, Spawn]:
+    """The models' ``post`` and ``spawn`` for ``page``: on its loop, in its context."""
 
     def post(fn: Callable[[], None]) -> None:
         async def run() -> None:
             fn()
 
         if _away(page):
-            fn()  # keep the view-model as current as the engine; the tab sees it when back
+            fn()  # keep the models as current as the engine; the tab sees it when back
         else:
             page.run_task(run)
 
@@ -73,6 +71,12 @@ async def main(page: ft.Page) -> None:
         else:
             page.run_task(fn)
 
+    return post, spawn
+
+
+async def _model(page: ft.Page) -> tuple[AppModel, EngineBinding]:
+    """The page's engine, bound, and the app's model over it."""
+    post, spawn = _page_loop(page)
     platform = current_platform()
     store = PreferencesStore()
     engine = CallEngine(media_factory=_media_factory(page), device_id=await store.device_id())
@@ -87,6 +91,15 @@ async def main(page: ft.Page) -> None:
     )
     model.signin.server_url = os.environ.get("VOIP_SERVER_URL", DEFAULT_SERVER_URL)
     model.settings.theme_mode = os.environ.get("VOIP_APP_THEME", "system")
+    return model, binding
+
+
+async def main(page: ft.Page) -> None:
+    """Build the app for one page (one window, one browser tab)."""
+    page.title = TITLE
+    page.padding = 0
+    theme.apply(page, os.environ.get("VOIP_APP_THEME", "system"))
+    model, binding = await _model(page)
     viewport = Viewport(width=float(page.width or 1024))
 
     def on_resize(e: ft.PageResizeEvent) -> None:

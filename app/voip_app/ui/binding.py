@@ -1,7 +1,8 @@
-"""The call engine (:class:`voip_app.engine.CallEngine`) as the view-models' :class:`EnginePort`.
+"""The call engine (:class:`voip_app.engine.CallEngine`) as the models' :class:`EnginePort`.
 
 The engine publishes one immutable snapshot per change; this binding compares each snapshot with
-the previous one and tells the view-models only what changed (:data:`EngineUpdate`). It is the
+the previous one and tells the models only what changed (:data:`EngineUpdate`); the call is
+passed on as the engine's own :class:`~voip_app.call.model.ActiveCall`. It is the
 one place that knows both the engine's surface and the UI's port, so either can move without the
 other. ``app/main.py`` builds it; views never see it.
 
@@ -17,21 +18,19 @@ import platform as pyplatform
 from dataclasses import dataclass
 from importlib import metadata
 
-from voip_app.callstate import IllegalTransition
-from voip_app.engine import ActiveCall, CallEngine, EngineSnapshot, MediaFactory, MediaPrefs
+from voip_app.engine import CallEngine, EngineSnapshot, MediaFactory, MediaPrefs
 from voip_app.media.base import AudioOutput, MediaError, MediaSession
 from voip_app.ui.ports import (
     AudioDevice,
     AudioDevices,
     CallChanged,
-    CallSnapshot,
     ConnectionChanged,
+    ContactPresenceChanged,
     EngineFailed,
     EngineListener,
     EngineUpdate,
     HistoryChanged,
     OutputsChanged,
-    PresenceChanged,
     SessionRenewed,
 )
 from voip_contract import Call, Contact, User
@@ -39,36 +38,15 @@ from voip_contract import Call, Contact, User
 log = logging.getLogger(__name__)
 
 
-def call_snapshot(call: ActiveCall | None) -> CallSnapshot:
-    """The engine's call as the UI's :class:`CallSnapshot` (``None``: idle)."""
-    if call is None:
-        return CallSnapshot()
-    return CallSnapshot(
-        phase=call.phase,
-        call_id=call.id,
-        peer_id=call.peer.id,
-        peer_name=call.peer.display_name,
-        direction=call.direction,
-        status=call.status,
-        reason=call.reason,
-        answered_at=call.connected_at,
-        muted=call.muted,
-        remote_muted=call.remote_muted,
-        quality=call.quality,
-        output=call.output,
-        error=call.error,
-    )
-
-
 def snapshot_updates(old: EngineSnapshot, new: EngineSnapshot) -> list[EngineUpdate]:
-    """What changed from ``old`` to ``new``, as view-model updates (pure, unit-tested)."""
+    """What changed from ``old`` to ``new``, as model updates (pure, unit-tested)."""
     updates: list[EngineUpdate] = []
     if new.call != old.call:
-        updates.append(CallChanged(call_snapshot(new.call)))
+        updates.append(CallChanged(new.call))
     if new.contacts != old.contacts:
         before = {c.id: c.presence for c in old.contacts}
         updates.extend(
-            PresenceChanged(c.id, c.presence)
+            ContactPresenceChanged(c.id, c.presence)
             for c in new.contacts
             if c.id in before and before[c.id] != c.presence
         )
@@ -144,46 +122,22 @@ class EngineBinding:
     # --- calls -----------------------------------------------------------------------------------
 
     async def dial(self, contact: Contact) -> None:
-        try:
-            await self._engine.call(contact.id)
-        except IllegalTransition as exc:
-            log.info("dial ignored: %s", exc)
+        await self._engine.call(contact.id)
 
     async def accept(self) -> None:
-        try:
-            await self._engine.accept()
-        except IllegalTransition as exc:
-            log.info("accept ignored: %s", exc)
+        await self._engine.accept()
 
     async def decline(self) -> None:
-        try:
-            await self._engine.decline()
-        except IllegalTransition as exc:
-            log.info("decline ignored: %s", exc)
+        await self._engine.decline()
 
     async def cancel(self) -> None:
-        try:
-            await self._engine.cancel()
-        except IllegalTransition as exc:
-            log.info("cancel ignored: %s", exc)
+        await self._engine.cancel()
 
     async def hang_up(self) -> None:
-        try:
-            await self._engine.hang_up()
-        except IllegalTransition as exc:
-            log.info("hang-up ignored: %s", exc)
-
-    def dismiss(self) -> None:
-        try:
-            self._engine.dismiss()
-        except IllegalTransition as exc:
-            log.info("dismiss ignored: %s", exc)
+        await self._engine.hang_up()
 
     async def set_muted(self, muted: bool) -> None:
-        try:
-            await self._engine.set_muted(muted)
-        except IllegalTransition as exc:
-            log.info("mute ignored: %s", exc)
+        await self._engine.set_muted(muted)
 
     async def audio_outputs(self) -> list[AudioOutput]:
         return list(await self._engine.list_outputs())

@@ -1,54 +1,36 @@
-"""What the view-models need from the rest of the app, as small protocols.
+"""What the models need from the rest of the app, as small protocols.
 
-The view-models never talk to sockets, HTTP or audio devices: they call an :class:`EnginePort`
+The models never talk to sockets, HTTP or audio devices: they call an :class:`EnginePort`
 (the call engine, bound in :mod:`voip_app.ui.binding`), a :class:`Ringer` (ringtone plus
 vibration, :mod:`voip_app.ui.ringer`), a :class:`SessionStore` (the remembered sign-in) and a
 :class:`voip_app.platform.Platform` (runtime permissions). Unit tests hand them fakes
 (``tests/ui/fakes.py``); ``app/main.py`` hands them the real ones.
 
-Engine news reaches the view-models as :data:`EngineUpdate` values through one listener.
+Engine news reaches the models as :data:`EngineUpdate` values through one listener.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Protocol
 
-from voip_app.callstate import Phase
-from voip_app.media.base import AudioOutput, ConnectionQuality
-from voip_contract import Call, CallStatus, Contact, Direction, Presence, Reason, User
-
-
-@dataclass(frozen=True, slots=True)
-class CallSnapshot:
-    """One call as this device sees it right now (``phase`` idle: no call)."""
-
-    phase: Phase = Phase.IDLE
-    call_id: str | None = None
-    peer_id: str | None = None
-    peer_name: str = ""
-    direction: Direction | None = None
-    status: CallStatus | None = None
-    reason: Reason | None = None
-    answered_at: datetime | None = None
-    """When the call was answered (server clock, timezone-aware): the timer's zero."""
-    muted: bool = False
-    remote_muted: bool = False
-    quality: ConnectionQuality = "unknown"
-    output: AudioOutput | None = None
-    error: str | None = None
-    """A media or signaling failure of this call, fit to show a person."""
+from voip_app.call.model import ActiveCall
+from voip_app.media.base import AudioOutput
+from voip_contract import Call, Contact, Presence, User
 
 
 @dataclass(frozen=True, slots=True)
 class CallChanged:
-    snapshot: CallSnapshot
+    """The call on this device changed (``None``: no call any more)."""
+
+    call: ActiveCall | None
 
 
 @dataclass(frozen=True, slots=True)
-class PresenceChanged:
+class ContactPresenceChanged:
+    """A contact's presence changed (online, busy, offline)."""
+
     user_id: str
     presence: Presence
 
@@ -93,7 +75,7 @@ class SessionRenewed:
 
 EngineUpdate = (
     CallChanged
-    | PresenceChanged
+    | ContactPresenceChanged
     | ConnectionChanged
     | HistoryChanged
     | OutputsChanged
@@ -117,7 +99,9 @@ class AudioDevices:
 
 class EnginePort(Protocol):
     """The call engine as the UI uses it. Failures raise :mod:`voip_app.errors` /
-    :class:`voip_app.media.base.MediaError`, whose ``str()`` is fit to show a person."""
+    :class:`voip_app.media.base.MediaError`, whose ``str()`` is fit to show a person; a call
+    action that makes no sense any more (the call moved on since the screen was drawn) raises
+    :class:`voip_app.call.machine.IllegalTrigger`."""
 
     def set_listener(self, listener: EngineListener | None) -> None: ...
 
@@ -149,9 +133,6 @@ class EnginePort(Protocol):
 
     async def hang_up(self) -> None: ...
 
-    def dismiss(self) -> None:
-        """Forget an ended call (back to idle)."""
-
     async def set_muted(self, muted: bool) -> None: ...
 
     async def audio_outputs(self) -> list[AudioOutput]:
@@ -172,11 +153,11 @@ class EnginePort(Protocol):
 
 
 class Ringer(Protocol):
-    """Rings (looping ringtone, and vibration where there is a motor) until stopped."""
+    """Rings (looping ringtone, and vibration where there is a motor) while told to."""
 
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
+    def set_ringing(self, ringing: bool) -> None:
+        """Ring from now on, or stop; telling it what it already does changes nothing."""
+        ...
 
 
 class SessionStore(Protocol):

@@ -30,6 +30,7 @@ class FletRinger:
         self._platform = platform
         self._audio = fta.Audio(src=src, release_mode=fta.ReleaseMode.LOOP, volume=0.8)
         self.ringing = False
+        """Whether it rings now: the one place that knows."""
 
     def _run(self, action: Callable[[], Awaitable[None]], what: str) -> None:
         async def guarded() -> None:
@@ -40,14 +41,14 @@ class FletRinger:
 
         self._spawn(guarded)
 
-    def start(self) -> None:
-        self.ringing = True
-        self._platform.start_ring_vibration()
-        self._run(self._audio.play, "play")
-
-    def stop(self) -> None:
-        if not self.ringing:
+    def set_ringing(self, ringing: bool) -> None:
+        """Start or stop the ringtone and the vibration; the same as now changes nothing."""
+        if ringing == self.ringing:
             return
-        self.ringing = False
-        self._platform.stop_vibration()
-        self._run(self._audio.pause, "stop")
+        self.ringing = ringing
+        if ringing:
+            self._platform.start_ring_vibration()
+            self._run(self._audio.play, "play")
+        else:
+            self._platform.stop_vibration()
+            self._run(self._audio.pause, "stop")

@@ -1,7 +1,9 @@
-"""The view-models against fakes: no page, no server, no event loop beyond the test's own."""
+"""The screens' models against fakes: no page, no server, no event loop beyond the test's own,
+and a fake clock where time shows."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -17,28 +19,23 @@ from tests.ui.fakes import (
     MemoryStore,
     make_call,
 )
-from voip_app.callstate import Phase
+from voip_app.call import ActiveCall, IllegalTrigger, Phase
+from voip_app.clock import FakeClock
 from voip_app.errors import RequestRefused, ServerUnreachable, SignInThrottled, Unauthorized
 from voip_app.platform import Permission, PermissionState
+from voip_app.ui.models import AppModel, BannerAction
+from voip_app.ui.models.text import elapsed_text, format_duration, history_status_text, initials
 from voip_app.ui.ports import (
     CallChanged,
-    CallSnapshot,
     ConnectionChanged,
+    ContactPresenceChanged,
     EngineFailed,
     HistoryChanged,
-    PresenceChanged,
     SessionRenewed,
 )
-from voip_app.ui.viewmodels import (
-    AppModel,
-    BannerAction,
-    Tab,
-    elapsed_text,
-    format_duration,
-    history_status_text,
-    initials,
-)
-from voip_contract import CallStatus, ErrorCode, Reason
+from voip_app.ui.views.incall import tick
+from voip_app.ui.views.shell import TABS, badge
+from voip_contract import CallStatus, ErrorCode, Party, Reason
 
 
 @pytest.fixture
@@ -99,33 +96,24 @@ async def signed_in(model: AppModel) -> AppModel:
         "alice@acme.test",
         "demo-password",
     )
-    await model.submit_sign_in()
+    await model.signin.submit()
     assert is_signed_in(model)
     return model
 
 
-def incoming(call_id: str = "c1", phase: Phase = Phase.INCOMING, **kw: object) -> CallChanged:
-    fields: dict[str, object] = {
-        "phase": phase,
-        "call_id": call_id,
-        "peer_id": BOB.id,
-        "peer_name": BOB.display_name,
-        "direction": "incoming",
-    }
-    fields.update(kw)
-    return CallChanged(CallSnapshot(**fields))  # type: ignore[arg-type]
+BOB_PARTY = Party(id=BOB.id, display_name=BOB.display_name)
 
 
-def outgoing(phase: Phase, **kw: object) -> CallChanged:
-    fields: dict[str, object] = {
-        "phase": phase,
-        "call_id": "c2",
-        "peer_id": BOB.id,
-        "peer_name": BOB.display_name,
-        "direction": "outgoing",
-    }
-    fields.update(kw)
-    return CallChanged(CallSnapshot(**fields))  # type: ignore[arg-type]
+def incoming(call_id: str = "c1", phase: Phase = Phase.INCOMING, **kw: Any) -> CallChanged:
+    return CallChanged(
+        ActiveCall(id=call_id, peer=BOB_PARTY, direction="incoming", phase=phase, **kw)
+    )
+
+
+def outgoing(phase: Phase, call_id: str | None = "c2", **kw: Any) -> CallChanged:
+    return CallChanged(
+        ActiveCall(id=call_id, peer=BOB_PARTY, direction="outgoing", phase=phase, **kw)
+    )
 
 
 # --- pure helpers ------------------------------------------------------------------------------
@@ -184,7 +172,7 @@ async def test_wrong_password_shows_error_and_stays_on_sign_in(
 ) -> None:
     engine.fail["sign_in"] = Unauthorized("bad credentials")
     model.signin.server_url, model.signin.email, model.signin.password = "http://x", "a@b.c", "no"
-    await model.submit_sign_in()
+    await model.signin.submit()
     assert not is_signed_in(model)
     assert "Wrong email or password" in model.banner.message
     assert model.signin.busy is False
@@ -198,7 +186,7 @@ async def test_server_down_offers_retry_which_signs_in(model: AppModel, engine: 
         "alice@acme.test",
         "pw",
     )
-    await model.submit_sign_in()
+    await model.signin.submit()
     assert "Cannot reach the call server" in model.banner.message
     assert model.banner.action is BannerAction.RETRY_SIGN_IN
     assert model.banner.action_label == "Try again"
@@ -211,7 +199,7 @@ async def submit(model: AppModel, password: str) -> None:
     """Fill in the sign-in form as Alice and send it."""
     model.signin.server_url, model.signin.email = "http://s", "alice@acme.test"
     model.signin.password = password
-    await model.submit_sign_in()
+    await model.signin.submit()
 
 
 async def test_too_many_failed_sign_ins_say_when_to_try_again(
@@ -235,7 +223,7 @@ async def test_a_server_failing_at_sign_in_offers_to_retry(
 
 async def test_incomplete_form_is_not_sent(model: AppModel, engine: FakeEngine) -> None:
     model.signin.email = "alice@acme.test"
-    await model.submit_sign_in()
+    await model.signin.submit()
     assert engine.called("sign_in") == []
     assert model.signin.error
 
@@ -266,11 +254,11 @@ async def test_remembered_session_resumes_and_expired_one_is_forgotten(
 
 async def test_search_and_live_presence(model: AppModel, engine: FakeEngine) -> None:
     await signed_in(model)
-    await model.search("car")
+    await model.contacts.search("car")
     assert [r.name for r in model.contacts.rows] == ["Carol Chen"]
-    await model.search("")
-    engine.emit(PresenceChanged("u-carol", "online"))
-    engine.emit(PresenceChanged("u-nobody", "online"))
+    await model.contacts.search("")
+    engine.emit(ContactPresenceChanged("u-carol", "online"))
+    engine.emit(ContactPresenceChanged("u-nobody", "online"))
     assert {r.id: r.presence for r in model.contacts.rows} == {
         "u-bob": "online",
         "u-carol": "online",
@@ -290,8 +278,10 @@ async def test_own_user_is_not_listed(model: AppModel, engine: FakeEngine) -> No
 
 async def test_outgoing_call_screens_follow_the_engine(model: AppModel, engine: FakeEngine) -> None:
     await signed_in(model)
-    await model.call_contact(BOB.id)
+    await model.contacts.call(BOB.id)
     assert engine.called("dial") == [(BOB.id,)]
+    assert model.call.screen == ""  # the engine says when it dials
+    engine.emit(outgoing(Phase.DIALING, call_id=None))
     assert model.call.screen == "outgoing"
     assert model.call.status_text == "Calling…"
     engine.emit(outgoing(Phase.RINGING_OUT))
@@ -299,30 +289,36 @@ async def test_outgoing_call_screens_follow_the_engine(model: AppModel, engine: 
     engine.emit(outgoing(Phase.CONNECTING))
     assert (model.call.screen, model.call.status_text) == ("outgoing", "Connecting…")
     answered = datetime(2026, 1, 1, tzinfo=UTC)
-    engine.emit(outgoing(Phase.ACTIVE, answered_at=answered, quality="good"))
+    engine.emit(outgoing(Phase.ACTIVE, connected_at=answered, quality="good"))
     assert model.call.screen == "incall"
     assert model.call.quality_text == "Good connection"
-    await model.toggle_mute()
+    await model.call.toggle_mute()
     assert engine.called("set_muted") == [(True,)]
-    engine.emit(outgoing(Phase.ACTIVE, answered_at=answered, muted=True))
-    await model.toggle_mute()
+    engine.emit(outgoing(Phase.ACTIVE, connected_at=answered, muted=True))
+    await model.call.toggle_mute()
     assert engine.called("set_muted")[-1] == (False,)
-    engine.emit(outgoing(Phase.RECONNECTING, answered_at=answered))
+    engine.emit(outgoing(Phase.RECONNECTING, connected_at=answered))
     assert model.call.quality_text == "Reconnecting…"
-    await model.hang_up()
+    await model.call.hang_up()
     assert engine.called("hang_up") == [()]
     engine.emit(outgoing(Phase.ENDED, status=CallStatus.COMPLETED, reason=Reason.HANGUP))
     assert model.call.screen == ""
     assert not model.banner.visible
 
 
-async def test_cancel_only_while_ringing(model: AppModel, engine: FakeEngine) -> None:
+async def test_an_action_the_call_has_moved_past_changes_nothing(
+    model: AppModel, engine: FakeEngine
+) -> None:
     await signed_in(model)
-    await model.cancel()
-    assert engine.called("cancel") == []
-    await model.call_contact(BOB.id)
-    await model.cancel()
+    await model.contacts.call(BOB.id)
+    engine.emit(outgoing(Phase.RINGING_OUT))
+    await model.call.cancel()
     assert engine.called("cancel") == [()]
+    # pressed again on a screen drawn before the call ended: the engine refuses, nothing shows
+    engine.fail["cancel"] = IllegalTrigger(Phase.ENDED, "user_cancel")
+    await model.call.cancel()
+    assert not model.banner.visible
+    assert engine.called("cancel") == [(), ()]
 
 
 @pytest.mark.parametrize(
@@ -339,19 +335,19 @@ async def test_unsuccessful_outgoing_call_explains_and_offers_call_again(
     model: AppModel, engine: FakeEngine, loop: Loop, status: CallStatus, reason: Reason, words: str
 ) -> None:
     await signed_in(model)
-    await model.call_contact(BOB.id)
+    await model.contacts.call(BOB.id)
+    engine.emit(outgoing(Phase.DIALING, call_id=None))
     engine.emit(outgoing(Phase.ENDED, status=status, reason=reason))
     assert words in model.banner.message
     assert model.banner.action is BannerAction.CALL_AGAIN
     await model.banner_action()
-    assert engine.called("dismiss") == [()]
     assert engine.called("dial") == [(BOB.id,), (BOB.id,)]
 
 
 async def test_media_unavailable_on_dial(model: AppModel, engine: FakeEngine) -> None:
     await signed_in(model)
     engine.fail["dial"] = RequestRefused(ErrorCode.UNAVAILABLE, "livekit down")
-    await model.call_contact(BOB.id)
+    await model.contacts.call(BOB.id)
     assert model.call.screen == ""
     assert "unavailable" in model.banner.message
     assert model.banner.action is BannerAction.CALL_AGAIN
@@ -369,10 +365,10 @@ async def test_incoming_rings_until_accepted(
     assert model.call.screen == "incoming"
     assert current(ringer.ringing)
     assert ringer.starts == 1
-    await model.accept()
+    await model.call.accept()
     assert engine.called("accept") == [()]
-    assert not current(ringer.ringing)
     engine.emit(incoming(phase=Phase.CONNECTING))
+    assert not current(ringer.ringing)
     assert model.call.screen == "incall"
 
 
@@ -391,7 +387,7 @@ async def test_incoming_that_ends_unanswered_stops_ringing_and_counts_as_missed(
     assert not model.banner.visible
     engine.emit(HistoryChanged((make_call("c1", direction="incoming", status=status.value),), 1))
     assert model.contacts.missed_count == 1
-    model.select_tab(Tab.HISTORY)
+    await model.history.opened()
     assert model.contacts.missed_count == 0
     assert engine.called("mark_missed_seen") == [()]
 
@@ -421,8 +417,9 @@ async def test_answered_elsewhere_stops_ringing_without_missed_badge(
 async def test_decline(model: AppModel, engine: FakeEngine, ringer: FakeRinger) -> None:
     await signed_in(model)
     engine.emit(incoming())
-    await model.decline()
+    await model.call.decline()
     assert engine.called("decline") == [()]
+    engine.emit(incoming(phase=Phase.ENDED, status=CallStatus.DECLINED, reason=Reason.DECLINED))
     assert not current(ringer.ringing)
 
 
@@ -435,12 +432,12 @@ async def test_microphone_denied_then_allowed(
     await signed_in(model)
     platform.states[Permission.MICROPHONE] = PermissionState.DENIED
     platform.answer = PermissionState.DENIED
-    await model.call_contact(BOB.id)
+    await model.contacts.call(BOB.id)
     assert engine.called("dial") == []
     assert model.banner.action is BannerAction.ALLOW_MICROPHONE
     platform.answer = PermissionState.GRANTED
     await model.banner_action()
-    await model.call_contact(BOB.id)
+    await model.contacts.call(BOB.id)
     assert engine.called("dial") == [(BOB.id,)]
 
 
@@ -450,7 +447,7 @@ async def test_microphone_blocked_offers_settings(
     await signed_in(model)
     engine.emit(incoming())
     platform.states[Permission.MICROPHONE] = PermissionState.BLOCKED
-    await model.accept()
+    await model.call.accept()
     assert engine.called("accept") == []
     assert model.banner.action is BannerAction.OPEN_SETTINGS
     assert current(ringer.ringing)  # still ringing: the person can fix it and answer
@@ -465,7 +462,7 @@ async def test_history_call_back(model: AppModel, engine: FakeEngine, loop: Loop
     engine.history_result = [make_call("h1", direction="incoming", status="MISSED")]
     await signed_in(model)
     assert model.history.rows[0].missed
-    await model.call_back("h1")
+    await model.history.call_back("h1")
     assert engine.called("dial") == [(BOB.id,)]
     engine.emit(HistoryChanged((make_call("h2"),), missed_count=0))
     assert [r.id for r in model.history.rows] == ["h2"]
@@ -475,10 +472,10 @@ async def test_settings_devices_and_versions(model: AppModel, engine: FakeEngine
     await signed_in(model)
     assert model.settings.inputs == [("mic0", "Built-in mic")]
     assert model.settings.versions["app"] == "0.1.0"
-    await model.select_output_device("spk0")
-    await model.select_input_device("mic0")
+    await model.settings.select_output_device("spk0")
+    await model.settings.select_input_device("mic0")
     assert engine.called("select_audio_devices") == [(None, "spk0"), ("mic0", "spk0")]
-    await model.load_outputs()
+    await model.call.load_outputs()
     assert [o.kind for o in model.call.outputs] == ["speaker", "earpiece"]
 
 
@@ -495,7 +492,7 @@ async def test_connection_lost_and_back(model: AppModel, engine: FakeEngine) -> 
 async def test_expired_session_during_use_signs_out(model: AppModel, engine: FakeEngine) -> None:
     await signed_in(model)
     engine.fail["contacts"] = Unauthorized()
-    await model.search("b")
+    await model.contacts.search("b")
     assert not is_signed_in(model)
     assert "Sign in again" in model.banner.message
 
@@ -541,3 +538,59 @@ def test_typing_is_kept_without_notifying(model: AppModel) -> None:
     assert seen == ["busy"]
     with pytest.raises(ValueError, match="no text field"):
         model.signin.type("busy", "x")
+
+
+# --- the ringer, the timer, the route --------------------------------------------------------
+
+
+async def test_the_ringer_rings_exactly_while_a_call_is_incoming(
+    model: AppModel, engine: FakeEngine, ringer: FakeRinger
+) -> None:
+    await signed_in(model)
+    heard = []
+    for phase in (Phase.INCOMING, Phase.INCOMING, Phase.CONNECTING, Phase.ACTIVE, Phase.ENDED):
+        engine.emit(incoming(phase=phase))
+        heard.append(ringer.ringing)
+    assert heard == [True, True, False, False, False]
+    engine.emit(incoming("c2"))  # the next call rings again
+    assert current(ringer.ringing)
+    await model.sign_out()
+    assert not current(ringer.ringing)
+    assert ringer.starts == 2
+
+
+async def test_the_call_timer_ticks_on_the_clock_it_is_given() -> None:
+    clock = FakeClock()
+    answered = clock.now()
+    shown: list[str] = []
+    ticking = asyncio.create_task(
+        tick(clock, lambda now: shown.append(elapsed_text(answered, now)), ticks=3)
+    )
+    for _ in range(3):
+        await clock.until_sleeping(1)
+        clock.advance(1)
+    await ticking
+    assert shown == ["0:01", "0:02", "0:03"]
+
+
+def test_the_history_tab_shows_the_missed_calls_unless_it_is_open(
+    model: AppModel,
+) -> None:
+    history_tab = next(t for t in TABS if t.name == "history")
+    contacts_tab = next(t for t in TABS if t.name == "contacts")
+    model.contacts.missed_count = 2
+    assert badge(history_tab, "/", model.contacts) == 2
+    assert badge(history_tab, "/settings", model.contacts) == 2
+    assert badge(history_tab, "/history", model.contacts) == 0
+    assert badge(contacts_tab, "/", model.contacts) == 0
+
+
+async def test_leaving_the_history_counts_its_missed_calls_as_seen(
+    model: AppModel, engine: FakeEngine
+) -> None:
+    await signed_in(model)
+    engine.emit(HistoryChanged((make_call("m1", direction="incoming", status="MISSED"),), 1))
+    assert model.contacts.missed_count == 1
+    model.history.seen()
+    assert model.contacts.missed_count == 0
+    assert engine.called("mark_missed_seen") == [()]

@@ -1,0 +1,153 @@
+"""My tenant's directory with live presence, and my call history with its missed-call count.
+
+:class:`Directory` loads every page of contacts (up to :data:`CONTACTS_MAX_PAGES`), watches the
+presence of the ones it holds (``presence_watch``: in a tenant above the server's fan-out limit
+only watched users' changes reach us), applies ``presence`` events, and counts missed calls not
+yet seen. When searches or watches overlap, only the latest one's result is applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from voip_app.engine.events import PresenceWatchedEvent, PresenceWatchFailedEvent
+from voip_app.engine.shared import Shared
+from voip_app.engine.snapshot import log
+from voip_app.errors import VoipError
+from voip_contract import Call, CallStatus, Contact, Party, Presence, PresenceChanged
+from voip_contract.models import PRESENCE_WATCH_MAX
+
+CONTACTS_PAGE_SIZE = 200
+"""The server's largest page."""
+CONTACTS_MAX_PAGES = 50
+"""Directory loads stop after this many pages (10,000 contacts); the search narrows it down."""
+HISTORY_SIZE = 50
+
+
+class Directory:
+    """Contacts, presence and history of the signed-in user."""
+
+    def __init__(self, shared: Shared) -> None:
+        self._out, self._tasks, self._clock = shared.out, shared.tasks, shared.clock
+        self._session = shared.session
+        self._search_seq = 0
+        self._watch_seq = 0
+        self._presence_seq = 0
+        self._presence_heard: dict[str, int] = {}
+        """``_presence_seq`` at each user's latest ``presence`` event (for the watch acks)."""
+        self._missed_seen_at: datetime | None = None
+
+    def forget(self) -> None:
+        """Signed out: nothing heard is kept."""
+        self._presence_heard.clear()
+
+    async def refresh_contacts(self, query: str = "") -> tuple[Contact, ...]:
+        """Load my tenant's contacts filtered by ``query``, every page up to
+        :data:`CONTACTS_MAX_PAGES`. When searches overlap, only the latest one's result is kept."""
+        self._search_seq += 1
+        seq = self._search_seq
+        api = self._session.require_api()
+        found: dict[str, Contact] = {}
+        cursor: str | None = None
+        for _ in range(CONTACTS_MAX_PAGES):
+            page = await api.contacts(query=query, limit=CONTACTS_PAGE_SIZE, cursor=cursor)
+            found.update((c.id, c) for c in page.items)
+            cursor = page.next_cursor
+            if not cursor or not page.items:
+                cursor = None
+                break
+        if cursor is not None:
+            log.info("directory truncated at %d contacts", len(found))
+        if seq == self._search_seq:
+            self._out.update(contacts=tuple(found.values()), contacts_truncated=cursor is not None)
+            self.watch_soon()
+        return tuple(found.values())
+
+    def peer(self, user_id: str) -> Party:
+        """The contact ``user_id`` as a call's party (its id when it is not loaded)."""
+        for contact in self._out.snapshot.contacts:
+            if contact.id == user_id:
+                return Party(id=contact.id, display_name=contact.display_name)
+        return Party(id=user_id, display_name=user_id)
+
+    # --- presence ---------------------------------------------------------------------------
+
+    def heard(self, event: PresenceChanged) -> None:
+        """A ``presence`` event: it wins over any watch ack in flight for that user."""
+        self._presence_seq += 1
+        self._presence_heard[event.user_id] = self._presence_seq
+        self._out.update(contacts=_with_presences(self._out.snapshot.contacts, _one(event)))
+
+    def watch_soon(self) -> None:
+        """Watch the contacts held, in the background (after a load, or a new connection)."""
+        self._tasks.session.spawn(self._watch())
+
+    async def _watch(self) -> None:
+        """Watch the presence of the contacts held (the first :data:`PRESENCE_WATCH_MAX`) and
+        apply the ack's snapshot, except for users a ``presence`` event told about meanwhile
+        (the event is as new as the snapshot or newer). Only the latest watch's ack is applied."""
+        signaling = self._session.signaling
+        if signaling is None:
+            return
+        self._watch_seq += 1
+        seq, since = self._watch_seq, self._presence_seq
+        ids = [c.id for c in self._out.snapshot.contacts[:PRESENCE_WATCH_MAX]]
+        try:
+            now = await signaling.watch_presence(ids)
+        except VoipError as exc:
+            self._out.log(PresenceWatchFailedEvent(error=str(exc)))  # the next LinkUp watches
+            return
+        if seq != self._watch_seq or signaling is not self._session.signaling:
+            return
+        heard = self._presence_heard
+        states = {p.user_id: p.presence for p in now if heard.get(p.user_id, 0) <= since}
+        self._out.update(contacts=_with_presences(self._out.snapshot.contacts, states))
+        self._out.log(PresenceWatchedEvent(count=len(ids)))
+
+    # --- history ----------------------------------------------------------------------------
+
+    async def refresh_history(self) -> tuple[Call, ...]:
+        """Load my recent calls, newest first, and recount missed calls."""
+        page = await self._session.require_api().calls(limit=HISTORY_SIZE)
+        history = tuple(page.items)
+        self._out.update(history=history, missed_count=self._count_missed(history))
+        return history
+
+    async def refresh_quietly(self) -> None:
+        """Contacts and history again; a failure is only logged."""
+        for refresh in (self.refresh_contacts, self.refresh_history):
+            try:
+                await refresh()
+            except VoipError as exc:
+                log.info("refresh failed: %s", exc)
+
+    def mark_missed_seen(self) -> None:
+        """The user looked at their missed calls: the badge goes to zero."""
+        self._missed_seen_at = self._clock.now()
+        self._out.update(missed_count=0)
+
+    def _count_missed(self, history: tuple[Call, ...]) -> int:
+        seen = self._missed_seen_at
+        return sum(
+            1
+            for c in history
+            if c.direction == "incoming"
+            and c.status is CallStatus.MISSED
+            and (seen is None or c.created_at > seen)
+        )
+
+
+def _one(event: PresenceChanged) -> dict[str, Presence]:
+    return {event.user_id: event.presence}
+
+
+def _with_presences(
+    contacts: tuple[Contact, ...], states: Mapping[str, Presence]
+) -> tuple[Contact, ...]:
+    return tuple(
+        c.model_copy(update={"presence": states[c.id]})
+        if c.id in states and states[c.id] != c.presence
+        else c
+        for c in contacts
+    )

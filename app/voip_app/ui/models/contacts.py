@@ -1,0 +1,89 @@
+"""The contacts screen's model: my tenant's people with live presence, the search, the missed-call
+badge, and calling someone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import flet as ft
+
+from voip_app.errors import VoipError
+from voip_app.media.base import MediaError
+from voip_app.ui.models.call import CallModel, Fail
+from voip_app.ui.models.text import initials
+from voip_app.ui.ports import EnginePort
+from voip_contract import Contact, Presence
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRow:
+    id: str
+    name: str
+    email: str
+    presence: Presence
+
+    @property
+    def initials(self) -> str:
+        return initials(self.name)
+
+
+@ft.observable
+@dataclass
+class ContactsModel:
+    """The people I can call, as the latest search found them."""
+
+    engine: EnginePort
+    calls: CallModel
+    fail: Fail
+    me: str | None = None
+    """The signed-in user's id: not listed."""
+    query: str = ""
+    rows: list[ContactRow] = field(default_factory=list)
+    loading: bool = False
+    missed_count: int = 0
+    _known: dict[str, Contact] = field(default_factory=dict)
+
+    async def search(self, query: str) -> None:
+        # Set quietly: the search field already shows it (see SignInForm.type); results re-render.
+        object.__setattr__(self, "query", query)
+        self.loading = True
+        try:
+            found = await self.engine.contacts(query.strip())
+        except (VoipError, MediaError) as exc:
+            await self.fail(exc)
+            return
+        finally:
+            self.loading = False
+        if query != self.query:
+            return  # a newer search is on its way
+        found = [c for c in found if c.id != self.me]
+        self._known.update({c.id: c for c in found})
+        self.rows = [ContactRow(c.id, c.display_name, c.email, c.presence) for c in found]
+
+    def known(self, contact_id: str) -> Contact | None:
+        """The contact ``contact_id`` as a search found it (or as it was called)."""
+        return self._known.get(contact_id)
+
+    def remember(self, contact: Contact) -> None:
+        """Someone to call who is not in the list (a history row's peer)."""
+        self._known.setdefault(contact.id, contact)
+
+    async def call(self, contact_id: str) -> None:
+        contact = self._known.get(contact_id)
+        if contact is not None:
+            await self.calls.dial(contact)
+
+    def presence_changed(self, user_id: str, presence: Presence) -> None:
+        rows = self.rows
+        for i, row in enumerate(rows):
+            if row.id == user_id and row.presence != presence:
+                changed = ContactRow(row.id, row.name, row.email, presence)
+                self.rows = [*rows[:i], changed, *rows[i + 1 :]]
+                break
+        known = self._known.get(user_id)
+        if known is not None:
+            self._known[user_id] = known.model_copy(update={"presence": presence})
+
+    def clear(self) -> None:
+        """Signed out: nobody listed, no badge."""
+        self.rows, self.missed_count, self.me = [], 0, None

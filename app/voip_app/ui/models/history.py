@@ -1,0 +1,95 @@
+"""The history screen's model: my recent calls, newest first, and calling someone back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import flet as ft
+
+from voip_app.clock import Clock
+from voip_app.errors import VoipError
+from voip_app.media.base import MediaError
+from voip_app.ui.models.call import Fail
+from voip_app.ui.models.contacts import ContactsModel
+from voip_app.ui.models.text import format_duration, format_when, history_status_text
+from voip_app.ui.ports import EnginePort
+from voip_contract import Call, CallStatus, Contact
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    id: str
+    peer_id: str
+    peer_name: str
+    direction: str
+    status: CallStatus
+    status_text: str
+    duration_text: str
+    time_text: str
+
+    @property
+    def missed(self) -> bool:
+        return self.status is CallStatus.MISSED and self.direction == "incoming"
+
+
+def history_row(call: Call, now: datetime) -> HistoryRow:
+    """One call as a row, its time told relative to ``now``."""
+    peer = call.callee if call.direction == "outgoing" else call.caller
+    return HistoryRow(
+        id=call.id,
+        peer_id=peer.id,
+        peer_name=peer.display_name,
+        direction=call.direction,
+        status=call.status,
+        status_text=history_status_text(call),
+        duration_text=format_duration(call.duration_s),
+        time_text=format_when(call.created_at, now),
+    )
+
+
+@ft.observable
+@dataclass
+class HistoryModel:
+    """My call history as rows."""
+
+    engine: EnginePort
+    contacts: ContactsModel
+    fail: Fail
+    clock: Clock
+    rows: list[HistoryRow] = field(default_factory=list)
+    loading: bool = False
+
+    async def opened(self) -> None:
+        """The history screen opened: the missed calls are seen, the list is read again."""
+        self.seen()
+        await self.refresh()
+
+    def seen(self) -> None:
+        """Everything listed has been seen: the missed-call badge goes to zero."""
+        self.contacts.missed_count = 0
+        self.engine.mark_missed_seen()
+
+    async def refresh(self) -> None:
+        self.loading = True
+        try:
+            calls = await self.engine.history()
+        except (VoipError, MediaError) as exc:
+            await self.fail(exc)
+            return
+        finally:
+            self.loading = False
+        self.show(calls)
+
+    def show(self, calls: list[Call] | tuple[Call, ...]) -> None:
+        now = self.clock.now()
+        self.rows = [history_row(c, now) for c in calls]
+
+    async def call_back(self, call_id: str) -> None:
+        row = next((r for r in self.rows if r.id == call_id), None)
+        if row is None:
+            return
+        self.contacts.remember(
+            Contact(id=row.peer_id, display_name=row.peer_name, email="", presence="offline")
+        )
+        await self.contacts.call(row.peer_id)

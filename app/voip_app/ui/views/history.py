@@ -1,0 +1,52 @@
+"""The history screen: my recent calls, and calling back from a row (``history.row.<id>…``)."""
+
+from __future__ import annotations
+
+import flet as ft
+
+from voip_app.ui.models import HistoryModel, HistoryRow
+from voip_app.ui.views.common import (
+    avatar,
+    empty_state,
+    icon_action,
+    list_row,
+    list_screen,
+    tagged,
+    task,
+    use_model,
+)
+
+_DIRECTION_ICONS = {"outgoing": ft.Icons.CALL_MADE, "incoming": ft.Icons.CALL_RECEIVED}
+
+
+def outcome_line(row: HistoryRow) -> ft.Control:
+    failed = row.status.value not in ("COMPLETED", "IN_PROGRESS", "RINGING")
+    icon = ft.Icons.CALL_MISSED if row.missed else _DIRECTION_ICONS[row.direction]
+    glyph = ft.Icon(icon, size=16, color=ft.Colors.ERROR if failed else ft.Colors.PRIMARY)
+    color = ft.Colors.ERROR if row.missed else ft.Colors.ON_SURFACE_VARIANT
+    status = tagged(f"history.row.{row.id}.status", ft.Text(row.status_text, size=13, color=color))
+    detail = " · ".join(part for part in (row.duration_text, row.time_text) if part)
+    return ft.Row(
+        [glyph, status, ft.Text(detail, size=13, color=ft.Colors.ON_SURFACE_VARIANT)], spacing=6
+    )
+
+
+@ft.component
+def HistoryTile(row: HistoryRow, key: str | None = None) -> ft.Control:
+    """One call; ``key`` is taken by Flet's renderer (stable identity in the list)."""
+    history = use_model().history
+    call_back = icon_action(
+        f"history.row.{row.id}.callback",
+        ft.Icons.CALL_OUTLINED,
+        f"Call {row.peer_name} back",
+        task(lambda: history.call_back(row.id)),
+    )
+    lines = [ft.Text(row.peer_name, size=16, weight=ft.FontWeight.W_500), outcome_line(row)]
+    return list_row(f"history.row.{row.id}", avatar(row.peer_name, 40), lines, call_back)
+
+
+@ft.component
+def HistoryView(history: HistoryModel) -> ft.Control:
+    tiles: list[ft.Control] = [HistoryTile(row, key=row.id) for row in history.rows]
+    none = empty_state(ft.Icons.HISTORY, "No calls yet", "Calls you make and get show up here.")
+    return list_screen("History", tiles, loading=history.loading, empty=none)

@@ -1,0 +1,30 @@
+"""The incoming call screen (``incoming.*``): who calls; accept or decline. The ringtone plays
+while it shows (the call model's ringer)."""
+
+from __future__ import annotations
+
+import flet as ft
+
+from voip_app.ui import theme
+from voip_app.ui.models import CallModel
+from voip_app.ui.views.call_parts import call_frame, caller_block, round_button
+from voip_app.ui.views.common import tagged, task
+
+
+def answer_buttons(calls: CallModel) -> ft.Control:
+    decline = round_button(
+        "incoming.decline", ft.Icons.CALL_END, "Decline", task(calls.decline), theme.HANG_UP_RED
+    )
+    accept = round_button(
+        "incoming.accept", ft.Icons.CALL, "Accept", task(calls.accept), theme.ACCEPT_GREEN
+    )
+    return ft.Row([decline, accept], alignment=ft.MainAxisAlignment.SPACE_EVENLY, width=360)
+
+
+@ft.component
+def IncomingView(calls: CallModel) -> ft.Control:
+    name = calls.call.peer.display_name if calls.call else ""
+    caller = tagged("incoming.caller", ft.Text(name, size=30, weight=ft.FontWeight.W_600))
+    status = ft.Text("Incoming call", size=18, color=ft.Colors.ON_SURFACE_VARIANT)
+    who = caller_block(name, status, shown_name=caller)
+    return call_frame("incoming.view", [who, answer_buttons(calls)])
