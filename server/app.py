@@ -115,7 +115,7 @@ def _periodic(deps: CallDeps) -> list[Coroutine[Any, Any, None]]:
 
     async def forget_old_failures() -> None:
         async with deps.sessions() as session:
-            await signin_guard.forget_old(session, settings)
+            await signin_guard.forget_old(session, settings, now=clock.now())
             await session.commit()
 
     return [

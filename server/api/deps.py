@@ -44,7 +44,8 @@ async def _identity(
 ) -> Identity:
     # A session of its own, closed at once: routes that call the call operations open theirs.
     async with deps.sessions() as session:
-        return await authenticate(session, deps.settings, bearer(authorization))
+        token = bearer(authorization)
+        return await authenticate(session, deps.settings, token, now=deps.clock.now())
 
 
 IdentityDep = Annotated[Identity, Depends(_identity)]

@@ -32,17 +32,18 @@ async def login(
     """Sign in with a password; guessing is slowed down by :mod:`server.signin_guard`."""
     email = body.email.lower()
     address = (request.client.host if request.client else "")[:64] or "unknown"
-    await signin_guard.check(session, deps.settings, email, address)
+    now = deps.clock.now()
+    await signin_guard.check(session, deps.settings, email, address, now=now)
     user = await user_data.user_by_email(session, email=email)
     # argon2 takes tens of milliseconds of CPU and releases the GIL: not on the event loop.
     known = user.password_hash if user else None
     if not await asyncio.to_thread(verify_password, known, body.password) or user is None:
-        await signin_guard.failed(session, email, address)
+        await signin_guard.failed(session, email, address, now=deps.clock.now())
         await session.commit()
         raise ServiceError(ErrorCode.UNAUTHORIZED, "wrong email or password")
     await signin_guard.succeeded(session, email, address)
     await session.commit()
-    token, ttl = issue_token(deps.settings, user)
+    token, ttl = issue_token(deps.settings, user, now=deps.clock.now())
     return LoginResponse(access_token=token, expires_in=ttl, user=user_out(user))
 
 
@@ -52,5 +53,6 @@ async def refresh(
 ) -> LoginResponse:
     """A fresh access token for a valid one, so a signed-in device stays reachable past one
     token's lifetime (within ``VOIP_SESSION_MAX_S`` of the password sign-in)."""
-    user, token, ttl = await renew_token(session, deps.settings, bearer(authorization))
+    now = deps.clock.now()
+    user, token, ttl = await renew_token(session, deps.settings, bearer(authorization), now=now)
     return LoginResponse(access_token=token, expires_in=ttl, user=user_out(user))

@@ -122,9 +122,8 @@ class CallNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         deps = self._deps
         try:
             async with deps.sessions() as session:
-                return await authenticate(
-                    session, deps.settings, token if isinstance(token, str) else None
-                )
+                text = token if isinstance(token, str) else None
+                return await authenticate(session, deps.settings, text, now=deps.clock.now())
         except ServiceError as exc:
             raise socketio.exceptions.ConnectionRefusedError(
                 f"unauthorized: {exc.message}"
