@@ -78,7 +78,10 @@ async def answered_elsewhere(notifier: Notifier, row: CallRow, *, answering_sid:
 
 async def accepted(notifier: Notifier, row: CallRow, *, caller_sid: str, token: RoomToken) -> None:
     """``accepted`` with the caller's room token, to the caller's one socket only."""
-    data = Accepted(call_id=row.id, **token.model_dump()).model_dump(mode="json")
+    accepted = Accepted(
+        call_id=row.id, livekit_url=token.livekit_url, room_name=token.room_name, token=token.token
+    )
+    data = accepted.model_dump(mode="json")
     await notifier.to_socket(caller_sid, ServerEvent.ACCEPTED, data)
 
 

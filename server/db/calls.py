@@ -142,7 +142,7 @@ async def update_status(
 ) -> bool:
     """``UPDATE calls SET changes WHERE id = :call_id AND status = :from_status [AND guard]``;
     whether it changed the row (``False``: someone moved the call first)."""
-    condition = and_(CallRow.id == call_id, CallRow.status == from_status)
+    condition = and_(st.CALLS.c.id == call_id, st.CALLS.c.status == from_status)
     if guard is not None:
         condition = and_(condition, guard)
     result = await session.execute(update(st.CALLS).where(condition).values(**changes))
