@@ -61,6 +61,7 @@ class TenantFacts:
         self._clock = clock
         self._slugs: dict[str, str] = {}
         self._sizes: dict[str, tuple[datetime, int]] = {}
+        """``(read again after, size)`` per tenant."""
 
     async def slug(self, session: AsyncSession, tenant_id: str) -> str:
         """The tenant's slug (room names start with ``<slug>_``)."""
@@ -75,11 +76,11 @@ class TenantFacts:
         """How many users the tenant has, as of at most a minute ago."""
         now = self._clock.now()
         cached = self._sizes.get(tenant_id)
-        if cached and now - cached[0] < TENANT_SIZE_MAX_AGE:
+        if cached and now < cached[0]:
             return cached[1]
         async with sessions() as session:
             size = await user_data.tenant_size(session, tenant_id=tenant_id)
-        self._sizes[tenant_id] = (now, size)
+        self._sizes[tenant_id] = (now + TENANT_SIZE_MAX_AGE, size)
         return size
 
 

@@ -3,16 +3,18 @@ prebuilt one from :mod:`server.db.statements`), no decisions. The caller owns th
 its transaction; nothing here commits.
 
 Calls are read as plain (transient) :class:`CallRow` objects, never through the ORM identity
-map, so a later autoflush can never write a stale status back.
+map, so a later autoflush can never write a stale status back. The two that every call's steps
+run and that only execute a statement (:func:`insert_event`, :func:`release_lines`) return the
+awaitable instead of awaiting it themselves: one coroutine less per step on the hot path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, or_, select, update
+from sqlalchemy import Result, Row, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -104,7 +106,7 @@ async def insert_call(session: AsyncSession, *, values: Mapping[str, Any]) -> bo
     return True
 
 
-async def insert_event(
+def insert_event(
     session: AsyncSession,
     *,
     call_id: str,
@@ -115,9 +117,9 @@ async def insert_event(
     reason: str | None,
     actor: str,
     device: str | None,
-) -> None:
-    """One ``call_events`` row."""
-    await session.execute(
+) -> Awaitable[Result[Any]]:
+    """One ``call_events`` row (await it)."""
+    return session.execute(
         st.INSERT_EVENT,
         {
             "call_id": call_id,
@@ -157,9 +159,11 @@ async def claim_lines(session: AsyncSession, *, call_id: str, user_ids: Sequence
     return bool(result.rowcount == len(user_ids))  # type: ignore[attr-defined]
 
 
-async def release_lines(session: AsyncSession, *, call_id: str, user_ids: Sequence[str]) -> None:
-    """Free the lines ``call_id`` holds among these users."""
-    await session.execute(st.RELEASE_LINES, {"ids": sorted(user_ids), "call": call_id})
+def release_lines(
+    session: AsyncSession, *, call_id: str, user_ids: Sequence[str]
+) -> Awaitable[Result[Any]]:
+    """Free the lines ``call_id`` holds among these users (await it)."""
+    return session.execute(st.RELEASE_LINES, {"ids": sorted(user_ids), "call": call_id})
 
 
 async def follow_caller(session: AsyncSession, *, user_id: str, device_id: str, sid: str) -> None:
