@@ -1,6 +1,7 @@
 """The server's deadlines on a fake clock, against a real SQLite database: the ring timeout, the
-rejoin grace, a call's duration, the invite rate window and the periodic runner. Each moves the
-clock to just before a deadline (nothing happens) and onto it (it happens), in milliseconds.
+rejoin grace, a call's duration, the invite rate window, the periodic runner and the tenant-size
+cache (which decides whether presence goes to the tenant or to watchers). Each moves the
+clock to just before a deadline (nothing happens) and onto it (it happens): nothing waits.
 The same deadlines end to end against a real server, on the real clock:
 ``test_timers_and_failures.py``."""
 
@@ -21,9 +22,10 @@ from server.calls import answer, connections, settle, sweeps, webhooks
 from server.calls.deps import CallDeps, DeviceSocket
 from server.calls.invite import invite
 from server.callstate import StatusEvent
-from server.db.models import CallEvent, CallRow
+from server.db.models import CallEvent, CallRow, Tenant
 from server.errors import ServiceError
 from server.media import WebhookNotice
+from server.seed import UserSpec, ensure_users
 from tests.server.domain import Domain, domain, told
 from tests.server.fakes import FakeClock
 from voip_contract import Call, ErrorCode, InvitePayload, ServerEvent
@@ -186,3 +188,17 @@ async def test_periodic_work_runs_every_period_of_the_clock_and_outlives_a_failu
         await every(clock, 5.0, "test", work)
     assert seen == [timedelta(seconds=s) for s in (5, 10, 15, 20)]
     assert clock.slept == [5.0] * 4
+
+
+async def test_a_tenants_size_is_read_again_after_a_minute(world: World) -> None:
+    tenant_id = world.alice.tenant_id
+    assert await world.deps.tenants.size(world.domain.sessions, tenant_id) == 2
+    async with world.domain.sessions() as session:
+        tenant = await session.get(Tenant, tenant_id)
+        assert tenant is not None
+        await ensure_users(session, tenant, [UserSpec("carol@acme.test", "Carol")], "pw")
+        await session.commit()
+    world.clock.advance(60 - TICK)
+    assert await world.deps.tenants.size(world.domain.sessions, tenant_id) == 2  # as read
+    world.clock.advance(TICK)
+    assert await world.deps.tenants.size(world.domain.sessions, tenant_id) == 3
