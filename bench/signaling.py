@@ -37,6 +37,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -313,7 +314,8 @@ async def main_async(args: argparse.Namespace) -> str:
                 }
             await engine.dispose()
             ordered = [users[f"u{i}@load.test"] for i in range(biggest)]
-            tokens = [issue_token(settings, u)[0] for u in ordered]
+            now = datetime.now(UTC)
+            tokens = [issue_token(settings, u, now=now)[0] for u in ordered]
             assert server.proc is not None
             pid = server.proc.pid
             base_rss = rss_kib(pid)
@@ -507,7 +509,7 @@ async def measure_presence(
                 client.on("presence", log.handler(), namespace="/call")
                 await client.connect(
                     server.url,
-                    auth={"token": issue_token(settings, ordered[index])[0]},
+                    auth={"token": issue_token(settings, ordered[index], now=datetime.now(UTC))[0]},
                     namespaces=["/call"],
                     transports=["websocket"],
                     wait_timeout=30,

@@ -1,9 +1,10 @@
 """Assembling the ASGI app: FastAPI + Socket.IO (``socketio.ASGIApp``), and its background work.
 
 At start: migrations (SQLite default, or ``VOIP_AUTO_MIGRATE``), forget this node's sockets of
-a previous run, settle every call that rang past its deadline while the server was down. Then,
-periodically: the ring-timeout sweep and the presence heartbeat. Every node runs the sweep; the
-conditional UPDATE makes sure each overdue call is settled and announced once.
+a previous run, settle every call whose deadline passed while the server was down. Then,
+periodically: the sweeps, the room audit, the presence heartbeat and forgetting old sign-in
+failures. Every node runs the sweeps; the conditional UPDATE makes sure each overdue call is
+settled and announced once.
 """
 
 from __future__ import annotations
@@ -11,42 +12,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 import socketio
 from fastapi import FastAPI
 
 from server import api, migrate, signin_guard
-from server.calls import CallService
+from server.calls import connections, sweeps
+from server.calls.deps import CallDeps
+from server.clock import Clock, SystemClock
 from server.config import Settings
 from server.db.engine import make_engine, make_sessionmaker
 from server.media import LiveKitRooms, MediaRooms
-from server.signaling import CallNamespace, SocketNotifier
+from server.sio.namespace import CallNamespace, SocketNotifier
 
 log = logging.getLogger(__name__)
 
 
-async def _every(period: float, name: str, work: Callable[[], Awaitable[Any]]) -> None:
+async def every(clock: Clock, period: float, name: str, work: Callable[[], Awaitable[Any]]) -> None:
+    """Run ``work`` every ``period`` seconds of ``clock``, for ever; a failure is logged and the
+    next round comes all the same."""
     while True:
-        await asyncio.sleep(period)
+        await clock.sleep(period)
         try:
             await work()
         except Exception:
             log.exception("periodic task failed", extra={"task": name})
 
 
-def create_app(settings: Settings, media: MediaRooms | None = None) -> socketio.ASGIApp:
-    """The whole server as one ASGI app (what ``voip-server serve`` hands to uvicorn)."""
-    engine = make_engine(settings.db_url)
-    sessions = make_sessionmaker(engine)
-    rooms: MediaRooms = media or LiveKitRooms(settings)
+def _socketio_server(settings: Settings) -> socketio.AsyncServer:
     manager = (
         socketio.AsyncRedisManager(settings.redis_url, channel="voip-call")
         if settings.redis_url
         else None
     )
-    sio = socketio.AsyncServer(
+    return socketio.AsyncServer(
         async_mode="asgi",
         client_manager=manager,
         cors_allowed_origins=[],
@@ -54,50 +55,94 @@ def create_app(settings: Settings, media: MediaRooms | None = None) -> socketio.
         ping_interval=20,
         ping_timeout=20,
     )
-    notifier = SocketNotifier(sio, distributed=manager is not None)
-    service = CallService(settings, sessions, rooms, notifier)
-    sio.register_namespace(CallNamespace(settings, sessions, service))
 
-    async def forget_old_failures() -> None:
-        async with sessions() as session:
-            await signin_guard.forget_old(session, settings)
-            await session.commit()
+
+def create_app(
+    settings: Settings, media: MediaRooms | None = None, clock: Clock | None = None
+) -> socketio.ASGIApp:
+    """The whole server as one ASGI app (what ``voip-server serve`` hands to uvicorn)."""
+    engine = make_engine(settings.db_url)
+    sio = _socketio_server(settings)
+    notifier = SocketNotifier(sio, distributed=bool(settings.redis_url))
+    deps = CallDeps(
+        settings=settings,
+        sessions=make_sessionmaker(engine),
+        clock=clock or SystemClock(),
+        media=media or LiveKitRooms(settings),
+        notifier=notifier,
+    )
+    sio.register_namespace(CallNamespace(deps))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if settings.should_auto_migrate:
             await migrate.upgrade(engine)
         settings.jwt_key()  # create the dev secret now, not in the first request
-        await service.forget_node()
-        await service.heartbeat()  # alive before the first socket connects
-        settled = await service.settle_overdue(limit=10_000)
-        log.info(
-            "call server ready",
-            extra={"node": settings.node, "settled_at_start": settled, "redis": bool(manager)},
-        )
-        tasks = [
-            asyncio.create_task(_every(settings.sweep_interval_s, "sweep", service.settle_overdue)),
-            asyncio.create_task(_every(settings.heartbeat_s, "heartbeat", service.heartbeat)),
-            asyncio.create_task(_every(60.0, "sign-in failures", forget_old_failures)),
-            asyncio.create_task(
-                _every(settings.room_audit_s, "room audit", service.settle_vanished_rooms)
-            ),
-        ]
+        await _start(deps)
+        tasks = [asyncio.create_task(job) for job in _periodic(deps)]
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await service.drain()
-            with contextlib.suppress(Exception):
-                await service.forget_node()
-            await rooms.aclose()
+            await _stop(deps)
             await engine.dispose()
 
     app = FastAPI(title="CRM Calls: call server", version="0.1.0", lifespan=lifespan)
-    app.state.services = api.Services(settings, sessions, service, rooms)
-    api.install_error_handlers(app)
-    app.include_router(api.router)
-    app.include_router(api.health)
+    api.install(app, deps)
     return socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")
+
+
+async def _start(deps: CallDeps) -> None:
+    """Before the first request: no stale sockets, alive, no overdue call."""
+    await connections.forget_node(deps)
+    await connections.heartbeat(deps, now=deps.clock.now())  # before the first socket
+    settled = await sweeps.settle_overdue(deps, now=deps.clock.now(), limit=10_000)
+    log.info(
+        "call server ready",
+        extra={
+            "node": deps.settings.node,
+            "settled_at_start": settled,
+            "redis": bool(deps.settings.redis_url),
+        },
+    )
+
+
+def _periodic(deps: CallDeps) -> list[Coroutine[Any, Any, None]]:
+    """The node's periodic work, each judged at the clock's time when it runs."""
+    settings, clock = deps.settings, deps.clock
+
+    async def forget_old_failures() -> None:
+        async with deps.sessions() as session:
+            await signin_guard.forget_old(session, settings, now=clock.now())
+            await session.commit()
+
+    return [
+        every(
+            clock,
+            settings.sweep_interval_s,
+            "sweep",
+            lambda: sweeps.settle_overdue(deps, now=clock.now()),
+        ),
+        every(
+            clock,
+            settings.heartbeat_s,
+            "heartbeat",
+            lambda: connections.heartbeat(deps, now=clock.now()),
+        ),
+        every(clock, 60.0, "sign-in failures", forget_old_failures),
+        every(
+            clock,
+            settings.room_audit_s,
+            "room audit",
+            lambda: sweeps.settle_vanished_rooms(deps, now=clock.now()),
+        ),
+    ]
+
+
+async def _stop(deps: CallDeps) -> None:
+    await deps.background.drain()
+    with contextlib.suppress(Exception):
+        await connections.forget_node(deps)
+    await deps.media.aclose()

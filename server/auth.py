@@ -19,10 +19,10 @@ from typing import Any, TypeGuard
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
+from server.db import users as user_data
 from server.db.models import User
 from server.errors import ServiceError
 from voip_contract import ErrorCode
@@ -63,15 +63,14 @@ class Identity:
 
 
 def issue_token(
-    settings: Settings, user: User, *, auth_time: datetime | None = None
+    settings: Settings, user: User, *, now: datetime, auth_time: datetime | None = None
 ) -> tuple[str, int]:
-    """A signed access token for ``user`` and its lifetime in seconds.
+    """A signed access token for ``user``, issued at ``now``, and its lifetime in seconds.
 
     ``auth_time``: when the user proved who they are (now, for a password sign-in). A renewed
     token keeps it, so no chain of renewals outlives ``VOIP_SESSION_MAX_S``, and no token
     outlives that limit either.
     """
-    now = datetime.now(UTC)
     auth_time = auth_time or now
     session_end = auth_time + timedelta(seconds=settings.session_max_s)
     expires = min(now + timedelta(seconds=settings.jwt_ttl_s), session_end)
@@ -92,40 +91,43 @@ def _unauthorized(message: str) -> ServiceError:
     return ServiceError(ErrorCode.UNAUTHORIZED, message)
 
 
-async def authenticate(session: AsyncSession, settings: Settings, token: str | None) -> Identity:
-    """The identity behind a bearer token, or ``ServiceError(UNAUTHORIZED)``."""
+async def authenticate(
+    session: AsyncSession, settings: Settings, token: str | None, *, now: datetime
+) -> Identity:
+    """The identity behind a bearer token valid at ``now``, or ``ServiceError(UNAUTHORIZED)``."""
     if _is_ours(token):
-        user = await session.get(User, str(_our_claims(settings, token)["sub"]))
+        subject = str(_our_claims(settings, token, now)["sub"])
+        user = await user_data.user_by_id(session, user_id=subject)
     else:
-        user = await _idp_user(session, settings, token)
+        user = await _idp_user(session, settings, token, now)
     if user is None:
         raise _unauthorized("unknown user")
     return Identity(user.id, user.tenant_id, user.email, user.display_name)
 
 
 async def renew_token(
-    session: AsyncSession, settings: Settings, token: str | None
+    session: AsyncSession, settings: Settings, token: str | None, *, now: datetime
 ) -> tuple[User, str, int]:
-    """A fresh token for the still valid token ``token`` of ours: ``(user, token, ttl)``.
+    """A fresh token for ``token`` of ours, still valid at ``now``: ``(user, token, ttl)``.
 
     Refused with ``unauthorized`` when the token is not valid (expired included) or the session
     began more than ``VOIP_SESSION_MAX_S`` ago; with ``forbidden`` for an identity provider's
     token, which only the identity provider renews.
     """
     if not _is_ours(token):
-        await _idp_user(session, settings, token)  # an invalid one is refused as such (401)
+        await _idp_user(session, settings, token, now)  # an invalid one is refused (401)
         raise ServiceError(
             ErrorCode.FORBIDDEN,
             "identity-provider tokens are renewed by the identity provider, not here",
         )
-    claims = _our_claims(settings, token)
+    claims = _our_claims(settings, token, now)
     auth_time = datetime.fromtimestamp(int(claims.get("auth_time", claims["iat"])), UTC)
-    if datetime.now(UTC) - auth_time >= timedelta(seconds=settings.session_max_s):
+    if now - auth_time >= timedelta(seconds=settings.session_max_s):
         raise _unauthorized("this session is too old to renew; sign in again")
-    user = await session.get(User, str(claims["sub"]))
+    user = await user_data.user_by_id(session, user_id=str(claims["sub"]))
     if user is None:
         raise _unauthorized("unknown user")
-    fresh, ttl = issue_token(settings, user, auth_time=auth_time)
+    fresh, ttl = issue_token(settings, user, now=now, auth_time=auth_time)
     return user, fresh, ttl
 
 
@@ -140,7 +142,22 @@ def _is_ours(token: str | None) -> TypeGuard[str]:
     return bool(unverified.get("iss") == ISSUER)
 
 
-def _our_claims(settings: Settings, token: str) -> dict[str, Any]:
+def _check_times(claims: dict[str, Any], now: datetime) -> None:
+    """PyJWT's checks of ``iat``, ``nbf`` and ``exp`` (no leeway), made at ``now``: PyJWT itself
+    would read the wall clock, so they are turned off there (``verify_exp`` etc.)."""
+    at = now.timestamp()
+    try:
+        if "iat" in claims and int(claims["iat"]) > at:
+            raise jwt.ImmatureSignatureError("The token is not yet valid (iat)")
+        if "nbf" in claims and int(claims["nbf"]) > at:
+            raise jwt.ImmatureSignatureError("The token is not yet valid (nbf)")
+        if "exp" in claims and int(claims["exp"]) <= at:
+            raise jwt.ExpiredSignatureError("Signature has expired")
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise jwt.DecodeError("iat, nbf and exp must be integers") from exc
+
+
+def _our_claims(settings: Settings, token: str, now: datetime) -> dict[str, Any]:
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -148,14 +165,22 @@ def _our_claims(settings: Settings, token: str) -> dict[str, Any]:
             algorithms=["HS256"],
             audience=AUDIENCE,
             issuer=ISSUER,
-            options={"require": ["exp", "iat", "sub"]},
+            options={
+                "require": ["exp", "iat", "sub"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
         )
+        _check_times(claims, now)
     except jwt.PyJWTError as exc:
         raise _unauthorized(f"invalid token: {exc}") from exc
     return claims
 
 
-async def _idp_user(session: AsyncSession, settings: Settings, token: str | None) -> User | None:
+async def _idp_user(
+    session: AsyncSession, settings: Settings, token: str | None, now: datetime
+) -> User | None:
     if settings.idp_jwt_secret is None or token is None:
         raise _unauthorized("invalid token")
     try:
@@ -169,9 +194,12 @@ async def _idp_user(session: AsyncSession, settings: Settings, token: str | None
                 "require": ["exp", "sub"],
                 "verify_aud": settings.idp_audience is not None,
                 "verify_iss": settings.idp_issuer is not None,
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
             },
         )
+        _check_times(claims, now)
     except jwt.PyJWTError as exc:
         raise _unauthorized(f"invalid identity-provider token: {exc}") from exc
-    subject = str(claims["sub"])
-    return await session.scalar(select(User).where(User.external_subject == subject))
+    return await user_data.user_by_subject(session, subject=str(claims["sub"]))

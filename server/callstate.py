@@ -1,8 +1,11 @@
-"""The call as a pure, table-driven state machine: no I/O, no clock, no database.
+"""The server's call table: the call's status as a pure, table-driven machine (no I/O, no clock,
+no database). The server's vocabulary: a call has a *status* (the contract's ``CallStatus``),
+moved by a :class:`StatusEvent` of a :class:`Role`; the app keeps its own machine of *phases*
+(``voip_app``), and the two share no names.
 
 Every legal move is one row of :data:`TRANSITIONS`: ``(status, event) -> (new status, reason,
-roles allowed)``. Anything else raises :class:`IllegalTransition` and leaves the machine as it
-was. The database layer applies a transition with one conditional UPDATE
+roles allowed)``. Anything else raises :class:`IllegalStatusEvent` and leaves the machine as it
+was. :func:`server.calls.steps.write_step` applies a transition with one conditional UPDATE
 (``... WHERE id = :id AND status = :from``), so when two nodes or two devices race, exactly one
 of them changes the row and the others see that they lost.
 
@@ -18,7 +21,9 @@ from enum import StrEnum
 from voip_contract import CallStatus, Reason
 
 
-class Event(StrEnum):
+class StatusEvent(StrEnum):
+    """What moves a call's status: a party's request, or the server's timers and webhooks."""
+
     ACCEPT = "accept"
     DECLINE = "decline"
     CANCEL = "cancel"
@@ -45,10 +50,10 @@ class Opening(StrEnum):
     OFFLINE = "offline"
 
 
-class IllegalTransition(Exception):
+class IllegalStatusEvent(Exception):
     """The event is not allowed in this status, or not for this role."""
 
-    def __init__(self, status: CallStatus, event: Event, role: Role) -> None:
+    def __init__(self, status: CallStatus, event: StatusEvent, role: Role) -> None:
         super().__init__(f"{event.value} by {role.value} is not allowed in {status.value}")
         self.status = status
         self.event = event
@@ -60,7 +65,7 @@ class Transition:
     """One row of the table: where the call goes, why, and who may make it go there."""
 
     source: CallStatus
-    event: Event
+    event: StatusEvent
     target: CallStatus
     reason: Reason | None
     roles: frozenset[Role]
@@ -72,30 +77,40 @@ _CALLEE = frozenset({Role.CALLEE})
 _SYSTEM = frozenset({Role.SYSTEM})
 
 _ROWS = (
-    Transition(CallStatus.RINGING, Event.ACCEPT, CallStatus.IN_PROGRESS, None, _CALLEE),
-    Transition(CallStatus.RINGING, Event.DECLINE, CallStatus.DECLINED, Reason.DECLINED, _CALLEE),
-    Transition(CallStatus.RINGING, Event.CANCEL, CallStatus.CANCELED, Reason.CANCELED, _CALLER),
+    Transition(CallStatus.RINGING, StatusEvent.ACCEPT, CallStatus.IN_PROGRESS, None, _CALLEE),
     Transition(
-        CallStatus.RINGING, Event.RING_TIMEOUT, CallStatus.MISSED, Reason.RING_TIMEOUT, _SYSTEM
+        CallStatus.RINGING, StatusEvent.DECLINE, CallStatus.DECLINED, Reason.DECLINED, _CALLEE
+    ),
+    Transition(
+        CallStatus.RINGING, StatusEvent.CANCEL, CallStatus.CANCELED, Reason.CANCELED, _CALLER
     ),
     Transition(
         CallStatus.RINGING,
-        Event.MEDIA_FAILED,
+        StatusEvent.RING_TIMEOUT,
+        CallStatus.MISSED,
+        Reason.RING_TIMEOUT,
+        _SYSTEM,
+    ),
+    Transition(
+        CallStatus.RINGING,
+        StatusEvent.MEDIA_FAILED,
         CallStatus.FAILED,
         Reason.MEDIA_UNAVAILABLE,
         _SYSTEM,
     ),
-    Transition(CallStatus.IN_PROGRESS, Event.HANGUP, CallStatus.COMPLETED, Reason.HANGUP, _PARTIES),
+    Transition(
+        CallStatus.IN_PROGRESS, StatusEvent.HANGUP, CallStatus.COMPLETED, Reason.HANGUP, _PARTIES
+    ),
     Transition(
         CallStatus.IN_PROGRESS,
-        Event.PARTICIPANT_LEFT,
+        StatusEvent.PARTICIPANT_LEFT,
         CallStatus.COMPLETED,
         Reason.PARTICIPANT_LEFT,
         _SYSTEM,
     ),
     Transition(
         CallStatus.IN_PROGRESS,
-        Event.ROOM_FINISHED,
+        StatusEvent.ROOM_FINISHED,
         CallStatus.COMPLETED,
         Reason.ROOM_FINISHED,
         _SYSTEM,
@@ -104,14 +119,16 @@ _ROWS = (
     # call that was just accepted fails too.
     Transition(
         CallStatus.IN_PROGRESS,
-        Event.MEDIA_FAILED,
+        StatusEvent.MEDIA_FAILED,
         CallStatus.FAILED,
         Reason.MEDIA_UNAVAILABLE,
         _SYSTEM,
     ),
 )
 
-TRANSITIONS: dict[tuple[CallStatus, Event], Transition] = {(t.source, t.event): t for t in _ROWS}
+TRANSITIONS: dict[tuple[CallStatus, StatusEvent], Transition] = {
+    (t.source, t.event): t for t in _ROWS
+}
 """The whole machine. A pair that is not a key is illegal."""
 
 _OPENINGS: dict[Opening, tuple[CallStatus, Reason | None]] = {
@@ -126,29 +143,29 @@ def open_call(opening: Opening) -> tuple[CallStatus, Reason | None]:
     return _OPENINGS[opening]
 
 
-def transition(status: CallStatus, event: Event, role: Role) -> Transition:
-    """The row for ``event`` by ``role`` in ``status``; :class:`IllegalTransition` if none."""
+def transition(status: CallStatus, event: StatusEvent, role: Role) -> Transition:
+    """The row for ``event`` by ``role`` in ``status``; :class:`IllegalStatusEvent` if none."""
     row = TRANSITIONS.get((status, event))
     if row is None or role not in row.roles:
-        raise IllegalTransition(status, event, role)
+        raise IllegalStatusEvent(status, event, role)
     return row
 
 
-def hangup_event(status: CallStatus, role: Role) -> Event:
+def hangup_event(status: CallStatus, role: Role) -> StatusEvent:
     """``hangup`` before an answer means cancel (caller) or decline (callee)."""
     if status is CallStatus.RINGING:
-        return Event.CANCEL if role is Role.CALLER else Event.DECLINE
-    return Event.HANGUP
+        return StatusEvent.CANCEL if role is Role.CALLER else StatusEvent.DECLINE
+    return StatusEvent.HANGUP
 
 
-class CallMachine:
+class StatusMachine:
     """One call's status; :meth:`handle` moves it or raises and changes nothing."""
 
     def __init__(self, status: CallStatus = CallStatus.RINGING) -> None:
         self.status = status
         self.reason: Reason | None = None
 
-    def handle(self, event: Event, role: Role) -> Transition:
+    def handle(self, event: StatusEvent, role: Role) -> Transition:
         row = transition(self.status, event, role)
         self.status = row.target
         self.reason = row.reason

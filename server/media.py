@@ -1,8 +1,9 @@
 """LiveKit behind one small interface: rooms, tokens and webhooks.
 
-:class:`MediaRooms` is what the call service needs; :class:`LiveKitRooms` is the real adapter
-(``livekit-api``: Twirp RoomService, ``AccessToken``, ``WebhookReceiver``). Any failure to reach
-LiveKit becomes :class:`MediaUnavailable`, which the call service turns into a FAILED call.
+:class:`MediaRooms` is what the call operations (:mod:`server.calls`) need; :class:`LiveKitRooms`
+is the real adapter (``livekit-api``: Twirp RoomService, ``AccessToken``, ``WebhookReceiver``).
+Any failure to reach LiveKit becomes :class:`MediaUnavailable`, which the call operations turn
+into a FAILED call.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class WebhookRejected(Exception):
 
 @dataclass(frozen=True, slots=True)
 class WebhookNotice:
-    """The part of a LiveKit webhook the call service acts on."""
+    """The part of a LiveKit webhook the call operations act on."""
 
     event: str
     room_name: str

@@ -21,14 +21,16 @@ from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
-from server.db.models import SignInFailure, utcnow
+from server.db.models import SignInFailure
 from server.errors import ServiceError
 from voip_contract import ErrorCode
 
 
-async def check(session: AsyncSession, settings: Settings, email: str, address: str) -> None:
-    """Raise ``ServiceError(RATE_LIMITED)`` when ``email`` from ``address`` must wait."""
-    since = utcnow() - timedelta(seconds=settings.signin_window_s)
+async def check(
+    session: AsyncSession, settings: Settings, email: str, address: str, *, now: datetime
+) -> None:
+    """Raise ``ServiceError(RATE_LIMITED)`` when ``email`` from ``address`` must wait at ``now``."""
+    since = now - timedelta(seconds=settings.signin_window_s)
     same_email = SignInFailure.email == email
     same_address = SignInFailure.address == address
     row = (
@@ -49,13 +51,13 @@ async def check(session: AsyncSession, settings: Settings, email: str, address: 
     ):
         raise ServiceError(
             ErrorCode.RATE_LIMITED,
-            f"too many failed sign-ins; try again in {_wait_text(row[3], settings)}",
+            f"too many failed sign-ins; try again in {_wait_text(row[3], settings, now)}",
         )
 
 
-async def failed(session: AsyncSession, email: str, address: str) -> None:
-    """Count one wrong password (committed by the caller)."""
-    session.add(SignInFailure(email=email, address=address, at=utcnow()))
+async def failed(session: AsyncSession, email: str, address: str, *, now: datetime) -> None:
+    """Count one wrong password, made at ``now`` (committed by the caller)."""
+    session.add(SignInFailure(email=email, address=address, at=now))
 
 
 async def succeeded(session: AsyncSession, email: str, address: str) -> None:
@@ -65,16 +67,16 @@ async def succeeded(session: AsyncSession, email: str, address: str) -> None:
     )
 
 
-async def forget_old(session: AsyncSession, settings: Settings) -> int:
-    """Delete failures that no longer count; returns how many."""
-    since = utcnow() - timedelta(seconds=settings.signin_window_s)
+async def forget_old(session: AsyncSession, settings: Settings, *, now: datetime) -> int:
+    """Delete failures that no longer count at ``now``; returns how many."""
+    since = now - timedelta(seconds=settings.signin_window_s)
     result = await session.execute(delete(SignInFailure).where(SignInFailure.at < since))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _wait_text(oldest: datetime | None, settings: Settings) -> str:
+def _wait_text(oldest: datetime | None, settings: Settings, now: datetime) -> str:
     """Roughly when the oldest counted failure leaves the window, for a person to read."""
     window = timedelta(seconds=settings.signin_window_s)
-    left = (oldest + window - utcnow()) if oldest is not None else window
+    left = (oldest + window - now) if oldest is not None else window
     minutes = max(1, round(left.total_seconds() / 60))
     return "a minute" if minutes == 1 else f"{minutes} minutes"

@@ -1,10 +1,11 @@
-"""Fakes of the call service's edges for service-level tests (no server process): LiveKit's room
-API and the Socket.IO notifier."""
+"""Fakes of the call operations' edges for tests without a server process: LiveKit's room API,
+the Socket.IO notifier and the clock."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from server.media import MediaUnavailable, ParticipantInfo, RoomInfo, WebhookNotice
@@ -54,12 +55,56 @@ class FakeRooms:
 
 @dataclass
 class Recorded:
-    events: list[tuple[ServerEvent, dict[str, Any], str]] = field(default_factory=list)
+    """:class:`server.calls.announce.Notifier` that keeps what it was asked to deliver:
+    ``(event, data, (kind, id))`` with kind ``user``, ``tenant``, ``watchers`` or ``socket``."""
 
-    async def emit(
-        self, event: ServerEvent, data: dict[str, Any], *, to: str, skip_sid: str | None = None
+    events: list[tuple[ServerEvent, dict[str, Any], tuple[str, str]]] = field(default_factory=list)
+    watched: set[str] = field(default_factory=set)
+    """Users someone watches (``may_have_watchers``)."""
+
+    async def to_user(
+        self,
+        user_id: str,
+        event: ServerEvent,
+        data: dict[str, Any],
+        *,
+        except_sid: str | None = None,
     ) -> None:
-        self.events.append((event, data, to))
+        self.events.append((event, data, ("user", user_id)))
 
-    def may_reach(self, room: str) -> bool:
-        return True
+    async def to_tenant(self, tenant_id: str, event: ServerEvent, data: dict[str, Any]) -> None:
+        self.events.append((event, data, ("tenant", tenant_id)))
+
+    async def to_watchers(self, user_id: str, event: ServerEvent, data: dict[str, Any]) -> None:
+        self.events.append((event, data, ("watchers", user_id)))
+
+    async def to_socket(self, sid: str, event: ServerEvent, data: dict[str, Any]) -> None:
+        self.events.append((event, data, ("socket", sid)))
+
+    def may_have_watchers(self, user_id: str) -> bool:
+        return user_id in self.watched
+
+    def sent(self, event: ServerEvent) -> list[tuple[dict[str, Any], tuple[str, str]]]:
+        """``(data, to)`` of every ``event`` delivered, in order."""
+        return [(data, to) for e, data, to in self.events if e is event]
+
+
+class FakeClock:
+    """:class:`server.clock.Clock` that moves only when told: :meth:`advance`, or
+    :meth:`sleep`, which moves it by the time slept and returns at once (it never suspends:
+    give it only to code that awaits something else too, or that a test awaits to its end)."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.at = start or datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        self.slept: list[float] = []
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, seconds: float) -> datetime:
+        self.at += timedelta(seconds=seconds)
+        return self.at
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.advance(seconds)

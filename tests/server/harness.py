@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -158,7 +159,13 @@ class Stack:
         finally:
             await engine.dispose()
         return {
-            name: Person(u.id, u.tenant_id, u.email, u.display_name, issue_token(settings, u)[0])
+            name: Person(
+                u.id,
+                u.tenant_id,
+                u.email,
+                u.display_name,
+                issue_token(settings, u, now=datetime.now(UTC))[0],
+            )
             for name, u in zip(names, users, strict=True)
         }
 

@@ -1,87 +1,71 @@
 """Presence across nodes: a socket is live while its node says it is (one ``nodes`` row per
-node, refreshed by its heartbeat), against a real SQLite database and two call services that
-share it as two server processes would."""
+node, refreshed by its heartbeat), against a real SQLite database and the deps of two nodes that
+share it as two server processes would. Time is one fake clock both nodes read."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
-from server import migrate
-from server.auth import Identity
-from server.calls import CallService, Device, presence_of
-from server.config import Settings
-from server.db.engine import make_engine, make_sessionmaker
-from server.db.models import Connection, Node, utcnow
-from server.seed import UserSpec, ensure_tenant, ensure_users
-from tests.server.fakes import FakeRooms, Recorded
+from server.calls import connections, presence
+from server.calls.deps import CallDeps, DeviceSocket
+from server.db.models import Connection
+from tests.server.domain import Domain, domain
+
+TTL_S = 90.0
 
 
 @dataclass
 class TwoNodes:
-    a: CallService
-    b: CallService
-    sessions: Any
-    alice: Identity
-    bob: Identity
-    ttl_s: float
+    a: CallDeps
+    b: CallDeps
+    world: Domain
 
     async def presence(self) -> dict[str, str]:
-        live_since = utcnow() - timedelta(seconds=self.ttl_s)
-        async with self.sessions() as session:
-            ids = [self.alice.user_id, self.bob.user_id]
-            states = await presence_of(session, ids, live_since=live_since)
+        ids = [self.world.people["alice"].user_id, self.world.people["bob"].user_id]
+        states = await presence.snapshot(self.a, ids)
         return {"alice": states[ids[0]], "bob": states[ids[1]]}
 
     async def sockets(self) -> int:
-        async with self.sessions() as session:
+        async with self.world.sessions() as session:
             return int(await session.scalar(select(func.count()).select_from(Connection)) or 0)
+
+    async def heartbeat(self, node: CallDeps) -> None:
+        await connections.heartbeat(node, now=self.world.clock.now())
 
 
 @pytest.fixture
 async def nodes(tmp_path: Path) -> AsyncIterator[TwoNodes]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'voip.db'}"
-    settings = {"var_dir": tmp_path, "database_url": url}
-    engine = make_engine(url)
-    await migrate.upgrade(engine)
-    sessions = make_sessionmaker(engine)
-    async with sessions() as session:
-        tenant = await ensure_tenant(session, "acme", "ACME")
-        specs = [UserSpec("alice@acme.test", "Alice"), UserSpec("bob@acme.test", "Bob")]
-        alice, bob = await ensure_users(session, tenant, specs, "pw")
-        await session.commit()
-    a = CallService(Settings(**settings, node_id="node-a"), sessions, FakeRooms(), Recorded())
-    b = CallService(Settings(**settings, node_id="node-b"), sessions, FakeRooms(), Recorded())
-    for service in (a, b):
-        await service.heartbeat()
-    ident = {u.email: Identity(u.id, u.tenant_id, u.email, u.display_name) for u in (alice, bob)}
-    try:
-        ttl_s = a._settings.presence_ttl_s
-        yield TwoNodes(a, b, sessions, ident["alice@acme.test"], ident["bob@acme.test"], ttl_s)
-    finally:
-        await a.drain()
-        await b.drain()
-        await engine.dispose()
+    async with domain(tmp_path, "alice", "bob") as world:
+        a = world.node("node-a", presence_ttl_s=TTL_S)
+        b = world.node("node-b", presence_ttl_s=TTL_S)
+        two = TwoNodes(a, b, world)
+        for node in (a, b):
+            await two.heartbeat(node)
+        yield two
 
 
 async def test_a_node_that_stops_its_heartbeat_takes_its_sockets_offline(nodes: TwoNodes) -> None:
-    await nodes.a.connected(nodes.alice, Device("sid-a", "laptop"))
-    await nodes.b.connected(nodes.bob, Device("sid-b", "phone"))
+    alice, bob = nodes.world.people["alice"], nodes.world.people["bob"]
+    await connections.connected(nodes.a, alice, DeviceSocket("sid-a", "laptop"))
+    await connections.connected(nodes.b, bob, DeviceSocket("sid-b", "phone"))
     assert await nodes.presence() == {"alice": "online", "bob": "online"}
 
-    # node b dies: its row is no longer refreshed
-    async with nodes.sessions() as session:
-        stale = utcnow() - timedelta(seconds=nodes.ttl_s + 1)
-        await session.execute(update(Node).where(Node.id == "node-b").values(last_seen=stale))
-        await session.commit()
+    # both nodes beat just inside the ttl; then node b dies: its row is no longer refreshed
+    nodes.world.clock.advance(TTL_S - 1)
+    await nodes.heartbeat(nodes.a)
+    await nodes.heartbeat(nodes.b)
+    nodes.world.clock.advance(TTL_S)
+    assert await nodes.presence() == {"alice": "online", "bob": "online"}  # b's last beat counts
+    await nodes.heartbeat(nodes.a)
+    nodes.world.clock.advance(0.001)
     assert await nodes.presence() == {"alice": "online", "bob": "offline"}  # at once
+    assert await nodes.sockets() == 2  # not yet forgotten
 
-    await nodes.a.heartbeat()  # any live node sweeps the dead one's sockets
+    await nodes.heartbeat(nodes.a)  # any live node sweeps the dead one's sockets
     assert await nodes.presence() == {"alice": "online", "bob": "offline"}
     assert await nodes.sockets() == 1

@@ -1,0 +1,43 @@
+"""Opaque page cursors: a few strings, base64url JSON; anything else is ``invalid_payload``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Query
+
+from server.errors import ServiceError
+from voip_contract import ErrorCode
+
+Limit = Annotated[int, Query(ge=1, le=200)]
+Cursor = Annotated[str | None, Query(max_length=512)]
+
+
+def encode_cursor(*parts: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list[str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        parts = json.loads(raw)
+    except (binascii.Error, ValueError) as exc:
+        raise ServiceError(ErrorCode.INVALID_PAYLOAD, "bad cursor") from exc
+    if not (
+        isinstance(parts, list) and len(parts) == size and all(isinstance(p, str) for p in parts)
+    ):
+        raise ServiceError(ErrorCode.INVALID_PAYLOAD, "bad cursor")
+    return parts
+
+
+def decode_time_cursor(cursor: str) -> tuple[datetime, str]:
+    """``(time, id)`` of a cursor made from an ISO time and an id."""
+    at, item_id = decode_cursor(cursor, 2)
+    try:
+        return datetime.fromisoformat(at), item_id
+    except ValueError as exc:
+        raise ServiceError(ErrorCode.INVALID_PAYLOAD, "bad cursor") from exc

@@ -1,0 +1,180 @@
+"""``invite``: a call is written, and rings, or ends at once (``BUSY``, ``MISSED`` offline).
+
+An invite reads everything it decides on in one SELECT (:func:`server.db.users.invite_facts`).
+One line per user is a database fact, not a check-then-act: the invite that would ring claims
+both parties' lines with one conditional UPDATE in the transaction that inserts the call; if
+another invite took a line first, the transaction is rolled back and the invite decided again.
+A retried invite (same ``request_id``) returns the call the first one made.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import callstate
+from server.auth import Identity
+from server.calls import announce, presence
+from server.calls.deps import CallDeps, DeviceSocket
+from server.calls.settle import announce_end
+from server.calls.views import call_view
+from server.callstate import Opening
+from server.db import calls as call_data
+from server.db import users as user_data
+from server.db.models import CallRow, new_id
+from server.db.users import InviteFacts, PartyRow
+from server.errors import ServiceError
+from voip_contract import Call, CallStatus, ErrorCode, InvitePayload
+
+RATE_WINDOW = timedelta(seconds=60)
+
+
+async def invite(
+    deps: CallDeps, ident: Identity, dev: DeviceSocket, payload: InvitePayload
+) -> Call:
+    """Place a call from ``ident`` to ``payload.callee_id``; the call as the caller sees it."""
+    if payload.callee_id == ident.user_id:
+        raise ServiceError(ErrorCode.SELF_CALL, "you cannot call yourself")
+    now = deps.clock.now()
+    row: CallRow | None = None
+    parties: dict[str, PartyRow] = {}
+    async with deps.sessions() as session:
+        facts = await user_data.invite_facts(
+            session,
+            caller_id=ident.user_id,
+            callee_id=payload.callee_id,
+            request_id=payload.request_id,
+            since=now - RATE_WINDOW,
+            live_since=deps.live_since(now),
+        )
+        if facts.existing_call_id is None:
+            _admit(deps, ident, payload, facts)
+            row, parties = await _open_call(deps, session, ident, dev, payload, facts, now)
+    if row is None:  # a retried invite (same request_id): the call it made
+        return await _retried(deps, ident, dev, payload)
+    if row.status == CallStatus.RINGING.value:
+        await announce.ringing(deps.notifier, row, parties)
+        await presence.publish(deps, row.tenant_id, [row.caller_id, row.callee_id])
+    elif CallStatus(row.status).is_final and row.caller_sid == dev.sid:
+        await announce_end(deps, row)
+    return call_view(row, parties, ident.user_id)
+
+
+def _admit(deps: CallDeps, ident: Identity, payload: InvitePayload, facts: InviteFacts) -> None:
+    """Refuse an invite to nobody, to another tenant, or past the caller's rate limit."""
+    callee = facts.users.get(payload.callee_id)
+    if callee is None or ident.user_id not in facts.users:
+        raise ServiceError(ErrorCode.NOT_FOUND, "no such user")
+    if callee.tenant_id != ident.tenant_id:
+        raise ServiceError(ErrorCode.FORBIDDEN, "that user is not in your organisation")
+    if facts.recent_invites >= deps.settings.invite_limit_per_min:
+        raise ServiceError(ErrorCode.RATE_LIMITED, "too many calls; try again in a minute")
+
+
+def _opening(caller: PartyRow, callee: PartyRow, live: bool, *, lost_race: bool = False) -> Opening:
+    """What an invite from ``caller`` finds; ``lost_race``: its claim of the lines failed."""
+    if caller.active_call_id is not None:
+        raise ServiceError(ErrorCode.INVALID_STATE, "you are already in a call")
+    if lost_race or callee.active_call_id is not None:
+        return Opening.BUSY
+    return Opening.REACHABLE if live else Opening.OFFLINE
+
+
+async def _open_call(
+    deps: CallDeps,
+    session: AsyncSession,
+    ident: Identity,
+    dev: DeviceSocket,
+    payload: InvitePayload,
+    facts: InviteFacts,
+    now: datetime,
+) -> tuple[CallRow | None, dict[str, PartyRow]]:
+    """Insert the call, claim both lines if it rings, log the invite, commit; ``None`` when a
+    call with this ``request_id`` exists already (a raced retry)."""
+    me, callee_id, users = ident.user_id, payload.callee_id, facts.users
+    opening = _opening(users[me], users[callee_id], facts.callee_live)
+    row = await _insert_call(deps, session, ident, dev, payload, opening, now)
+    if (
+        row is not None
+        and opening is Opening.REACHABLE
+        and not await call_data.claim_lines(session, call_id=row.id, user_ids=(me, callee_id))
+    ):
+        # Another invite took one of the two lines since we looked: that call rings,
+        # this one does not (the claim is the decision, not the look).
+        await session.rollback()
+        users = await user_data.users_by_id(session, ids=(me, callee_id))
+        opening = _opening(users[me], users[callee_id], facts.callee_live, lost_race=True)
+        row = await _insert_call(deps, session, ident, dev, payload, opening, now)
+    if row is None:
+        return None, users
+    await call_data.insert_event(
+        session,
+        call_id=row.id,
+        at=now,
+        event="invite",
+        from_status=None,
+        to_status=row.status,
+        reason=row.reason,
+        actor=me,
+        device=dev.device_id,
+    )
+    await session.commit()
+    return row, users
+
+
+async def _insert_call(
+    deps: CallDeps,
+    session: AsyncSession,
+    ident: Identity,
+    dev: DeviceSocket,
+    payload: InvitePayload,
+    opening: Opening,
+    now: datetime,
+) -> CallRow | None:
+    """The new call, INSERTed; ``None`` (rolled back) if its ``request_id`` was used."""
+    status, reason = callstate.open_call(opening)
+    ringing = status is CallStatus.RINGING
+    values: dict[str, Any] = {
+        "id": new_id(),
+        "tenant_id": ident.tenant_id,
+        "caller_id": ident.user_id,
+        "callee_id": payload.callee_id,
+        "request_id": payload.request_id,
+        "status": status.value,
+        "reason": reason.value if reason else None,
+        "created_at": now,
+        "ring_deadline": now + timedelta(seconds=deps.settings.ring_timeout_s) if ringing else None,
+        "ended_at": now if status.is_final else None,
+        "caller_device": dev.device_id,
+        "caller_sid": dev.sid,
+    }
+    if not await call_data.insert_call(session, values=values):
+        return None
+    return CallRow(**values)
+
+
+async def _retried(
+    deps: CallDeps, ident: Identity, dev: DeviceSocket, payload: InvitePayload
+) -> Call:
+    """The call a retried (or raced) invite with the same ``request_id`` created; a retry
+    from a new socket of the calling device, while the call rings, moves ``accepted`` to
+    that socket (conditional on the status and the device, so it never takes a call
+    another device placed, nor one answered meanwhile)."""
+    async with deps.sessions() as session:
+        await call_data.follow_retry(
+            session,
+            user_id=ident.user_id,
+            request_id=payload.request_id,
+            device_id=dev.device_id,
+            sid=dev.sid,
+        )
+        await session.commit()
+        row = await call_data.call_by_request(
+            session, caller_id=ident.user_id, request_id=payload.request_id
+        )
+        if row is None:
+            raise ServiceError(ErrorCode.INVALID_STATE, "the invite could not be stored")
+        parties = await user_data.users_by_id(session, ids=(row.caller_id, row.callee_id))
+    return call_view(row, parties, ident.user_id)

@@ -1,0 +1,70 @@
+"""Who hears a presence change, and what a watch may see.
+
+Presence is derived in the database (:func:`server.db.presence.presence_of`). A change goes to
+the whole tenant up to ``VOIP_PRESENCE_FANOUT_MAX`` users (one event per connected device),
+above it only to the sockets that watch the user (``presence_watch``: one event per watcher),
+so a change costs O(watchers), not O(tenant).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from server.auth import Identity
+from server.calls.deps import CallDeps
+from server.db import users as user_data
+from server.db.presence import presence_of
+from voip_contract import Presence, PresenceChanged, ServerEvent
+
+
+async def fans_out(deps: CallDeps, tenant_id: str) -> bool:
+    """The whole tenant hears its users' changes (it is at most the fan-out limit)."""
+    size = await deps.tenants.size(deps.sessions, tenant_id)
+    return size <= deps.settings.presence_fanout_max
+
+
+async def heard(deps: CallDeps, tenant_id: str, user_ids: Sequence[str]) -> list[str]:
+    """Those of ``user_ids`` whose presence change could reach anyone: all of them up to the
+    fan-out limit (the tenant hears); above it, those a socket may be watching. That is
+    known for sure on a single node, never across nodes (then: all of them)."""
+    return _hearers(deps, await fans_out(deps, tenant_id), user_ids)
+
+
+def _hearers(deps: CallDeps, tenant_hears: bool, user_ids: Sequence[str]) -> list[str]:
+    if tenant_hears:
+        return list(user_ids)
+    return [uid for uid in user_ids if deps.notifier.may_have_watchers(uid)]
+
+
+async def publish(deps: CallDeps, tenant_id: str, user_ids: Sequence[str]) -> None:
+    """Tell those who can hear it where these users stand now."""
+    tenant_hears = await fans_out(deps, tenant_id)
+    user_ids = _hearers(deps, tenant_hears, user_ids)
+    if not user_ids:
+        return
+    async with deps.sessions() as session:
+        states = await presence_of(session, user_ids=user_ids, live_since=deps.live_since())
+    for uid, state in states.items():
+        data = PresenceChanged(user_id=uid, presence=state).model_dump(mode="json")
+        if tenant_hears:
+            await deps.notifier.to_tenant(tenant_id, ServerEvent.PRESENCE, data)
+        else:
+            await deps.notifier.to_watchers(uid, ServerEvent.PRESENCE, data)
+
+
+async def watchable(deps: CallDeps, ident: Identity, user_ids: Sequence[str]) -> list[str]:
+    """The ids (deduplicated, in order) that are users of the caller's own tenant: the only
+    ones ``presence_watch`` may watch. Unknown ids and other tenants' users are dropped
+    alike, so the answer tells nothing about who exists elsewhere."""
+    wanted = list(dict.fromkeys(user_ids))
+    if not wanted:
+        return []
+    async with deps.sessions() as session:
+        found = await user_data.tenant_users_among(session, tenant_id=ident.tenant_id, ids=wanted)
+    return [uid for uid in wanted if uid in found]
+
+
+async def snapshot(deps: CallDeps, user_ids: Sequence[str]) -> dict[str, Presence]:
+    """Where these users stand now (the caller checked they are of its tenant)."""
+    async with deps.sessions() as session:
+        return await presence_of(session, user_ids=user_ids, live_since=deps.live_since())

@@ -1,0 +1,109 @@
+"""A move of the call table (:mod:`server.callstate`) written to the database.
+
+Every status change is one conditional UPDATE (``... WHERE id = :id AND status = :from``) plus a
+``call_events`` row, in one transaction that also frees both parties' lines when the status is
+final. Whoever's UPDATE changes the row is the one node or device that goes on to tell the
+parties; everyone else learns they lost.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.elements import ColumnElement
+
+from server import callstate
+from server.auth import Identity
+from server.calls.deps import CallDeps
+from server.callstate import IllegalStatusEvent, Role, StatusEvent, Transition
+from server.db import calls as call_data
+from server.db.models import CallRow
+from server.db.users import PartyRow
+from server.errors import ServiceError
+from voip_contract import CallStatus, ErrorCode
+
+SYSTEM_ACTOR = "system"
+"""``call_events.actor`` of what the server does itself (timers, webhooks, media failures)."""
+
+
+def legal_step(status: CallStatus, event: StatusEvent, role: Role) -> Transition:
+    """The table's row for ``event`` by ``role``; a :class:`ServiceError` for a client otherwise:
+    ``forbidden`` when the event exists in this status for another role, else ``invalid_state``."""
+    try:
+        return callstate.transition(status, event, role)
+    except IllegalStatusEvent as exc:
+        row = callstate.TRANSITIONS.get((status, event))
+        code = ErrorCode.FORBIDDEN if row is not None else ErrorCode.INVALID_STATE
+        raise ServiceError(code, str(exc)) from exc
+
+
+async def load_party_call(
+    session: AsyncSession, ident: Identity, call_id: str
+) -> tuple[CallRow, Role, dict[str, PartyRow]]:
+    """The call ``ident`` is a party of, its role in it, and both parties (names only: their
+    lines are not read here); ``not_found`` for anyone else, exactly as for no call at all."""
+    found = await call_data.load_call_with_parties(session, call_id=call_id)
+    if found is None or ident.user_id not in (found[0].caller_id, found[0].callee_id):
+        raise ServiceError(ErrorCode.NOT_FOUND, "no such call")
+    row, parties = found
+    role = Role.CALLER if row.caller_id == ident.user_id else Role.CALLEE
+    return row, role, parties
+
+
+def _changes(
+    row: CallRow, step: Transition, now: datetime, values: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The columns ``step`` sets on ``row`` at ``now``, besides ``values``."""
+    changes: dict[str, Any] = {"status": step.target.value, **(values or {})}
+    if step.reason is not None:
+        changes["reason"] = step.reason.value
+    if step.target.is_final:
+        changes["ended_at"] = now
+        if row.answered_at is not None:
+            changes["duration_s"] = round((now - row.answered_at).total_seconds(), 3)
+    return changes
+
+
+async def write_step(
+    deps: CallDeps,
+    session: AsyncSession,
+    row: CallRow,
+    step: Transition,
+    *,
+    actor: str,
+    device: str | None,
+    values: dict[str, Any] | None = None,
+    guard: ColumnElement[bool] | None = None,
+) -> bool:
+    """Write ``step`` unless the row moved first or ``guard`` fails, and commit; whether it won."""
+    now = deps.clock.now()
+    changes = _changes(row, step, now, values)
+    won = await call_data.update_status(
+        session, call_id=row.id, from_status=step.source.value, changes=changes, guard=guard
+    )
+    if not won:
+        await session.rollback()
+        return False
+    if step.target.is_final:  # the call no longer holds its parties' lines
+        parties = (row.caller_id, row.callee_id)
+        await call_data.release_lines(session, call_id=row.id, user_ids=parties)
+    await call_data.insert_event(
+        session,
+        call_id=row.id,
+        at=now,
+        event=step.event.value,
+        from_status=step.source.value,
+        to_status=step.target.value,
+        reason=step.reason.value if step.reason else None,
+        actor=actor,
+        device=device,
+    )
+    await session.commit()
+    # Mirror the change on the loaded row without making it dirty: a later autoflush must
+    # never write these values again unconditionally (that could undo a later transition).
+    for name, value in changes.items():
+        set_committed_value(row, name, value)
+    return True

@@ -1,0 +1,81 @@
+"""Data functions on sockets (``connections``) and server processes (``nodes``), and the presence
+derived from them: keyword-only, no decisions; the caller owns the session.
+
+A socket counts while its node is alive: the node's row was refreshed at ``live_since`` or
+later (one row per node, however many sockets it holds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db import statements as st
+from voip_contract import Presence
+
+
+async def presence_of(
+    session: AsyncSession, *, user_ids: Sequence[str], live_since: datetime
+) -> dict[str, Presence]:
+    """``busy`` while a call holds the line, else ``online`` with a live socket on any node,
+    else ``offline`` (also for ids that are no user), in the order asked. One round trip."""
+    if not user_ids:
+        return {}
+    params = {"ids": sorted(set(user_ids)), "live_since": live_since}
+    rows = await session.execute(st.PRESENCE, params)
+    known: dict[str, Presence] = {
+        uid: "busy" if busy else "online" if live else "offline" for uid, busy, live in rows
+    }
+    return {uid: known.get(uid, "offline") for uid in user_ids}
+
+
+async def has_live_socket(session: AsyncSession, *, user_id: str, live_since: datetime) -> bool:
+    """``user_id`` has a socket on a live node."""
+    params = {"user": user_id, "live_since": live_since}
+    return bool(await session.scalar(st.HAS_LIVE_SOCKET, params))
+
+
+async def add_connection(
+    session: AsyncSession,
+    *,
+    sid: str,
+    user_id: str,
+    tenant_id: str,
+    device_id: str,
+    node_id: str,
+    at: datetime,
+) -> None:
+    """Record a connected socket."""
+    values = {
+        "sid": sid,
+        "user_id": user_id,
+        "tenant_id": tenant_id,
+        "device_id": device_id,
+        "node_id": node_id,
+        "connected_at": at,
+    }
+    await session.execute(st.INSERT_CONNECTION, values)
+
+
+async def delete_connection(session: AsyncSession, *, sid: str) -> None:
+    await session.execute(st.DELETE_CONNECTION, {"sid": sid})
+
+
+async def touch_node(session: AsyncSession, *, node_id: str, at: datetime) -> None:
+    """``node_id`` is alive at ``at`` (its row is made on the first call)."""
+    touched = await session.execute(st.TOUCH_NODE, {"node": node_id, "at": at})
+    if not getattr(touched, "rowcount", 0):
+        await session.execute(st.INSERT_NODE, {"id": node_id, "last_seen": at})
+
+
+async def forget_dead_nodes(session: AsyncSession, *, live_since: datetime) -> None:
+    """Delete the nodes not seen since ``live_since``, and the sockets of no node."""
+    await session.execute(st.DELETE_DEAD_NODES, {"live_since": live_since})
+    await session.execute(st.DELETE_ORPHAN_CONNECTIONS)
+
+
+async def forget_node_connections(session: AsyncSession, *, node_id: str) -> None:
+    """Delete every socket of ``node_id``."""
+    await session.execute(st.DELETE_NODE_CONNECTIONS, {"node": node_id})
