@@ -47,14 +47,9 @@ from devsfu.aiortc_hooks import label_sender, require_aiortc_internals, tap_rece
 from devsfu.auth import Claims, TokenAuthority, TokenError, require_join
 from devsfu.forward import ForwardedTrack, OpusFanout
 from devsfu.media import local_candidates, new_peer_connection, parse_candidate_init
+from devsfu.model import Participant, PublishedTrack, Room, RoomError
 from devsfu.quality import Counters, judge
-from devsfu.rooms import (
-    Participant,
-    PublishedTrack,
-    Room,
-    RoomError,
-    RoomRegistry,
-)
+from devsfu.rooms import RoomRegistry
 
 log = logging.getLogger(__name__)
 
