@@ -1,7 +1,7 @@
 """The devsfu aiohttp application: RoomService (Twirp), the signal WebSocket and media.
 
-:class:`DevSfu` owns the room registry, the webhook notifier and the signal endpoint; use
-:func:`serve` to run it until cancelled.
+:class:`DevSfu` owns the room registry, the webhook notifier and the signal endpoints, and puts
+CORS headers on every response (:mod:`devsfu.cors`); use :func:`serve` to run it until cancelled.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from devsfu import cors
 from devsfu.auth import TokenAuthority
 from devsfu.rooms import RoomRegistry
 from devsfu.signal import SignalService
@@ -46,6 +47,7 @@ class DevSfu:
         self.rooms = RoomRegistry(self.webhooks, auto_create=settings.auto_create)
         self.signal = SignalService(self.rooms, self.authority)
         self.app = web.Application()
+        cors.install(self.app)
         self.app.router.add_get("/", self._root)
         RoomService(self.rooms, self.authority).add_routes(self.app)
         self.signal.add_routes(self.app)
