@@ -21,6 +21,10 @@ from devsfu.webhooks import WebhookNotifier
 
 log = logging.getLogger(__name__)
 
+MAX_REQUEST_LINE_BYTES = 1 << 20
+"""A ``/rtc/v1`` URL carries the client's first offer: allow what livekit-server allows (Go's
+``http.DefaultMaxHeaderBytes``), not aiohttp's 8 KiB."""
+
 DEV_ONLY_WARNING = (
     "devsfu is a development and CI media server only: no TURN, no clustering, no hardening. "
     "Never expose it to the internet; production uses LiveKit."
@@ -54,6 +58,16 @@ class DevSfu:
         self.app.on_startup.append(self._on_startup)
         self.app.on_shutdown.append(self._on_shutdown)
 
+    def runner(self) -> web.AppRunner:
+        """An ``AppRunner`` for :attr:`app` with the request limits a ``/rtc/v1`` join needs."""
+        return web.AppRunner(
+            self.app,
+            handle_signals=False,
+            access_log=None,
+            max_line_size=MAX_REQUEST_LINE_BYTES,
+            max_field_size=MAX_REQUEST_LINE_BYTES,
+        )
+
     async def _root(self, request: web.Request) -> web.Response:
         return web.Response(text="OK")
 
@@ -69,7 +83,7 @@ class DevSfu:
 async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
     """Run devsfu until cancelled."""
     sfu = DevSfu(settings)
-    runner = web.AppRunner(sfu.app, handle_signals=False, access_log=None)
+    runner = sfu.runner()
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()

@@ -1,13 +1,16 @@
 """Two real ``livekit`` SDK clients talking through a real devsfu process.
 
 Runs in the test process's private network namespace: devsfu listens on ``netns.HOST_A`` and
-the clients connect to ``ws://10.200.0.1:<port>``.
+the clients connect to ``ws://10.200.0.1:<port>``. The SDK joins by ``/rtc/v1`` (one peer
+connection) unless told not to; the audio tests run on both paths.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime
+import logging
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -53,11 +56,16 @@ def token(
     )
 
 
+PATHS = {"rtc-v1": True, "rtc": False}
+"""Test ids -> ``RoomOptions.single_peer_connection`` (``/rtc/v1`` or ``/rtc``)."""
+
+
 class Client:
     """One SDK participant and the events the tests wait for."""
 
-    def __init__(self, identity: str) -> None:
+    def __init__(self, identity: str, *, single_pc: bool = True) -> None:
         self.identity = identity
+        self.single_pc = single_pc
         self.room = rtc.Room()
         self.subscribed: asyncio.Queue[rtc.RemoteTrackPublication] = asyncio.Queue()
         self.muted = asyncio.Event()
@@ -85,7 +93,8 @@ class Client:
             self.subscribed.put_nowait(publication)
 
     async def connect(self, sfu: DevSfu, room: str) -> None:
-        await self.room.connect(sfu.url, token(sfu, self.identity, room))
+        options = rtc.RoomOptions(single_peer_connection=self.single_pc)
+        await self.room.connect(sfu.url, token(sfu, self.identity, room), options)
 
     async def audio_stream(self) -> rtc.AudioStream:
         await asyncio.wait_for(self.subscribed.get(), EVENT_TIMEOUT_S)
@@ -126,8 +135,10 @@ async def room_name(lkapi: api.LiveKitAPI) -> str:
     return name
 
 
-async def _pair(sfu: DevSfu, room: str, clients: list[Client]) -> tuple[Client, Client]:
-    alice, bob = Client("alice"), Client("bob")
+async def _pair(
+    sfu: DevSfu, room: str, clients: list[Client], *, single_pc: bool = True
+) -> tuple[Client, Client]:
+    alice, bob = Client("alice", single_pc=single_pc), Client("bob", single_pc=single_pc)
     clients += [alice, bob]
     await alice.connect(sfu, room)
     await bob.connect(sfu, room)
@@ -151,10 +162,28 @@ async def _await_level(
     return level
 
 
-async def test_tone_reaches_the_other_participant(
-    sfu: DevSfu, room_name: str, clients: list[Client]
+def _joins(sfu: DevSfu, identity: str) -> list[str]:
+    return re.findall(rf"\b{re.escape(identity)} joined by (\S+)", sfu.log_text())
+
+
+async def test_the_sdk_joins_by_rtc_v1_at_the_first_try(
+    sfu: DevSfu, room_name: str, clients: list[Client], caplog: pytest.LogCaptureFixture
 ) -> None:
-    alice, bob = await _pair(sfu, room_name, clients)
+    identity = f"first-{uuid.uuid4().hex[:6]}"
+    client = Client(identity)
+    clients.append(client)
+    with caplog.at_level(logging.WARNING, logger="livekit"):
+        await client.connect(sfu, room_name)
+    assert _joins(sfu, identity) == ["/rtc/v1"]
+    # The SDK logs each failed attempt ("signal connection failed on v1 path", "falling back").
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("livekit")] == []
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_tone_reaches_the_other_participant(
+    sfu: DevSfu, room_name: str, clients: list[Client], path: str
+) -> None:
+    alice, bob = await _pair(sfu, room_name, clients, single_pc=PATHS[path])
     tone = ToneSource()
     try:
         await tone.publish(alice.room)
@@ -167,6 +196,39 @@ async def test_tone_reaches_the_other_participant(
     assert abs(hz - TONE_HZ) < 5.0
     assert abs(level - expected_tone_dbfs()) < LEVEL_TOLERANCE_DB
     assert list(bob.room.remote_participants) == ["alice"]
+    assert _joins(sfu, "bob")[-1] == ("/rtc/v1" if PATHS[path] else "/rtc")
+
+
+async def test_a_fourth_track_gets_a_section_of_its_own(
+    sfu: DevSfu, room_name: str, clients: list[Client]
+) -> None:
+    # The SDK's first /rtc/v1 offer holds three receive sections: devsfu asks for a fourth.
+    alice, bob = await _pair(sfu, room_name, clients)
+    subscribed: asyncio.Queue[tuple[rtc.RemoteTrackPublication, rtc.Track]] = asyncio.Queue()
+    bob.room.on("track_subscribed", lambda track, pub, _: subscribed.put_nowait((pub, track)))
+    tones = {hz: ToneSource(hz=hz, name=f"tone-{hz:.0f}") for hz in (330.0, 440.0, 550.0, 660.0)}
+    heard: dict[str, float] = {}
+    sids: list[str] = []
+    try:
+        for tone in tones.values():
+            await tone.publish(alice.room)
+        for _ in tones:
+            publication, track = await asyncio.wait_for(subscribed.get(), EVENT_TIMEOUT_S)
+            sids.append(publication.sid)
+            stream = rtc.AudioStream(track, sample_rate=48_000, num_channels=1)
+            await _await_level(stream, -30.0, below=False)
+            heard[publication.name] = (await _tone_level(stream, 0.3))[0]
+            await stream.aclose()
+    finally:
+        for tone in tones.values():
+            await tone.aclose()
+    assert sorted(heard) == sorted(f"tone-{hz:.0f}" for hz in tones)
+    for name, hz in heard.items():
+        assert abs(hz - float(name.removeprefix("tone-"))) < 5.0
+    sections = {
+        sid: re.findall(rf"bob: {sid} travels in section (\S+)", sfu.log_text()) for sid in sids
+    }
+    assert len({mid for mids in sections.values() for mid in mids}) == 4, sections
 
 
 async def test_connection_quality_is_reported(
@@ -198,10 +260,11 @@ async def test_connection_quality_is_reported(
     assert heard[("alice", "alice")] == rtc.ConnectionQuality.QUALITY_EXCELLENT
 
 
+@pytest.mark.parametrize("path", PATHS)
 async def test_mute_is_seen_and_silences_the_track(
-    sfu: DevSfu, room_name: str, clients: list[Client]
+    sfu: DevSfu, room_name: str, clients: list[Client], path: str
 ) -> None:
-    alice, bob = await _pair(sfu, room_name, clients)
+    alice, bob = await _pair(sfu, room_name, clients, single_pc=PATHS[path])
     tone = ToneSource()
     try:
         await tone.publish(alice.room)

@@ -67,7 +67,8 @@ async def _request(
     ("path", "params", "status"),
     [
         ("/rtc/validate", {"access_token": "good"}, 200),
-        ("/rtc/validate", {"access_token": "bad"}, 401),
+        ("/rtc/v1/validate", {"access_token": "bad", "join_request": "x"}, 401),
+        ("/rtc/v1/validate", {"access_token": "good"}, 400),
     ],
 )
 async def test_validate_answers_any_origin(
@@ -88,6 +89,7 @@ async def test_validate_answers_any_origin(
     ("method", "path", "status"),
     [
         ("POST", "/twirp/livekit.RoomService/ListRooms", 401),  # no token
+        ("GET", "/rtc", 404),  # not a WebSocket upgrade
         ("GET", "/no/such/path", 404),
         ("GET", "/", 200),
     ],
@@ -133,3 +135,80 @@ async def test_a_preflight_is_answered_before_any_route(sfu: DevSfu) -> None:
     )
     assert status == 204
     assert "Access-Control-Allow-Origin" not in answer
+
+
+# -- validate ------------------------------------------------------------------------------
+
+
+async def test_validate_says_what_a_join_would(sfu: DevSfu) -> None:
+    good, join_request = _token(sfu), _join_request()
+    assert (await _request(sfu, "GET", "/rtc/validate", access_token=good))[:2] == (
+        200,
+        "success",
+    )
+    status, text, _ = await _request(
+        sfu, "GET", "/rtc/v1/validate", access_token=good, join_request=join_request
+    )
+    assert (status, text) == (200, "success")
+    bearer = {"Authorization": f"Bearer {good}"}
+    assert (await _request(sfu, "GET", "/rtc/v1/validate", bearer, join_request=join_request))[
+        0
+    ] == 200
+
+    wrong = _token(sfu, secret="y" * 40)
+    for path in ("/rtc/validate", "/rtc/v1/validate"):
+        status, text, _ = await _request(
+            sfu, "GET", path, access_token=wrong, join_request=join_request
+        )
+        assert status == 401
+        assert text.startswith("invalid authorization token")
+    no_join = _token(sfu, api.VideoGrants(room_list=True))
+    status, text, _ = await _request(
+        sfu, "GET", "/rtc/v1/validate", access_token=no_join, join_request=join_request
+    )
+    assert (status, text) == (401, "no permissions to access the room")
+
+
+async def test_v1_needs_a_decodable_join_request(sfu: DevSfu) -> None:
+    token = _token(sfu)
+    status, text, _ = await _request(sfu, "GET", "/rtc/v1/validate", access_token=token)
+    assert (status, text) == (400, "join_request is required")
+    status, text, _ = await _request(
+        sfu, "GET", "/rtc/v1/validate", access_token=token, join_request="%%%"
+    )
+    assert (status, text) == (400, "cannot base64 decode wrapped join request")
+
+
+async def test_join_metadata_needs_the_grant(sfu: DevSfu) -> None:
+    with_metadata = _join_request(metadata="hello", participant_attributes={"k": "v"})
+    status, text, _ = await _request(
+        sfu, "GET", "/rtc/v1/validate", access_token=_token(sfu), join_request=with_metadata
+    )
+    assert (status, text) == (401, "permissions denied")
+    allowed = _token(
+        sfu, api.VideoGrants(room_join=True, room="validate-room", can_update_own_metadata=True)
+    )
+    status, _, _ = await _request(
+        sfu, "GET", "/rtc/v1/validate", access_token=allowed, join_request=with_metadata
+    )
+    assert status == 200
+
+
+@pytest.mark.parametrize("path", ["/rtc", "/rtc/v1"])
+async def test_join_paths_want_a_websocket_upgrade(sfu: DevSfu, path: str) -> None:
+    for token in (_token(sfu), "not-a-token"):
+        status, _, _ = await _request(
+            sfu, "GET", path, access_token=token, join_request=_join_request()
+        )
+        assert status == 404
+
+
+async def test_an_uncompressed_offer_fits_in_the_url(sfu: DevSfu) -> None:
+    # A client without gzip sends its whole first offer in the URL: far more than 8 KiB.
+    offer = rtc.SessionDescription(type="offer", sdp="a=x-padding\r\n" * 2000, id=1)
+    join_request = _join_request(publisher_offer=offer)
+    assert len(join_request) > 20_000
+    status, text, _ = await _request(
+        sfu, "GET", "/rtc/v1/validate", access_token=_token(sfu), join_request=join_request
+    )
+    assert (status, text) == (200, "success")
