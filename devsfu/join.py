@@ -13,6 +13,8 @@ refusal's status and message as plain text):
   (which need the ``canUpdateOwnMetadata`` grant). ``/rtc/v1/validate`` requires
   ``join_request`` too (400 without it).
 
+An admitted client is first told :func:`join_response` (one for both paths, as livekit-server's).
+
 Refusals, in livekit-server's order: 401 for a bad token (:mod:`devsfu.auth`), 400 for an
 undecodable ``join_request``, 401 without the join grant, 404 for a room that does not exist when
 rooms are not auto-created, 500 when it is full (:mod:`devsfu.rooms`), 401 for metadata without
@@ -30,13 +32,17 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from google.protobuf.message import DecodeError
-from livekit.protocol import rtc
+from livekit.protocol import models, rtc
 
 from devsfu.auth import Claims, TokenAuthority, TokenError, require_join
-from devsfu.model import RoomError
+from devsfu.model import Participant, Room, RoomError
 from devsfu.rooms import RoomRegistry
 
 MAX_JOIN_REQUEST_BYTES = 1 << 20  # Go's http.DefaultMaxHeaderBytes, livekit-server's bound
+PING_INTERVAL_S = 5
+PING_TIMEOUT_S = 15
+SERVER_VERSION = "1.9.0"
+PROTOCOL_VERSION = 17  # livekit-server's current protocol (the one with /rtc/v1)
 
 
 class SignalPath(enum.Enum):
@@ -179,3 +185,27 @@ def _with_own_metadata(claims: Claims, join_request: rtc.JoinRequest) -> Claims:
     merged = dict(claims.attributes)
     merged.update({k: v for k, v in attributes.items() if v})  # an empty value deletes nothing
     return dataclasses.replace(claims, metadata=metadata or claims.metadata, attributes=merged)
+
+
+def join_response(room: Room, me: Participant, others: list[Participant]) -> rtc.SignalResponse:
+    """The first message on an admitted WebSocket: the room, who I am, who else is there."""
+    return rtc.SignalResponse(
+        join=rtc.JoinResponse(
+            room=room.info(),
+            participant=me.info(),
+            other_participants=[p.info() for p in others],
+            server_version=SERVER_VERSION,
+            server_info=models.ServerInfo(
+                edition=models.ServerInfo.Standard,
+                version=SERVER_VERSION,
+                protocol=PROTOCOL_VERSION,
+                node_id="devsfu",
+            ),
+            ice_servers=[],
+            subscriber_primary=False,  # the client's publisher connection is the primary one
+            ping_interval=PING_INTERVAL_S,
+            ping_timeout=PING_TIMEOUT_S,
+            enabled_publish_codecs=[models.Codec(mime="audio/opus")],
+            fast_publish=False,
+        )
+    )

@@ -24,7 +24,7 @@ from livekit.protocol import models, rtc
 
 from devsfu.aiortc_hooks import tap_receiver
 from devsfu.forward import OpusFanout
-from devsfu.join import Admission
+from devsfu.join import PING_TIMEOUT_S, Admission, join_response
 from devsfu.model import Participant, PublishedTrack, Room, RoomError
 from devsfu.peers import Forward, PeerConnections, TwoPeerConnections
 from devsfu.quality import Counters, judge
@@ -33,11 +33,7 @@ from devsfu.single_pc import OnePeerConnection
 
 log = logging.getLogger(__name__)
 
-PING_INTERVAL_S = 5
 QUALITY_INTERVAL_S = 2.0
-PING_TIMEOUT_S = 15
-SERVER_VERSION = "1.9.0"
-PROTOCOL_VERSION = 17  # livekit-server's current protocol (the one with /rtc/v1)
 
 
 class ParticipantSession:
@@ -88,7 +84,7 @@ class ParticipantSession:
         assert me is not None
         try:
             await self.ws.prepare(request)
-            await self._send_now(self._join_response(room, me))
+            await self._send_now(join_response(room, me, self._rooms.others(room, me)))
             self._ready = True
             for queued in self._outbox:
                 await self._send_now(queued)
@@ -109,32 +105,14 @@ class ParticipantSession:
         join_request = self._admission.join_request
         if join_request is None:
             return
-        for add_track in join_request.add_track_requests:
-            await self._on_add_track(add_track)
-        if join_request.HasField("publisher_offer"):
-            await self._peers.on_offer(join_request.publisher_offer)
-
-    def _join_response(self, room: Room, me: Participant) -> rtc.SignalResponse:
-        return rtc.SignalResponse(
-            join=rtc.JoinResponse(
-                room=room.info(),
-                participant=me.info(),
-                other_participants=[p.info() for p in self._rooms.others(room, me)],
-                server_version=SERVER_VERSION,
-                server_info=models.ServerInfo(
-                    edition=models.ServerInfo.Standard,
-                    version=SERVER_VERSION,
-                    protocol=PROTOCOL_VERSION,
-                    node_id="devsfu",
-                ),
-                ice_servers=[],
-                subscriber_primary=False,
-                ping_interval=PING_INTERVAL_S,
-                ping_timeout=PING_TIMEOUT_S,
-                enabled_publish_codecs=[models.Codec(mime="audio/opus")],
-                fast_publish=False,
-            )
-        )
+        try:
+            for add_track in join_request.add_track_requests:
+                await self._on_add_track(add_track)
+            if join_request.HasField("publisher_offer"):
+                await self._peers.on_offer(join_request.publisher_offer)
+        except Exception:
+            # As for any request: logged, and the session goes on (the client may offer again).
+            log.exception("%s: failed to handle the join request's offer", self._who)
 
     async def _receive_loop(self) -> None:
         while not self._closed:
