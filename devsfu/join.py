@@ -206,6 +206,6 @@ def join_response(room: Room, me: Participant, others: list[Participant]) -> rtc
             ping_interval=PING_INTERVAL_S,
             ping_timeout=PING_TIMEOUT_S,
             enabled_publish_codecs=[models.Codec(mime="audio/opus")],
-            fast_publish=False,
+            fast_publish=me.can_publish,
         )
     )

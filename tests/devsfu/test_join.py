@@ -1,9 +1,14 @@
-"""The ``join_request`` of ``/rtc/v1``, decoded as livekit-server decodes it (no process, no I/O).
+"""Joining, without a process: the ``join_request`` of ``/rtc/v1`` and the ``JoinResponse``.
 
 The specification, from livekit-server's ``validateInternal`` and both SDKs' encoders: the value
 is URL-safe base64 (padded) of a ``WrappedJoinRequest`` whose ``join_request`` bytes are a
 ``JoinRequest``, plain (``NONE``) or gzip-compressed (``GZIP``), at most 1 MiB once
 decompressed. Each way of being wrong is a 400 with livekit-server's message.
+
+The ``JoinResponse``, from livekit-server's ``createJoinResponseLocked``: protocol 17, the client's
+publisher connection primary, ``fast_publish`` for whoever may publish (the Rust SDK negotiates at
+once then, instead of after a 150 ms debounce: with ``/rtc/v1`` every forwarded track waits for
+such a negotiation), ping every 5 s with a 15 s timeout, no ICE servers.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from collections.abc import Callable
 import pytest
 from livekit.protocol import models, rtc
 
-from devsfu.join import MAX_JOIN_REQUEST_BYTES, JoinRefused, decode_join_request
+from devsfu.join import MAX_JOIN_REQUEST_BYTES, JoinRefused, decode_join_request, join_response
+from devsfu.model import Participant, Room
 
 
 def _join_request() -> rtc.JoinRequest:
@@ -78,3 +84,30 @@ def test_a_bad_join_request_is_400(value: str, message: str) -> None:
         decode_join_request(value)
     assert refused.value.status == 400
     assert refused.value.message.startswith(message)
+
+
+class _NoLink:
+    async def send_participant_updates(self, infos: list[models.ParticipantInfo]) -> None: ...
+
+    async def track_available(self, publisher: Participant, track: object) -> None: ...
+
+    async def send_connection_quality(self, infos: list[rtc.ConnectionQualityInfo]) -> None: ...
+
+    async def disconnect(self, reason: models.DisconnectReason) -> None: ...
+
+
+@pytest.mark.parametrize("can_publish", [True, False])
+def test_the_join_response_is_livekit_servers(can_publish: bool) -> None:
+    room = Room("RM_1", "r", 300, 20, 2, "", 0)
+    me, other = (
+        Participant(sid, identity, "", "", 0, _NoLink(), can_publish=can_publish)
+        for sid, identity in (("PA_me", "me"), ("PA_other", "other"))
+    )
+    join = join_response(room, me, [other]).join
+    assert join.server_info.protocol == 17
+    assert join.subscriber_primary is False
+    assert join.fast_publish is can_publish
+    assert (join.ping_interval, join.ping_timeout) == (5, 15)
+    assert list(join.ice_servers) == []
+    assert join.participant.sid == "PA_me"
+    assert [p.identity for p in join.other_participants] == ["other"]
