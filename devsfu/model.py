@@ -49,7 +49,7 @@ def room_full() -> RoomError:
 
 
 class ParticipantLink(Protocol):
-    """How the room talks to one connected client (implemented by the signal layer)."""
+    """How the room talks to one connected client (implemented by :mod:`devsfu.session`)."""
 
     async def send_participant_updates(self, infos: list[models.ParticipantInfo]) -> None: ...
 

@@ -37,7 +37,7 @@ QUALITY_INTERVAL_S = 2.0
 
 
 class ParticipantSession:
-    """One client's WebSocket and peer connections (a :class:`devsfu.rooms.ParticipantLink`)."""
+    """One client's WebSocket and peer connections (a :class:`devsfu.model.ParticipantLink`)."""
 
     def __init__(self, rooms: RoomRegistry, admission: Admission) -> None:
         self._rooms = rooms
