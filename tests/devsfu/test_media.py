@@ -2,7 +2,10 @@
 
 Runs in the test process's private network namespace: devsfu listens on ``netns.HOST_A`` and
 the clients connect to ``ws://10.200.0.1:<port>``. The SDK joins by ``/rtc/v1`` (one peer
-connection) unless told not to; the audio tests run on both paths.
+connection). devsfu's ``/rtc`` is run end to end by livekit-client 2.16.1 (``tests/jssdk``), not
+by this SDK: sessions of its two paths in one process (``single_peer_connection=False`` after
+``/rtc/v1`` sessions) sometimes left a later ``AudioStream`` without frames although RTP reached
+the client (livekit 1.2.1; seen in the full suite's order only), and a process uses one path.
 """
 
 from __future__ import annotations
@@ -56,16 +59,11 @@ def token(
     )
 
 
-PATHS = {"rtc-v1": True, "rtc": False}
-"""Test ids -> ``RoomOptions.single_peer_connection`` (``/rtc/v1`` or ``/rtc``)."""
-
-
 class Client:
     """One SDK participant and the events the tests wait for."""
 
-    def __init__(self, identity: str, *, single_pc: bool = True) -> None:
+    def __init__(self, identity: str) -> None:
         self.identity = identity
-        self.single_pc = single_pc
         self.room = rtc.Room()
         self.subscribed: asyncio.Queue[rtc.RemoteTrackPublication] = asyncio.Queue()
         self.muted = asyncio.Event()
@@ -93,8 +91,7 @@ class Client:
             self.subscribed.put_nowait(publication)
 
     async def connect(self, sfu: DevSfu, room: str) -> None:
-        options = rtc.RoomOptions(single_peer_connection=self.single_pc)
-        await self.room.connect(sfu.url, token(sfu, self.identity, room), options)
+        await self.room.connect(sfu.url, token(sfu, self.identity, room))
 
     async def audio_stream(self) -> rtc.AudioStream:
         await asyncio.wait_for(self.subscribed.get(), EVENT_TIMEOUT_S)
@@ -135,10 +132,8 @@ async def room_name(lkapi: api.LiveKitAPI) -> str:
     return name
 
 
-async def _pair(
-    sfu: DevSfu, room: str, clients: list[Client], *, single_pc: bool = True
-) -> tuple[Client, Client]:
-    alice, bob = Client("alice", single_pc=single_pc), Client("bob", single_pc=single_pc)
+async def _pair(sfu: DevSfu, room: str, clients: list[Client]) -> tuple[Client, Client]:
+    alice, bob = Client("alice"), Client("bob")
     clients += [alice, bob]
     await alice.connect(sfu, room)
     await bob.connect(sfu, room)
@@ -179,11 +174,10 @@ async def test_the_sdk_joins_by_rtc_v1_at_the_first_try(
     assert [r.getMessage() for r in caplog.records if r.name.startswith("livekit")] == []
 
 
-@pytest.mark.parametrize("path", PATHS)
 async def test_tone_reaches_the_other_participant(
-    sfu: DevSfu, room_name: str, clients: list[Client], path: str
+    sfu: DevSfu, room_name: str, clients: list[Client]
 ) -> None:
-    alice, bob = await _pair(sfu, room_name, clients, single_pc=PATHS[path])
+    alice, bob = await _pair(sfu, room_name, clients)
     tone = ToneSource()
     try:
         await tone.publish(alice.room)
@@ -196,7 +190,7 @@ async def test_tone_reaches_the_other_participant(
     assert abs(hz - TONE_HZ) < 5.0
     assert abs(level - expected_tone_dbfs()) < LEVEL_TOLERANCE_DB
     assert list(bob.room.remote_participants) == ["alice"]
-    assert _joins(sfu, "bob")[-1] == ("/rtc/v1" if PATHS[path] else "/rtc")
+    assert _joins(sfu, "bob")[-1] == "/rtc/v1"
 
 
 async def test_a_fourth_track_gets_a_section_of_its_own(
@@ -260,11 +254,10 @@ async def test_connection_quality_is_reported(
     assert heard[("alice", "alice")] == rtc.ConnectionQuality.QUALITY_EXCELLENT
 
 
-@pytest.mark.parametrize("path", PATHS)
 async def test_mute_is_seen_and_silences_the_track(
-    sfu: DevSfu, room_name: str, clients: list[Client], path: str
+    sfu: DevSfu, room_name: str, clients: list[Client]
 ) -> None:
-    alice, bob = await _pair(sfu, room_name, clients, single_pc=PATHS[path])
+    alice, bob = await _pair(sfu, room_name, clients)
     tone = ToneSource()
     try:
         await tone.publish(alice.room)
