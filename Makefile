@@ -5,9 +5,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# LiveKit's JS SDK for tests/jssdk, the versions pinned in its package-lock.json (npm ci: the
+# registry is used here, at set-up; the tests themselves fetch nothing).
+JSSDK := tests/jssdk/node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-device lint fmt unit system-deps bench clean
+.PHONY: demo test test-device lint fmt unit system-deps jssdk bench clean
 
 $(STAMP): pyproject.toml android/flet_livekit/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +21,12 @@ $(STAMP): pyproject.toml android/flet_livekit/pyproject.toml
 
 system-deps:
 	bash scripts/system-deps.sh
+
+$(JSSDK): tests/jssdk/package.json tests/jssdk/package-lock.json
+	cd tests/jssdk && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+jssdk: system-deps $(JSSDK)
 
 demo: system-deps $(STAMP)
 	$(PY) scripts/demo.py
@@ -34,7 +43,7 @@ fmt: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-test: system-deps $(STAMP) lint
+test: system-deps $(STAMP) $(JSSDK) lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The UI scenarios on two phones or emulators running the APK (android/README.md says how to get
@@ -51,4 +60,4 @@ bench: system-deps $(STAMP)
 	$(PY) -m bench.signin
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache tests/jssdk/node_modules

@@ -320,6 +320,17 @@ Earlier runs of the same command, as the code changed (the machine's load varies
 | first measurement | about 560 ms | 458 ms |
 | speaker backlog capped at 80 ms (was 200 ms, kept all call) | 544 ms | 306 ms |
 | devsfu forwards Opus unchanged (`bench.media`: 129 -> 42 ms) | 485 ms | 228 ms |
+| devsfu: `/rtc/v1` (no failed attempt first), `fast_publish` | 640 -> 350 ms | no change |
+
+That last row is an A/B on a busy machine (load 2 to 9): devsfu before (the SDK's `/rtc/v1`
+attempt answered 404, then `/rtc`) and after, runs alternated, 9 of each (the table above is the
+last "after"); medians of their p50s: callee hears caller 639 -> 352 ms, caller hears callee
+623 -> 339 ms. `/rtc/v1` alone made the SDK's `connect()` faster (330-470 ms -> 80-150 ms p50,
+15 joins, twice) but not the first audio: devsfu's `JoinResponse` said `fast_publish: false`, so
+the SDK debounced each publisher negotiation by 150 ms, and on `/rtc/v1` each forwarded track
+waits for one (devsfu's `MediaSectionsRequirement`). Two SDK clients, join -> audio heard, p50:
+309 ms before, 387 ms with `/rtc/v1` alone, 115 ms with `fast_publish` as livekit-server sends
+it. Mouth-to-ear varied with the load alone (236-760 ms before, 223-508 ms after).
 
 Of the mouth-to-ear time left, about 45 ms is the path through devsfu and 64 ms the measuring
 stream; the rest is PulseAudio's and PortAudio's buffering at both ends (PortAudio's

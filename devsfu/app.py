@@ -1,7 +1,7 @@
 """The devsfu aiohttp application: RoomService (Twirp), the signal WebSocket and media.
 
-:class:`DevSfu` owns the room registry, the webhook notifier and the signal endpoint; use
-:func:`serve` to run it until cancelled.
+:class:`DevSfu` owns the room registry, the webhook notifier and the signal endpoints, and puts
+CORS headers on every response (:mod:`devsfu.cors`); use :func:`serve` to run it until cancelled.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from devsfu import cors
 from devsfu.auth import TokenAuthority
 from devsfu.rooms import RoomRegistry
 from devsfu.signal import SignalService
@@ -19,6 +20,10 @@ from devsfu.twirp import RoomService
 from devsfu.webhooks import WebhookNotifier
 
 log = logging.getLogger(__name__)
+
+MAX_REQUEST_LINE_BYTES = 1 << 20
+"""A ``/rtc/v1`` URL carries the client's first offer: allow what livekit-server allows (Go's
+``http.DefaultMaxHeaderBytes``), not aiohttp's 8 KiB."""
 
 DEV_ONLY_WARNING = (
     "devsfu is a development and CI media server only: no TURN, no clustering, no hardening. "
@@ -46,11 +51,22 @@ class DevSfu:
         self.rooms = RoomRegistry(self.webhooks, auto_create=settings.auto_create)
         self.signal = SignalService(self.rooms, self.authority)
         self.app = web.Application()
+        cors.install(self.app)
         self.app.router.add_get("/", self._root)
         RoomService(self.rooms, self.authority).add_routes(self.app)
         self.signal.add_routes(self.app)
         self.app.on_startup.append(self._on_startup)
         self.app.on_shutdown.append(self._on_shutdown)
+
+    def runner(self) -> web.AppRunner:
+        """An ``AppRunner`` for :attr:`app` with the request limits a ``/rtc/v1`` join needs."""
+        return web.AppRunner(
+            self.app,
+            handle_signals=False,
+            access_log=None,
+            max_line_size=MAX_REQUEST_LINE_BYTES,
+            max_field_size=MAX_REQUEST_LINE_BYTES,
+        )
 
     async def _root(self, request: web.Request) -> web.Response:
         return web.Response(text="OK")
@@ -67,7 +83,7 @@ class DevSfu:
 async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
     """Run devsfu until cancelled."""
     sfu = DevSfu(settings)
-    runner = web.AppRunner(sfu.app, handle_signals=False, access_log=None)
+    runner = sfu.runner()
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()

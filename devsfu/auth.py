@@ -44,6 +44,7 @@ class VideoGrants:
     can_publish: bool = True
     can_subscribe: bool = True
     hidden: bool = False
+    can_update_own_metadata: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ def _grants(raw: object) -> VideoGrants:
         can_publish=flag("canPublish", True),
         can_subscribe=flag("canSubscribe", True),
         hidden=flag("hidden"),
+        can_update_own_metadata=flag("canUpdateOwnMetadata"),
     )
 
 

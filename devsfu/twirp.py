@@ -22,7 +22,8 @@ from google.protobuf.message import DecodeError, Message
 from livekit.protocol import room as room_pb
 
 from devsfu.auth import Claims, TokenAuthority, TokenError
-from devsfu.rooms import RoomError, RoomRegistry
+from devsfu.model import RoomError
+from devsfu.rooms import RoomRegistry
 
 log = logging.getLogger(__name__)
 

@@ -17,6 +17,10 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm installs LiveKit's JS SDK for tests/jssdk (`make jssdk`); any Node.js with npm will do, so
+# Debian's packages are installed only when there is no npm at all (NodeSource's nodejs bundles
+# its own and conflicts with Debian's npm).
+command -v npm >/dev/null || missing+=(nodejs npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "system-deps: installing ${missing[*]}"

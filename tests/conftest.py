@@ -5,9 +5,10 @@ The whole pytest process enters a private network namespace first (see
 else, so no test can reach the internet even by mistake.
 
 A layer that needs a real component (a network namespace, PostgreSQL, redis-server, PulseAudio,
-Chromium) skips with the reason where that component cannot be had, so a developer without root
-can still run the rest. In CI (``CI`` set) such a skip fails instead: there ``make test`` installs
-every component, and a layer that silently stopped running would prove nothing.
+Chromium, LiveKit's JS SDK from npm) skips with the reason where that component cannot be had, so
+a developer without root can still run the rest. In CI (``CI`` set) such a skip fails instead:
+there ``make test`` installs every component, and a layer that silently stopped running would
+prove nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 from tests.support import netns
 
 _NETNS_ERROR = netns.enter_private_netns()
-REAL_COMPONENT_MARKERS = ("media", "postgres", "redis", "audio", "ui")
+REAL_COMPONENT_MARKERS = ("media", "postgres", "redis", "audio", "ui", "jssdk")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

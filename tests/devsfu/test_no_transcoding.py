@@ -68,7 +68,7 @@ def wiretap(monkeypatch: pytest.MonkeyPatch) -> Wiretap:
 async def sfu_url() -> AsyncIterator[str]:
     port = free_port(netns.HOST_A)
     server = DevSfu(Settings(netns.HOST_A, port, DEFAULT_API_KEY, DEFAULT_API_SECRET))
-    runner = web.AppRunner(server.app, handle_signals=False, access_log=None)
+    runner = server.runner()
     await runner.setup()
     await web.TCPSite(runner, netns.HOST_A, port).start()
     yield f"ws://{netns.HOST_A}:{port}"

@@ -14,8 +14,9 @@ from livekit.protocol import room as room_pb
 
 from devsfu.auth import TokenAuthority, TokenError, require_join
 from devsfu.media import local_candidates, parse_candidate_init
+from devsfu.model import Participant, PublishedTrack, RoomError
 from devsfu.quality import Counters, judge
-from devsfu.rooms import Participant, PublishedTrack, RoomError, RoomRegistry
+from devsfu.rooms import RoomRegistry
 
 KEY = "unit-key"
 SECRET = "unit-secret-0123456789-0123456789-abcdef"

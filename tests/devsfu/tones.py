@@ -49,9 +49,10 @@ class ToneSource:
         amplitude: float = TONE_AMPLITUDE,
         gate: Callable[[int], bool] | None = None,
         frame_ms: int = FRAME_MS,
+        name: str = "tone",
     ) -> None:
         self.source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=max(100, 2 * frame_ms))
-        self.track = rtc.LocalAudioTrack.create_audio_track("tone", self.source)
+        self.track = rtc.LocalAudioTrack.create_audio_track(name, self.source)
         self.frames_sent = 0
         self._hz = hz
         self._amplitude = amplitude
