@@ -219,8 +219,8 @@ class PushMessage(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     """Not sent before (a retry's backoff)."""
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    """Not sent after: the call's ring deadline (a cancel after it would find the notification
-    timed out already)."""
+    """Not sent after: an ``incoming``'s ring deadline; a ``cancel``'s a minute after the call
+    stopped ringing."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -12,7 +12,7 @@ one harmless).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -38,6 +38,9 @@ DEVICES, OUTBOX, CALLS, USERS = st.PUSH_DEVICES, st.PUSH_OUTBOX, st.CALLS, st.US
 INCOMING, CANCEL = "incoming", "cancel"
 PENDING, SENT, DROPPED = "pending", "sent", "dropped"
 RINGING = CallStatus.RINGING.value
+CANCEL_WINDOW = timedelta(seconds=60)
+"""A cancel is tried for this long after the call stopped ringing (a ring timeout stops it at
+the very deadline an ``incoming`` had)."""
 
 _CALL_RINGS = (
     select(CALLS.c.id).where(CALLS.c.id == OUTBOX.c.call_id, CALLS.c.status == RINGING).exists()
@@ -86,7 +89,7 @@ ENQUEUE_CANCELS = insert(OUTBOX).from_select(
         _STATUS,
         literal(PENDING),
         _AT,
-        _TRIED.c.expires_at,
+        _EXPIRES,
         literal(0),
         _AT,
     ).where(
@@ -171,6 +174,7 @@ class OutboxItem:
     kind: str
     status: str | None
     expires_at: datetime
+    """An ``incoming``'s ring deadline; a ``cancel``'s end of tries."""
     attempts: int
     token: str | None
     """``None``: the device removed its registration since."""
@@ -232,7 +236,7 @@ async def enqueue_cancels(
 ) -> None:
     """The call stopped ringing (it is ``status`` now): a cancel to every device an incoming was
     tried on; incomings not tried yet are dropped."""
-    params = {"call": call_id, "status": status, "at": at}
+    params = {"call": call_id, "status": status, "at": at, "expires": at + CANCEL_WINDOW}
     await session.execute(ENQUEUE_CANCELS, params)
     await session.execute(DROP_UNSENT_INCOMING, {"call": call_id, "at": at})
 
@@ -283,7 +287,7 @@ async def cancel_if_stopped(session: AsyncSession, *, item: OutboxItem, at: date
         "user": item.user_id,
         "device": item.device_id,
         "at": at,
-        "expires": item.expires_at,
+        "expires": at + CANCEL_WINDOW,
     }
     await session.execute(CANCEL_AFTER_LATE_INCOMING, params)
 

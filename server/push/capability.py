@@ -50,7 +50,7 @@ def mint_decline(settings: Settings, grant: DeclineGrant, *, expires_at: datetim
         "sub": grant.callee_id,
         "call": grant.call_id,
         "dev": grant.device_id,
-        "exp": int(expires_at.timestamp()) + 1,
+        "exp": int(expires_at.timestamp()),  # never past the ring (rounded down)
     }
     return jwt.encode(claims, _key(settings), algorithm="HS256")
 

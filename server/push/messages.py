@@ -9,8 +9,9 @@ a data message reaches it with the app in the background or killed. Every value 
 - ``cancel``: ``{type, call_id, status}`` (the call's status when it stopped ringing).
 
 Android: priority ``HIGH`` (it wakes a phone in Doze), a time to live of what is left of the ring
-(a phone that comes online later gets nothing), and the call id as collapse key, so a cancel
-that waits in FCM for an offline phone replaces that call's ``incoming``.
+(a phone that comes online later gets nothing; a cancel: of its minute of tries), and the call id
+as collapse key, so a cancel that waits in FCM for an offline phone replaces that call's
+``incoming``.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def cancel_data(item: OutboxItem) -> dict[str, str]:
 
 
 def ttl_s(item: OutboxItem, now: datetime) -> int:
-    """What is left of the ring at ``now``, in whole seconds (at least one)."""
+    """What is left of ``item``'s time at ``now`` (the ring's; a cancel's minute), in whole
+    seconds (at least one)."""
     return max(MIN_TTL_S, math.ceil((item.expires_at - now).total_seconds()))
 
 
