@@ -16,6 +16,9 @@ import pytest
 from tests.server.conftest import BACKENDS, database_url, start_stack
 from tests.server.harness import Person, Stack
 from tests.support.fake_fcm import Answer, FakeFcm, Received, fcm_error
+from voip_app.api import ApiClient
+from voip_app.errors import RequestRefused
+from voip_contract import ErrorCode
 
 RING_S = 3.0
 
@@ -318,3 +321,23 @@ async def test_fcm_503_then_200_delivers_late_and_sockets_ring_at_once(
         assert [r.status for r in tries] == [503, 200]
         assert (await a.call("cancel", {"call_id": call["id"]}))["ok"]
         await fake_fcm.until(call["id"], "cancel", 1)
+
+
+async def test_the_apps_client_registers_and_removes_its_token(
+    stack: Stack, fake_fcm: FakeFcm
+) -> None:
+    p = await stack.tenant("alice", "bob")
+    async with ApiClient(stack.url) as api:
+        api.use_token(p["bob"].token)
+        await api.register_push("phone", f"{p['bob'].id}-app")
+        async with stack.clients(p["alice"]) as (a,):
+            call = await a.invite(p["bob"])
+            (incoming,) = await fake_fcm.until(call["id"], "incoming", 1)
+            assert incoming.token == f"{p['bob'].id}-app"
+            assert (await a.call("cancel", {"call_id": call["id"]}))["ok"]
+            await api.unregister_push("phone")
+            gone = await a.invite(p["bob"])
+            assert (gone["status"], gone["reason"]) == ("MISSED", "callee_offline")
+        with pytest.raises(RequestRefused) as bad:
+            await api.register_push("phone", "with space")
+        assert bad.value.code is ErrorCode.INVALID_PAYLOAD
