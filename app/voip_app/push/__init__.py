@@ -2,7 +2,7 @@
 incoming-call notification's Accept.
 
 :class:`PushSource` is what the engine asks of the platform. On Android it is the
-``flet_livekit.CallPush`` service (:mod:`voip_app.push_android`: a native
+``flet_livekit.CallPush`` service (:mod:`voip_app.push.android`: a native
 ``FirebaseMessagingService`` posts the call's notification even with the app killed); on
 desktop and web there is no FCM, so there is no source and nothing is registered.
 """
