@@ -5,6 +5,8 @@ token's rotation and an Accept on the notification as typed events, and the engi
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from flet_livekit import AcceptedCallEvent, CallPush, LiveKitError, PushTokenEvent
 
@@ -12,6 +14,7 @@ from tests.android.fake_dart import DartError, FakeFletClient
 from tests.android.fake_push import FakeCallPushDart, FakePushPhone
 from voip_app.push import PushSource
 from voip_app.push.android import AndroidPushSource
+from voip_app.ui.app import _answer_from_notification
 
 SERVER = "https://calls.acme.test"
 
@@ -98,3 +101,15 @@ async def test_the_apps_source_keeps_the_engines_contract(client: FakeFletClient
     assert tokens == ["fcm-token-3"]
     await contract.stop()
     assert phone(client).server_url is None
+
+
+async def test_the_app_answers_the_call_accepted_on_its_notification(
+    client: FakeFletClient,
+) -> None:
+    await phone(client).accept_on_notification("c9")  # the Accept started the app
+    source = client.build(AndroidPushSource)
+    wanted: list[str] = []
+    engine = SimpleNamespace(answer_from_notification=wanted.append)
+    await _answer_from_notification(source, engine)  # type: ignore[arg-type]
+    await phone(client).accept_on_notification("c10")  # an Accept while it runs
+    assert wanted == ["c9", "c10"]
