@@ -43,6 +43,7 @@ from tests.android.sources import (
     java_files,
     java_switch_cases,
     parse,
+    python_service_methods,
     syntax_errors,
     walk,
 )
@@ -98,16 +99,7 @@ def test_livekit_client_is_pinned_to_the_version_the_code_was_checked_against() 
 
 def python_methods() -> list[str]:
     """Every ``self._call("name", ...)`` in ``flet_livekit/room.py``."""
-    tree = ast.parse(Path(flet_livekit.room.__file__).read_text())
-    return [
-        node.args[0].value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "_call"
-        and node.args
-        and isinstance(node.args[0], ast.Constant)
-    ]
+    return python_service_methods(Path(flet_livekit.room.__file__))
 
 
 def dart_methods() -> list[str]:

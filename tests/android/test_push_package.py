@@ -33,6 +33,7 @@ from tests.android.sources import (
     java_channels,
     java_switch_cases,
     parse,
+    python_service_methods,
 )
 from voip_contract import CancelPush, IncomingPush
 
@@ -44,16 +45,7 @@ CHANNEL = JAVA_PACKAGE_DIR / "CallPushChannel.java"
 
 def python_methods() -> list[str]:
     """Every ``self._call("name", ...)`` in ``flet_livekit/push.py``."""
-    tree = ast.parse(Path(flet_livekit.push.__file__).read_text())
-    return [
-        node.args[0].value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "_call"
-        and node.args
-        and isinstance(node.args[0], ast.Constant)
-    ]
+    return python_service_methods(Path(flet_livekit.push.__file__))
 
 
 def fake_tree() -> ast.Module:

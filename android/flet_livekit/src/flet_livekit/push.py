@@ -12,7 +12,8 @@ from typing import Any
 
 import flet as ft
 
-from flet_livekit.types import AcceptedCallEvent, LiveKitError, LiveKitTimeoutError, PushTokenEvent
+from flet_livekit.room import call_dart
+from flet_livekit.types import AcceptedCallEvent, LiveKitError, PushTokenEvent
 
 URL_SCHEMES = ("http://", "https://")
 CALL_TIMEOUT_S = 15.0
@@ -54,11 +55,4 @@ class CallPush(ft.Service):
         return call_id or None
 
     async def _call(self, method: str, arguments: dict[str, Any] | None) -> Any:
-        try:
-            return await self._invoke_method(method, arguments, timeout=CALL_TIMEOUT_S)
-        except TimeoutError as e:
-            raise LiveKitTimeoutError(
-                f"{method}: no answer from the app within {CALL_TIMEOUT_S:g} s"
-            ) from e
-        except RuntimeError as e:
-            raise LiveKitError(f"{method}: {str(e).removeprefix('Exception: ')}") from e
+        return await call_dart(self, method, arguments, CALL_TIMEOUT_S)
