@@ -80,6 +80,7 @@ class PushSender:
     async def run(self) -> None:
         """Send due pushes whenever kicked, and every ``VOIP_PUSH_POLL_S``, until cancelled."""
         while True:
+            self._wake.clear()  # before looking: a kick while looking means "look again"
             try:
                 await self.send_due()
             except Exception:
@@ -95,7 +96,6 @@ class PushSender:
             for waiter in (woken, timer):
                 waiter.cancel()
             await asyncio.gather(woken, timer, return_exceptions=True)
-            self._wake.clear()
 
     async def send_due(self) -> int:
         """Claim what is due now (as many as there are free slots) and start sending it; how
