@@ -17,14 +17,18 @@ from typing import Any
 
 import socketio
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server import api, migrate, signin_guard
 from server.calls import connections, sweeps
-from server.calls.deps import CallDeps
+from server.calls.deps import CallDeps, NoPush
 from server.clock import Clock, SystemClock
 from server.config import Settings
 from server.db.engine import make_engine, make_sessionmaker
 from server.media import LiveKitRooms, MediaRooms
+from server.push.fcm import FcmClient
+from server.push.oauth import ServiceAccountTokens
+from server.push.sender import PushSender
 from server.sio.namespace import CallNamespace, SocketNotifier
 
 log = logging.getLogger(__name__)
@@ -64,12 +68,15 @@ def create_app(
     engine = make_engine(settings.db_url)
     sio = _socketio_server(settings)
     notifier = SocketNotifier(sio, distributed=bool(settings.redis_url))
+    sessions, clock = make_sessionmaker(engine), clock or SystemClock()
+    sender = push_sender(settings, sessions, clock) if settings.push_enabled else None
     deps = CallDeps(
         settings=settings,
-        sessions=make_sessionmaker(engine),
-        clock=clock or SystemClock(),
+        sessions=sessions,
+        clock=clock,
         media=media or LiveKitRooms(settings),
         notifier=notifier,
+        push=sender or NoPush(),
     )
     sio.register_namespace(CallNamespace(deps))
 
@@ -79,13 +86,16 @@ def create_app(
             await migrate.upgrade(engine)
         settings.jwt_key()  # create the dev secret now, not in the first request
         await _start(deps)
-        tasks = [asyncio.create_task(job) for job in _periodic(deps)]
+        jobs = _periodic(deps) + (_push_jobs(deps.clock, sender) if sender else [])
+        tasks = [asyncio.create_task(job) for job in jobs]
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if sender is not None:
+                await sender.drain()  # pushes in flight finish; unsent ones stay for any node
             await _stop(deps)
             await engine.dispose()
 
@@ -139,6 +149,29 @@ def _periodic(deps: CallDeps) -> list[Coroutine[Any, Any, None]]:
             lambda: sweeps.settle_vanished_rooms(deps, now=clock.now()),
         ),
     ]
+
+
+def push_sender(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> PushSender:
+    """The node's FCM sender (``VOIP_FCM_*``): the service account's tokens and FCM v1."""
+    assert settings.fcm_credentials_file is not None
+    assert settings.fcm_project_id is not None
+    tokens = ServiceAccountTokens(
+        settings.fcm_credentials_file, clock, timeout_s=settings.push_timeout_s
+    )
+    fcm = FcmClient(
+        endpoint=settings.fcm_endpoint,
+        project_id=settings.fcm_project_id,
+        tokens=tokens,
+        timeout_s=settings.push_timeout_s,
+    )
+    return PushSender(settings, sessions, clock, fcm)
+
+
+def _push_jobs(clock: Clock, sender: PushSender) -> list[Coroutine[Any, Any, None]]:
+    """The sender's loop, and forgetting pushes of calls long over."""
+    return [sender.run(), every(clock, 60.0, "push outbox", sender.forget_old)]
 
 
 async def _stop(deps: CallDeps) -> None:

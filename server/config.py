@@ -11,7 +11,7 @@ import secrets
 import socket
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,21 @@ class Settings(BaseSettings):
     """``presence`` events go to the whole tenant up to this many users (O(n²) otherwise); in
     bigger tenants only to the sockets that watch the user (``presence_watch``)."""
 
+    fcm_project_id: str | None = None
+    """The Firebase project whose app the phones run; with ``fcm_credentials_file``, push is on."""
+    fcm_credentials_file: Path | None = None
+    """A service account's JSON key (Firebase Cloud Messaging API); its ``token_uri`` is where
+    the OAuth token comes from."""
+    fcm_endpoint: str = "https://fcm.googleapis.com"
+    """FCM HTTP v1's base URL (tests point it at a fake on loopback)."""
+    push_concurrency: int = Field(default=16, ge=1, le=256)
+    """FCM requests one node has in flight at most."""
+    push_timeout_s: float = Field(default=10.0, gt=0)
+    """One FCM (or OAuth token) request's time limit."""
+    push_poll_s: float = Field(default=1.0, gt=0)
+    """How often each node looks for pushes it did not start itself (another node's that died
+    after its commit, retries that came due)."""
+
     log_format: str = "json"
     log_level: str = "INFO"
 
@@ -92,11 +107,26 @@ class Settings(BaseSettings):
         "livekit_api_secret",
         "redis_url",
         "node_id",
+        "fcm_project_id",
+        "fcm_credentials_file",
         mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _push_both_or_neither(self) -> Settings:
+        if (self.fcm_project_id is None) != (self.fcm_credentials_file is None):
+            raise ValueError(
+                "push needs both VOIP_FCM_PROJECT_ID and VOIP_FCM_CREDENTIALS_FILE (or neither)"
+            )
+        return self
+
+    @property
+    def push_enabled(self) -> bool:
+        """FCM is configured: callees with a push device ring, and pushes go out."""
+        return self.fcm_project_id is not None
 
     @property
     def db_url(self) -> str:

@@ -158,7 +158,25 @@ class ApiClient:
         body = {"device_id": device_id} if device_id else None
         return await self._request("POST", f"/api/calls/{call_id}/token", RoomToken, json=body)
 
+    async def register_push(self, device_id: str, token: str) -> None:
+        """Wake this device (``device_id``, as signaling names it) with FCM ``token`` when a call
+        comes and its app holds no live connection; replaces the device's previous token."""
+        body = {"provider": "fcm", "token": token}
+        await self._send("PUT", f"/api/devices/{device_id}/push", json=body)
+
+    async def unregister_push(self, device_id: str) -> None:
+        """Stop waking this device (at sign-out)."""
+        await self._send("DELETE", f"/api/devices/{device_id}/push")
+
     async def _request(self, method: str, path: str, model: type[M], **kwargs: Any) -> M:
+        response = await self._send(method, path, **kwargs)
+        try:
+            return model.model_validate(response.json())
+        except (ValueError, ValidationError) as exc:
+            raise BadResponse(f"The call server sent an unexpected answer to {path}.") from exc
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """The response to a request that succeeded; a :class:`VoipError` for any other."""
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         try:
             response = await self._http.request(method, path, headers=headers, **kwargs)
@@ -167,10 +185,7 @@ class ApiClient:
         except httpx.TransportError as exc:
             raise ServerUnreachable(self.server_url, type(exc).__name__) from exc
         if response.is_success:
-            try:
-                return model.model_validate(response.json())
-            except (ValueError, ValidationError) as exc:
-                raise BadResponse(f"The call server sent an unexpected answer to {path}.") from exc
+            return response
         error = _error_of(response)
         if isinstance(error, Unauthorized) and self._token:
             notify([self._on_refused], error, log=log, what="session refused")

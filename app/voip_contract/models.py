@@ -17,6 +17,10 @@ from voip_contract.errors import ErrorCode
 
 ID_MAX = 64
 """Longest id (user, call, request) the server accepts from a client."""
+PUSH_TOKEN_MAX = 1024
+"""Longest push token (FCM's are about 160 characters)."""
+CAPABILITY_MAX = 2048
+"""Longest decline capability a client may send back."""
 PRESENCE_WATCH_MAX = 200
 """Most user ids one ``presence_watch`` may name (a page of contacts)."""
 
@@ -224,3 +228,40 @@ class PresenceSnapshot(Outbound):
     (ids that were ignored are absent)."""
 
     presence: list[PresenceChanged]
+
+
+# --- push (HTTP in, FCM data messages out) ----------------------------------------------------
+
+
+class PushRegistration(Inbound):
+    """``PUT /api/devices/{device_id}/push``: wake this device with this token."""
+
+    provider: Literal["fcm"]
+    token: str = Field(min_length=1, max_length=PUSH_TOKEN_MAX, pattern=r"^[\x21-\x7e]+$")
+
+
+class PushDecline(Inbound):
+    """``POST /api/calls/{call_id}/push-decline``: the capability an ``incoming`` push carried."""
+
+    capability: str = Field(min_length=1, max_length=CAPABILITY_MAX)
+
+
+class IncomingPush(Outbound):
+    """The ``data`` of an ``incoming`` push (every value a string, as FCM wants)."""
+
+    type: Literal["incoming"] = "incoming"
+    call_id: str
+    caller_id: str
+    caller_name: str
+    ring_expires_at: datetime
+    decline_capability: str
+    """Declines this call for this callee until the ring ends, and does nothing else."""
+
+
+class CancelPush(Outbound):
+    """The ``data`` of a ``cancel`` push: the call stopped ringing (``status`` is its status then:
+    ``IN_PROGRESS`` when answered, else its final status)."""
+
+    type: Literal["cancel"] = "cancel"
+    call_id: str
+    status: CallStatus

@@ -46,7 +46,12 @@ async def contacts(
         limit=limit + 1,
     )
     page, more = rows[:limit], len(rows) > limit
-    states = await presence_of(session, user_ids=[u.id for u in page], live_since=deps.live_since())
+    states = await presence_of(
+        session,
+        user_ids=[u.id for u in page],
+        live_since=deps.live_since(),
+        push=deps.push.enabled,
+    )
     items = [
         Contact(id=u.id, display_name=u.display_name, email=u.email, presence=states[u.id])
         for u in page

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -84,9 +84,30 @@ class TenantFacts:
         return size
 
 
+class PushOutbox(Protocol):
+    """This node's push sender (:class:`server.push.sender.PushSender`), as the call operations
+    see it: whether push is on, and a kick after a commit that wrote pushes."""
+
+    @property
+    def enabled(self) -> bool: ...
+
+    def kick(self) -> None:
+        """Pushes were committed: send them soon (never waits)."""
+
+
+class NoPush:
+    """Push off (``VOIP_FCM_*`` unset): no push is written, and nobody is reachable by one."""
+
+    enabled = False
+
+    def kick(self) -> None:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class CallDeps:
-    """The parts the call operations use: settings, database, clock, LiveKit, the notifier."""
+    """The parts the call operations use: settings, database, clock, LiveKit, the notifier, and
+    the push sender."""
 
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
@@ -94,6 +115,7 @@ class CallDeps:
     media: MediaRooms
     notifier: Notifier
     background: Background = field(default_factory=Background)
+    push: PushOutbox = field(default_factory=NoPush)
     tenants: TenantFacts = field(init=False)
 
     def __post_init__(self) -> None:

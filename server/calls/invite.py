@@ -22,6 +22,7 @@ from server.calls.settle import announce_end
 from server.calls.views import call_view
 from server.callstate import Opening
 from server.db import calls as call_data
+from server.db import push as push_data
 from server.db import users as user_data
 from server.db.models import CallRow, new_id
 from server.db.users import InviteFacts, PartyRow
@@ -55,6 +56,7 @@ async def invite(
     if row is None:  # a retried invite (same request_id): the call it made
         return await _retried(deps, ident, dev, payload)
     if row.status == CallStatus.RINGING.value:
+        deps.push.kick()  # after the commit, on the sender's own task
         await announce.ringing(deps.notifier, row, parties)
         await presence.publish(deps, row.tenant_id, [row.caller_id, row.callee_id])
     elif CallStatus(row.status).is_final and row.caller_sid == dev.sid:
@@ -91,10 +93,12 @@ async def _open_call(
     facts: InviteFacts,
     now: datetime,
 ) -> tuple[CallRow | None, dict[str, PartyRow]]:
-    """Insert the call, claim both lines if it rings, log the invite, commit; ``None`` when a
-    call with this ``request_id`` exists already (a raced retry)."""
+    """Insert the call, claim both lines if it rings, log the invite (and write its pushes),
+    commit; ``None`` when a call with this ``request_id`` exists already (a raced retry)."""
     me, callee_id, users = ident.user_id, payload.callee_id, facts.users
-    opening = _opening(users[me], users[callee_id], facts.callee_live)
+    # A callee rings on a live socket, or on a device a push can wake (push on).
+    reachable = facts.callee_live or (deps.push.enabled and facts.callee_pushable)
+    opening = _opening(users[me], users[callee_id], reachable)
     row = await _insert_call(deps, session, ident, dev, payload, opening, now)
     if (
         row is not None
@@ -105,10 +109,19 @@ async def _open_call(
         # this one does not (the claim is the decision, not the look).
         await session.rollback()
         users = await user_data.users_by_id(session, ids=(me, callee_id))
-        opening = _opening(users[me], users[callee_id], facts.callee_live, lost_race=True)
+        opening = _opening(users[me], users[callee_id], reachable, lost_race=True)
         row = await _insert_call(deps, session, ident, dev, payload, opening, now)
     if row is None:
         return None, users
+    await _log_invite(deps, session, row, dev, now)
+    await session.commit()
+    return row, users
+
+
+async def _log_invite(
+    deps: CallDeps, session: AsyncSession, row: CallRow, dev: DeviceSocket, now: datetime
+) -> None:
+    """The invite's ``call_events`` row and, if it rings, its pushes (in its transaction)."""
     await call_data.insert_event(
         session,
         call_id=row.id,
@@ -117,11 +130,13 @@ async def _open_call(
         from_status=None,
         to_status=row.status,
         reason=row.reason,
-        actor=me,
+        actor=row.caller_id,
         device=dev.device_id,
     )
-    await session.commit()
-    return row, users
+    if deps.push.enabled and row.ring_deadline is not None:
+        await push_data.enqueue_incoming(
+            session, call_id=row.id, callee_id=row.callee_id, at=now, expires_at=row.ring_deadline
+        )
 
 
 async def _insert_call(

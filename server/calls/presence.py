@@ -43,7 +43,9 @@ async def publish(deps: CallDeps, tenant_id: str, user_ids: Sequence[str]) -> No
     if not user_ids:
         return
     async with deps.sessions() as session:
-        states = await presence_of(session, user_ids=user_ids, live_since=deps.live_since())
+        states = await presence_of(
+            session, user_ids=user_ids, live_since=deps.live_since(), push=deps.push.enabled
+        )
     for uid, state in states.items():
         data = PresenceChanged(user_id=uid, presence=state).model_dump(mode="json")
         if tenant_hears:
@@ -67,4 +69,6 @@ async def watchable(deps: CallDeps, ident: Identity, user_ids: Sequence[str]) ->
 async def snapshot(deps: CallDeps, user_ids: Sequence[str]) -> dict[str, Presence]:
     """Where these users stand now (the caller checked they are of its tenant)."""
     async with deps.sessions() as session:
-        return await presence_of(session, user_ids=user_ids, live_since=deps.live_since())
+        return await presence_of(
+            session, user_ids=user_ids, live_since=deps.live_since(), push=deps.push.enabled
+        )

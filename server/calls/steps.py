@@ -20,6 +20,7 @@ from server.auth import Identity
 from server.calls.deps import CallDeps
 from server.callstate import IllegalStatusEvent, Role, StatusEvent, Transition
 from server.db import calls as call_data
+from server.db import push as push_data
 from server.db.models import CallRow
 from server.db.users import PartyRow
 from server.errors import ServiceError
@@ -90,6 +91,9 @@ async def write_step(
     if step.target.is_final:  # the call no longer holds its parties' lines
         parties = (row.caller_id, row.callee_id)
         await call_data.release_lines(session, call_id=row.id, user_ids=parties)
+    stops_ringing = deps.push.enabled and step.source is CallStatus.RINGING
+    if stops_ringing:  # every notification of it must stop: cancels, in this transaction
+        await push_data.enqueue_cancels(session, call_id=row.id, status=step.target.value, at=now)
     await call_data.insert_event(
         session,
         call_id=row.id,
@@ -102,6 +106,8 @@ async def write_step(
         device=device,
     )
     await session.commit()
+    if stops_ringing:
+        deps.push.kick()
     # Mirror the change on the loaded row without making it dirty: a later autoflush must
     # never write these values again unconditionally (that could undo a later transition).
     for name, value in changes.items():

@@ -17,14 +17,15 @@ from voip_contract import Presence
 
 
 async def presence_of(
-    session: AsyncSession, *, user_ids: Sequence[str], live_since: datetime
+    session: AsyncSession, *, user_ids: Sequence[str], live_since: datetime, push: bool = False
 ) -> dict[str, Presence]:
-    """``busy`` while a call holds the line, else ``online`` with a live socket on any node,
-    else ``offline`` (also for ids that are no user), in the order asked. One round trip."""
+    """``busy`` while a call holds the line, else ``online`` with a live socket on any node (or,
+    with ``push`` on, a push device: a call would ring), else ``offline`` (also for ids that are
+    no user), in the order asked. One round trip."""
     if not user_ids:
         return {}
     params = {"ids": sorted(set(user_ids)), "live_since": live_since}
-    rows = await session.execute(st.PRESENCE, params)
+    rows = await session.execute(st.PRESENCE_WITH_PUSH if push else st.PRESENCE, params)
     known: dict[str, Presence] = {
         uid: "busy" if busy else "online" if live else "offline" for uid, busy, live in rows
     }

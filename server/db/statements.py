@@ -10,9 +10,29 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Exists, Table, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Exists,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
-from server.db.models import CallEvent, CallRow, Connection, Node, Tenant, User
+from server.db.models import (
+    CallEvent,
+    CallRow,
+    Connection,
+    Node,
+    PushDevice,
+    PushMessage,
+    Tenant,
+    User,
+)
 from voip_contract import CallStatus
 
 CALLS = cast(Table, CallRow.__table__)
@@ -21,6 +41,8 @@ EVENTS = cast(Table, CallEvent.__table__)
 CONNECTIONS = cast(Table, Connection.__table__)
 NODES = cast(Table, Node.__table__)
 TENANTS = cast(Table, Tenant.__table__)
+PUSH_DEVICES = cast(Table, PushDevice.__table__)
+PUSH_OUTBOX = cast(Table, PushMessage.__table__)
 
 RINGING = CallStatus.RINGING.value
 IN_PROGRESS = CallStatus.IN_PROGRESS.value
@@ -35,6 +57,11 @@ def live_socket_of(user: Any) -> Exists:
         .where(CONNECTIONS.c.user_id == user, NODES.c.last_seen >= bindparam("live_since"))
         .exists()
     )
+
+
+def push_device_of(user: Any) -> Exists:
+    """Whether ``user`` registered a device that a push can wake (only counts with push on)."""
+    return select(PUSH_DEVICES.c.device_id).where(PUSH_DEVICES.c.user_id == user).exists()
 
 
 # --- calls -------------------------------------------------------------------------------------
@@ -133,10 +160,11 @@ INVITE_LOOKUP = select(
     .where(CALLS.c.caller_id == bindparam("me"), CALLS.c.created_at >= bindparam("since"))
     .scalar_subquery(),
     live_socket_of(bindparam("callee")),
+    push_device_of(bindparam("callee")),
 ).where(USERS.c.id.in_(bindparam("ids", expanding=True)))
 """Everything an invite decides on, in one round trip: both users (and their lines), the call
-this ``request_id`` already made, the caller's invites of the last minute, and whether the
-callee has a live socket on any node."""
+this ``request_id`` already made, the caller's invites of the last minute, whether the callee
+has a live socket on any node, and whether it has a push device."""
 
 # --- presence: sockets and nodes ---------------------------------------------------------------
 
@@ -147,6 +175,12 @@ PRESENCE = select(
 ).where(USERS.c.id.in_(bindparam("ids", expanding=True)))
 """Each user's line and whether it has a live socket on any node: its presence, in one SELECT
 (it runs for every presence change, and for every page of contacts)."""
+PRESENCE_WITH_PUSH = select(
+    USERS.c.id,
+    USERS.c.active_call_id.is_not(None),
+    or_(live_socket_of(USERS.c.id), push_device_of(USERS.c.id)),
+).where(USERS.c.id.in_(bindparam("ids", expanding=True)))
+""":data:`PRESENCE` with push on: a push device makes a user reachable (``online``) too."""
 HAS_LIVE_SOCKET = select(live_socket_of(bindparam("user")))
 INSERT_CONNECTION = insert(CONNECTIONS)
 DELETE_CONNECTION = delete(CONNECTIONS).where(CONNECTIONS.c.sid == bindparam("sid"))

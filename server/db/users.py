@@ -35,6 +35,8 @@ class InviteFacts:
     """The caller's invites since ``since``."""
     callee_live: bool
     """The callee has a socket on a live node."""
+    callee_pushable: bool = False
+    """The callee registered a push device."""
 
 
 async def invite_facts(
@@ -60,8 +62,8 @@ async def invite_facts(
     users = {r[0]: PartyRow(*r[:4]) for r in found}
     if not found:
         return InviteFacts(users, None, 0, False)
-    existing, recent, live = found[0][4], found[0][5], found[0][6]
-    return InviteFacts(users, existing, int(recent or 0), bool(live))
+    existing, recent, live, pushable = found[0][4:8]
+    return InviteFacts(users, existing, int(recent or 0), bool(live), bool(pushable))
 
 
 async def users_by_id(session: AsyncSession, *, ids: Iterable[str]) -> dict[str, PartyRow]:

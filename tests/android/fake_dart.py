@@ -29,6 +29,7 @@ from tests.android.fake_flet import (
     wait_until,
 )
 from tests.android.fake_phone import JOIN_STEPS, FakePhone, Route
+from tests.android.fake_push import FakeCallPushDart
 
 REFUSED_TOKEN_PREFIX = "refused."
 
@@ -259,4 +260,4 @@ class FakeLiveKitDart(FakeDartService):
 
 
 def new_client() -> FakeFletClient:
-    return FakeFletClient({"LiveKitRoom": FakeLiveKitDart})
+    return FakeFletClient({"LiveKitRoom": FakeLiveKitDart, "CallPush": FakeCallPushDart})

@@ -9,6 +9,7 @@ counting.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -198,3 +199,20 @@ def java_channels(tree: Tree) -> set[str]:
         ]
         names |= {string_value(literal) for literal in literals}
     return names
+
+
+# -- Python ------------------------------------------------------------------------------------
+
+
+def python_service_methods(path: Path) -> list[str]:
+    """Every ``self._call("name", ...)`` of a service's Python side."""
+    tree = ast.parse(path.read_text())
+    return [
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "_call"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    ]

@@ -43,6 +43,7 @@ from tests.android.sources import (
     java_files,
     java_switch_cases,
     parse,
+    python_service_methods,
     syntax_errors,
     walk,
 )
@@ -86,7 +87,7 @@ def test_the_flutter_package_is_named_as_flet_build_expects() -> None:
     extension = parse(DART_LIB / "flet_livekit.dart").root_node.text or b""
     assert b'export "src/extension.dart" show Extension;' in extension
     create = dart_method_body(parse(DART_LIB / "src" / "extension.dart"), "createService")
-    assert dart_switch_cases(create) == ["LiveKitRoom"]
+    assert dart_switch_cases(create) == ["LiveKitRoom", "CallPush"]
     plugin = JAVA_PACKAGE_DIR / f"{spec['pluginClass']}.java"
     assert plugin.exists()
     assert f"package {spec['package']};" in plugin.read_text()
@@ -98,16 +99,7 @@ def test_livekit_client_is_pinned_to_the_version_the_code_was_checked_against() 
 
 def python_methods() -> list[str]:
     """Every ``self._call("name", ...)`` in ``flet_livekit/room.py``."""
-    tree = ast.parse(Path(flet_livekit.room.__file__).read_text())
-    return [
-        node.args[0].value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "_call"
-        and node.args
-        and isinstance(node.args[0], ast.Constant)
-    ]
+    return python_service_methods(Path(flet_livekit.room.__file__))
 
 
 def dart_methods() -> list[str]:
@@ -220,8 +212,10 @@ def test_the_manifest_declares_the_call_foreground_service() -> None:
         "android.permission.WAKE_LOCK",
         "android.permission.BLUETOOTH_CONNECT",
     } <= permissions
-    services = list(root.iter("service"))
-    assert len(services) == 1
+    services = [
+        s for s in root.iter("service") if s.get(f"{ANDROID_NS}foregroundServiceType") is not None
+    ]
+    assert len(services) == 1  # (the other is push's, test_push_package.py)
     service = services[0]
     assert service.get(f"{ANDROID_NS}foregroundServiceType") == "microphone"
     assert service.get(f"{ANDROID_NS}exported") == "false"

@@ -74,9 +74,16 @@ def test_the_plugin_compiles_against_the_api_stubs(tmp_path: Path) -> None:
     done = javac(java_files(), tmp_path)
     assert done.returncode == 0, done.stderr
     classes = {p.name for p in (tmp_path / "classes").rglob("*.class")}
-    assert {"FletLivekitPlugin.class", "CallForegroundService.class", "AudioRoutes.class"} <= (
-        classes
-    )
+    assert {
+        "FletLivekitPlugin.class",
+        "CallForegroundService.class",
+        "AudioRoutes.class",
+        "CallPushService.class",
+        "CallPushChannel.class",
+        "IncomingCallNotifier.class",
+        "CallActionReceiver.class",
+        "PushStore.class",
+    } <= classes
 
 
 @pytest.mark.parametrize(
@@ -85,6 +92,13 @@ def test_the_plugin_compiles_against_the_api_stubs(tmp_path: Path) -> None:
         ("CallForegroundService.java", "stopSelf(startId)", "stopSelf(startId, 0)"),
         ("CallForegroundService.java", "R.drawable.flet_livekit_ic_call", "R.drawable.ic_missing"),
         ("AudioRoutes.java", "audio.getCommunicationDevice()", "audio.getCommunicationDevices()"),
+        (
+            "IncomingCallNotifier.java",
+            "forIncomingCall(person, decline, accept)",
+            "forIncomingCall(person, accept)",
+        ),
+        ("CallPushService.java", "message.getData()", "message.getPayload()"),
+        ("CallPushChannel.java", "FirebaseApp.getApps(context)", "FirebaseApp.getApps()"),
     ],
 )
 def test_a_wrong_call_or_a_missing_resource_fails_to_compile(

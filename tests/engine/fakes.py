@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -74,6 +74,10 @@ class FakeServer:
     renewed_token: str = "tok-2"
     refresh_status: int = 200
     """``POST /api/auth/refresh`` answers with this status (and a fitting error code)."""
+    push_status: int = 204
+    """``PUT``/``DELETE /api/devices/{id}/push`` answer with this status."""
+    push_devices: dict[str, str] = field(default_factory=dict)
+    """Push registrations, device id -> token, as the server keeps them."""
 
     def _session(self) -> httpx.Response:
         """What login and refresh answer: the current token, good for an hour."""
@@ -110,6 +114,8 @@ class FakeServer:
             )
         if path == "/api/calls":
             return httpx.Response(200, json={"items": self.calls, "next_cursor": None})
+        if path.startswith("/api/devices/") and path.endswith("/push"):
+            return self._push(request, path.split("/")[3])
         if path.startswith("/api/calls/") and path.endswith("/token"):
             if self.room_token_status != 200:
                 return _error(self.room_token_status, "invalid_state", "call is over")
@@ -126,6 +132,15 @@ class FakeServer:
                     return httpx.Response(200, json=call)
             return _error(404, "not_found", "no such call")
         return _error(404, "not_found", "no route")
+
+    def _push(self, request: httpx.Request, device_id: str) -> httpx.Response:
+        if self.push_status != 204:
+            return _error(self.push_status, "unavailable", "push registrations are down")
+        if request.method == "PUT":
+            self.push_devices[device_id] = json.loads(request.content)["token"]
+        else:
+            self.push_devices.pop(device_id, None)
+        return httpx.Response(204)
 
 
 def _error(status: int, code: str, message: str) -> httpx.Response:
@@ -293,3 +308,32 @@ def unreachable() -> ServerUnreachable:
 
 def refused(code: ErrorCode) -> RequestRefused:
     return RequestRefused(code, "test")
+
+
+class FakePushSource:
+    """:class:`voip_app.push.PushSource` as the Android side behaves: a token once started
+    (``None``: a build without push), rotations played by :meth:`rotate`."""
+
+    def __init__(self, token: str | None = "fcm-1", *, fails: bool = False) -> None:
+        self.token, self.fails = token, fails
+        self.server_url: str | None = None
+        self.stopped = 0
+        self._listener: Callable[[str], None] | None = None
+
+    async def start(self, server_url: str) -> str | None:
+        if self.fails:
+            raise RuntimeError("Firebase is not initialised")
+        self.server_url = server_url
+        return self.token
+
+    def set_token_listener(self, listener: Callable[[str], None] | None) -> None:
+        self._listener = listener
+
+    async def stop(self) -> None:
+        self.server_url = None
+        self.stopped += 1
+
+    def rotate(self, token: str) -> None:
+        self.token = token
+        if self._listener is not None:
+            self._listener(token)

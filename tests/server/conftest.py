@@ -11,6 +11,7 @@ import pytest
 
 from tests.server.harness import Stack
 from tests.support.devsfu import DevSfu, running_devsfu
+from tests.support.fake_fcm import FakeFcm
 from tests.support.servers import HOST, CallServer, PostgresServer, RedisServer, free_port
 
 IDP_SECRET = "idp-test-secret-0123456789-abcdefghijklmnop"
@@ -44,6 +45,14 @@ def redis() -> Iterator[RedisServer]:
         pytest.skip(why)
     with RedisServer.start() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def fake_fcm() -> Iterator[FakeFcm]:
+    """FCM HTTP v1 and its OAuth token endpoint, faked on loopback for the whole session."""
+    fake = FakeFcm.start()
+    yield fake
+    fake.stop()
 
 
 def database_url(request: pytest.FixtureRequest, backend: str) -> str | None:

@@ -4,7 +4,7 @@ notifier and one fake clock shared by every node (as the nodes of a cluster shar
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +12,7 @@ from typing import Any
 
 from server import migrate
 from server.auth import Identity
-from server.calls.deps import CallDeps
+from server.calls.deps import CallDeps, NoPush, PushOutbox
 from server.config import Settings
 from server.db.engine import make_engine, make_sessionmaker
 from server.seed import UserSpec, ensure_tenant, ensure_users
@@ -29,15 +29,23 @@ class Domain:
     people: dict[str, Identity]
     nodes: list[CallDeps] = field(default_factory=list)
 
-    def node(self, node_id: str = "node-a", **settings: Any) -> CallDeps:
-        """A server process on this database (its own LiveKit fake and notifier)."""
+    def node(
+        self,
+        node_id: str = "node-a",
+        *,
+        push: Callable[[Settings], PushOutbox] | None = None,
+        **settings: Any,
+    ) -> CallDeps:
+        """A server process on this database (its own LiveKit fake and notifier; ``push`` makes
+        its push sender from its settings)."""
         config = Settings(
             var_dir=self.path,
             database_url=f"sqlite+aiosqlite:///{self.path / 'voip.db'}",
             node_id=node_id,
             **settings,
         )
-        deps = CallDeps(config, self.sessions, self.clock, FakeRooms(), Recorded())
+        sender = push(config) if push else NoPush()
+        deps = CallDeps(config, self.sessions, self.clock, FakeRooms(), Recorded(), push=sender)
         self.nodes.append(deps)
         return deps
 

@@ -33,6 +33,16 @@ class FakeVibrator:
 
 
 @dataclass
+class FakeNotificationManager:
+    """``NotificationManager.canUseFullScreenIntent()`` (Android 14+)."""
+
+    full_screen: bool = True
+
+    def canUseFullScreenIntent(self) -> bool:
+        return self.full_screen
+
+
+@dataclass
 class FakeActivity:
     """The app's activity: permissions, focus, settings intents, the vibrator."""
 
@@ -45,6 +55,9 @@ class FakeActivity:
     requests: list[list[str]] = field(default_factory=list)
     started: list[Any] = field(default_factory=list)
     vibrator: FakeVibrator = field(default_factory=FakeVibrator)
+    notifications: FakeNotificationManager = field(
+        default_factory=lambda: FakeNotificationManager()
+    )
     _focus_polls: list[bool] = field(default_factory=list)
 
     def checkSelfPermission(self, name: str) -> int:
@@ -78,8 +91,8 @@ class FakeActivity:
     def startActivity(self, intent: Any) -> None:
         self.started.append(intent)
 
-    def getSystemService(self, name: str) -> FakeVibrator | None:
-        return self.vibrator if name == "vibrator" else None
+    def getSystemService(self, name: str) -> Any:
+        return {"vibrator": self.vibrator, "notification": self.notifications}.get(name)
 
 
 @dataclass
@@ -117,10 +130,15 @@ def fake_jnius(activity: FakeActivity, sdk_int: int = 34) -> types.ModuleType:
         "android.os.Build$VERSION": types.SimpleNamespace(SDK_INT=sdk_int),
         "android.content.Intent": FakeIntent,
         "android.provider.Settings": types.SimpleNamespace(
-            ACTION_APPLICATION_DETAILS_SETTINGS="android.settings.APPLICATION_DETAILS_SETTINGS"
+            ACTION_APPLICATION_DETAILS_SETTINGS="android.settings.APPLICATION_DETAILS_SETTINGS",
+            ACTION_MANAGE_APP_USE_FULL_SCREEN_INTENT=(
+                "android.settings.MANAGE_APP_USE_FULL_SCREEN_INTENT"
+            ),
         ),
         "android.net.Uri": FakeUri,
-        "android.content.Context": types.SimpleNamespace(VIBRATOR_SERVICE="vibrator"),
+        "android.content.Context": types.SimpleNamespace(
+            VIBRATOR_SERVICE="vibrator", NOTIFICATION_SERVICE="notification"
+        ),
         "android.os.VibrationEffect": FakeVibrationEffect,
     }
 

@@ -166,6 +166,8 @@ class FakePlatform:
     answer: PermissionState = PermissionState.GRANTED
     requests: list[Permission] = field(default_factory=list)
     settings_opened: int = 0
+    full_screen: bool = True
+    full_screen_settings_opened: int = 0
 
     def permission_state(self, permission: Permission) -> PermissionState:
         return self.states.get(permission, PermissionState.GRANTED)
@@ -184,6 +186,12 @@ class FakePlatform:
 
     def stop_vibration(self) -> None:
         return None
+
+    def can_ring_full_screen(self) -> bool:
+        return self.full_screen
+
+    def open_full_screen_settings(self) -> None:
+        self.full_screen_settings_opened += 1
 
 
 @dataclass

@@ -24,6 +24,8 @@ EngineEventName = Literal[
     "auth_refused",
     "presence_watched",
     "presence_watch_failed",
+    "push_registered",
+    "push_registration_failed",
     "dialing",
     "invite_retry",
     "incoming",
@@ -138,6 +140,18 @@ class PresenceWatchedEvent(EngineEvent):
 @dataclass(frozen=True, slots=True)
 class PresenceWatchFailedEvent(EngineEvent):
     name: ClassVar[EngineEventName] = "presence_watch_failed"
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class PushRegisteredEvent(EngineEvent):
+    name: ClassVar[EngineEventName] = "push_registered"
+    device_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PushRegistrationFailedEvent(EngineEvent):
+    name: ClassVar[EngineEventName] = "push_registration_failed"
     error: str
 
 

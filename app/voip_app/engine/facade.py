@@ -46,12 +46,14 @@ from voip_app.engine.events import (
 )
 from voip_app.engine.media_link import MediaFactory, MediaLink, MediaPrefs, default_media_factory
 from voip_app.engine.news import ServerNews
+from voip_app.engine.push import NotificationAnswer, PushLink
 from voip_app.engine.session import SESSION_CHECK_S, ApiFactory, Session, SignalingFactory
 from voip_app.engine.shared import Shared
 from voip_app.engine.snapshot import EngineSnapshot, EventListener, Publisher, SnapshotListener
 from voip_app.engine.tasks import EngineTasks
 from voip_app.errors import VoipError
 from voip_app.media.base import AudioOutput
+from voip_app.push import PushSource
 from voip_app.signaling import (
     AuthRefused,
     LinkDown,
@@ -91,6 +93,7 @@ class CallEngine:
         device_id: str | None = None,
         session_check_s: float = SESSION_CHECK_S,
         clock: Clock = SYSTEM_CLOCK,
+        push: PushSource | None = None,
     ) -> None:
         self.device_id = device_id
         self.tasks = EngineTasks()
@@ -113,6 +116,8 @@ class CallEngine:
         self._actions = CallActions(shared, self._directory, self._driver, self._media)
         self._driver.attach(self._news)
         self._media.attach(self._driver.feed, self._news.settle_from_log)
+        self._push = PushLink(shared, push)
+        self._answer = NotificationAnswer(shared, self._actions.accept)
 
     # --- observing ----------------------------------------------------------------------------
 
@@ -158,12 +163,15 @@ class CallEngine:
             raise
         self._out.update(connection="online", user=user, access_token=self.access_token)
         self._out.log(SignedInEvent(user_id=user.id, email=user.email))
+        self.tasks.session.spawn(self._push.signed_in(server_url))
         await self._directory.refresh_quietly()
         return user
 
     async def sign_out(self) -> None:
         """End any call, disconnect, forget the session. Safe when signed out."""
         await self._actions.leave()
+        await self.tasks.session.drain()  # (a registration still under way)
+        await self._push.signing_out()
         await self._session.stop()
         await self.tasks.upkeep.drain()
         await self.tasks.session.drain()
@@ -202,6 +210,11 @@ class CallEngine:
     async def accept(self) -> None:
         """Answer the incoming call: get a room token and join the media."""
         await self._actions.accept()
+
+    def answer_from_notification(self, call_id: str) -> None:
+        """The person accepted ``call_id`` on its notification (the app may just have started):
+        accept it as soon as it rings here (signaling connected, the server rang it again)."""
+        self._answer.want(call_id)
 
     async def decline(self) -> None:
         """Refuse the incoming call."""

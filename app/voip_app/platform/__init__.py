@@ -52,6 +52,14 @@ class Platform(Protocol):
 
     def stop_vibration(self) -> None: ...
 
+    def can_ring_full_screen(self) -> bool:
+        """An incoming call's notification may take the whole (locked) screen: Android 14+ asks
+        the person for it ("full-screen notifications"); elsewhere, always."""
+        ...
+
+    def open_full_screen_settings(self) -> None:
+        """Open the system page where the person allows full-screen notifications."""
+
 
 class DesktopPlatform:
     """Desktop and web: the OS grants devices itself; there is nothing to vibrate."""
@@ -71,6 +79,12 @@ class DesktopPlatform:
         return None
 
     def stop_vibration(self) -> None:
+        return None
+
+    def can_ring_full_screen(self) -> bool:
+        return True
+
+    def open_full_screen_settings(self) -> None:
         return None
 
 

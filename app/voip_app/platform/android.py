@@ -40,6 +40,9 @@ ASKED_WITH: dict[Permission, tuple[Permission, ...]] = {
     Permission.MICROPHONE: (Permission.NOTIFICATIONS,),
 }
 """Asked right after a permission is granted: a call's microphone comes with its notification."""
+FULL_SCREEN_PERMISSION_SINCE_SDK = 34
+"""From Android 14, ``USE_FULL_SCREEN_INTENT`` is granted only to calling and alarm apps, or by
+the person (``NotificationManager.canUseFullScreenIntent``)."""
 RING_PATTERN_MS = [0, 800, 400, 800, 2000]
 """Vibrate, pause, vibrate, long pause; repeated from index 0 until cancelled."""
 POLL_S = 0.2
@@ -132,13 +135,34 @@ class AndroidPlatform:
         return True
 
     def open_app_settings(self) -> None:
-        intent_class = self._autoclass("android.content.Intent")
         settings = self._autoclass("android.provider.Settings")
+        self._open_settings(settings.ACTION_APPLICATION_DETAILS_SETTINGS)
+
+    def _open_settings(self, action: str) -> None:
+        """This app's page of the system settings named by ``action``."""
+        intent_class = self._autoclass("android.content.Intent")
         uri = self._autoclass("android.net.Uri")
-        intent = intent_class(settings.ACTION_APPLICATION_DETAILS_SETTINGS)
+        intent = intent_class(action)
         intent.setData(uri.fromParts("package", self._activity.getPackageName(), None))
         intent.addFlags(intent_class.FLAG_ACTIVITY_NEW_TASK)
         self._activity.startActivity(intent)
+
+    # --- full-screen incoming calls (Android 14+) ----------------------------------------------
+
+    def can_ring_full_screen(self) -> bool:
+        if self._sdk_int < FULL_SCREEN_PERMISSION_SINCE_SDK:
+            return True  # granted with the manifest's USE_FULL_SCREEN_INTENT
+        try:
+            context = self._autoclass("android.content.Context")
+            manager = self._activity.getSystemService(context.NOTIFICATION_SERVICE)
+            return manager is None or bool(manager.canUseFullScreenIntent())
+        except Exception:  # an answer we cannot read is no reason to nag
+            log.exception("could not read the full-screen notification permission")
+            return True
+
+    def open_full_screen_settings(self) -> None:
+        settings = self._autoclass("android.provider.Settings")
+        self._open_settings(settings.ACTION_MANAGE_APP_USE_FULL_SCREEN_INTENT)
 
     # --- vibration -----------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import flet as ft
 
@@ -26,6 +27,9 @@ from voip_app.ui.ports import Post, Spawn
 from voip_app.ui.ringer import FletRinger
 from voip_app.ui.session_store import PreferencesStore
 from voip_app.ui.views import App, Viewport
+
+if TYPE_CHECKING:
+    from voip_app.push.android import AndroidPushSource
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,28 @@ def _media_factory(page: ft.Page) -> MediaFactory:
     from voip_app.media.android import platform_media_factory
 
     return platform_media_factory(desktop or default_media_factory, page, android=True)
+
+
+def _push_source(page: ft.Page) -> AndroidPushSource | None:
+    """The incoming-call notification's side on Android (the extension); none elsewhere."""
+    if not is_android():
+        return None
+    from voip_app.push.android import AndroidPushSource
+
+    return AndroidPushSource(page=page)
+
+
+async def _answer_from_notification(push: AndroidPushSource, engine: CallEngine) -> None:
+    """Accept on a notification opened the app (perhaps started it): answer that call once it
+    rings here; an Accept while the app runs comes as an event."""
+    push.set_accept_listener(engine.answer_from_notification)
+    try:
+        call_id = await push.take_accepted_call()
+    except Exception:  # the extension's trouble: the call still rings on screen
+        log.exception("could not read the notification's Accept")
+        return
+    if call_id is not None:
+        engine.answer_from_notification(call_id)
 
 
 def _away(page: ft.Page) -> bool:
@@ -74,12 +100,14 @@ def _page_loop(page: ft.Page) -> tuple[Post, Spawn]:
     return post, spawn
 
 
-async def _model(page: ft.Page) -> tuple[AppModel, EngineBinding]:
+async def _model(page: ft.Page, push: AndroidPushSource | None) -> tuple[AppModel, EngineBinding]:
     """The page's engine, bound, and the app's model over it."""
     post, spawn = _page_loop(page)
     platform = current_platform()
     store = PreferencesStore()
-    engine = CallEngine(media_factory=_media_factory(page), device_id=await store.device_id())
+    engine = CallEngine(
+        media_factory=_media_factory(page), device_id=await store.device_id(), push=push
+    )
     binding = EngineBinding(engine)
     model = AppModel(
         engine=binding,
@@ -99,7 +127,8 @@ async def main(page: ft.Page) -> None:
     page.title = TITLE
     page.padding = 0
     theme.apply(page, os.environ.get("VOIP_APP_THEME", "system"))
-    model, binding = await _model(page)
+    push = _push_source(page)
+    model, binding = await _model(page, push)
     viewport = Viewport(width=float(page.width or 1024))
 
     def on_resize(e: ft.PageResizeEvent) -> None:
@@ -111,4 +140,6 @@ async def main(page: ft.Page) -> None:
     page.on_resize = on_resize
     page.on_close = on_close
     page.render(App, model, viewport)
+    if push is not None:
+        await _answer_from_notification(push, binding.engine)
     await model.start()

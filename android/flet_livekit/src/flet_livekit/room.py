@@ -128,16 +128,22 @@ class LiveKitRoom(ft.Service):
         return parse_audio_output(raw)
 
     async def _call(self, method: str, arguments: dict[str, Any] | None, wait_s: float) -> Any:
-        try:
-            return await self._invoke_method(method, arguments, timeout=wait_s)
-        except TimeoutError as e:
-            raise LiveKitTimeoutError(
-                f"{method}: no answer from the app within {wait_s:g} s"
-            ) from e
-        except RuntimeError as e:
-            # Flet raises RuntimeError with the Dart exception's toString() (or "not on a
-            # page"); Dart's `Exception(...)` prints as "Exception: ...", which says nothing.
-            raise LiveKitError(f"{method}: {str(e).removeprefix('Exception: ')}") from e
+        return await call_dart(self, method, arguments, wait_s)
+
+
+async def call_dart(
+    service: ft.Service, method: str, arguments: dict[str, Any] | None, wait_s: float
+) -> Any:
+    """``service``'s Dart method ``method``; a :class:`LiveKitError` for what Dart throws, a
+    :class:`LiveKitTimeoutError` when it does not answer within ``wait_s``."""
+    try:
+        return await service._invoke_method(method, arguments, timeout=wait_s)
+    except TimeoutError as e:
+        raise LiveKitTimeoutError(f"{method}: no answer from the app within {wait_s:g} s") from e
+    except RuntimeError as e:
+        # Flet raises RuntimeError with the Dart exception's toString() (or "not on a page");
+        # Dart's `Exception(...)` prints as "Exception: ...", which says nothing.
+        raise LiveKitError(f"{method}: {str(e).removeprefix('Exception: ')}") from e
 
 
 def parse_audio_output(raw: object) -> AudioOutputInfo:

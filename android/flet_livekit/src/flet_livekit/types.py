@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal, get_args
 import flet as ft
 
 if TYPE_CHECKING:
+    from flet_livekit.push import CallPush  # noqa: F401
     from flet_livekit.room import LiveKitRoom  # noqa: F401
 
 AudioOutputKind = Literal["speaker", "earpiece", "wired", "bluetooth"]
@@ -87,3 +88,17 @@ class AudioOutputChangedEvent(ft.Event["LiveKitRoom"]):
     output_id: str
     output_name: str
     kind: str
+
+
+@dataclass
+class PushTokenEvent(ft.Event["CallPush"]):
+    """FCM gave this device a new token."""
+
+    token: str
+
+
+@dataclass
+class AcceptedCallEvent(ft.Event["CallPush"]):
+    """The person accepted ``call_id`` on its incoming-call notification."""
+
+    call_id: str

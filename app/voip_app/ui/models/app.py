@@ -13,8 +13,9 @@ import flet as ft
 from voip_app.call.model import ActiveCall
 from voip_app.clock import SYSTEM_CLOCK, Clock
 from voip_app.errors import Unauthorized, VoipError
-from voip_app.platform import Permission, Platform
+from voip_app.platform import Permission, PermissionState, Platform
 from voip_app.ui.models.banner import (
+    FULL_SCREEN_HINT,
     SESSION_EXPIRED_SIGN_IN,
     Banner,
     BannerAction,
@@ -111,8 +112,18 @@ class AppModel:
         self.contacts.me = user.id
         self.banner.clear()
         self.settings.load()
+        await self._call_alerts()
         await self.contacts.search(self.contacts.query)
         await self.history.refresh()
+
+    async def _call_alerts(self) -> None:
+        """A phone rings with the app closed only through its notification: ask for
+        notifications (Android 13+), and explain how to let a call fill the locked screen when
+        that is not allowed (Android 14+)."""
+        if self.platform.permission_state(Permission.NOTIFICATIONS) is PermissionState.DENIED:
+            await self.platform.request_permission(Permission.NOTIFICATIONS)
+        if not self.platform.can_ring_full_screen():
+            self.banner.show(FULL_SCREEN_HINT, BannerAction.ALLOW_FULL_SCREEN)
 
     async def sign_out(self, reason: str = "") -> None:
         """Sign out (``reason``: why, when it was not the person's choice)."""
@@ -159,6 +170,8 @@ class AppModel:
                 await self.platform.request_permission(Permission.MICROPHONE)
             case BannerAction.OPEN_SETTINGS:
                 self.platform.open_app_settings()
+            case BannerAction.ALLOW_FULL_SCREEN:
+                self.platform.open_full_screen_settings()
             case BannerAction.CALL_AGAIN:
                 await self.call.call_again()
             case BannerAction.SIGN_IN_AGAIN:

@@ -22,6 +22,10 @@ from voip_contract import ErrorCode
 log = logging.getLogger("voip_app.ui.models")
 
 SESSION_EXPIRED_SIGN_IN = "Your session has expired. Sign in again."
+FULL_SCREEN_HINT = (
+    "Calls that come in while the phone is locked show only as a notification. To have them "
+    "fill the screen, allow full-screen notifications for this app in the settings."
+)
 
 
 class BannerAction(StrEnum):
@@ -31,6 +35,7 @@ class BannerAction(StrEnum):
     OPEN_SETTINGS = "open_settings"
     CALL_AGAIN = "call_again"
     SIGN_IN_AGAIN = "sign_in_again"
+    ALLOW_FULL_SCREEN = "allow_full_screen"
 
 
 _ACTION_LABELS = {
@@ -39,6 +44,7 @@ _ACTION_LABELS = {
     BannerAction.OPEN_SETTINGS: "Open settings",
     BannerAction.CALL_AGAIN: "Call again",
     BannerAction.SIGN_IN_AGAIN: "Sign in",
+    BannerAction.ALLOW_FULL_SCREEN: "Allow full screen",
 }
 
 

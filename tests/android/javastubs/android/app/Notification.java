@@ -1,10 +1,41 @@
 package android.app;
 
 import android.content.Context;
+import android.graphics.drawable.Icon;
+import android.net.Uri;
 
 public class Notification {
     public static final String CATEGORY_CALL = "call";
     public static final int FOREGROUND_SERVICE_IMMEDIATE = 1;
+    public static final int FLAG_INSISTENT = 4;
+    public static final int PRIORITY_MAX = 2;
+
+    public int flags;
+
+    public abstract static class Style {
+        public Style() {
+            throw new RuntimeException("Stub!");
+        }
+    }
+
+    public static class CallStyle extends Style {
+        public static CallStyle forIncomingCall(
+                Person person, PendingIntent declineIntent, PendingIntent answerIntent) {
+            throw new RuntimeException("Stub!");
+        }
+    }
+
+    public static class Action {
+        public static final class Builder {
+            public Builder(Icon icon, CharSequence title, PendingIntent intent) {
+                throw new RuntimeException("Stub!");
+            }
+
+            public Action build() {
+                throw new RuntimeException("Stub!");
+            }
+        }
+    }
 
     public static class Builder {
         public Builder(Context context, String channelId) {
@@ -48,6 +79,36 @@ public class Notification {
         }
 
         public Builder setForegroundServiceBehavior(int behavior) {
+            throw new RuntimeException("Stub!");
+        }
+
+        public Builder setAutoCancel(boolean autoCancel) {
+            throw new RuntimeException("Stub!");
+        }
+
+        public Builder setFullScreenIntent(PendingIntent intent, boolean highPriority) {
+            throw new RuntimeException("Stub!");
+        }
+
+        public Builder setTimeoutAfter(long durationMs) {
+            throw new RuntimeException("Stub!");
+        }
+
+        public Builder setStyle(Style style) {
+            throw new RuntimeException("Stub!");
+        }
+
+        @Deprecated
+        public Builder setPriority(int pri) {
+            throw new RuntimeException("Stub!");
+        }
+
+        public Builder addAction(Action action) {
+            throw new RuntimeException("Stub!");
+        }
+
+        @Deprecated
+        public Builder setSound(Uri sound) {
             throw new RuntimeException("Stub!");
         }
 

@@ -11,4 +11,9 @@ public final class PendingIntent {
             Context context, int requestCode, Intent intent, int flags) {
         throw new RuntimeException("Stub!");
     }
+
+    public static PendingIntent getBroadcast(
+            Context context, int requestCode, Intent intent, int flags) {
+        throw new RuntimeException("Stub!");
+    }
 }

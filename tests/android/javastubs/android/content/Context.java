@@ -7,6 +7,7 @@ import java.util.concurrent.Executor;
 public abstract class Context {
     public static final String AUDIO_SERVICE = "audio";
     public static final String POWER_SERVICE = "power";
+    public static final int MODE_PRIVATE = 0;
 
     public abstract Object getSystemService(String name);
 
@@ -35,4 +36,6 @@ public abstract class Context {
     public abstract String getPackageName();
 
     public abstract Context getApplicationContext();
+
+    public abstract SharedPreferences getSharedPreferences(String name, int mode);
 }

@@ -56,4 +56,9 @@ public class ContextWrapper extends Context {
     public Context getApplicationContext() {
         throw new RuntimeException("Stub!");
     }
+
+    @Override
+    public SharedPreferences getSharedPreferences(String name, int mode) {
+        throw new RuntimeException("Stub!");
+    }
 }

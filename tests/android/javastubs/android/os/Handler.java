@@ -5,6 +5,10 @@ public class Handler {
         throw new RuntimeException("Stub!");
     }
 
+    public final boolean post(Runnable r) {
+        throw new RuntimeException("Stub!");
+    }
+
     public final boolean postDelayed(Runnable r, long delayMillis) {
         throw new RuntimeException("Stub!");
     }

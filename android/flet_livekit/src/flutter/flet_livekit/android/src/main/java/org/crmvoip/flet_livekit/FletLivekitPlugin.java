@@ -8,6 +8,8 @@ import android.os.PowerManager;
 import androidx.annotation.NonNull;
 
 import io.flutter.embedding.engine.plugins.FlutterPlugin;
+import io.flutter.embedding.engine.plugins.activity.ActivityAware;
+import io.flutter.embedding.engine.plugins.activity.ActivityPluginBinding;
 import io.flutter.plugin.common.EventChannel;
 import io.flutter.plugin.common.MethodCall;
 import io.flutter.plugin.common.MethodChannel;
@@ -16,10 +18,14 @@ import io.flutter.plugin.common.MethodChannel;
  * The Android half of flet_livekit: channel {@code flet_livekit/call} (foreground service,
  * proximity screen-off, audio routes) and event channel {@code flet_livekit/audio_route} (the
  * call's route when listening starts and whenever Android changes it). The Dart side is
- * {@code lib/src/call_platform.dart}.
+ * {@code lib/src/call_platform.dart}. The push half's channels are {@link CallPushChannel}'s,
+ * which this plugin opens and hands the activity to (an Accept on a notification opens it).
  */
 public final class FletLivekitPlugin
-        implements FlutterPlugin, MethodChannel.MethodCallHandler, EventChannel.StreamHandler {
+        implements FlutterPlugin,
+                ActivityAware,
+                MethodChannel.MethodCallHandler,
+                EventChannel.StreamHandler {
     private static final long PROXIMITY_LOCK_MAX_MS = 4L * 60 * 60 * 1000; // bounded, as lint asks
 
     private Context context;
@@ -27,6 +33,7 @@ public final class FletLivekitPlugin
     private EventChannel routeEvents;
     private AudioRoutes routes;
     private PowerManager.WakeLock proximityLock;
+    private CallPushChannel push;
 
     @Override
     public void onAttachedToEngine(@NonNull FlutterPluginBinding binding) {
@@ -36,6 +43,7 @@ public final class FletLivekitPlugin
         methods.setMethodCallHandler(this);
         routeEvents = new EventChannel(binding.getBinaryMessenger(), "flet_livekit/audio_route");
         routeEvents.setStreamHandler(this);
+        push = new CallPushChannel(context, binding.getBinaryMessenger());
     }
 
     @Override
@@ -44,6 +52,27 @@ public final class FletLivekitPlugin
         routeEvents.setStreamHandler(null);
         routes.unwatch();
         setProximityScreenOff(false);
+        push.detach();
+    }
+
+    @Override
+    public void onAttachedToActivity(@NonNull ActivityPluginBinding binding) {
+        push.attachActivity(binding);
+    }
+
+    @Override
+    public void onDetachedFromActivityForConfigChanges() {
+        push.detachActivity();
+    }
+
+    @Override
+    public void onReattachedToActivityForConfigChanges(@NonNull ActivityPluginBinding binding) {
+        push.attachActivity(binding);
+    }
+
+    @Override
+    public void onDetachedFromActivity() {
+        push.detachActivity();
     }
 
     @Override

@@ -1,0 +1,304 @@
+"""Data functions on push devices and the push outbox: keyword-only, no decisions; the caller
+owns the session and its transaction (nothing here commits).
+
+A push is a ``push_outbox`` row written in the transaction that made it due: the invite that
+rings (an ``incoming`` per device of the callee) and the step that stops the ringing (a
+``cancel`` per device an ``incoming`` was tried on). Any node sends it after the commit, once it
+has claimed it with a conditional UPDATE (:func:`claim`); a node that dies mid-send lets its
+claim lapse and another node sends it again (FCM's collapse key and the app's call id make that
+one harmless).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db import statements as st
+from server.db.models import UTCDateTime
+from voip_contract import CallStatus
+
+DEVICES, OUTBOX, CALLS, USERS = st.PUSH_DEVICES, st.PUSH_OUTBOX, st.CALLS, st.USERS
+INCOMING, CANCEL = "incoming", "cancel"
+PENDING, SENT, DROPPED = "pending", "sent", "dropped"
+RINGING = CallStatus.RINGING.value
+CANCEL_WINDOW = timedelta(seconds=60)
+"""A cancel is tried for this long after the call stopped ringing (a ring timeout stops it at
+the very deadline an ``incoming`` had)."""
+
+_CALL_RINGS = (
+    select(CALLS.c.id).where(CALLS.c.id == OUTBOX.c.call_id, CALLS.c.status == RINGING).exists()
+)
+_SENDABLE = and_(
+    OUTBOX.c.state == PENDING,
+    OUTBOX.c.expires_at > bindparam("now"),
+    or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until < bindparam("now")),
+    or_(OUTBOX.c.kind == CANCEL, _CALL_RINGS),
+)
+"""Pending, not past its deadline, claimed by nobody alive, and (an ``incoming``) its call still
+rings: retries stop when the ringing does."""
+
+_COLUMNS = ["call_id", "user_id", "device_id", "kind", "status", "state", "due_at"]
+_COLUMNS += ["expires_at", "attempts", "created_at"]
+# Typed: in an INSERT ... SELECT list nothing tells the database (or the UTC column type) what
+# a parameter is.
+_AT = bindparam("at", type_=UTCDateTime())
+_EXPIRES = bindparam("expires", type_=UTCDateTime())
+_CALL, _USER = bindparam("call", type_=String()), bindparam("user", type_=String())
+_DEVICE, _STATUS = bindparam("device", type_=String()), bindparam("status", type_=String())
+
+ENQUEUE_INCOMING = insert(OUTBOX).from_select(
+    _COLUMNS,
+    select(
+        _CALL,
+        DEVICES.c.user_id,
+        DEVICES.c.device_id,
+        literal(INCOMING),
+        null(),
+        literal(PENDING),
+        _AT,
+        _EXPIRES,
+        literal(0),
+        _AT,
+    ).where(DEVICES.c.user_id == bindparam("user")),
+)
+_TRIED = OUTBOX.alias("tried")
+ENQUEUE_CANCELS = insert(OUTBOX).from_select(
+    _COLUMNS,
+    select(
+        _TRIED.c.call_id,
+        _TRIED.c.user_id,
+        _TRIED.c.device_id,
+        literal(CANCEL),
+        _STATUS,
+        literal(PENDING),
+        _AT,
+        _EXPIRES,
+        literal(0),
+        _AT,
+    ).where(
+        _TRIED.c.call_id == bindparam("call"),
+        _TRIED.c.kind == INCOMING,
+        _TRIED.c.attempts > 0,
+    ),
+)
+"""A cancel to every device an ``incoming`` of the call was tried on (sent, in flight, or
+failed: a failed request may still have been delivered)."""
+DROP_UNSENT_INCOMING = (
+    update(OUTBOX)
+    .where(
+        OUTBOX.c.call_id == bindparam("call"),
+        OUTBOX.c.kind == INCOMING,
+        OUTBOX.c.state == PENDING,
+        or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until < bindparam("at")),
+    )
+    .values(state=DROPPED)
+)
+CANCEL_AFTER_LATE_INCOMING = insert(OUTBOX).from_select(
+    _COLUMNS,
+    select(
+        CALLS.c.id,
+        _USER,
+        _DEVICE,
+        literal(CANCEL),
+        CALLS.c.status,
+        literal(PENDING),
+        _AT,
+        _EXPIRES,
+        literal(0),
+        _AT,
+    ).where(
+        CALLS.c.id == bindparam("call"),
+        CALLS.c.status != RINGING,
+        ~exists().where(
+            OUTBOX.c.call_id == bindparam("call"),
+            OUTBOX.c.device_id == bindparam("device"),
+            OUTBOX.c.kind == CANCEL,
+        ),
+    ),
+)
+"""After an ``incoming`` went out: if the call stopped ringing meanwhile and no cancel was
+written for that device (the step read the row before the claim), write it now."""
+
+_CALLER = USERS.alias("caller")
+CLAIMED = (
+    select(
+        OUTBOX.c.id,
+        OUTBOX.c.call_id,
+        OUTBOX.c.user_id,
+        OUTBOX.c.device_id,
+        OUTBOX.c.kind,
+        OUTBOX.c.status,
+        OUTBOX.c.expires_at,
+        OUTBOX.c.attempts,
+        DEVICES.c.token,
+        CALLS.c.caller_id,
+        _CALLER.c.display_name,
+    )
+    .join(CALLS, CALLS.c.id == OUTBOX.c.call_id)
+    .join(_CALLER, _CALLER.c.id == CALLS.c.caller_id)
+    .outerjoin(
+        DEVICES,
+        and_(DEVICES.c.user_id == OUTBOX.c.user_id, DEVICES.c.device_id == OUTBOX.c.device_id),
+    )
+    .where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+)
+"""What sending a claimed push needs: the device's token *now* (a rotated token is used, a
+removed device is not pushed), the caller and the call's ring deadline."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A claimed push, with what its message is made of."""
+
+    id: int
+    call_id: str
+    user_id: str
+    device_id: str
+    kind: str
+    status: str | None
+    expires_at: datetime
+    """An ``incoming``'s ring deadline; a ``cancel``'s end of tries."""
+    attempts: int
+    token: str | None
+    """``None``: the device removed its registration since."""
+    caller_id: str
+    caller_name: str
+
+
+async def register_device(
+    session: AsyncSession,
+    *,
+    user_id: str,
+    tenant_id: str,
+    device_id: str,
+    provider: str,
+    token: str,
+    at: datetime,
+) -> list[tuple[str, str]]:
+    """``device_id`` of ``user_id`` is woken with ``token`` from now on: its old token goes, and
+    so does ``token`` from any other device that had it (of any user); ``(user id, tenant id)``
+    of the devices it was taken from."""
+    mine = and_(DEVICES.c.user_id == user_id, DEVICES.c.device_id == device_id)
+    taken = await session.execute(
+        delete(DEVICES)
+        .where(DEVICES.c.token == token, ~mine)
+        .returning(DEVICES.c.user_id, DEVICES.c.tenant_id)
+    )
+    taken_from = [(str(uid), str(tid)) for uid, tid in taken]
+    values = {"provider": provider, "token": token, "updated_at": at}
+    updated = await session.execute(update(DEVICES).where(mine).values(**values))
+    if not getattr(updated, "rowcount", 0):
+        row = {"user_id": user_id, "device_id": device_id, "tenant_id": tenant_id, **values}
+        await session.execute(insert(DEVICES).values(**row))
+    return taken_from
+
+
+async def remove_push_for_device(session: AsyncSession, *, user_id: str, device_id: str) -> bool:
+    """Forget ``device_id``'s push registration (at sign-out); whether there was one."""
+    gone = await session.execute(
+        delete(DEVICES).where(DEVICES.c.user_id == user_id, DEVICES.c.device_id == device_id)
+    )
+    return bool(getattr(gone, "rowcount", 0))
+
+
+async def drop_token(session: AsyncSession, *, token: str) -> None:
+    """FCM says ``token`` is dead: forget it (a newer token of the same device stays)."""
+    await session.execute(delete(DEVICES).where(DEVICES.c.token == token))
+
+
+async def enqueue_incoming(
+    session: AsyncSession, *, call_id: str, callee_id: str, at: datetime, expires_at: datetime
+) -> int:
+    """An ``incoming`` for every push device of ``callee_id``; how many."""
+    params = {"call": call_id, "user": callee_id, "at": at, "expires": expires_at}
+    return int(getattr(await session.execute(ENQUEUE_INCOMING, params), "rowcount", 0) or 0)
+
+
+async def enqueue_cancels(
+    session: AsyncSession, *, call_id: str, status: str, at: datetime
+) -> None:
+    """The call stopped ringing (it is ``status`` now): a cancel to every device an incoming was
+    tried on; incomings not tried yet are dropped."""
+    params = {"call": call_id, "status": status, "at": at, "expires": at + CANCEL_WINDOW}
+    await session.execute(ENQUEUE_CANCELS, params)
+    await session.execute(DROP_UNSENT_INCOMING, {"call": call_id, "at": at})
+
+
+async def due_ids(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:
+    """Up to ``limit`` pushes that may be sent at ``now``, the longest due first."""
+    query = select(OUTBOX.c.id).where(OUTBOX.c.due_at <= now, _SENDABLE).order_by(OUTBOX.c.due_at)
+    return list(await session.scalars(query.limit(limit), {"now": now}))
+
+
+async def claim(
+    session: AsyncSession, *, push_id: int, node: str, now: datetime, until: datetime
+) -> bool:
+    """Claim one push for ``node`` until ``until`` (one conditional UPDATE: of nodes racing for
+    it, one wins); whether this one did. Counts an attempt."""
+    claimed = await session.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.id == push_id, _SENDABLE)
+        .values(claimed_by=node, claimed_until=until, attempts=OUTBOX.c.attempts + 1),
+        {"now": now},
+    )
+    return bool(getattr(claimed, "rowcount", 0))
+
+
+async def claimed_items(session: AsyncSession, *, ids: list[int]) -> list[OutboxItem]:
+    """The claimed pushes with their tokens and callers."""
+    if not ids:
+        return []
+    rows = await session.execute(CLAIMED, {"ids": ids})
+    return [OutboxItem(*row) for row in rows]
+
+
+async def settle_item(
+    session: AsyncSession, *, push_id: int, state: str, retry_at: datetime | None = None
+) -> None:
+    """Sent (``sent``), given up (``dropped``) or, ``pending`` with ``retry_at``, tried again
+    then; the claim ends."""
+    values: dict[str, Any] = {"state": state, "claimed_until": None}
+    if retry_at is not None:
+        values["due_at"] = retry_at
+    await session.execute(update(OUTBOX).where(OUTBOX.c.id == push_id).values(**values))
+
+
+async def cancel_if_stopped(session: AsyncSession, *, item: OutboxItem, at: datetime) -> None:
+    """See :data:`CANCEL_AFTER_LATE_INCOMING`."""
+    params = {
+        "call": item.call_id,
+        "user": item.user_id,
+        "device": item.device_id,
+        "at": at,
+        "expires": at + CANCEL_WINDOW,
+    }
+    await session.execute(CANCEL_AFTER_LATE_INCOMING, params)
+
+
+async def next_due(session: AsyncSession, *, now: datetime) -> datetime | None:
+    """When the earliest pending push comes due (a retry's backoff), if any is pending."""
+    query = select(OUTBOX.c.due_at).where(_SENDABLE).order_by(OUTBOX.c.due_at).limit(1)
+    found = await session.scalar(query, {"now": now})
+    return found if isinstance(found, datetime) else None
+
+
+async def forget_old(session: AsyncSession, *, before: datetime) -> None:
+    """Delete pushes whose call stopped ringing before ``before``."""
+    await session.execute(delete(OUTBOX).where(OUTBOX.c.expires_at < before))

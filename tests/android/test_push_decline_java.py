@@ -1,0 +1,102 @@
+"""The notification's Decline, the plugin's own Java (``CallActionReceiver.decline``, plain JDK
+networking) compiled here and run on this machine's JVM against a real call server: it declines
+the call with the capability the push carried, and the server refuses it for an altered one.
+The capability comes from a real push, sent through the real HTTP fake of FCM."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.android.sources import java_files
+from tests.android.test_java_plugin import javac
+from tests.server.harness import Stack
+from tests.support.fake_fcm import FakeFcm
+from tests.support.servers import CallServer
+
+JAVA = shutil.which("java")
+pytestmark = pytest.mark.skipif(
+    JAVA is None or shutil.which("javac") is None, reason="no JDK (make system-deps installs it)"
+)
+MAIN = """package org.crmvoip.flet_livekit;
+
+public final class DeclineMain {
+    public static void main(String[] args) {
+        System.out.println(CallActionReceiver.decline(args[0], args[1], args[2]));
+    }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def classes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("decline-java")
+    main = out / "src" / "DeclineMain.java"
+    main.parent.mkdir()
+    main.write_text(MAIN)
+    done = javac([*java_files(), main], out)
+    assert done.returncode == 0, done.stderr
+    return out / "classes"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CallServer, FakeFcm]]:
+    fcm = FakeFcm.start()
+    workdir = tmp_path_factory.mktemp("decline-server")
+    env = fcm.env(fcm.write_service_account(workdir / "service-account.json"))
+    try:
+        with CallServer.start(workdir, env=env) as running:
+            yield running, fcm
+    finally:
+        fcm.stop()
+
+
+@pytest.fixture
+async def stack(server: tuple[CallServer, FakeFcm]) -> AsyncIterator[Stack]:
+    fresh = Stack(server[0], None)
+    yield fresh
+    await fresh.aclose()
+
+
+def decline(classes: Path, server: str, call_id: str, capability: str) -> int:
+    assert JAVA is not None
+    done = subprocess.run(
+        [
+            JAVA,
+            "-cp",
+            str(classes),
+            "org.crmvoip.flet_livekit.DeclineMain",
+            server,
+            call_id,
+            capability,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return int(done.stdout.strip())
+
+
+async def test_the_javas_decline_declines_with_the_capability(
+    classes: Path, stack: Stack, server: tuple[CallServer, FakeFcm]
+) -> None:
+    fcm = server[1]
+    p = await stack.tenant("alice", "bob")
+    body = {"provider": "fcm", "token": f"{p['bob'].id}-phone"}
+    put = await stack.http.put("/api/devices/phone/push", json=body, headers=p["bob"].auth)
+    assert put.status_code == 204
+    async with stack.clients(p["alice"]) as (a,):
+        call = await a.invite(p["bob"])
+        (incoming,) = await fcm.until(call["id"], "incoming", 1)
+        capability = incoming.data["decline_capability"]
+        altered = capability[:-4] + ("AAAA" if not capability.endswith("AAAA") else "BBBB")
+        assert decline(classes, stack.url, call["id"], altered) == 401
+        assert decline(classes, stack.url, call["id"], "not a jwt") == -1  # never sent
+        assert decline(classes, stack.url, call["id"], capability) == 204
+        ended = await a.next_matching("ended", call_id=call["id"])
+        assert (ended["status"], ended["reason"]) == ("DECLINED", "declined")
