@@ -1,7 +1,7 @@
 """Push: each device's push token (``push_devices``) and the pushes of each call
 (``push_outbox``), written in the call's own transactions and sent after the commit.
 
-Revision ID: 0007
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-26 10:00:00
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
