@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server import api, migrate, signin_guard
+from server.bodylimit import BodyLimit
 from server.calls import connections, sweeps
 from server.calls.deps import CallDeps, NoPush
 from server.clock import Clock, SystemClock
@@ -63,7 +64,7 @@ def _socketio_server(settings: Settings) -> socketio.AsyncServer:
 
 def create_app(
     settings: Settings, media: MediaRooms | None = None, clock: Clock | None = None
-) -> socketio.ASGIApp:
+) -> BodyLimit:
     """The whole server as one ASGI app (what ``voip-server serve`` hands to uvicorn)."""
     engine = make_engine(settings.db_url)
     sio = _socketio_server(settings)
@@ -101,7 +102,12 @@ def create_app(
 
     app = FastAPI(title="CRM Calls: call server", version="0.1.0", lifespan=lifespan)
     api.install(app, deps)
-    return socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")
+    whole = socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")
+    return BodyLimit(
+        whole,
+        settings.max_body_bytes,
+        {"/api/livekit/webhook": settings.max_webhook_body_bytes},
+    )
 
 
 async def _start(deps: CallDeps) -> None:

@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     """How often each node looks for pushes it did not start itself (another node's that died
     after its commit, retries that came due)."""
 
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    """The largest HTTP request body any route takes (413 beyond, :mod:`server.bodylimit`)."""
+    max_webhook_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """The same for ``POST /api/livekit/webhook``."""
+
     log_format: str = "json"
     log_level: str = "INFO"
 

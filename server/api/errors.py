@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from server.bodylimit import BodyTooLarge
 from server.errors import ServiceError
 from voip_contract import ErrorCode
 
@@ -44,6 +45,8 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, BodyTooLarge):  # answered 413 by server.bodylimit; nothing went wrong
+        return error_response(ErrorCode.INVALID_PAYLOAD, "request body too large", 413)
     log.exception("request failed", exc_info=exc)
     return error_response(ErrorCode.UNAVAILABLE, "internal error", 500)
 
