@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server import api, migrate, signin_guard
 from server.bodylimit import BodyLimit
-from server.calls import connections, sweeps
+from server.calls import access, connections, sweeps
 from server.calls.deps import CallDeps, NoPush
 from server.clock import Clock, SystemClock
 from server.config import Settings
@@ -129,6 +129,10 @@ def _periodic(deps: CallDeps) -> list[Coroutine[Any, Any, None]]:
     """The node's periodic work, each judged at the clock's time when it runs."""
     settings, clock = deps.settings, deps.clock
 
+    async def take_access_away() -> None:
+        await access.close_sockets(deps, now=clock.now())
+        await access.end_calls_of_disabled(deps)
+
     async def forget_old_failures() -> None:
         async with deps.sessions() as session:
             await signin_guard.forget_old(session, settings, now=clock.now())
@@ -141,6 +145,7 @@ def _periodic(deps: CallDeps) -> list[Coroutine[Any, Any, None]]:
             "sweep",
             lambda: sweeps.settle_overdue(deps, now=clock.now()),
         ),
+        every(clock, settings.sweep_interval_s, "access", take_access_away),
         every(
             clock,
             settings.heartbeat_s,

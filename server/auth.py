@@ -3,8 +3,10 @@
 Two kinds of bearer token are accepted, everywhere a token is:
 
 - ours, from ``POST /api/auth/login``: ``iss=voip-server``, ``aud=voip``, ``sub`` = user id,
-  ``auth_time`` = when the password was checked. ``POST /api/auth/refresh`` trades a valid one
-  for a fresh one with the same ``auth_time``, until ``VOIP_SESSION_MAX_S`` after it;
+  ``auth_time`` = when the password was checked, ``sid`` = the sign-in session (revocable:
+  ``auth_sessions``; a token without one predates sessions and is accepted until it expires).
+  ``POST /api/auth/refresh`` trades a valid one for a fresh one with the same ``auth_time``,
+  until ``VOIP_SESSION_MAX_S`` after it;
 - the CRM identity provider's (Supabase-style HS256, ``VOIP_IDP_JWT_SECRET``), with its issuer
   and audience checked when configured; ``sub`` is looked up in ``users.external_subject``.
 """
@@ -22,6 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
+from server.db import access as access_data
 from server.db import users as user_data
 from server.db.models import User
 from server.errors import ServiceError
@@ -60,10 +63,19 @@ class Identity:
     tenant_id: str
     email: str
     display_name: str
+    session_id: str | None = None
+    """The sign-in session of the token (ours); ``None`` for identity-provider tokens."""
+    expires_at: datetime | None = None
+    """When the token presented expires."""
 
 
 def issue_token(
-    settings: Settings, user: User, *, now: datetime, auth_time: datetime | None = None
+    settings: Settings,
+    user: User,
+    *,
+    now: datetime,
+    auth_time: datetime | None = None,
+    session_id: str | None = None,
 ) -> tuple[str, int]:
     """A signed access token for ``user``, issued at ``now``, and its lifetime in seconds.
 
@@ -83,6 +95,8 @@ def issue_token(
         "auth_time": int(auth_time.timestamp()),
         "exp": expires,
     }
+    if session_id is not None:
+        claims["sid"] = session_id
     ttl = max(0, int((expires - now).total_seconds()))
     return jwt.encode(claims, settings.jwt_key(), algorithm="HS256"), ttl
 
@@ -94,15 +108,37 @@ def _unauthorized(message: str) -> ServiceError:
 async def authenticate(
     session: AsyncSession, settings: Settings, token: str | None, *, now: datetime
 ) -> Identity:
-    """The identity behind a bearer token valid at ``now``, or ``ServiceError(UNAUTHORIZED)``."""
+    """The identity behind a bearer token valid at ``now``, or ``ServiceError(UNAUTHORIZED)``:
+    also when its user is disabled or its session revoked."""
+    session_id: str | None = None
     if _is_ours(token):
-        subject = str(_our_claims(settings, token, now)["sub"])
-        user = await user_data.user_by_id(session, user_id=subject)
+        claims = _our_claims(settings, token, now)
+        user = await user_data.user_by_id(session, user_id=str(claims["sub"]))
+        session_id = await _live_session_of(session, claims, user)
     else:
+        claims = _unverified(token)
         user = await _idp_user(session, settings, token, now)
     if user is None:
         raise _unauthorized("unknown user")
-    return Identity(user.id, user.tenant_id, user.email, user.display_name)
+    if user.disabled_at is not None:
+        raise _unauthorized("this account is disabled")
+    expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
+    return Identity(user.id, user.tenant_id, user.email, user.display_name, session_id, expires)
+
+
+async def _live_session_of(
+    session: AsyncSession, claims: dict[str, Any], user: User | None
+) -> str | None:
+    """The token's session id, refused when it is revoked (or not this user's)."""
+    sid = claims.get("sid")
+    if sid is None or user is None:
+        return None
+    if (
+        not isinstance(sid, str)
+        or await access_data.live_session(session, session_id=sid, user_id=user.id) is None
+    ):
+        raise _unauthorized("this session was signed out")
+    return sid
 
 
 async def renew_token(
@@ -127,19 +163,33 @@ async def renew_token(
     user = await user_data.user_by_id(session, user_id=str(claims["sub"]))
     if user is None:
         raise _unauthorized("unknown user")
-    fresh, ttl = issue_token(settings, user, now=now, auth_time=auth_time)
+    if user.disabled_at is not None:
+        raise _unauthorized("this account is disabled")
+    sid = await _live_session_of(session, claims, user)
+    if sid is None:  # a token from before sessions: from now on it is one, and revocable
+        until = auth_time + timedelta(seconds=settings.session_max_s)
+        sid = await access_data.open_session(
+            session, user_id=user.id, device_id=None, now=now, until=until
+        )
+    await access_data.renewed(session, session_id=sid, at=now)
+    await session.commit()
+    fresh, ttl = issue_token(settings, user, now=now, auth_time=auth_time, session_id=sid)
     return user, fresh, ttl
 
 
 def _is_ours(token: str | None) -> TypeGuard[str]:
     """A well-formed token that claims to be this server's (not yet verified)."""
+    return bool(_unverified(token).get("iss") == ISSUER)
+
+
+def _unverified(token: str | None) -> dict[str, Any]:
     if not token or len(token) > 4096:
         raise _unauthorized("missing or oversized token")
     try:
-        unverified = jwt.decode(token, options={"verify_signature": False})
+        claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError as exc:
         raise _unauthorized("malformed token") from exc
-    return bool(unverified.get("iss") == ISSUER)
+    return claims
 
 
 def _check_times(claims: dict[str, Any], now: datetime) -> None:

@@ -1,4 +1,4 @@
-"""``voip-server [serve|migrate|seed-demo|seed-load N]``."""
+"""``voip-server [serve|migrate|seed-demo|seed-load N|disable-user EMAIL|enable-user EMAIL]``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import asyncio
 import logging
 
 from server import logs, migrate, seed
+from server.clock import SystemClock
 from server.config import Settings
+from server.db import access as access_data
+from server.db import users as user_data
 from server.db.engine import make_engine, make_sessionmaker
 
 log = logging.getLogger("server")
@@ -37,6 +40,25 @@ async def _seed(settings: Settings, load: int | None) -> None:
         await engine.dispose()
 
 
+async def _set_disabled(settings: Settings, email: str, disabled: bool) -> bool:
+    """Disable (or enable) the user ``email``; the serving nodes' sweep closes their sockets
+    and ends their calls within ``VOIP_SWEEP_INTERVAL_S``. ``False``: no such user."""
+    engine = make_engine(settings.db_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            user = await user_data.user_by_email(session, email=email.strip().lower())
+            if user is None:
+                return False
+            now = SystemClock().now()
+            await access_data.set_disabled(session, user_id=user.id, at=now if disabled else None)
+            if disabled:
+                await access_data.revoke(session, user_id=user.id, at=now)
+            await session.commit()
+            return True
+    finally:
+        await engine.dispose()
+
+
 def serve(settings: Settings) -> None:
     import uvicorn
 
@@ -60,6 +82,8 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("seed-demo", help="create the demo tenants and users (idempotent)")
     load = sub.add_parser("seed-load", help="create N users in tenant `load` (idempotent)")
     load.add_argument("count", type=int)
+    for name, what in (("disable-user", "take access away"), ("enable-user", "give it back")):
+        sub.add_parser(name, help=f"{what}: the user EMAIL").add_argument("email")
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -72,6 +96,11 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(_seed(settings, None))
         case "seed-load":
             asyncio.run(_seed(settings, max(0, args.count)))
+        case "disable-user" | "enable-user":
+            disabled = args.command == "disable-user"
+            if not asyncio.run(_set_disabled(settings, args.email, disabled)):
+                raise SystemExit(f"no user {args.email}")
+            log.info(args.command.replace("-user", "d"), extra={"email": args.email})
         case _:
             serve(settings)
 

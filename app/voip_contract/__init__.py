@@ -32,6 +32,7 @@ from voip_contract.models import (
     InvitePayload,
     LoginRequest,
     LoginResponse,
+    LogoutRequest,
     Page,
     Party,
     Presence,
@@ -43,6 +44,8 @@ from voip_contract.models import (
     Reason,
     Ringing,
     RoomToken,
+    SignInSession,
+    SignInSessionList,
     SyncPayload,
     User,
 )
@@ -67,6 +70,7 @@ __all__ = [
     "InvitePayload",
     "LoginRequest",
     "LoginResponse",
+    "LogoutRequest",
     "Page",
     "Party",
     "Presence",
@@ -79,6 +83,8 @@ __all__ = [
     "Ringing",
     "RoomToken",
     "ServerEvent",
+    "SignInSession",
+    "SignInSessionList",
     "SyncPayload",
     "User",
 ]

@@ -82,6 +82,31 @@ Direction = Literal["outgoing", "incoming"]
 class LoginRequest(Inbound):
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=256)
+    device_id: str | None = Field(default=None, min_length=1, max_length=ID_MAX)
+    """The device signing in (as named at connect): sign-out drops its push registration."""
+
+
+class LogoutRequest(Inbound):
+    """``POST /api/auth/logout`` (body optional): the device signing out, if not named at
+    sign-in; its push registration goes too."""
+
+    device_id: str | None = Field(default=None, min_length=1, max_length=ID_MAX)
+
+
+class SignInSession(Outbound):
+    """One of ``GET /api/auth/sessions``: a sign-in not revoked and not over."""
+
+    id: str
+    device_id: str | None
+    created_at: datetime
+    renewed_at: datetime
+    expires_at: datetime
+    current: bool
+    """The session of the token that asked."""
+
+
+class SignInSessionList(Outbound):
+    items: list[SignInSession]
 
 
 class User(Outbound):

@@ -52,6 +52,10 @@ class Notifier(Protocol):
         """``False`` only when no socket on any node can be watching ``user_id``."""
         ...
 
+    async def disconnect(self, sid: str) -> None:
+        """Close one socket, on whichever node holds it (access taken away)."""
+        ...
+
 
 def incoming(row: CallRow, parties: Mapping[str, PartyRow]) -> Payload:
     """``incoming`` for the callee's devices: the call as the callee sees it, and its deadline."""

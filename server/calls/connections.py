@@ -34,6 +34,8 @@ async def connected(deps: CallDeps, ident: Identity, dev: DeviceSocket) -> None:
             device_id=dev.device_id,
             node_id=deps.settings.node,
             at=now,
+            session_id=ident.session_id,
+            expires_at=ident.expires_at,
         )
         if dev.device_id != dev.sid:  # a socket-id device is new: it placed nothing
             await call_data.follow_caller(

@@ -84,6 +84,9 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
     external_subject: Mapped[str | None] = mapped_column(String(200), unique=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    """Set: the user may not sign in, no token of theirs is accepted (``voip-server
+    disable-user``, :func:`server.calls.access.disable_user`)."""
     active_call_id: Mapped[str | None] = mapped_column(String(32), default=None)
     """The user's one line: the ringing or answered call holding it. Claimed for both parties
     by one conditional UPDATE (``... WHERE active_call_id IS NULL``) in the transaction that
@@ -164,6 +167,27 @@ class Connection(Base):
     device_id: Mapped[str] = mapped_column(String(64))
     node_id: Mapped[str] = mapped_column(String(32), index=True)
     connected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    session_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    """The sign-in session whose token the socket presented (none for identity-provider
+    tokens): revoking it closes the socket."""
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    """When the socket's token expires; the socket is closed then unless it presented a
+    renewed one (``renew_token``)."""
+
+
+class AuthSession(Base):
+    """One password sign-in (``sid`` of its tokens): renewable until ``expires_at``, unless
+    revoked (sign-out, revoked from the sessions list, the user disabled)."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    device_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    renewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class SignInFailure(Base):

@@ -47,9 +47,14 @@ async def add_connection(
     device_id: str,
     node_id: str,
     at: datetime,
+    session_id: str | None = None,
+    expires_at: datetime | None = None,
 ) -> None:
-    """Record a connected socket."""
+    """Record a connected socket (of sign-in session ``session_id``, its token valid until
+    ``expires_at``)."""
     values = {
+        "session_id": session_id,
+        "expires_at": expires_at,
         "sid": sid,
         "user_id": user_id,
         "tenant_id": tenant_id,

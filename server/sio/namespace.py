@@ -87,6 +87,10 @@ class SocketNotifier:
     async def to_socket(self, sid: str, event: ServerEvent, data: Payload) -> None:
         await self._emit(sid, event, data)
 
+    async def disconnect(self, sid: str) -> None:
+        # With Redis, a socket of another node is closed there (the manager's pub/sub).
+        await self._sio.disconnect(sid, namespace=NAMESPACE)
+
     def may_have_watchers(self, user_id: str) -> bool:
         if self._distributed:
             return True

@@ -61,6 +61,8 @@ class Recorded:
     events: list[tuple[ServerEvent, dict[str, Any], tuple[str, str]]] = field(default_factory=list)
     watched: set[str] = field(default_factory=set)
     """Users someone watches (``may_have_watchers``)."""
+    closed: list[str] = field(default_factory=list)
+    """Sockets closed (``disconnect``), in order."""
 
     async def to_user(
         self,
@@ -83,6 +85,9 @@ class Recorded:
 
     def may_have_watchers(self, user_id: str) -> bool:
         return user_id in self.watched
+
+    async def disconnect(self, sid: str) -> None:
+        self.closed.append(sid)
 
     def sent(self, event: ServerEvent) -> list[tuple[dict[str, Any], tuple[str, str]]]:
         """``(data, to)`` of every ``event`` delivered, in order."""

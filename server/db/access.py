@@ -1,0 +1,128 @@
+"""Data of access that can be taken away: sign-in sessions (``auth_sessions``), disabled users,
+and the sockets that must close because of either (or because their token expired)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db.models import AuthSession, CallRow, Connection, User
+
+
+async def open_session(
+    session: AsyncSession, *, user_id: str, device_id: str | None, now: datetime, until: datetime
+) -> str:
+    """A new sign-in session of ``user_id``, renewable until ``until``; its id."""
+    row = AuthSession(
+        user_id=user_id, device_id=device_id, created_at=now, renewed_at=now, expires_at=until
+    )
+    session.add(row)
+    await session.flush()
+    return row.id
+
+
+async def live_session(
+    session: AsyncSession, *, session_id: str, user_id: str
+) -> AuthSession | None:
+    """The session ``session_id`` of ``user_id`` if it is not revoked."""
+    row = await session.get(AuthSession, session_id)
+    if row is None or row.user_id != user_id or row.revoked_at is not None:
+        return None
+    return row
+
+
+async def renewed(session: AsyncSession, *, session_id: str, at: datetime) -> None:
+    await session.execute(
+        update(AuthSession).where(AuthSession.id == session_id).values(renewed_at=at)
+    )
+
+
+async def sessions_of(session: AsyncSession, *, user_id: str, now: datetime) -> list[AuthSession]:
+    """The user's sessions neither revoked nor over at ``now``, newest first."""
+    rows = await session.scalars(
+        select(AuthSession)
+        .where(
+            AuthSession.user_id == user_id,
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > now,
+        )
+        .order_by(AuthSession.created_at.desc(), AuthSession.id)
+        .limit(200)
+    )
+    return list(rows)
+
+
+async def revoke(
+    session: AsyncSession, *, user_id: str, at: datetime, session_id: str | None = None
+) -> list[AuthSession]:
+    """Revoke session ``session_id`` of ``user_id`` (every one of theirs when ``None``); the
+    sessions that this revoked."""
+    where = [AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)]
+    if session_id is not None:
+        where.append(AuthSession.id == session_id)
+    rows = list(await session.scalars(select(AuthSession).where(*where).with_for_update()))
+    if rows:
+        await session.execute(
+            update(AuthSession)
+            .where(AuthSession.id.in_([r.id for r in rows]))
+            .values(revoked_at=at)
+        )
+    return rows
+
+
+async def set_disabled(session: AsyncSession, *, user_id: str, at: datetime | None) -> None:
+    """Disable ``user_id`` as of ``at``; ``None`` enables them again."""
+    await session.execute(update(User).where(User.id == user_id).values(disabled_at=at))
+
+
+async def socket_ids(
+    session: AsyncSession, *, user_id: str, session_id: str | None = None
+) -> list[str]:
+    """The sockets (any node) of ``user_id``, or of that user's session ``session_id``."""
+    where = [Connection.user_id == user_id]
+    if session_id is not None:
+        where.append(Connection.session_id == session_id)
+    return list(await session.scalars(select(Connection.sid).where(*where)))
+
+
+async def sockets_to_close(session: AsyncSession, *, node_id: str, now: datetime) -> list[str]:
+    """This node's sockets that may stay no longer at ``now``: their user is disabled, their
+    session revoked or their token expired."""
+    revoked = select(AuthSession.id).where(AuthSession.revoked_at.is_not(None))
+    disabled = select(User.id).where(User.disabled_at.is_not(None))
+    rows = await session.scalars(
+        select(Connection.sid).where(
+            Connection.node_id == node_id,
+            or_(
+                Connection.expires_at <= now,
+                Connection.session_id.in_(revoked),
+                Connection.user_id.in_(disabled),
+            ),
+        )
+    )
+    return list(rows)
+
+
+async def set_socket_expiry(session: AsyncSession, *, sid: str, expires_at: datetime) -> None:
+    await session.execute(
+        update(Connection).where(Connection.sid == sid).values(expires_at=expires_at)
+    )
+
+
+async def active_calls_of_disabled(
+    session: AsyncSession, *, limit: int = 200
+) -> list[tuple[str, str]]:
+    """``(call id, disabled party)`` of calls not over that a disabled user is a party of."""
+    disabled = select(User.id).where(User.disabled_at.is_not(None))
+    caller_off = CallRow.caller_id.in_(disabled)
+    rows = await session.execute(
+        select(CallRow.id, CallRow.caller_id, CallRow.callee_id, caller_off)
+        .where(
+            CallRow.status.in_(["RINGING", "IN_PROGRESS"]),
+            or_(caller_off, CallRow.callee_id.in_(disabled)),
+        )
+        .limit(limit)
+    )
+    return [(r[0], r[1] if r[3] else r[2]) for r in rows]
