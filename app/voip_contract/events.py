@@ -17,6 +17,7 @@ class ClientEvent(StrEnum):
     HANGUP = "hangup"
     SYNC = "sync"
     PRESENCE_WATCH = "presence_watch"
+    RENEW_TOKEN = "renew_token"
 
 
 class ServerEvent(StrEnum):

@@ -190,6 +190,14 @@ class SyncPayload(Inbound):
     pass
 
 
+class RenewTokenPayload(Inbound):
+    """``renew_token``: the socket's renewed access token (same user), presented before the
+    one it connected with expires; the server closes a socket whose token expired. The ack
+    carries ``expires_at`` (ISO 8601) of the token now in force."""
+
+    token: str = Field(min_length=1, max_length=4096)
+
+
 class PresenceWatchPayload(Inbound):
     """``presence_watch``: the users whose ``presence`` this socket wants from now on (it
     replaces the socket's previous watch; ``[]`` stops watching). Ids that are not users of

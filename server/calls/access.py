@@ -16,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.auth import Identity
 from server.calls import presence
 from server.calls.deps import CallDeps
 from server.calls.settle import Find, settle
@@ -81,6 +82,15 @@ async def revoke_session(
     if removed and deps.push.enabled:  # reachable by push no more
         await presence.publish(deps, tenant_id, [user_id])
     return bool(revoked)
+
+
+async def renewed(deps: CallDeps, sid: str, ident: Identity) -> None:
+    """Socket ``sid`` presented a renewed token (``ident``): it may stay until that expires."""
+    async with deps.sessions() as session:
+        await access_data.renew_socket(
+            session, sid=sid, session_id=ident.session_id, expires_at=ident.expires_at
+        )
+        await session.commit()
 
 
 async def close_sockets(deps: CallDeps, *, now: datetime) -> int:

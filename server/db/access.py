@@ -105,9 +105,14 @@ async def sockets_to_close(session: AsyncSession, *, node_id: str, now: datetime
     return list(rows)
 
 
-async def set_socket_expiry(session: AsyncSession, *, sid: str, expires_at: datetime) -> None:
+async def renew_socket(
+    session: AsyncSession, *, sid: str, session_id: str | None, expires_at: datetime | None
+) -> None:
+    """Socket ``sid`` now holds a token of ``session_id`` valid until ``expires_at``."""
     await session.execute(
-        update(Connection).where(Connection.sid == sid).values(expires_at=expires_at)
+        update(Connection)
+        .where(Connection.sid == sid)
+        .values(session_id=session_id, expires_at=expires_at)
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import socketio
 
 from server.auth import Identity, authenticate
-from server.calls import answer, connections, presence, settle, views
+from server.calls import access, answer, connections, presence, settle, views
 from server.calls.deps import CallDeps, DeviceSocket
 from server.calls.invite import invite
 from server.callstate import StatusEvent
@@ -35,6 +35,7 @@ from voip_contract import (
     PresenceChanged,
     PresenceSnapshot,
     PresenceWatchPayload,
+    RenewTokenPayload,
     ServerEvent,
     SyncPayload,
 )
@@ -145,6 +146,9 @@ class CallNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         ident, dev = session.get("ident"), session.get("device")
         if not isinstance(ident, Identity) or not isinstance(dev, DeviceSocket):
             return Ack.failure(ErrorCode.FORBIDDEN, "not authenticated")
+        if ident.expires_at is not None and self._deps.clock.now() >= ident.expires_at:
+            # the sweep closes it within a second; until then it does nothing
+            return Ack.failure(ErrorCode.FORBIDDEN, "token expired; renew_token or reconnect")
         try:
             return await work(ident, dev)
         except ServiceError as exc:
@@ -190,6 +194,25 @@ class CallNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             parse(SyncPayload, data)
             calls = await views.active_calls(self._deps, ident)
             return Ack.success(calls=[c.model_dump(mode="json") for c in calls])
+
+        return await self._handle(sid, work)
+
+    async def on_renew_token(self, sid: str, data: Any = None) -> Payload:
+        """The socket's renewed token: the socket stays past the old one's expiry. Another
+        user's token, or one not valid now, is refused and changes nothing."""
+
+        async def work(ident: Identity, dev: DeviceSocket) -> Payload:
+            token = parse(RenewTokenPayload, data, max_bytes=8192).token
+            try:
+                fresh = await self._authenticate(token)
+            except socketio.exceptions.ConnectionRefusedError as exc:
+                raise ServiceError(ErrorCode.FORBIDDEN, "token refused") from exc
+            if fresh.user_id != ident.user_id:
+                raise ServiceError(ErrorCode.FORBIDDEN, "a token of the same user is needed")
+            await access.renewed(self._deps, sid, fresh)
+            await self.save_session(sid, {"ident": fresh, "device": dev})
+            expires = fresh.expires_at.isoformat() if fresh.expires_at else None
+            return Ack.success(expires_at=expires)
 
         return await self._handle(sid, work)
 
