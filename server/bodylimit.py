@@ -1,4 +1,5 @@
-"""A limit on every HTTP request body, enforced while the body is read (pure ASGI).
+"""A limit on every HTTP request body, enforced while the body is read (pure ASGI); and no NUL
+character in a path or query.
 
 Without it a route that reads its body (sign-in, the LiveKit webhook: no sign-in needed) holds
 the whole of it in memory before any check. This middleware sits in front of everything:
@@ -42,6 +43,9 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
+            return
+        if _has_nul(scope):
+            await _refuse(send, 422, "NUL characters in the path or query")
             return
         limit = self._limits.get(scope.get("path", ""), self._limit)
         declared = _content_length(scope)
@@ -95,19 +99,23 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
+def _has_nul(scope: Scope) -> bool:
+    """A NUL in the path or the query (raw or percent-encoded): no route takes one, and
+    PostgreSQL would refuse it as a parameter (a 500 otherwise)."""
+    query = bytes(scope.get("query_string", b"")).lower()
+    return "\x00" in str(scope.get("path", "")) or b"%00" in query or b"\x00" in query
+
+
 async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps(
-        {
-            "error": {
-                "code": "invalid_payload",
-                "message": f"request body over {limit} bytes",
-            }
-        }
-    ).encode()
+    await _refuse(send, 413, f"request body over {limit} bytes")
+
+
+async def _refuse(send: Send, status: int, message: str) -> None:
+    body = json.dumps({"error": {"code": "invalid_payload", "message": message}}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),

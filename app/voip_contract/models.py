@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from voip_contract.errors import ErrorCode
 
@@ -25,10 +25,28 @@ PRESENCE_WATCH_MAX = 200
 """Most user ids one ``presence_watch`` may name (a page of contacts)."""
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 class Inbound(BaseModel):
-    """A payload the server receives from a client: strict, closed, bounded."""
+    """A payload the server receives from a client: strict, closed, bounded, and without NUL
+    characters anywhere (no database stores them; PostgreSQL refuses them)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if _has_nul(data):
+            raise ValueError("NUL characters are not allowed")
+        return data
 
 
 class Outbound(BaseModel):

@@ -28,7 +28,9 @@ def decode_cursor(cursor: str, size: int) -> list[str]:
     except (binascii.Error, ValueError) as exc:
         raise ServiceError(ErrorCode.INVALID_PAYLOAD, "bad cursor") from exc
     if not (
-        isinstance(parts, list) and len(parts) == size and all(isinstance(p, str) for p in parts)
+        isinstance(parts, list)
+        and len(parts) == size
+        and all(isinstance(p, str) and p.isprintable() and len(p) <= 64 for p in parts)
     ):
         raise ServiceError(ErrorCode.INVALID_PAYLOAD, "bad cursor")
     return parts
@@ -38,6 +40,9 @@ def decode_time_cursor(cursor: str) -> tuple[datetime, str]:
     """``(time, id)`` of a cursor made from an ISO time and an id."""
     at, item_id = decode_cursor(cursor, 2)
     try:
-        return datetime.fromisoformat(at), item_id
+        when = datetime.fromisoformat(at)
     except ValueError as exc:
         raise ServiceError(ErrorCode.INVALID_PAYLOAD, "bad cursor") from exc
+    if when.tzinfo is None:  # every cursor we make has one; UTC columns take no other
+        raise ServiceError(ErrorCode.INVALID_PAYLOAD, "bad cursor")
+    return when, item_id
