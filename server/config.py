@@ -95,7 +95,7 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     """The largest HTTP request body any route takes (413 beyond, :mod:`server.bodylimit`)."""
-    max_webhook_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_webhook_body_bytes: int = Field(default=256 * 1024, ge=1024)
     """The same for ``POST /api/livekit/webhook``."""
 
     log_format: str = "json"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -34,7 +35,14 @@ DEMO: dict[str, tuple[str, list[UserSpec]]] = {
 }
 
 
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+"""A tenant's slug: it begins room names (``<slug>_<call id>``), so it never holds ``_``."""
+
+
 async def ensure_tenant(session: AsyncSession, slug: str, name: str) -> Tenant:
+    """The tenant ``slug`` (made if new); ``ValueError`` for a slug :data:`SLUG` refuses."""
+    if not SLUG.match(slug):
+        raise ValueError(f"bad tenant slug {slug!r}: lowercase letters, digits and '-' only")
     tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is None:
         tenant = Tenant(slug=slug, name=name)

@@ -234,3 +234,17 @@ async def set_grace(
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def rooms_of_tenant(
+    session: AsyncSession, *, tenant_id: str, names: Sequence[str]
+) -> set[str]:
+    """Which of the room ``names`` belong to calls of ``tenant_id``."""
+    if not names:
+        return set()
+    rows = await session.scalars(
+        select(CallRow.room_name).where(
+            CallRow.tenant_id == tenant_id, CallRow.room_name.in_(list(names)[:1000])
+        )
+    )
+    return {name for name in rows if name is not None}
