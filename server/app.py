@@ -66,6 +66,7 @@ def create_app(
     settings: Settings, media: MediaRooms | None = None, clock: Clock | None = None
 ) -> BodyLimit:
     """The whole server as one ASGI app (what ``voip-server serve`` hands to uvicorn)."""
+    settings.prepare_storage()
     engine = make_engine(settings.db_url)
     sio = _socketio_server(settings)
     notifier = SocketNotifier(sio, distributed=bool(settings.redis_url))

@@ -17,6 +17,7 @@ log = logging.getLogger("server")
 
 
 async def _migrate(settings: Settings) -> None:
+    settings.prepare_storage()
     engine = make_engine(settings.db_url)
     try:
         await migrate.upgrade(engine)
@@ -25,6 +26,7 @@ async def _migrate(settings: Settings) -> None:
 
 
 async def _seed(settings: Settings, load: int | None) -> None:
+    settings.prepare_storage()
     engine = make_engine(settings.db_url)
     try:
         if settings.should_auto_migrate:

@@ -7,6 +7,7 @@ under ``./var/``, a JWT secret generated into ``./var/`` (dev only), no Redis.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import socket
 from pathlib import Path
@@ -128,6 +129,32 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _strong_jwt_secret(self) -> Settings:
+        # Unset is dev (a strong one is generated); a set one is what production runs with.
+        if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
+            raise ValueError("VOIP_JWT_SECRET must be at least 32 bytes (unset: dev secret)")
+        return self
+
+    def prepare_storage(self) -> None:
+        """``var_dir`` readable by the server's user alone (0700), and a SQLite database file
+        created 0600 (its journal files take the same mode) before SQLite makes it 0644."""
+        self.var_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.var_dir.chmod(0o700)
+        path = self.sqlite_path
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            path.chmod(0o600)
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, if the database is one (not in memory)."""
+        _, sep, rest = self.db_url.partition(":///")
+        if not self.is_sqlite or not sep or not rest or rest.startswith(":memory:"):
+            return None
+        return Path(rest.split("?", 1)[0])
+
     @property
     def push_enabled(self) -> bool:
         """FCM is configured: callees with a push device ring, and pushes go out."""
@@ -164,7 +191,7 @@ class Settings(BaseSettings):
         if cached is not None:
             return cached
         if not path.exists():
-            self.var_dir.mkdir(parents=True, exist_ok=True)
+            self.var_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
             log.warning(

@@ -194,7 +194,9 @@ class LiveKitRooms:
             room=room,
             can_publish=True,
             can_subscribe=True,
-            can_publish_data=True,
+            # a voice call: the microphone, nothing else (no camera, screen, data channel)
+            can_publish_data=False,
+            can_publish_sources=["microphone"],
         )
         return (
             api.AccessToken(self._key, self._secret)

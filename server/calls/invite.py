@@ -65,12 +65,11 @@ async def invite(
 
 
 def _admit(deps: CallDeps, ident: Identity, payload: InvitePayload, facts: InviteFacts) -> None:
-    """Refuse an invite to nobody, to another tenant, or past the caller's rate limit."""
+    """Refuse an invite to nobody or another tenant (alike), or past the caller's rate limit."""
     callee = facts.users.get(payload.callee_id)
-    if callee is None or ident.user_id not in facts.users:
+    # Another tenant's user is answered as nobody: an id tells nothing about who exists.
+    if callee is None or ident.user_id not in facts.users or callee.tenant_id != ident.tenant_id:
         raise ServiceError(ErrorCode.NOT_FOUND, "no such user")
-    if callee.tenant_id != ident.tenant_id:
-        raise ServiceError(ErrorCode.FORBIDDEN, "that user is not in your organisation")
     if facts.recent_invites >= deps.settings.invite_limit_per_min:
         raise ServiceError(ErrorCode.RATE_LIMITED, "too many calls; try again in a minute")
 
@@ -178,6 +177,13 @@ async def _retried(
     that socket (conditional on the status and the device, so it never takes a call
     another device placed, nor one answered meanwhile)."""
     async with deps.sessions() as session:
+        first = await call_data.call_by_request(
+            session, caller_id=ident.user_id, request_id=payload.request_id
+        )
+        if first is not None and first.callee_id != payload.callee_id:
+            raise ServiceError(
+                ErrorCode.INVALID_PAYLOAD, "request_id was used for a call to someone else"
+            )
         await call_data.follow_retry(
             session,
             user_id=ident.user_id,

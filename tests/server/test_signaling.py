@@ -212,8 +212,8 @@ async def test_reconnect_while_ringing_rings_again(stack: Stack) -> None:
 
 
 async def test_idempotent_invite(stack: Stack) -> None:
-    p = await stack.tenant("alice", "bob")
-    async with stack.clients(p["alice"], p["bob"]) as (a, b):
+    p = await stack.tenant("alice", "bob", "carol")
+    async with stack.clients(p["alice"], p["bob"], p["carol"]) as (a, b, c):
         first = await a.invite(p["bob"], request_id="same")
         second = await a.invite(p["bob"], request_id="same")
         assert first["id"] == second["id"]
@@ -221,6 +221,10 @@ async def test_idempotent_invite(stack: Stack) -> None:
         assert (await a.call("sync"))["calls"][0]["id"] == first["id"]
         assert b.pending("incoming") == 0
         assert b.names().count("incoming") == 1
+        # the same request_id for someone else is not a retry: refused, not the old call
+        reused = await a.call("invite", {"callee_id": p["carol"].id, "request_id": "same"})
+        assert (reused["ok"], reused["error"]["code"]) == (False, "invalid_payload")
+        assert "incoming" not in c.names()
 
 
 async def test_rate_limit(stack: Stack) -> None:
@@ -236,12 +240,15 @@ async def test_rate_limit(stack: Stack) -> None:
         assert len(history.json()["items"]) == 8
 
 
-async def test_cross_tenant_is_forbidden_and_invisible(stack: Stack) -> None:
+async def test_cross_tenant_is_invisible(stack: Stack) -> None:
     acme = await stack.tenant("alice", "bob")
     globex = await stack.tenant("dave")
     async with stack.clients(globex["dave"], acme["alice"]) as (d, a):
         ack = await d.call("invite", {"callee_id": acme["alice"].id, "request_id": "x"})
-        assert ack["error"]["code"] == "forbidden"
+        nobody = await d.call("invite", {"callee_id": uuid.uuid4().hex, "request_id": "y"})
+        # another tenant's user is answered exactly as an unknown id (nothing to enumerate)
+        assert ack == nobody
+        assert ack["error"]["code"] == "not_found"
         assert "incoming" not in a.names()
     contacts = await stack.http.get("/api/contacts", headers=globex["dave"].auth)
     assert contacts.json() == {"items": [], "next_cursor": None}
@@ -269,6 +276,9 @@ async def test_token_grant_identity_and_expiry(stack: Stack) -> None:
             assert claims["video"]["room"] == ack["room_name"]
             assert claims["video"]["roomJoin"] is True
             assert not claims["video"].get("roomAdmin")
+            # a voice call: the microphone only, no data channel
+            assert claims["video"]["canPublishSources"] == ["microphone"]
+            assert claims["video"]["canPublishData"] is False
             assert not claims["video"].get("roomCreate")
             assert 0 < claims["exp"] - time.time() <= 300
         # rejoin after a network loss: a fresh token for the same room
