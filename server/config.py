@@ -94,6 +94,15 @@ class Settings(BaseSettings):
     """How often each node looks for pushes it did not start itself (another node's that died
     after its commit, retries that came due)."""
 
+    socket_events_per_s: float = Field(default=10.0, gt=0)
+    socket_event_burst: int = Field(default=40, ge=1)
+    """Events one socket may send at once, and on average per second; beyond: ``rate_limited``
+    (:mod:`server.sio.ratelimit`)."""
+    socket_flood_limit: int = Field(default=200, ge=1)
+    """Refused events in a row after which the socket is disconnected."""
+    max_sockets_per_user: int = Field(default=10, ge=1)
+    """Connected sockets one user may hold across all nodes; one more is refused."""
+
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     """The largest HTTP request body any route takes (413 beyond, :mod:`server.bodylimit`)."""
     max_webhook_body_bytes: int = Field(default=256 * 1024, ge=1024)

@@ -11,6 +11,7 @@ from datetime import datetime
 from server.auth import Identity
 from server.calls import announce, presence
 from server.calls.deps import CallDeps, DeviceSocket
+from server.db import access as access_data
 from server.db import calls as call_data
 from server.db import presence as socket_data
 from server.db import users as user_data
@@ -52,6 +53,14 @@ async def connected(deps: CallDeps, ident: Identity, dev: DeviceSocket) -> None:
         )
     if was_offline:
         await presence.publish(deps, ident.tenant_id, [ident.user_id])
+
+
+async def socket_count(deps: CallDeps, user_id: str) -> int:
+    """How many sockets ``user_id`` holds on live nodes."""
+    async with deps.sessions() as session:
+        return await access_data.live_socket_count(
+            session, user_id=user_id, live_since=deps.live_since()
+        )
 
 
 async def disconnected(deps: CallDeps, ident: Identity, sid: str) -> None:

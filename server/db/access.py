@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.models import AuthSession, CallRow, Connection, User
+from server.db.models import AuthSession, CallRow, Connection, Node, User
 
 
 async def open_session(
@@ -131,3 +131,14 @@ async def active_calls_of_disabled(
         .limit(limit)
     )
     return [(r[0], r[1] if r[3] else r[2]) for r in rows]
+
+
+async def live_socket_count(session: AsyncSession, *, user_id: str, live_since: datetime) -> int:
+    """How many sockets ``user_id`` holds on nodes alive since ``live_since``."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Connection)
+        .join(Node, Node.id == Connection.node_id)
+        .where(Connection.user_id == user_id, Node.last_seen >= live_since)
+    )
+    return int(count or 0)

@@ -26,6 +26,7 @@ from server.calls.invite import invite
 from server.callstate import StatusEvent
 from server.errors import ServiceError
 from server.sio.payloads import MAX_WATCH_PAYLOAD_BYTES, device_id_of, parse
+from server.sio.ratelimit import EventBudget, Verdict
 from voip_contract import (
     NAMESPACE,
     Ack,
@@ -104,6 +105,10 @@ class CallNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     def __init__(self, deps: CallDeps) -> None:
         super().__init__(NAMESPACE)
         self._deps = deps
+        settings = deps.settings
+        self._budget = EventBudget(
+            settings.socket_events_per_s, settings.socket_event_burst, settings.socket_flood_limit
+        )
         self._watch_locks: dict[str, asyncio.Lock] = {}
         """One per socket of this node: a socket's ``presence_watch`` es apply in order."""
 
@@ -117,6 +122,12 @@ class CallNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 "invalid_payload: bad device_id"
             ) from exc
         ident = await self._authenticate(auth.get("token"))
+        if await connections.socket_count(self._deps, ident.user_id) >= (
+            self._deps.settings.max_sockets_per_user
+        ):
+            raise socketio.exceptions.ConnectionRefusedError(
+                "rate_limited: too many connections for this user"
+            )
         dev = DeviceSocket(sid=sid, device_id=device_id or sid)
         await self.save_session(sid, {"ident": ident, "device": dev})
         await self.enter_room(sid, user_room(ident.user_id))
@@ -136,12 +147,19 @@ class CallNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self._watch_locks.pop(sid, None)  # (Socket.IO drops the socket's rooms itself)
+        self._budget.forget(sid)
         session = await self.get_session(sid)
         ident = session.get("ident")
         if isinstance(ident, Identity):
             await connections.disconnected(self._deps, ident, sid)
 
     async def _handle(self, sid: str, work: Work) -> Payload:
+        verdict = self._budget.spend(sid, self._deps.clock.now())
+        if verdict is not Verdict.ALLOW:
+            if verdict is Verdict.DISCONNECT:
+                log.warning("socket flooding: disconnected", extra={"sid": sid})
+                await self.disconnect(sid)
+            return Ack.failure(ErrorCode.RATE_LIMITED, "too many events; slow down")
         session = await self.get_session(sid)
         ident, dev = session.get("ident"), session.get("device")
         if not isinstance(ident, Identity) or not isinstance(dev, DeviceSocket):

@@ -1,0 +1,90 @@
+"""Fairness per socket: events beyond a socket's budget are answered ``rate_limited`` before
+any work, a socket that keeps flooding is disconnected, and one user holds a bounded number of
+sockets (the budget's arithmetic on a fake clock: :func:`test_the_budget_refills_with_time`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import socketio
+
+from server.sio.ratelimit import EventBudget, Verdict
+from tests.server.conftest import start_stack
+from tests.server.fakes import FakeClock
+from tests.server.harness import Recorder, Stack
+
+BURST, FLOOD, MAX_SOCKETS = 5, 12, 3
+
+
+def test_the_budget_refills_with_time() -> None:
+    clock = FakeClock()
+    budget = EventBudget(rate_per_s=2.0, burst=3, flood_limit=4)
+    spent = [budget.spend("s1", clock.now()) for _ in range(5)]
+    assert spent == [Verdict.ALLOW] * 3 + [Verdict.REFUSE] * 2
+    assert budget.spend("s2", clock.now()) is Verdict.ALLOW  # each socket has its own
+    clock.advance(0.5)  # one event's worth at 2 per second
+    assert budget.spend("s1", clock.now()) is Verdict.ALLOW
+    assert budget.spend("s1", clock.now()) is Verdict.REFUSE
+    clock.advance(10)  # never more than the burst
+    assert [budget.spend("s1", clock.now()) for _ in range(4)] == [Verdict.ALLOW] * 3 + [
+        Verdict.REFUSE
+    ]
+    assert [budget.spend("s1", clock.now()) for _ in range(3)] == [Verdict.REFUSE] * 2 + [
+        Verdict.DISCONNECT
+    ]
+    budget.forget("s1")
+    assert budget.spend("s1", clock.now()) is Verdict.ALLOW
+
+
+@pytest.fixture(scope="module")
+def fair_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    env = {
+        "VOIP_SOCKET_EVENT_BURST": str(BURST),
+        "VOIP_SOCKET_EVENTS_PER_S": "0.01",
+        "VOIP_SOCKET_FLOOD_LIMIT": str(FLOOD),
+        "VOIP_MAX_SOCKETS_PER_USER": str(MAX_SOCKETS),
+    }
+    workdir = Path(tmp_path_factory.mktemp("fair"))
+    yield from start_stack(workdir, database=None, env=env, with_sfu=False)
+
+
+@pytest.fixture
+async def stack(fair_process: Stack) -> AsyncIterator[Stack]:
+    fresh = Stack(fair_process.server, fair_process.sfu)
+    yield fresh
+    await fresh.aclose()
+
+
+async def test_events_past_the_budget_are_refused_and_a_flooder_is_closed(stack: Stack) -> None:
+    people = await stack.tenant("alice", "bob")
+    async with stack.clients(people["alice"], people["bob"]) as (flooder, other):
+        acks = await asyncio.gather(*(flooder.call("sync", {}) for _ in range(BURST + 3)))
+        codes = [a["ok"] or a["error"]["code"] for a in acks]
+        assert codes.count(True) == BURST
+        assert codes.count("rate_limited") == 3
+        assert (await other.call("sync", {}))["ok"]  # another socket has its own budget
+
+        for _ in range(FLOOD):
+            if not flooder.sio.connected:
+                break
+            await flooder.sio.emit("sync", {}, namespace="/call")
+        await asyncio.wait_for(flooder.sio.wait(), 10)
+        assert not flooder.sio.connected
+        assert other.sio.connected
+        assert (await other.call("sync", {}))["ok"]
+
+
+async def test_one_user_holds_a_bounded_number_of_sockets(stack: Stack) -> None:
+    alice = (await stack.tenant("alice"))["alice"]
+    held = [await Recorder(stack.url, alice).connect() for _ in range(MAX_SOCKETS)]
+    try:
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await Recorder(stack.url, alice).connect()
+        await held.pop().disconnect()
+        held.append(await Recorder(stack.url, alice).connect())
+    finally:
+        for r in held:
+            await r.disconnect()
