@@ -21,6 +21,7 @@ from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
+from server.db import locks
 from server.db.models import SignInFailure
 from server.errors import ServiceError
 from voip_contract import ErrorCode
@@ -53,6 +54,28 @@ async def check(
             ErrorCode.RATE_LIMITED,
             f"too many failed sign-ins; try again in {_wait_text(row[3], settings, now)}",
         )
+
+
+async def reserve(
+    session: AsyncSession, settings: Settings, email: str, address: str, *, now: datetime
+) -> int:
+    """Check the limits and count this attempt as a failure before its password is checked
+    (committed by the caller), as one step under the locks of its account and address: of any
+    number of parallel attempts, no more are checked than the limits allow, on every node.
+    Returns the row to :func:`release` when the password turns out right."""
+    await locks.serialize(session, f"signin-email:{email}", f"signin-address:{address}")
+    await check(session, settings, email, address, now=now)
+    row = SignInFailure(email=email, address=address, at=now)
+    session.add(row)
+    await session.flush()
+    return row.id
+
+
+async def release(session: AsyncSession, email: str, address: str, reserved: int) -> None:
+    """The right password: the reserved attempt and this account's failures from this
+    address no longer count."""
+    await session.execute(delete(SignInFailure).where(SignInFailure.id == reserved))
+    await succeeded(session, email, address)
 
 
 async def failed(session: AsyncSession, email: str, address: str, *, now: datetime) -> None:

@@ -45,18 +45,18 @@ async def login(body: LoginRequest, request: Request, deps: CallsDep) -> LoginRe
     email = body.email.lower()
     address = (request.client.host if request.client else "")[:64] or "unknown"
     async with deps.sessions() as session:
-        await signin_guard.check(session, deps.settings, email, address, now=deps.clock.now())
+        now = deps.clock.now()
+        reserved = await signin_guard.reserve(session, deps.settings, email, address, now=now)
         user = await user_data.user_by_email(session, email=email)
+        await session.commit()
     known = user.password_hash if user else None
     # argon2 releases the GIL: off the event loop, and outside any transaction.
     right = await asyncio.to_thread(verify_password, known, body.password)
+    if not right or user is None:  # the reserved attempt stays counted as a failure
+        raise ServiceError(ErrorCode.UNAUTHORIZED, "wrong email or password")
     async with deps.sessions() as session:
         now = deps.clock.now()
-        if not right or user is None:
-            await signin_guard.failed(session, email, address, now=now)
-            await session.commit()
-            raise ServiceError(ErrorCode.UNAUTHORIZED, "wrong email or password")
-        await signin_guard.succeeded(session, email, address)
+        await signin_guard.release(session, email, address, reserved)
         if user.disabled_at is not None:
             await session.commit()
             raise ServiceError(ErrorCode.UNAUTHORIZED, "this account is disabled")

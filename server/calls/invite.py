@@ -22,6 +22,7 @@ from server.calls.settle import announce_end
 from server.calls.views import call_view
 from server.callstate import Opening
 from server.db import calls as call_data
+from server.db import locks
 from server.db import push as push_data
 from server.db import users as user_data
 from server.db.models import CallRow, new_id
@@ -42,6 +43,9 @@ async def invite(
     row: CallRow | None = None
     parties: dict[str, PartyRow] = {}
     async with deps.sessions() as session:
+        # The caller's invites one after another (PostgreSQL): the limit's count and the
+        # insert it allows are one step, exact under parallel invites on any node.
+        await locks.serialize(session, f"invite:{ident.user_id}")
         facts = await user_data.invite_facts(
             session,
             caller_id=ident.user_id,

@@ -4,6 +4,7 @@ machines as the server sees them."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from itertools import count
@@ -171,3 +172,16 @@ async def test_failures_older_than_the_window_no_longer_count(
     finally:
         await engine.dispose()
     assert await failures(stack, alice) == 1
+
+
+async def test_parallel_wrong_passwords_are_checked_no_more_than_the_limit(
+    stack: Stack, machines: list[Machine]
+) -> None:
+    # Every attempt is in flight at once: the limit holds exactly (PostgreSQL too, where a
+    # count and an insert in two parallel transactions would both pass the check).
+    alice = (await stack.tenant("alice", with_password=True))["alice"]
+    machine = machines[0]
+    outcomes = await asyncio.gather(*(machine.sign_in(alice.email, "wrong") for _ in range(20)))
+    assert sorted(outcomes).count((401, "unauthorized")) == PER_ACCOUNT_ADDRESS, outcomes
+    assert sorted(outcomes).count((429, "rate_limited")) == 20 - PER_ACCOUNT_ADDRESS
+    assert await failures(stack, alice.email) == PER_ACCOUNT_ADDRESS
