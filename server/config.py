@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     signin_failures_per_account: int = Field(default=100, ge=1)
     """Failed sign-ins within ``signin_window_s`` after which sign-in waits
     (:mod:`server.signin_guard`)."""
+    signin_successes_per_account: int = Field(default=30, ge=1)
+    signin_successes_per_address: int = Field(default=300, ge=1)
+    """Successful sign-ins within ``signin_window_s`` after which sign-in waits too."""
 
     redis_url: str | None = None
     presence_ttl_s: float = Field(default=90.0, gt=0)

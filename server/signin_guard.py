@@ -21,6 +21,7 @@ from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
+from server.db import access as access_data
 from server.db import locks
 from server.db.models import SignInFailure
 from server.errors import ServiceError
@@ -69,6 +70,28 @@ async def reserve(
     session.add(row)
     await session.flush()
     return row.id
+
+
+async def check_successes(
+    session: AsyncSession,
+    settings: Settings,
+    user_id: str | None,
+    address: str,
+    *,
+    now: datetime,
+) -> None:
+    """``rate_limited`` once the account (``VOIP_SIGNIN_SUCCESSES_PER_ACCOUNT``) or the address
+    (``VOIP_SIGNIN_SUCCESSES_PER_ADDRESS``) signed in that often within the window: even right
+    passwords cost argon2 work, and a stolen password should not mint sessions without end."""
+    since = now - timedelta(seconds=settings.signin_window_s)
+    by_user, by_address = await access_data.sign_ins_since(
+        session, user_id=user_id, address=address, since=since
+    )
+    if (
+        by_user >= settings.signin_successes_per_account
+        or by_address >= settings.signin_successes_per_address
+    ):
+        raise ServiceError(ErrorCode.RATE_LIMITED, "too many sign-ins; try again later")
 
 
 async def release(session: AsyncSession, email: str, address: str, reserved: int) -> None:

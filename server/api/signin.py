@@ -48,6 +48,9 @@ async def login(body: LoginRequest, request: Request, deps: CallsDep) -> LoginRe
         now = deps.clock.now()
         reserved = await signin_guard.reserve(session, deps.settings, email, address, now=now)
         user = await user_data.user_by_email(session, email=email)
+        await signin_guard.check_successes(
+            session, deps.settings, user.id if user else None, address, now=now
+        )
         await session.commit()
     known = user.password_hash if user else None
     # argon2 releases the GIL: off the event loop, and outside any transaction.
@@ -62,7 +65,12 @@ async def login(body: LoginRequest, request: Request, deps: CallsDep) -> LoginRe
             raise ServiceError(ErrorCode.UNAUTHORIZED, "this account is disabled")
         until = now + timedelta(seconds=deps.settings.session_max_s)
         sid = await access_data.open_session(
-            session, user_id=user.id, device_id=body.device_id, now=now, until=until
+            session,
+            user_id=user.id,
+            device_id=body.device_id,
+            now=now,
+            until=until,
+            address=address,
         )
         await session.commit()
     token, ttl = issue_token(deps.settings, user, now=now, session_id=sid)

@@ -5,18 +5,29 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import AuthSession, CallRow, Connection, Node, User
 
 
 async def open_session(
-    session: AsyncSession, *, user_id: str, device_id: str | None, now: datetime, until: datetime
+    session: AsyncSession,
+    *,
+    user_id: str,
+    device_id: str | None,
+    now: datetime,
+    until: datetime,
+    address: str = "",
 ) -> str:
-    """A new sign-in session of ``user_id``, renewable until ``until``; its id."""
+    """A new sign-in session of ``user_id`` (from ``address``), renewable until ``until``."""
     row = AuthSession(
-        user_id=user_id, device_id=device_id, created_at=now, renewed_at=now, expires_at=until
+        user_id=user_id,
+        device_id=device_id,
+        address=address,
+        created_at=now,
+        renewed_at=now,
+        expires_at=until,
     )
     session.add(row)
     await session.flush()
@@ -142,3 +153,20 @@ async def live_socket_count(session: AsyncSession, *, user_id: str, live_since: 
         .where(Connection.user_id == user_id, Node.last_seen >= live_since)
     )
     return int(count or 0)
+
+
+async def sign_ins_since(
+    session: AsyncSession, *, user_id: str | None, address: str, since: datetime
+) -> tuple[int, int]:
+    """Successful sign-ins since ``since``: ``(of user_id, from address)``."""
+    by_user = func.sum(case((AuthSession.user_id == user_id, 1), else_=0))
+    by_address = func.sum(case((AuthSession.address == address, 1), else_=0))
+    row = (
+        await session.execute(
+            select(by_user, by_address).where(
+                AuthSession.created_at >= since,
+                or_(AuthSession.user_id == user_id, AuthSession.address == address),
+            )
+        )
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0)

@@ -184,7 +184,9 @@ class AuthSession(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     device_id: Mapped[str | None] = mapped_column(String(64), default=None)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    address: Mapped[str] = mapped_column(String(64), default="", index=True)
+    """Where the sign-in came from (successful sign-ins are limited per address too)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     renewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

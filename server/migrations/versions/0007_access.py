@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("user_id", sa.String(length=32), nullable=False),
         sa.Column("device_id", sa.String(length=64), nullable=True),
+        sa.Column("address", sa.String(length=64), nullable=False, server_default=""),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("renewed_at", sa.DateTime(), nullable=False),
         sa.Column("expires_at", sa.DateTime(), nullable=False),
@@ -39,6 +40,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_auth_sessions")),
     )
     op.create_index("ix_auth_sessions_user_id", "auth_sessions", ["user_id"])
+    op.create_index("ix_auth_sessions_address", "auth_sessions", ["address"])
+    op.create_index("ix_auth_sessions_created_at", "auth_sessions", ["created_at"])
 
 
 def downgrade() -> None:
