@@ -21,6 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import accounts
 from server.config import Settings
 from server.db import users as user_data
 from server.db.models import User
@@ -102,6 +103,7 @@ async def authenticate(
         user = await _idp_user(session, settings, token, now)
     if user is None:
         raise _unauthorized("unknown user")
+    accounts.ensure_active(user)
     return Identity(user.id, user.tenant_id, user.email, user.display_name)
 
 
@@ -127,6 +129,7 @@ async def renew_token(
     user = await user_data.user_by_id(session, user_id=str(claims["sub"]))
     if user is None:
         raise _unauthorized("unknown user")
+    accounts.ensure_active(user)
     fresh, ttl = issue_token(settings, user, now=now, auth_time=auth_time)
     return user, fresh, ttl
 

@@ -1,12 +1,13 @@
-"""``voip-server [serve|migrate|seed-demo|seed-load N]``."""
+"""``voip-server [serve|migrate|seed-demo|seed-load N|user ...]``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import sys
 
-from server import logs, migrate, seed
+from server import cli_users, logs, migrate, seed
 from server.config import Settings
 from server.db.engine import make_engine, make_sessionmaker
 
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("seed-demo", help="create the demo tenants and users (idempotent)")
     load = sub.add_parser("seed-load", help="create N users in tenant `load` (idempotent)")
     load.add_argument("count", type=int)
+    cli_users.add_parser(sub)
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -70,6 +72,10 @@ def main(argv: list[str] | None = None) -> None:
             log.info("database migrated")
         case "seed-demo":
             asyncio.run(_seed(settings, None))
+        case "user":
+            if settings.should_auto_migrate:
+                asyncio.run(_migrate(settings))
+            sys.exit(asyncio.run(cli_users.run(settings, args)))
         case "seed-load":
             asyncio.run(_seed(settings, max(0, args.count)))
         case _:

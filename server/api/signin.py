@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 
-from server import signin_guard
+from server import accounts, signin_guard
 from server.api.deps import CallsDep, DbDep, bearer
 from server.auth import issue_token, renew_token, verify_password
 from server.db import users as user_data
@@ -43,6 +43,7 @@ async def login(
         raise ServiceError(ErrorCode.UNAUTHORIZED, "wrong email or password")
     await signin_guard.succeeded(session, email, address)
     await session.commit()
+    accounts.ensure_active(user)
     token, ttl = issue_token(deps.settings, user, now=deps.clock.now())
     return LoginResponse(access_token=token, expires_in=ttl, user=user_out(user))
 
