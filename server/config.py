@@ -93,6 +93,17 @@ class Settings(BaseSettings):
     """How often each node looks for pushes it did not start itself (another node's that died
     after its commit, retries that came due)."""
 
+    webhook_allow_private: bool = False
+    """Deliver call-event webhooks to loopback, link-local and private addresses too (tests,
+    a CRM on the same private network). Off: a tenant admin cannot make the server probe the
+    internal network."""
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    """One webhook request's time limit (its lease is a few times this)."""
+    webhook_poll_s: float = Field(default=2.0, gt=0)
+    """How often each node looks for webhook deliveries that came due (retries, another node's)."""
+    webhook_concurrency: int = Field(default=8, ge=1, le=128)
+    """Webhook requests one node has in flight at most."""
+
     log_format: str = "json"
     log_level: str = "INFO"
 
