@@ -31,7 +31,7 @@ class Hit:
     event_type: str
     call: dict[str, Any]
     answered: int
-    """The status the receiver answered."""
+    """The status the receiver answered (0: the sender was gone by then)."""
     signed: bool
     """Its signature verified with the endpoint's secret."""
     headers: dict[str, str]
@@ -124,6 +124,8 @@ class WebhookReceiver:
         assert self._open is not None
         await self._open.wait()
         status, extra = self._answers.popleft() if self._answers else (200, {})
+        if request.transport is None or request.transport.is_closing():
+            status = 0  # the sender went away while the request was held: nobody got an answer
         self.hits.append(
             Hit(
                 headers.get("webhook-id", ""),
