@@ -169,10 +169,21 @@ async def _insert_call(
         "ended_at": now if status.is_final else None,
         "caller_device": dev.device_id,
         "caller_sid": dev.sid,
+        **_context(payload),
     }
     if not await call_data.insert_call(session, values=values):
         return None
     return CallRow(**values)
+
+
+def _context(payload: InvitePayload) -> dict[str, Any]:
+    """The CRM record the invite names, as the call's columns (none: all ``None``)."""
+    given = payload.context
+    return {
+        "context_type": given.object_type if given else None,
+        "context_id": given.object_id if given else None,
+        "context_label": given.label if given else None,
+    }
 
 
 async def _retried(
