@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from voip_contract.models import Inbound, Outbound
+from voip_contract.models import CallContext, CallNote, CallStatus, Inbound, Outbound, Party
 
 Role = Literal["member", "admin"]
 EMAIL_MAX = 254
@@ -92,3 +92,19 @@ class WebhookDeliveryOut(Outbound):
     created_at: datetime
     finished_at: datetime | None = None
     next_attempt_at: datetime | None = None
+
+
+class AdminCall(Outbound):
+    """A call of the tenant, as its admins and the CRM's reporting see it."""
+
+    id: str
+    caller: Party
+    callee: Party
+    status: CallStatus
+    reason: str | None = None
+    created_at: datetime
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_s: float | None = None
+    context: CallContext | None = None
+    note: CallNote | None = None

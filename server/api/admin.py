@@ -21,9 +21,11 @@ from voip_contract.admin import AdminUser, AdminUserCreate, AdminUserUpdate
 router = APIRouter(prefix="/admin")
 
 
-async def _admin(ident: IdentityDep, session: DbDep) -> Identity:
+async def _admin(ident: IdentityDep, deps: CallsDep) -> Identity:
     """The caller, if an admin of its tenant; ``forbidden`` otherwise."""
-    user = await user_data.user_by_id(session, user_id=ident.user_id)
+    # A session of its own, closed at once (the CSV's stream opens its own sessions later).
+    async with deps.sessions() as session:
+        user = await user_data.user_by_id(session, user_id=ident.user_id)
     if user is None or not accounts.is_admin(user):
         raise ServiceError(ErrorCode.FORBIDDEN, "only the tenant's admins may do this")
     return ident

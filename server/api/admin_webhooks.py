@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import delete
 
 from server.api.admin import AdminDep
 from server.api.cursors import Cursor, Limit, decode_cursor, encode_cursor
@@ -130,8 +129,7 @@ async def update_endpoint(
 async def delete_endpoint(endpoint_id: str, admin: AdminDep, session: DbDep) -> Response:
     """The endpoint and its deliveries (pending ones are not sent)."""
     row = await _endpoint(session, admin, endpoint_id)
-    await session.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == row.id))
-    await session.delete(row)
+    await hook_data.delete_endpoint(session, endpoint_id=row.id)
     await session.commit()
     return Response(status_code=204)
 

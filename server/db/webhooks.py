@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    delete,
     insert,
     literal,
     or_,
@@ -270,3 +271,9 @@ async def resend(session: AsyncSession, *, original: WebhookDelivery, at: dateti
     }
     made = await session.execute(insert(OUTBOX).values(**values).returning(OUTBOX.c.id))
     return int(made.scalar_one())
+
+
+async def delete_endpoint(session: AsyncSession, *, endpoint_id: str) -> None:
+    """The endpoint and all its deliveries."""
+    await session.execute(delete(OUTBOX).where(OUTBOX.c.endpoint_id == endpoint_id))
+    await session.execute(delete(HOOKS).where(HOOKS.c.id == endpoint_id))
