@@ -5,14 +5,21 @@ Disabling is a mark on the user (``users.disabled_at``) that :func:`ensure_activ
 wherever a token or a password is accepted: a disabled user's tokens stop working at their next
 use. (The hardening work brings sessions and revocation; :func:`ensure_active` is the one place
 that joins them.)
+
+An identity provider's token whose ``sub`` is unknown creates its member on first use when the
+server is told which claim names the tenant (:func:`provision`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.config import Settings
 from server.db import accounts as data
 from server.db.accounts import ADMIN, MEMBER
 from server.db.models import User
@@ -122,3 +129,51 @@ async def delete(session: AsyncSession, *, tenant_id: str, user_id: str, at: dat
     user = await _target(session, tenant_id, user_id)
     await _keep_an_admin(session, user)
     await data.set_user(session, user_id=user.id, values=data.deleted_values(user.id, at))
+
+
+def _claim(claims: dict[str, Any], path: str) -> object:
+    """The value at a dotted path (``app_metadata.tenant_id``) of the claims, or ``None``."""
+    value: object = claims
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+async def provision(session: AsyncSession, settings: Settings, claims: dict[str, Any]) -> User:
+    """The member an identity provider's token names for the first time, created from its
+    claims (``VOIP_IDP_AUTO_PROVISION``, ``VOIP_IDP_TENANT_CLAIM``); ``unauthorized`` saying
+    why when it cannot be."""
+    if not settings.idp_auto_provision or not settings.idp_tenant_claim:
+        raise ServiceError(ErrorCode.UNAUTHORIZED, "unknown user (no account for this subject)")
+    tenant_ref = _claim(claims, settings.idp_tenant_claim)
+    email = claims.get("email")
+    if not isinstance(tenant_ref, str) or not tenant_ref:
+        raise ServiceError(
+            ErrorCode.UNAUTHORIZED, f"unknown user; the token has no {settings.idp_tenant_claim}"
+        )
+    tenant_id = await data.tenant_id_of(session, ref=tenant_ref[:64])
+    if tenant_id is None:
+        raise ServiceError(ErrorCode.UNAUTHORIZED, "unknown user; the token's tenant is unknown")
+    if not isinstance(email, str) or "@" not in email or len(email) > 254:
+        raise ServiceError(ErrorCode.UNAUTHORIZED, "unknown user; the token has no email")
+    name = _claim(claims, "user_metadata.full_name") or claims.get("name") or email.split("@")[0]
+    body = AdminUserCreate(
+        email=email, display_name=str(name)[:200], external_subject=str(claims["sub"])[:200]
+    )
+    try:
+        user = await create(session, tenant_id=tenant_id, body=body, password_hash=None)
+        await session.commit()
+    except ServiceError as exc:
+        await session.rollback()
+        raise ServiceError(
+            ErrorCode.UNAUTHORIZED, "unknown user; a user with this email exists already"
+        ) from exc
+    except IntegrityError:  # the same subject's first two requests at once: the other won
+        await session.rollback()
+        again = await session.scalar(
+            select(User).where(User.external_subject == body.external_subject)
+        )
+        if again is None:
+            raise
+        return again
+    return user

@@ -205,4 +205,5 @@ async def _idp_user(
         _check_times(claims, now)
     except jwt.PyJWTError as exc:
         raise _unauthorized(f"invalid identity-provider token: {exc}") from exc
-    return await user_data.user_by_subject(session, subject=str(claims["sub"]))
+    known = await user_data.user_by_subject(session, subject=str(claims["sub"]))
+    return known if known is not None else await accounts.provision(session, settings, claims)

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     idp_jwt_secret: SecretStr | None = None
     idp_issuer: str | None = None
     idp_audience: str | None = "authenticated"
+    idp_auto_provision: bool = False
+    """An IdP token with an unknown ``sub`` creates its member (with ``idp_tenant_claim``)."""
+    idp_tenant_claim: str | None = None
+    """The dotted path of the claim naming the tenant (its id or slug), e.g.
+    ``app_metadata.tenant_id``."""
 
     livekit_url: str | None = None
     """What clients dial (``wss://…``); the server's API calls use it too unless set below."""

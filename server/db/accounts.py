@@ -84,3 +84,11 @@ def deleted_values(user_id: str, at: datetime) -> dict[str, Any]:
         "external_subject": None,
         "role": MEMBER,
     }
+
+
+async def tenant_id_of(session: AsyncSession, *, ref: str) -> str | None:
+    """The id of the tenant ``ref`` names (its id or its slug)."""
+    found = await session.scalar(
+        select(Tenant.id).where(or_(Tenant.id == ref, Tenant.slug == ref)).limit(1)
+    )
+    return None if found is None else str(found)
