@@ -31,6 +31,7 @@ from server.push.fcm import FcmClient
 from server.push.oauth import ServiceAccountTokens
 from server.push.sender import PushSender
 from server.sio.namespace import CallNamespace, SocketNotifier
+from server.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ def create_app(
     notifier = SocketNotifier(sio, distributed=bool(settings.redis_url))
     sessions, clock = make_sessionmaker(engine), clock or SystemClock()
     sender = push_sender(settings, sessions, clock) if settings.push_enabled else None
+    hooks = WebhookSender(settings, sessions, clock)
     deps = CallDeps(
         settings=settings,
         sessions=sessions,
@@ -79,6 +81,7 @@ def create_app(
         media=media or LiveKitRooms(settings),
         notifier=notifier,
         push=sender or NoPush(),
+        webhooks=hooks,
     )
     sio.register_namespace(CallNamespace(deps))
 
@@ -89,6 +92,7 @@ def create_app(
         settings.jwt_key()  # create the dev secret now, not in the first request
         await _start(deps)
         jobs = _periodic(deps) + (_push_jobs(deps.clock, sender) if sender else [])
+        jobs.append(hooks.run())
         tasks = [asyncio.create_task(job) for job in jobs]
         try:
             yield
@@ -98,6 +102,7 @@ def create_app(
             await asyncio.gather(*tasks, return_exceptions=True)
             if sender is not None:
                 await sender.drain()  # pushes in flight finish; unsent ones stay for any node
+            await hooks.aclose()  # an attempt cut short is retried by any node after its lease
             await _stop(deps)
             await engine.dispose()
 

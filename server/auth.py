@@ -23,6 +23,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import accounts
 from server.config import Settings
 from server.db import access as access_data
 from server.db import users as user_data
@@ -120,8 +121,7 @@ async def authenticate(
         user = await _idp_user(session, settings, token, now)
     if user is None:
         raise _unauthorized("unknown user")
-    if user.disabled_at is not None:
-        raise _unauthorized("this account is disabled")
+    accounts.ensure_active(user)
     expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
     return Identity(user.id, user.tenant_id, user.email, user.display_name, session_id, expires)
 
@@ -163,8 +163,7 @@ async def renew_token(
     user = await user_data.user_by_id(session, user_id=str(claims["sub"]))
     if user is None:
         raise _unauthorized("unknown user")
-    if user.disabled_at is not None:
-        raise _unauthorized("this account is disabled")
+    accounts.ensure_active(user)
     sid = await _live_session_of(session, claims, user)
     if sid is None:  # a token from before sessions: from now on it is one, and revocable
         until = auth_time + timedelta(seconds=settings.session_max_s)
@@ -252,4 +251,5 @@ async def _idp_user(
         _check_times(claims, now)
     except jwt.PyJWTError as exc:
         raise _unauthorized(f"invalid identity-provider token: {exc}") from exc
-    return await user_data.user_by_subject(session, subject=str(claims["sub"]))
+    known = await user_data.user_by_subject(session, subject=str(claims["sub"]))
+    return known if known is not None else await accounts.provision(session, settings, claims)

@@ -1,12 +1,13 @@
-"""``voip-server [serve|migrate|seed-demo|seed-load N|disable-user EMAIL|enable-user EMAIL]``."""
+"""``voip-server [serve|migrate|seed-demo|seed-load N|disable-user EMAIL|enable-user EMAIL|user ...]``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import sys
 
-from server import logs, migrate, seed
+from server import cli_users, logs, migrate, seed
 from server.clock import SystemClock
 from server.config import Settings
 from server.db import access as access_data
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     load.add_argument("count", type=int)
     for name, what in (("disable-user", "take access away"), ("enable-user", "give it back")):
         sub.add_parser(name, help=f"{what}: the user EMAIL").add_argument("email")
+    cli_users.add_parser(sub)
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -96,6 +98,10 @@ def main(argv: list[str] | None = None) -> None:
             log.info("database migrated")
         case "seed-demo":
             asyncio.run(_seed(settings, None))
+        case "user":
+            if settings.should_auto_migrate:
+                asyncio.run(_migrate(settings))
+            sys.exit(asyncio.run(cli_users.run(settings, args)))
         case "seed-load":
             asyncio.run(_seed(settings, max(0, args.count)))
         case "disable-user" | "enable-user":

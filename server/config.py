@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     idp_jwt_secret: SecretStr | None = None
     idp_issuer: str | None = None
     idp_audience: str | None = "authenticated"
+    idp_auto_provision: bool = False
+    """An IdP token with an unknown ``sub`` creates its member (with ``idp_tenant_claim``)."""
+    idp_tenant_claim: str | None = None
+    """The dotted path of the claim naming the tenant (its id or slug), e.g.
+    ``app_metadata.tenant_id``."""
 
     livekit_url: str | None = None
     """What clients dial (``wss://…``); the server's API calls use it too unless set below."""
@@ -110,6 +115,17 @@ class Settings(BaseSettings):
     """The largest HTTP request body any route takes (413 beyond, :mod:`server.bodylimit`)."""
     max_webhook_body_bytes: int = Field(default=256 * 1024, ge=1024)
     """The same for ``POST /api/livekit/webhook``."""
+
+    webhook_allow_private: bool = False
+    """Deliver call-event webhooks to loopback, link-local and private addresses too (tests,
+    a CRM on the same private network). Off: a tenant admin cannot make the server probe the
+    internal network."""
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    """One webhook request's time limit (its lease is a few times this)."""
+    webhook_poll_s: float = Field(default=2.0, gt=0)
+    """How often each node looks for webhook deliveries that came due (retries, another node's)."""
+    webhook_concurrency: int = Field(default=8, ge=1, le=128)
+    """Webhook requests one node has in flight at most."""
 
     log_format: str = "json"
     log_level: str = "INFO"

@@ -1,4 +1,5 @@
-"""Demo and load users (``voip-server seed-demo`` / ``seed-load N``), idempotent."""
+"""Demo and load users (``voip-server seed-demo`` / ``seed-load N``), idempotent; alice is
+acme's admin."""
 
 from __future__ import annotations
 
@@ -20,13 +21,14 @@ class UserSpec:
     email: str
     display_name: str
     external_subject: str | None = None
+    role: str = "member"
 
 
 DEMO: dict[str, tuple[str, list[UserSpec]]] = {
     "acme": (
         "Acme Corp",
         [
-            UserSpec("alice@acme.test", "Alice Anders"),
+            UserSpec("alice@acme.test", "Alice Anders", role="admin"),
             UserSpec("bob@acme.test", "Bob Brown"),
             UserSpec("carol@acme.test", "Carol Chen"),
         ],
@@ -74,6 +76,7 @@ async def ensure_users(
                 display_name=spec.display_name,
                 password_hash=password_hash,
                 external_subject=spec.external_subject,
+                role=spec.role,
             )
             session.add(user)
         result.append(user)

@@ -154,6 +154,25 @@ class Party(Outbound):
     display_name: str
 
 
+class CallContext(Outbound):
+    """The CRM record a call was placed from (a deal, a contact...), as the caller's app gave it
+    in ``invite``."""
+
+    object_type: str
+    object_id: str
+    label: str
+
+
+class CallNote(Outbound):
+    """A party's outcome and note on a finished call (``PUT /api/calls/{id}/note``)."""
+
+    outcome: str | None = None
+    text: str | None = None
+    by: str
+    """The user id of the party who wrote it (the last writer)."""
+    at: datetime
+
+
 class Call(Outbound):
     """A call as one of its parties sees it (``direction`` is relative to the viewer)."""
 
@@ -167,6 +186,8 @@ class Call(Outbound):
     answered_at: datetime | None = None
     ended_at: datetime | None = None
     duration_s: float | None = None
+    context: CallContext | None = None
+    note: CallNote | None = None
 
 
 T = TypeVar("T")
@@ -193,9 +214,43 @@ class ErrorBody(Outbound):
 # --- Socket.IO: client -> server --------------------------------------------------------------
 
 
+class InviteContext(Inbound):
+    """``invite``'s optional ``context``: the CRM record the rep called from."""
+
+    object_type: str = Field(min_length=1, max_length=64)
+    object_id: str = Field(min_length=1, max_length=128)
+    label: str = Field(min_length=1, max_length=200)
+
+
 class InvitePayload(Inbound):
     callee_id: str = Field(min_length=1, max_length=ID_MAX)
     request_id: str = Field(min_length=1, max_length=ID_MAX)
+    context: InviteContext | None = None
+
+
+NOTE_MAX = 2000
+"""Longest note text on a call."""
+OUTCOME_MAX = 64
+DEFAULT_OUTCOMES = ("connected", "left_voicemail", "no_answer", "follow_up")
+"""A tenant's call outcomes until its admins set others."""
+
+
+class NotePayload(Inbound):
+    """``PUT /api/calls/{id}/note``: an outcome (one of the tenant's) and/or a note."""
+
+    outcome: str | None = Field(default=None, min_length=1, max_length=OUTCOME_MAX)
+    text: str | None = Field(default=None, max_length=NOTE_MAX)
+
+
+OutcomeName = Annotated[str, Field(min_length=1, max_length=OUTCOME_MAX, pattern=r"^[^,]+$")]
+
+
+class Outcomes(Inbound):
+    """A tenant's call outcomes (``GET /api/outcomes``, ``PUT /api/admin/outcomes``)."""
+
+    outcomes: list[
+        Annotated[str, Field(min_length=1, max_length=OUTCOME_MAX, pattern=r"^[^,]+$")]
+    ] = Field(min_length=1, max_length=20)
 
 
 class CallIdPayload(Inbound):

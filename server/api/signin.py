@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Request, Response
 
-from server import signin_guard
+from server import accounts, signin_guard
 from server.api.deps import CallsDep, DbDep, IdentityDep, bearer
 from server.auth import issue_token, renew_token, verify_password
 from server.calls import access, push_devices
@@ -60,9 +60,8 @@ async def login(body: LoginRequest, request: Request, deps: CallsDep) -> LoginRe
     async with deps.sessions() as session:
         now = deps.clock.now()
         await signin_guard.release(session, email, address, reserved)
-        if user.disabled_at is not None:
-            await session.commit()
-            raise ServiceError(ErrorCode.UNAUTHORIZED, "this account is disabled")
+        await session.commit()  # the released attempt stays released, disabled or not
+        accounts.ensure_active(user)
         until = now + timedelta(seconds=deps.settings.session_max_s)
         sid = await access_data.open_session(
             session,

@@ -104,6 +104,19 @@ class NoPush:
         return None
 
 
+class Kick(Protocol):
+    """A sender of an outbox (the webhooks'), kicked after a commit that wrote to it."""
+
+    def kick(self) -> None: ...
+
+
+class NoKick:
+    """Nobody sends this node's outbox rows (another node will, or a test does)."""
+
+    def kick(self) -> None:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class CallDeps:
     """The parts the call operations use: settings, database, clock, LiveKit, the notifier, and
@@ -116,6 +129,8 @@ class CallDeps:
     notifier: Notifier
     background: Background = field(default_factory=Background)
     push: PushOutbox = field(default_factory=NoPush)
+    webhooks: Kick = field(default_factory=NoKick)
+    """The webhook sender (:class:`server.webhooks.sender.WebhookSender`)."""
     tenants: TenantFacts = field(init=False)
 
     def __post_init__(self) -> None:

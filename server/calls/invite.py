@@ -28,6 +28,7 @@ from server.db import users as user_data
 from server.db.models import CallRow, new_id
 from server.db.users import InviteFacts, PartyRow
 from server.errors import ServiceError
+from server.webhooks import events as webhook_events
 from voip_contract import Call, CallStatus, ErrorCode, InvitePayload
 
 RATE_WINDOW = timedelta(seconds=60)
@@ -59,6 +60,7 @@ async def invite(
             row, parties = await _open_call(deps, session, ident, dev, payload, facts, now)
     if row is None:  # a retried invite (same request_id): the call it made
         return await _retried(deps, ident, dev, payload)
+    deps.webhooks.kick()
     if row.status == CallStatus.RINGING.value:
         deps.push.kick()  # after the commit, on the sender's own task
         await announce.ringing(deps.notifier, row, parties)
@@ -136,6 +138,9 @@ async def _log_invite(
         actor=row.caller_id,
         device=dev.device_id,
     )
+    event = webhook_events.event_for_status(row.status)
+    if event is not None:  # the CRM hears of it: in this transaction (an outbox)
+        await webhook_events.enqueue(session, row, event, at=now)
     if deps.push.enabled and row.ring_deadline is not None:
         await push_data.enqueue_incoming(
             session, call_id=row.id, callee_id=row.callee_id, at=now, expires_at=row.ring_deadline
@@ -167,10 +172,21 @@ async def _insert_call(
         "ended_at": now if status.is_final else None,
         "caller_device": dev.device_id,
         "caller_sid": dev.sid,
+        **_context(payload),
     }
     if not await call_data.insert_call(session, values=values):
         return None
     return CallRow(**values)
+
+
+def _context(payload: InvitePayload) -> dict[str, Any]:
+    """The CRM record the invite names, as the call's columns (none: all ``None``)."""
+    given = payload.context
+    return {
+        "context_type": given.object_type if given else None,
+        "context_id": given.object_id if given else None,
+        "context_label": given.label if given else None,
+    }
 
 
 async def _retried(

@@ -24,6 +24,7 @@ from server.db import push as push_data
 from server.db.models import CallRow
 from server.db.users import PartyRow
 from server.errors import ServiceError
+from server.webhooks import events as webhook_events
 from voip_contract import CallStatus, ErrorCode
 
 SYSTEM_ACTOR = "system"
@@ -105,7 +106,11 @@ async def write_step(
         actor=actor,
         device=device,
     )
+    event = webhook_events.event_for_status(step.target.value)
+    if event is not None:  # the CRM hears of it: in this transaction (an outbox)
+        await webhook_events.enqueue(session, row, event, at=now, changes=changes)
     await session.commit()
+    deps.webhooks.kick()
     if stops_ringing:
         deps.push.kick()
     # Mirror the change on the loaded row without making it dirty: a later autoflush must

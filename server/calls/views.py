@@ -12,7 +12,7 @@ from server.db import calls as call_data
 from server.db import users as user_data
 from server.db.models import CallRow
 from server.db.users import PartyRow
-from voip_contract import Call, CallStatus, Party
+from voip_contract import Call, CallContext, CallNote, CallStatus, Party
 
 if TYPE_CHECKING:  # (the deps' notifier builds on these views)
     from server.calls.deps import CallDeps
@@ -32,7 +32,24 @@ def call_view(row: CallRow, parties: Mapping[str, PartyRow], viewer_id: str) -> 
         answered_at=row.answered_at,
         ended_at=row.ended_at,
         duration_s=row.duration_s,
+        context=context_of(row),
+        note=note_of(row),
     )
+
+
+def context_of(row: CallRow) -> CallContext | None:
+    """The CRM record the call was placed from, if the caller named one."""
+    if not (row.context_type and row.context_id and row.context_label):
+        return None
+    return CallContext(
+        object_type=row.context_type, object_id=row.context_id, label=row.context_label
+    )
+
+
+def note_of(row: CallRow) -> CallNote | None:
+    if row.note_at is None or row.note_by is None:
+        return None
+    return CallNote(outcome=row.outcome, text=row.note, by=row.note_by, at=row.note_at)
 
 
 async def calls_seen_by(

@@ -15,6 +15,7 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
@@ -72,6 +74,8 @@ class Tenant(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    call_outcomes: Mapped[str | None] = mapped_column(String(1000), default=None)
+    """The outcomes a call's note may give, comma-separated; ``None``: the default list."""
 
 
 class User(Base):
@@ -91,6 +95,11 @@ class User(Base):
     """The user's one line: the ringing or answered call holding it. Claimed for both parties
     by one conditional UPDATE (``... WHERE active_call_id IS NULL``) in the transaction that
     creates the call, released in the transaction that writes its final status."""
+    role: Mapped[str] = mapped_column(String(16), default="member", server_default="member")
+    """``member`` or ``admin`` (of its tenant: ``/api/admin/*``)."""
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    """Set: deleted by an admin. The row stays (its calls keep its name), its email, password
+    and external subject are cleared."""
 
     __table_args__ = (Index("ix_users_tenant_name", "tenant_id", "display_name", "id"),)
 
@@ -121,12 +130,22 @@ class CallRow(Base):
     ``participant_left`` at this time unless the caller rejoins first."""
     callee_grace_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     """The same for the callee (the answering user)."""
+    context_type: Mapped[str | None] = mapped_column(String(64), default=None)
+    """The CRM record the caller called from (``invite``'s ``context``): its type..."""
+    context_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    context_label: Mapped[str | None] = mapped_column(String(200), default=None)
+    outcome: Mapped[str | None] = mapped_column(String(64), default=None)
+    """A party's note on the call (``PUT /api/calls/{id}/note``): one of the tenant's outcomes,"""
+    note: Mapped[str | None] = mapped_column(String(4000), default=None)
+    note_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    note_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     __table_args__ = (
         UniqueConstraint("caller_id", "request_id", name="uq_calls_caller_request"),
         Index("ix_calls_caller_created", "caller_id", "created_at", "id"),
         Index("ix_calls_callee_created", "callee_id", "created_at", "id"),
         Index("ix_calls_status_deadline", "status", "ring_deadline"),
+        Index("ix_calls_tenant_created", "tenant_id", "created_at", "id"),
     )
 
 
@@ -254,3 +273,56 @@ class PushMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_push_outbox_state_due", "state", "due_at"),)
+
+
+class WebhookEndpoint(Base):
+    """Where a tenant's call events go (``/api/admin/webhooks``), signed with ``secret``
+    (Standard Webhooks, ``whsec_...``)."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    event_types: Mapped[str] = mapped_column(String(500))
+    """Comma-separated, with a comma before the first and after the last (``,call.ended,``):
+    one ``LIKE`` finds the endpoints of an event type."""
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    secret: Mapped[str] = mapped_column(String(100))
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    """The first failed attempt since the last delivered one; 24 h of that disables it."""
+    disabled_reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint: the outbox row, written in the transaction of the call's
+    step that caused it, sent after the commit by whichever node claims it (a lease on
+    ``claimed_until``)."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    """``webhook-id``: the same for every endpoint and every attempt of one event."""
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id"))
+    tenant_id: Mapped[str] = mapped_column(String(32))
+    call_id: Mapped[str] = mapped_column(String(32))
+    event_type: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[str] = mapped_column(Text)
+    """The JSON body, as signed."""
+    state: Mapped[str] = mapped_column(String(16))
+    """``pending``, ``delivered`` or ``failed`` (given up after 24 h, or endpoint disabled)."""
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    response_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_error: Mapped[str | None] = mapped_column(String(500), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    __table_args__ = (
+        Index("ix_webhook_deliveries_state_due", "state", "due_at"),
+        Index("ix_webhook_deliveries_endpoint_call", "endpoint_id", "call_id", "id"),
+    )

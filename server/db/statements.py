@@ -32,6 +32,8 @@ from server.db.models import (
     PushMessage,
     Tenant,
     User,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from voip_contract import CallStatus
 
@@ -43,6 +45,8 @@ NODES = cast(Table, Node.__table__)
 TENANTS = cast(Table, Tenant.__table__)
 PUSH_DEVICES = cast(Table, PushDevice.__table__)
 PUSH_OUTBOX = cast(Table, PushMessage.__table__)
+HOOKS = cast(Table, WebhookEndpoint.__table__)
+HOOK_OUTBOX = cast(Table, WebhookDelivery.__table__)
 
 RINGING = CallStatus.RINGING.value
 IN_PROGRESS = CallStatus.IN_PROGRESS.value

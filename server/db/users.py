@@ -118,7 +118,9 @@ async def contacts_page(
     """Up to ``limit`` users of ``tenant_id`` but ``viewer_id``, by display name, whose name or
     email contains ``search`` (any case), after ``after`` (``(display_name, id)`` of the last
     contact of the previous page)."""
-    query = select(User).where(User.tenant_id == tenant_id, User.id != viewer_id)
+    query = select(User).where(
+        User.tenant_id == tenant_id, User.id != viewer_id, User.deleted_at.is_(None)
+    )
     if search:
         like = f"%{search.lower()}%"
         query = query.where(

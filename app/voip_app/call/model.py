@@ -13,7 +13,7 @@ from datetime import datetime
 
 from voip_app.call.machine import CallProgress, Phase
 from voip_app.media.base import AudioOutput, ConnectionQuality
-from voip_contract import CallStatus, Direction, Party, Reason
+from voip_contract import CallContext, CallStatus, Direction, Party, Reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,8 @@ class ActiveCall:
     output: AudioOutput | None = None
     error: str | None = None
     """A media or signaling failure of this call, fit to show a person."""
+    context: CallContext | None = None
+    """The CRM record the caller called from (``invite``'s ``context``), shown to the callee."""
 
     @property
     def in_call(self) -> bool:

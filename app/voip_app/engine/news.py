@@ -63,6 +63,7 @@ class ServerNews:
             direction="incoming",
             phase=Phase.INCOMING,
             ring_expires_at=ring_expires_at,
+            context=call.context,
         )
         if not self._driver.feed(Trigger.SERVER_INCOMING, call=ringing):
             log.info("incoming call %s while busy here; the server decides", call.id)

@@ -27,6 +27,8 @@ class HistoryRow:
     status_text: str
     duration_text: str
     time_text: str
+    about_text: str = ""
+    """The CRM record the call was about and its note (outcome, text), if any."""
 
     @property
     def missed(self) -> bool:
@@ -45,7 +47,20 @@ def history_row(call: Call, now: datetime) -> HistoryRow:
         status_text=history_status_text(call),
         duration_text=format_duration(call.duration_s),
         time_text=format_when(call.created_at, now),
+        about_text=about_text(call),
     )
+
+
+def about_text(call: Call) -> str:
+    """``Deal: ACME renewal · No answer: try again Monday`` (the parts there are)."""
+    parts = []
+    if call.context is not None:
+        kind = call.context.object_type.replace("_", " ").capitalize()
+        parts.append(f"{kind}: {call.context.label}")
+    if call.note is not None:
+        outcome = (call.note.outcome or "").replace("_", " ").capitalize()
+        parts.append(": ".join(p for p in (outcome, call.note.text or "") if p))
+    return " · ".join(p for p in parts if p)
 
 
 @ft.observable

@@ -42,6 +42,9 @@ def HistoryTile(row: HistoryRow, key: str | None = None) -> ft.Control:
         task(lambda: history.call_back(row.id)),
     )
     lines = [ft.Text(row.peer_name, size=16, weight=ft.FontWeight.W_500), outcome_line(row)]
+    if row.about_text:  # the CRM record and the note
+        about = ft.Text(row.about_text, size=13, max_lines=2, overflow=ft.TextOverflow.ELLIPSIS)
+        lines.append(tagged(f"history.row.{row.id}.about", about))
     return list_row(f"history.row.{row.id}", avatar(row.peer_name, 40), lines, call_back)
 
 

@@ -25,6 +25,13 @@ def answer_buttons(calls: CallModel) -> ft.Control:
 def IncomingView(calls: CallModel) -> ft.Control:
     name = calls.call.peer.display_name if calls.call else ""
     caller = tagged("incoming.caller", ft.Text(name, size=30, weight=ft.FontWeight.W_600))
-    status = ft.Text("Incoming call", size=18, color=ft.Colors.ON_SURFACE_VARIANT)
+    status: ft.Control = ft.Text("Incoming call", size=18, color=ft.Colors.ON_SURFACE_VARIANT)
+    context = calls.call.context if calls.call else None
+    if context is not None:  # "Alice Anders · Deal: ACME renewal": the CRM record it is about
+        about = f"{context.object_type.replace('_', ' ').capitalize()}: {context.label}"
+        shown = tagged("incoming.context", ft.Text(about, size=16, text_align=ft.TextAlign.CENTER))
+        status = ft.Column(
+            [status, shown], horizontal_alignment=ft.CrossAxisAlignment.CENTER, spacing=4
+        )
     who = caller_block(name, status, shown_name=caller)
     return call_frame("incoming.view", [who, answer_buttons(calls)])

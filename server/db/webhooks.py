@@ -1,0 +1,279 @@
+"""Data functions on webhook endpoints and their delivery outbox: keyword-only, no decisions;
+the caller owns the session and its transaction (nothing here commits).
+
+A call's step writes one ``webhook_deliveries`` row per enabled endpoint of its tenant that
+wants the event (:data:`ENQUEUE`, one INSERT ... SELECT, in the step's own transaction). A node
+sends a row only after claiming it (:func:`claim`, a conditional UPDATE on ``claimed_until``):
+one attempt at a time per row, and none while an earlier event of the same call to the same
+endpoint is still pending (events of a call arrive in order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db import statements as st
+from server.db.models import UTCDateTime, WebhookDelivery, WebhookEndpoint
+
+HOOKS, OUTBOX = st.HOOKS, st.HOOK_OUTBOX
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+
+_AT = bindparam("at", type_=UTCDateTime())
+ENQUEUE = insert(OUTBOX).from_select(
+    [
+        "event_id",
+        "endpoint_id",
+        "tenant_id",
+        "call_id",
+        "event_type",
+        "payload",
+        "state",
+        "due_at",
+        "attempts",
+        "created_at",
+    ],
+    select(
+        bindparam("event_id", type_=String()),
+        HOOKS.c.id,
+        HOOKS.c.tenant_id,
+        bindparam("call", type_=String()),
+        bindparam("type", type_=String()),
+        bindparam("payload", type_=String()),
+        literal(PENDING),
+        _AT,
+        literal(0, type_=Integer()),
+        _AT,
+    ).where(
+        HOOKS.c.tenant_id == bindparam("tenant"),
+        HOOKS.c.enabled.is_(True),
+        HOOKS.c.event_types.like(bindparam("pattern")),
+    ),
+)
+"""One delivery of the event to every enabled endpoint of the tenant that wants its type."""
+
+_EARLIER = OUTBOX.alias("earlier")
+_IN_ORDER = ~(
+    select(_EARLIER.c.id)
+    .where(
+        _EARLIER.c.endpoint_id == OUTBOX.c.endpoint_id,
+        _EARLIER.c.call_id == OUTBOX.c.call_id,
+        _EARLIER.c.id < OUTBOX.c.id,
+        _EARLIER.c.state == PENDING,
+    )
+    .exists()
+)
+_CLAIMABLE = and_(
+    OUTBOX.c.state == PENDING,
+    OUTBOX.c.due_at <= bindparam("now"),
+    or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until < bindparam("now")),
+    _IN_ORDER,
+)
+"""Pending, due, claimed by no live attempt, and the first pending event of its call for its
+endpoint."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A claimed delivery and where it goes."""
+
+    id: int
+    event_id: str
+    endpoint_id: str
+    call_id: str
+    payload: str
+    attempts: int
+    """Including this one."""
+    created_at: datetime
+    url: str
+    secret: str
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    call_id: str,
+    event_id: str,
+    event_type: str,
+    payload: str,
+    at: datetime,
+) -> None:
+    """The event, to every endpoint of ``tenant_id`` that wants ``event_type``."""
+    params = {
+        "tenant": tenant_id,
+        "call": call_id,
+        "event_id": event_id,
+        "type": event_type,
+        "payload": payload,
+        "at": at,
+        "pattern": f"%,{event_type},%",
+    }
+    await session.execute(ENQUEUE, params)
+
+
+async def due_ids(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:
+    """Up to ``limit`` deliveries a node may claim at ``now``, the longest due first."""
+    query = select(OUTBOX.c.id).where(_CLAIMABLE).order_by(OUTBOX.c.due_at, OUTBOX.c.id)
+    return list(await session.scalars(query.limit(limit), {"now": now}))
+
+
+async def claim(
+    session: AsyncSession, *, delivery_id: int, node: str, now: datetime, until: datetime
+) -> bool:
+    """Claim one delivery for ``node`` until ``until``, counting an attempt; whether this node
+    won it (of nodes racing for it, one's UPDATE changes the row)."""
+    claimed = await session.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.id == delivery_id, _CLAIMABLE)
+        .values(claimed_by=node, claimed_until=until, attempts=OUTBOX.c.attempts + 1),
+        {"now": now},
+    )
+    return bool(getattr(claimed, "rowcount", 0))
+
+
+async def attempts_of(session: AsyncSession, *, ids: list[int]) -> list[Attempt]:
+    """The claimed deliveries with their endpoints' URL and secret."""
+    if not ids:
+        return []
+    query = (
+        select(
+            OUTBOX.c.id,
+            OUTBOX.c.event_id,
+            OUTBOX.c.endpoint_id,
+            OUTBOX.c.call_id,
+            OUTBOX.c.payload,
+            OUTBOX.c.attempts,
+            OUTBOX.c.created_at,
+            HOOKS.c.url,
+            HOOKS.c.secret,
+        )
+        .join(HOOKS, HOOKS.c.id == OUTBOX.c.endpoint_id)
+        .where(OUTBOX.c.id.in_(ids))
+        .order_by(OUTBOX.c.id)
+    )
+    return [Attempt(*row) for row in await session.execute(query)]
+
+
+async def record(session: AsyncSession, *, delivery_id: int, values: dict[str, Any]) -> None:
+    """What an attempt came to (its state, response, next due time); its claim ends."""
+    values = {**values, "claimed_until": None}
+    await session.execute(update(OUTBOX).where(OUTBOX.c.id == delivery_id).values(**values))
+
+
+async def endpoint_failing(session: AsyncSession, *, endpoint_id: str, at: datetime) -> datetime:
+    """Mark the endpoint failing since ``at`` unless it already was; since when it is."""
+    await session.execute(
+        update(HOOKS)
+        .where(HOOKS.c.id == endpoint_id, HOOKS.c.failing_since.is_(None))
+        .values(failing_since=at)
+    )
+    since = await session.scalar(select(HOOKS.c.failing_since).where(HOOKS.c.id == endpoint_id))
+    return since if isinstance(since, datetime) else at
+
+
+async def endpoint_ok(session: AsyncSession, *, endpoint_id: str) -> None:
+    await session.execute(
+        update(HOOKS)
+        .where(HOOKS.c.id == endpoint_id, HOOKS.c.failing_since.is_not(None))
+        .values(failing_since=None)
+    )
+
+
+async def disable_endpoint(
+    session: AsyncSession, *, endpoint_id: str, reason: str, at: datetime
+) -> None:
+    """Stop delivering to the endpoint (its pending deliveries fail), saying why."""
+    await session.execute(
+        update(HOOKS)
+        .where(HOOKS.c.id == endpoint_id)
+        .values(enabled=False, disabled_reason=reason[:500])
+    )
+    await session.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.endpoint_id == endpoint_id, OUTBOX.c.state == PENDING)
+        .values(state=FAILED, finished_at=at, claimed_until=None)
+    )
+
+
+async def endpoints_of(session: AsyncSession, *, tenant_id: str) -> list[WebhookEndpoint]:
+    query = select(WebhookEndpoint).where(WebhookEndpoint.tenant_id == tenant_id)
+    return list(await session.scalars(query.order_by(WebhookEndpoint.created_at)))
+
+
+async def endpoint(
+    session: AsyncSession, *, tenant_id: str, endpoint_id: str
+) -> WebhookEndpoint | None:
+    """The endpoint, if it is ``tenant_id``'s."""
+    return await session.scalar(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.id == endpoint_id, WebhookEndpoint.tenant_id == tenant_id
+        )
+    )
+
+
+async def deliveries_page(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    endpoint_id: str | None,
+    before: int | None,
+    limit: int,
+) -> list[WebhookDelivery]:
+    """Up to ``limit`` of the tenant's deliveries, newest first, older than id ``before``."""
+    query = select(WebhookDelivery).where(WebhookDelivery.tenant_id == tenant_id)
+    if endpoint_id is not None:
+        query = query.where(WebhookDelivery.endpoint_id == endpoint_id)
+    if before is not None:
+        query = query.where(WebhookDelivery.id < before)
+    return list(await session.scalars(query.order_by(WebhookDelivery.id.desc()).limit(limit)))
+
+
+async def delivery(
+    session: AsyncSession, *, tenant_id: str, delivery_id: int
+) -> WebhookDelivery | None:
+    return await session.scalar(
+        select(WebhookDelivery).where(
+            WebhookDelivery.id == delivery_id, WebhookDelivery.tenant_id == tenant_id
+        )
+    )
+
+
+async def resend(session: AsyncSession, *, original: WebhookDelivery, at: datetime) -> int:
+    """The same event (same ``webhook-id``) to the same endpoint once more, as a new delivery;
+    its id."""
+    values = {
+        "event_id": original.event_id,
+        "endpoint_id": original.endpoint_id,
+        "tenant_id": original.tenant_id,
+        "call_id": original.call_id,
+        "event_type": original.event_type,
+        "payload": original.payload,
+        "state": PENDING,
+        "due_at": at,
+        "attempts": 0,
+        "created_at": at,
+    }
+    made = await session.execute(insert(OUTBOX).values(**values).returning(OUTBOX.c.id))
+    return int(made.scalar_one())
+
+
+async def delete_endpoint(session: AsyncSession, *, endpoint_id: str) -> None:
+    """The endpoint and all its deliveries."""
+    await session.execute(delete(OUTBOX).where(OUTBOX.c.endpoint_id == endpoint_id))
+    await session.execute(delete(HOOKS).where(HOOKS.c.id == endpoint_id))

@@ -1,0 +1,142 @@
+"""The CRM in the call, in Chromium against a real call server: the callee sees the CRM record a
+call is about on the incoming screen ("Alice Anders · Deal: ACME renewal"), and the record and
+the note show in the history row. The caller here is the CRM-embedded client the app is not:
+a real Socket.IO client that sends ``invite`` with a ``context`` (the app has no CRM record to
+name), running on its own thread's event loop while the browser test drives Bob's screen."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Coroutine, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+import socketio
+
+from tests.support.servers import CallServer
+from tests.ui.browser import PHONE, Browser, User, WebApp
+from tests.ui.fakes import make_call
+from tests.ui.scenarios import ALICE, BOB, PASSWORD, Stack, go, shot, signed_in
+from voip_app.ui.models.history import about_text
+from voip_contract import NAMESPACE, Call
+
+DEAL = {"object_type": "deal", "object_id": "D-1042", "label": "ACME renewal"}
+
+
+class ThreadedCaller:
+    """Alice as a Socket.IO client on a thread of its own (the browser driver is synchronous)."""
+
+    def __init__(self, url: str, email: str) -> None:
+        self.url = url
+        self.token, self.http = "", httpx.Client(base_url=url, timeout=10)
+        login = self.http.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+        login.raise_for_status()
+        self.token = login.json()["access_token"]
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self.sio = self._run(self._connect())
+
+    def _run(self, work: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout=20)
+
+    async def _connect(self) -> socketio.AsyncClient:
+        client = socketio.AsyncClient(reconnection=False)
+        await client.connect(
+            self.url,
+            auth={"token": self.token},
+            namespaces=[NAMESPACE],
+            transports=["websocket"],
+            wait_timeout=10,
+        )
+        return client
+
+    def call(self, event: str, data: dict[str, Any]) -> dict[str, Any]:
+        ack: dict[str, Any] = self._run(self.sio.call(event, data, namespace=NAMESPACE, timeout=10))
+        return ack
+
+    def close(self) -> None:
+        self._run(self.sio.disconnect())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+        self.http.close()
+
+
+@pytest.fixture
+def stack(call_server: CallServer) -> Stack:
+    return Stack(api_url=call_server.url)
+
+
+@pytest.fixture
+def bob(chromium: Browser, web_app: WebApp) -> Iterator[User]:
+    user = chromium.user("bob", web_app.url, viewport=PHONE, dark=True)
+    yield user
+    user.context.close()
+
+
+def user_id(stack: Stack, email: str) -> str:
+    login = httpx.post(
+        f"{stack.api_url}/api/auth/login", json={"email": email, "password": PASSWORD}, timeout=10
+    )
+    login.raise_for_status()
+    return str(login.json()["user"]["id"])
+
+
+@pytest.mark.ui
+def test_the_callee_sees_the_crm_record_and_the_note_in_history(bob: User, stack: Stack) -> None:
+    signed_in(bob, BOB, stack)
+    alice = ThreadedCaller(stack.api_url, ALICE)
+    try:
+        ack = alice.call(
+            "invite",
+            {"callee_id": user_id(stack, BOB), "request_id": uuid.uuid4().hex, "context": DEAL},
+        )
+        assert ack["ok"], ack
+        call_id = ack["call"]["id"]
+        bob.visible("incoming.view")
+        assert bob.wait_text("incoming.context", "Deal: ACME renewal") == "Deal: ACME renewal"
+        shot(bob, "incoming-context")
+        bob.click("incoming.decline")
+        bob.gone("incoming.view")
+        noted = alice.http.put(
+            f"/api/calls/{call_id}/note",
+            headers={"Authorization": f"Bearer {alice.token}"},
+            json={"outcome": "follow_up", "text": "call back Monday"},
+        )
+        assert noted.status_code == 200, noted.text
+    finally:
+        alice.close()
+    go(bob, "history")
+    bob.click("nav.contacts")
+    go(bob, "history")  # opened again: the history is read afresh
+    expected = "Deal: ACME renewal · Follow up: call back Monday"
+    assert bob.wait_text(f"history.row.{call_id}.about", "Follow up") == expected
+    shot(bob, "history-note")
+
+
+def test_about_text_of_a_history_row() -> None:
+    """Spec: the record as "<Type>: <label>", then "<Outcome>: <note>", joined by " · "; the
+    parts that are missing are left out."""
+    plain = make_call("c1")
+    assert about_text(plain) == ""
+    at = datetime(2026, 11, 24, 10, tzinfo=UTC).isoformat()
+    with_all = Call.model_validate(
+        {
+            **plain.model_dump(mode="json"),
+            "context": {"object_type": "sales_deal", "object_id": "7", "label": "Renewal"},
+            "note": {"outcome": "left_voicemail", "text": "no reply", "by": "u1", "at": at},
+        }
+    )
+    assert about_text(with_all) == "Sales deal: Renewal · Left voicemail: no reply"
+    only_note = Call.model_validate(
+        {
+            **plain.model_dump(mode="json"),
+            "note": {"outcome": None, "text": "hi", "by": "u", "at": at},
+        }
+    )
+    assert about_text(only_note) == "hi"
