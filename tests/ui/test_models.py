@@ -594,3 +594,32 @@ async def test_leaving_the_history_counts_its_missed_calls_as_seen(
     model.history.seen()
     assert model.contacts.missed_count == 0
     assert engine.called("mark_missed_seen") == [()]
+
+
+@pytest.mark.parametrize(
+    ("microphone", "speaker", "starts"),
+    [
+        (True, True, None),
+        (False, True, "No microphone: the other person cannot hear you."),
+        (True, False, "No speaker: you cannot hear the other person."),
+        (False, False, "No microphone and no speaker"),
+    ],
+)
+async def test_a_missing_device_is_named_with_the_way_forward_and_the_call_stays(
+    model: AppModel, engine: FakeEngine, microphone: bool, speaker: bool, starts: str | None
+) -> None:
+    await signed_in(model)
+    answered = datetime(2026, 1, 1, tzinfo=UTC)
+    engine.emit(
+        outgoing(
+            Phase.ACTIVE, connected_at=answered, has_microphone=microphone, has_speaker=speaker
+        )
+    )
+    assert model.call.screen == "incall"
+    text = model.call.devices_text
+    if starts is None:
+        assert text == ""
+    else:
+        assert text.startswith(starts)
+        assert "Plug one in" in text and "Settings" in text
+    assert engine.called("hang_up") == []

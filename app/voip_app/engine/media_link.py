@@ -26,6 +26,7 @@ from voip_app.engine.shared import Shared
 from voip_app.engine.snapshot import log
 from voip_app.errors import RequestRefused, VoipError
 from voip_app.media.base import (
+    AudioDevicesChanged,
     AudioOutput,
     AudioOutputChanged,
     Connected,
@@ -198,6 +199,15 @@ class MediaLink:
                 self._out.set_call(replace(call, quality=quality))
             case AudioOutputChanged(output=output):
                 self._out.set_call(replace(call, output=output))
+            case AudioDevicesChanged(microphone=microphone, speaker=speaker):
+                log.info(
+                    "call %s: microphone %s, speaker %s",
+                    call.id,
+                    "ready" if microphone else "missing",
+                    "ready" if speaker else "missing",
+                )
+                self._out.set_call(replace(call, has_microphone=microphone, has_speaker=speaker))
+                self._tasks.call.spawn(self._load_outputs(media))
             case ParticipantConnected(identity=identity):
                 self._out.log(PeerJoinedEvent(identity=identity))
             case ParticipantDisconnected(identity=identity):

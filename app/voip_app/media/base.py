@@ -74,6 +74,15 @@ class AudioOutputChanged:
     output: AudioOutput
 
 
+@dataclass(frozen=True, slots=True)
+class AudioDevicesChanged:
+    """Whether this side has a working microphone and speaker (a missing one never ends a call:
+    the session runs without it and picks one up when it appears)."""
+
+    microphone: bool
+    speaker: bool
+
+
 MediaEvent = (
     Connected
     | Reconnecting
@@ -84,6 +93,7 @@ MediaEvent = (
     | TrackMuted
     | ConnectionQualityChanged
     | AudioOutputChanged
+    | AudioDevicesChanged
 )
 MediaListener = Callable[[MediaEvent], None]
 

@@ -22,12 +22,17 @@ from typing import Any
 import numpy as np
 from livekit import rtc
 
-from voip_app.audio.base import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, AudioInput, AudioOutput
+from voip_app.audio.base import (
+    FRAME_MS,
+    FRAME_SAMPLES,
+    SAMPLE_RATE,
+    AudioInput,
+    AudioOutput,
+    DeviceEndpoint,
+)
 from voip_app.listeners import notify
 from voip_app.media.base import (
-    AudioOutput as OutputRoute,
-)
-from voip_app.media.base import (
+    AudioDevicesChanged,
     AudioOutputChanged,
     Connected,
     ConnectionQuality,
@@ -41,6 +46,9 @@ from voip_app.media.base import (
     Reconnected,
     Reconnecting,
     TrackMuted,
+)
+from voip_app.media.base import (
+    AudioOutput as OutputRoute,
 )
 
 log = logging.getLogger(__name__)
@@ -102,9 +110,8 @@ class LiveKitMediaSession:
         self._room = room
         self._wire(room)
         options = rtc.RoomOptions(auto_subscribe=True, connect_timeout=CONNECT_TIMEOUT_S)
+        await self._start_devices()
         try:
-            await self._output.start()
-            await self._input.start()
             await room.connect(url, token, options)
             source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=SOURCE_QUEUE_MS, loop=loop)
             track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
@@ -125,6 +132,7 @@ class LiveKitMediaSession:
                 if isinstance(publication.track, rtc.RemoteAudioTrack):
                     self._play(publication.track, participant.identity)
         self._emit(Connected())
+        self._emit(self.devices_state())
 
     async def disconnect(self) -> None:
         self._closing = True
@@ -181,7 +189,30 @@ class LiveKitMediaSession:
             await self._output.start()
         self._emit(AudioOutputChanged(route))
 
+    def devices_state(self) -> AudioDevicesChanged:
+        """Whether the microphone and the speaker work now (endpoints without a device always
+        do: a tone, a file, a null sink)."""
+        return AudioDevicesChanged(
+            microphone=getattr(self._input, "available", True),
+            speaker=getattr(self._output, "available", True),
+        )
+
     # --- internals ------------------------------------------------------------------------
+
+    async def _start_devices(self) -> None:
+        """Start the microphone and speaker; one that fails leaves the call without it (the
+        session says so), never without the call."""
+        for endpoint in (self._output, self._input):
+            if isinstance(endpoint, DeviceEndpoint):
+                endpoint.set_state_listener(self._on_device_state)
+            try:
+                await endpoint.start()
+            except Exception as exc:  # whatever an endpoint raises, the call goes on
+                log.warning("audio device: %s", exc)
+
+    def _on_device_state(self, available: bool) -> None:
+        if self._room is not None and not self._closing:
+            self._emit(self.devices_state())
 
     @property
     def microphone_enabled(self) -> bool:

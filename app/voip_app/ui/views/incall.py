@@ -95,6 +95,27 @@ def output_picker(calls: CallModel) -> ft.Control:
     )
 
 
+def devices_notice(calls: CallModel) -> ft.Control | None:
+    """``incall.devices``: which device is missing and what to do (none when all work)."""
+    text = calls.devices_text
+    if not text:
+        return None
+    notice = ft.Container(
+        bgcolor=ft.Colors.ERROR_CONTAINER,
+        border_radius=12,
+        padding=ft.Padding.symmetric(horizontal=14, vertical=10),
+        width=420,
+        content=ft.Row(
+            [
+                ft.Icon(ft.Icons.MIC_OFF if "microphone" in text else ft.Icons.VOLUME_OFF),
+                ft.Text(text, color=ft.Colors.ON_ERROR_CONTAINER, expand=True),
+            ],
+            spacing=10,
+        ),
+    )
+    return tagged("incall.devices", notice)
+
+
 @ft.component
 def InCallView(calls: CallModel) -> ft.Control:
     clock = use_model().clock
@@ -110,4 +131,9 @@ def InCallView(calls: CallModel) -> ft.Control:
         spacing=24,
         run_spacing=24,
     )
-    return call_frame("incall.view", [caller_block(name, status_line(calls, clock)), controls])
+    parts: list[ft.Control] = [caller_block(name, status_line(calls, clock))]
+    notice = devices_notice(calls)
+    if notice is not None:
+        parts.append(notice)
+    parts.append(controls)
+    return call_frame("incall.view", parts)
