@@ -78,6 +78,13 @@ def test_a_whole_call_without_any_sound_server(
         assert statuses(stack, ALICE) == "COMPLETED"
         assert statuses(stack, BOB) == "COMPLETED"
         scenarios.both_see_in_history(alice, bob, stack, alice_sees="Outgoing", bob_sees="Incoming")
+        # var/app.log tells what happened: the devices, the call's events; no token in it
+        app_log = (tmp_path / "var" / "app.log").read_text(encoding="utf-8")
+        assert "microphone missing, speaker missing" in app_log
+        assert "event accepting" in app_log
+        assert "event ended" in app_log
+        assert "Error querying device" in app_log
+        assert "eyJ" not in app_log
 
 
 def test_the_speaker_is_unplugged_mid_call(
