@@ -203,12 +203,14 @@ class LiveKitMediaSession:
         """Start the microphone and speaker; one that fails leaves the call without it (the
         session says so), never without the call."""
         for endpoint in (self._output, self._input):
-            if isinstance(endpoint, DeviceEndpoint):
-                endpoint.set_state_listener(self._on_device_state)
             try:
                 await endpoint.start()
             except Exception as exc:  # whatever an endpoint raises, the call goes on
                 log.warning("audio device: %s", exc)
+        # Listen once both have started: the state at connect is reported whole by connect().
+        for endpoint in (self._output, self._input):
+            if isinstance(endpoint, DeviceEndpoint):
+                endpoint.set_state_listener(self._on_device_state)
 
     def _on_device_state(self, available: bool) -> None:
         if self._room is not None and not self._closing:
