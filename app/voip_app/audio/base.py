@@ -74,3 +74,10 @@ class DeviceEndpoint(Protocol):
 
 def silence() -> Frame:
     return np.zeros(FRAME_SAMPLES, dtype=np.int16)
+
+
+def level_of(pcm: Frame) -> float:
+    """A frame's RMS level, 0 (silence) to 1 (full scale)."""
+    if len(pcm) == 0:
+        return 0.0
+    return float(np.sqrt(np.mean(np.square(pcm.astype(np.float64))))) / 32768.0

@@ -25,7 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from voip_app.audio.base import FRAME_SAMPLES, SAMPLE_RATE, Frame, StateListener, silence
+from voip_app.audio.base import (
+    FRAME_SAMPLES,
+    SAMPLE_RATE,
+    Frame,
+    StateListener,
+    level_of,
+    silence,
+)
 from voip_app.audio.portaudio import close_stream, list_devices, open_stream
 from voip_app.media.base import MediaError
 
@@ -40,13 +47,6 @@ READ_TIMEOUT_S = 0.2
 """A microphone that stops delivering gives silence after this, so capture goes on."""
 
 __all__ = ["DeviceAudio", "DeviceInput", "DeviceOutput", "list_devices"]
-
-
-def level_of(pcm: Frame) -> float:
-    """A frame's RMS level, 0 (silence) to 1 (full scale)."""
-    if len(pcm) == 0:
-        return 0.0
-    return float(np.sqrt(np.mean(np.square(pcm.astype(np.float64))))) / 32768.0
 
 
 class _Apm:

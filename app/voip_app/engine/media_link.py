@@ -32,6 +32,7 @@ from voip_app.media.base import (
     Connected,
     ConnectionQualityChanged,
     Disconnected,
+    LevelMeter,
     MediaError,
     MediaEvent,
     MediaSession,
@@ -214,6 +215,11 @@ class MediaLink:
                 self._out.log(PeerLeftEvent(identity=identity))
 
     # --- devices ----------------------------------------------------------------------------
+
+    def levels(self) -> tuple[float, float]:
+        """The call's (sent, heard) levels, 0..1; zeros without a call or a meter."""
+        media = self.media
+        return media.audio_levels() if isinstance(media, LevelMeter) else (0.0, 0.0)
 
     async def set_muted(self, muted: bool) -> None:
         if self.media is not None:

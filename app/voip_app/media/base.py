@@ -119,3 +119,13 @@ class MediaSession(Protocol):
 
     async def select_audio_output(self, output_id: str) -> None:
         """Route the call's audio; emits :class:`AudioOutputChanged`."""
+
+
+@runtime_checkable
+class LevelMeter(Protocol):
+    """A media session that can say how loud each direction is (desktop; optional)."""
+
+    def audio_levels(self) -> tuple[float, float]:
+        """RMS level, 0 (silence) to 1 (full scale), of the last 10 ms sent (``0`` while muted:
+        what the far end hears) and of the last 10 ms heard from the far end."""
+        ...

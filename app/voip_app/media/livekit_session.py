@@ -29,6 +29,7 @@ from voip_app.audio.base import (
     AudioInput,
     AudioOutput,
     DeviceEndpoint,
+    level_of,
 )
 from voip_app.listeners import notify
 from voip_app.media.base import (
@@ -94,6 +95,7 @@ class LiveKitMediaSession:
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._streams: dict[str, rtc.AudioStream] = {}
+        self._levels = [0.0, 0.0]
         self.remote_frames = 0
         """Remote audio frames played so far (for tests and benchmarks)."""
 
@@ -156,6 +158,7 @@ class LiveKitMediaSession:
             with contextlib.suppress(Exception):
                 await source.aclose()
         self._track = None
+        self._levels = [0.0, 0.0]
         await self._input.stop()
         await self._output.stop()
 
@@ -188,6 +191,10 @@ class LiveKitMediaSession:
             self._output.device_id = output_id
             await self._output.start()
         self._emit(AudioOutputChanged(route))
+
+    def audio_levels(self) -> tuple[float, float]:
+        """(sent, heard) RMS levels of the last 10 ms, 0..1 (:class:`LevelMeter`)."""
+        return self._levels[0], self._levels[1]
 
     def devices_state(self) -> AudioDevicesChanged:
         """Whether the microphone and the speaker work now (endpoints without a device always
@@ -303,7 +310,9 @@ class LiveKitMediaSession:
         async for event in stream:
             pcm = np.frombuffer(event.frame.data, dtype=np.int16)
             for start in range(0, len(pcm) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
-                self._output.write(pcm[start : start + FRAME_SAMPLES].copy())
+                frame = pcm[start : start + FRAME_SAMPLES].copy()
+                self._output.write(frame)
+                self._levels[1] = level_of(frame)
                 self.remote_frames += 1
 
     async def _capture(self, source: rtc.AudioSource) -> None:
@@ -311,6 +320,7 @@ class LiveKitMediaSession:
         while True:
             pcm = await self._input.read()
             data = pcm.tobytes() if self._mic_enabled else silent
+            self._levels[0] = level_of(pcm) if self._mic_enabled else 0.0
             await source.capture_frame(rtc.AudioFrame(data, SAMPLE_RATE, 1, FRAME_SAMPLES))
 
     def _emit(self, event: MediaEvent) -> None:

@@ -110,7 +110,7 @@ async def _model(page: ft.Page, push: AndroidPushSource | None) -> tuple[AppMode
         media_factory=_media_factory(page), device_id=await store.device_id(), push=push
     )
     engine.add_event_listener(applog.log_event)
-    binding = EngineBinding(engine)
+    binding = EngineBinding(engine, AudioMode.parse(os.environ.get("VOIP_APP_AUDIO")))
     model = AppModel(
         engine=binding,
         ringer=FletRinger(spawn, platform),

@@ -129,6 +129,14 @@ class CallModel:
             "the call goes on and picks it up."
         )
 
+    def local_level(self) -> float:
+        """What the other side gets from this microphone now, 0..1 (0 while muted)."""
+        return self.engine.audio_levels()[0]
+
+    def remote_level(self) -> float:
+        """What this side hears from the other now, 0..1."""
+        return self.engine.audio_levels()[1]
+
     @property
     def output_label(self) -> str:
         output = self.call.output if self.call else None

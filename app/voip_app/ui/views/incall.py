@@ -13,6 +13,7 @@ from voip_app.ui.models import CallModel
 from voip_app.ui.models.text import elapsed_text
 from voip_app.ui.views.call_parts import call_frame, caller_block, round_button
 from voip_app.ui.views.common import tagged, task, use_model
+from voip_app.ui.views.meter import LevelMeter
 
 TIMER_MAX_TICKS = 24 * 3600
 """The in-call timer stops ticking after a day (a bound, not a feature)."""
@@ -131,7 +132,18 @@ def InCallView(calls: CallModel) -> ft.Control:
         spacing=24,
         run_spacing=24,
     )
-    parts: list[ft.Control] = [caller_block(name, status_line(calls, clock))]
+    meters = ft.Column(
+        [
+            LevelMeter("incall.level.local", "You", calls.local_level, clock),
+            LevelMeter(
+                "incall.level.remote", name.split(" ")[0] or "Them", calls.remote_level, clock
+            ),
+        ],
+        horizontal_alignment=ft.CrossAxisAlignment.CENTER,
+        spacing=4,
+        tight=True,
+    )
+    parts: list[ft.Control] = [caller_block(name, status_line(calls, clock)), meters]
     notice = devices_notice(calls)
     if notice is not None:
         parts.append(notice)
