@@ -5,8 +5,11 @@
 2. starts ``voip-devsfu`` unless ``VOIP_LIVEKIT_URL`` points at a LiveKit already, on this
    machine's primary address (WebRTC ignores loopback; ``VOIP_DEMO_MEDIA_HOST`` overrides);
 3. starts the call server on 127.0.0.1 (``VOIP_PORT``, default 8000);
-4. starts the echo bot: ``voip-softphone --auto-answer --echo`` signed in as Echo Test;
-5. opens the app: a desktop window when there is a display and the Flet desktop client,
+4. gives the demo's processes sound: this session's sound server when there is one, otherwise a
+   private PulseAudio with a null speaker and microphone (``scripts/private_pulse.py``, the
+   tests' recipe), stopped with the rest;
+5. starts the echo bot: ``voip-softphone --auto-answer --echo`` signed in as Echo Test;
+6. opens the app: a desktop window when there is a display and the Flet desktop client,
    otherwise the web app at a printed ``http://127.0.0.1:…`` address (``VOIP_DEMO_WEB=1`` forces
    web).
 
@@ -30,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from private_pulse import missing_tools, running_pulse, sound_server_running
 
 REPO = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
@@ -245,12 +249,39 @@ def start_app(demo: Demo, server_url: str) -> str | None:
 
 
 @contextlib.contextmanager
+def demo_sound(env: dict[str, str]) -> Iterator[None]:
+    """Sound for the demo's processes: the session's sound server, or a private PulseAudio with
+    null devices (said in one line) for as long as the demo runs."""
+    if env.get("VOIP_DEMO_SOUND") == "system" or sound_server_running(env):
+        say("sound: this machine's sound server and devices")
+        yield
+        return
+    why_not = missing_tools()
+    if why_not is not None:
+        say(f"sound: no sound server, and none can be started ({why_not}); calls run silent")
+        yield
+        return
+    with running_pulse(["demo_speaker"], ["demo_mic"]) as pulse:
+        env.update(pulse.env(source="demo_mic", sink="demo_speaker"))
+        say(
+            "sound: no sound server here, so a private PulseAudio with a silent microphone and "
+            f"speaker runs for the demo ({pulse.server}); calls connect, nothing is heard"
+        )
+        try:
+            yield
+        finally:
+            say("stopped the private PulseAudio")
+
+
+@contextlib.contextmanager
 def running_demo(var_dir: Path) -> Iterator[tuple[Demo, str, str | None]]:
     """Start everything; yield ``(demo, server_url, app_url or None)``; stop everything."""
     var_dir.mkdir(parents=True, exist_ok=True)
     demo = Demo(var_dir=var_dir, env=base_env(var_dir))
     server_url = f"http://{demo.env['VOIP_HOST']}:{demo.env['VOIP_PORT']}"
+    sound = contextlib.ExitStack()
     try:
+        sound.enter_context(demo_sound(demo.env))
         say("migrating and seeding the database")
         demo.run([str(BIN / "voip-server"), "migrate"])
         demo.run([str(BIN / "voip-server"), "seed-demo"])
@@ -272,6 +303,7 @@ def running_demo(var_dir: Path) -> Iterator[tuple[Demo, str, str | None]]:
         # A second Ctrl-C must not cut the clean-up short and leave servers running.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         demo.stop()
+        sound.close()
 
 
 def main() -> int:

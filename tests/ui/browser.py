@@ -93,7 +93,17 @@ class WebApp(Managed):
     proc: subprocess.Popen[bytes]
 
     @classmethod
-    def start(cls, workdir: Path, *, server_url: str, tone_hz: float = 440.0) -> WebApp:
+    def start(
+        cls,
+        workdir: Path,
+        *,
+        server_url: str,
+        tone_hz: float = 440.0,
+        audio: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> WebApp:
+        """``audio``: ``VOIP_APP_AUDIO`` (default a tone at ``tone_hz``); ``env``: more
+        variables (a sound server's ``PULSE_SERVER``, say)."""
         port = free_port()
         log_path = workdir / f"app-{port}.log"
         env = {
@@ -107,8 +117,9 @@ class WebApp(Managed):
             # test_closing_the_tab_signs_that_device_out
             "FLET_SESSION_TIMEOUT": str(WEB_SESSION_TIMEOUT_S),
             "VOIP_SERVER_URL": server_url,
-            "VOIP_APP_AUDIO": f"tone:{tone_hz}",
+            "VOIP_APP_AUDIO": audio or f"tone:{tone_hz}",
             "PYTHONPATH": os.pathsep.join([str(REPO / "app"), str(REPO)]),
+            **(env or {}),
         }
         with log_path.open("wb") as log:
             proc = subprocess.Popen(

@@ -59,6 +59,8 @@ class FakeEngine:
     fail: dict[str, BaseException] = field(default_factory=dict)
     calls: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
     listener: EngineListener | None = None
+    levels: tuple[float, float] = (0.0, 0.0)
+    mic_level: float = 0.0
 
     def set_listener(self, listener: EngineListener | None) -> None:
         self.listener = listener
@@ -129,6 +131,23 @@ class FakeEngine:
 
     async def select_audio_devices(self, input_id: str | None, output_id: str | None) -> None:
         self._record("select_audio_devices", input_id, output_id)
+
+    def audio_levels(self) -> tuple[float, float]:
+        return self.levels
+
+    async def start_mic_test(self, input_id: str | None) -> None:
+        self._record("start_mic_test", input_id)
+        self.mic_level = 0.25
+
+    def mic_test_level(self) -> float:
+        return self.mic_level
+
+    async def stop_mic_test(self) -> None:
+        self._record("stop_mic_test")
+        self.mic_level = 0.0
+
+    async def play_test_sound(self, output_id: str | None) -> None:
+        self._record("play_test_sound", output_id)
 
     def versions(self) -> dict[str, str]:
         return {"app": "0.1.0"}

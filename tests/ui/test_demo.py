@@ -1,5 +1,6 @@
-"""``make demo`` end to end (web mode): everything starts, Alice calls the echo bot, Ctrl-C stops
-everything."""
+"""``make demo`` end to end (web mode) on a machine with no sound server: everything starts, with
+a private PulseAudio for the app's sound devices; Alice calls the echo bot with both devices
+working; Ctrl-C stops everything, the private PulseAudio too."""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def test_demo_starts_everything_and_the_echo_bot_answers(chromium: Browser, tmp_
         "VOIP_PORT": str(port),
         "VOIP_DEMO_MEDIA_HOST": netns.HOST_A,
         "VOIP_DEMO_WEB": "1",
-        "VOIP_APP_AUDIO": "tone:523",
+        "VOIP_APP_AUDIO": "devices",
+        "PULSE_SERVER": f"unix:{tmp_path / 'no-sound-server' / 'native'}",
     }
     demo = subprocess.Popen(
         [sys.executable, str(REPO / "scripts" / "demo.py")],
@@ -56,7 +58,12 @@ def test_demo_starts_everything_and_the_echo_bot_answers(chromium: Browser, tmp_
         text=True,
     )
     try:
-        app_url, _ = read_app_url(demo)
+        app_url, lines = read_app_url(demo)
+        sound = [line for line in lines if "sound:" in line]
+        assert len(sound) == 1, lines
+        assert "private PulseAudio" in sound[0]
+        server = sound[0].split("(unix:")[1].split(")")[0]
+        assert Path(server).exists()
         assert app_url.startswith("http://127.0.0.1:")
         alice = chromium.user("alice-demo", app_url)
         alice.sign_in("alice@acme.test", "demo-password", server_url=f"http://127.0.0.1:{port}")
@@ -64,6 +71,7 @@ def test_demo_starts_everything_and_the_echo_bot_answers(chromium: Browser, tmp_
         alice.click("contact.echo@acme.test.call")
         alice.visible("incall.view", timeout_ms=30_000)
         alice.wait_text("incall.timer", r"^0:0[1-9]$|^0:[1-5]\d$")
+        alice.gone("incall.devices")  # the private microphone and speaker work
         alice.click("incall.hangup")
         alice.gone("incall.view")
         alice.context.close()
@@ -74,5 +82,7 @@ def test_demo_starts_everything_and_the_echo_bot_answers(chromium: Browser, tmp_
     assert "stopped server" in output
     assert "stopped devsfu" in output
     assert "stopped echo-bot" in output
+    assert "stopped the private PulseAudio" in output
+    assert not Path(server).exists()
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)

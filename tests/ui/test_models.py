@@ -24,7 +24,14 @@ from voip_app.clock import FakeClock
 from voip_app.errors import RequestRefused, ServerUnreachable, SignInThrottled, Unauthorized
 from voip_app.platform import Permission, PermissionState
 from voip_app.ui.models import AppModel, BannerAction
-from voip_app.ui.models.text import elapsed_text, format_duration, history_status_text, initials
+from voip_app.ui.models.text import (
+    elapsed_text,
+    format_duration,
+    history_status_text,
+    initials,
+    level_fraction,
+    level_text,
+)
 from voip_app.ui.ports import (
     CallChanged,
     ConnectionChanged,
@@ -594,3 +601,68 @@ async def test_leaving_the_history_counts_its_missed_calls_as_seen(
     model.history.seen()
     assert model.contacts.missed_count == 0
     assert engine.called("mark_missed_seen") == [()]
+
+
+@pytest.mark.parametrize(
+    ("microphone", "speaker", "starts"),
+    [
+        (True, True, None),
+        (False, True, "No microphone: the other person cannot hear you."),
+        (True, False, "No speaker: you cannot hear the other person."),
+        (False, False, "No microphone and no speaker"),
+    ],
+)
+async def test_a_missing_device_is_named_with_the_way_forward_and_the_call_stays(
+    model: AppModel, engine: FakeEngine, microphone: bool, speaker: bool, starts: str | None
+) -> None:
+    await signed_in(model)
+    answered = datetime(2026, 1, 1, tzinfo=UTC)
+    engine.emit(
+        outgoing(
+            Phase.ACTIVE, connected_at=answered, has_microphone=microphone, has_speaker=speaker
+        )
+    )
+    assert model.call.screen == "incall"
+    text = model.call.devices_text
+    if starts is None:
+        assert text == ""
+    else:
+        assert text.startswith(starts)
+        assert "Plug one in" in text
+        assert "Settings" in text
+    assert engine.called("hang_up") == []
+
+
+@pytest.mark.parametrize(
+    ("level", "text"),
+    [(0.0, "silent"), (0.0005, "silent"), (0.01, "-40 dB"), (0.125, "-18 dB"), (1.0, "0 dB")],
+)
+def test_a_meter_reads_silent_below_minus_60_db_and_the_level_above(
+    level: float, text: str
+) -> None:
+    assert level_text(level) == text
+    assert 0.0 <= level_fraction(level) <= 1.0
+
+
+async def test_settings_microphone_test_and_test_sound(model: AppModel, engine: FakeEngine) -> None:
+    await signed_in(model)
+    assert model.settings.mic_level() == 0.0
+    await model.settings.select_input_device("mic0")
+    await model.settings.toggle_mic_test()
+    assert engine.called("start_mic_test") == [("mic0",)]
+    assert model.settings.mic_testing
+    assert model.settings.mic_level() == 0.25
+    await model.settings.toggle_mic_test()
+    assert engine.called("stop_mic_test") == [()]
+    assert model.settings.mic_level() == 0.0
+    await model.settings.stop_mic_test()  # leaving Settings with no test running: nothing to do
+    assert engine.called("stop_mic_test") == [()]
+    await model.settings.play_test_sound()
+    assert engine.called("play_test_sound") == [(None,)]
+    assert not model.settings.playing_test_sound
+
+
+async def test_in_call_meters_read_the_engines_levels(model: AppModel, engine: FakeEngine) -> None:
+    await signed_in(model)
+    engine.levels = (0.1, 0.02)
+    assert (model.call.local_level(), model.call.remote_level()) == (0.1, 0.02)

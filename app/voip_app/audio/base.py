@@ -7,6 +7,7 @@ per join, so a rejoin restarts them); whoever created them closes them with ``ac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -53,5 +54,30 @@ class AudioOutput(Protocol):
         """Release everything for good (a file sink finishes its file here)."""
 
 
+StateListener = Callable[[bool], None]
+"""Told ``True`` when a device endpoint works again, ``False`` when its device is missing."""
+
+
+@runtime_checkable
+class DeviceEndpoint(Protocol):
+    """An endpoint on a real device, which may be missing or vanish mid-call.
+
+    ``start`` never fails for want of a device: the endpoint runs without one (silence in,
+    nothing out), tries again about once a second, and tells its listener when that changes.
+    """
+
+    available: bool
+
+    def set_state_listener(self, listener: StateListener | None) -> None:
+        """Receive every change of :attr:`available` (on the event loop)."""
+
+
 def silence() -> Frame:
     return np.zeros(FRAME_SAMPLES, dtype=np.int16)
+
+
+def level_of(pcm: Frame) -> float:
+    """A frame's RMS level, 0 (silence) to 1 (full scale)."""
+    if len(pcm) == 0:
+        return 0.0
+    return float(np.sqrt(np.mean(np.square(pcm.astype(np.float64))))) / 32768.0

@@ -6,6 +6,12 @@ Capture and playback run in PortAudio's threads; frames cross to the event loop 
 ``AudioProcessingModule``: what the speaker plays is fed to its reverse stream, so the microphone
 frames come out with the far end's echo removed (plus noise suppression and gain control).
 
+A device that is missing, busy or gone never fails the call (:class:`~voip_app.audio.base.
+DeviceEndpoint`): the endpoint runs without it and a watcher tries again every
+:data:`RETRY_S`; a stream whose callbacks stop for :data:`STALL_S` (its device was unplugged or
+its sound server's sink removed) is closed and opened again, on the system default when the
+chosen device is gone.
+
 Device ids are PortAudio device indices as strings (``None``: the system default).
 """
 
@@ -14,43 +20,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from typing import Any
 
 import numpy as np
 
-from voip_app.audio.base import FRAME_SAMPLES, SAMPLE_RATE, Frame
-from voip_app.media.base import AudioOutput as OutputDevice
+from voip_app.audio.base import (
+    FRAME_SAMPLES,
+    SAMPLE_RATE,
+    Frame,
+    StateListener,
+    level_of,
+    silence,
+)
+from voip_app.audio.portaudio import close_stream, list_devices, open_stream
 from voip_app.media.base import MediaError
 
 log = logging.getLogger(__name__)
 
-BLOCK_FRAMES = 2  # 20 ms PortAudio blocks
 MAX_PLAYOUT_FRAMES = 8  # past 80 ms of playout backlog, drop to 40 ms: latency over completeness
+RETRY_S = 1.0
+"""A missing device is tried again this often."""
+STALL_S = 1.0
+"""A stream without a callback for this long has lost its device."""
+READ_TIMEOUT_S = 0.2
+"""A microphone that stops delivering gives silence after this, so capture goes on."""
 
-
-def _sd() -> Any:
-    try:
-        import sounddevice
-    except OSError as exc:  # PortAudio missing (Debian: libportaudio2)
-        raise MediaError("No sound system found (PortAudio is not installed).") from exc
-    return sounddevice
-
-
-def _device(device_id: str | None) -> int | str | None:
-    if device_id is None or device_id == "":
-        return None
-    return int(device_id) if device_id.isdigit() else device_id
-
-
-def list_devices(kind: str) -> list[OutputDevice]:
-    """Input (``kind="input"``) or output devices; blocking: call it in a thread."""
-    sd = _sd()
-    key = "max_input_channels" if kind == "input" else "max_output_channels"
-    return [
-        OutputDevice(id=str(index), name=str(info["name"]), kind="system")
-        for index, info in enumerate(sd.query_devices())
-        if info.get(key, 0) > 0
-    ]
+__all__ = ["DeviceAudio", "DeviceInput", "DeviceOutput", "list_devices"]
 
 
 class _Apm:
@@ -85,28 +81,111 @@ class _Apm:
             log.debug("APM reverse stream refused a frame")
 
 
-class DeviceInput:
-    """A sounddevice input stream delivering 10 ms frames."""
+class _Endpoint:
+    """What both directions share: the stream, its watcher, and whether the device is there."""
+
+    kind = "input"
+    what = "microphone"
 
     def __init__(self, device_id: str | None, apm: _Apm | None) -> None:
         self.device_id = device_id
         self._apm = apm
+        self.available = False
+        self.level = 0.0
+        """The last frame's RMS level (0..1), for meters."""
         self._stream: Any = None
-        self._queue: asyncio.Queue[Frame] = asyncio.Queue(maxsize=50)
+        self._last_callback = 0.0
+        self._listener: StateListener | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._reported: bool | None = None
+
+    def set_state_listener(self, listener: StateListener | None) -> None:
+        self._listener = listener
 
     async def start(self) -> None:
-        if self._stream is not None:
+        if self._watcher is not None:
             return
-        sd = _sd()
+        await self._open()
+        self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    async def stop(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+        await self._close()
+        self._reported = None
+
+    async def aclose(self) -> None:
+        await self.stop()
+
+    def _callback_for(self, loop: asyncio.AbstractEventLoop) -> Any:
+        raise NotImplementedError
+
+    async def _open(self) -> None:
         loop = asyncio.get_running_loop()
-        queue = self._queue = asyncio.Queue(maxsize=50)
-        apm = self._apm
+        try:
+            stream = await asyncio.to_thread(
+                open_stream, self.kind, self.device_id, self._callback_for(loop)
+            )
+        except MediaError as exc:
+            if self._reported is not False:
+                log.warning("audio device: no %s (%s)", self.what, exc)
+            self._set_available(False)
+            return
+        self._last_callback = time.monotonic()
+        self._stream = stream
+        self._set_available(True)
+
+    async def _close(self) -> None:
+        stream, self._stream = self._stream, None
+        self.available = False
+        if stream is not None:
+            await asyncio.to_thread(close_stream, stream)
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(RETRY_S)
+            if self._stream is None:
+                await self._open()
+            elif time.monotonic() - self._last_callback > STALL_S or not self._stream.active:
+                log.warning("audio device: the %s stopped; opening it again", self.what)
+                await self._close()
+                self._set_available(False)
+                await self._open()
+
+    def _set_available(self, available: bool) -> None:
+        self.available = available
+        if available == self._reported:
+            return
+        self._reported = available
+        log.info("audio device: %s %s", self.what, "ready" if available else "missing")
+        if self._listener is not None:
+            try:
+                self._listener(available)
+            except Exception:  # a listener's bug must not stop the watcher
+                log.exception("audio device listener failed")
+
+
+class DeviceInput(_Endpoint):
+    """A sounddevice input stream delivering 10 ms frames (silence while there is no device)."""
+
+    kind = "input"
+    what = "microphone"
+
+    def __init__(self, device_id: str | None, apm: _Apm | None) -> None:
+        super().__init__(device_id, apm)
+        self._queue: asyncio.Queue[Frame] = asyncio.Queue(maxsize=50)
+
+    def _callback_for(self, loop: asyncio.AbstractEventLoop) -> Any:
+        queue, apm = self._queue, self._apm
 
         def put(frame: Frame) -> None:
             if not queue.full():
                 queue.put_nowait(frame)
 
         def callback(indata: Any, frames: int, time_info: Any, status: Any) -> None:
+            self._last_callback = time.monotonic()
             pcm = np.asarray(indata[:, 0], dtype=np.int16)
             delay = float(time_info.currentTime - time_info.inputBufferAdcTime)
             for start in range(0, frames - FRAME_SAMPLES + 1, FRAME_SAMPLES):
@@ -115,38 +194,43 @@ class DeviceInput:
                     frame = apm.near(frame, delay)
                 loop.call_soon_threadsafe(put, frame)
 
-        self._stream = _open_stream(sd.InputStream, self.device_id, callback, what="microphone")
+        return callback
 
     async def read(self) -> Frame:
-        return await self._queue.get()
+        if self._stream is not None:
+            try:
+                frame = await asyncio.wait_for(self._queue.get(), READ_TIMEOUT_S)
+            except TimeoutError:
+                frame = silence()
+        else:
+            # No device: silence, paced by the consumer (the SDK's source queue); a short
+            # sleep keeps a consumer without pacing from spinning.
+            await asyncio.sleep(FRAME_SAMPLES / SAMPLE_RATE / 2)
+            frame = silence()
+        self.level = level_of(frame)
+        return frame
 
-    async def stop(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            await asyncio.to_thread(_close_stream, stream)
 
-    async def aclose(self) -> None:
-        await self.stop()
+class DeviceOutput(_Endpoint):
+    """A sounddevice output stream fed 10 ms frames from the event loop (dropped without one)."""
 
-
-class DeviceOutput:
-    """A sounddevice output stream fed 10 ms frames from the event loop."""
+    kind = "output"
+    what = "speaker"
 
     def __init__(self, device_id: str | None, apm: _Apm | None) -> None:
-        self.device_id = device_id
-        self._apm = apm
-        self._stream: Any = None
+        super().__init__(device_id, apm)
         self._buffer: list[Frame] = []
         self._lock = threading.Lock()
         self._started = False
 
-    async def start(self) -> None:
-        if self._stream is not None:
-            return
-        sd = _sd()
+    def _callback_for(self, loop: asyncio.AbstractEventLoop) -> Any:
         apm = self._apm
+        with self._lock:
+            self._buffer.clear()
+            self._started = False
 
         def callback(outdata: Any, frames: int, time_info: Any, status: Any) -> None:
+            self._last_callback = time.monotonic()
             with self._lock:
                 need = frames // FRAME_SAMPLES
                 # wait for a little backlog before starting, then play what there is
@@ -164,24 +248,22 @@ class DeviceOutput:
                 for i in range(need):
                     apm.far(pcm[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES])
 
-        self._stream = _open_stream(sd.OutputStream, self.device_id, callback, what="speaker")
+        return callback
 
     def write(self, frame: Frame) -> None:
+        self.level = level_of(frame)
+        if self._stream is None:
+            return
         with self._lock:
             self._buffer.append(frame)
             if len(self._buffer) > MAX_PLAYOUT_FRAMES:
                 del self._buffer[: len(self._buffer) - MAX_PLAYOUT_FRAMES // 2]
 
-    async def stop(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            await asyncio.to_thread(_close_stream, stream)
+    @property
+    def backlog_frames(self) -> int:
+        """Frames waiting to be played (for benchmarks)."""
         with self._lock:
-            self._buffer.clear()
-            self._started = False
-
-    async def aclose(self) -> None:
-        await self.stop()
+            return len(self._buffer)
 
 
 class DeviceAudio:
@@ -203,28 +285,3 @@ class DeviceAudio:
         )
         self.input = DeviceInput(input_device, apm)
         self.output = DeviceOutput(output_device, apm)
-
-
-def _open_stream(kind: Any, device_id: str | None, callback: Any, *, what: str) -> Any:
-    """Open and start a mono 48 kHz int16 sounddevice stream of ``kind`` (input or output)."""
-    sd = _sd()
-    try:
-        stream = kind(
-            samplerate=SAMPLE_RATE,
-            channels=1,
-            dtype="int16",
-            blocksize=FRAME_SAMPLES * BLOCK_FRAMES,
-            device=_device(device_id),
-            callback=callback,
-        )
-        stream.start()
-    except (sd.PortAudioError, ValueError) as exc:
-        raise MediaError(f"Cannot open the {what}: {exc}") from exc
-    return stream
-
-
-def _close_stream(stream: Any) -> None:
-    try:
-        stream.stop()
-    finally:
-        stream.close()

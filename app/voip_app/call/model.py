@@ -37,6 +37,9 @@ class ActiveCall:
     ring_expires_at: datetime | None = None
     quality: ConnectionQuality = "unknown"
     output: AudioOutput | None = None
+    has_microphone: bool = True
+    has_speaker: bool = True
+    """This side's sound devices work (a missing one is shown; it never ends the call)."""
     error: str | None = None
     """A media or signaling failure of this call, fit to show a person."""
     context: CallContext | None = None

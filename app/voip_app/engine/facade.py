@@ -256,6 +256,10 @@ class CallEngine:
         """Route the call's audio; also the default for the next calls."""
         await self._media.select_output(output_id)
 
+    def audio_levels(self) -> tuple[float, float]:
+        """The call's (sent, heard) RMS levels, 0..1, for meters (zeros outside a call)."""
+        return self._media.levels()
+
     def set_input_device(self, input_id: str | None) -> None:
         """Choose the microphone for the next call (``None``: the system default)."""
         self._media.set_input(input_id)

@@ -26,11 +26,13 @@ from voip_app.engine.shared import Shared
 from voip_app.engine.snapshot import log
 from voip_app.errors import RequestRefused, VoipError
 from voip_app.media.base import (
+    AudioDevicesChanged,
     AudioOutput,
     AudioOutputChanged,
     Connected,
     ConnectionQualityChanged,
     Disconnected,
+    LevelMeter,
     MediaError,
     MediaEvent,
     MediaSession,
@@ -198,12 +200,26 @@ class MediaLink:
                 self._out.set_call(replace(call, quality=quality))
             case AudioOutputChanged(output=output):
                 self._out.set_call(replace(call, output=output))
+            case AudioDevicesChanged(microphone=microphone, speaker=speaker):
+                log.info(
+                    "call %s: microphone %s, speaker %s",
+                    call.id,
+                    "ready" if microphone else "missing",
+                    "ready" if speaker else "missing",
+                )
+                self._out.set_call(replace(call, has_microphone=microphone, has_speaker=speaker))
+                self._tasks.call.spawn(self._load_outputs(media))
             case ParticipantConnected(identity=identity):
                 self._out.log(PeerJoinedEvent(identity=identity))
             case ParticipantDisconnected(identity=identity):
                 self._out.log(PeerLeftEvent(identity=identity))
 
     # --- devices ----------------------------------------------------------------------------
+
+    def levels(self) -> tuple[float, float]:
+        """The call's (sent, heard) levels, 0..1; zeros without a call or a meter."""
+        media = self.media
+        return media.audio_levels() if isinstance(media, LevelMeter) else (0.0, 0.0)
 
     async def set_muted(self, muted: bool) -> None:
         if self.media is not None:

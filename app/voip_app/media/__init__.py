@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from voip_app.media.base import (
+    AudioDevicesChanged,
     AudioOutput,
     AudioOutputChanged,
     Connected,
@@ -25,6 +26,7 @@ from voip_app.media.base import (
 )
 
 __all__ = [
+    "AudioDevicesChanged",
     "AudioOutput",
     "AudioOutputChanged",
     "Connected",

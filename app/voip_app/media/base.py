@@ -74,6 +74,15 @@ class AudioOutputChanged:
     output: AudioOutput
 
 
+@dataclass(frozen=True, slots=True)
+class AudioDevicesChanged:
+    """Whether this side has a working microphone and speaker (a missing one never ends a call:
+    the session runs without it and picks one up when it appears)."""
+
+    microphone: bool
+    speaker: bool
+
+
 MediaEvent = (
     Connected
     | Reconnecting
@@ -84,6 +93,7 @@ MediaEvent = (
     | TrackMuted
     | ConnectionQualityChanged
     | AudioOutputChanged
+    | AudioDevicesChanged
 )
 MediaListener = Callable[[MediaEvent], None]
 
@@ -109,3 +119,13 @@ class MediaSession(Protocol):
 
     async def select_audio_output(self, output_id: str) -> None:
         """Route the call's audio; emits :class:`AudioOutputChanged`."""
+
+
+@runtime_checkable
+class LevelMeter(Protocol):
+    """A media session that can say how loud each direction is (desktop; optional)."""
+
+    def audio_levels(self) -> tuple[float, float]:
+        """RMS level, 0 (silence) to 1 (full scale), of the last 10 ms sent (``0`` while muted:
+        what the far end hears) and of the last 10 ms heard from the far end."""
+        ...

@@ -22,12 +22,18 @@ from typing import Any
 import numpy as np
 from livekit import rtc
 
-from voip_app.audio.base import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, AudioInput, AudioOutput
+from voip_app.audio.base import (
+    FRAME_MS,
+    FRAME_SAMPLES,
+    SAMPLE_RATE,
+    AudioInput,
+    AudioOutput,
+    DeviceEndpoint,
+    level_of,
+)
 from voip_app.listeners import notify
 from voip_app.media.base import (
-    AudioOutput as OutputRoute,
-)
-from voip_app.media.base import (
+    AudioDevicesChanged,
     AudioOutputChanged,
     Connected,
     ConnectionQuality,
@@ -41,6 +47,9 @@ from voip_app.media.base import (
     Reconnected,
     Reconnecting,
     TrackMuted,
+)
+from voip_app.media.base import (
+    AudioOutput as OutputRoute,
 )
 
 log = logging.getLogger(__name__)
@@ -86,6 +95,7 @@ class LiveKitMediaSession:
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._streams: dict[str, rtc.AudioStream] = {}
+        self._levels = [0.0, 0.0]
         self.remote_frames = 0
         """Remote audio frames played so far (for tests and benchmarks)."""
 
@@ -102,9 +112,8 @@ class LiveKitMediaSession:
         self._room = room
         self._wire(room)
         options = rtc.RoomOptions(auto_subscribe=True, connect_timeout=CONNECT_TIMEOUT_S)
+        await self._start_devices()
         try:
-            await self._output.start()
-            await self._input.start()
             await room.connect(url, token, options)
             source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=SOURCE_QUEUE_MS, loop=loop)
             track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
@@ -125,6 +134,7 @@ class LiveKitMediaSession:
                 if isinstance(publication.track, rtc.RemoteAudioTrack):
                     self._play(publication.track, participant.identity)
         self._emit(Connected())
+        self._emit(self.devices_state())
 
     async def disconnect(self) -> None:
         self._closing = True
@@ -148,6 +158,7 @@ class LiveKitMediaSession:
             with contextlib.suppress(Exception):
                 await source.aclose()
         self._track = None
+        self._levels = [0.0, 0.0]
         await self._input.stop()
         await self._output.stop()
 
@@ -181,7 +192,36 @@ class LiveKitMediaSession:
             await self._output.start()
         self._emit(AudioOutputChanged(route))
 
+    def audio_levels(self) -> tuple[float, float]:
+        """(sent, heard) RMS levels of the last 10 ms, 0..1 (:class:`LevelMeter`)."""
+        return self._levels[0], self._levels[1]
+
+    def devices_state(self) -> AudioDevicesChanged:
+        """Whether the microphone and the speaker work now (endpoints without a device always
+        do: a tone, a file, a null sink)."""
+        return AudioDevicesChanged(
+            microphone=getattr(self._input, "available", True),
+            speaker=getattr(self._output, "available", True),
+        )
+
     # --- internals ------------------------------------------------------------------------
+
+    async def _start_devices(self) -> None:
+        """Start the microphone and speaker; one that fails leaves the call without it (the
+        session says so), never without the call."""
+        for endpoint in (self._output, self._input):
+            try:
+                await endpoint.start()
+            except Exception as exc:  # whatever an endpoint raises, the call goes on
+                log.warning("audio device: %s", exc)
+        # Listen once both have started: the state at connect is reported whole by connect().
+        for endpoint in (self._output, self._input):
+            if isinstance(endpoint, DeviceEndpoint):
+                endpoint.set_state_listener(self._on_device_state)
+
+    def _on_device_state(self, available: bool) -> None:
+        if self._room is not None and not self._closing:
+            self._emit(self.devices_state())
 
     @property
     def microphone_enabled(self) -> bool:
@@ -270,7 +310,9 @@ class LiveKitMediaSession:
         async for event in stream:
             pcm = np.frombuffer(event.frame.data, dtype=np.int16)
             for start in range(0, len(pcm) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
-                self._output.write(pcm[start : start + FRAME_SAMPLES].copy())
+                frame = pcm[start : start + FRAME_SAMPLES].copy()
+                self._output.write(frame)
+                self._levels[1] = level_of(frame)
                 self.remote_frames += 1
 
     async def _capture(self, source: rtc.AudioSource) -> None:
@@ -278,6 +320,7 @@ class LiveKitMediaSession:
         while True:
             pcm = await self._input.read()
             data = pcm.tobytes() if self._mic_enabled else silent
+            self._levels[0] = level_of(pcm) if self._mic_enabled else 0.0
             await source.capture_frame(rtc.AudioFrame(data, SAMPLE_RATE, 1, FRAME_SAMPLES))
 
     def _emit(self, event: MediaEvent) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import flet as ft
 
+from voip_app import applog
 from voip_app.engine import CallEngine, MediaFactory, default_media_factory
 from voip_app.platform import current_platform, is_android
 from voip_app.ui import theme
@@ -108,7 +109,8 @@ async def _model(page: ft.Page, push: AndroidPushSource | None) -> tuple[AppMode
     engine = CallEngine(
         media_factory=_media_factory(page), device_id=await store.device_id(), push=push
     )
-    binding = EngineBinding(engine)
+    engine.add_event_listener(applog.log_event)
+    binding = EngineBinding(engine, AudioMode.parse(os.environ.get("VOIP_APP_AUDIO")))
     model = AppModel(
         engine=binding,
         ringer=FletRinger(spawn, platform),
@@ -125,6 +127,11 @@ async def _model(page: ft.Page, push: AndroidPushSource | None) -> tuple[AppMode
 async def main(page: ft.Page) -> None:
     """Build the app for one page (one window, one browser tab)."""
     page.title = TITLE
+    if not is_android():
+        try:
+            applog.install()
+        except OSError as exc:  # a read-only working directory: the app runs without its file
+            log.warning("no app log: %s", exc)
     page.padding = 0
     theme.apply(page, os.environ.get("VOIP_APP_THEME", "system"))
     push = _push_source(page)

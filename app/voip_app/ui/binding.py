@@ -18,6 +18,9 @@ import platform as pyplatform
 from dataclasses import dataclass
 from importlib import metadata
 
+from voip_app.audio.base import AudioInput
+from voip_app.audio.base import AudioOutput as AudioOutputEndpoint
+from voip_app.audio.check import MicCheck, play_test_sound
 from voip_app.engine import CallEngine, EngineSnapshot, MediaFactory, MediaPrefs
 from voip_app.media.base import AudioOutput, MediaError, MediaSession
 from voip_app.ui.ports import (
@@ -70,7 +73,9 @@ def snapshot_updates(old: EngineSnapshot, new: EngineSnapshot) -> list[EngineUpd
 class EngineBinding:
     """:class:`voip_app.ui.ports.EnginePort` over a :class:`CallEngine`."""
 
-    def __init__(self, engine: CallEngine) -> None:
+    def __init__(self, engine: CallEngine, audio_mode: AudioMode | None = None) -> None:
+        self._audio_mode = audio_mode or AudioMode()
+        self._mic_check: MicCheck | None = None
         self._engine = engine
         self._last = engine.snapshot
         self._listener: EngineListener | None = None
@@ -167,6 +172,28 @@ class EngineBinding:
         if output_id is not None:
             await self._engine.select_output(output_id)
 
+    # --- sound you can see ----------------------------------------------------------------------
+
+    def audio_levels(self) -> tuple[float, float]:
+        return self._engine.audio_levels()
+
+    async def start_mic_test(self, input_id: str | None) -> None:
+        await self.stop_mic_test()
+        check = MicCheck(self._audio_mode.microphone(input_id))
+        self._mic_check = check
+        await check.start()
+
+    def mic_test_level(self) -> float:
+        return self._mic_check.level if self._mic_check is not None else 0.0
+
+    async def stop_mic_test(self) -> None:
+        check, self._mic_check = self._mic_check, None
+        if check is not None:
+            await check.stop()
+
+    async def play_test_sound(self, output_id: str | None) -> None:
+        await play_test_sound(self._audio_mode.speaker(output_id))
+
     def versions(self) -> dict[str, str]:
         found = {"Python": pyplatform.python_version()}
         for label, dist in (("CRM Calls", "crm-voip"), ("Flet", "flet"), ("LiveKit", "livekit")):
@@ -195,6 +222,26 @@ class AudioMode:
         if text.startswith("tone:"):
             return cls("tone", float(text.removeprefix("tone:")))
         raise ValueError(f"VOIP_APP_AUDIO must be 'devices', 'tone' or 'tone:<hz>', not {value!r}")
+
+    def microphone(self, input_id: str | None) -> AudioInput:
+        """The microphone Settings tests (no echo canceller: the raw device)."""
+        if self.kind == "tone":
+            from voip_app.audio.sources import ToneSource
+
+            return ToneSource(self.tone_hz)
+        from voip_app.audio.devices import DeviceInput
+
+        return DeviceInput(input_id, None)
+
+    def speaker(self, output_id: str | None) -> AudioOutputEndpoint:
+        """The speaker Settings plays its test sound on."""
+        if self.kind == "tone":
+            from voip_app.audio.sources import NullSink
+
+            return NullSink()
+        from voip_app.audio.devices import DeviceOutput
+
+        return DeviceOutput(output_id, None)
 
 
 def media_factory_for(mode: AudioMode) -> MediaFactory | None:

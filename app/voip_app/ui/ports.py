@@ -147,6 +147,24 @@ class EnginePort(Protocol):
 
     async def select_audio_devices(self, input_id: str | None, output_id: str | None) -> None: ...
 
+    def audio_levels(self) -> tuple[float, float]:
+        """The call's (sent, heard) levels, 0..1 (sent is 0 while muted); zeros without one."""
+        ...
+
+    async def start_mic_test(self, input_id: str | None) -> None:
+        """Open the microphone (``None``: the default) and measure it until stopped."""
+        ...
+
+    def mic_test_level(self) -> float:
+        """The microphone test's level now, 0..1 (0 when not running)."""
+        ...
+
+    async def stop_mic_test(self) -> None: ...
+
+    async def play_test_sound(self, output_id: str | None) -> None:
+        """Play a short tone on the speaker (``None``: the default); returns when done."""
+        ...
+
     def versions(self) -> dict[str, str]:
         """Component versions for the about box."""
         ...

@@ -113,6 +113,31 @@ class CallModel:
         return _QUALITY_TEXTS.get(call.quality if call else "unknown", "Connected")
 
     @property
+    def devices_text(self) -> str:
+        """What is missing on this side and the way forward ("" when both devices work)."""
+        call = self.call
+        if call is None or (call.has_microphone and call.has_speaker):
+            return ""
+        if not call.has_microphone and not call.has_speaker:
+            missing, effect = "No microphone and no speaker", "neither of you can hear the other"
+        elif not call.has_microphone:
+            missing, effect = "No microphone", "the other person cannot hear you"
+        else:
+            missing, effect = "No speaker", "you cannot hear the other person"
+        return (
+            f"{missing}: {effect}. Plug one in, or choose another in Settings; "
+            "the call goes on and picks it up."
+        )
+
+    def local_level(self) -> float:
+        """What the other side gets from this microphone now, 0..1 (0 while muted)."""
+        return self.engine.audio_levels()[0]
+
+    def remote_level(self) -> float:
+        """What this side hears from the other now, 0..1."""
+        return self.engine.audio_levels()[1]
+
+    @property
     def output_label(self) -> str:
         output = self.call.output if self.call else None
         return output.name if output else "System default"

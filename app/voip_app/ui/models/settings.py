@@ -27,6 +27,8 @@ class SettingsModel:
     versions: dict[str, str] = field(default_factory=dict)
     theme_mode: str = "system"
     """``system``, ``light`` or ``dark``."""
+    mic_testing: bool = False
+    playing_test_sound: bool = False
 
     def load(self) -> None:
         """The machine's sound devices and the components' versions."""
@@ -47,6 +49,39 @@ class SettingsModel:
         await self._run(
             lambda: self.engine.select_audio_devices(self.input_id or None, self.output_id or None)
         )
+
+    # --- sound checks -----------------------------------------------------------------------
+
+    async def toggle_mic_test(self) -> None:
+        """Start measuring the chosen microphone (``settings.mic-level``), or stop."""
+        if self.mic_testing:
+            await self.stop_mic_test()
+            return
+        self.mic_testing = True
+        try:
+            await self.engine.start_mic_test(self.input_id or None)
+        except (VoipError, MediaError) as exc:
+            self.mic_testing = False
+            await self.fail(exc)
+
+    async def stop_mic_test(self) -> None:
+        """Release the microphone (leaving Settings, or the button again)."""
+        if self.mic_testing:
+            self.mic_testing = False
+            await self.engine.stop_mic_test()
+
+    def mic_level(self) -> float:
+        return self.engine.mic_test_level() if self.mic_testing else 0.0
+
+    async def play_test_sound(self) -> None:
+        """A short tone on the chosen speaker; the button waits until it has played."""
+        if self.playing_test_sound:
+            return
+        self.playing_test_sound = True
+        try:
+            await self._run(lambda: self.engine.play_test_sound(self.output_id or None))
+        finally:
+            self.playing_test_sound = False
 
     def set_theme_mode(self, mode: str) -> None:
         if mode in THEME_MODES:

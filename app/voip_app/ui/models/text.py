@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from voip_contract import Call, CallStatus, Reason
@@ -60,3 +61,25 @@ def format_when(moment: datetime, now: datetime) -> str:
     if (today - local.date()).days < 7:
         return local.strftime("%a %H:%M")
     return local.strftime("%d %b %H:%M")
+
+
+METER_FLOOR_DB = -60.0
+"""Below this a meter reads "silent" (a muted or missing microphone, or nobody talking)."""
+
+
+def level_db(level: float) -> float:
+    """An RMS level (0..1) in dBFS, floored at :data:`METER_FLOOR_DB`."""
+    if level <= 0:
+        return METER_FLOOR_DB
+    return max(METER_FLOOR_DB, 20 * math.log10(level))
+
+
+def level_text(level: float) -> str:
+    """What a meter says: ``silent``, or the level in dB (``-18 dB``)."""
+    db = level_db(level)
+    return "silent" if db <= METER_FLOOR_DB else f"{db:.0f} dB"
+
+
+def level_fraction(level: float) -> float:
+    """How full a meter's bar is, 0..1 (linear in dB above the floor)."""
+    return (level_db(level) - METER_FLOOR_DB) / -METER_FLOOR_DB

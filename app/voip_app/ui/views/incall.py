@@ -13,6 +13,7 @@ from voip_app.ui.models import CallModel
 from voip_app.ui.models.text import elapsed_text
 from voip_app.ui.views.call_parts import call_frame, caller_block, round_button
 from voip_app.ui.views.common import tagged, task, use_model
+from voip_app.ui.views.meter import LevelMeter
 
 TIMER_MAX_TICKS = 24 * 3600
 """The in-call timer stops ticking after a day (a bound, not a feature)."""
@@ -95,6 +96,27 @@ def output_picker(calls: CallModel) -> ft.Control:
     )
 
 
+def devices_notice(calls: CallModel) -> ft.Control | None:
+    """``incall.devices``: which device is missing and what to do (none when all work)."""
+    text = calls.devices_text
+    if not text:
+        return None
+    notice = ft.Container(
+        bgcolor=ft.Colors.ERROR_CONTAINER,
+        border_radius=12,
+        padding=ft.Padding.symmetric(horizontal=14, vertical=10),
+        width=420,
+        content=ft.Row(
+            [
+                ft.Icon(ft.Icons.MIC_OFF if "microphone" in text else ft.Icons.VOLUME_OFF),
+                ft.Text(text, color=ft.Colors.ON_ERROR_CONTAINER, expand=True),
+            ],
+            spacing=10,
+        ),
+    )
+    return tagged("incall.devices", notice)
+
+
 @ft.component
 def InCallView(calls: CallModel) -> ft.Control:
     clock = use_model().clock
@@ -110,4 +132,20 @@ def InCallView(calls: CallModel) -> ft.Control:
         spacing=24,
         run_spacing=24,
     )
-    return call_frame("incall.view", [caller_block(name, status_line(calls, clock)), controls])
+    meters = ft.Column(
+        [
+            LevelMeter("incall.level.local", "You", calls.local_level, clock),
+            LevelMeter(
+                "incall.level.remote", name.split(" ")[0] or "Them", calls.remote_level, clock
+            ),
+        ],
+        horizontal_alignment=ft.CrossAxisAlignment.CENTER,
+        spacing=4,
+        tight=True,
+    )
+    parts: list[ft.Control] = [caller_block(name, status_line(calls, clock)), meters]
+    notice = devices_notice(calls)
+    if notice is not None:
+        parts.append(notice)
+    parts.append(controls)
+    return call_frame("incall.view", parts)

@@ -9,6 +9,7 @@ import flet as ft
 
 from voip_app.ui.models import AppModel, SettingsModel
 from voip_app.ui.views.common import avatar, screen, section, tagged, task, use_model
+from voip_app.ui.views.meter import LevelMeter
 
 
 def device_picker(
@@ -45,7 +46,26 @@ def audio_section(settings: SettingsModel) -> ft.Control:
         settings.output_id,
         settings.select_output_device,
     )
-    return section("Audio", [microphone, speaker])
+    test_mic = ft.OutlinedButton(
+        "Stop the test" if settings.mic_testing else "Test microphone",
+        icon=ft.Icons.STOP if settings.mic_testing else ft.Icons.MIC,
+        on_click=task(settings.toggle_mic_test),
+    )
+    test_sound = ft.OutlinedButton(
+        "Playing…" if settings.playing_test_sound else "Play test sound",
+        icon=ft.Icons.VOLUME_UP,
+        disabled=settings.playing_test_sound,
+        on_click=task(settings.play_test_sound),
+    )
+    meter = LevelMeter("settings.mic-level", "Microphone", settings.mic_level, use_model().clock)
+    checks = ft.Row(
+        [tagged("settings.mic-test", test_mic), meter, tagged("settings.test-sound", test_sound)],
+        wrap=True,
+        spacing=16,
+        run_spacing=8,
+        vertical_alignment=ft.CrossAxisAlignment.CENTER,
+    )
+    return section("Audio", [microphone, speaker, checks])
 
 
 def appearance_section(settings: SettingsModel) -> ft.Control:
@@ -84,6 +104,8 @@ def about_section(model: AppModel, settings: SettingsModel) -> ft.Control:
 @ft.component
 def SettingsView(settings: SettingsModel) -> ft.Control:
     model = use_model()
+    # the microphone test ends with the screen: nothing keeps the device open behind it
+    ft.use_effect(lambda: None, [], cleanup=settings.stop_mic_test)
     sections = [
         audio_section(settings),
         appearance_section(settings),
