@@ -17,6 +17,8 @@ class ClientEvent(StrEnum):
     HANGUP = "hangup"
     SYNC = "sync"
     PRESENCE_WATCH = "presence_watch"
+    RECORDING_START = "recording_start"
+    RECORDING_STOP = "recording_stop"
 
 
 class ServerEvent(StrEnum):
@@ -28,3 +30,4 @@ class ServerEvent(StrEnum):
     ANSWERED_ELSEWHERE = "answered_elsewhere"
     ENDED = "ended"
     PRESENCE = "presence"
+    RECORDING = "recording"

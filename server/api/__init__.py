@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from server.api import calls, health, livekit, push, signin, users
+from server.api import calls, health, livekit, push, recordings, signin, users
 from server.api.errors import install_error_handlers
 from server.calls.deps import CallDeps
 
@@ -18,6 +18,6 @@ def install(app: FastAPI, deps: CallDeps) -> None:
     """Mount every route on ``app``, serving with ``deps``."""
     app.state.calls = deps
     install_error_handlers(app)
-    for module in (signin, users, calls, livekit, push):
+    for module in (signin, users, calls, livekit, push, recordings):
         app.include_router(module.router, prefix="/api")
     app.include_router(health.router)
