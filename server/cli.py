@@ -1,4 +1,4 @@
-"""``voip-server [serve|migrate|seed-demo|seed-load N]``."""
+"""``voip-server [serve|migrate|seed-demo|seed-load N|recording-policy SLUG POLICY]``."""
 
 from __future__ import annotations
 
@@ -37,6 +37,20 @@ async def _seed(settings: Settings, load: int | None) -> None:
         await engine.dispose()
 
 
+async def _recording_policy(settings: Settings, slug: str, policy: str) -> bool:
+    from server.db import recordings as rec_data
+
+    engine = make_engine(settings.db_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            value = None if policy == "default" else policy
+            found = await rec_data.set_tenant_policy(session, slug=slug, policy=value)
+            await session.commit()
+            return found
+    finally:
+        await engine.dispose()
+
+
 def serve(settings: Settings) -> None:
     import uvicorn
 
@@ -60,6 +74,11 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("seed-demo", help="create the demo tenants and users (idempotent)")
     load = sub.add_parser("seed-load", help="create N users in tenant `load` (idempotent)")
     load.add_argument("count", type=int)
+    policy = sub.add_parser(
+        "recording-policy", help="set a tenant's call recording policy (default: the env's)"
+    )
+    policy.add_argument("slug")
+    policy.add_argument("policy", choices=["off", "all", "on_demand", "default"])
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -72,6 +91,10 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(_seed(settings, None))
         case "seed-load":
             asyncio.run(_seed(settings, max(0, args.count)))
+        case "recording-policy":
+            if not asyncio.run(_recording_policy(settings, args.slug, args.policy)):
+                parser.exit(1, f"voip-server: no tenant {args.slug!r}\n")
+            log.info("recording policy set", extra={"tenant": args.slug, "policy": args.policy})
         case _:
             serve(settings)
 

@@ -15,6 +15,7 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    BigInteger,
     DateTime,
     Float,
     ForeignKey,
@@ -252,7 +253,7 @@ class RecordingRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     duration_s: Mapped[float | None] = mapped_column(Float, default=None)
-    size_bytes: Mapped[int | None] = mapped_column(Integer, default=None)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
     error: Mapped[str | None] = mapped_column(String(500), default=None)
 
     __table_args__ = (Index("ix_recordings_status_created", "status", "created_at"),)

@@ -20,10 +20,7 @@ import numpy as np
 import pytest
 from livekit import api, rtc
 from livekit.protocol import egress as eg
-from sqlalchemy import update
 
-from server.db.engine import make_engine, make_sessionmaker
-from server.db.models import Tenant
 from tests.devsfu.tones import ToneSource
 from tests.server.conftest import livekit_env
 from tests.server.harness import Person, Recorder, Stack
@@ -63,15 +60,10 @@ async def stack(stack_process: Stack) -> AsyncIterator[Stack]:
     await fresh.aclose()
 
 
-async def set_policy(stack: Stack, tenant_id: str, policy: str) -> None:
-    engine = make_engine(stack.settings().db_url)
-    try:
-        async with make_sessionmaker(engine)() as session:
-            change = update(Tenant).where(Tenant.id == tenant_id).values(recording_policy=policy)
-            await session.execute(change)
-            await session.commit()
-    finally:
-        await engine.dispose()
+async def set_policy(stack: Stack, person: Person, policy: str) -> None:
+    """An admin sets the person's tenant's policy (``voip-server recording-policy``)."""
+    slug = person.email.split("@")[1].removesuffix(".test")
+    await asyncio.to_thread(stack.server.cli, "recording-policy", slug, policy)
 
 
 async def answered(a: Recorder, b: Recorder, *, consent: bool) -> tuple[str, dict[str, Any]]:
@@ -125,7 +117,7 @@ async def test_a_recorded_call_holds_both_voices_for_the_parties_only(
 ) -> None:
     p = await stack.tenant("alice", "bob", "carol")
     dave = (await stack.tenant("dave"))["dave"]
-    await set_policy(stack, p["alice"].tenant_id, "all")
+    await set_policy(stack, p["alice"], "all")
     async with stack.clients(p["alice"], p["bob"]) as (a, b):
         call_id, bob_token = await answered(a, b, consent=True)
         accepted = await a.next("accepted")
@@ -190,7 +182,7 @@ async def test_a_recorded_call_holds_both_voices_for_the_parties_only(
 
 async def test_on_demand_either_party_starts_and_stops(stack: Stack) -> None:
     p = await stack.tenant("alice", "bob")
-    await set_policy(stack, p["alice"].tenant_id, "on_demand")
+    await set_policy(stack, p["alice"], "on_demand")
     async with stack.clients(p["alice"], p["bob"]) as (a, b):
         call_id, _ = await answered(a, b, consent=False)
         await a.next("accepted")
@@ -244,7 +236,7 @@ async def test_egress_failing_at_start_leaves_the_call_alone(
     stack: Stack, recordings_dir: Path
 ) -> None:
     p = await stack.tenant("alice", "bob")
-    await set_policy(stack, p["alice"].tenant_id, "all")
+    await set_policy(stack, p["alice"], "all")
     moved = recordings_dir.with_name(recordings_dir.name + "-away")
     _block(recordings_dir, moved)
     try:
@@ -265,7 +257,7 @@ async def test_egress_failing_mid_call_fails_the_recording_only(
     stack: Stack, recordings_dir: Path
 ) -> None:
     p = await stack.tenant("alice", "bob")
-    await set_policy(stack, p["alice"].tenant_id, "all")
+    await set_policy(stack, p["alice"], "all")
     moved = recordings_dir.with_name(recordings_dir.name + "-lost")
     async with stack.clients(p["alice"], p["bob"]) as (a, b):
         call_id, _ = await answered(a, b, consent=True)
@@ -284,7 +276,7 @@ async def test_egress_failing_mid_call_fails_the_recording_only(
 
 async def test_a_crash_during_a_recording_is_reconciled_at_restart(stack: Stack) -> None:
     p = await stack.tenant("alice", "bob")
-    await set_policy(stack, p["alice"].tenant_id, "all")
+    await set_policy(stack, p["alice"], "all")
     assert stack.sfu is not None
     async with stack.clients(p["alice"], p["bob"]) as (a, b):
         call_id, _ = await answered(a, b, consent=True)

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from voip_app.call.machine import CallProgress, Phase
 from voip_app.media.base import AudioOutput, ConnectionQuality
-from voip_contract import CallStatus, Direction, Party, Reason
+from voip_contract import CallStatus, Direction, Party, Reason, RecordingStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,15 @@ class ActiveCall:
     output: AudioOutput | None = None
     error: str | None = None
     """A media or signaling failure of this call, fit to show a person."""
+    recorded: bool = False
+    """The server said (``incoming``, consent) that the call will be recorded once answered."""
+    recording: RecordingStatus | None = None
+    """The call's recording as the server's ``recording`` events tell it."""
+
+    @property
+    def recording_now(self) -> bool:
+        """A recording of this call runs (both parties are shown it)."""
+        return self.recording in ("starting", "active")
 
     @property
     def in_call(self) -> bool:

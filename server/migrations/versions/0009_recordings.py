@@ -33,7 +33,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("ended_at", sa.DateTime(), nullable=True),
         sa.Column("duration_s", sa.Float(), nullable=True),
-        sa.Column("size_bytes", sa.Integer(), nullable=True),
+        sa.Column("size_bytes", sa.BigInteger(), nullable=True),
         sa.Column("error", sa.String(length=500), nullable=True),
         sa.ForeignKeyConstraint(
             ["call_id"], ["calls.id"], name=op.f("fk_recordings_call_id_calls")

@@ -13,7 +13,7 @@ from voip_app.media.base import MediaError
 from voip_app.ui.models.call import Fail
 from voip_app.ui.models.contacts import ContactsModel
 from voip_app.ui.models.text import format_duration, format_when, history_status_text
-from voip_app.ui.ports import EnginePort
+from voip_app.ui.ports import EnginePort, NoPlayer, Player
 from voip_contract import Call, CallStatus, Contact
 
 
@@ -27,6 +27,8 @@ class HistoryRow:
     status_text: str
     duration_text: str
     time_text: str
+    recording_id: str | None = None
+    """The call's complete recording, which plays from the row."""
 
     @property
     def missed(self) -> bool:
@@ -45,6 +47,9 @@ def history_row(call: Call, now: datetime) -> HistoryRow:
         status_text=history_status_text(call),
         duration_text=format_duration(call.duration_s),
         time_text=format_when(call.created_at, now),
+        recording_id=recording.id
+        if (recording := call.recording) and recording.status == "complete"
+        else None,
     )
 
 
@@ -57,8 +62,11 @@ class HistoryModel:
     contacts: ContactsModel
     fail: Fail
     clock: Clock
+    player: Player = field(default_factory=NoPlayer)
     rows: list[HistoryRow] = field(default_factory=list)
     loading: bool = False
+    playing: str | None = None
+    """The call whose recording plays (or played last)."""
 
     async def opened(self) -> None:
         """The history screen opened: the missed calls are seen, the list is read again."""
@@ -84,6 +92,19 @@ class HistoryModel:
     def show(self, calls: list[Call] | tuple[Call, ...]) -> None:
         now = self.clock.now()
         self.rows = [history_row(c, now) for c in calls]
+
+    async def play(self, call_id: str) -> None:
+        """Play the call's recording: a URL signed for it and me, handed to the player."""
+        row = next((r for r in self.rows if r.id == call_id), None)
+        if row is None or row.recording_id is None:
+            return
+        try:
+            url = await self.engine.recording_url(row.recording_id)
+        except VoipError as exc:
+            await self.fail(exc)
+            return
+        self.playing = call_id
+        self.player.play(url)
 
     async def call_back(self, call_id: str) -> None:
         row = next((r for r in self.rows if r.id == call_id), None)

@@ -1,4 +1,5 @@
-"""The history screen: my recent calls, and calling back from a row (``history.row.<id>…``)."""
+"""The history screen: my recent calls, calling back from a row (``history.row.<id>.callback``)
+and playing its recording (``history.row.<id>.play``)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,16 @@ def HistoryTile(row: HistoryRow, key: str | None = None) -> ft.Control:
         task(lambda: history.call_back(row.id)),
     )
     lines = [ft.Text(row.peer_name, size=16, weight=ft.FontWeight.W_500), outcome_line(row)]
-    return list_row(f"history.row.{row.id}", avatar(row.peer_name, 40), lines, call_back)
+    action: ft.Control = call_back
+    if row.recording_id is not None:
+        play = icon_action(
+            f"history.row.{row.id}.play",
+            ft.Icons.PLAY_CIRCLE_OUTLINE,
+            "Play the recording",
+            task(lambda: history.play(row.id)),
+        )
+        action = ft.Row([play, call_back], tight=True, spacing=0)
+    return list_row(f"history.row.{row.id}", avatar(row.peer_name, 40), lines, action)
 
 
 @ft.component
