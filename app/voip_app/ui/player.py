@@ -1,13 +1,15 @@
 """Playing a call recording from the history (flet-audio, which takes a URL).
 
-Built inside the page's context, like the ringer (:mod:`voip_app.ui.ringer`): one
-:class:`flet_audio.Audio` service per page, whose source becomes each recording's signed URL.
-A player that cannot play (a browser refusing sound) is logged, never a failure of the screen.
+Each recording plays in a :class:`flet_audio.Audio` service made for its signed URL, in the
+page's context (the click's handler): a service takes its source when it registers with the page.
+The one playing before is stopped. A player that cannot play (a browser refusing sound) is
+logged, never a failure of the screen.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import flet_audio as fta
 
@@ -21,19 +23,22 @@ class FletPlayer:
 
     def __init__(self, spawn: Spawn) -> None:
         self._spawn = spawn
-        self._audio = fta.Audio(release_mode=fta.ReleaseMode.STOP, volume=1.0)
+        self._audio: fta.Audio | None = None
         self.src: str | None = None
         """What it plays (or last played)."""
 
-    def play(self, url: str) -> None:
-        self.src = url
-
-        async def start() -> None:
+    def _run(self, action: Callable[[], Awaitable[None]], what: str) -> None:
+        async def guarded() -> None:
             try:
-                self._audio.src = url
-                self._audio.update()
-                await self._audio.play()
+                await action()
             except Exception as exc:
-                log.info("recording playback failed: %s", exc)
+                log.info("recording %s failed: %s", what, exc)
 
-        self._spawn(start)
+        self._spawn(guarded)
+
+    def play(self, url: str) -> None:
+        if self._audio is not None:
+            self._run(self._audio.release, "release")
+        self.src = url
+        self._audio = audio = fta.Audio(src=url, release_mode=fta.ReleaseMode.STOP)
+        self._run(audio.play, "play")
