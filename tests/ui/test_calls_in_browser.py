@@ -253,6 +253,8 @@ def test_a_recorded_call_is_announced_shown_and_played(chromium: Browser, tmp_pa
             stack = Stack(api_url=server.url)
             alice_rings_bob(alice, bob, stack)
             bob.wait_text("incoming.recording", "This call will be recorded")
+            bob.wait_text("incoming.caller", "Alice Anders")
+            alice.wait_text("outgoing.status", "Ringing")
             scenarios.shot(bob, "incoming-recorded")
             bob.click("incoming.accept")
             for screen in (alice, bob):
