@@ -1,4 +1,4 @@
-"""The devsfu aiohttp application: RoomService (Twirp), the signal WebSocket and media.
+"""The devsfu aiohttp application: RoomService and Egress (Twirp), the signal WebSocket, media.
 
 :class:`DevSfu` owns the room registry, the webhook notifier and the signal endpoints, and puts
 CORS headers on every response (:mod:`devsfu.cors`); use :func:`serve` to run it until cancelled.
@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
 from devsfu import cors
 from devsfu.auth import TokenAuthority
+from devsfu.egress import EgressService
 from devsfu.rooms import RoomRegistry
 from devsfu.signal import SignalService
 from devsfu.twirp import RoomService
@@ -39,6 +41,7 @@ class Settings:
     api_secret: str
     webhook_url: str = ""
     auto_create: bool = True
+    egress_dir: Path = Path("var/recordings")
 
 
 class DevSfu:
@@ -54,6 +57,8 @@ class DevSfu:
         cors.install(self.app)
         self.app.router.add_get("/", self._root)
         RoomService(self.rooms, self.authority).add_routes(self.app)
+        self.egress = EgressService(self.rooms, self.authority, self.webhooks, settings.egress_dir)
+        self.egress.add_routes(self.app)
         self.signal.add_routes(self.app)
         self.app.on_startup.append(self._on_startup)
         self.app.on_shutdown.append(self._on_shutdown)
@@ -75,6 +80,7 @@ class DevSfu:
         await self.webhooks.start()
 
     async def _on_shutdown(self, app: web.Application) -> None:
+        await self.egress.close()
         await self.rooms.close_all()
         await self.signal.close()
         await self.webhooks.stop()

@@ -41,6 +41,7 @@ class VideoGrants:
     room_create: bool = False
     room_list: bool = False
     room_admin: bool = False
+    room_record: bool = False
     can_publish: bool = True
     can_subscribe: bool = True
     hidden: bool = False
@@ -75,6 +76,7 @@ def _grants(raw: object) -> VideoGrants:
         room_create=flag("roomCreate"),
         room_list=flag("roomList"),
         room_admin=flag("roomAdmin"),
+        room_record=flag("roomRecord"),
         can_publish=flag("canPublish", True),
         can_subscribe=flag("canSubscribe", True),
         hidden=flag("hidden"),

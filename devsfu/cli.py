@@ -4,7 +4,8 @@
         voip-devsfu --host 10.200.0.1 --port 7880 --webhook-url http://127.0.0.1:8000/api/livekit/webhook
 
 Each option falls back to an environment variable (``DEVSFU_HOST``, ``DEVSFU_PORT``,
-``VOIP_LIVEKIT_API_KEY``, ``VOIP_LIVEKIT_API_SECRET``, ``DEVSFU_WEBHOOK_URL``). The server logs
+``VOIP_LIVEKIT_API_KEY``, ``VOIP_LIVEKIT_API_SECRET``, ``DEVSFU_WEBHOOK_URL``,
+``DEVSFU_EGRESS_DIR``). The server logs
 ``devsfu listening on http://HOST:PORT`` once it accepts connections; SIGTERM/SIGINT stop it.
 """
 
@@ -18,6 +19,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from devsfu.aiortc_hooks import AiortcIncompatible, require_aiortc_internals
 from devsfu.app import Settings, serve
@@ -40,6 +42,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         dest="auto_create",
         action="store_false",
         help="refuse joins into rooms not created through RoomService (LiveKit auto_create: false)",
+    )
+    parser.add_argument(
+        "--egress-dir",
+        type=Path,
+        default=Path(env("DEVSFU_EGRESS_DIR", "var/recordings")),
+        help="where room composite egress writes its files (LiveKit Egress's local output)",
     )
     parser.add_argument("--log-level", default=env("DEVSFU_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
@@ -79,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         api_secret=args.api_secret,
         webhook_url=args.webhook_url,
         auto_create=args.auto_create,
+        egress_dir=args.egress_dir,
     )
     asyncio.run(_run(settings))
 

@@ -48,7 +48,7 @@ def twirp_error_response(code: str, msg: str, status: int) -> web.Response:
     )
 
 
-def _unauthenticated(msg: str) -> TwirpError:
+def unauthenticated(msg: str) -> TwirpError:
     return TwirpError("unauthenticated", msg, 401)
 
 
@@ -56,27 +56,22 @@ Handler = Callable[[Any, Claims], Awaitable[Message]]
 
 
 @dataclass(frozen=True)
-class _Method:
+class Method:
     request: type[Message]
     handler: Handler
 
 
-class RoomService:
-    """The five RoomService methods devsfu implements, bound to one registry."""
+class TwirpService:
+    """One Twirp service: ``POST <prefix><Method>``, dispatched to the handlers in ``_methods``."""
 
-    def __init__(self, registry: RoomRegistry, authority: TokenAuthority) -> None:
-        self._rooms = registry
+    prefix = PREFIX
+
+    def __init__(self, authority: TokenAuthority) -> None:
         self._authority = authority
-        self._methods: dict[str, _Method] = {
-            "CreateRoom": _Method(room_pb.CreateRoomRequest, self._create_room),
-            "ListRooms": _Method(room_pb.ListRoomsRequest, self._list_rooms),
-            "DeleteRoom": _Method(room_pb.DeleteRoomRequest, self._delete_room),
-            "ListParticipants": _Method(room_pb.ListParticipantsRequest, self._list_participants),
-            "RemoveParticipant": _Method(room_pb.RoomParticipantIdentity, self._remove_participant),
-        }
+        self._methods: dict[str, Method] = {}
 
     def add_routes(self, app: web.Application) -> None:
-        app.router.add_route("*", PREFIX + "{method}", self.handle)
+        app.router.add_route("*", self.prefix + "{method}", self.handle)
 
     async def handle(self, request: web.Request) -> web.Response:
         try:
@@ -98,7 +93,7 @@ class RoomService:
         try:
             claims = self._authority.verify_bearer(request.headers.get("Authorization"))
         except TokenError as exc:
-            raise _unauthenticated(exc.message) from exc
+            raise unauthenticated(exc.message) from exc
         body = await request.read()
         message = method.request()
         try:
@@ -118,27 +113,42 @@ class RoomService:
             content_type=_JSON,
         )
 
+
+class RoomService(TwirpService):
+    """The five RoomService methods devsfu implements, bound to one registry."""
+
+    def __init__(self, registry: RoomRegistry, authority: TokenAuthority) -> None:
+        super().__init__(authority)
+        self._rooms = registry
+        self._methods = {
+            "CreateRoom": Method(room_pb.CreateRoomRequest, self._create_room),
+            "ListRooms": Method(room_pb.ListRoomsRequest, self._list_rooms),
+            "DeleteRoom": Method(room_pb.DeleteRoomRequest, self._delete_room),
+            "ListParticipants": Method(room_pb.ListParticipantsRequest, self._list_participants),
+            "RemoveParticipant": Method(room_pb.RoomParticipantIdentity, self._remove_participant),
+        }
+
     # -- methods ---------------------------------------------------------------------------
 
     async def _create_room(self, req: room_pb.CreateRoomRequest, claims: Claims) -> Message:
         if not claims.video.room_create:
-            raise _unauthenticated("permissions denied")
+            raise unauthenticated("permissions denied")
         return self._rooms.create(req).info()
 
     async def _list_rooms(self, req: room_pb.ListRoomsRequest, claims: Claims) -> Message:
         if not claims.video.room_list:
-            raise _unauthenticated("permissions denied")
+            raise unauthenticated("permissions denied")
         return room_pb.ListRoomsResponse(rooms=[r.info() for r in self._rooms.find(req.names)])
 
     async def _delete_room(self, req: room_pb.DeleteRoomRequest, claims: Claims) -> Message:
         if not claims.video.room_create:
-            raise _unauthenticated("permissions denied")
+            raise unauthenticated("permissions denied")
         await self._rooms.delete(req.room)
         return room_pb.DeleteRoomResponse()
 
     def _require_admin(self, claims: Claims, room: str) -> None:
         if not claims.video.room_admin or claims.video.room != room:
-            raise _unauthenticated("permissions denied")
+            raise unauthenticated("permissions denied")
 
     async def _list_participants(
         self, req: room_pb.ListParticipantsRequest, claims: Claims

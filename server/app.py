@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server import api, migrate, signin_guard
 from server.bodylimit import BodyLimit
-from server.calls import access, connections, sweeps
+from server.calls import access, connections, recording, recording_files, sweeps
 from server.calls.deps import CallDeps, NoPush
 from server.clock import Clock, SystemClock
 from server.config import Settings
@@ -121,11 +121,13 @@ async def _start(deps: CallDeps) -> None:
     await connections.forget_node(deps)
     await connections.heartbeat(deps, now=deps.clock.now())  # before the first socket
     settled = await sweeps.settle_overdue(deps, now=deps.clock.now(), limit=10_000)
+    reconciled = await recording.reconcile(deps)
     log.info(
         "call server ready",
         extra={
             "node": deps.settings.node,
             "settled_at_start": settled,
+            "recordings_reconciled": reconciled,
             "redis": bool(deps.settings.redis_url),
         },
     )
@@ -159,6 +161,12 @@ def _periodic(deps: CallDeps) -> list[Coroutine[Any, Any, None]]:
             lambda: connections.heartbeat(deps, now=clock.now()),
         ),
         every(clock, 60.0, "sign-in failures", forget_old_failures),
+        every(
+            clock,
+            settings.recording_sweep_s,
+            "recording retention",
+            lambda: recording_files.sweep_retention(deps, now=clock.now()),
+        ),
         every(
             clock,
             settings.room_audit_s,

@@ -1,4 +1,5 @@
-"""``voip-server [serve|migrate|seed-demo|seed-load N|disable-user EMAIL|enable-user EMAIL|user ...]``."""
+"""``voip-server [serve|migrate|seed-demo|seed-load N|disable-user EMAIL|enable-user EMAIL|user ...|
+recording-policy SLUG POLICY]``."""
 
 from __future__ import annotations
 
@@ -62,6 +63,20 @@ async def _set_disabled(settings: Settings, email: str, disabled: bool) -> bool:
         await engine.dispose()
 
 
+async def _recording_policy(settings: Settings, slug: str, policy: str) -> bool:
+    from server.db import recordings as rec_data
+
+    engine = make_engine(settings.db_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            value = None if policy == "default" else policy
+            found = await rec_data.set_tenant_policy(session, slug=slug, policy=value)
+            await session.commit()
+            return found
+    finally:
+        await engine.dispose()
+
+
 def serve(settings: Settings) -> None:
     import uvicorn
 
@@ -88,6 +103,11 @@ def main(argv: list[str] | None = None) -> None:
     for name, what in (("disable-user", "take access away"), ("enable-user", "give it back")):
         sub.add_parser(name, help=f"{what}: the user EMAIL").add_argument("email")
     cli_users.add_parser(sub)
+    policy = sub.add_parser(
+        "recording-policy", help="set a tenant's call recording policy (default: the env's)"
+    )
+    policy.add_argument("slug")
+    policy.add_argument("policy", choices=["off", "all", "on_demand", "default"])
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -109,6 +129,10 @@ def main(argv: list[str] | None = None) -> None:
             if not asyncio.run(_set_disabled(settings, args.email, disabled)):
                 raise SystemExit(f"no user {args.email}")
             log.info(args.command.replace("-user", "d"), extra={"email": args.email})
+        case "recording-policy":
+            if not asyncio.run(_recording_policy(settings, args.slug, args.policy)):
+                parser.exit(1, f"voip-server: no tenant {args.slug!r}\n")
+            log.info("recording policy set", extra={"tenant": args.slug, "policy": args.policy})
         case _:
             serve(settings)
 

@@ -11,6 +11,7 @@ import os
 import secrets
 import socket
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -127,6 +128,19 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(default=8, ge=1, le=128)
     """Webhook requests one node has in flight at most."""
 
+    recording_default: Literal["off", "all", "on_demand"] = "off"
+    """The recording policy of a tenant that has none of its own (``tenants.recording_policy``):
+    ``off``, ``all`` calls once answered, or ``on_demand`` (either party starts and stops it)."""
+    recording_dir: Path | None = None
+    """Where LiveKit Egress's files are read from (the egress's own output directory, shared);
+    unset = ``<var_dir>/recordings``. With S3 storage the rows hold the object's location."""
+    recording_retention_days: float = Field(default=90.0, ge=0)
+    """Recordings older than this are deleted (file and row) by every node's sweep; 0 = kept."""
+    recording_url_ttl_s: int = Field(default=300, ge=10, le=3600)
+    """How long a signed recording URL (``POST /api/recordings/{id}/url``) plays."""
+    recording_sweep_s: float = Field(default=3600.0, gt=0)
+    """How often each node looks for recordings past their retention."""
+
     log_format: str = "json"
     log_level: str = "INFO"
 
@@ -143,6 +157,7 @@ class Settings(BaseSettings):
         "node_id",
         "fcm_project_id",
         "fcm_credentials_file",
+        "recording_dir",
         mode="before",
     )
     @classmethod
@@ -187,6 +202,10 @@ class Settings(BaseSettings):
     def push_enabled(self) -> bool:
         """FCM is configured: callees with a push device ring, and pushes go out."""
         return self.fcm_project_id is not None
+
+    @property
+    def recordings_path(self) -> Path:
+        return self.recording_dir or self.var_dir / "recordings"
 
     @property
     def db_url(self) -> str:

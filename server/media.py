@@ -17,6 +17,7 @@ from typing import Protocol
 import aiohttp
 from livekit import api
 from livekit.api.twirp_client import TwirpError
+from livekit.protocol import egress as egress_pb
 
 from server.config import Settings
 
@@ -32,12 +33,30 @@ class WebhookRejected(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class EgressResult:
+    """An egress as LiveKit reports it (``EgressInfo``): its state and, once complete, its file."""
+
+    egress_id: str
+    room_name: str
+    status: str
+    """``active`` (starting, active or ending), ``complete`` or ``failed`` (failed, aborted,
+    limit reached)."""
+    filepath: str | None = None
+    """The file it was asked to write (the request's ``filepath``)."""
+    location: str | None = None
+    duration_s: float | None = None
+    size_bytes: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class WebhookNotice:
     """The part of a LiveKit webhook the call operations act on."""
 
     event: str
     room_name: str
     identity: str | None
+    egress: EgressResult | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +93,18 @@ class MediaRooms(Protocol):
         ...
 
     def mint_token(self, *, room: str, identity: str, name: str) -> str: ...
+
+    async def start_recording(self, room: str, filepath: str) -> str:
+        """Start an audio-only room composite egress to ``filepath`` (Ogg/Opus); its id."""
+        ...
+
+    async def stop_recording(self, egress_id: str) -> None:
+        """Stop it (an egress that already ended is not an error)."""
+        ...
+
+    async def list_recordings(self, room: str) -> list[EgressResult]:
+        """Every egress LiveKit knows of the room (``ListEgress``)."""
+        ...
 
     def verify_webhook(self, body: str, auth_header: str | None) -> WebhookNotice: ...
 
@@ -216,9 +247,76 @@ class LiveKitRooms:
         except Exception as exc:  # signature, hash or parse: all the same to the sender
             raise WebhookRejected(str(exc) or type(exc).__name__) from exc
         identity = event.participant.identity if event.HasField("participant") else None
+        if event.HasField("egress_info"):
+            egress = egress_result(event.egress_info)
+            return WebhookNotice(event.event, egress.room_name, identity or None, egress)
         return WebhookNotice(event.event, event.room.name, identity or None)
+
+    async def start_recording(self, room: str, filepath: str) -> str:
+        request = api.RoomCompositeEgressRequest(
+            room_name=room,
+            audio_only=True,
+            file_outputs=[
+                api.EncodedFileOutput(file_type=api.EncodedFileType.OGG, filepath=filepath)
+            ],
+        )
+        try:
+            info = await self._client().egress.start_room_composite_egress(request)
+        except MediaUnavailable:
+            raise
+        except Exception as exc:
+            raise MediaUnavailable(f"start egress failed: {exc!r}") from exc
+        return str(info.egress_id)
+
+    async def stop_recording(self, egress_id: str) -> None:
+        try:
+            await self._client().egress.stop_egress(api.StopEgressRequest(egress_id=egress_id))
+        except MediaUnavailable:
+            raise
+        except TwirpError as exc:
+            if exc.code in ("not_found", "failed_precondition"):  # gone or already ended
+                return
+            raise MediaUnavailable(f"stop egress failed: {exc!r}") from exc
+        except Exception as exc:
+            raise MediaUnavailable(f"stop egress failed: {exc!r}") from exc
+
+    async def list_recordings(self, room: str) -> list[EgressResult]:
+        try:
+            found = await self._client().egress.list_egress(api.ListEgressRequest(room_name=room))
+        except MediaUnavailable:
+            raise
+        except Exception as exc:
+            raise MediaUnavailable(f"list egress failed: {exc!r}") from exc
+        return [egress_result(info) for info in found.items]
 
     async def aclose(self) -> None:
         if self._api is not None:
             await self._api.aclose()
             self._api = None
+
+
+_EGRESS_DONE = {
+    egress_pb.EGRESS_COMPLETE: "complete",
+    egress_pb.EGRESS_FAILED: "failed",
+    egress_pb.EGRESS_ABORTED: "failed",
+    egress_pb.EGRESS_LIMIT_REACHED: "failed",
+}
+
+
+def egress_result(info: egress_pb.EgressInfo) -> EgressResult:
+    """What the server keeps of LiveKit's ``EgressInfo`` (times in nanoseconds, as LiveKit's)."""
+    status = _EGRESS_DONE.get(info.status, "active")
+    files = list(info.file_results) or ([info.file] if info.HasField("file") else [])
+    file = files[0] if files else None
+    request = info.room_composite
+    outputs = list(request.file_outputs) or ([request.file] if request.HasField("file") else [])
+    return EgressResult(
+        egress_id=info.egress_id,
+        room_name=info.room_name,
+        status=status,
+        filepath=outputs[0].filepath if outputs else None,
+        location=(file.location or file.filename) if file else None,
+        duration_s=file.duration / 1e9 if file and file.duration else None,
+        size_bytes=int(file.size) if file and file.size else None,
+        error=info.error or None,
+    )

@@ -33,7 +33,16 @@ from voip_app.errors import (
     refused,
 )
 from voip_app.listeners import notify
-from voip_contract import Call, Contact, ErrorCode, LoginResponse, Page, RoomToken, User
+from voip_contract import (
+    Call,
+    Contact,
+    ErrorCode,
+    LoginResponse,
+    Page,
+    RecordingUrl,
+    RoomToken,
+    User,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -157,6 +166,10 @@ class ApiClient:
         """
         body = {"device_id": device_id} if device_id else None
         return await self._request("POST", f"/api/calls/{call_id}/token", RoomToken, json=body)
+
+    async def recording_url(self, recording_id: str) -> RecordingUrl:
+        """A URL playing one recording of my call, without a bearer header, for a short while."""
+        return await self._request("POST", f"/api/recordings/{recording_id}/url", RecordingUrl)
 
     async def register_push(self, device_id: str, token: str) -> None:
         """Wake this device (``device_id``, as signaling names it) with FCM ``token`` when a call

@@ -26,6 +26,7 @@ from voip_contract import (
     Ended,
     Incoming,
     PresenceChanged,
+    RecordingChanged,
     Ringing,
     RoomToken,
     ServerEvent,
@@ -64,6 +65,7 @@ SignalEvent = (
     | AnsweredElsewhere
     | Ended
     | PresenceChanged
+    | RecordingChanged
     | LinkUp
     | LinkDown
     | AuthRefused
@@ -102,6 +104,7 @@ PUSHED: dict[ServerEvent, type[BaseModel]] = {
     ServerEvent.ANSWERED_ELSEWHERE: AnsweredElsewhere,
     ServerEvent.ENDED: Ended,
     ServerEvent.PRESENCE: PresenceChanged,
+    ServerEvent.RECORDING: RecordingChanged,
 }
 """Every event the server pushes, and its payload model."""
 

@@ -18,6 +18,8 @@ class ClientEvent(StrEnum):
     SYNC = "sync"
     PRESENCE_WATCH = "presence_watch"
     RENEW_TOKEN = "renew_token"
+    RECORDING_START = "recording_start"
+    RECORDING_STOP = "recording_stop"
 
 
 class ServerEvent(StrEnum):
@@ -29,3 +31,4 @@ class ServerEvent(StrEnum):
     ANSWERED_ELSEWHERE = "answered_elsewhere"
     ENDED = "ended"
     PRESENCE = "presence"
+    RECORDING = "recording"

@@ -173,6 +173,28 @@ class CallNote(Outbound):
     at: datetime
 
 
+RecordingStatus = Literal["starting", "active", "complete", "failed"]
+RecordingPolicy = Literal["off", "all", "on_demand"]
+
+
+class Recording(Outbound):
+    """A call's recording (``call.recording``): ``starting -> active -> complete | failed``;
+    ``duration_s`` and ``size_bytes`` once complete."""
+
+    id: str
+    status: RecordingStatus
+    duration_s: float | None = None
+    size_bytes: int | None = None
+
+
+class RecordingUrl(Outbound):
+    """``POST /api/recordings/{id}/url``: a URL that plays this one recording for this user
+    without a bearer header (for players that take only a URL), good until ``expires_at``."""
+
+    url: str
+    expires_at: datetime
+
+
 class Call(Outbound):
     """A call as one of its parties sees it (``direction`` is relative to the viewer)."""
 
@@ -188,6 +210,8 @@ class Call(Outbound):
     duration_s: float | None = None
     context: CallContext | None = None
     note: CallNote | None = None
+    recording: Recording | None = None
+    """The call's latest recording, if it has one (and it was not deleted)."""
 
 
 T = TypeVar("T")
@@ -304,6 +328,16 @@ class Ack(Outbound):
 class Incoming(Outbound):
     call: Call
     ring_expires_at: datetime
+    recording: bool = False
+    """Consent: the call will be recorded once answered (the tenant records all calls)."""
+
+
+class RecordingChanged(Outbound):
+    """``recording``: a recording of the call started, ended or failed (to both parties)."""
+
+    call_id: str
+    recording_id: str
+    status: RecordingStatus
 
 
 class Ringing(Outbound):
@@ -322,6 +356,7 @@ class Ended(Outbound):
     call_id: str
     status: CallStatus
     reason: Reason | None = None
+    recording: Recording | None = None
 
 
 class PresenceChanged(Outbound):

@@ -18,6 +18,7 @@ from server.api import (
     livekit,
     notes,
     push,
+    recordings,
     signin,
     users,
 )
@@ -29,7 +30,18 @@ def install(app: FastAPI, deps: CallDeps) -> None:
     """Mount every route on ``app``, serving with ``deps``."""
     app.state.calls = deps
     install_error_handlers(app)
-    routers = (signin, users, calls, notes, livekit, push, admin, admin_calls, admin_webhooks)
+    routers = (
+        signin,
+        users,
+        calls,
+        notes,
+        livekit,
+        push,
+        recordings,
+        admin,
+        admin_calls,
+        admin_webhooks,
+    )
     for module in routers:
         app.include_router(module.router, prefix="/api")
     app.include_router(health.router)

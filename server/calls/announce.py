@@ -19,6 +19,7 @@ from voip_contract import (
     CallStatus,
     Ended,
     Incoming,
+    Recording,
     Ringing,
     RoomToken,
     ServerEvent,
@@ -57,17 +58,22 @@ class Notifier(Protocol):
         ...
 
 
-def incoming(row: CallRow, parties: Mapping[str, PartyRow]) -> Payload:
-    """``incoming`` for the callee's devices: the call as the callee sees it, and its deadline."""
+def incoming(row: CallRow, parties: Mapping[str, PartyRow], *, recording: bool = False) -> Payload:
+    """``incoming`` for the callee's devices: the call as the callee sees it, its deadline, and
+    whether it will be recorded (consent, before the callee answers)."""
     assert row.ring_deadline is not None
     view = call_view(row, parties, row.callee_id)
-    return Incoming(call=view, ring_expires_at=row.ring_deadline).model_dump(mode="json")
+    payload = Incoming(call=view, ring_expires_at=row.ring_deadline, recording=recording)
+    return payload.model_dump(mode="json")
 
 
-async def ringing(notifier: Notifier, row: CallRow, parties: Mapping[str, PartyRow]) -> None:
+async def ringing(
+    notifier: Notifier, row: CallRow, parties: Mapping[str, PartyRow], *, recording: bool = False
+) -> None:
     """A call started to ring: ``incoming`` to every device of the callee, ``ringing`` to the
     caller's."""
-    await notifier.to_user(row.callee_id, ServerEvent.INCOMING, incoming(row, parties))
+    data = incoming(row, parties, recording=recording)
+    await notifier.to_user(row.callee_id, ServerEvent.INCOMING, data)
     ring = Ringing(call_id=row.id).model_dump(mode="json")
     await notifier.to_user(row.caller_id, ServerEvent.RINGING, ring)
 
@@ -89,9 +95,11 @@ async def accepted(notifier: Notifier, row: CallRow, *, caller_sid: str, token: 
     await notifier.to_socket(caller_sid, ServerEvent.ACCEPTED, data)
 
 
-async def ended(notifier: Notifier, row: CallRow) -> None:
-    """``ended`` to every device of both parties."""
-    payload = Ended(call_id=row.id, status=CallStatus(row.status), reason=row.reason)
+async def ended(notifier: Notifier, row: CallRow, recording: Recording | None = None) -> None:
+    """``ended`` to every device of both parties (with the call's recording, if any)."""
+    payload = Ended(
+        call_id=row.id, status=CallStatus(row.status), reason=row.reason, recording=recording
+    )
     data = payload.model_dump(mode="json")
     await notifier.to_user(row.caller_id, ServerEvent.ENDED, data)
     await notifier.to_user(row.callee_id, ServerEvent.ENDED, data)

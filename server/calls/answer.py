@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from server.auth import Identity
-from server.calls import announce, settle
+from server.calls import announce, recording, settle
 from server.calls.deps import CallDeps, DeviceSocket
 from server.calls.steps import legal_step, load_party_call, write_step
 from server.callstate import Role, StatusEvent
@@ -46,6 +46,7 @@ async def accept(deps: CallDeps, ident: Identity, dev: DeviceSocket, call_id: st
         deps.background.spawn(settle.delete_room(deps.media, row.room_name))
         raise ServiceError(ErrorCode.INVALID_STATE, "the call ended while it was answered")
     await announce.accepted(deps.notifier, row, caller_sid=caller_sid, token=caller_token)
+    deps.background.spawn(recording.start_at_answer(deps, row.id))  # never delays the answer
     return callee_token
 
 

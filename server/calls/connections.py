@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from server.auth import Identity
-from server.calls import announce, presence
+from server.calls import announce, presence, recording
 from server.calls.deps import CallDeps, DeviceSocket
 from server.db import access as access_data
 from server.db import calls as call_data
@@ -47,9 +47,10 @@ async def connected(deps: CallDeps, ident: Identity, dev: DeviceSocket) -> None:
         parties = await user_data.users_by_id(
             session, ids={u for r in ringing for u in (r.caller_id, r.callee_id)}
         )
+    recorded = await recording.consent(deps, ident.tenant_id) if ringing else False
     for row in ringing:
         await deps.notifier.to_socket(
-            dev.sid, ServerEvent.INCOMING, announce.incoming(row, parties)
+            dev.sid, ServerEvent.INCOMING, announce.incoming(row, parties, recording=recorded)
         )
     if was_offline:
         await presence.publish(deps, ident.tenant_id, [ident.user_id])

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import callstate
 from server.auth import Identity
-from server.calls import announce, presence
+from server.calls import announce, presence, recording
 from server.calls.deps import CallDeps, DeviceSocket
 from server.calls.settle import announce_end
 from server.calls.views import call_view
@@ -63,7 +63,8 @@ async def invite(
     deps.webhooks.kick()
     if row.status == CallStatus.RINGING.value:
         deps.push.kick()  # after the commit, on the sender's own task
-        await announce.ringing(deps.notifier, row, parties)
+        recorded = await recording.consent(deps, row.tenant_id)
+        await announce.ringing(deps.notifier, row, parties, recording=recorded)
         await presence.publish(deps, row.tenant_id, [row.caller_id, row.callee_id])
     elif CallStatus(row.status).is_final and row.caller_sid == dev.sid:
         await announce_end(deps, row)

@@ -17,11 +17,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from server import callstate
 from server.auth import Identity
-from server.calls import announce, presence
+from server.calls import announce, presence, recording
 from server.calls.deps import CallDeps, DeviceSocket
 from server.calls.steps import SYSTEM_ACTOR, legal_step, load_party_call, write_step
+from server.calls.views import recording_view
 from server.callstate import Role, StatusEvent
 from server.db import calls as call_data
+from server.db import recordings as rec_data
 from server.db.models import CallRow
 from server.errors import ServiceError
 from server.media import MediaRooms, MediaUnavailable
@@ -61,11 +63,27 @@ async def settle(
 
 
 async def announce_end(deps: CallDeps, row: CallRow) -> None:
-    """Both parties hear ``ended``, the room goes, their presence is published."""
-    await announce.ended(deps.notifier, row)
+    """Both parties hear ``ended``, the recording stops, the room goes, their presence is
+    published."""
+    latest = None
+    if row.answered_at is not None:
+        async with deps.sessions() as session:
+            found = await rec_data.latest_for_calls(session, call_ids=[row.id])
+        latest = found.get(row.id)
+    await announce.ended(deps.notifier, row, recording_view(latest))
     if row.room_name:
-        deps.background.spawn(delete_room(deps.media, row.room_name))
+        deps.background.spawn(_stop_then_delete(deps, row.id, row.room_name, latest is not None))
     await presence.publish(deps, row.tenant_id, [row.caller_id, row.callee_id])
+
+
+async def _stop_then_delete(deps: CallDeps, call_id: str, room: str, recorded: bool) -> None:
+    # egress gets its StopEgress before the room goes (it would end with the room anyway)
+    if recorded:
+        try:
+            await recording.stop_for_call(deps, call_id)
+        except Exception:
+            log.exception("recording not stopped", extra={"call": call_id})
+    await delete_room(deps.media, room)
 
 
 async def delete_room(media: MediaRooms, name: str) -> None:

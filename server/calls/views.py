@@ -9,17 +9,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Identity
 from server.db import calls as call_data
+from server.db import recordings as rec_data
 from server.db import users as user_data
-from server.db.models import CallRow
+from server.db.models import CallRow, RecordingRow
 from server.db.users import PartyRow
-from voip_contract import Call, CallContext, CallNote, CallStatus, Party
+from voip_contract import Call, CallContext, CallNote, CallStatus, Party, Recording
 
 if TYPE_CHECKING:  # (the deps' notifier builds on these views)
     from server.calls.deps import CallDeps
 
 
-def call_view(row: CallRow, parties: Mapping[str, PartyRow], viewer_id: str) -> Call:
-    """``row`` as ``viewer_id`` sees it (``direction`` is theirs); ``parties`` has both users."""
+def call_view(
+    row: CallRow,
+    parties: Mapping[str, PartyRow],
+    viewer_id: str,
+    recording: RecordingRow | None = None,
+) -> Call:
+    """``row`` as ``viewer_id`` sees it (``direction`` is theirs); ``parties`` has both users;
+    ``recording`` is the call's latest."""
     caller, callee = parties[row.caller_id], parties[row.callee_id]
     return Call(
         id=row.id,
@@ -34,6 +41,18 @@ def call_view(row: CallRow, parties: Mapping[str, PartyRow], viewer_id: str) -> 
         duration_s=row.duration_s,
         context=context_of(row),
         note=note_of(row),
+        recording=recording_view(recording),
+    )
+
+
+def recording_view(row: RecordingRow | None) -> Recording | None:
+    if row is None:
+        return None
+    return Recording(
+        id=row.id,
+        status=row.status,
+        duration_s=row.duration_s,
+        size_bytes=row.size_bytes,
     )
 
 
@@ -55,11 +74,14 @@ def note_of(row: CallRow) -> CallNote | None:
 async def calls_seen_by(
     session: AsyncSession, rows: Sequence[CallRow], viewer_id: str
 ) -> list[Call]:
-    """Each of ``rows`` as ``viewer_id`` sees it (one SELECT for the parties' names)."""
+    """Each of ``rows`` as ``viewer_id`` sees it (one SELECT for the parties' names, one for
+    the recordings)."""
     parties = await user_data.users_by_id(
         session, ids={u for r in rows for u in (r.caller_id, r.callee_id)}
     )
-    return [call_view(r, parties, viewer_id) for r in rows]
+    answered = {r.id for r in rows if r.answered_at is not None}
+    recordings = await rec_data.latest_for_calls(session, call_ids=answered)
+    return [call_view(r, parties, viewer_id, recordings.get(r.id)) for r in rows]
 
 
 async def active_calls(deps: CallDeps, ident: Identity) -> list[Call]:

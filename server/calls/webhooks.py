@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.calls import recording
 from server.calls.deps import CallDeps
 from server.calls.settle import Find, settle
 from server.calls.steps import SYSTEM_ACTOR
@@ -27,7 +28,10 @@ log = logging.getLogger(__name__)
 
 
 async def on_webhook(deps: CallDeps, notice: WebhookNotice) -> None:
-    """Act on the events that concern a call's room; ignore the rest."""
+    """Act on the events that concern a call's room or recording; ignore the rest."""
+    if notice.egress is not None:
+        await recording.on_egress(deps, notice.event, notice.egress)
+        return
     if not notice.room_name:
         return
     if notice.event == "room_finished":

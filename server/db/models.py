@@ -15,6 +15,7 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -76,6 +77,8 @@ class Tenant(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     call_outcomes: Mapped[str | None] = mapped_column(String(1000), default=None)
     """The outcomes a call's note may give, comma-separated; ``None``: the default list."""
+    recording_policy: Mapped[str | None] = mapped_column(String(16), default=None)
+    """``off``, ``all`` or ``on_demand``; ``NULL`` follows ``VOIP_RECORDING_DEFAULT``."""
 
 
 class User(Base):
@@ -326,3 +329,29 @@ class WebhookDelivery(Base):
         Index("ix_webhook_deliveries_state_due", "state", "due_at"),
         Index("ix_webhook_deliveries_endpoint_call", "endpoint_id", "call_id", "id"),
     )
+
+
+class RecordingRow(Base):
+    """A recording of a call by LiveKit Egress, written in the transaction that starts it
+    (before the egress is asked for): ``starting -> active -> complete | failed``."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), index=True)
+    tenant_id: Mapped[str] = mapped_column(String(32))
+    room_name: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))
+    egress_id: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    filename: Mapped[str] = mapped_column(String(200))
+    """Relative to the recordings directory (the egress's ``filepath``)."""
+    location: Mapped[str | None] = mapped_column(String(1024), default=None)
+    """Where the egress says it wrote the file (a path, or an S3 URL in production)."""
+    started_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    duration_s: Mapped[float | None] = mapped_column(Float, default=None)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    error: Mapped[str | None] = mapped_column(String(500), default=None)
+
+    __table_args__ = (Index("ix_recordings_status_created", "status", "created_at"),)

@@ -20,7 +20,7 @@ from typing import Any
 import socketio
 
 from server.auth import Identity, authenticate
-from server.calls import access, answer, connections, presence, settle, views
+from server.calls import access, answer, connections, presence, recording, settle, views
 from server.calls.deps import CallDeps, DeviceSocket
 from server.calls.invite import invite
 from server.callstate import StatusEvent
@@ -178,7 +178,8 @@ class CallNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def on_invite(self, sid: str, data: Any = None) -> Payload:
         async def work(ident: Identity, dev: DeviceSocket) -> Payload:
             call = await invite(self._deps, ident, dev, parse(InvitePayload, data))
-            return Ack.success(call=call.model_dump(mode="json"))
+            recorded = await recording.consent(self._deps, ident.tenant_id)
+            return Ack.success(call=call.model_dump(mode="json"), recording=recorded)
 
         return await self._handle(sid, work)
 
@@ -206,6 +207,21 @@ class CallNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def on_hangup(self, sid: str, data: Any = None) -> Payload:
         return await self._finish(sid, data, StatusEvent.HANGUP)
+
+    async def _recording(self, sid: str, data: Any, *, start: bool) -> Payload:
+        async def work(ident: Identity, dev: DeviceSocket) -> Payload:
+            call_id = parse(CallIdPayload, data).call_id
+            await recording.request(self._deps, ident, call_id, start=start)
+            return Ack.success()
+
+        return await self._handle(sid, work)
+
+    async def on_recording_start(self, sid: str, data: Any = None) -> Payload:
+        """A party starts recording the call (tenant policy ``on_demand`` only)."""
+        return await self._recording(sid, data, start=True)
+
+    async def on_recording_stop(self, sid: str, data: Any = None) -> Payload:
+        return await self._recording(sid, data, start=False)
 
     async def on_sync(self, sid: str, data: Any = None) -> Payload:
         async def work(ident: Identity, dev: DeviceSocket) -> Payload:

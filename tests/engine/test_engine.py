@@ -48,6 +48,7 @@ from voip_contract import (
     Incoming,
     PresenceChanged,
     Reason,
+    RecordingChanged,
     Ringing,
 )
 
@@ -773,3 +774,21 @@ async def test_a_room_that_cannot_be_joined_again_fails_the_call(rig: Rig) -> No
     assert snap.call.error == "sfu down"
     await rig.signaling.until_sent("hangup", "c1")
     assert len(rig.media.sessions) == 1 + REJOIN_ATTEMPTS
+
+
+async def test_recording_consent_and_status_reach_the_call(rig: Rig) -> None:
+    incoming = make_call(call_id="c7", direction="incoming")
+    rig.signaling.push(Incoming(call=incoming, ring_expires_at=incoming.created_at, recording=True))
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert call.recorded  # told before answering
+    assert call.recording is None
+    await rig.engine.accept()
+    await rig.until(phase_is(Phase.ACTIVE))
+    rig.signaling.push(RecordingChanged(call_id="other", recording_id="r0", status="active"))
+    assert rig.engine.snapshot.call is not None
+    assert rig.engine.snapshot.call.recording is None  # another call's recording
+    for status in ("starting", "active", "complete"):
+        rig.signaling.push(RecordingChanged(call_id="c7", recording_id="r1", status=status))
+        assert rig.engine.snapshot.call is not None
+        assert rig.engine.snapshot.call.recording == status

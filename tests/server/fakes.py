@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from server.media import MediaUnavailable, ParticipantInfo, RoomInfo, WebhookNotice
+from server.media import EgressResult, MediaUnavailable, ParticipantInfo, RoomInfo, WebhookNotice
 from voip_contract import ServerEvent
 
 
@@ -18,6 +18,7 @@ class FakeRooms:
 
     inside: dict[str, list[str]] = field(default_factory=dict)
     down: bool = False
+    egress: dict[str, EgressResult] = field(default_factory=dict)
 
     @property
     def client_url(self) -> str:
@@ -45,6 +46,21 @@ class FakeRooms:
 
     def mint_token(self, *, room: str, identity: str, name: str) -> str:
         return f"token:{room}:{identity}"
+
+    async def start_recording(self, room: str, filepath: str) -> str:
+        if self.down:
+            raise MediaUnavailable("fake LiveKit is down")
+        self.egress[filepath] = EgressResult(f"EG_{filepath}", room, "active", filepath)
+        return f"EG_{filepath}"
+
+    async def stop_recording(self, egress_id: str) -> None:
+        if self.down:
+            raise MediaUnavailable("fake LiveKit is down")
+
+    async def list_recordings(self, room: str) -> list[EgressResult]:
+        if self.down:
+            raise MediaUnavailable("fake LiveKit is down")
+        return [e for e in self.egress.values() if e.room_name == room]
 
     def verify_webhook(self, body: str, auth_header: str | None) -> WebhookNotice:
         raise NotImplementedError

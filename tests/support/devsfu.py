@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -64,6 +65,7 @@ class DevSfu:
     webhook_url: str
     log_path: Path
     process: subprocess.Popen[bytes]
+    egress_dir: Path = Path()
 
     @property
     def url(self) -> str:
@@ -107,6 +109,7 @@ def start_devsfu(
     log_path: Path | None = None,
     log_level: str = "INFO",
     auto_create: bool = True,
+    egress_dir: Path | None = None,
 ) -> DevSfu:
     """Start ``voip-devsfu`` and wait until it answers; pair with :func:`stop_devsfu`."""
     port = port or free_port(host)
@@ -114,6 +117,8 @@ def start_devsfu(
         fd, name = tempfile.mkstemp(prefix="devsfu-", suffix=".log")
         os.close(fd)
         log_path = Path(name)
+    if egress_dir is None:
+        egress_dir = Path(tempfile.mkdtemp(prefix="devsfu-egress-"))
     cmd = [
         *_command(),
         "--host",
@@ -124,6 +129,8 @@ def start_devsfu(
         webhook_url,
         "--log-level",
         log_level,
+        "--egress-dir",
+        str(egress_dir),
         *([] if auto_create else ["--no-auto-create"]),
     ]
     # The key pair goes through the environment, as `make demo` passes it: never in `ps`, and a
@@ -131,7 +138,7 @@ def start_devsfu(
     env = {**os.environ, "VOIP_LIVEKIT_API_KEY": api_key, "VOIP_LIVEKIT_API_SECRET": api_secret}
     with log_path.open("wb") as log:
         process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
-    sfu = DevSfu(host, port, api_key, api_secret, webhook_url, log_path, process)
+    sfu = DevSfu(host, port, api_key, api_secret, webhook_url, log_path, process, egress_dir)
     deadline = time.monotonic() + _START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -161,6 +168,7 @@ def running_devsfu(
     log_path: Path | None = None,
     log_level: str = "INFO",
     auto_create: bool = True,
+    egress_dir: Path | None = None,
 ) -> Iterator[DevSfu]:
     """A ``voip-devsfu`` process for the duration of the ``with`` block.
 
@@ -176,6 +184,7 @@ def running_devsfu(
         log_path=log_path,
         log_level=log_level,
         auto_create=auto_create,
+        egress_dir=egress_dir,
     )
     try:
         yield sfu
@@ -183,3 +192,5 @@ def running_devsfu(
         stop_devsfu(sfu)
         if owns_log:
             sfu.log_path.unlink(missing_ok=True)
+        if egress_dir is None:
+            shutil.rmtree(sfu.egress_dir, ignore_errors=True)

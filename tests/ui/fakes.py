@@ -96,6 +96,10 @@ class FakeEngine:
         self._record("history")
         return list(self.history_result)
 
+    async def recording_url(self, recording_id: str) -> str:
+        self._record("recording_url", recording_id)
+        return f"http://calls.test/api/recordings/{recording_id}/play?sig=x"
+
     async def dial(self, contact: Contact) -> None:
         self._record("dial", contact.id)
 
@@ -151,6 +155,14 @@ class FakeEngine:
 
     def versions(self) -> dict[str, str]:
         return {"app": "0.1.0"}
+
+
+@dataclass
+class FakePlayer:
+    played: list[str] = field(default_factory=list)
+
+    def play(self, url: str) -> None:
+        self.played.append(url)
 
 
 @dataclass

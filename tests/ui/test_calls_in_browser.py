@@ -18,13 +18,16 @@ Screenshots of every screen go to ``test-artifacts/screenshots`` (or ``VOIP_SCRE
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from tests.support import netns
-from tests.support.devsfu import DevSfu
+from tests.support.devsfu import DevSfu, running_devsfu
 from tests.support.servers import CallServer, free_port
 from tests.ui import scenarios
 from tests.ui.browser import (
@@ -212,3 +215,61 @@ def test_server_down_then_retry(
     alice.click("signin.submit")
     alice.visible("contacts.search")
     alice.context.close()
+
+
+def _recording_of_latest_call(stack: Stack, email: str, timeout_s: float = 20.0) -> dict[str, Any]:
+    """The latest call's recording once it is complete (egress finishes after the hang-up)."""
+    with httpx.Client(base_url=stack.api_url, timeout=10) as http:
+        login = http.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            call = http.get("/api/calls", params={"limit": 1}, headers=headers).json()["items"][0]
+            if call["recording"] and call["recording"]["status"] == "complete":
+                return dict(call)
+            time.sleep(0.2)
+    raise AssertionError(f"no complete recording: {call}")
+
+
+@pytest.mark.media
+def test_a_recorded_call_is_announced_shown_and_played(chromium: Browser, tmp_path: Path) -> None:
+    """A tenant that records every call: Bob is told before he answers, both see the
+    indicator during the call, and Alice plays the recording from her history."""
+    port = free_port()
+    recordings = tmp_path / "recordings"
+    webhook = f"http://127.0.0.1:{port}/api/livekit/webhook"
+    with running_devsfu(host=netns.HOST_A, webhook_url=webhook, egress_dir=recordings) as sfu:
+        env = {
+            **server_env(sfu, 30),
+            "VOIP_RECORDING_DEFAULT": "all",
+            "VOIP_RECORDING_DIR": str(recordings),
+        }
+        with (
+            CallServer.start(tmp_path / "server", env=env, port=port, seed_demo=True) as server,
+            WebApp.start(tmp_path, server_url=server.url) as app,
+        ):
+            alice = chromium.user("alice-recorded", app.url)
+            bob = chromium.user("bob-recorded", app.url, viewport=PHONE, dark=True)
+            stack = Stack(api_url=server.url)
+            alice_rings_bob(alice, bob, stack)
+            bob.wait_text("incoming.recording", "This call will be recorded")
+            bob.wait_text("incoming.caller", "Alice Anders")
+            alice.wait_text("outgoing.status", "Ringing")
+            scenarios.shot(bob, "incoming-recorded")
+            bob.click("incoming.accept")
+            for screen in (alice, bob):
+                screen.wait_text("incall.recording", "Recording")
+            scenarios.shot(alice, "incall-recording")
+            time.sleep(2.0)
+            alice.click("incall.hangup")
+            alice.gone("incall.view")
+            call = _recording_of_latest_call(stack, ALICE)
+            scenarios.go(alice, "history")
+            with alice.page.expect_request(
+                lambda r: f"/api/recordings/{call['recording']['id']}/play?" in r.url
+            ) as fetched:
+                alice.click(f"history.row.{call['id']}.play")
+            assert f"user={call['caller']['id']}" in fetched.value.url
+            scenarios.shot(alice, "history-recording")
+            alice.context.close()
+            bob.context.close()

@@ -14,6 +14,7 @@ from tests.ui.fakes import (
     BOB,
     FakeEngine,
     FakePlatform,
+    FakePlayer,
     FakeRinger,
     Loop,
     MemoryStore,
@@ -42,7 +43,7 @@ from voip_app.ui.ports import (
 )
 from voip_app.ui.views.incall import tick
 from voip_app.ui.views.shell import TABS, badge
-from voip_contract import CallStatus, ErrorCode, Party, Reason
+from voip_contract import CallStatus, ErrorCode, Party, Reason, Recording, RecordingStatus
 
 
 @pytest.fixture
@@ -666,3 +667,54 @@ async def test_in_call_meters_read_the_engines_levels(model: AppModel, engine: F
     await signed_in(model)
     engine.levels = (0.1, 0.02)
     assert (model.call.local_level(), model.call.remote_level()) == (0.1, 0.02)
+
+
+async def test_a_recorded_call_plays_from_its_history_row(
+    engine: FakeEngine, platform: FakePlatform, loop: Loop, ringer: FakeRinger, store: MemoryStore
+) -> None:
+    player = FakePlayer()
+    model = AppModel(
+        engine=engine,
+        ringer=ringer,
+        store=store,
+        platform=platform,
+        post=loop.post,
+        spawn=loop.spawn,
+        player=player,
+    )
+    recorded = make_call("h1").model_copy(
+        update={"recording": Recording(id="r1", status="complete", duration_s=64.0)}
+    )
+    running = make_call("h2").model_copy(update={"recording": Recording(id="r2", status="active")})
+    engine.history_result = [recorded, running, make_call("h3")]
+    await signed_in(model)
+    assert [r.recording_id for r in model.history.rows] == ["r1", None, None]
+    await model.history.play("h2")  # not complete: nothing to play
+    assert engine.called("recording_url") == []
+    await model.history.play("h1")
+    assert engine.called("recording_url") == [("r1",)]
+    assert player.played == ["http://calls.test/api/recordings/r1/play?sig=x"]
+    assert model.history.playing == "h1"
+    engine.fail["recording_url"] = RequestRefused(ErrorCode.NOT_FOUND, "no such recording")
+    await model.history.play("h1")
+    assert len(player.played) == 1
+    assert model.banner.visible
+
+
+def test_the_call_tells_whether_it_is_recorded() -> None:
+    ringing = ActiveCall(id="c1", peer=BOB_PARTY, direction="incoming", phase=Phase.INCOMING)
+    assert not ringing.recorded
+    assert not ringing.recording_now
+    statuses: list[tuple[RecordingStatus, bool]] = [
+        ("starting", True),
+        ("active", True),
+        ("complete", False),
+        ("failed", False),
+    ]
+    for status, now in statuses:
+        assert (
+            ActiveCall(
+                id="c1", peer=BOB_PARTY, direction="incoming", phase=Phase.ACTIVE, recording=status
+            ).recording_now
+            is now
+        )

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from voip_app.call.machine import CallProgress, Phase
 from voip_app.media.base import AudioOutput, ConnectionQuality
-from voip_contract import CallContext, CallStatus, Direction, Party, Reason
+from voip_contract import CallContext, CallStatus, Direction, Party, Reason, RecordingStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,15 @@ class ActiveCall:
     """A media or signaling failure of this call, fit to show a person."""
     context: CallContext | None = None
     """The CRM record the caller called from (``invite``'s ``context``), shown to the callee."""
+    recorded: bool = False
+    """The server said (``incoming``, consent) that the call will be recorded once answered."""
+    recording: RecordingStatus | None = None
+    """The call's recording as the server's ``recording`` events tell it."""
+
+    @property
+    def recording_now(self) -> bool:
+        """A recording of this call runs (both parties are shown it)."""
+        return self.recording in ("starting", "active")
 
     @property
     def in_call(self) -> bool:

@@ -70,6 +70,7 @@ from voip_contract import (
     Ended,
     Incoming,
     PresenceChanged,
+    RecordingChanged,
     Ringing,
     User,
 )
@@ -197,6 +198,11 @@ class CallEngine:
         """Load my recent calls, newest first, and recount missed calls."""
         return await self._directory.refresh_history()
 
+    async def recording_url(self, recording_id: str) -> str:
+        """A short-lived URL playing one recording of my call (``call.recording.id``)."""
+        signed = await self._session.require_api().recording_url(recording_id)
+        return signed.url
+
     def mark_missed_seen(self) -> None:
         """The user looked at their missed calls: the badge goes to zero."""
         self._directory.mark_missed_seen()
@@ -274,7 +280,11 @@ class CallEngine:
         news = self._news
         match event:
             case Incoming():
-                news.incoming(event.call, event.ring_expires_at)
+                news.incoming(event.call, event.ring_expires_at, event.recording)
+            case RecordingChanged():
+                current = self._out.snapshot.call
+                if current is not None and current.id == event.call_id:
+                    self._out.set_call(replace(current, recording=event.status))
             case Ringing(call_id=call_id):
                 news.about(call_id, Trigger.SERVER_RINGING)
             case Accepted():

@@ -46,8 +46,11 @@ class ServerNews:
         self._resuming: set[str] = set()
         self._poll: asyncio.Task[Any] | None = None
 
-    def incoming(self, call: Call, ring_expires_at: datetime | None) -> None:
-        """``incoming`` (or a ``sync`` listing a call that rings for me)."""
+    def incoming(
+        self, call: Call, ring_expires_at: datetime | None, recorded: bool = False
+    ) -> None:
+        """``incoming`` (or a ``sync`` listing a call that rings for me); ``recorded``: the
+        server says it will be recorded once answered."""
         current = self._out.snapshot.call
         if current is not None and current.id == call.id:
             # The same call again (the server re-sends it after a reconnect): never a second ring.
@@ -64,6 +67,7 @@ class ServerNews:
             phase=Phase.INCOMING,
             ring_expires_at=ring_expires_at,
             context=call.context,
+            recorded=recorded,
         )
         if not self._driver.feed(Trigger.SERVER_INCOMING, call=ringing):
             log.info("incoming call %s while busy here; the server decides", call.id)

@@ -24,6 +24,7 @@ from voip_app.platform import current_platform, is_android
 from voip_app.ui import theme
 from voip_app.ui.binding import AudioMode, EngineBinding, media_factory_for
 from voip_app.ui.models import DEFAULT_SERVER_URL, AppModel
+from voip_app.ui.player import FletPlayer
 from voip_app.ui.ports import Post, Spawn
 from voip_app.ui.ringer import FletRinger
 from voip_app.ui.session_store import PreferencesStore
@@ -114,6 +115,7 @@ async def _model(page: ft.Page, push: AndroidPushSource | None) -> tuple[AppMode
     model = AppModel(
         engine=binding,
         ringer=FletRinger(spawn, platform),
+        player=FletPlayer(spawn),
         store=store,
         platform=platform,
         post=post,

@@ -124,6 +124,9 @@ class EngineBinding:
     def mark_missed_seen(self) -> None:
         self._engine.mark_missed_seen()
 
+    async def recording_url(self, recording_id: str) -> str:
+        return await self._engine.recording_url(recording_id)
+
     # --- calls -----------------------------------------------------------------------------------
 
     async def dial(self, contact: Contact) -> None:

@@ -123,6 +123,10 @@ class EnginePort(Protocol):
     def mark_missed_seen(self) -> None:
         """The person looked at the history: the missed-call badge goes to zero."""
 
+    async def recording_url(self, recording_id: str) -> str:
+        """A short-lived URL that plays this recording of my call (for a URL-only player)."""
+        ...
+
     async def dial(self, contact: Contact) -> None: ...
 
     async def accept(self) -> None: ...
@@ -176,6 +180,21 @@ class Ringer(Protocol):
     def set_ringing(self, ringing: bool) -> None:
         """Ring from now on, or stop; telling it what it already does changes nothing."""
         ...
+
+
+class Player(Protocol):
+    """Plays a call recording from a URL (flet-audio in the app)."""
+
+    def play(self, url: str) -> None:
+        """Play ``url`` from its start, instead of whatever played before."""
+        ...
+
+
+class NoPlayer:
+    """Nothing plays (a page without audio)."""
+
+    def play(self, url: str) -> None:
+        return None
 
 
 class SessionStore(Protocol):

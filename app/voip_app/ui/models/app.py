@@ -34,7 +34,9 @@ from voip_app.ui.ports import (
     EnginePort,
     EngineUpdate,
     HistoryChanged,
+    NoPlayer,
     OutputsChanged,
+    Player,
     Post,
     Ringer,
     SessionRenewed,
@@ -58,6 +60,7 @@ class AppModel:
     post: Post
     spawn: Spawn
     clock: Clock = SYSTEM_CLOCK
+    player: Player = field(default_factory=NoPlayer)
     user: User | None = None
     server_url: str = DEFAULT_SERVER_URL
     connected: bool = True
@@ -76,7 +79,7 @@ class AppModel:
         self.signin = SignInForm(engine, self.store, banner, self._signed_in)
         self.call = CallModel(engine, self.ringer, self.platform, banner, fail)
         self.contacts = ContactsModel(engine, self.call, fail)
-        self.history = HistoryModel(engine, self.contacts, fail, self.clock)
+        self.history = HistoryModel(engine, self.contacts, fail, self.clock, self.player)
         self.settings = SettingsModel(engine, fail)
         engine.set_listener(lambda update: self.post(lambda: self._apply(update)))
 

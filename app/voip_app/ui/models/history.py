@@ -13,7 +13,7 @@ from voip_app.media.base import MediaError
 from voip_app.ui.models.call import Fail
 from voip_app.ui.models.contacts import ContactsModel
 from voip_app.ui.models.text import format_duration, format_when, history_status_text
-from voip_app.ui.ports import EnginePort
+from voip_app.ui.ports import EnginePort, NoPlayer, Player
 from voip_contract import Call, CallStatus, Contact
 
 
@@ -29,6 +29,8 @@ class HistoryRow:
     time_text: str
     about_text: str = ""
     """The CRM record the call was about and its note (outcome, text), if any."""
+    recording_id: str | None = None
+    """The call's complete recording, which plays from the row."""
 
     @property
     def missed(self) -> bool:
@@ -48,6 +50,9 @@ def history_row(call: Call, now: datetime) -> HistoryRow:
         duration_text=format_duration(call.duration_s),
         time_text=format_when(call.created_at, now),
         about_text=about_text(call),
+        recording_id=recording.id
+        if (recording := call.recording) and recording.status == "complete"
+        else None,
     )
 
 
@@ -72,8 +77,11 @@ class HistoryModel:
     contacts: ContactsModel
     fail: Fail
     clock: Clock
+    player: Player = field(default_factory=NoPlayer)
     rows: list[HistoryRow] = field(default_factory=list)
     loading: bool = False
+    playing: str | None = None
+    """The call whose recording plays (or played last)."""
 
     async def opened(self) -> None:
         """The history screen opened: the missed calls are seen, the list is read again."""
@@ -99,6 +107,19 @@ class HistoryModel:
     def show(self, calls: list[Call] | tuple[Call, ...]) -> None:
         now = self.clock.now()
         self.rows = [history_row(c, now) for c in calls]
+
+    async def play(self, call_id: str) -> None:
+        """Play the call's recording: a URL signed for it and me, handed to the player."""
+        row = next((r for r in self.rows if r.id == call_id), None)
+        if row is None or row.recording_id is None:
+            return
+        try:
+            url = await self.engine.recording_url(row.recording_id)
+        except VoipError as exc:
+            await self.fail(exc)
+            return
+        self.playing = call_id
+        self.player.play(url)
 
     async def call_back(self, call_id: str) -> None:
         row = next((r for r in self.rows if r.id == call_id), None)

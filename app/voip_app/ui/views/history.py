@@ -1,4 +1,5 @@
-"""The history screen: my recent calls, and calling back from a row (``history.row.<id>…``)."""
+"""The history screen: my recent calls, calling back from a row (``history.row.<id>.callback``)
+and playing its recording (``history.row.<id>.play``)."""
 
 from __future__ import annotations
 
@@ -45,7 +46,16 @@ def HistoryTile(row: HistoryRow, key: str | None = None) -> ft.Control:
     if row.about_text:  # the CRM record and the note
         about = ft.Text(row.about_text, size=13, max_lines=2, overflow=ft.TextOverflow.ELLIPSIS)
         lines.append(tagged(f"history.row.{row.id}.about", about))
-    return list_row(f"history.row.{row.id}", avatar(row.peer_name, 40), lines, call_back)
+    action: ft.Control = call_back
+    if row.recording_id is not None:
+        play = icon_action(
+            f"history.row.{row.id}.play",
+            ft.Icons.PLAY_CIRCLE_OUTLINE,
+            "Play the recording",
+            task(lambda: history.play(row.id)),
+        )
+        action = ft.Row([play, call_back], tight=True, spacing=0)
+    return list_row(f"history.row.{row.id}", avatar(row.peer_name, 40), lines, action)
 
 
 @ft.component

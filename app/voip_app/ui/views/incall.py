@@ -1,4 +1,5 @@
-"""The in-call screen (``incall.*``): timer, connection quality, mute, audio output, hang up."""
+"""The in-call screen (``incall.*``): timer, connection quality, the recording indicator
+(``incall.recording``, while a recording runs), mute, audio output, hang up."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from voip_app.ui.models import CallModel
 from voip_app.ui.models.text import elapsed_text
 from voip_app.ui.views.call_parts import call_frame, caller_block, round_button
 from voip_app.ui.views.common import tagged, task, use_model
+from voip_app.ui.views.incoming import recording_notice
 from voip_app.ui.views.meter import LevelMeter
 
 TIMER_MAX_TICKS = 24 * 3600
@@ -58,6 +60,8 @@ def status_line(calls: CallModel, clock: Clock) -> ft.Control:
         ),
     )
     lines = [timer, tagged("incall.quality", quality)]
+    if call is not None and call.recording_now:
+        lines.append(recording_notice("incall.recording", "Recording"))
     return ft.Column(lines, horizontal_alignment=ft.CrossAxisAlignment.CENTER, spacing=8)
 
 

@@ -1,5 +1,6 @@
-"""The incoming call screen (``incoming.*``): who calls; accept or decline. The ringtone plays
-while it shows (the call model's ringer)."""
+"""The incoming call screen (``incoming.*``): who calls, whether the call will be recorded
+(``incoming.recording``); accept or decline. The ringtone plays while it shows (the call
+model's ringer)."""
 
 from __future__ import annotations
 
@@ -34,4 +35,17 @@ def IncomingView(calls: CallModel) -> ft.Control:
             [status, shown], horizontal_alignment=ft.CrossAxisAlignment.CENTER, spacing=4
         )
     who = caller_block(name, status, shown_name=caller)
-    return call_frame("incoming.view", [who, answer_buttons(calls)])
+    parts: list[ft.Control] = [who]
+    if calls.call is not None and calls.call.recorded:  # consent, before answering
+        parts.append(recording_notice("incoming.recording", "This call will be recorded"))
+    return call_frame("incoming.view", [*parts, answer_buttons(calls)])
+
+
+def recording_notice(key: str, text: str) -> ft.Control:
+    """A red dot and ``text``: the call is (or will be) recorded."""
+    line = ft.Row(
+        [ft.Icon(ft.Icons.FIBER_MANUAL_RECORD, size=14, color=ft.Colors.RED), ft.Text(text)],
+        tight=True,
+        spacing=6,
+    )
+    return tagged(key, line)

@@ -1,0 +1,140 @@
+"""Recording rules on a fake clock against a real SQLite database (no server process): the
+default policy for tenants without their own, signed URLs expiring and refusing alterations,
+the retention sweep on two nodes at once, and egress reports arriving before the egress id was
+written. The same recording end to end with real media: ``test_recording.py``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from server.auth import Identity
+from server.calls import answer, connections, recording, recording_files, settle
+from server.calls.deps import CallDeps, DeviceSocket
+from server.calls.invite import invite
+from server.callstate import StatusEvent
+from server.db.models import RecordingRow
+from server.errors import ServiceError
+from server.media import EgressResult
+from tests.server.domain import Domain, domain, rooms_of, told
+from voip_contract import ErrorCode, InvitePayload, ServerEvent
+
+TTL_S = 60
+RETENTION_DAYS = 30
+BOB_PHONE = DeviceSocket("sid-b", "phone")
+
+
+@dataclass
+class World:
+    domain: Domain
+    nodes: tuple[CallDeps, CallDeps]
+
+    def who(self, name: str) -> Identity:
+        return self.domain.people[name]
+
+    async def recorded_call(self, request_id: str) -> RecordingRow:
+        """alice calls bob, bob answers (policy ``all`` by default), egress completes."""
+        deps = self.nodes[0]
+        await connections.heartbeat(deps, now=self.domain.clock.now())  # bob's phone is live
+        payload = InvitePayload(callee_id=self.who("bob").user_id, request_id=request_id)
+        call = await invite(deps, self.who("alice"), DeviceSocket("sid-a", "laptop"), payload)
+        incoming = told(deps).sent(ServerEvent.INCOMING)[-1][0]
+        assert incoming["recording"] is True
+        await answer.accept(deps, self.who("bob"), BOB_PHONE, call.id)
+        await deps.background.drain()
+        (filepath, started), *_ = rooms_of(deps).egress.items()
+        rooms_of(deps).egress.clear()
+        path = deps.settings.recordings_path / filepath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"OggS" + bytes(100))
+        done = EgressResult(
+            started.egress_id, started.room_name, "complete", filepath, str(path), 12.5, 104
+        )
+        await recording.on_egress(deps, "egress_ended", done)
+        async with self.domain.sessions() as session:
+            row = await session.get(RecordingRow, filepath.removesuffix(".ogg"))
+        assert row is not None
+        assert row.status == "complete"
+        # the call ends (its room finished), so the next one can ring
+        await settle.settle(deps, settle.by_id(call.id), StatusEvent.ROOM_FINISHED)
+        return row
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    async with domain(tmp_path, "alice", "bob", "carol") as made:
+        settings = {
+            "recording_default": "all",
+            "recording_url_ttl_s": TTL_S,
+            "recording_retention_days": RETENTION_DAYS,
+        }
+        nodes = (made.node("node-a", **settings), made.node("node-b", **settings))
+        await connections.heartbeat(nodes[0], now=made.clock.now())
+        await connections.connected(nodes[0], made.people["bob"], BOB_PHONE)
+        yield World(made, nodes)
+
+
+async def test_signed_urls_expire_and_name_one_recording_and_user(world: World) -> None:
+    row = await world.recorded_call("r1")
+    deps, alice = world.nodes[0], world.who("alice")
+    signed = await recording_files.sign(deps, alice, row.id)
+    query = {k: v[0] for k, v in parse_qs(urlparse(signed.path).query).items()}
+    user, expires, sig = query["user"], int(query["expires"]), query["sig"]
+    assert user == alice.user_id
+    assert (await recording_files.verify(deps, row.id, user, expires, sig)).is_file()
+    # any other node verifies it too (same secret)
+    assert await recording_files.verify(world.nodes[1], row.id, user, expires, sig)
+
+    for args in (
+        (row.id, world.who("carol").user_id, expires, sig),  # someone else's name on it
+        (row.id, user, expires + 3600, sig),  # a longer life
+        (row.id, user, expires, sig[:-1] + ("0" if sig[-1] != "0" else "1")),
+    ):
+        with pytest.raises(ServiceError) as caught:
+            await recording_files.verify(deps, *args)  # type: ignore[arg-type]
+        assert caught.value.code is ErrorCode.FORBIDDEN
+    world.domain.clock.advance(TTL_S - 1)
+    assert await recording_files.verify(deps, row.id, user, expires, sig)
+    world.domain.clock.advance(1)
+    with pytest.raises(ServiceError) as expired:
+        await recording_files.verify(deps, row.id, user, expires, sig)
+    assert expired.value.code is ErrorCode.FORBIDDEN
+    with pytest.raises(ServiceError) as stranger:
+        await recording_files.sign(deps, world.who("carol"), row.id)
+    assert stranger.value.code is ErrorCode.NOT_FOUND
+
+
+async def test_retention_deletes_each_old_recording_once_across_nodes(world: World) -> None:
+    old = [await world.recorded_call(f"old{i}") for i in range(3)]
+    world.domain.clock.advance(RETENTION_DAYS * 86400 - 10)
+    young = await world.recorded_call("young")
+    world.domain.clock.advance(10)  # the old ones are exactly RETENTION_DAYS old: kept
+    assert await recording_files.sweep_retention(world.nodes[0], now=world.domain.clock.now()) == 0
+    now = world.domain.clock.advance(0.001)
+    counts = await asyncio.gather(
+        *(recording_files.sweep_retention(n, now=now) for n in world.nodes)
+    )
+    assert sum(counts) == 3
+    base = world.nodes[0].settings.recordings_path
+    assert [r.id for r in old if (base / r.filename).exists()] == []
+    assert (base / young.filename).exists()
+    async with world.domain.sessions() as session:
+        assert [await session.get(RecordingRow, r.id) for r in old] == [None] * 3
+        assert await session.get(RecordingRow, young.id) is not None
+
+
+async def test_a_tenant_policy_overrides_the_default(world: World) -> None:
+    from server.db import recordings as rec_data
+
+    deps = world.nodes[0]
+    tenant = world.who("alice").tenant_id
+    assert await recording.consent(deps, tenant) is True  # VOIP_RECORDING_DEFAULT=all
+    async with world.domain.sessions() as session:
+        assert await rec_data.set_tenant_policy(session, slug="acme", policy="off")
+        await session.commit()
+    assert await recording.consent(deps, tenant) is False
