@@ -19,7 +19,7 @@ import socketio
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server import api, migrate, signin_guard
+from server import api, loopwatch, migrate, signin_guard
 from server.bodylimit import BodyLimit
 from server.calls import access, connections, recording, recording_files, sweeps
 from server.calls.deps import CallDeps, NoPush
@@ -68,7 +68,7 @@ def create_app(
 ) -> BodyLimit:
     """The whole server as one ASGI app (what ``voip-server serve`` hands to uvicorn)."""
     settings.prepare_storage()
-    engine = make_engine(settings.db_url)
+    engine = make_engine(settings.db_url, sqlite_inline=settings.sqlite_inline)
     sio = _socketio_server(settings)
     notifier = SocketNotifier(sio, distributed=bool(settings.redis_url))
     sessions, clock = make_sessionmaker(engine), clock or SystemClock()
@@ -93,7 +93,10 @@ def create_app(
         await _start(deps)
         jobs = _periodic(deps) + (_push_jobs(deps.clock, sender) if sender else [])
         jobs.append(hooks.run())
+        if settings.loop_watch:
+            jobs.append(loopwatch.watch())
         tasks = [asyncio.create_task(job) for job in jobs]
+        loopwatch.tune_gc(settings.gc_threshold0, freeze=settings.gc_freeze)
         try:
             yield
         finally:

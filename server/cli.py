@@ -88,6 +88,7 @@ def serve(settings: Settings) -> None:
         port=settings.port,
         log_config=None,
         ws_max_size=64 * 1024,
+        ws_per_message_deflate=settings.ws_deflate,
         timeout_graceful_shutdown=5,
     )
 

@@ -1,0 +1,314 @@
+"""The call server side by side with the reference peer of ``shared/loadgen``, in one run.
+
+    .venv/bin/python -m bench.loadgen_side_by_side [--users 1000,5000] [--rates 50,200]
+        [--duration 10] [--repeats 2] [--ramp-users 1000] [--variant LABEL[:VAR=VALUE,...]]...
+
+Copies ``../shared/loadgen`` to a scratch folder under /tmp (``npm ci`` there once; the shared
+folder is never written), seeds one SQLite database with the largest N users and mints their
+tokens with ``py_tokens.py``, then runs the generator's ``bench.sh``: for each N and rate, the
+peer (``peer-db``) and each variant of this server (default: ``py``, the server as configured by
+default), one fresh process each, interleaved; every run of ours starts from a fresh copy of the
+seeded database. ``--repeats`` runs the whole matrix again (the machine is shared: the table
+gives the median and the range over repeats, and each figure of ours as a ratio to the peer's of
+the same repeat). A variant's ``VAR=VALUE`` pairs go to its server's environment, so a change
+behind a setting is measured against the default in the same run.
+
+The worst event-loop lag and collector pause of each run of ours come from the server's
+``loop stats`` log records (:mod:`server.loopwatch`). The table goes to ``docs/benchmarks.md``
+between the ``bench:loadgen`` markers, with the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- bench:loadgen -->", "<!-- /bench:loadgen -->"
+PEER = "peer-db"
+PORT = 8100
+
+
+def prepare_loadgen(src: Path, scratch: Path) -> Path:
+    """A scratch copy of the generator with its pinned node modules."""
+    if not (scratch / "node_modules").is_dir():
+        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.copytree(src, scratch, ignore=shutil.ignore_patterns("node_modules"))
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=scratch, check=True)
+    return scratch
+
+
+def seed(out: Path, gen: Path, users: int) -> dict[str, str]:
+    """Migrate and seed ``seed.db``, mint tokens; the environment every server of ours gets."""
+    db = out / "seed.db"
+    env = {
+        "VOIP_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+        "VOIP_JWT_SECRET": f"bench-secret-for-load-runs-only-{int(time.time())}",
+    }
+    full = {**os.environ, **env}
+    cli = str(ROOT / ".venv" / "bin" / "voip-server")
+    subprocess.run([cli, "migrate"], env=full, check=True, capture_output=True)
+    subprocess.run([cli, "seed-load", str(users)], env=full, check=True, capture_output=True)
+    tokens = out / "tokens-py.json"
+    url = f"http://127.0.0.1:{PORT}"
+    args = [sys.executable, str(gen / "py_tokens.py"), url, str(users), str(tokens)]
+    subprocess.run(args, env=full, check=True, capture_output=True)
+    return env
+
+
+def server_command(out: Path, env: dict[str, str], label: str, extra: dict[str, str]) -> str:
+    """The shell command bench.sh runs for variant ``label``: a fresh copy of the seeded
+    database, then ``voip-server serve`` in the foreground."""
+    run_db = out / f"run-{label}.db"
+    full = {
+        **env,
+        "VOIP_DATABASE_URL": f"sqlite+aiosqlite:///{run_db}",
+        "VOIP_INVITE_LIMIT_PER_MIN": "100000",
+        "VOIP_HOST": "127.0.0.1",
+        "VOIP_PORT": str(PORT),
+        "VOIP_VAR_DIR": str(out / "var"),
+        **extra,
+    }
+    assign = " ".join(f"{k}={shlex.quote(v)}" for k, v in full.items())
+    q = shlex.quote
+    return (
+        f"rm -f {q(str(run_db))}*; cp {q(str(out / 'seed.db'))} {q(str(run_db))}; "
+        f"cd {q(str(ROOT))} && {assign} exec .venv/bin/voip-server serve"
+    )
+
+
+def run_matrix(gen: Path, rep: Path, specs: list[str], args: argparse.Namespace) -> None:
+    env = {
+        **os.environ,
+        "USERS": " ".join(map(str, args.users)),
+        "RATES": " ".join(map(str, args.rates)),
+        "DURATION": str(args.duration),
+        "RAMP_USERS": str(args.ramp_users or ""),
+    }
+    subprocess.run([str(gen / "bench.sh"), str(rep), *specs], env=env, check=False)
+
+
+def parse_variants(raw: list[str]) -> dict[str, dict[str, str]]:
+    """``LABEL[:VAR=VALUE,...]`` -> {label: env}."""
+    out: dict[str, dict[str, str]] = {}
+    for item in raw or ["py"]:
+        label, _, pairs = item.partition(":")
+        out[label] = dict(p.split("=", 1) for p in pairs.split(",") if p)
+    return out
+
+
+def stalls(log_file: Path) -> list[tuple[float, float]]:
+    """Per server run (split at ``call server ready``): worst loop lag and GC pause, ms."""
+    runs: list[tuple[float, float]] = []
+    if not log_file.exists():
+        return runs
+    for line in log_file.read_text().splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if rec.get("msg") == "call server ready":
+            runs.append((0.0, 0.0))
+        elif rec.get("msg") == "loop stats" and runs:
+            lag, gcp = runs[-1]
+            runs[-1] = (max(lag, rec["loop_lag_max_ms"]), max(gcp, rec["gc_pause_max_ms"]))
+    return runs
+
+
+def collect(reps: list[Path], labels: list[str], args: argparse.Namespace) -> dict[Any, Any]:
+    """{(label, N, R): [figures per repeat]}; R ``ramp`` for the ramp run."""
+    found: dict[Any, Any] = {}
+    order = [(n, str(r)) for n in args.users for r in args.rates]
+    if args.ramp_users:
+        order.append((args.ramp_users, "ramp"))
+    for rep in reps:
+        for label in [PEER, *labels]:
+            worst = stalls(rep / f"{label}.server.log")
+            for i, (n, r) in enumerate(order):
+                path = rep / f"{label}-N{n}-{'ramp' if r == 'ramp' else 'R' + r}.json"
+                if not path.exists():
+                    continue
+                fig = figures(json.loads(path.read_text()), r)
+                if label != PEER and i < len(worst):
+                    fig["lag"], fig["gc"] = worst[i]
+                found.setdefault((label, n, r), []).append(fig)
+    return found
+
+
+def figures(res: dict[str, Any], rate: str) -> dict[str, Any]:
+    setup, steps = res["setup"], res["steps"]
+    n = max(1, setup.get("connected") or 1)
+    rss0, rss1 = setup.get("server_rss_mb_before"), setup.get("server_rss_mb_after_connect")
+    fig: dict[str, Any] = {
+        "connect_ms": setup["connect_ms"],
+        "rss": rss1,
+        "kib_per_socket": (rss1 - rss0) * 1024 / n if rss0 and rss1 else None,
+    }
+    if rate == "ramp":
+        ok = [
+            s["rate"]
+            for s in steps
+            if s["calls"]["completed"] == s["calls"]["attempted"]
+            and (s["latency_ms"]["invite_to_incoming"]["p99"] or 1e9) <= 100
+        ]
+        fig["sustained"] = max(ok, default=0)
+        return fig
+    s = steps[0]
+    fig.update(
+        done=s["calls"]["completed"],
+        attempted=s["calls"]["attempted"],
+        p99=s["latency_ms"]["invite_to_incoming"]["p99"],
+        cpu=s["cpu"]["server_cpu_pct"],
+        gen_lag=s["loadgen_event_loop_lag_ms"]["p99"],
+    )
+    return fig
+
+
+def spread(values: list[float | None], fmt: str = "{:.0f}") -> str:
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return "-"
+    mid = fmt.format(statistics.median(vals))
+    return mid if len(vals) == 1 else f"{mid} ({fmt.format(min(vals))}–{fmt.format(max(vals))})"
+
+
+def ratios(ours: list[dict[str, Any]], peer: list[dict[str, Any]], key: str) -> str:
+    """Ours / the peer's of the same repeat (the peer's p99 floored at 5 ms, as judge.py)."""
+    floor = 5.0 if key == "p99" else 1.0
+    pairs = [(o.get(key), p.get(key)) for o, p in zip(ours, peer, strict=False)]
+    vals: list[float | None] = [o / max(floor, p) for o, p in pairs if o is not None and p]
+    return spread(vals, "x{:.1f}")
+
+
+def row(label: str, n: int, r: str, figs: list[dict[str, Any]], peer: list[Any]) -> str:
+    """One table row: a server at N connected and rate r, over the repeats."""
+    done = ", ".join(f"{f['done']}/{f['attempted']}" for f in figs)
+    p99 = spread([f["p99"] for f in figs], "{:.1f}")
+    cpu = spread([f["cpu"] for f in figs])
+    if label == PEER:
+        return f"| {n:,}, {r}/s | {label} | {done} | {p99} | | {cpu} | |"
+    lag, gcp = spread([f.get("lag") for f in figs]), spread([f.get("gc") for f in figs])
+    rel = ratios(figs, peer, "p99")
+    return f"| {n:,}, {r}/s | {label} | {done} | {p99} | {rel} | {cpu} | {lag} / {gcp} |"
+
+
+def table(found: dict[Any, Any], labels: list[str], args: argparse.Namespace) -> str:
+    head = (
+        "| N, set-ups/s | server | done/attempted | invite→incoming p99 ms | p99 / peer "
+        "| server CPU % | worst loop lag / GC pause ms |\n|---|---|---|---|---|---|---|\n"
+    )
+    rows = []
+    for n in args.users:
+        for r in map(str, args.rates):
+            peer = found.get((PEER, n, r), [])
+            for label in [PEER, *labels]:
+                if figs := found.get((label, n, r), []):
+                    rows.append(row(label, n, r, figs, peer))
+    return head + "\n".join(rows) + "\n\n" + connect_table(found, labels, args)
+
+
+def connect_table(found: dict[Any, Any], labels: list[str], args: argparse.Namespace) -> str:
+    n = max(args.users)
+    r = str(args.rates[0])
+    peer = found.get((PEER, n, r), [])
+    lines = [
+        f"| connect {n:,} sockets | connect ms | / peer | RSS after connect MB | KiB per socket |",
+        "|---|---|---|---|---|",
+    ]
+    for label in [PEER, *labels]:
+        figs = found.get((label, n, r), [])
+        if figs:
+            rel = "" if label == PEER else ratios(figs, peer, "connect_ms")
+            lines.append(
+                f"| {label} | {spread([f['connect_ms'] for f in figs])} | {rel} "
+                f"| {spread([f['rss'] for f in figs])} "
+                f"| {spread([f['kib_per_socket'] for f in figs])} |"
+            )
+    if args.ramp_users:
+        lines += [
+            "",
+            f"| ramp, {args.ramp_users:,} connected | set-ups/s held (p99 ≤ 100 ms, no errors) |",
+            "|---|---|",
+        ]
+        for label in [PEER, *labels]:
+            figs = found.get((label, args.ramp_users, "ramp"), [])
+            if figs:
+                lines.append(f"| {label} | {spread([f['sustained'] for f in figs])} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_doc(text: str) -> None:
+    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    block = f"{BEGIN}\n{text}{END}"
+    if BEGIN in doc:
+        head, rest = doc.split(BEGIN, 1)
+        doc = head + block + rest.split(END, 1)[1]
+    else:
+        doc = doc.rstrip("\n") + "\n\n" + block + "\n"
+    DOC.write_text(doc)
+
+
+def main() -> None:
+    ints = lambda s: [int(x) for x in s.split(",") if x]  # noqa: E731
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--users", type=ints, default=[1000, 5000])
+    p.add_argument("--rates", type=ints, default=[50, 200])
+    p.add_argument("--duration", type=int, default=10)
+    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--ramp-users", type=int, default=0)
+    p.add_argument("--variant", action="append", default=[])
+    p.add_argument("--loadgen", type=Path, default=ROOT.parent / "shared" / "loadgen")
+    p.add_argument("--scratch", type=Path, default=Path("/tmp/loadgen-side"))
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--no-doc", action="store_true")
+    args = p.parse_args()
+    variants = parse_variants(args.variant)
+    gen = prepare_loadgen(args.loadgen, args.scratch)
+    out = (args.out or Path(f"/tmp/side-{int(time.time())}")).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    env = seed(out, gen, max([*args.users, args.ramp_users]))
+    specs = [f"{PEER}|3102|exec node {gen}/peer.js --port 3102 --db {out}/peer.sqlite"]
+    specs += [f"{lb}|{PORT}|{server_command(out, env, lb, ex)}" for lb, ex in variants.items()]
+    load0 = os.getloadavg()
+    reps = []
+    for k in range(args.repeats):
+        rep = out / f"rep{k}"
+        rep.mkdir(exist_ok=True)
+        for label in variants:
+            shutil.copy(out / "tokens-py.json", rep / f"tokens-{label}.json")
+        if k and (reps[0] / f"tokens-{PEER}.json").exists():
+            shutil.copy(reps[0] / f"tokens-{PEER}.json", rep / f"tokens-{PEER}.json")
+        run_matrix(gen, rep, specs, args)
+        reps.append(rep)
+    text = report(table(collect(reps, list(variants), args), list(variants), args), args, load0)
+    print(text)
+    if not args.no_doc:
+        write_doc(text)
+
+
+def report(body: str, args: argparse.Namespace, load0: tuple[float, ...]) -> str:
+    cmd = "python -m bench.loadgen_side_by_side " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    load1 = os.getloadavg()
+    return (
+        "## Signaling side by side with the reference peer (shared/loadgen)\n\n"
+        f"Command: `{cmd.strip()}`\n\n"
+        f"Machine: {os.cpu_count()} CPU, Python {platform.python_version()}, load average "
+        f"{' '.join(f'{x:.2f}' for x in load0)} before, {' '.join(f'{x:.2f}' for x in load1)} "
+        f"after (shared with other work); {args.duration} s per run, {args.repeats} repeat(s): "
+        "median (min–max); ratios are ours / the peer's of the same repeat.\n\n" + body
+    )
+
+
+if __name__ == "__main__":
+    main()
