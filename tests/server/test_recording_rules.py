@@ -6,8 +6,10 @@ written. The same recording end to end with real media: ``test_recording.py``.""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -138,3 +140,76 @@ async def test_a_tenant_policy_overrides_the_default(world: World) -> None:
         assert await rec_data.set_tenant_policy(session, slug="acme", policy="off")
         await session.commit()
     assert await recording.consent(deps, tenant) is False
+
+
+class FakeS3:
+    """An S3-compatible endpoint on loopback that keeps the requests it gets (answers 204)."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str]] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_DELETE(self) -> None:
+                fake.requests.append(("DELETE", self.path))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+async def test_with_s3_storage_recordings_redirect_and_are_deleted_there(tmp_path: Path) -> None:
+    s3 = FakeS3()
+    try:
+        async with domain(tmp_path, "alice", "bob") as made:
+            settings = {
+                "recording_default": "all",
+                "recording_url_ttl_s": TTL_S,
+                "recording_retention_days": RETENTION_DAYS,
+                "recording_s3_endpoint": s3.url,
+                "recording_s3_bucket": "calls",
+                "recording_s3_access_key": "test-access-key",
+                "recording_s3_secret_key": "test-secret-key",
+            }
+            nodes = (made.node("node-a", **settings), made.node("node-b", **settings))
+            await connections.heartbeat(nodes[0], now=made.clock.now())
+            await connections.connected(nodes[0], made.people["bob"], BOB_PHONE)
+            world = World(made, nodes)
+            row = await world.recorded_call("s3")
+            signed = await recording_files.sign(nodes[0], world.who("bob"), row.id)
+            query = {k: v[0] for k, v in parse_qs(urlparse(signed.path).query).items()}
+            target = await recording_files.verify(
+                nodes[0], row.id, query["user"], int(query["expires"]), query["sig"]
+            )
+            assert isinstance(target, str)
+            where = urlparse(target)
+            assert f"{where.scheme}://{where.netloc}" == s3.url
+            assert where.path == f"/calls/{row.id}.ogg"
+            amz = parse_qs(where.query)
+            assert amz["X-Amz-Expires"] == [str(TTL_S)]
+            assert amz["X-Amz-Credential"][0].startswith("test-access-key/")
+            made.clock.advance(RETENTION_DAYS * 86400 + 1)
+            now = made.clock.now()
+            counts = await asyncio.gather(
+                *(recording_files.sweep_retention(n, now=now) for n in nodes)
+            )
+            assert sum(counts) == 1
+            assert [(m, urlparse(p).path) for m, p in s3.requests] == [
+                ("DELETE", f"/calls/{row.id}.ogg")
+            ]
+            assert "X-Amz-Signature=" in s3.requests[0][1]
+    finally:
+        s3.close()
