@@ -82,7 +82,8 @@ async def _start(deps: CallDeps, call_id: str, *, actor: str) -> RecordingRow:
             "started_by": actor,
             "created_at": deps.clock.now(),
         }
-        await rec_data.insert_recording(session, values=values)
+        if not await rec_data.insert_recording(session, values=values):
+            raise ServiceError(ErrorCode.INVALID_STATE, "the call is being recorded already")
         await session.commit()
     row = RecordingRow(**values)
     await _tell(deps, call, rec_id, "starting")

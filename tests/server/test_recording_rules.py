@@ -213,3 +213,76 @@ async def test_with_s3_storage_recordings_redirect_and_are_deleted_there(tmp_pat
             assert "X-Amz-Signature=" in s3.requests[0][1]
     finally:
         s3.close()
+
+
+async def _answered(world: World, request_id: str) -> str:
+    deps = world.nodes[0]
+    await connections.heartbeat(deps, now=world.domain.clock.now())
+    payload = InvitePayload(callee_id=world.who("bob").user_id, request_id=request_id)
+    call = await invite(deps, world.who("alice"), DeviceSocket("sid-a", "laptop"), payload)
+    await answer.accept(deps, world.who("bob"), BOB_PHONE, call.id)
+    await deps.background.drain()
+    return call.id
+
+
+async def _recordings(world: World, call_id: str) -> list[tuple[str, str | None]]:
+    from sqlalchemy import select
+
+    async with world.domain.sessions() as session:
+        rows = await session.scalars(select(RecordingRow).where(RecordingRow.call_id == call_id))
+        return sorted((r.status, r.error) for r in rows)
+
+
+async def test_both_parties_starting_at_once_on_two_nodes_make_one_recording(
+    world: World,
+) -> None:
+    from server.db import recordings as rec_data
+
+    async with world.domain.sessions() as session:
+        await rec_data.set_tenant_policy(session, slug="acme", policy="on_demand")
+        await session.commit()
+    call_id = await _answered(world, "both")
+    results = await asyncio.gather(
+        recording.request(world.nodes[0], world.who("alice"), call_id, start=True),
+        recording.request(world.nodes[1], world.who("bob"), call_id, start=True),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, ServiceError)]
+    assert len(refused) == 1
+    assert refused[0].code is ErrorCode.INVALID_STATE
+    assert [status for status, _ in await _recordings(world, call_id)] == ["starting"]
+
+
+async def test_reconcile_settles_what_a_crash_left_running(world: World) -> None:
+    """Three calls recording when every node died: egress finished one, another still runs
+    (its call ended meanwhile: stopped), LiveKit never heard of the third."""
+    deps = world.nodes[0]
+    rooms = rooms_of(deps)
+    ids = []
+    for name in ("done", "running", "lost"):
+        call_id = await _answered(world, name)
+        ids.append(call_id)
+        await settle.settle(deps, settle.by_id(call_id), StatusEvent.ROOM_FINISHED)
+    await deps.background.drain()
+    filepaths = {e.filepath: e for e in rooms.egress.values()}
+    assert len(filepaths) == 3
+    done, running, lost = [await _rows_of(world, call_id) for call_id in ids]
+    rooms.egress[done.filename] = EgressResult(
+        done.egress_id or "", done.room_name, "complete", done.filename, "s3://x", 3.0, 99
+    )
+    del rooms.egress[lost.filename]
+    rooms_of(world.nodes[1]).egress = rooms.egress  # one LiveKit for both nodes
+    assert await recording.reconcile(world.nodes[1]) == 2
+    assert await _recordings(world, ids[0]) == [("complete", None)]
+    assert await _recordings(world, ids[2]) == [("failed", "egress lost")]
+    assert await _recordings(world, ids[1]) == [("active", None)]
+    assert rooms_of(world.nodes[1]).stopped == [running.egress_id]
+
+
+async def _rows_of(world: World, call_id: str) -> RecordingRow:
+    from sqlalchemy import select
+
+    async with world.domain.sessions() as session:
+        row = await session.scalar(select(RecordingRow).where(RecordingRow.call_id == call_id))
+        assert row is not None
+        return row
