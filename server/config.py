@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from server.s3presign import S3Bucket
+
 log = logging.getLogger(__name__)
 _DEV_SECRETS: dict[Path, str] = {}
 
@@ -153,6 +155,13 @@ class Settings(BaseSettings):
     """How long a signed recording URL (``POST /api/recordings/{id}/url``) plays."""
     recording_sweep_s: float = Field(default=3600.0, gt=0)
     """How often each node looks for recordings past their retention."""
+    recording_s3_endpoint: str | None = None
+    """Set (with the bucket and keys below) when LiveKit Egress uploads to S3-compatible storage:
+    recordings are then served by redirect to a pre-signed URL and deleted there."""
+    recording_s3_region: str = "us-east-1"
+    recording_s3_bucket: str | None = None
+    recording_s3_access_key: str | None = None
+    recording_s3_secret_key: SecretStr | None = None
 
     log_format: str = "json"
     log_level: str = "INFO"
@@ -171,6 +180,10 @@ class Settings(BaseSettings):
         "fcm_project_id",
         "fcm_credentials_file",
         "recording_dir",
+        "recording_s3_endpoint",
+        "recording_s3_bucket",
+        "recording_s3_access_key",
+        "recording_s3_secret_key",
         mode="before",
     )
     @classmethod
@@ -215,6 +228,20 @@ class Settings(BaseSettings):
     def push_enabled(self) -> bool:
         """FCM is configured: callees with a push device ring, and pushes go out."""
         return self.fcm_project_id is not None
+
+    @property
+    def recording_s3(self) -> S3Bucket | None:
+        """The bucket egress uploads recordings to, if configured."""
+        key, secret = self.recording_s3_access_key, self.recording_s3_secret_key
+        if not (self.recording_s3_endpoint and self.recording_s3_bucket and key and secret):
+            return None
+        return S3Bucket(
+            endpoint=self.recording_s3_endpoint,
+            region=self.recording_s3_region,
+            bucket=self.recording_s3_bucket,
+            access_key=key,
+            secret_key=secret.get_secret_value(),
+        )
 
     @property
     def recordings_path(self) -> Path:

@@ -3,10 +3,11 @@ short-lived signed URL for players that take only a URL, and deletion by a party
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from server.api.deps import CallsDep, IdentityDep
 from server.calls import recording_files
@@ -18,13 +19,17 @@ router = APIRouter(prefix="/recordings")
 AUDIO = "audio/ogg"
 
 
-def _file_response(path: object) -> FileResponse:
-    # FileResponse answers Range requests (206, Content-Range; 416 when unsatisfiable)
-    return FileResponse(path, media_type=AUDIO, headers={"Cache-Control": "private, no-store"})  # type: ignore[arg-type]
+def _file_response(source: Path | str) -> Response:
+    """The file (FileResponse answers Range requests: 206, Content-Range; 416 when
+    unsatisfiable), or a redirect to its pre-signed S3 URL (S3 answers Range itself)."""
+    headers = {"Cache-Control": "private, no-store"}
+    if isinstance(source, str):
+        return RedirectResponse(source, status_code=307, headers=headers)
+    return FileResponse(source, media_type=AUDIO, headers=headers)
 
 
 @router.get("/{recording_id}")
-async def fetch(recording_id: str, ident: IdentityDep, deps: CallsDep) -> FileResponse:
+async def fetch(recording_id: str, ident: IdentityDep, deps: CallsDep) -> Response:
     """The audio (Ogg/Opus), to the call's two parties only (``not_found`` for anyone else)."""
     row = await recording_files.party_recording(deps, ident.user_id, recording_id[:ID_MAX])
     return _file_response(recording_files.file_of(deps, row))
@@ -47,7 +52,7 @@ async def play(
     user: Annotated[str, Query(max_length=ID_MAX)],
     expires: Annotated[int, Query(ge=0, le=2**40)],
     sig: Annotated[str, Query(max_length=128)],
-) -> FileResponse:
+) -> Response:
     """What a signed URL plays (refused once expired or if any part was altered)."""
     path = await recording_files.verify(deps, recording_id[:ID_MAX], user, expires, sig)
     return _file_response(path)

@@ -82,7 +82,8 @@ async def _start(deps: CallDeps, call_id: str, *, actor: str) -> RecordingRow:
             "started_by": actor,
             "created_at": deps.clock.now(),
         }
-        await rec_data.insert_recording(session, values=values)
+        if not await rec_data.insert_recording(session, values=values):
+            raise ServiceError(ErrorCode.INVALID_STATE, "the call is being recorded already")
         await session.commit()
     row = RecordingRow(**values)
     await _tell(deps, call, rec_id, "starting")
@@ -93,7 +94,7 @@ async def _start(deps: CallDeps, call_id: str, *, actor: str) -> RecordingRow:
         await _finish(deps, row, "failed", error=str(exc)[:500])
         return row
     async with deps.sessions() as session:
-        await rec_data.change(
+        kept = await rec_data.change(
             session,
             recording_id=rec_id,
             from_statuses=("starting", "active"),
@@ -102,7 +103,8 @@ async def _start(deps: CallDeps, call_id: str, *, actor: str) -> RecordingRow:
         await session.commit()
         call_now = await call_data.load_call(session, call_id=call_id)
     row.egress_id = egress_id
-    if call_now is None or CallStatus(call_now.status).is_final:  # it ended meanwhile
+    # the call ended, or the recording was stopped, while LiveKit was starting it
+    if not kept or call_now is None or CallStatus(call_now.status).is_final:
         await _stop_egress(deps, egress_id)
     return row
 

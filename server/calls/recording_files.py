@@ -19,12 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import httpx
+
 from server.auth import Identity
 from server.calls.deps import CallDeps
 from server.db import calls as call_data
 from server.db import recordings as rec_data
 from server.db.models import RecordingRow
 from server.errors import ServiceError
+from server.s3presign import presign
 from voip_contract import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -44,11 +47,18 @@ async def party_recording(deps: CallDeps, user_id: str, recording_id: str) -> Re
     return row
 
 
-def file_of(deps: CallDeps, row: RecordingRow) -> Path:
-    """The recording's file under the recordings directory; ``not_found`` if it is not there."""
+def file_of(deps: CallDeps, row: RecordingRow) -> Path | str:
+    """The recording's file under the recordings directory, or (egress uploads to S3) a
+    pre-signed URL of its object; ``not_found`` if it is not there."""
+    if row.status != "complete":
+        raise _not_found()
+    bucket = deps.settings.recording_s3
+    if bucket is not None:
+        ttl = deps.settings.recording_url_ttl_s
+        return presign(bucket, row.filename, at=deps.clock.now(), expires_s=ttl)
     base = deps.settings.recordings_path.resolve()
     path = (base / row.filename).resolve()
-    if row.status != "complete" or not path.is_relative_to(base) or not path.is_file():
+    if not path.is_relative_to(base) or not path.is_file():
         raise _not_found()
     return path
 
@@ -79,7 +89,9 @@ async def sign(deps: CallDeps, ident: Identity, recording_id: str) -> SignedUrl:
     return SignedUrl(path=path, expires_at=expires_at)
 
 
-async def verify(deps: CallDeps, recording_id: str, user: str, expires: int, sig: str) -> Path:
+async def verify(
+    deps: CallDeps, recording_id: str, user: str, expires: int, sig: str
+) -> Path | str:
     """The file a signed URL plays; ``forbidden`` if altered or expired, ``not_found`` if the
     user is no longer a party or the file is gone."""
     good = _signature(deps, recording_id, user, expires)
@@ -95,11 +107,30 @@ async def _delete(deps: CallDeps, row: RecordingRow) -> bool:
         won = await rec_data.delete_recording(session, recording_id=row.id)
         await session.commit()
     if won:
+        await _delete_file(deps, row)
+    return won
+
+
+async def _delete_file(deps: CallDeps, row: RecordingRow) -> None:
+    bucket = deps.settings.recording_s3
+    if bucket is None:
         base = deps.settings.recordings_path.resolve()
         path = (base / row.filename).resolve()
         if path.is_relative_to(base):
             path.unlink(missing_ok=True)
-    return won
+        return
+    url = presign(bucket, row.filename, method="DELETE", at=deps.clock.now(), expires_s=60)
+    try:
+        async with httpx.AsyncClient(timeout=10.0) as http:
+            answer = await http.delete(url)
+        if answer.status_code >= 300:
+            log.warning(
+                "recording object kept", extra={"key": row.filename, "status": answer.status_code}
+            )
+    except (
+        httpx.HTTPError
+    ) as exc:  # the row is gone: the object is an orphan for the bucket's own rules
+        log.warning("recording object kept", extra={"key": row.filename, "error": str(exc)})
 
 
 async def delete_by_party(deps: CallDeps, ident: Identity, recording_id: str) -> None:

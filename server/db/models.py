@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -354,4 +355,14 @@ class RecordingRow(Base):
     size_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
     error: Mapped[str | None] = mapped_column(String(500), default=None)
 
-    __table_args__ = (Index("ix_recordings_status_created", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_recordings_status_created", "status", "created_at"),
+        # one running recording per call: two parties starting at once (any nodes) get one
+        Index(
+            "uq_recordings_running_call",
+            "call_id",
+            unique=True,
+            sqlite_where=text("status IN ('starting', 'active')"),
+            postgresql_where=text("status IN ('starting', 'active')"),
+        ),
+    )

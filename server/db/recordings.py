@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import RecordingRow, Tenant
@@ -33,8 +34,14 @@ async def set_tenant_policy(session: AsyncSession, *, slug: str, policy: str | N
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-async def insert_recording(session: AsyncSession, *, values: Mapping[str, Any]) -> None:
-    await session.execute(insert(RecordingRow).values(**values))
+async def insert_recording(session: AsyncSession, *, values: Mapping[str, Any]) -> bool:
+    """Insert a running recording; ``False`` (rolled back) if its call has one already."""
+    try:
+        await session.execute(insert(RecordingRow).values(**values))
+    except IntegrityError:
+        await session.rollback()
+        return False
+    return True
 
 
 async def by_id(session: AsyncSession, *, recording_id: str) -> RecordingRow | None:

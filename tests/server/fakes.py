@@ -19,6 +19,7 @@ class FakeRooms:
     inside: dict[str, list[str]] = field(default_factory=dict)
     down: bool = False
     egress: dict[str, EgressResult] = field(default_factory=dict)
+    stopped: list[str] = field(default_factory=list)
 
     @property
     def client_url(self) -> str:
@@ -56,6 +57,7 @@ class FakeRooms:
     async def stop_recording(self, egress_id: str) -> None:
         if self.down:
             raise MediaUnavailable("fake LiveKit is down")
+        self.stopped.append(egress_id)
 
     async def list_recordings(self, room: str) -> list[EgressResult]:
         if self.down:

@@ -301,3 +301,20 @@ async def test_a_crash_during_a_recording_is_reconciled_at_restart(stack: Stack)
     reconciled = await recording_of(stack, p["alice"], call_id)
     assert reconciled["status"] == "complete"
     assert reconciled["size_bytes"] > 0
+
+
+async def test_a_recording_still_running_after_a_crash_completes_at_the_hang_up(
+    stack: Stack,
+) -> None:
+    p = await stack.tenant("alice", "bob")
+    await set_policy(stack, p["alice"], "all")
+    async with stack.clients(p["alice"], p["bob"]) as (a, b):
+        call_id, _ = await answered(a, b, consent=True)
+        await a.next_matching("recording", call_id=call_id, status="active")
+    stack.server.kill()  # kill -9; egress goes on recording
+    stack.server.launch()  # reconciles with ListEgress: still running, its call too
+    assert (await recording_of(stack, p["alice"], call_id))["status"] == "active"
+    async with stack.clients(p["alice"], p["bob"]) as (a, b):
+        assert (await a.call("hangup", {"call_id": call_id}))["ok"]
+        await b.next_matching("recording", call_id=call_id, status="complete")
+    assert (await recording_of(stack, p["bob"], call_id))["status"] == "complete"

@@ -6,8 +6,10 @@ written. The same recording end to end with real media: ``test_recording.py``.""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -138,3 +140,149 @@ async def test_a_tenant_policy_overrides_the_default(world: World) -> None:
         assert await rec_data.set_tenant_policy(session, slug="acme", policy="off")
         await session.commit()
     assert await recording.consent(deps, tenant) is False
+
+
+class FakeS3:
+    """An S3-compatible endpoint on loopback that keeps the requests it gets (answers 204)."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str]] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_DELETE(self) -> None:
+                fake.requests.append(("DELETE", self.path))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+async def test_with_s3_storage_recordings_redirect_and_are_deleted_there(tmp_path: Path) -> None:
+    s3 = FakeS3()
+    try:
+        async with domain(tmp_path, "alice", "bob") as made:
+            settings = {
+                "recording_default": "all",
+                "recording_url_ttl_s": TTL_S,
+                "recording_retention_days": RETENTION_DAYS,
+                "recording_s3_endpoint": s3.url,
+                "recording_s3_bucket": "calls",
+                "recording_s3_access_key": "test-access-key",
+                "recording_s3_secret_key": "test-secret-key",
+            }
+            nodes = (made.node("node-a", **settings), made.node("node-b", **settings))
+            await connections.heartbeat(nodes[0], now=made.clock.now())
+            await connections.connected(nodes[0], made.people["bob"], BOB_PHONE)
+            world = World(made, nodes)
+            row = await world.recorded_call("s3")
+            signed = await recording_files.sign(nodes[0], world.who("bob"), row.id)
+            query = {k: v[0] for k, v in parse_qs(urlparse(signed.path).query).items()}
+            target = await recording_files.verify(
+                nodes[0], row.id, query["user"], int(query["expires"]), query["sig"]
+            )
+            assert isinstance(target, str)
+            where = urlparse(target)
+            assert f"{where.scheme}://{where.netloc}" == s3.url
+            assert where.path == f"/calls/{row.id}.ogg"
+            amz = parse_qs(where.query)
+            assert amz["X-Amz-Expires"] == [str(TTL_S)]
+            assert amz["X-Amz-Credential"][0].startswith("test-access-key/")
+            made.clock.advance(RETENTION_DAYS * 86400 + 1)
+            now = made.clock.now()
+            counts = await asyncio.gather(
+                *(recording_files.sweep_retention(n, now=now) for n in nodes)
+            )
+            assert sum(counts) == 1
+            assert [(m, urlparse(p).path) for m, p in s3.requests] == [
+                ("DELETE", f"/calls/{row.id}.ogg")
+            ]
+            assert "X-Amz-Signature=" in s3.requests[0][1]
+    finally:
+        s3.close()
+
+
+async def _answered(world: World, request_id: str) -> str:
+    deps = world.nodes[0]
+    await connections.heartbeat(deps, now=world.domain.clock.now())
+    payload = InvitePayload(callee_id=world.who("bob").user_id, request_id=request_id)
+    call = await invite(deps, world.who("alice"), DeviceSocket("sid-a", "laptop"), payload)
+    await answer.accept(deps, world.who("bob"), BOB_PHONE, call.id)
+    await deps.background.drain()
+    return call.id
+
+
+async def _recordings(world: World, call_id: str) -> list[tuple[str, str | None]]:
+    from sqlalchemy import select
+
+    async with world.domain.sessions() as session:
+        rows = await session.scalars(select(RecordingRow).where(RecordingRow.call_id == call_id))
+        return sorted((r.status, r.error) for r in rows)
+
+
+async def test_both_parties_starting_at_once_on_two_nodes_make_one_recording(
+    world: World,
+) -> None:
+    from server.db import recordings as rec_data
+
+    async with world.domain.sessions() as session:
+        await rec_data.set_tenant_policy(session, slug="acme", policy="on_demand")
+        await session.commit()
+    call_id = await _answered(world, "both")
+    results = await asyncio.gather(
+        recording.request(world.nodes[0], world.who("alice"), call_id, start=True),
+        recording.request(world.nodes[1], world.who("bob"), call_id, start=True),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, ServiceError)]
+    assert len(refused) == 1
+    assert refused[0].code is ErrorCode.INVALID_STATE
+    assert [status for status, _ in await _recordings(world, call_id)] == ["starting"]
+
+
+async def test_reconcile_settles_what_a_crash_left_running(world: World) -> None:
+    """Three calls recording when every node died: egress finished one, another still runs
+    (its call ended meanwhile: stopped), LiveKit never heard of the third."""
+    deps = world.nodes[0]
+    rooms = rooms_of(deps)
+    ids = []
+    for name in ("done", "running", "lost"):
+        call_id = await _answered(world, name)
+        ids.append(call_id)
+        await settle.settle(deps, settle.by_id(call_id), StatusEvent.ROOM_FINISHED)
+    await deps.background.drain()
+    filepaths = {e.filepath: e for e in rooms.egress.values()}
+    assert len(filepaths) == 3
+    done, running, lost = [await _rows_of(world, call_id) for call_id in ids]
+    rooms.egress[done.filename] = EgressResult(
+        done.egress_id or "", done.room_name, "complete", done.filename, "s3://x", 3.0, 99
+    )
+    del rooms.egress[lost.filename]
+    rooms_of(world.nodes[1]).egress = rooms.egress  # one LiveKit for both nodes
+    assert await recording.reconcile(world.nodes[1]) == 2
+    assert await _recordings(world, ids[0]) == [("complete", None)]
+    assert await _recordings(world, ids[2]) == [("failed", "egress lost")]
+    assert await _recordings(world, ids[1]) == [("active", None)]
+    assert rooms_of(world.nodes[1]).stopped == [running.egress_id]
+
+
+async def _rows_of(world: World, call_id: str) -> RecordingRow:
+    from sqlalchemy import select
+
+    async with world.domain.sessions() as session:
+        row = await session.scalar(select(RecordingRow).where(RecordingRow.call_id == call_id))
+        assert row is not None
+        return row

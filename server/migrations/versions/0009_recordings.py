@@ -46,9 +46,19 @@ def upgrade() -> None:
     op.create_index(
         "ix_recordings_status_created", "recordings", ["status", "created_at"], unique=False
     )
+    running = sa.text("status IN ('starting', 'active')")
+    op.create_index(
+        "uq_recordings_running_call",
+        "recordings",
+        ["call_id"],
+        unique=True,
+        sqlite_where=running,
+        postgresql_where=running,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("uq_recordings_running_call", table_name="recordings")
     op.drop_index("ix_recordings_status_created", table_name="recordings")
     op.drop_index(op.f("ix_recordings_created_at"), table_name="recordings")
     op.drop_index(op.f("ix_recordings_call_id"), table_name="recordings")
