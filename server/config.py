@@ -80,7 +80,7 @@ class Settings(BaseSettings):
 
     ws_deflate: bool = True
     """Offer permessage-deflate on websockets (each socket then holds its own zlib streams)."""
-    sqlite_inline: bool = False
+    sqlite_inline: bool = True
     """SQLite statements on the loop's thread instead of aiosqlite's (:mod:`server.db.engine`)."""
     gc_freeze: bool = False
     """After start, freeze what exists (``gc.freeze``): full collections skip it."""
