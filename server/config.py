@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     """Log the event loop's worst lag and the collector's worst pause every 5 s (when over
     5 ms): :mod:`server.loopwatch`."""
 
-    ws_deflate: bool = True
+    ws_deflate: bool = False
     """Offer permessage-deflate on websockets (each socket then holds its own zlib streams)."""
     sqlite_inline: bool = True
     """SQLite statements on the loop's thread instead of aiosqlite's (:mod:`server.db.engine`)."""
