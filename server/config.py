@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     gc_threshold0: int = Field(default=20_000, ge=0)
     """The collector's young-generation threshold (``gc.set_threshold``); 0 keeps Python's."""
 
-    presence_fanout_max: int = Field(default=1000, ge=0)
+    presence_fanout_max: int = Field(default=50, ge=0)
     """``presence`` events go to the whole tenant up to this many users (O(n²) otherwise); in
     bigger tenants only to the sockets that watch the user (``presence_watch``)."""
 
