@@ -30,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -108,22 +109,34 @@ def parse_variants(raw: list[str]) -> dict[str, dict[str, str]]:
     return out
 
 
-def stalls(log_file: Path) -> list[tuple[float, float]]:
-    """Per server run (split at ``call server ready``): worst loop lag and GC pause, ms."""
-    runs: list[tuple[float, float]] = []
+Stats = list[tuple[float, float, float]]
+
+
+def stalls(log_file: Path) -> list[Stats]:
+    """Per server run (split at ``call server ready``): its ``loop stats`` records as
+    ``(unix time, worst loop lag ms, worst GC pause ms)``."""
+    runs: list[Stats] = []
     if not log_file.exists():
         return runs
-    for line in log_file.read_text().splitlines():
+    for line in log_file.read_text(errors="replace").splitlines():
         try:
             rec = json.loads(line)
         except ValueError:
             continue
         if rec.get("msg") == "call server ready":
-            runs.append((0.0, 0.0))
+            runs.append([])
         elif rec.get("msg") == "loop stats" and runs:
-            lag, gcp = runs[-1]
-            runs[-1] = (max(lag, rec["loop_lag_max_ms"]), max(gcp, rec["gc_pause_max_ms"]))
+            at = datetime.fromisoformat(rec["ts"]).timestamp()
+            runs[-1].append((at, rec["loop_lag_max_ms"], rec["gc_pause_max_ms"]))
     return runs
+
+
+def worst(stats: Stats, until: float) -> tuple[float, float]:
+    """The worst lag and GC pause of the records up to ``until`` (the generator's result file
+    is written when its calls are done: the sockets' disconnects and the shutdown come after,
+    and are not what the goal is about)."""
+    during = [s for s in stats if s[0] <= until + 1]
+    return max((s[1] for s in during), default=0.0), max((s[2] for s in during), default=0.0)
 
 
 def collect(reps: list[Path], labels: list[str], args: argparse.Namespace) -> dict[Any, Any]:
@@ -134,14 +147,14 @@ def collect(reps: list[Path], labels: list[str], args: argparse.Namespace) -> di
         order.append((args.ramp_users, "ramp"))
     for rep in reps:
         for label in [PEER, *labels]:
-            worst = stalls(rep / f"{label}.server.log")
+            logs = stalls(rep / f"{label}.server.log")
             for i, (n, r) in enumerate(order):
                 path = rep / f"{label}-N{n}-{'ramp' if r == 'ramp' else 'R' + r}.json"
                 if not path.exists():
                     continue
                 fig = figures(json.loads(path.read_text()), r)
-                if label != PEER and i < len(worst):
-                    fig["lag"], fig["gc"] = worst[i]
+                if label != PEER and i < len(logs):
+                    fig["lag"], fig["gc"] = worst(logs[i], path.stat().st_mtime)
                 found.setdefault((label, n, r), []).append(fig)
     return found
 
@@ -272,7 +285,12 @@ def main() -> None:
     p.add_argument("--scratch", type=Path, default=Path("/tmp/loadgen-side"))
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--no-doc", action="store_true")
+    p.add_argument("--from", dest="again", type=Path, help="tabulate this earlier --out again")
     args = p.parse_args()
+    if args.again:
+        reps = sorted(args.again.glob("rep*"))
+        finish(reps, list(parse_variants(args.variant)), args, os.getloadavg())
+        return
     variants = parse_variants(args.variant)
     gen = prepare_loadgen(args.loadgen, args.scratch)
     out = (args.out or Path(f"/tmp/side-{int(time.time())}")).resolve()
@@ -291,7 +309,14 @@ def main() -> None:
             shutil.copy(reps[0] / f"tokens-{PEER}.json", rep / f"tokens-{PEER}.json")
         run_matrix(gen, rep, specs, args)
         reps.append(rep)
-    text = report(table(collect(reps, list(variants), args), list(variants), args), args, load0)
+    finish(reps, list(variants), args, load0)
+
+
+def finish(
+    reps: list[Path], labels: list[str], args: argparse.Namespace, load0: tuple[float, ...]
+) -> None:
+    """Print the table of these repeats and write it to docs/benchmarks.md."""
+    text = report(table(collect(reps, labels, args), labels, args), args, load0)
     print(text)
     if not args.no_doc:
         write_doc(text)

@@ -90,16 +90,16 @@ class Settings(BaseSettings):
     """Log the event loop's worst lag and the collector's worst pause every 5 s (when over
     5 ms): :mod:`server.loopwatch`."""
 
-    ws_deflate: bool = True
+    ws_deflate: bool = False
     """Offer permessage-deflate on websockets (each socket then holds its own zlib streams)."""
-    sqlite_inline: bool = False
+    sqlite_inline: bool = True
     """SQLite statements on the loop's thread instead of aiosqlite's (:mod:`server.db.engine`)."""
-    gc_freeze: bool = False
+    gc_freeze: bool = True
     """After start, freeze what exists (``gc.freeze``): full collections skip it."""
-    gc_threshold0: int = Field(default=0, ge=0)
+    gc_threshold0: int = Field(default=20_000, ge=0)
     """The collector's young-generation threshold (``gc.set_threshold``); 0 keeps Python's."""
 
-    presence_fanout_max: int = Field(default=1000, ge=0)
+    presence_fanout_max: int = Field(default=50, ge=0)
     """``presence`` events go to the whole tenant up to this many users (O(n²) otherwise); in
     bigger tenants only to the sockets that watch the user (``presence_watch``)."""
 
