@@ -34,6 +34,7 @@ from voip_app.errors import (
 )
 from voip_app.listeners import notify
 from voip_contract import Call, Contact, ErrorCode, LoginResponse, Page, RoomToken, User
+from voip_contract.models import Outcomes
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -148,6 +149,15 @@ class ApiClient:
 
     async def call(self, call_id: str) -> Call:
         return await self._request("GET", f"/api/calls/{call_id}", Call)
+
+    async def put_note(self, call_id: str, *, outcome: str | None, text: str | None) -> Call:
+        """My outcome and note on a finished call of mine; the call with it."""
+        body = {"outcome": outcome, "text": text}
+        return await self._request("PUT", f"/api/calls/{call_id}/note", Call, json=body)
+
+    async def outcomes(self) -> list[str]:
+        """My tenant's call outcomes."""
+        return list((await self._request("GET", "/api/outcomes", Outcomes)).outcomes)
 
     async def room_token(self, call_id: str, *, device_id: str | None = None) -> RoomToken:
         """A fresh token for an IN_PROGRESS call of mine: rejoin after a network loss.

@@ -94,6 +94,18 @@ class FakeEngine:
         self._record("history")
         return list(self.history_result)
 
+    async def note_call(self, call_id: str, outcome: str | None, text: str | None) -> Call:
+        self._record("note_call", call_id, outcome, text)
+        found = next(c for c in self.history_result if c.id == call_id)
+        note = {"outcome": outcome, "text": text, "by": ALICE.id, "at": found.created_at}
+        noted = Call.model_validate({**found.model_dump(), "note": note})
+        self.history_result = [noted if c.id == call_id else c for c in self.history_result]
+        return noted
+
+    async def outcomes(self) -> list[str]:
+        self._record("outcomes")
+        return ["connected", "no_answer"]
+
     async def dial(self, contact: Contact) -> None:
         self._record("dial", contact.id)
 

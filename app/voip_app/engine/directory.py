@@ -114,6 +114,17 @@ class Directory:
         self._out.update(history=history, missed_count=self._count_missed(history))
         return history
 
+    async def note_call(self, call_id: str, outcome: str | None, text: str | None) -> Call:
+        """My outcome and note on a finished call; the history shows it at once."""
+        noted = await self._session.require_api().put_note(call_id, outcome=outcome, text=text)
+        history = tuple(noted if c.id == noted.id else c for c in self._out.snapshot.history)
+        self._out.update(history=history)
+        return noted
+
+    async def outcomes(self) -> list[str]:
+        """The outcomes my tenant offers for a call."""
+        return await self._session.require_api().outcomes()
+
     async def refresh_quietly(self) -> None:
         """Contacts and history again; a failure is only logged."""
         for refresh in (self.refresh_contacts, self.refresh_history):

@@ -197,6 +197,14 @@ class CallEngine:
         """Load my recent calls, newest first, and recount missed calls."""
         return await self._directory.refresh_history()
 
+    async def note_call(self, call_id: str, outcome: str | None, text: str | None) -> Call:
+        """My outcome and note on a finished call of mine (``PUT /api/calls/{id}/note``)."""
+        return await self._directory.note_call(call_id, outcome, text)
+
+    async def outcomes(self) -> list[str]:
+        """The outcomes my tenant offers for a call's note."""
+        return await self._directory.outcomes()
+
     def mark_missed_seen(self) -> None:
         """The user looked at their missed calls: the badge goes to zero."""
         self._directory.mark_missed_seen()

@@ -119,6 +119,12 @@ class EngineBinding:
     def mark_missed_seen(self) -> None:
         self._engine.mark_missed_seen()
 
+    async def note_call(self, call_id: str, outcome: str | None, text: str | None) -> Call:
+        return await self._engine.note_call(call_id, outcome, text)
+
+    async def outcomes(self) -> list[str]:
+        return await self._engine.outcomes()
+
     # --- calls -----------------------------------------------------------------------------------
 
     async def dial(self, contact: Contact) -> None:

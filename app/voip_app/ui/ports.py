@@ -120,6 +120,14 @@ class EnginePort(Protocol):
 
     async def history(self) -> list[Call]: ...
 
+    async def note_call(self, call_id: str, outcome: str | None, text: str | None) -> Call:
+        """My outcome and note on a finished call of mine; the call with it."""
+        ...
+
+    async def outcomes(self) -> list[str]:
+        """The outcomes my tenant offers for a call's note."""
+        ...
+
     def mark_missed_seen(self) -> None:
         """The person looked at the history: the missed-call badge goes to zero."""
 
