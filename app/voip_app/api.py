@@ -34,6 +34,7 @@ from voip_app.errors import (
 )
 from voip_app.listeners import notify
 from voip_contract import Call, Contact, ErrorCode, LoginResponse, Page, RoomToken, User
+from voip_contract.admin import AdminUser
 from voip_contract.models import Outcomes
 
 M = TypeVar("M", bound=BaseModel)
@@ -154,6 +155,25 @@ class ApiClient:
         """My outcome and note on a finished call of mine; the call with it."""
         body = {"outcome": outcome, "text": text}
         return await self._request("PUT", f"/api/calls/{call_id}/note", Call, json=body)
+
+    async def admin_users(self) -> list[AdminUser]:
+        """My tenant's users (I am its admin), by email; the first 200."""
+        page = await self._request(
+            "GET", "/api/admin/users", Page[AdminUser], params={"limit": 200}
+        )
+        return list(page.items)
+
+    async def admin_change(self, user_id: str, change: str) -> AdminUser:
+        """``disable``, ``enable``, ``admin`` or ``member`` one of my tenant's users."""
+        path = f"/api/admin/users/{user_id}"
+        if change in ("disable", "enable"):
+            return await self._request("POST", f"{path}/{change}", AdminUser)
+        return await self._request("PATCH", path, AdminUser, json={"role": change})
+
+    async def admin_add(self, email: str, display_name: str) -> AdminUser:
+        """A new member of my tenant (it signs in through the CRM's identity provider)."""
+        body = {"email": email, "display_name": display_name}
+        return await self._request("POST", "/api/admin/users", AdminUser, json=body)
 
     async def outcomes(self) -> list[str]:
         """My tenant's call outcomes."""

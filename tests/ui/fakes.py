@@ -15,6 +15,7 @@ from voip_app.media.base import AudioOutput
 from voip_app.platform import Permission, PermissionState
 from voip_app.ui.ports import AudioDevice, AudioDevices, EngineListener, EngineUpdate
 from voip_contract import Call, Contact, Party, User
+from voip_contract.admin import AdminUser
 
 ALICE = User(id="u-alice", tenant_id="t-acme", email="alice@acme.test", display_name="Alice Adams")
 BOB = Contact(id="u-bob", display_name="Bob Brown", email="bob@acme.test", presence="online")
@@ -56,6 +57,7 @@ class FakeEngine:
 
     contacts_result: list[Contact] = field(default_factory=lambda: [BOB, CAROL])
     history_result: list[Call] = field(default_factory=list)
+    admin_result: list[AdminUser] = field(default_factory=list)
     fail: dict[str, BaseException] = field(default_factory=dict)
     calls: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
     listener: EngineListener | None = None
@@ -105,6 +107,33 @@ class FakeEngine:
     async def outcomes(self) -> list[str]:
         self._record("outcomes")
         return ["connected", "no_answer"]
+
+    async def admin_users(self) -> list[AdminUser]:
+        self._record("admin_users")
+        return list(self.admin_result)
+
+    async def admin_change(self, user_id: str, change: str) -> AdminUser:
+        self._record("admin_change", user_id, change)
+        user = next(u for u in self.admin_result if u.id == user_id)
+        if change in ("disable", "enable"):
+            changed = user.model_copy(update={"disabled": change == "disable"})
+        else:
+            changed = user.model_copy(update={"role": change})
+        self.admin_result = [changed if u.id == user_id else u for u in self.admin_result]
+        return changed
+
+    async def admin_add(self, email: str, display_name: str) -> AdminUser:
+        self._record("admin_add", email, display_name)
+        added = AdminUser(
+            id="new",
+            email=email,
+            display_name=display_name,
+            role="member",
+            disabled=False,
+            created_at=datetime(2026, 11, 24, tzinfo=UTC),
+        )
+        self.admin_result.append(added)
+        return added
 
     async def dial(self, contact: Contact) -> None:
         self._record("dial", contact.id)

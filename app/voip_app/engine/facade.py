@@ -73,6 +73,7 @@ from voip_contract import (
     Ringing,
     User,
 )
+from voip_contract.admin import AdminUser
 
 
 def _default_signaling(
@@ -200,6 +201,20 @@ class CallEngine:
     async def note_call(self, call_id: str, outcome: str | None, text: str | None) -> Call:
         """My outcome and note on a finished call of mine (``PUT /api/calls/{id}/note``)."""
         return await self._directory.note_call(call_id, outcome, text)
+
+    async def admin_users(self) -> list[AdminUser]:
+        """My tenant's users, for its admins."""
+        users: list[AdminUser] = await self._directory.admin()
+        return users
+
+    async def admin_change(self, user_id: str, change: str) -> AdminUser:
+        """``disable``, ``enable``, ``admin`` or ``member`` a user of my tenant."""
+        user: AdminUser = await self._directory.admin(change, user_id)
+        return user
+
+    async def admin_add(self, email: str, display_name: str) -> AdminUser:
+        user: AdminUser = await self._directory.admin("add", email=email, display_name=display_name)
+        return user
 
     async def outcomes(self) -> list[str]:
         """The outcomes my tenant offers for a call's note."""

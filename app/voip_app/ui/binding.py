@@ -34,6 +34,7 @@ from voip_app.ui.ports import (
     SessionRenewed,
 )
 from voip_contract import Call, Contact, User
+from voip_contract.admin import AdminUser
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,15 @@ class EngineBinding:
 
     async def outcomes(self) -> list[str]:
         return await self._engine.outcomes()
+
+    async def admin_users(self) -> list[AdminUser]:
+        return await self._engine.admin_users()
+
+    async def admin_change(self, user_id: str, change: str) -> AdminUser:
+        return await self._engine.admin_change(user_id, change)
+
+    async def admin_add(self, email: str, display_name: str) -> AdminUser:
+        return await self._engine.admin_add(email, display_name)
 
     # --- calls -----------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from typing import Protocol
 from voip_app.call.model import ActiveCall
 from voip_app.media.base import AudioOutput
 from voip_contract import Call, Contact, Presence, User
+from voip_contract.admin import AdminUser
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,18 @@ class EnginePort(Protocol):
 
     async def outcomes(self) -> list[str]:
         """The outcomes my tenant offers for a call's note."""
+        ...
+
+    async def admin_users(self) -> list[AdminUser]:
+        """My tenant's users (I am its admin)."""
+        ...
+
+    async def admin_change(self, user_id: str, change: str) -> AdminUser:
+        """``disable``, ``enable``, ``admin`` or ``member`` one of them; it as it is now."""
+        ...
+
+    async def admin_add(self, email: str, display_name: str) -> AdminUser:
+        """A new member of my tenant."""
         ...
 
     def mark_missed_seen(self) -> None:
