@@ -34,7 +34,13 @@ from voip_app.errors import (
 )
 from voip_app.listeners import notify
 from voip_contract import Call, Contact, ErrorCode, LoginResponse, Page, RoomToken, User
-from voip_contract.admin import AdminUser
+from voip_contract.admin import (
+    WEBHOOK_EVENTS,
+    AdminUser,
+    WebhookDeliveryOut,
+    WebhookEndpointCreated,
+    WebhookEndpointOut,
+)
 from voip_contract.models import Outcomes
 
 M = TypeVar("M", bound=BaseModel)
@@ -174,6 +180,23 @@ class ApiClient:
         """A new member of my tenant (it signs in through the CRM's identity provider)."""
         body = {"email": email, "display_name": display_name}
         return await self._request("POST", "/api/admin/users", AdminUser, json=body)
+
+    async def webhooks(self) -> tuple[list[WebhookEndpointOut], list[WebhookDeliveryOut]]:
+        """My tenant's webhook endpoints and its 50 latest deliveries."""
+        endpoints = await self._send("GET", "/api/admin/webhooks")
+        deliveries = await self._request(
+            "GET", "/api/admin/webhooks/deliveries", Page[WebhookDeliveryOut]
+        )
+        listed = [WebhookEndpointOut.model_validate(e) for e in endpoints.json()]
+        return listed, list(deliveries.items)
+
+    async def add_webhook(self, url: str) -> WebhookEndpointCreated:
+        """A new endpoint for every call event; its secret is in this answer only."""
+        body = {"url": url, "event_types": list(WEBHOOK_EVENTS)}
+        return await self._request("POST", "/api/admin/webhooks", WebhookEndpointCreated, json=body)
+
+    async def resend(self, delivery_id: int) -> None:
+        await self._send("POST", f"/api/admin/webhooks/deliveries/{delivery_id}/resend")
 
     async def outcomes(self) -> list[str]:
         """My tenant's call outcomes."""

@@ -15,7 +15,12 @@ from voip_app.media.base import AudioOutput
 from voip_app.platform import Permission, PermissionState
 from voip_app.ui.ports import AudioDevice, AudioDevices, EngineListener, EngineUpdate
 from voip_contract import Call, Contact, Party, User
-from voip_contract.admin import AdminUser
+from voip_contract.admin import (
+    AdminUser,
+    WebhookDeliveryOut,
+    WebhookEndpointCreated,
+    WebhookEndpointOut,
+)
 
 ALICE = User(id="u-alice", tenant_id="t-acme", email="alice@acme.test", display_name="Alice Adams")
 BOB = Contact(id="u-bob", display_name="Bob Brown", email="bob@acme.test", presence="online")
@@ -58,6 +63,8 @@ class FakeEngine:
     contacts_result: list[Contact] = field(default_factory=lambda: [BOB, CAROL])
     history_result: list[Call] = field(default_factory=list)
     admin_result: list[AdminUser] = field(default_factory=list)
+    webhook_result: list[WebhookEndpointOut] = field(default_factory=list)
+    delivery_result: list[WebhookDeliveryOut] = field(default_factory=list)
     fail: dict[str, BaseException] = field(default_factory=dict)
     calls: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
     listener: EngineListener | None = None
@@ -107,6 +114,27 @@ class FakeEngine:
     async def outcomes(self) -> list[str]:
         self._record("outcomes")
         return ["connected", "no_answer"]
+
+    async def webhooks(self) -> tuple[list[WebhookEndpointOut], list[WebhookDeliveryOut]]:
+        self._record("webhooks")
+        return list(self.webhook_result), list(self.delivery_result)
+
+    async def add_webhook(self, url: str) -> WebhookEndpointCreated:
+        self._record("add_webhook", url)
+        at = datetime(2026, 11, 24, tzinfo=UTC)
+        made = WebhookEndpointCreated(
+            id="e1",
+            url=url,
+            event_types=["call.ended"],
+            enabled=True,
+            created_at=at,
+            secret="whsec_x",
+        )
+        self.webhook_result.append(made)
+        return made
+
+    async def resend(self, delivery_id: int) -> None:
+        self._record("resend", delivery_id)
 
     async def admin_users(self) -> list[AdminUser]:
         self._record("admin_users")

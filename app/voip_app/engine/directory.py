@@ -128,6 +128,12 @@ class Directory:
         api = self._session.require_api()
         if change is None:
             return await api.admin_users()
+        if change == "webhooks":
+            return await api.webhooks()
+        if change == "add_webhook":
+            return await api.add_webhook(new["url"])
+        if change == "resend":
+            return await api.resend(int(user_id))
         if change == "add":
             return await api.admin_add(new["email"], new["display_name"])
         return await api.admin_change(user_id, change)

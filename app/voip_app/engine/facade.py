@@ -73,7 +73,12 @@ from voip_contract import (
     Ringing,
     User,
 )
-from voip_contract.admin import AdminUser
+from voip_contract.admin import (
+    AdminUser,
+    WebhookDeliveryOut,
+    WebhookEndpointCreated,
+    WebhookEndpointOut,
+)
 
 
 def _default_signaling(
@@ -215,6 +220,19 @@ class CallEngine:
     async def admin_add(self, email: str, display_name: str) -> AdminUser:
         user: AdminUser = await self._directory.admin("add", email=email, display_name=display_name)
         return user
+
+    async def webhooks(self) -> tuple[list[WebhookEndpointOut], list[WebhookDeliveryOut]]:
+        """My tenant's webhook endpoints and latest deliveries, for its admins."""
+        found: tuple[list[WebhookEndpointOut], list[WebhookDeliveryOut]]
+        found = await self._directory.admin("webhooks")
+        return found
+
+    async def add_webhook(self, url: str) -> WebhookEndpointCreated:
+        made: WebhookEndpointCreated = await self._directory.admin("add_webhook", url=url)
+        return made
+
+    async def resend(self, delivery_id: int) -> None:
+        await self._directory.admin("resend", str(delivery_id))
 
     async def outcomes(self) -> list[str]:
         """The outcomes my tenant offers for a call's note."""

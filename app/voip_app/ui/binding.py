@@ -34,7 +34,12 @@ from voip_app.ui.ports import (
     SessionRenewed,
 )
 from voip_contract import Call, Contact, User
-from voip_contract.admin import AdminUser
+from voip_contract.admin import (
+    AdminUser,
+    WebhookDeliveryOut,
+    WebhookEndpointCreated,
+    WebhookEndpointOut,
+)
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +130,15 @@ class EngineBinding:
 
     async def outcomes(self) -> list[str]:
         return await self._engine.outcomes()
+
+    async def webhooks(self) -> tuple[list[WebhookEndpointOut], list[WebhookDeliveryOut]]:
+        return await self._engine.webhooks()
+
+    async def add_webhook(self, url: str) -> WebhookEndpointCreated:
+        return await self._engine.add_webhook(url)
+
+    async def resend(self, delivery_id: int) -> None:
+        await self._engine.resend(delivery_id)
 
     async def admin_users(self) -> list[AdminUser]:
         return await self._engine.admin_users()

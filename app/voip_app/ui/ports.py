@@ -18,7 +18,12 @@ from typing import Protocol
 from voip_app.call.model import ActiveCall
 from voip_app.media.base import AudioOutput
 from voip_contract import Call, Contact, Presence, User
-from voip_contract.admin import AdminUser
+from voip_contract.admin import (
+    AdminUser,
+    WebhookDeliveryOut,
+    WebhookEndpointCreated,
+    WebhookEndpointOut,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +132,18 @@ class EnginePort(Protocol):
 
     async def outcomes(self) -> list[str]:
         """The outcomes my tenant offers for a call's note."""
+        ...
+
+    async def webhooks(self) -> tuple[list[WebhookEndpointOut], list[WebhookDeliveryOut]]:
+        """My tenant's webhook endpoints and its latest deliveries."""
+        ...
+
+    async def add_webhook(self, url: str) -> WebhookEndpointCreated:
+        """A new endpoint for every call event (its secret is shown this once)."""
+        ...
+
+    async def resend(self, delivery_id: int) -> None:
+        """Send a delivery's event once more."""
         ...
 
     async def admin_users(self) -> list[AdminUser]:

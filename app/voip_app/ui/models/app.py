@@ -27,6 +27,7 @@ from voip_app.ui.models.contacts import ContactsModel
 from voip_app.ui.models.history import HistoryModel
 from voip_app.ui.models.settings import SettingsModel
 from voip_app.ui.models.signin import DEFAULT_SERVER_URL, SignInForm
+from voip_app.ui.models.webhooks import WebhooksModel
 from voip_app.ui.ports import (
     CallChanged,
     ConnectionChanged,
@@ -70,6 +71,7 @@ class AppModel:
     history: HistoryModel = field(init=False)
     settings: SettingsModel = field(init=False)
     admin: AdminModel = field(init=False)
+    webhooks: WebhooksModel = field(init=False)
     sign_out_after_call: str | None = None
     """Why the session ended while a call was on: it signs out when the call ends."""
 
@@ -81,6 +83,7 @@ class AppModel:
         self.history = HistoryModel(engine, self.contacts, fail, self.clock)
         self.settings = SettingsModel(engine, fail)
         self.admin = AdminModel(engine, fail)
+        self.webhooks = WebhooksModel(engine, fail)
         engine.set_listener(lambda update: self.post(lambda: self._apply(update)))
 
     @property

@@ -31,6 +31,7 @@ from voip_app.ui.views.incoming import IncomingView
 from voip_app.ui.views.outgoing import OutgoingView
 from voip_app.ui.views.settings import SettingsView
 from voip_app.ui.views.signin import SignInView
+from voip_app.ui.views.webhooks import WebhooksView
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +53,9 @@ TABS = (
     Tab("history", "/history", "History", ft.Icons.HISTORY, ft.Icons.HISTORY),
     Tab("settings", "/settings", "Settings", ft.Icons.SETTINGS_OUTLINED, ft.Icons.SETTINGS),
 )
-ADMIN_TAB = Tab(
-    "admin",
-    "/admin",
-    "Users",
-    ft.Icons.ADMIN_PANEL_SETTINGS_OUTLINED,
-    ft.Icons.ADMIN_PANEL_SETTINGS,
+ADMIN_TABS = (
+    Tab("admin", "/admin", "Users", ft.Icons.MANAGE_ACCOUNTS_OUTLINED, ft.Icons.MANAGE_ACCOUNTS),
+    Tab("webhooks", "/webhooks", "Webhooks", ft.Icons.WEBHOOK_OUTLINED, ft.Icons.WEBHOOK),
 )
 """Shown to a tenant's admins only, after the others."""
 
@@ -100,7 +98,7 @@ def badge(tab: Tab, location: str, contacts: ContactsModel) -> int:
 def Navigation(contacts: ContactsModel, viewport: Viewport) -> ft.Control:
     location = ft.use_route_location() or "/"
     user = use_model().user
-    tabs = (*TABS, ADMIN_TAB) if user is not None and user.role == "admin" else TABS
+    tabs = (*TABS, *ADMIN_TABS) if user is not None and user.role == "admin" else TABS
     items = [
         nav_item(tab, tab.selected_at(location), badge(tab, location, contacts)) for tab in tabs
     ]
@@ -145,6 +143,13 @@ def AdminRoute() -> ft.Control:
 
 
 @ft.component
+def WebhooksRoute() -> ft.Control:
+    hooks = use_model().webhooks
+    ft.use_effect(hooks.opened, [])
+    return WebhooksView(hooks)
+
+
+@ft.component
 def Shell() -> ft.Control:
     """Signed in: navigation plus the routed screen."""
     return ShellLayout(use_viewport(), ft.use_route_outlet())
@@ -179,6 +184,7 @@ def CallGate(calls: CallModel) -> ft.Control:
         ft.Route(path="history", component=HistoryRoute),
         ft.Route(path="settings", component=SettingsRoute),
         ft.Route(path="admin", component=AdminRoute),
+        ft.Route(path="webhooks", component=WebhooksRoute),
     ]
     return ft.Router([ft.Route(component=Shell, children=routes)])
 
