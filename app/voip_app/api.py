@@ -43,6 +43,14 @@ from voip_contract import (
     RoomToken,
     User,
 )
+from voip_contract.admin import (
+    WEBHOOK_EVENTS,
+    AdminUser,
+    WebhookDeliveryOut,
+    WebhookEndpointCreated,
+    WebhookEndpointOut,
+)
+from voip_contract.models import Outcomes
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -157,6 +165,51 @@ class ApiClient:
 
     async def call(self, call_id: str) -> Call:
         return await self._request("GET", f"/api/calls/{call_id}", Call)
+
+    async def put_note(self, call_id: str, *, outcome: str | None, text: str | None) -> Call:
+        """My outcome and note on a finished call of mine; the call with it."""
+        body = {"outcome": outcome, "text": text}
+        return await self._request("PUT", f"/api/calls/{call_id}/note", Call, json=body)
+
+    async def admin_users(self) -> list[AdminUser]:
+        """My tenant's users (I am its admin), by email; the first 200."""
+        page = await self._request(
+            "GET", "/api/admin/users", Page[AdminUser], params={"limit": 200}
+        )
+        return list(page.items)
+
+    async def admin_change(self, user_id: str, change: str) -> AdminUser:
+        """``disable``, ``enable``, ``admin`` or ``member`` one of my tenant's users."""
+        path = f"/api/admin/users/{user_id}"
+        if change in ("disable", "enable"):
+            return await self._request("POST", f"{path}/{change}", AdminUser)
+        return await self._request("PATCH", path, AdminUser, json={"role": change})
+
+    async def admin_add(self, email: str, display_name: str) -> AdminUser:
+        """A new member of my tenant (it signs in through the CRM's identity provider)."""
+        body = {"email": email, "display_name": display_name}
+        return await self._request("POST", "/api/admin/users", AdminUser, json=body)
+
+    async def webhooks(self) -> tuple[list[WebhookEndpointOut], list[WebhookDeliveryOut]]:
+        """My tenant's webhook endpoints and its 50 latest deliveries."""
+        endpoints = await self._send("GET", "/api/admin/webhooks")
+        deliveries = await self._request(
+            "GET", "/api/admin/webhooks/deliveries", Page[WebhookDeliveryOut]
+        )
+        listed = [WebhookEndpointOut.model_validate(e) for e in endpoints.json()]
+        return listed, list(deliveries.items)
+
+    async def add_webhook(self, url: str) -> WebhookEndpointCreated:
+        """A new endpoint for every call event; its secret is in this answer only."""
+        body = {"url": url, "event_types": list(WEBHOOK_EVENTS)}
+        return await self._request("POST", "/api/admin/webhooks", WebhookEndpointCreated, json=body)
+
+    async def resend(self, delivery_id: int) -> None:
+        await self._send("POST", f"/api/admin/webhooks/deliveries/{delivery_id}/resend")
+
+    async def outcomes(self) -> list[str]:
+        """My tenant's call outcomes."""
+        return list((await self._request("GET", "/api/outcomes", Outcomes)).outcomes)
 
     async def room_token(self, call_id: str, *, device_id: str | None = None) -> RoomToken:
         """A fresh token for an IN_PROGRESS call of mine: rejoin after a network loss.

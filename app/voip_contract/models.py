@@ -132,6 +132,8 @@ class User(Outbound):
     tenant_id: str
     email: str
     display_name: str
+    role: str = "member"
+    """``member`` or ``admin`` (of the tenant: ``/api/admin/*``)."""
 
 
 class LoginResponse(Outbound):

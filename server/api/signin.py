@@ -31,7 +31,11 @@ router = APIRouter(prefix="/auth")
 
 def user_out(user: User) -> UserOut:
     return UserOut(
-        id=user.id, tenant_id=user.tenant_id, email=user.email, display_name=user.display_name
+        id=user.id,
+        tenant_id=user.tenant_id,
+        email=user.email,
+        display_name=user.display_name,
+        role=user.role,
     )
 
 

@@ -153,6 +153,9 @@ async def test_the_last_admin_stays(stack: Stack) -> None:
     )
     assert demoted.json()["role"] == "member"
     assert (await stack.http.get("/api/admin/users", headers=alice.auth)).status_code == 403
+    me = (await stack.http.get("/api/me", headers=alice.auth)).json()
+    assert me["role"] == "member"
+    assert (await stack.http.get("/api/me", headers=bob.auth)).json()["role"] == "admin"
 
 
 async def test_cli_adds_disables_and_enables(stack: Stack) -> None:

@@ -29,6 +29,7 @@ def server_env(sfu: DevSfu, ring_timeout_s: float) -> dict[str, str]:
         "VOIP_LIVEKIT_API_KEY": sfu.api_key,
         "VOIP_LIVEKIT_API_SECRET": sfu.api_secret,
         "VOIP_RING_TIMEOUT_S": str(ring_timeout_s),
+        "VOIP_WEBHOOK_ALLOW_PRIVATE": "true",  # the Webhooks screen's test receiver is on loopback
     }
 
 

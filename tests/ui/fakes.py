@@ -15,6 +15,12 @@ from voip_app.media.base import AudioOutput
 from voip_app.platform import Permission, PermissionState
 from voip_app.ui.ports import AudioDevice, AudioDevices, EngineListener, EngineUpdate
 from voip_contract import Call, Contact, Party, User
+from voip_contract.admin import (
+    AdminUser,
+    WebhookDeliveryOut,
+    WebhookEndpointCreated,
+    WebhookEndpointOut,
+)
 
 ALICE = User(id="u-alice", tenant_id="t-acme", email="alice@acme.test", display_name="Alice Adams")
 BOB = Contact(id="u-bob", display_name="Bob Brown", email="bob@acme.test", presence="online")
@@ -56,6 +62,9 @@ class FakeEngine:
 
     contacts_result: list[Contact] = field(default_factory=lambda: [BOB, CAROL])
     history_result: list[Call] = field(default_factory=list)
+    admin_result: list[AdminUser] = field(default_factory=list)
+    webhook_result: list[WebhookEndpointOut] = field(default_factory=list)
+    delivery_result: list[WebhookDeliveryOut] = field(default_factory=list)
     fail: dict[str, BaseException] = field(default_factory=dict)
     calls: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
     listener: EngineListener | None = None
@@ -99,6 +108,66 @@ class FakeEngine:
     async def recording_url(self, recording_id: str) -> str:
         self._record("recording_url", recording_id)
         return f"http://calls.test/api/recordings/{recording_id}/play?sig=x"
+
+    async def note_call(self, call_id: str, outcome: str | None, text: str | None) -> Call:
+        self._record("note_call", call_id, outcome, text)
+        found = next(c for c in self.history_result if c.id == call_id)
+        note = {"outcome": outcome, "text": text, "by": ALICE.id, "at": found.created_at}
+        noted = Call.model_validate({**found.model_dump(), "note": note})
+        self.history_result = [noted if c.id == call_id else c for c in self.history_result]
+        return noted
+
+    async def outcomes(self) -> list[str]:
+        self._record("outcomes")
+        return ["connected", "no_answer"]
+
+    async def webhooks(self) -> tuple[list[WebhookEndpointOut], list[WebhookDeliveryOut]]:
+        self._record("webhooks")
+        return list(self.webhook_result), list(self.delivery_result)
+
+    async def add_webhook(self, url: str) -> WebhookEndpointCreated:
+        self._record("add_webhook", url)
+        at = datetime(2026, 11, 24, tzinfo=UTC)
+        made = WebhookEndpointCreated(
+            id="e1",
+            url=url,
+            event_types=["call.ended"],
+            enabled=True,
+            created_at=at,
+            secret="whsec_x",
+        )
+        self.webhook_result.append(made)
+        return made
+
+    async def resend(self, delivery_id: int) -> None:
+        self._record("resend", delivery_id)
+
+    async def admin_users(self) -> list[AdminUser]:
+        self._record("admin_users")
+        return list(self.admin_result)
+
+    async def admin_change(self, user_id: str, change: str) -> AdminUser:
+        self._record("admin_change", user_id, change)
+        user = next(u for u in self.admin_result if u.id == user_id)
+        if change in ("disable", "enable"):
+            changed = user.model_copy(update={"disabled": change == "disable"})
+        else:
+            changed = user.model_copy(update={"role": change})
+        self.admin_result = [changed if u.id == user_id else u for u in self.admin_result]
+        return changed
+
+    async def admin_add(self, email: str, display_name: str) -> AdminUser:
+        self._record("admin_add", email, display_name)
+        added = AdminUser(
+            id="new",
+            email=email,
+            display_name=display_name,
+            role="member",
+            disabled=False,
+            created_at=datetime(2026, 11, 24, tzinfo=UTC),
+        )
+        self.admin_result.append(added)
+        return added
 
     async def dial(self, contact: Contact) -> None:
         self._record("dial", contact.id)

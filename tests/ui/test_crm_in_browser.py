@@ -1,6 +1,7 @@
 """The CRM in the call, in Chromium against a real call server: the callee sees the CRM record a
-call is about on the incoming screen ("Alice Anders · Deal: ACME renewal"), and the record and
-the note show in the history row. The caller here is the CRM-embedded client the app is not:
+call is about on the incoming screen ("Alice Anders · Deal: ACME renewal"), then notes the call
+from its history row (``note.*``: an outcome of the tenant's and a text), and the row shows
+both. The caller here is the CRM-embedded client the app is not:
 a real Socket.IO client that sends ``invite`` with a ``context`` (the app has no CRM record to
 name), running on its own thread's event loop while the browser test drives Bob's screen."""
 
@@ -19,8 +20,9 @@ import socketio
 
 from tests.support.servers import CallServer
 from tests.ui.browser import PHONE, Browser, User, WebApp
-from tests.ui.fakes import make_call
+from tests.ui.fakes import FakeEngine, FakePlatform, FakeRinger, Loop, MemoryStore, make_call
 from tests.ui.scenarios import ALICE, BOB, PASSWORD, Stack, go, shot, signed_in
+from voip_app.ui.models import AppModel
 from voip_app.ui.models.history import about_text
 from voip_contract import NAMESPACE, Call
 
@@ -88,7 +90,7 @@ def user_id(stack: Stack, email: str) -> str:
 
 
 @pytest.mark.ui
-def test_the_callee_sees_the_crm_record_and_the_note_in_history(bob: User, stack: Stack) -> None:
+def test_the_callee_sees_the_crm_record_then_notes_the_call(bob: User, stack: Stack) -> None:
     signed_in(bob, BOB, stack)
     alice = ThreadedCaller(stack.api_url, ALICE)
     try:
@@ -103,19 +105,24 @@ def test_the_callee_sees_the_crm_record_and_the_note_in_history(bob: User, stack
         shot(bob, "incoming-context")
         bob.click("incoming.decline")
         bob.gone("incoming.view")
-        noted = alice.http.put(
-            f"/api/calls/{call_id}/note",
-            headers={"Authorization": f"Bearer {alice.token}"},
-            json={"outcome": "follow_up", "text": "call back Monday"},
-        )
-        assert noted.status_code == 200, noted.text
     finally:
         alice.close()
     go(bob, "history")
-    bob.click("nav.contacts")
-    go(bob, "history")  # opened again: the history is read afresh
+    assert bob.wait_text(f"history.row.{call_id}.about", "Deal") == "Deal: ACME renewal"
+    bob.click(f"history.row.{call_id}.note")
+    bob.visible("note.view")
+    bob.click("note.outcome.follow_up")
+    bob.type_into("note.text", "call back Monday")
+    shot(bob, "note")
+    bob.click("note.save")
+    bob.gone("note.view")
     expected = "Deal: ACME renewal · Follow up: call back Monday"
     assert bob.wait_text(f"history.row.{call_id}.about", "Follow up") == expected
+    with httpx.Client(base_url=stack.api_url, timeout=10) as http:
+        token = http.post("/api/auth/login", json={"email": BOB, "password": PASSWORD})
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        stored = http.get(f"/api/calls/{call_id}", headers=headers).json()["note"]
+    assert (stored["outcome"], stored["text"]) == ("follow_up", "call back Monday")
     shot(bob, "history-note")
 
 
@@ -140,3 +147,39 @@ def test_about_text_of_a_history_row() -> None:
         }
     )
     assert about_text(only_note) == "hi"
+
+
+async def test_the_history_model_writes_a_note() -> None:
+    """Spec: opening a row's note reads the tenant's outcomes; an outcome picked twice is none;
+    Save sends (outcome, trimmed text or None) and the row shows the note; Save with nothing
+    closes without a request; Skip closes without a request."""
+    engine, loop = FakeEngine(), Loop()
+    model = AppModel(
+        engine=engine,
+        ringer=FakeRinger(),
+        store=MemoryStore(),
+        platform=FakePlatform(),
+        post=loop.post,
+        spawn=loop.spawn,
+    )
+    engine.history_result = [make_call("h1")]
+    await model.history.opened()
+    history = model.history
+    await history.start_note("h1")
+    assert (history.noting, history.note_outcomes) == ("h1", ["connected", "no_answer"])
+    await history.save_note()
+    assert history.noting is None
+    assert engine.called("note_call") == []
+    await history.start_note("h1")
+    history.cancel_note()
+    assert history.noting is None
+    await history.start_note("h1")
+    history.choose_outcome("no_answer")
+    history.choose_outcome("connected")
+    history.choose_outcome("connected")
+    history.choose_outcome("no_answer")
+    history.type_note("  back Monday ")
+    await history.save_note()
+    assert engine.called("note_call") == [("h1", "no_answer", "back Monday")]
+    assert history.noting is None
+    assert history.rows[0].about_text == "No answer: back Monday"

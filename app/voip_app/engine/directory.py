@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from voip_app.engine.events import PresenceWatchedEvent, PresenceWatchFailedEvent
 from voip_app.engine.shared import Shared
@@ -113,6 +114,33 @@ class Directory:
         history = tuple(page.items)
         self._out.update(history=history, missed_count=self._count_missed(history))
         return history
+
+    async def note_call(self, call_id: str, outcome: str | None, text: str | None) -> Call:
+        """My outcome and note on a finished call; the history shows it at once."""
+        noted = await self._session.require_api().put_note(call_id, outcome=outcome, text=text)
+        history = tuple(noted if c.id == noted.id else c for c in self._out.snapshot.history)
+        self._out.update(history=history)
+        return noted
+
+    async def admin(self, change: str | None = None, user_id: str = "", **new: str) -> Any:
+        """My tenant's users (``change`` ``None``), or one changed (``disable``, ``enable``,
+        ``admin``, ``member``), or added (``add`` with ``email`` and ``display_name``)."""
+        api = self._session.require_api()
+        if change is None:
+            return await api.admin_users()
+        if change == "webhooks":
+            return await api.webhooks()
+        if change == "add_webhook":
+            return await api.add_webhook(new["url"])
+        if change == "resend":
+            return await api.resend(int(user_id))
+        if change == "add":
+            return await api.admin_add(new["email"], new["display_name"])
+        return await api.admin_change(user_id, change)
+
+    async def outcomes(self) -> list[str]:
+        """The outcomes my tenant offers for a call."""
+        return await self._session.require_api().outcomes()
 
     async def refresh_quietly(self) -> None:
         """Contacts and history again; a failure is only logged."""

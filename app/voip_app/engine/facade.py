@@ -74,6 +74,12 @@ from voip_contract import (
     Ringing,
     User,
 )
+from voip_contract.admin import (
+    AdminUser,
+    WebhookDeliveryOut,
+    WebhookEndpointCreated,
+    WebhookEndpointOut,
+)
 
 
 def _default_signaling(
@@ -202,6 +208,41 @@ class CallEngine:
         """A short-lived URL playing one recording of my call (``call.recording.id``)."""
         signed = await self._session.require_api().recording_url(recording_id)
         return signed.url
+
+    async def note_call(self, call_id: str, outcome: str | None, text: str | None) -> Call:
+        """My outcome and note on a finished call of mine (``PUT /api/calls/{id}/note``)."""
+        return await self._directory.note_call(call_id, outcome, text)
+
+    async def admin_users(self) -> list[AdminUser]:
+        """My tenant's users, for its admins."""
+        users: list[AdminUser] = await self._directory.admin()
+        return users
+
+    async def admin_change(self, user_id: str, change: str) -> AdminUser:
+        """``disable``, ``enable``, ``admin`` or ``member`` a user of my tenant."""
+        user: AdminUser = await self._directory.admin(change, user_id)
+        return user
+
+    async def admin_add(self, email: str, display_name: str) -> AdminUser:
+        user: AdminUser = await self._directory.admin("add", email=email, display_name=display_name)
+        return user
+
+    async def webhooks(self) -> tuple[list[WebhookEndpointOut], list[WebhookDeliveryOut]]:
+        """My tenant's webhook endpoints and latest deliveries, for its admins."""
+        found: tuple[list[WebhookEndpointOut], list[WebhookDeliveryOut]]
+        found = await self._directory.admin("webhooks")
+        return found
+
+    async def add_webhook(self, url: str) -> WebhookEndpointCreated:
+        made: WebhookEndpointCreated = await self._directory.admin("add_webhook", url=url)
+        return made
+
+    async def resend(self, delivery_id: int) -> None:
+        await self._directory.admin("resend", str(delivery_id))
+
+    async def outcomes(self) -> list[str]:
+        """The outcomes my tenant offers for a call's note."""
+        return await self._directory.outcomes()
 
     def mark_missed_seen(self) -> None:
         """The user looked at their missed calls: the badge goes to zero."""

@@ -37,6 +37,12 @@ from voip_app.ui.ports import (
     SessionRenewed,
 )
 from voip_contract import Call, Contact, User
+from voip_contract.admin import (
+    AdminUser,
+    WebhookDeliveryOut,
+    WebhookEndpointCreated,
+    WebhookEndpointOut,
+)
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +132,30 @@ class EngineBinding:
 
     async def recording_url(self, recording_id: str) -> str:
         return await self._engine.recording_url(recording_id)
+
+    async def note_call(self, call_id: str, outcome: str | None, text: str | None) -> Call:
+        return await self._engine.note_call(call_id, outcome, text)
+
+    async def outcomes(self) -> list[str]:
+        return await self._engine.outcomes()
+
+    async def webhooks(self) -> tuple[list[WebhookEndpointOut], list[WebhookDeliveryOut]]:
+        return await self._engine.webhooks()
+
+    async def add_webhook(self, url: str) -> WebhookEndpointCreated:
+        return await self._engine.add_webhook(url)
+
+    async def resend(self, delivery_id: int) -> None:
+        await self._engine.resend(delivery_id)
+
+    async def admin_users(self) -> list[AdminUser]:
+        return await self._engine.admin_users()
+
+    async def admin_change(self, user_id: str, change: str) -> AdminUser:
+        return await self._engine.admin_change(user_id, change)
+
+    async def admin_add(self, email: str, display_name: str) -> AdminUser:
+        return await self._engine.admin_add(email, display_name)
 
     # --- calls -----------------------------------------------------------------------------------
 

@@ -18,6 +18,12 @@ from typing import Protocol
 from voip_app.call.model import ActiveCall
 from voip_app.media.base import AudioOutput
 from voip_contract import Call, Contact, Presence, User
+from voip_contract.admin import (
+    AdminUser,
+    WebhookDeliveryOut,
+    WebhookEndpointCreated,
+    WebhookEndpointOut,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +125,38 @@ class EnginePort(Protocol):
     async def contacts(self, query: str = "") -> list[Contact]: ...
 
     async def history(self) -> list[Call]: ...
+
+    async def note_call(self, call_id: str, outcome: str | None, text: str | None) -> Call:
+        """My outcome and note on a finished call of mine; the call with it."""
+        ...
+
+    async def outcomes(self) -> list[str]:
+        """The outcomes my tenant offers for a call's note."""
+        ...
+
+    async def webhooks(self) -> tuple[list[WebhookEndpointOut], list[WebhookDeliveryOut]]:
+        """My tenant's webhook endpoints and its latest deliveries."""
+        ...
+
+    async def add_webhook(self, url: str) -> WebhookEndpointCreated:
+        """A new endpoint for every call event (its secret is shown this once)."""
+        ...
+
+    async def resend(self, delivery_id: int) -> None:
+        """Send a delivery's event once more."""
+        ...
+
+    async def admin_users(self) -> list[AdminUser]:
+        """My tenant's users (I am its admin)."""
+        ...
+
+    async def admin_change(self, user_id: str, change: str) -> AdminUser:
+        """``disable``, ``enable``, ``admin`` or ``member`` one of them; it as it is now."""
+        ...
+
+    async def admin_add(self, email: str, display_name: str) -> AdminUser:
+        """A new member of my tenant."""
+        ...
 
     def mark_missed_seen(self) -> None:
         """The person looked at the history: the missed-call badge goes to zero."""

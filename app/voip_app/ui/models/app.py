@@ -14,6 +14,7 @@ from voip_app.call.model import ActiveCall
 from voip_app.clock import SYSTEM_CLOCK, Clock
 from voip_app.errors import Unauthorized, VoipError
 from voip_app.platform import Permission, PermissionState, Platform
+from voip_app.ui.models.admin import AdminModel
 from voip_app.ui.models.banner import (
     FULL_SCREEN_HINT,
     SESSION_EXPIRED_SIGN_IN,
@@ -26,6 +27,7 @@ from voip_app.ui.models.contacts import ContactsModel
 from voip_app.ui.models.history import HistoryModel
 from voip_app.ui.models.settings import SettingsModel
 from voip_app.ui.models.signin import DEFAULT_SERVER_URL, SignInForm
+from voip_app.ui.models.webhooks import WebhooksModel
 from voip_app.ui.ports import (
     CallChanged,
     ConnectionChanged,
@@ -71,6 +73,8 @@ class AppModel:
     contacts: ContactsModel = field(init=False)
     history: HistoryModel = field(init=False)
     settings: SettingsModel = field(init=False)
+    admin: AdminModel = field(init=False)
+    webhooks: WebhooksModel = field(init=False)
     sign_out_after_call: str | None = None
     """Why the session ended while a call was on: it signs out when the call ends."""
 
@@ -81,6 +85,8 @@ class AppModel:
         self.contacts = ContactsModel(engine, self.call, fail)
         self.history = HistoryModel(engine, self.contacts, fail, self.clock, self.player)
         self.settings = SettingsModel(engine, fail)
+        self.admin = AdminModel(engine, fail)
+        self.webhooks = WebhooksModel(engine, fail)
         engine.set_listener(lambda update: self.post(lambda: self._apply(update)))
 
     @property

@@ -82,6 +82,12 @@ class HistoryModel:
     loading: bool = False
     playing: str | None = None
     """The call whose recording plays (or played last)."""
+    noting: str | None = None
+    """The call whose note is being written (``note.*``), if any."""
+    note_outcomes: list[str] = field(default_factory=list)
+    note_outcome: str | None = None
+    note_text: str = ""
+    note_busy: bool = False
 
     async def opened(self) -> None:
         """The history screen opened: the missed calls are seen, the list is read again."""
@@ -129,3 +135,43 @@ class HistoryModel:
             Contact(id=row.peer_id, display_name=row.peer_name, email="", presence="offline")
         )
         await self.contacts.call(row.peer_id)
+
+    async def start_note(self, call_id: str) -> None:
+        """Open the note of a call (``history.row.<id>.note``): its outcomes are read first."""
+        try:
+            outcomes = await self.engine.outcomes()
+        except (VoipError, MediaError) as exc:
+            await self.fail(exc)
+            return
+        self.note_outcomes, self.note_outcome, self.note_text = outcomes, None, ""
+        self.noting = call_id
+
+    def choose_outcome(self, outcome: str) -> None:
+        """Pick an outcome; picking the chosen one again leaves none."""
+        self.note_outcome = None if self.note_outcome == outcome else outcome
+
+    def type_note(self, text: str) -> None:
+        self.note_text = text
+
+    def cancel_note(self) -> None:
+        self.noting = None
+
+    async def save_note(self) -> None:
+        """Send the note; the row shows it. Nothing to send (no outcome, no text) closes it."""
+        call_id, text = self.noting, self.note_text.strip() or None
+        if call_id is None:
+            return
+        if self.note_outcome is None and text is None:
+            self.noting = None
+            return
+        self.note_busy = True
+        try:
+            noted = await self.engine.note_call(call_id, self.note_outcome, text)
+        except (VoipError, MediaError) as exc:
+            await self.fail(exc)
+            return
+        finally:
+            self.note_busy = False
+        self.noting = None
+        now = self.clock.now()
+        self.rows = [history_row(noted, now) if r.id == call_id else r for r in self.rows]

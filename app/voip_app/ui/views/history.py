@@ -42,11 +42,17 @@ def HistoryTile(row: HistoryRow, key: str | None = None) -> ft.Control:
         f"Call {row.peer_name} back",
         task(lambda: history.call_back(row.id)),
     )
+    note = icon_action(
+        f"history.row.{row.id}.note",
+        ft.Icons.EDIT_NOTE,
+        "Add a note",
+        task(lambda: history.start_note(row.id)),
+    )
     lines = [ft.Text(row.peer_name, size=16, weight=ft.FontWeight.W_500), outcome_line(row)]
     if row.about_text:  # the CRM record and the note
         about = ft.Text(row.about_text, size=13, max_lines=2, overflow=ft.TextOverflow.ELLIPSIS)
         lines.append(tagged(f"history.row.{row.id}.about", about))
-    action: ft.Control = call_back
+    buttons: list[ft.Control] = [note, call_back]
     if row.recording_id is not None:
         play = icon_action(
             f"history.row.{row.id}.play",
@@ -54,12 +60,52 @@ def HistoryTile(row: HistoryRow, key: str | None = None) -> ft.Control:
             "Play the recording",
             task(lambda: history.play(row.id)),
         )
-        action = ft.Row([play, call_back], tight=True, spacing=0)
-    return list_row(f"history.row.{row.id}", avatar(row.peer_name, 40), lines, action)
+        buttons.insert(0, play)
+    actions = ft.Row(buttons, spacing=0, tight=True)
+    return list_row(f"history.row.{row.id}", avatar(row.peer_name, 40), lines, actions)
+
+
+def note_editor(history: HistoryModel) -> ft.Control:
+    """The note of one call (``note.*``): an outcome of the tenant's, a text, save or cancel."""
+
+    async def typed(e: ft.Event[ft.TextField]) -> None:
+        history.type_note(e.control.value or "")
+
+    def chip(outcome: str) -> ft.Control:
+        label = outcome.replace("_", " ").capitalize()
+        picked = history.note_outcome == outcome
+        kind = ft.FilledButton if picked else ft.OutlinedButton
+        button = kind(label, on_click=lambda _: history.choose_outcome(outcome))
+        return tagged(f"note.outcome.{outcome}", button, button=True, selected=picked)
+
+    text = ft.TextField(label="Note", value=history.note_text, max_length=2000, on_change=typed)
+    save = ft.FilledButton("Save", on_click=task(history.save_note), disabled=history.note_busy)
+    cancel = ft.TextButton("Skip", on_click=lambda _: history.cancel_note())
+    return tagged(
+        "note.view",
+        ft.Container(
+            padding=ft.Padding.all(16),
+            border_radius=16,
+            bgcolor=ft.Colors.SURFACE_CONTAINER_HIGH,
+            content=ft.Column(
+                [
+                    ft.Text("What was the call about?", size=16, weight=ft.FontWeight.W_500),
+                    ft.Row([chip(o) for o in history.note_outcomes], wrap=True, spacing=8),
+                    tagged("note.text", text),
+                    ft.Row(
+                        [tagged("note.cancel", cancel), tagged("note.save", save)],
+                        alignment=ft.MainAxisAlignment.END,
+                    ),
+                ],
+                spacing=10,
+            ),
+        ),
+    )
 
 
 @ft.component
 def HistoryView(history: HistoryModel) -> ft.Control:
     tiles: list[ft.Control] = [HistoryTile(row, key=row.id) for row in history.rows]
     none = empty_state(ft.Icons.HISTORY, "No calls yet", "Calls you make and get show up here.")
-    return list_screen("History", tiles, loading=history.loading, empty=none)
+    header = [note_editor(history)] if history.noting else None
+    return list_screen("History", tiles, loading=history.loading, empty=none, header=header)

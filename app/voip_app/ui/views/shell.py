@@ -14,6 +14,7 @@ import flet as ft
 
 from voip_app.ui import theme
 from voip_app.ui.models import AppModel, CallModel, ContactsModel, SettingsModel
+from voip_app.ui.views.admin import AdminView
 from voip_app.ui.views.banner import BannerView
 from voip_app.ui.views.common import (
     ModelContext,
@@ -30,6 +31,7 @@ from voip_app.ui.views.incoming import IncomingView
 from voip_app.ui.views.outgoing import OutgoingView
 from voip_app.ui.views.settings import SettingsView
 from voip_app.ui.views.signin import SignInView
+from voip_app.ui.views.webhooks import WebhooksView
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,11 @@ TABS = (
     Tab("history", "/history", "History", ft.Icons.HISTORY, ft.Icons.HISTORY),
     Tab("settings", "/settings", "Settings", ft.Icons.SETTINGS_OUTLINED, ft.Icons.SETTINGS),
 )
+ADMIN_TABS = (
+    Tab("admin", "/admin", "Users", ft.Icons.MANAGE_ACCOUNTS_OUTLINED, ft.Icons.MANAGE_ACCOUNTS),
+    Tab("webhooks", "/webhooks", "Webhooks", ft.Icons.WEBHOOK_OUTLINED, ft.Icons.WEBHOOK),
+)
+"""Shown to a tenant's admins only, after the others."""
 
 
 def nav_item(tab: Tab, selected: bool, badge: int) -> ft.Control:
@@ -90,8 +97,10 @@ def badge(tab: Tab, location: str, contacts: ContactsModel) -> int:
 @ft.component
 def Navigation(contacts: ContactsModel, viewport: Viewport) -> ft.Control:
     location = ft.use_route_location() or "/"
+    user = use_model().user
+    tabs = (*TABS, *ADMIN_TABS) if user is not None and user.role == "admin" else TABS
     items = [
-        nav_item(tab, tab.selected_at(location), badge(tab, location, contacts)) for tab in TABS
+        nav_item(tab, tab.selected_at(location), badge(tab, location, contacts)) for tab in tabs
     ]
     if viewport.phone:
         return ft.Container(
@@ -124,6 +133,20 @@ def HistoryRoute() -> ft.Control:
 @ft.component
 def SettingsRoute() -> ft.Control:
     return SettingsView(use_model().settings)
+
+
+@ft.component
+def AdminRoute() -> ft.Control:
+    admin = use_model().admin
+    ft.use_effect(admin.opened, [])
+    return AdminView(admin)
+
+
+@ft.component
+def WebhooksRoute() -> ft.Control:
+    hooks = use_model().webhooks
+    ft.use_effect(hooks.opened, [])
+    return WebhooksView(hooks)
 
 
 @ft.component
@@ -160,6 +183,8 @@ def CallGate(calls: CallModel) -> ft.Control:
         ft.Route(path="contacts", component=ContactsRoute),
         ft.Route(path="history", component=HistoryRoute),
         ft.Route(path="settings", component=SettingsRoute),
+        ft.Route(path="admin", component=AdminRoute),
+        ft.Route(path="webhooks", component=WebhooksRoute),
     ]
     return ft.Router([ft.Route(component=Shell, children=routes)])
 
