@@ -18,9 +18,11 @@ SUBJECT_MAX = 200
 URL_MAX = 2000
 NOTE_MAX = 2000
 OUTCOME_MAX = 64
-WEBHOOK_EVENTS = ("call.ringing", "call.answered", "call.ended", "call.note")
+WEBHOOK_EVENTS = ("call.ringing", "call.answered", "call.ended", "call.note", "recording.ready")
 """Event types an endpoint may subscribe to (``recording.ready`` comes with recordings)."""
-WebhookEvent = Literal["call.ringing", "call.answered", "call.ended", "call.note"]
+WebhookEvent = Literal[
+    "call.ringing", "call.answered", "call.ended", "call.note", "recording.ready"
+]
 
 
 class AdminUser(Outbound):

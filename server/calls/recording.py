@@ -23,6 +23,7 @@ from server.db import recordings as rec_data
 from server.db.models import CallRow, RecordingRow, new_id
 from server.errors import ServiceError
 from server.media import EgressResult, MediaUnavailable
+from server.webhooks import events as webhook_events
 from voip_contract import CallStatus, ErrorCode, RecordingChanged, ServerEvent
 
 log = logging.getLogger(__name__)
@@ -133,11 +134,30 @@ async def _finish(
         won = await rec_data.change(
             session, recording_id=row.id, from_statuses=rec_data.RUNNING, values=values
         )
-        await session.commit()
         call = await call_data.load_call(session, call_id=row.call_id)
+        if won and call is not None and status == "complete":  # the CRM's recording.ready
+            await _recording_ready(session, call, row.id, values)
+        await session.commit()
     if won and call is not None:
+        deps.webhooks.kick()
         await _tell(deps, call, row.id, status)
     return won
+
+
+async def _recording_ready(
+    session: AsyncSession, call: CallRow, recording_id: str, values: dict[str, Any]
+) -> None:
+    """``recording.ready`` into the webhook outbox, in the transaction that completes it."""
+    recording = {
+        "id": recording_id,
+        "status": "complete",
+        "duration_s": values.get("duration_s"),
+        "size_bytes": values.get("size_bytes"),
+    }
+    now = values["ended_at"]
+    await webhook_events.enqueue(
+        session, call, webhook_events.RECORDING_READY, at=now, more={"recording": recording}
+    )
 
 
 async def _stop_egress(deps: CallDeps, egress_id: str) -> None:

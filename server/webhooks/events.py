@@ -1,7 +1,8 @@
 """The events of a call, written into the webhook outbox in the transaction of the step that
 causes them: ``call.ringing`` (an invite that rings), ``call.answered``, ``call.ended`` (with the
 final call record; also for a call that never rang: ``BUSY``, ``MISSED`` offline) and
-``call.note``.
+``call.note``; and ``recording.ready`` once a call's recording is complete (its
+``data.recording`` says which).
 
 The body is Standard Webhooks' ``{"type", "timestamp", "data"}``; ``data.call`` is the call as
 it stands after the step, the same for every endpoint and every attempt.
@@ -22,6 +23,7 @@ from server.db.models import CallRow
 from voip_contract import CallStatus
 
 RINGING, ANSWERED, ENDED, NOTE = "call.ringing", "call.answered", "call.ended", "call.note"
+RECORDING_READY = "recording.ready"
 
 
 def event_for_status(status: str) -> str | None:
@@ -95,10 +97,12 @@ async def enqueue(
     *,
     at: datetime,
     changes: Mapping[str, Any] | None = None,
+    more: Mapping[str, Any] | None = None,
 ) -> None:
-    """Write ``event_type`` about ``row`` (after ``changes``) for every endpoint that wants it,
-    in the caller's transaction."""
-    body = {"type": event_type, "timestamp": _time(at), "data": {"call": call_record(row, changes)}}
+    """Write ``event_type`` about ``row`` (after ``changes``; ``more`` beside the call in
+    ``data``) for every endpoint that wants it, in the caller's transaction."""
+    data = {"call": call_record(row, changes), **(more or {})}
+    body = {"type": event_type, "timestamp": _time(at), "data": data}
     await hook_data.enqueue(
         session,
         tenant_id=row.tenant_id,

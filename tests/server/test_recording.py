@@ -24,9 +24,12 @@ from livekit.protocol import egress as eg
 from tests.devsfu.tones import ToneSource
 from tests.server.conftest import livekit_env
 from tests.server.harness import Person, Recorder, Stack
+from tests.server.test_admin_users import make_admin
+from tests.server.test_webhooks import add_endpoint
 from tests.support import netns
 from tests.support.devsfu import running_devsfu
 from tests.support.servers import HOST, CallServer, free_port
+from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.media
 
@@ -48,7 +51,12 @@ def stack_process(
     with running_devsfu(
         host=netns.HOST_A, webhook_url=webhook, auto_create=False, egress_dir=recordings_dir
     ) as sfu:
-        env = {**livekit_env(sfu), "VOIP_RECORDING_DIR": str(recordings_dir)}
+        env = {
+            **livekit_env(sfu),
+            "VOIP_RECORDING_DIR": str(recordings_dir),
+            "VOIP_WEBHOOK_ALLOW_PRIVATE": "true",  # the CRM's receiver is on loopback
+            "VOIP_WEBHOOK_POLL_S": "0.2",
+        }
         with CallServer.start(workdir, env=env, port=port) as server:
             yield Stack(server, sfu)
 
@@ -112,12 +120,21 @@ async def recording_of(stack: Stack, person: Person, call_id: str) -> dict[str, 
     return recording
 
 
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    """The CRM's webhook receiver (real, on loopback, checking signatures)."""
+    with WebhookReceiver(wall_clock=True) as made:
+        yield made
+
+
 async def test_a_recorded_call_holds_both_voices_for_the_parties_only(
-    stack: Stack, recordings_dir: Path
+    stack: Stack, recordings_dir: Path, receiver: WebhookReceiver
 ) -> None:
     p = await stack.tenant("alice", "bob", "carol")
     dave = (await stack.tenant("dave"))["dave"]
     await set_policy(stack, p["alice"], "all")
+    make_admin(stack, p["alice"])
+    await add_endpoint(stack, p["alice"], receiver, ["recording.ready"])
     async with stack.clients(p["alice"], p["bob"]) as (a, b):
         call_id, bob_token = await answered(a, b, consent=True)
         accepted = await a.next("accepted")
@@ -172,6 +189,23 @@ async def test_a_recorded_call_holds_both_voices_for_the_parties_only(
     assert (await stack.http.get(altered)).status_code == 403
     tampered = signed["url"][:-1] + ("0" if signed["url"][-1] != "0" else "1")
     assert (await stack.http.get(tampered)).status_code == 403
+
+    # The CRM hears of it: one signed recording.ready, with the recording beside the call.
+    for _ in range(100):
+        if receiver.hits:
+            break
+        await asyncio.sleep(0.1)
+    assert [(h.event_type, h.signed, h.answered) for h in receiver.hits] == [
+        ("recording.ready", True, 200)
+    ]
+    ready = receiver.hits[0].data
+    assert ready["call"]["id"] == call_id
+    assert ready["recording"] == {
+        "id": recording["id"],
+        "status": "complete",
+        "duration_s": recording["duration_s"],
+        "size_bytes": recording["size_bytes"],
+    }
 
     assert (await stack.http.delete(url, headers=p["carol"].auth)).status_code == 404
     assert (await stack.http.delete(url, headers=p["bob"].auth)).status_code == 204

@@ -35,6 +35,8 @@ class Hit:
     signed: bool
     """Its signature verified with the endpoint's secret."""
     headers: dict[str, str]
+    data: dict[str, Any]
+    """The event's whole ``data`` (``call``, and ``recording`` for ``recording.ready``)."""
 
 
 class WebhookReceiver:
@@ -134,6 +136,7 @@ class WebhookReceiver:
                 status,
                 signed,
                 headers,
+                event["data"],
             )
         )
         return web.Response(status=status, headers=extra, text="ok")
