@@ -718,3 +718,22 @@ def test_the_call_tells_whether_it_is_recorded() -> None:
             ).recording_now
             is now
         )
+
+
+async def test_a_call_that_took_place_offers_its_note_and_others_do_not(
+    model: AppModel, engine: FakeEngine, loop: Loop
+) -> None:
+    await signed_in(model)
+    engine.emit(outgoing(Phase.ENDED, status=CallStatus.MISSED, reason=Reason.RING_TIMEOUT))
+    engine.emit(outgoing(Phase.ENDED, status=CallStatus.DECLINED, reason=Reason.DECLINED))
+    await loop.drain()
+    assert model.history.noting is None
+    answered = datetime(2026, 1, 1, tzinfo=UTC)
+    engine.emit(outgoing(Phase.ACTIVE, connected_at=answered))
+    engine.emit(outgoing(Phase.ENDED, status=CallStatus.COMPLETED, reason=Reason.HANGUP))
+    await loop.drain()
+    assert model.history.noting == "c2"
+    assert model.history.note_outcomes == ["connected", "no_answer"]
+    model.history.cancel_note()  # skippable: nothing is sent
+    assert model.history.noting is None
+    assert engine.called("note_call") == []

@@ -45,7 +45,7 @@ from voip_app.ui.ports import (
     SessionStore,
     Spawn,
 )
-from voip_contract import User
+from voip_contract import CallStatus, User
 
 LOST_CONNECTION = "Lost the connection to the call server. Reconnecting…"
 
@@ -226,3 +226,7 @@ class AppModel:
         outcome = ended_message(call)
         if outcome is not None:
             self.banner.show(*outcome)
+        elif call.status is CallStatus.COMPLETED and call.id is not None:
+            # A conversation took place: offer its note at once (skippable), as a rep expects.
+            call_id = call.id
+            self.spawn(lambda: self.history.start_note(call_id))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import flet as ft
 
 from voip_app.ui import theme
-from voip_app.ui.models import ContactRow, ContactsModel
+from voip_app.ui.models import ContactRow, ContactsModel, HistoryModel
 from voip_app.ui.views.common import (
     avatar,
     empty_state,
@@ -17,6 +17,7 @@ from voip_app.ui.views.common import (
     task,
     use_model,
 )
+from voip_app.ui.views.history import note_editor
 
 
 def presence_line(row: ContactRow) -> ft.Control:
@@ -85,8 +86,11 @@ def missed_badge(count: int) -> ft.Control:
 
 
 @ft.component
-def ContactsView(contacts: ContactsModel) -> ft.Control:
+def ContactsView(contacts: ContactsModel, history: HistoryModel | None = None) -> ft.Control:
+    """The directory; ``history`` shows the note offered for a call that just ended."""
     header = [search_field(contacts)]
+    if history is not None and history.noting:
+        header.insert(0, note_editor(history))
     if contacts.missed_count:
         header.append(missed_badge(contacts.missed_count))
     tiles: list[ft.Control] = [ContactTile(row, key=row.id) for row in contacts.rows]

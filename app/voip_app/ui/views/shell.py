@@ -119,7 +119,8 @@ def Navigation(contacts: ContactsModel, viewport: Viewport) -> ft.Control:
 
 @ft.component
 def ContactsRoute() -> ft.Control:
-    return ContactsView(use_model().contacts)
+    model = use_model()
+    return ContactsView(model.contacts, model.history)
 
 
 @ft.component
