@@ -184,19 +184,14 @@ def cpu_seconds(pid: int) -> float:
 
 
 VARIANTS: dict[str, dict[str, str]] = {
-    "A: 20 ms blocks, PortAudio latency high (before)": {
-        "VOIP_AUDIO_TUNING": "block_frames=2,latency=high,start_frames=2"
+    "A: 20 ms blocks, latency high, capture backlog uncapped (before)": {
+        "VOIP_AUDIO_TUNING": "block_frames=2,latency=high,max_capture_frames=50"
     },
-    "B: 10 ms blocks, latency low": {
-        "VOIP_AUDIO_TUNING": "block_frames=1,latency=low,start_frames=2"
+    "A4: A, capture backlog capped at 40 ms (now)": {
+        "VOIP_AUDIO_TUNING": "block_frames=2,latency=high,max_capture_frames=4"
     },
-    "C: B + PulseAudio 20 ms (PULSE_LATENCY_MSEC)": {
-        "VOIP_AUDIO_TUNING": "block_frames=1,latency=low,start_frames=2",
-        "PULSE_LATENCY_MSEC": "20",
-    },
-    "D: C + speaker starts at 1 frame, cap 40 ms": {
-        "VOIP_AUDIO_TUNING": "block_frames=1,latency=low,start_frames=1,max_playout_frames=4",
-        "PULSE_LATENCY_MSEC": "20",
+    "B4: A4 + 10 ms blocks, latency low": {
+        "VOIP_AUDIO_TUNING": "block_frames=1,latency=low,max_capture_frames=4"
     },
     "P: the SDK's platform audio (WebRTC ADM, its AEC)": {"AUDIO_FLAG": "--platform-audio"},
 }

@@ -67,6 +67,7 @@ class AudioTuning:
     latency: str | float = "high"
     start_frames: int = 2
     max_playout_frames: int = 8
+    max_capture_frames: int = 4
 
     @classmethod
     def from_env(cls, value: str | None = None) -> AudioTuning:
@@ -76,7 +77,12 @@ class AudioTuning:
             key, _, raw = item.partition("=")
             if key == "latency":
                 tuning = replace(tuning, latency=raw if raw in ("low", "high") else float(raw))
-            elif key in ("block_frames", "start_frames", "max_playout_frames"):
+            elif key in (
+                "block_frames",
+                "start_frames",
+                "max_playout_frames",
+                "max_capture_frames",
+            ):
                 tuning = replace(tuning, **{key: max(1, int(raw))})
             else:
                 raise ValueError(f"VOIP_AUDIO_TUNING: unknown setting {key!r}")
@@ -244,11 +250,12 @@ class DeviceInput(_Endpoint):
         self._queue: asyncio.Queue[Frame] = asyncio.Queue(maxsize=50)
 
     def _callback_for(self, loop: asyncio.AbstractEventLoop) -> Any:
-        queue, apm = self._queue, self._apm
+        queue, apm, cap = self._queue, self._apm, self.tuning.max_capture_frames
 
         def put(frame: Frame) -> None:
-            if not queue.full():
-                queue.put_nowait(frame)
+            while queue.qsize() >= cap:
+                queue.get_nowait()
+            queue.put_nowait(frame)
 
         def callback(indata: Any, frames: int, time_info: Any, status: Any) -> None:
             self._last_callback = time.monotonic()
