@@ -411,8 +411,27 @@ waits for one (devsfu's `MediaSectionsRequirement`). Two SDK clients, join -> au
 it. Mouth-to-ear varied with the load alone (236-760 ms before, 223-508 ms after).
 
 Of the mouth-to-ear time left, about 45 ms is the path through devsfu and 64 ms the measuring
-stream; the rest is PulseAudio's and PortAudio's buffering at both ends (PortAudio's
-low-latency setting made no difference here)."""
+stream; the rest is PulseAudio's and PortAudio's buffering at both ends.
+
+Issue 14, the device path's parts (the variants table above; the softphones print their own
+figures, `audio_stats`). Before, the microphone's frames waited 111-232 ms (mean, two exploratory
+runs) in the app's own capture queue: a burst of PortAudio callbacks on a loaded machine built a
+backlog that the SDK's real-time source never drained, so it delayed every word for the rest of
+the call. That queue is now capped at 40 ms, oldest frames dropped (11-19 ms measured), as the
+speaker's backlog already was (33-49 ms). PortAudio reports 40 ms per stream at its "high"
+latency and 20 ms at "low"; the callback block is 20 ms (10 ms tried). The app's own share is
+then about 40 + 11 + 20 ms (microphone) + 40 + 38 + 20 ms (speaker), plus devsfu's 45 ms and the
+receiver's jitter buffer. Two exploratory runs of four variants each (10 ms blocks with "low",
+PulseAudio's `PULSE_LATENCY_MSEC=20`, a speaker that starts at one frame) could not rank them: the
+machine was at load 10-12 from other benchmarks, PortAudio's ALSA thread underran and stopped
+(the app's watcher reopened the stream after 3 s, which is why bursts go unheard), and the same
+variant's run p50s differed by 130-500 ms. So the defaults stay at 20 ms blocks and "high"
+(fewer underruns), with the capture cap. The SDK's platform audio (WebRTC's device module, its
+echo canceller, `voip-softphone --platform-audio`) works on PulseAudio here and measured 198-399 ms
+p50 in those runs against 358-481 ms for the old sounddevice settings, on a few bursts each; it
+stays an option, not the default, because this app's device choice, hot-plug handling and meters
+sit on the sounddevice path and were not carried over to it yet. The 150 ms target is not shown
+on this machine; a quiet machine is needed to rank the variants (the command above does it)."""
 
 
 def write_section(body: str, command: str) -> None:
