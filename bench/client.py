@@ -431,7 +431,11 @@ echo canceller, `voip-softphone --platform-audio`) works on PulseAudio here and 
 p50 in those runs against 358-481 ms for the old sounddevice settings, on a few bursts each; it
 stays an option, not the default, because this app's device choice, hot-plug handling and meters
 sit on the sounddevice path and were not carried over to it yet. The 150 ms target is not shown
-on this machine; a quiet machine is needed to rank the variants (the command above does it)."""
+on this machine; a quiet machine is needed to rank the variants (the command above does it).
+In the run above (load 10-11) whole runs went unheard: the capped variants lost 2 of 3 runs
+each, the old settings 1 of 3, platform audio none (14/24 bursts, 174 ms p50, runs 146-676 ms).
+Whether the capture cap plays a part in those losses (it drops only frames past 40 ms of
+backlog, so it should not) is not settled by these figures: a risk to check on a quiet machine."""
 
 
 def write_section(body: str, command: str) -> None:
