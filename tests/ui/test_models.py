@@ -666,3 +666,13 @@ async def test_in_call_meters_read_the_engines_levels(model: AppModel, engine: F
     await signed_in(model)
     engine.levels = (0.1, 0.02)
     assert (model.call.local_level(), model.call.remote_level()) == (0.1, 0.02)
+
+
+async def test_opening_settings_reads_the_devices_again(
+    model: AppModel, engine: FakeEngine
+) -> None:
+    await signed_in(model)
+    assert model.settings.outputs == [("spk0", "Speakers")]
+    engine.extra_outputs = [("usb1", "USB headset")]
+    await model.settings.refresh_devices()
+    assert model.settings.outputs == [("spk0", "Speakers"), ("usb1", "USB headset")]
