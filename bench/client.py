@@ -475,6 +475,7 @@ def main() -> None:
     if not args.no_write:
         command = "python -m bench.client" + (f" --calls {args.calls}" if args.calls != 5 else "")
         command += f" --rounds {args.rounds}" if args.rounds != 3 else ""
+        command += f" --seconds {args.seconds:g}" if args.seconds != 10.0 else ""
         write_section(body, command)
         print(f"bench: wrote {DOC.relative_to(ROOT)}")
 
