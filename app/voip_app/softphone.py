@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 from datetime import UTC, datetime
@@ -57,6 +58,12 @@ class Softphone:
     def _media(self, prefs: MediaPrefs) -> MediaSession:
         from voip_app.media.livekit_session import LiveKitMediaSession
 
+        if self.options.platform_audio:
+            from voip_app.media.platform_session import PlatformAudioMediaSession
+
+            return PlatformAudioMediaSession(
+                input_device=self.options.input_device, output_device=self.options.output_device
+            )
         return LiveKitMediaSession(audio_input=self.source, audio_output=self.sink)
 
     def emit(self, name: str, **data: Any) -> None:
@@ -78,6 +85,9 @@ class Softphone:
         if phase is Phase.INCOMING and self.options.auto_answer:
             self._later(0, self.engine.accept())
         elif phase is Phase.ACTIVE:
+            stats_every = float(os.environ.get("VOIP_AUDIO_STATS_S") or 0)
+            if stats_every > 0:
+                self._later(0, self._audio_stats(stats_every))
             if self.options.mute_after is not None:
                 self._later(self.options.mute_after, self.engine.set_muted(True))
             if self.options.hangup_after is not None:
@@ -87,6 +97,15 @@ class Softphone:
             self._cancel_timers()
             self._answered += 1 if call.direction == "incoming" else 0
             self._later(0, self._after_call())
+
+    async def _audio_stats(self, every_s: float) -> None:
+        """``audio_stats`` lines while the call lasts (``VOIP_AUDIO_STATS_S``: benchmarks)."""
+        while True:
+            await asyncio.sleep(every_s)
+            parts = {"input": self.source, "output": self.sink}
+            stats = {name: part.stats() for name, part in parts.items() if hasattr(part, "stats")}
+            if stats:
+                self.emit("audio_stats", **stats)
 
     async def _after_call(self) -> None:
         await self.engine.refresh_history()

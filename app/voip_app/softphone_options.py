@@ -37,6 +37,7 @@ class Options:
     mute_after: float | None
     max_calls: int | None
     device_id: str | None
+    platform_audio: bool = False
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,6 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     audio.add_argument("--play", type=Path, metavar="FILE", help="send a 16-bit WAV file")
     audio.add_argument("--echo", action="store_true", help="send back what it hears")
     audio.add_argument("--devices", action="store_true", help="system microphone and speaker")
+    audio.add_argument(
+        "--platform-audio",
+        action="store_true",
+        help="system microphone and speaker through the livekit SDK's own device module",
+    )
     parser.add_argument("--record", type=Path, metavar="FILE", help="write what it hears (WAV)")
     parser.add_argument("--input-device", help="with --devices: PortAudio input device index")
     parser.add_argument("--output-device", help="with --devices: PortAudio output device index")
@@ -110,6 +116,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         record=args.record,
         echo=args.echo,
         devices=args.devices,
+        platform_audio=args.platform_audio,
         input_device=args.input_device,
         output_device=args.output_device,
         hangup_after=args.hangup_after,

@@ -31,6 +31,7 @@ from voip_app.engine.news import ANSWER_POLL_S
 from voip_app.engine.session import INVITE_RELINK_WAIT_S
 from voip_app.errors import Unauthorized
 from voip_app.media.base import (
+    AudioDevicesChanged,
     ConnectionQualityChanged,
     Disconnected,
     Reconnected,
@@ -306,6 +307,23 @@ async def test_a_media_join_failure_fails_the_call_and_hangs_up(rig: Rig) -> Non
     assert snap.call is not None
     assert (snap.call.status, snap.call.reason) == (CallStatus.FAILED, Reason.MEDIA_UNAVAILABLE)
     await rig.signaling.until_sent("hangup", "c1")
+
+
+async def test_missing_sound_devices_are_shown_and_never_end_the_call(rig: Rig) -> None:
+    await rig.engine.call("u-bob")
+    rig.signaling.push(TOKEN)
+    await rig.until(phase_is(Phase.ACTIVE))
+    media = rig.media.sessions[0]
+    media.emit(AudioDevicesChanged(microphone=False, speaker=False))
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert (call.phase, call.has_microphone, call.has_speaker) == (Phase.ACTIVE, False, False)
+    media.emit(AudioDevicesChanged(microphone=True, speaker=False))  # a headset mic appeared
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert (call.phase, call.has_microphone, call.has_speaker) == (Phase.ACTIVE, True, False)
+    assert ("hangup", "c1") not in rig.signaling.sent
+    assert rig.engine.audio_levels() == (0.0, 0.0)  # a session without meters reads flat
 
 
 async def test_the_sdk_reconnect_and_a_full_disconnect_rejoin(rig: Rig) -> None:

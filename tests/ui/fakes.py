@@ -70,6 +70,7 @@ class FakeEngine:
     listener: EngineListener | None = None
     levels: tuple[float, float] = (0.0, 0.0)
     mic_level: float = 0.0
+    extra_outputs: list[tuple[str, str]] = field(default_factory=list)
 
     def set_listener(self, listener: EngineListener | None) -> None:
         self.listener = listener
@@ -198,9 +199,9 @@ class FakeEngine:
         self._record("select_audio_output", output_id)
 
     def audio_devices(self) -> AudioDevices:
-        return AudioDevices(
-            [AudioDevice("mic0", "Built-in mic")], [AudioDevice("spk0", "Speakers")]
-        )
+        outputs = [AudioDevice("spk0", "Speakers")]
+        outputs += [AudioDevice(device_id, name) for device_id, name in self.extra_outputs]
+        return AudioDevices([AudioDevice("mic0", "Built-in mic")], outputs)
 
     async def select_audio_devices(self, input_id: str | None, output_id: str | None) -> None:
         self._record("select_audio_devices", input_id, output_id)

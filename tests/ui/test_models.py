@@ -737,3 +737,13 @@ async def test_a_call_that_took_place_offers_its_note_and_others_do_not(
     model.history.cancel_note()  # skippable: nothing is sent
     assert model.history.noting is None
     assert engine.called("note_call") == []
+
+
+async def test_opening_settings_reads_the_devices_again(
+    model: AppModel, engine: FakeEngine
+) -> None:
+    await signed_in(model)
+    assert model.settings.outputs == [("spk0", "Speakers")]
+    engine.extra_outputs = [("usb1", "USB headset")]
+    await model.settings.refresh_devices()
+    assert model.settings.outputs == [("spk0", "Speakers"), ("usb1", "USB headset")]

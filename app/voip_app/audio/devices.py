@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -38,15 +40,53 @@ from voip_app.media.base import MediaError
 
 log = logging.getLogger(__name__)
 
-MAX_PLAYOUT_FRAMES = 8  # past 80 ms of playout backlog, drop to 40 ms: latency over completeness
 RETRY_S = 1.0
 """A missing device is tried again this often."""
-STALL_S = 1.0
-"""A stream without a callback for this long has lost its device."""
+STALL_S = 3.0
+"""A stream without a callback for this long has lost its device (a loaded machine can
+delay callbacks by a second and more; a removed device stops them for good)."""
 READ_TIMEOUT_S = 0.2
 """A microphone that stops delivering gives silence after this, so capture goes on."""
 
-__all__ = ["DeviceAudio", "DeviceInput", "DeviceOutput", "list_devices"]
+__all__ = ["AudioTuning", "DeviceAudio", "DeviceInput", "DeviceOutput", "list_devices"]
+
+
+@dataclass(frozen=True, slots=True)
+class AudioTuning:
+    """The buffering of the device path, each part of the mouth-to-ear delay (``bench.client``).
+
+    ``block_frames``: 10 ms frames per PortAudio callback (capture waits for a whole block);
+    ``latency``: PortAudio's suggested latency (``"low"``, ``"high"``, or seconds), which sets
+    the ALSA/PulseAudio buffer under it; ``start_frames``: playout backlog gathered before the
+    speaker starts; ``max_playout_frames``: past this backlog the speaker drops to half of it
+    (latency over completeness). ``VOIP_AUDIO_TUNING`` overrides, e.g.
+    ``block_frames=1,latency=low`` (benchmarks).
+    """
+
+    block_frames: int = 2
+    latency: str | float = "high"
+    start_frames: int = 2
+    max_playout_frames: int = 8
+    max_capture_frames: int = 4
+
+    @classmethod
+    def from_env(cls, value: str | None = None) -> AudioTuning:
+        text = value if value is not None else os.environ.get("VOIP_AUDIO_TUNING", "")
+        tuning = cls()
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            key, _, raw = item.partition("=")
+            if key == "latency":
+                tuning = replace(tuning, latency=raw if raw in ("low", "high") else float(raw))
+            elif key in (
+                "block_frames",
+                "start_frames",
+                "max_playout_frames",
+                "max_capture_frames",
+            ):
+                tuning = replace(tuning, **{key: max(1, int(raw))})
+            else:
+                raise ValueError(f"VOIP_AUDIO_TUNING: unknown setting {key!r}")
+        return tuning
 
 
 class _Apm:
@@ -87,9 +127,14 @@ class _Endpoint:
     kind = "input"
     what = "microphone"
 
-    def __init__(self, device_id: str | None, apm: _Apm | None) -> None:
+    def __init__(
+        self, device_id: str | None, apm: _Apm | None, tuning: AudioTuning | None = None
+    ) -> None:
         self.device_id = device_id
         self._apm = apm
+        self.tuning = tuning or AudioTuning()
+        self._backlog_sum = 0
+        self._backlog_n = 0
         self.available = False
         self.level = 0.0
         """The last frame's RMS level (0..1), for meters."""
@@ -126,7 +171,12 @@ class _Endpoint:
         loop = asyncio.get_running_loop()
         try:
             stream = await asyncio.to_thread(
-                open_stream, self.kind, self.device_id, self._callback_for(loop)
+                open_stream,
+                self.kind,
+                self.device_id,
+                self._callback_for(loop),
+                block_frames=self.tuning.block_frames,
+                latency=self.tuning.latency,
             )
         except MediaError as exc:
             if self._reported is not False:
@@ -136,6 +186,18 @@ class _Endpoint:
         self._last_callback = time.monotonic()
         self._stream = stream
         self._set_available(True)
+
+    def stats(self) -> dict[str, float]:
+        """Where this endpoint's share of the delay goes: PortAudio's reported latency and the
+        mean backlog of 10 ms frames waiting in this process (capture queue, speaker buffer)."""
+        stream = self._stream
+        latency = float(stream.latency) * 1000 if stream is not None else 0.0
+        backlog = self._backlog_sum / self._backlog_n * 10 if self._backlog_n else 0.0
+        return {
+            "portaudio_ms": round(latency, 1),
+            "backlog_ms": round(backlog, 1),
+            "block_ms": self.tuning.block_frames * 10,
+        }
 
     async def _close(self) -> None:
         stream, self._stream = self._stream, None
@@ -148,8 +210,16 @@ class _Endpoint:
             await asyncio.sleep(RETRY_S)
             if self._stream is None:
                 await self._open()
-            elif time.monotonic() - self._last_callback > STALL_S or not self._stream.active:
-                log.warning("audio device: the %s stopped; opening it again", self.what)
+            elif (gap := time.monotonic() - self._last_callback) > STALL_S or not (
+                self._stream.active
+            ):
+                log.warning(
+                    "audio device: the %s stopped (no callback for %.1f s, active %s); "
+                    "opening it again",
+                    self.what,
+                    gap,
+                    self._stream.active,
+                )
                 await self._close()
                 self._set_available(False)
                 await self._open()
@@ -173,16 +243,19 @@ class DeviceInput(_Endpoint):
     kind = "input"
     what = "microphone"
 
-    def __init__(self, device_id: str | None, apm: _Apm | None) -> None:
-        super().__init__(device_id, apm)
+    def __init__(
+        self, device_id: str | None, apm: _Apm | None, tuning: AudioTuning | None = None
+    ) -> None:
+        super().__init__(device_id, apm, tuning)
         self._queue: asyncio.Queue[Frame] = asyncio.Queue(maxsize=50)
 
     def _callback_for(self, loop: asyncio.AbstractEventLoop) -> Any:
-        queue, apm = self._queue, self._apm
+        queue, apm, cap = self._queue, self._apm, self.tuning.max_capture_frames
 
         def put(frame: Frame) -> None:
-            if not queue.full():
-                queue.put_nowait(frame)
+            while queue.qsize() >= cap:
+                queue.get_nowait()
+            queue.put_nowait(frame)
 
         def callback(indata: Any, frames: int, time_info: Any, status: Any) -> None:
             self._last_callback = time.monotonic()
@@ -198,6 +271,8 @@ class DeviceInput(_Endpoint):
 
     async def read(self) -> Frame:
         if self._stream is not None:
+            self._backlog_sum += self._queue.qsize()
+            self._backlog_n += 1
             try:
                 frame = await asyncio.wait_for(self._queue.get(), READ_TIMEOUT_S)
             except TimeoutError:
@@ -217,14 +292,16 @@ class DeviceOutput(_Endpoint):
     kind = "output"
     what = "speaker"
 
-    def __init__(self, device_id: str | None, apm: _Apm | None) -> None:
-        super().__init__(device_id, apm)
+    def __init__(
+        self, device_id: str | None, apm: _Apm | None, tuning: AudioTuning | None = None
+    ) -> None:
+        super().__init__(device_id, apm, tuning)
         self._buffer: list[Frame] = []
         self._lock = threading.Lock()
         self._started = False
 
     def _callback_for(self, loop: asyncio.AbstractEventLoop) -> Any:
-        apm = self._apm
+        apm, start_frames = self._apm, self.tuning.start_frames
         with self._lock:
             self._buffer.clear()
             self._started = False
@@ -234,7 +311,9 @@ class DeviceOutput(_Endpoint):
             with self._lock:
                 need = frames // FRAME_SAMPLES
                 # wait for a little backlog before starting, then play what there is
-                if not self._started and len(self._buffer) < 2:
+                self._backlog_sum += len(self._buffer)
+                self._backlog_n += 1
+                if not self._started and len(self._buffer) < start_frames:
                     chunks: list[Frame] = []
                 else:
                     self._started = True
@@ -256,8 +335,9 @@ class DeviceOutput(_Endpoint):
             return
         with self._lock:
             self._buffer.append(frame)
-            if len(self._buffer) > MAX_PLAYOUT_FRAMES:
-                del self._buffer[: len(self._buffer) - MAX_PLAYOUT_FRAMES // 2]
+            cap = self.tuning.max_playout_frames
+            if len(self._buffer) > cap:
+                del self._buffer[: len(self._buffer) - cap // 2]
 
     @property
     def backlog_frames(self) -> int:
@@ -277,11 +357,13 @@ class DeviceAudio:
         echo_cancellation: bool = True,
         noise_suppression: bool = True,
         auto_gain_control: bool = True,
+        tuning: AudioTuning | None = None,
     ) -> None:
+        tuning = tuning or AudioTuning.from_env()
         apm = (
             _Apm(noise_suppression=noise_suppression, auto_gain_control=auto_gain_control)
             if echo_cancellation
             else None
         )
-        self.input = DeviceInput(input_device, apm)
-        self.output = DeviceOutput(output_device, apm)
+        self.input = DeviceInput(input_device, apm, tuning)
+        self.output = DeviceOutput(output_device, apm, tuning)

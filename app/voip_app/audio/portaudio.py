@@ -19,8 +19,6 @@ from voip_app.media.base import MediaError
 
 log = logging.getLogger(__name__)
 
-BLOCK_FRAMES = 2
-"""PortAudio blocks of 20 ms."""
 
 _lock = threading.Lock()
 _open_streams = 0
@@ -65,9 +63,18 @@ def list_devices(kind: str) -> list[OutputDevice]:
     ]
 
 
-def open_stream(kind: str, device_id: str | None, callback: Any) -> Any:
+def open_stream(
+    kind: str,
+    device_id: str | None,
+    callback: Any,
+    *,
+    block_frames: int = 2,
+    latency: str | float = "high",
+) -> Any:
     """Open and start a mono 48 kHz int16 stream (``kind``: ``input`` or ``output``) on
     ``device_id``, or on the system default when that one cannot be opened; blocking.
+    ``block_frames``: 10 ms frames per PortAudio callback; ``latency``: PortAudio's suggested
+    latency (``"low"``, ``"high"`` or seconds).
 
     Raises :class:`MediaError` (fit to show) when neither opens."""
     global _open_streams
@@ -84,7 +91,8 @@ def open_stream(kind: str, device_id: str | None, callback: Any) -> Any:
                     samplerate=SAMPLE_RATE,
                     channels=1,
                     dtype="int16",
-                    blocksize=FRAME_SAMPLES * BLOCK_FRAMES,
+                    blocksize=FRAME_SAMPLES * block_frames,
+                    latency=latency,
                     device=_device(device),
                     callback=callback,
                 )

@@ -89,7 +89,7 @@ class LiveKitMediaSession:
         self._watchdog: asyncio.Task[None] | None = None
         self._listener: MediaListener | None = None
         self._room: rtc.Room | None = None
-        self._source: rtc.AudioSource | None = None
+        self._source: Any = None
         self._track: rtc.LocalAudioTrack | None = None
         self._mic_enabled = True
         self._closing = False
@@ -115,7 +115,7 @@ class LiveKitMediaSession:
         await self._start_devices()
         try:
             await room.connect(url, token, options)
-            source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=SOURCE_QUEUE_MS, loop=loop)
+            source = self._new_source(loop)
             track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
             publish = rtc.TrackPublishOptions(
                 source=rtc.TrackSource.SOURCE_MICROPHONE, dtx=False, red=False
@@ -128,7 +128,8 @@ class LiveKitMediaSession:
         self._source, self._track = source, track
         if not self._mic_enabled:
             track.mute()
-        self._spawn(self._capture(source))
+        if isinstance(source, rtc.AudioSource):
+            self._spawn(self._capture(source))
         for participant in room.remote_participants.values():
             for publication in participant.track_publications.values():
                 if isinstance(publication.track, rtc.RemoteAudioTrack):
@@ -156,7 +157,7 @@ class LiveKitMediaSession:
         source, self._source = self._source, None
         if source is not None:
             with contextlib.suppress(Exception):
-                await source.aclose()
+                await self._close_source(source)
         self._track = None
         self._levels = [0.0, 0.0]
         await self._input.stop()
@@ -205,6 +206,14 @@ class LiveKitMediaSession:
         )
 
     # --- internals ------------------------------------------------------------------------
+
+    def _new_source(self, loop: asyncio.AbstractEventLoop) -> Any:
+        """The published track's source: frames pushed from the audio input (a subclass may
+        hand the capture to the SDK's own device module)."""
+        return rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=SOURCE_QUEUE_MS, loop=loop)
+
+    async def _close_source(self, source: Any) -> None:
+        await source.aclose()
 
     async def _start_devices(self) -> None:
         """Start the microphone and speaker; one that fails leaves the call without it (the

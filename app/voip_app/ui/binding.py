@@ -109,7 +109,9 @@ class EngineBinding:
     # --- session ---------------------------------------------------------------------------------
 
     async def sign_in(self, server_url: str, email: str, password: str) -> tuple[User, str]:
-        log.info("signing in %r at %s (password: %d characters)", email, server_url, len(password))
+        log.info(
+            "signing in %r at %s (a password of %d characters)", email, server_url, len(password)
+        )
         user = await self._engine.sign_in(server_url, email, password)
         return user, self._engine.access_token or ""
 

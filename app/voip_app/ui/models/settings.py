@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -36,6 +37,13 @@ class SettingsModel:
         self.inputs = [(d.id, d.name) for d in devices.inputs]
         self.outputs = [(d.id, d.name) for d in devices.outputs]
         self.versions = dict(self.engine.versions())
+
+    async def refresh_devices(self) -> None:
+        """Read the sound devices again (opening Settings: one may have been plugged in); off
+        the event loop, since PortAudio re-reads the system's list."""
+        devices = await asyncio.to_thread(self.engine.audio_devices)
+        self.inputs = [(d.id, d.name) for d in devices.inputs]
+        self.outputs = [(d.id, d.name) for d in devices.outputs]
 
     async def select_input_device(self, device_id: str) -> None:
         self.input_id = device_id

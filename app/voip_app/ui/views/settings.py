@@ -104,8 +104,9 @@ def about_section(model: AppModel, settings: SettingsModel) -> ft.Control:
 @ft.component
 def SettingsView(settings: SettingsModel) -> ft.Control:
     model = use_model()
-    # the microphone test ends with the screen: nothing keeps the device open behind it
-    ft.use_effect(lambda: None, [], cleanup=settings.stop_mic_test)
+    # the device lists are read afresh when Settings opens; the microphone test ends with the
+    # screen: nothing keeps the device open behind it
+    ft.use_effect(settings.refresh_devices, [], cleanup=settings.stop_mic_test)
     sections = [
         audio_section(settings),
         appearance_section(settings),

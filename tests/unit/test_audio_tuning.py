@@ -1,0 +1,25 @@
+"""The device path's buffering knobs (``VOIP_AUDIO_TUNING``), as specified here."""
+
+from __future__ import annotations
+
+import pytest
+
+from voip_app.audio.devices import AudioTuning
+
+
+def test_defaults_and_overrides() -> None:
+    assert AudioTuning.from_env("") == AudioTuning()
+    tuned = AudioTuning.from_env("block_frames=1, latency=low,start_frames=1,max_playout_frames=4")
+    assert (tuned.block_frames, tuned.latency, tuned.start_frames, tuned.max_playout_frames) == (
+        1,
+        "low",
+        1,
+        4,
+    )
+    assert AudioTuning.from_env("latency=0.02").latency == pytest.approx(0.02)
+    assert AudioTuning.from_env("block_frames=0").block_frames == 1  # never a zero block
+
+
+def test_unknown_settings_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown setting"):
+        AudioTuning.from_env("blocks=1")
