@@ -142,6 +142,12 @@ class ApiClient:
         ``forbidden``: the identity provider renews it."""
         return self._keep(await self._request("POST", "/api/auth/refresh", LoginResponse))
 
+    async def logout(self, device_id: str | None = None) -> None:
+        """Sign out on the server (``POST /api/auth/logout``): this token's session is revoked
+        and ``device_id``'s push registration removed."""
+        body = {"device_id": device_id} if device_id else None
+        await self._send("POST", "/api/auth/logout", json=body)
+
     async def me(self) -> User:
         return await self._request("GET", "/api/me", User)
 

@@ -183,6 +183,10 @@ class SignalingClient:
         payload = {"user_ids": list(user_ids)}
         return (await self._call(ClientEvent.PRESENCE_WATCH, payload, PresenceSnapshot)).presence
 
+    async def renew_token(self, token: str) -> None:
+        """This connection goes on with ``token`` (``renew_token``); reconnects use it anyway."""
+        await self._call(ClientEvent.RENEW_TOKEN, {"token": token}, EmptyAck)
+
     # --- internals ---------------------------------------------------------------------------
 
     def _last_refusal(self) -> str | None:

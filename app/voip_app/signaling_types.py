@@ -96,6 +96,11 @@ class Signaling(Protocol):
 
     async def watch_presence(self, user_ids: Sequence[str]) -> list[PresenceChanged]: ...
 
+    async def renew_token(self, token: str) -> None:
+        """Hand the link's server a renewed access token: the server closes a socket whose
+        token expired."""
+        ...
+
 
 PUSHED: dict[ServerEvent, type[BaseModel]] = {
     ServerEvent.INCOMING: Incoming,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import timedelta
 from typing import Annotated
 
@@ -27,6 +28,10 @@ from voip_contract import (
 from voip_contract import User as UserOut
 
 router = APIRouter(prefix="/auth")
+_CHECKS = asyncio.Semaphore(max(1, (os.cpu_count() or 2) - 1))
+"""Password checks at once: argon2 takes all of a core, so more at once only make everything
+on the machine slower (the event loop and the database thread included); the rest wait here,
+holding no database connection."""
 
 
 def user_out(user: User) -> UserOut:
@@ -58,7 +63,8 @@ async def login(body: LoginRequest, request: Request, deps: CallsDep) -> LoginRe
         await session.commit()
     known = user.password_hash if user else None
     # argon2 releases the GIL: off the event loop, and outside any transaction.
-    right = await asyncio.to_thread(verify_password, known, body.password)
+    async with _CHECKS:
+        right = await asyncio.to_thread(verify_password, known, body.password)
     if not right or user is None:  # the reserved attempt stays counted as a failure
         raise ServiceError(ErrorCode.UNAUTHORIZED, "wrong email or password")
     async with deps.sessions() as session:

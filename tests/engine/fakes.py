@@ -174,6 +174,8 @@ class FakeSignaling:
         self.connect_error: Exception | None = None
         self.watched: list[list[str]] = []
         """Every ``presence_watch``'s ids, in order."""
+        self.renewed_tokens: list[str] = []
+        """Every token handed over by ``renew_token``, in order."""
         self.presence: dict[str, Presence] = {}
         """What a ``presence_watch`` acks for these users (others are left out of the ack, as the
         server leaves out ids it does not know)."""
@@ -240,6 +242,9 @@ class FakeSignaling:
 
     async def sync(self) -> list[Call]:
         return self.sync_calls
+
+    async def renew_token(self, token: str) -> None:
+        self.renewed_tokens.append(token)
 
     async def watch_presence(self, user_ids: Sequence[str]) -> list[PresenceChanged]:
         self.watched.append(list(user_ids))

@@ -4,6 +4,7 @@ or past the session limit, without waiting hours."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from tests.engine.waits import until
 from tests.support.servers import CallServer
 from voip_app.api import ApiClient
 from voip_app.engine import SESSION_EXPIRED, CallEngine, EngineEvent, MediaPrefs
+from voip_app.errors import Unauthorized
 from voip_app.media.base import MediaSession
 
 PASSWORD = "demo-password"
@@ -102,5 +104,37 @@ async def test_a_session_past_its_limit_is_over_but_the_link_stays_up(server: Ca
         assert engine.snapshot.access_token == old
         assert "session_refused" in [e.name for e in events]
         assert "session_renewed" not in [e.name for e in events]
+    finally:
+        await engine.close()
+
+
+async def test_sign_out_ends_the_session_on_the_server(server: CallServer) -> None:
+    engine = CallEngine(media_factory=no_media, device_id="dev-out")
+    try:
+        await engine.sign_in(server.url, "alice@acme.test", PASSWORD)
+        signed_in = engine.access_token
+        assert signed_in is not None
+        await engine.sign_out()
+        async with ApiClient(server.url) as api:
+            api.use_token(signed_in)
+            with pytest.raises(Unauthorized):
+                await api.me()
+            with pytest.raises(Unauthorized):
+                await api.refresh()
+    finally:
+        await engine.close()
+
+
+async def test_the_link_keeps_going_past_the_first_tokens_end(server: CallServer) -> None:
+    alice = await user_id(server, "alice@acme.test")
+    # due for renewal at once, and over in 4 s: the link must hand the server the new one
+    old = token(server, alice, issued_ago=900, lasts=4, auth_ago=900)
+    engine = CallEngine(media_factory=no_media, device_id="dev-link")
+    try:
+        await engine.resume(server.url, old)
+        await until(engine, lambda s: s.access_token not in (None, old))
+        await asyncio.sleep(6)
+        assert engine.snapshot.connection == "online"
+        assert not engine.snapshot.session_expired
     finally:
         await engine.close()

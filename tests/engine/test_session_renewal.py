@@ -115,6 +115,8 @@ async def test_a_token_due_for_renewal_is_renewed_once(due: Rig) -> None:
     await due.until(lambda s: s.access_token == due.server.renewed_token)
     assert due.engine.access_token == due.server.renewed_token
     assert due.names().count("session_renewed") == 1
+    # the live link goes on with it (the server closes a socket whose token expired)
+    assert due.signaling.renewed_tokens == [due.server.renewed_token]
     # the fresh token is not due: twenty minutes of checks later there was still one renewal
     await due.checks(20)
     assert due.refreshes() == 1

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.server.conftest import livekit_env
-from tests.server.harness import Stack, call_events, race_invites
+from tests.server.harness import PASSWORD, Person, Stack, call_events, race_invites
 from tests.support.devsfu import running_devsfu
 from tests.support.servers import HOST, CallServer, RedisServer, free_port
 
@@ -152,3 +152,33 @@ async def test_accepted_reaches_the_callers_new_socket_on_the_other_node(cluster
             assert (await new.call("hangup", {"call_id": call["id"]}))["ok"]
             await other.next_matching("ended", call_id=call["id"])
     assert "accepted" not in other.names() + old.names()
+
+
+async def test_access_taken_away_on_one_node_ends_on_the_other(cluster: Cluster) -> None:
+    p = await cluster.one.tenant("alice", "bob", with_password=True)
+    login = await cluster.one.http.post(
+        "/api/auth/login", json={"email": p["bob"].email, "password": PASSWORD}
+    )
+    session_token = login.json()["access_token"]
+    signed_in = Person(**{**p["bob"].__dict__, "token": session_token})
+    async with (
+        cluster.one.clients(p["alice"]) as (a,),
+        cluster.two.clients(signed_in, p["bob"]) as (on_two, other_bob),
+    ):
+        # sign-out on node one closes that session's socket on node two, and only that one
+        out = await cluster.one.http.post("/api/auth/logout", headers=signed_in.auth)
+        assert out.status_code == 204, out.text
+        await asyncio.wait_for(on_two.sio.wait(), 10)
+        assert other_bob.sio.connected
+
+        # (answered: the cluster's 3 s ring timeout would end a ringing call before the CLI)
+        call = await a.invite(p["bob"])
+        await other_bob.next("incoming")
+        assert (await other_bob.call("accept", {"call_id": call["id"]}))["ok"]
+        await asyncio.to_thread(cluster.one.server.cli, "disable-user", p["bob"].email)
+        await asyncio.wait_for(other_bob.sio.wait(), 10)
+        ended = await a.next_matching("ended", call_id=call["id"])
+        assert (ended["status"], ended["reason"]) == ("COMPLETED", "hangup")
+        for node in (cluster.one, cluster.two):
+            me = await node.http.get("/api/me", headers=p["bob"].auth)
+            assert me.status_code == 401

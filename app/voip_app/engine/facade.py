@@ -179,6 +179,7 @@ class CallEngine:
         await self._actions.leave()
         await self.tasks.session.drain()  # (a registration still under way)
         await self._push.signing_out()
+        await self._session.logout(self.device_id)
         await self._session.stop()
         await self.tasks.upkeep.drain()
         await self.tasks.session.drain()

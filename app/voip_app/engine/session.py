@@ -189,11 +189,34 @@ class Session:
             return True
         self._out.update(access_token=renewed.access_token)
         self._out.log(SessionRenewedEvent(expires_in=renewed.expires_in))
+        await self._hand_to_link(renewed.access_token)
         if renewed.expires_in * RENEW_AT_FRACTION < 1:
             # (almost) no life left: the session's limit is here, and the server will refuse
             # the next renewal; do not ask again at once
             await self._clock.sleep(self._check_s)
         return True
+
+    async def _hand_to_link(self, token: str) -> None:
+        """The live link goes on with the renewed token (the server closes a socket whose token
+        expired); a link that is down reconnects with it anyway."""
+        signaling = self.signaling
+        if signaling is None:
+            return
+        try:
+            await signaling.renew_token(token)
+        except VoipError as exc:
+            log.info("renewed token not handed to the link: %s", exc)
+
+    async def logout(self, device_id: str | None) -> None:
+        """Sign out on the server (the session revoked, this device's push registration
+        removed); the server being unreachable does not keep anyone signed in here."""
+        api = self.api
+        if api is None:
+            return
+        try:
+            await api.logout(device_id)
+        except VoipError as exc:
+            log.info("sign-out not confirmed by the server: %s", exc)
 
     def _on_refused(self, error: Unauthorized) -> None:
         """The server refused the access token of an HTTP request: sign in again."""

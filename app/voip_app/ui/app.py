@@ -27,7 +27,7 @@ from voip_app.ui.models import DEFAULT_SERVER_URL, AppModel
 from voip_app.ui.player import FletPlayer
 from voip_app.ui.ports import Post, Spawn
 from voip_app.ui.ringer import FletRinger
-from voip_app.ui.session_store import PreferencesStore
+from voip_app.ui.session_store import PreferencesStore, platform_vault
 from voip_app.ui.views import App, Viewport
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ async def _model(page: ft.Page, push: AndroidPushSource | None) -> tuple[AppMode
     """The page's engine, bound, and the app's model over it."""
     post, spawn = _page_loop(page)
     platform = current_platform()
-    store = PreferencesStore()
+    store = PreferencesStore(vault=platform_vault())
     engine = CallEngine(
         media_factory=_media_factory(page), device_id=await store.device_id(), push=push
     )
