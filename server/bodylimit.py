@@ -27,6 +27,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+DRAIN_MIN_BYTES = 64 * 1024
+
+
 class BodyTooLarge(Exception):
     """Raised to the app from ``receive`` once its body went past the limit."""
 
@@ -78,8 +81,23 @@ class _Reading:
             self.seen += len(message.get("body", b""))
             if self.seen > self.limit:
                 self.over = True
+                if message.get("more_body", False):
+                    await self._drain()
                 raise BodyTooLarge
         return message
+
+    async def _drain(self) -> None:
+        """Read and drop what follows, up to as much again as the limit (at least 64 KiB): a
+        server that closes with unread bytes makes the client's TCP reset the connection, and
+        the client never sees the 413. Anything longer is cut off."""
+        budget = max(self.limit, DRAIN_MIN_BYTES)
+        while budget > 0:
+            message = await self._receive()
+            if message["type"] != "http.request":
+                return
+            budget -= len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
 
     async def send(self, message: Message) -> None:
         if self.over:
