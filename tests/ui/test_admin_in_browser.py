@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -16,11 +15,8 @@ import pytest
 from tests.support.servers import CallServer
 from tests.support.webhook_receiver import WebhookReceiver
 from tests.ui.browser import PHONE, Browser, User, WebApp
-from tests.ui.fakes import FakeEngine, FakePlatform, FakeRinger, Loop, MemoryStore
 from tests.ui.scenarios import ALICE, BOB, PASSWORD, Stack, go, shot, signed_in
 from tests.ui.test_crm_in_browser import ThreadedCaller, user_id
-from voip_app.ui.models import AppModel
-from voip_contract.admin import AdminUser
 
 
 @pytest.fixture
@@ -78,40 +74,6 @@ def test_admin_manages_users_and_members_do_not_see_it(
     assert can_sign_in(stack, BOB)
 
 
-async def test_the_admin_model() -> None:
-    """Spec: opening lists the users; disable/enable and admin/member toggle on the server and
-    the row shows what the server answered; Add needs both fields and empties the form."""
-    engine, loop = FakeEngine(), Loop()
-    model = AppModel(
-        engine=engine,
-        ringer=FakeRinger(),
-        store=MemoryStore(),
-        platform=FakePlatform(),
-        post=loop.post,
-        spawn=loop.spawn,
-    )
-    at = datetime(2026, 11, 24, tzinfo=UTC)
-    engine.admin_result = [
-        AdminUser(
-            id="b", email="b@x.test", display_name="B", role="member", disabled=False, created_at=at
-        )
-    ]
-    admin = model.admin
-    await admin.opened()
-    assert [u.id for u in admin.users] == ["b"]
-    await admin.toggle_disabled("b")
-    await admin.toggle_role("b")
-    assert (admin.users[0].disabled, admin.users[0].role) == (True, "admin")
-    assert engine.called("admin_change") == [("b", "disable"), ("b", "admin")]
-    admin.type_new("email", "a@x.test")
-    await admin.add()
-    assert engine.called("admin_add") == []
-    admin.type_new("name", "A")
-    await admin.add()
-    assert [u.email for u in admin.users] == ["a@x.test", "b@x.test"]
-    assert (admin.new_email, admin.new_name) == ("", "")
-
-
 @pytest.mark.ui
 def test_admin_sets_a_webhook_sees_deliveries_and_resends(alice: User, stack: Stack) -> None:
     with WebhookReceiver(wall_clock=True) as receiver:
@@ -146,28 +108,3 @@ def test_admin_sets_a_webhook_sees_deliveries_and_resends(alice: User, stack: St
     assert first.signed
     assert again.signed
     assert first.event_type == "call.ended"
-
-
-async def test_the_webhooks_model() -> None:
-    """Spec: opening reads endpoints and deliveries; Add needs a URL, shows the secret once and
-    reads again; Re-send asks the server and reads again."""
-    engine, loop = FakeEngine(), Loop()
-    model = AppModel(
-        engine=engine,
-        ringer=FakeRinger(),
-        store=MemoryStore(),
-        platform=FakePlatform(),
-        post=loop.post,
-        spawn=loop.spawn,
-    )
-    hooks = model.webhooks
-    await hooks.add()
-    assert engine.called("add_webhook") == []
-    hooks.type_url("https://crm.example.com/hooks")
-    await hooks.add()
-    assert engine.called("add_webhook") == [("https://crm.example.com/hooks",)]
-    assert (hooks.secret, hooks.new_url) == ("whsec_x", "")
-    assert [e.url for e in hooks.endpoints] == ["https://crm.example.com/hooks"]
-    await hooks.resend(7)
-    assert engine.called("resend") == [(7,)]
-    assert len(engine.called("webhooks")) == 2

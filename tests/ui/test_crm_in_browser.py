@@ -11,7 +11,6 @@ import asyncio
 import threading
 import uuid
 from collections.abc import Coroutine, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -20,11 +19,8 @@ import socketio
 
 from tests.support.servers import CallServer
 from tests.ui.browser import PHONE, Browser, User, WebApp
-from tests.ui.fakes import FakeEngine, FakePlatform, FakeRinger, Loop, MemoryStore, make_call
 from tests.ui.scenarios import ALICE, BOB, PASSWORD, Stack, go, shot, signed_in
-from voip_app.ui.models import AppModel
-from voip_app.ui.models.history import about_text
-from voip_contract import NAMESPACE, Call
+from voip_contract import NAMESPACE
 
 DEAL = {"object_type": "deal", "object_id": "D-1042", "label": "ACME renewal"}
 
@@ -124,62 +120,3 @@ def test_the_callee_sees_the_crm_record_then_notes_the_call(bob: User, stack: St
         stored = http.get(f"/api/calls/{call_id}", headers=headers).json()["note"]
     assert (stored["outcome"], stored["text"]) == ("follow_up", "call back Monday")
     shot(bob, "history-note")
-
-
-def test_about_text_of_a_history_row() -> None:
-    """Spec: the record as "<Type>: <label>", then "<Outcome>: <note>", joined by " · "; the
-    parts that are missing are left out."""
-    plain = make_call("c1")
-    assert about_text(plain) == ""
-    at = datetime(2026, 11, 24, 10, tzinfo=UTC).isoformat()
-    with_all = Call.model_validate(
-        {
-            **plain.model_dump(mode="json"),
-            "context": {"object_type": "sales_deal", "object_id": "7", "label": "Renewal"},
-            "note": {"outcome": "left_voicemail", "text": "no reply", "by": "u1", "at": at},
-        }
-    )
-    assert about_text(with_all) == "Sales deal: Renewal · Left voicemail: no reply"
-    only_note = Call.model_validate(
-        {
-            **plain.model_dump(mode="json"),
-            "note": {"outcome": None, "text": "hi", "by": "u", "at": at},
-        }
-    )
-    assert about_text(only_note) == "hi"
-
-
-async def test_the_history_model_writes_a_note() -> None:
-    """Spec: opening a row's note reads the tenant's outcomes; an outcome picked twice is none;
-    Save sends (outcome, trimmed text or None) and the row shows the note; Save with nothing
-    closes without a request; Skip closes without a request."""
-    engine, loop = FakeEngine(), Loop()
-    model = AppModel(
-        engine=engine,
-        ringer=FakeRinger(),
-        store=MemoryStore(),
-        platform=FakePlatform(),
-        post=loop.post,
-        spawn=loop.spawn,
-    )
-    engine.history_result = [make_call("h1")]
-    await model.history.opened()
-    history = model.history
-    await history.start_note("h1")
-    assert (history.noting, history.note_outcomes) == ("h1", ["connected", "no_answer"])
-    await history.save_note()
-    assert history.noting is None
-    assert engine.called("note_call") == []
-    await history.start_note("h1")
-    history.cancel_note()
-    assert history.noting is None
-    await history.start_note("h1")
-    history.choose_outcome("no_answer")
-    history.choose_outcome("connected")
-    history.choose_outcome("connected")
-    history.choose_outcome("no_answer")
-    history.type_note("  back Monday ")
-    await history.save_note()
-    assert engine.called("note_call") == [("h1", "no_answer", "back Monday")]
-    assert history.noting is None
-    assert history.rows[0].about_text == "No answer: back Monday"
