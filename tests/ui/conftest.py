@@ -16,7 +16,8 @@ import pytest
 from tests.support import netns
 from tests.support.devsfu import DevSfu, running_devsfu
 from tests.support.servers import CallServer, free_port
-from tests.ui.browser import Browser, WebApp, browser
+from tests.ui.browser import PHONE, Browser, User, WebApp, browser
+from tests.ui.scenarios import Stack
 
 RING_TIMEOUT_S = 25
 """Long enough for a loaded CI machine to answer; the missed-call test runs its own server."""
@@ -75,3 +76,25 @@ def web_app(workdir: Path, call_server: CallServer) -> Iterator[WebApp]:
 def chromium() -> Iterator[Browser]:
     with browser() as driver:
         yield driver
+
+
+@pytest.fixture
+def stack(call_server: CallServer) -> Stack:
+    """The app starts with the server's address filled in (``VOIP_SERVER_URL``)."""
+    return Stack(api_url=call_server.url)
+
+
+@pytest.fixture
+def alice(chromium: Browser, web_app: WebApp) -> Iterator[User]:
+    """Alice's browser profile on the app: the desktop layout, light."""
+    user = chromium.user("alice", web_app.url)
+    yield user
+    user.context.close()
+
+
+@pytest.fixture
+def bob(chromium: Browser, web_app: WebApp) -> Iterator[User]:
+    """Bob's: the phone layout, dark."""
+    user = chromium.user("bob", web_app.url, viewport=PHONE, dark=True)
+    yield user
+    user.context.close()

@@ -7,35 +7,14 @@ with ``standardwebhooks``), sees its delivery and re-sends it."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.support.servers import CallServer
 from tests.support.webhook_receiver import WebhookReceiver
-from tests.ui.browser import PHONE, Browser, User, WebApp
+from tests.ui.browser import User
 from tests.ui.scenarios import ALICE, BOB, PASSWORD, Stack, go, shot, signed_in
 from tests.ui.test_crm_in_browser import ThreadedCaller, user_id
-
-
-@pytest.fixture
-def stack(call_server: CallServer) -> Stack:
-    return Stack(api_url=call_server.url)
-
-
-@pytest.fixture
-def alice(chromium: Browser, web_app: WebApp) -> Iterator[User]:
-    user = chromium.user("alice", web_app.url)
-    yield user
-    user.context.close()
-
-
-@pytest.fixture
-def bob(chromium: Browser, web_app: WebApp) -> Iterator[User]:
-    user = chromium.user("bob", web_app.url, viewport=PHONE, dark=True)
-    yield user
-    user.context.close()
 
 
 def can_sign_in(stack: Stack, email: str) -> bool:

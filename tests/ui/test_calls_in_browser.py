@@ -19,7 +19,6 @@ Screenshots of every screen go to ``test-artifacts/screenshots`` (or ``VOIP_SCRE
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,26 +44,6 @@ from tests.ui.scenarios import ALICE, BOB, PASSWORD, Stack, alice_rings_bob, sig
 pytestmark = pytest.mark.ui
 
 MISSED_RING_TIMEOUT_S = 3
-
-
-@pytest.fixture
-def stack(call_server: CallServer) -> Stack:
-    """The app starts with the server's address filled in (``VOIP_SERVER_URL``)."""
-    return Stack(api_url=call_server.url)
-
-
-@pytest.fixture
-def alice(chromium: Browser, web_app: WebApp) -> Iterator[User]:
-    user = chromium.user("alice", web_app.url)
-    yield user
-    user.context.close()
-
-
-@pytest.fixture
-def bob(chromium: Browser, web_app: WebApp) -> Iterator[User]:
-    user = chromium.user("bob", web_app.url, viewport=PHONE, dark=True)
-    yield user
-    user.context.close()
 
 
 @pytest.mark.media

@@ -10,15 +10,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from typing import Any
 
 import httpx
 import pytest
 import socketio
 
-from tests.support.servers import CallServer
-from tests.ui.browser import PHONE, Browser, User, WebApp
+from tests.ui.browser import User
 from tests.ui.scenarios import ALICE, BOB, PASSWORD, Stack, go, shot, signed_in
 from voip_contract import NAMESPACE
 
@@ -63,18 +62,6 @@ class ThreadedCaller:
         self._thread.join(timeout=10)
         self._loop.close()
         self.http.close()
-
-
-@pytest.fixture
-def stack(call_server: CallServer) -> Stack:
-    return Stack(api_url=call_server.url)
-
-
-@pytest.fixture
-def bob(chromium: Browser, web_app: WebApp) -> Iterator[User]:
-    user = chromium.user("bob", web_app.url, viewport=PHONE, dark=True)
-    yield user
-    user.context.close()
 
 
 def user_id(stack: Stack, email: str) -> str:

@@ -14,9 +14,8 @@ from voip_contract import Call
 from voip_contract.admin import AdminUser
 
 
-async def test_the_admin_model() -> None:
-    """Spec: opening lists the users; disable/enable and admin/member toggle on the server and
-    the row shows what the server answered; Add needs both fields and empties the form."""
+def model_on_fakes() -> tuple[FakeEngine, AppModel]:
+    """The app's model on the fake engine and platform, its spawned work queued."""
     engine, loop = FakeEngine(), Loop()
     model = AppModel(
         engine=engine,
@@ -26,6 +25,13 @@ async def test_the_admin_model() -> None:
         post=loop.post,
         spawn=loop.spawn,
     )
+    return engine, model
+
+
+async def test_the_admin_model() -> None:
+    """Spec: opening lists the users; disable/enable and admin/member toggle on the server and
+    the row shows what the server answered; Add needs both fields and empties the form."""
+    engine, model = model_on_fakes()
     at = datetime(2026, 11, 24, tzinfo=UTC)
     engine.admin_result = [
         AdminUser(
@@ -51,15 +57,7 @@ async def test_the_admin_model() -> None:
 async def test_the_webhooks_model() -> None:
     """Spec: opening reads endpoints and deliveries; Add needs a URL, shows the secret once and
     reads again; Re-send asks the server and reads again."""
-    engine, loop = FakeEngine(), Loop()
-    model = AppModel(
-        engine=engine,
-        ringer=FakeRinger(),
-        store=MemoryStore(),
-        platform=FakePlatform(),
-        post=loop.post,
-        spawn=loop.spawn,
-    )
+    engine, model = model_on_fakes()
     hooks = model.webhooks
     await hooks.add()
     assert engine.called("add_webhook") == []
@@ -100,15 +98,7 @@ async def test_the_history_model_writes_a_note() -> None:
     """Spec: opening a row's note reads the tenant's outcomes; an outcome picked twice is none;
     Save sends (outcome, trimmed text or None) and the row shows the note; Save with nothing
     closes without a request; Skip closes without a request."""
-    engine, loop = FakeEngine(), Loop()
-    model = AppModel(
-        engine=engine,
-        ringer=FakeRinger(),
-        store=MemoryStore(),
-        platform=FakePlatform(),
-        post=loop.post,
-        spawn=loop.spawn,
-    )
+    engine, model = model_on_fakes()
     engine.history_result = [make_call("h1")]
     await model.history.opened()
     history = model.history
