@@ -24,13 +24,11 @@ from voip_contract.models import (
     CallIdPayload,
     CallNote,
     CallStatus,
-    CancelPush,
     Contact,
     Direction,
     Ended,
     ErrorBody,
     Incoming,
-    IncomingPush,
     InvitePayload,
     LoginRequest,
     LoginResponse,
@@ -41,8 +39,6 @@ from voip_contract.models import (
     PresenceChanged,
     PresenceSnapshot,
     PresenceWatchPayload,
-    PushDecline,
-    PushRegistration,
     Reason,
     Recording,
     RecordingChanged,
@@ -57,6 +53,7 @@ from voip_contract.models import (
     SyncPayload,
     User,
 )
+from voip_contract.push import CancelPush, IncomingPush, PushDecline, PushRegistration
 
 __all__ = [
     "NAMESPACE",

@@ -8,7 +8,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from voip_contract.models import CallContext, CallNote, CallStatus, Inbound, Outbound, Party
+from voip_contract.base import Inbound, Outbound
+from voip_contract.models import CallContext, CallNote, CallStatus, Party
 
 Role = Literal["member", "admin"]
 EMAIL_MAX = 254

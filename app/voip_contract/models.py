@@ -1,8 +1,7 @@
-"""Payloads of the contract (HTTP bodies and Socket.IO events) as pydantic models.
-
-Models the server *receives* forbid unknown fields and bound every string, so a malformed or
-oversized payload is refused as ``invalid_payload`` before anything changes. Models the app
-receives ignore unknown fields, so the server can extend the contract without breaking old apps.
+"""Payloads of the contract (HTTP bodies and Socket.IO events) as pydantic models: each
+:class:`~voip_contract.base.Inbound` (strict, closed, bounded) or
+:class:`~voip_contract.base.Outbound` (open to extension). Push payloads are in
+:mod:`voip_contract.push`.
 """
 
 from __future__ import annotations
@@ -11,48 +10,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field
 
+from voip_contract.base import ID_MAX, PRESENCE_WATCH_MAX, Inbound, Outbound
 from voip_contract.errors import ErrorCode
-
-ID_MAX = 64
-"""Longest id (user, call, request) the server accepts from a client."""
-PUSH_TOKEN_MAX = 1024
-"""Longest push token (FCM's are about 160 characters)."""
-CAPABILITY_MAX = 2048
-"""Longest decline capability a client may send back."""
-PRESENCE_WATCH_MAX = 200
-"""Most user ids one ``presence_watch`` may name (a page of contacts)."""
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-class Inbound(BaseModel):
-    """A payload the server receives from a client: strict, closed, bounded, and without NUL
-    characters anywhere (no database stores them; PostgreSQL refuses them)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        if _has_nul(data):
-            raise ValueError("NUL characters are not allowed")
-        return data
-
-
-class Outbound(BaseModel):
-    """A payload the server sends: clients ignore fields they do not know."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class CallStatus(StrEnum):
@@ -371,40 +332,3 @@ class PresenceSnapshot(Outbound):
     (ids that were ignored are absent)."""
 
     presence: list[PresenceChanged]
-
-
-# --- push (HTTP in, FCM data messages out) ----------------------------------------------------
-
-
-class PushRegistration(Inbound):
-    """``PUT /api/devices/{device_id}/push``: wake this device with this token."""
-
-    provider: Literal["fcm"]
-    token: str = Field(min_length=1, max_length=PUSH_TOKEN_MAX, pattern=r"^[\x21-\x7e]+$")
-
-
-class PushDecline(Inbound):
-    """``POST /api/calls/{call_id}/push-decline``: the capability an ``incoming`` push carried."""
-
-    capability: str = Field(min_length=1, max_length=CAPABILITY_MAX)
-
-
-class IncomingPush(Outbound):
-    """The ``data`` of an ``incoming`` push (every value a string, as FCM wants)."""
-
-    type: Literal["incoming"] = "incoming"
-    call_id: str
-    caller_id: str
-    caller_name: str
-    ring_expires_at: datetime
-    decline_capability: str
-    """Declines this call for this callee until the ring ends, and does nothing else."""
-
-
-class CancelPush(Outbound):
-    """The ``data`` of a ``cancel`` push: the call stopped ringing (``status`` is its status then:
-    ``IN_PROGRESS`` when answered, else its final status)."""
-
-    type: Literal["cancel"] = "cancel"
-    call_id: str
-    status: CallStatus

@@ -12,7 +12,7 @@ from server.calls.views import calls_seen_by
 from server.db import calls as call_data
 from server.errors import ServiceError
 from voip_contract import Call, ErrorCode, Page, RoomToken
-from voip_contract.models import ID_MAX
+from voip_contract.base import ID_MAX
 
 router = APIRouter(prefix="/calls")
 

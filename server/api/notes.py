@@ -9,7 +9,8 @@ from server.api.admin import AdminDep
 from server.api.deps import CallsDep, DbDep, IdentityDep
 from server.calls import notes
 from voip_contract import Call
-from voip_contract.models import ID_MAX, NotePayload, Outcomes
+from voip_contract.base import ID_MAX
+from voip_contract.models import NotePayload, Outcomes
 
 router = APIRouter()
 

@@ -12,7 +12,7 @@ from server.api.deps import CallsDep, IdentityDep
 from server.calls import push_devices
 from server.push.capability import verify_decline
 from voip_contract import PushDecline, PushRegistration
-from voip_contract.models import ID_MAX
+from voip_contract.base import ID_MAX
 
 router = APIRouter()
 

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from server.api.deps import CallsDep, IdentityDep
 from server.calls import recording_files
 from voip_contract import RecordingUrl
-from voip_contract.models import ID_MAX
+from voip_contract.base import ID_MAX
 
 router = APIRouter(prefix="/recordings")
 

@@ -20,7 +20,7 @@ import jwt
 from server.config import Settings
 from server.errors import ServiceError
 from voip_contract import ErrorCode
-from voip_contract.models import CAPABILITY_MAX
+from voip_contract.base import CAPABILITY_MAX
 
 ISSUER = "voip-server"
 AUDIENCE = "voip-push-decline"

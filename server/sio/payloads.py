@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from server.errors import ServiceError
 from voip_contract import ErrorCode, SyncPayload
-from voip_contract.models import ID_MAX, PRESENCE_WATCH_MAX
+from voip_contract.base import ID_MAX, PRESENCE_WATCH_MAX
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -22,7 +22,7 @@ from voip_app.errors import ServerUnreachable
 from voip_app.media.base import MediaSession
 from voip_app.signaling import LinkDown, LinkUp
 from voip_contract import Presence, PresenceChanged
-from voip_contract.models import PRESENCE_WATCH_MAX
+from voip_contract.base import PRESENCE_WATCH_MAX
 
 
 class GatedSignaling(FakeSignaling):

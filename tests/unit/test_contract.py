@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from voip_contract import Ack, CallIdPayload, CallStatus, ErrorCode, InvitePayload
-from voip_contract.models import ID_MAX
+from voip_contract.base import ID_MAX
 
 
 def test_invite_accepts_the_contract_shape() -> None:

@@ -17,7 +17,7 @@ from voip_app.engine.shared import Shared
 from voip_app.engine.snapshot import log
 from voip_app.errors import VoipError
 from voip_contract import Call, CallStatus, Contact, Party, Presence, PresenceChanged
-from voip_contract.models import PRESENCE_WATCH_MAX
+from voip_contract.base import PRESENCE_WATCH_MAX
 
 CONTACTS_PAGE_SIZE = 200
 """The server's largest page."""
