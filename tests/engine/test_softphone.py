@@ -94,7 +94,12 @@ async def run_bot_and_caller(
             *softphone(stack, "alice@acme.test", "call", "bob@acme.test", *caller_args),
             stdout=asyncio.subprocess.PIPE,
         )
-        out, _ = await asyncio.wait_for(caller.communicate(), 60)
+        try:
+            out, _ = await asyncio.wait_for(caller.communicate(), 60)
+        except TimeoutError:
+            caller.kill()  # never left behind; what it said so far tells where it stopped
+            said, _ = await caller.communicate()
+            raise AssertionError(f"the caller did not finish: {said.decode()}") from None
         bot_out, _ = await asyncio.wait_for(bot.communicate(), 30)
     finally:
         if bot.returncode is None:
