@@ -89,11 +89,38 @@ async def write_step(
     if not won:
         await session.rollback()
         return False
+    stops_ringing = deps.push.enabled and step.source is CallStatus.RINGING
+    await _write_consequences(
+        session, row, step, changes, now=now, actor=actor, device=device, cancels=stops_ringing
+    )
+    await session.commit()
+    deps.webhooks.kick()
+    if stops_ringing:
+        deps.push.kick()
+    # Mirror the change on the loaded row without making it dirty: a later autoflush must
+    # never write these values again unconditionally (that could undo a later transition).
+    for name, value in changes.items():
+        set_committed_value(row, name, value)
+    return True
+
+
+async def _write_consequences(
+    session: AsyncSession,
+    row: CallRow,
+    step: Transition,
+    changes: dict[str, Any],
+    *,
+    now: datetime,
+    actor: str,
+    device: str | None,
+    cancels: bool,
+) -> None:
+    """What a won step writes beside the row, in its transaction: the lines it frees, the push
+    cancels (``cancels``), the ``call_events`` row, and the CRM's webhook outbox."""
     if step.target.is_final:  # the call no longer holds its parties' lines
         parties = (row.caller_id, row.callee_id)
         await call_data.release_lines(session, call_id=row.id, user_ids=parties)
-    stops_ringing = deps.push.enabled and step.source is CallStatus.RINGING
-    if stops_ringing:  # every notification of it must stop: cancels, in this transaction
+    if cancels:  # every notification of it must stop: cancels, in this transaction
         await push_data.enqueue_cancels(session, call_id=row.id, status=step.target.value, at=now)
     await call_data.insert_event(
         session,
@@ -109,12 +136,3 @@ async def write_step(
     event = webhook_events.event_for_status(step.target.value)
     if event is not None:  # the CRM hears of it: in this transaction (an outbox)
         await webhook_events.enqueue(session, row, event, at=now, changes=changes)
-    await session.commit()
-    deps.webhooks.kick()
-    if stops_ringing:
-        deps.push.kick()
-    # Mirror the change on the loaded row without making it dirty: a later autoflush must
-    # never write these values again unconditionally (that could undo a later transition).
-    for name, value in changes.items():
-        set_committed_value(row, name, value)
-    return True
