@@ -164,6 +164,9 @@ class FakeSignaling:
         self.drop_invites = 0
         """The next this many invites lose the link while they wait (``LinkDown``, then
         ``ServerUnreachable``, as the real client does)."""
+        self.before_invite_answer: list[SignalEvent] = []
+        """Events the server sends while the next invite waits for its answer (a callee that
+        answers at once: ``accepted`` can overtake the invite's answer)."""
         self.relink_with: tuple[Call, ...] | None = None
         """When set, a dropped link comes back at once, with these calls in its ``sync``."""
         self.accept_result: RoomToken | Exception = RoomToken(
@@ -216,6 +219,9 @@ class FakeSignaling:
                 relink = LinkUp(calls=self.relink_with, reconnected=True)
                 asyncio.get_running_loop().call_soon(self.push, relink)
             raise ServerUnreachable("http://fake", "connection lost during invite")
+        early, self.before_invite_answer = self.before_invite_answer, []
+        for event in early:
+            self.push(event)
         if isinstance(self.invite_result, Exception):
             raise self.invite_result
         return self.invite_result

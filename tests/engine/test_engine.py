@@ -406,6 +406,37 @@ async def test_events_for_other_calls_change_nothing(rig: Rig) -> None:
     assert rig.media.sessions == []
 
 
+async def test_an_answer_that_overtakes_the_invites_answer_still_connects(rig: Rig) -> None:
+    # The callee's device answers at once: the server's ``accepted`` reaches the caller before
+    # the answer to its invite, which is the first to name the call.
+    rig.signaling.before_invite_answer = [Ringing(call_id="c1"), TOKEN]
+    await rig.engine.call("u-bob")
+    await rig.until(phase_is(Phase.ACTIVE))
+    assert rig.media.sessions[0].joined == ("ws://sfu", "t-caller")
+
+
+async def test_an_end_that_overtakes_the_invites_answer_ends_the_call(rig: Rig) -> None:
+    rig.signaling.before_invite_answer = [
+        Ended(call_id="c1", status=CallStatus.DECLINED, reason=Reason.DECLINED)
+    ]
+    await rig.engine.call("u-bob")
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert (call.phase, call.status) == (Phase.ENDED, CallStatus.DECLINED)
+
+
+async def test_news_of_another_call_while_inviting_changes_nothing(rig: Rig) -> None:
+    rig.signaling.before_invite_answer = [
+        Accepted(call_id="other", livekit_url="ws://x", room_name="r", token="t"),
+        Ended(call_id="other", status=CallStatus.MISSED),
+    ]
+    await rig.engine.call("u-bob")
+    call = rig.engine.snapshot.call
+    assert call is not None
+    assert (call.id, call.phase) == ("c1", Phase.RINGING_OUT)
+    assert rig.media.sessions == []
+
+
 async def test_illegal_actions_raise_and_change_nothing(rig: Rig) -> None:
     before = rig.engine.snapshot
     with pytest.raises(IllegalTrigger):

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.engine.stack import PASSWORD, Stack, running_stack, tone_of
+from tests.support.servers import CallServer
 from voip_app.audio.sources import EchoLoop, NullSink, TeeOutput, ToneSource, WavFileSink, read_wav
 from voip_app.softphone import build_audio, parse_args
 
@@ -78,39 +79,92 @@ def softphone(stack: Stack, email: str, *args: str) -> list[str]:
     ]
 
 
+class Phone:
+    """A ``voip-softphone`` process whose stdout and stderr are collected line by line as they
+    come, so that a phone that never finishes can still tell how far it got."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.events: list[dict[str, Any]] = []
+        self.complaints: list[str] = []
+        self._readers = [
+            asyncio.create_task(self._read_events()),
+            asyncio.create_task(self._read_complaints()),
+        ]
+
+    @classmethod
+    async def start(cls, stack: Stack, email: str, *args: str) -> Phone:
+        proc = await asyncio.create_subprocess_exec(
+            *softphone(stack, email, *args),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        return cls(proc)
+
+    async def _read_events(self) -> None:
+        assert self.proc.stdout is not None
+        async for line in self.proc.stdout:
+            self.events.append(json.loads(line))
+
+    async def _read_complaints(self) -> None:
+        assert self.proc.stderr is not None
+        async for line in self.proc.stderr:
+            self.complaints.append(line.decode(errors="replace").rstrip())
+
+    def said(self) -> str:
+        return "\n".join([*map(json.dumps, self.events), *self.complaints])
+
+    async def ready(self, timeout_s: float) -> None:
+        async def signed_in() -> None:
+            while not any(e["event"] == "ready" for e in self.events):
+                if self.proc.returncode is not None:
+                    raise AssertionError(f"the phone exited before it was ready:\n{self.said()}")
+                await asyncio.sleep(0.05)
+
+        try:
+            await asyncio.wait_for(signed_in(), timeout_s)
+        except TimeoutError:
+            raise AssertionError(
+                f"the phone was not ready in {timeout_s}s:\n{self.said()}"
+            ) from None
+
+    async def finish(self, timeout_s: float, server: CallServer, peer: Phone | None = None) -> int:
+        """Its exit code; a phone still running after ``timeout_s`` is killed, and the failure
+        quotes what it and the server said."""
+        try:
+            code = await asyncio.wait_for(self.proc.wait(), timeout_s)
+        except TimeoutError:
+            await self.kill()
+            raise AssertionError(
+                f"the phone did not finish in {timeout_s}s; it said:\n{self.said()}\n"
+                f"its peer said:\n{peer.said() if peer else ''}\n"
+                f"the server's log:\n{server.log()}"
+            ) from None
+        await asyncio.gather(*self._readers)
+        return code
+
+    async def kill(self) -> None:
+        if self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+        await asyncio.gather(*self._readers)
+
+
 async def run_bot_and_caller(
     stack: Stack, bot_args: list[str], caller_args: list[str]
 ) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
-    bot = await asyncio.create_subprocess_exec(
-        *softphone(stack, "bob@acme.test", "--auto-answer", "--max-calls", "1", *bot_args),
-        stdout=asyncio.subprocess.PIPE,
-    )
+    bot = await Phone.start(stack, "bob@acme.test", "--auto-answer", "--max-calls", "1", *bot_args)
     try:
-        assert bot.stdout is not None
-        ready = json.loads(await asyncio.wait_for(bot.stdout.readline(), 30))
-        while ready["event"] != "ready":
-            ready = json.loads(await asyncio.wait_for(bot.stdout.readline(), 30))
-        caller = await asyncio.create_subprocess_exec(
-            *softphone(stack, "alice@acme.test", "call", "bob@acme.test", *caller_args),
-            stdout=asyncio.subprocess.PIPE,
-        )
+        await bot.ready(30)
+        caller = await Phone.start(stack, "alice@acme.test", "call", "bob@acme.test", *caller_args)
         try:
-            out, _ = await asyncio.wait_for(caller.communicate(), 60)
-        except TimeoutError:
-            caller.kill()  # never left behind; what it said so far tells where it stopped
-            said, _ = await caller.communicate()
-            raise AssertionError(f"the caller did not finish: {said.decode()}") from None
-        bot_out, _ = await asyncio.wait_for(bot.communicate(), 30)
+            code = await caller.finish(60, stack.server, bot)
+        finally:
+            await caller.kill()
+        await bot.finish(30, stack.server)
     finally:
-        if bot.returncode is None:
-            bot.kill()
-            await bot.wait()
-    assert caller.returncode is not None
-    return (
-        caller.returncode,
-        [json.loads(line) for line in out.decode().splitlines()],
-        [json.loads(line) for line in bot_out.decode().splitlines()],
-    )
+        await bot.kill()
+    return code, caller.events, bot.events
 
 
 @pytest.mark.media

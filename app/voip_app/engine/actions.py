@@ -98,6 +98,7 @@ class CallActions:
         self._out.set_call(replace(current, id=call.id, peer=call.callee))
         said = report(call)
         self._driver.feed(said.trigger, outcome=said.outcome)
+        self._driver.invite_answered(call.id)
 
     def _stop_on_server(self, call: Call) -> None:
         if not call.status.is_final:

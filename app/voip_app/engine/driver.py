@@ -29,7 +29,21 @@ FINISHED_CALLS_KEPT = 64
 """How many ids of calls that ended on this device are remembered, so that a late or re-sent
 ``incoming`` for one of them cannot ring again and a ``sync`` never rejoins one."""
 
+EARLY_NEWS_KEPT = 8
+"""At most this many server events are kept while an invite waits for its answer (see
+:meth:`CallDriver.keep_early`)."""
+
 Send = Coroutine[Any, Any, None]
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyNews:
+    """A server event about a call this device has not been told the id of yet."""
+
+    call_id: str
+    trigger: Trigger
+    outcome: Outcome | None
+    token: RoomToken | None
 
 
 class Followups(Protocol):
@@ -66,6 +80,7 @@ class CallDriver:
         self.finished: deque[str] = deque(maxlen=FINISHED_CALLS_KEPT)
         self.placed: str | None = None
         """The ``request_id`` of the invite whose call is on screen (``None``: not a dial's)."""
+        self._early: list[EarlyNews] = []
         self._followups: Followups | None = None
         self._runners: dict[Effect, Callable[[ActiveCall | None, Given], Send | None]] = {
             Effect.START_CALL: self._nothing,  # done with the call's update
@@ -92,11 +107,30 @@ class CallDriver:
         self.progress = CallProgress()
         self.finished.clear()
         self.placed = None
+        self._early.clear()
 
     def current(self, call_id: str | None) -> bool:
         """Is ``call_id`` the call on screen?"""
         call = self._out.snapshot.call
         return call is not None and call_id is not None and call.id == call_id
+
+    def keep_early(self, news: EarlyNews) -> bool:
+        """Keep ``news`` about a call not on screen while this device's invite waits for its
+        answer: the server may tell of the call (the callee answered at once, or it ended) before
+        that answer, which names it, arrives. ``False``: no invite waits; the news is not ours."""
+        call = self._out.snapshot.call
+        if self.placed is None or call is None or call.id is not None:
+            return False
+        if len(self._early) < EARLY_NEWS_KEPT:
+            self._early.append(news)
+        return True
+
+    def invite_answered(self, call_id: str) -> None:
+        """The invite's answer named ``call_id``: the news kept for it is fed now, in order."""
+        early, self._early = self._early, []
+        for news in early:
+            if news.call_id == call_id and self.current(call_id):
+                self.feed(news.trigger, outcome=news.outcome, token=news.token)
 
     # --- stepping ---------------------------------------------------------------------------
 
@@ -144,10 +178,12 @@ class CallDriver:
         if Effect.CLEAR_CALL in effects:
             self._out.set_call(None)
             self.placed = None
+            self._early.clear()
             return None
         call = self._out.snapshot.call
         if Effect.START_CALL in effects:
             call, self.placed = given.call, None
+            self._early.clear()
         if call is not None:
             call = replace(call.at(self.progress), error=given.error or call.error)
             self._out.set_call(call)

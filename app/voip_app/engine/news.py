@@ -19,7 +19,7 @@ from typing import Any
 from voip_app.call.machine import Outcome, Phase, Trigger, allows, placing
 from voip_app.call.model import ActiveCall
 from voip_app.call.reconcile import reconcile, report
-from voip_app.engine.driver import CallDriver
+from voip_app.engine.driver import CallDriver, EarlyNews
 from voip_app.engine.events import (
     AnswerFoundEvent,
     IncomingEvent,
@@ -82,9 +82,12 @@ class ServerNews:
         outcome: Outcome | None = None,
         token: RoomToken | None = None,
     ) -> None:
-        """A server event about the call ``call_id`` (others change nothing here)."""
+        """A server event about the call ``call_id``; about another call it changes nothing,
+        unless an invite still waits for its answer (then it may be about that invite's call)."""
         if self._driver.current(call_id):
             self._driver.feed(trigger, outcome=outcome, token=token)
+        elif self._driver.keep_early(EarlyNews(call_id, trigger, outcome, token)):
+            log.info("%s about call %s before the invite's answer: kept", trigger.name, call_id)
 
     def synced(self, calls: tuple[Call, ...], reconnected: bool) -> None:
         """After a (re)connect, make the call here agree with the server's ``sync``."""
