@@ -9,7 +9,8 @@ import numpy as np
 
 from voip_app.audio.base import FRAME_SAMPLES, SAMPLE_RATE, Frame
 
-log = logging.getLogger(__name__)
+# The lines keep the logger name they had before this module was split from the devices.
+log = logging.getLogger("voip_app.audio.devices")
 
 
 class EchoCanceller:
