@@ -48,7 +48,13 @@ from voip_app.engine.events import (
 from voip_app.engine.media_link import MediaFactory, MediaLink, MediaPrefs, default_media_factory
 from voip_app.engine.news import ServerNews
 from voip_app.engine.push import NotificationAnswer, PushLink
-from voip_app.engine.session import SESSION_CHECK_S, ApiFactory, Session, SignalingFactory
+from voip_app.engine.session import (
+    SESSION_CHECK_S,
+    ApiFactory,
+    Session,
+    SignalingFactory,
+    default_signaling,
+)
 from voip_app.engine.shared import Shared
 from voip_app.engine.signals import SignalRouter
 from voip_app.engine.snapshot import EngineSnapshot, EventListener, Publisher, SnapshotListener
@@ -56,7 +62,6 @@ from voip_app.engine.tasks import EngineTasks
 from voip_app.errors import VoipError
 from voip_app.media.base import AudioOutput
 from voip_app.push import PushSource
-from voip_app.signaling import Signaling, SignalingClient
 from voip_contract import Call, Contact, User
 from voip_contract.admin import (
     AdminUser,
@@ -64,12 +69,6 @@ from voip_contract.admin import (
     WebhookEndpointCreated,
     WebhookEndpointOut,
 )
-
-
-def _default_signaling(
-    url: str, token: Callable[[], str | None], device_id: str | None
-) -> Signaling:
-    return SignalingClient(url, token, device_id=device_id)
 
 
 class CallEngine:
@@ -80,7 +79,7 @@ class CallEngine:
         *,
         media_factory: MediaFactory = default_media_factory,
         api_factory: ApiFactory = ApiClient,
-        signaling_factory: SignalingFactory = _default_signaling,
+        signaling_factory: SignalingFactory = default_signaling,
         device_id: str | None = None,
         session_check_s: float = SESSION_CHECK_S,
         clock: Clock = SYSTEM_CLOCK,
