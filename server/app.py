@@ -167,12 +167,14 @@ def _periodic(deps: CallDeps) -> list[Coroutine[Any, Any, None]]:
 
 
 async def _take_access_away(deps: CallDeps) -> None:
-    """Close the sockets whose token expired or was revoked; end the calls of disabled users."""
+    """Close this node's sockets that lost their access (user disabled, session revoked, token
+    expired); end the calls of disabled users."""
     await access.close_sockets(deps, now=deps.clock.now())
     await access.end_calls_of_disabled(deps)
 
 
 async def _forget_old_failures(deps: CallDeps) -> None:
+    """Delete the wrong-password rows older than the sign-in guard's window."""
     async with deps.sessions() as session:
         await signin_guard.forget_old(session, deps.settings, now=deps.clock.now())
         await session.commit()
