@@ -2,7 +2,8 @@
 
 No network I/O here. The signal session attaches a :class:`devsfu.model.ParticipantLink` to each
 participant (how to tell that client something), webhooks go to a :class:`devsfu.model.EventSink`;
-timers use the running event loop. The state itself is :mod:`devsfu.model`.
+timers use the running event loop. The state itself is :mod:`devsfu.model`; what the clients are
+told about each other, :mod:`devsfu.updates`.
 
 Rules (as LiveKit applies them):
 
@@ -28,6 +29,7 @@ from typing import Any
 from livekit.protocol import models, rtc
 from livekit.protocol import room as room_pb
 
+from devsfu import updates
 from devsfu.model import (
     EventSink,
     Participant,
@@ -168,7 +170,7 @@ class RoomRegistry:
         room.cancel_timer()
         log.info("%s (%s) joined room %s", identity, participant.sid, room.name)
         self._emit("participant_joined", room, participant)
-        await self._broadcast(room, participant)
+        await updates.participant_update(room, participant)
         return room, participant
 
     def admit(self, room_name: str, identity: str) -> None:
@@ -225,7 +227,7 @@ class RoomRegistry:
                 await participant.link.disconnect(reason)
             except Exception:
                 log.exception("could not disconnect %s", participant.identity)
-        await self._broadcast(room, participant)
+        await updates.participant_update(room, participant)
         if not room.participants and room.name in self._rooms:
             self._arm(room, room.departure_timeout)
 
@@ -254,7 +256,7 @@ class RoomRegistry:
         participant.tracks[track.sid] = track
         participant.bump()
         self._emit("track_published", room, participant, track)
-        await self._broadcast(room, participant)
+        await updates.participant_update(room, participant)
         return track
 
     async def media_arrived(self, room: Room, participant: Participant, track_id: str) -> None:
@@ -275,32 +277,15 @@ class RoomRegistry:
             return
         track.muted = muted
         participant.bump()
-        await self._broadcast(room, participant)
+        await updates.participant_update(room, participant)
 
     async def quality_changed(
         self, room: Room, participant: Participant, quality: models.ConnectionQuality
     ) -> None:
         """Tell everyone in the room (``participant`` included) its new connection quality."""
-        info = rtc.ConnectionQualityInfo(participant_sid=participant.sid, quality=quality)
-        for member in list(room.participants.values()):
-            try:
-                await member.link.send_connection_quality([info])
-            except Exception:
-                log.exception("could not send connection quality to %s", member.identity)
+        await updates.connection_quality(room, participant, quality)
 
-    # -- notifications ---------------------------------------------------------------------
-
-    async def _broadcast(self, room: Room, about: Participant) -> None:
-        if about.hidden:
-            return
-        info = about.info()
-        for other in list(room.participants.values()):
-            if other is about:
-                continue
-            try:
-                await other.link.send_participant_updates([info])
-            except Exception:
-                log.exception("could not update %s", other.identity)
+    # -- webhooks --------------------------------------------------------------------------
 
     def _emit(
         self,

@@ -13,7 +13,7 @@
    otherwise the web app at a printed ``http://127.0.0.1:…`` address (``VOIP_DEMO_WEB=1`` forces
    web).
 
-Ctrl-C stops everything it started. See ``docs/app.md``.
+Ctrl-C stops everything it started (:mod:`demo_processes`). See ``docs/app.md``.
 """
 
 from __future__ import annotations
@@ -25,35 +25,21 @@ import os
 import secrets
 import signal
 import socket
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
+from demo_processes import REPO, Demo, free_port, port_open, say, wait_until
 from private_pulse import missing_tools, running_pulse, sound_server_running
 
-REPO = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 ECHO_EMAIL = "echo@acme.test"
 ECHO_NAME = "Echo Test"
 PASSWORD = "demo-password"
 BIN = Path(sys.executable).parent
 """The venv's console scripts (voip-server, voip-devsfu, voip-softphone)."""
-START_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 10.0
-
-
-def say(message: str) -> None:
-    print(f"demo: {message}", flush=True)
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def primary_address() -> str | None:
@@ -65,82 +51,6 @@ def primary_address() -> str | None:
             return None
         address = str(probe.getsockname()[0])
     return None if address.startswith("127.") or address == "0.0.0.0" else address
-
-
-def _log_tail(log: Path | None, lines: int = 20) -> str:
-    """The end of a spawned process's log, to say why it stopped."""
-    if log is None or not log.exists():
-        return ""
-    tail = log.read_text(errors="replace").splitlines()[-lines:]
-    return f"; the end of {log}:\n" + "\n".join(tail)
-
-
-def wait_until(
-    check: Callable[[], bool],
-    what: str,
-    proc: subprocess.Popen[bytes] | None = None,
-    log: Path | None = None,
-) -> None:
-    """Poll ``check()`` (bounded) until true; fail, quoting ``log``, if ``proc`` dies first."""
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}{_log_tail(log)}")
-        with contextlib.suppress(OSError, httpx.HTTPError):
-            if check():
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"{what} did not come up in {START_TIMEOUT_S:.0f} s")
-
-
-def port_open(host: str, port: int) -> bool:
-    with socket.create_connection((host, port), timeout=0.5):
-        return True
-
-
-@dataclass
-class Demo:
-    """Every process the demo starts, stopped in reverse order."""
-
-    var_dir: Path
-    env: dict[str, str] = field(default_factory=dict)
-    procs: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
-
-    def spawn(
-        self, name: str, args: list[str], extra: Mapping[str, str] | None = None
-    ) -> subprocess.Popen[bytes]:
-        log_path = self.log_path(name)
-        with log_path.open("ab") as log:
-            proc = subprocess.Popen(
-                args,
-                env={**self.env, **(extra or {})},
-                cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches the demo; it stops the children
-            )
-        self.procs.append((name, proc))
-        say(f"started {name} (pid {proc.pid}, log {log_path})")
-        return proc
-
-    def log_path(self, name: str) -> Path:
-        return self.var_dir / f"{name}.log"
-
-    def run(self, args: list[str]) -> None:
-        subprocess.run(args, env=self.env, cwd=REPO, check=True, capture_output=True)
-
-    def stop(self) -> None:
-        for _name, proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for name, proc in reversed(self.procs):
-            try:
-                proc.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=STOP_TIMEOUT_S)
-            say(f"stopped {name}")
-        self.procs.clear()
 
 
 def base_env(var_dir: Path) -> dict[str, str]:

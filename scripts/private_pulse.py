@@ -79,7 +79,26 @@ def running_pulse(sinks: list[str], sources: list[str] | None = None) -> Iterato
     """A daemon with one null sink per name in ``sinks`` (and a null source per name in
     ``sources``); stopped, and its files removed, afterwards."""
     runtime = Path(tempfile.mkdtemp(prefix="pulse-"))
-    socket = runtime / "native"
+    env = {**os.environ, "PULSE_RUNTIME_PATH": str(runtime), "HOME": str(runtime)}
+    process = subprocess.Popen(
+        _daemon_command(runtime, sinks, sources or []),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # a Ctrl-C meant for its owner does not stop it first
+    )
+    pulse = Pulse(runtime, process)
+    try:
+        _wait_until_up(pulse, sinks)
+        yield pulse
+    finally:
+        _stop(process)
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+def _daemon_command(runtime: Path, sinks: list[str], sources: list[str]) -> list[str]:
+    """``pulseaudio`` without configuration, its socket and log in ``runtime``, and the null
+    devices."""
     cmd = [
         "pulseaudio",
         "-n",
@@ -90,37 +109,29 @@ def running_pulse(sinks: list[str], sources: list[str] | None = None) -> Iterato
         "--disable-shm",
         f"--log-target=file:{runtime / 'log'}",
         "-L",
-        f"module-native-protocol-unix auth-anonymous=1 socket={socket}",
+        f"module-native-protocol-unix auth-anonymous=1 socket={runtime / 'native'}",
     ]
     for name in sinks:
         cmd += ["-L", f"module-null-sink sink_name={name} rate={RATE} channels=1"]
-    for name in sources or []:
+    for name in sources:
         cmd += ["-L", f"module-null-source source_name={name} rate={RATE} channels=1"]
-    env = {**os.environ, "PULSE_RUNTIME_PATH": str(runtime), "HOME": str(runtime)}
-    process = subprocess.Popen(
-        cmd,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # a Ctrl-C meant for its owner does not stop it first
-    )
-    pulse = Pulse(runtime, process)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"pulseaudio exited: {_log(runtime)}")
-            if socket.exists():
-                with contextlib.suppress(subprocess.CalledProcessError):
-                    if all(name in pulse.pactl("list", "short", "sinks") for name in sinks):
-                        break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"pulseaudio did not come up: {_log(runtime)}")
-            time.sleep(0.05)
-        yield pulse
-    finally:
-        _stop(process)
-        shutil.rmtree(runtime, ignore_errors=True)
+    return cmd
+
+
+def _wait_until_up(pulse: Pulse, sinks: list[str]) -> None:
+    """Until the daemon answers on its socket with every sink; raises if it exits or is late."""
+    socket = pulse.runtime / "native"
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        if pulse.process.poll() is not None:
+            raise RuntimeError(f"pulseaudio exited: {_log(pulse.runtime)}")
+        if socket.exists():
+            with contextlib.suppress(subprocess.CalledProcessError):
+                if all(name in pulse.pactl("list", "short", "sinks") for name in sinks):
+                    return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"pulseaudio did not come up: {_log(pulse.runtime)}")
+        time.sleep(0.05)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

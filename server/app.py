@@ -17,7 +17,7 @@ from typing import Any
 
 import socketio
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from server import api, loopwatch, migrate, signin_guard
 from server.bodylimit import BodyLimit
@@ -84,32 +84,11 @@ def create_app(
         webhooks=hooks,
     )
     sio.register_namespace(CallNamespace(deps))
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if settings.should_auto_migrate:
-            await migrate.upgrade(engine)
-        settings.jwt_key()  # create the dev secret now, not in the first request
-        await _start(deps)
-        jobs = _periodic(deps) + (_push_jobs(deps.clock, sender) if sender else [])
-        jobs.append(hooks.run())
-        if settings.loop_watch:
-            jobs.append(loopwatch.watch())
-        tasks = [asyncio.create_task(job) for job in jobs]
-        loopwatch.tune_gc(settings.gc_threshold0, freeze=settings.gc_freeze)
-        try:
-            yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            if sender is not None:
-                await sender.drain()  # pushes in flight finish; unsent ones stay for any node
-            await hooks.aclose()  # an attempt cut short is retried by any node after its lease
-            await _stop(deps)
-            await engine.dispose()
-
-    app = FastAPI(title="CRM Calls: call server", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="CRM Calls: call server",
+        version="0.1.0",
+        lifespan=lambda _: _serving(deps, engine, sender, hooks),
+    )
     api.install(app, deps)
     whole = socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")
     return BodyLimit(
@@ -117,6 +96,35 @@ def create_app(
         settings.max_body_bytes,
         {"/api/livekit/webhook": settings.max_webhook_body_bytes},
     )
+
+
+@contextlib.asynccontextmanager
+async def _serving(
+    deps: CallDeps, engine: AsyncEngine, sender: PushSender | None, hooks: WebhookSender
+) -> AsyncIterator[None]:
+    """The app's lifespan: start-up, the background work while it serves, then the shutdown."""
+    settings = deps.settings
+    if settings.should_auto_migrate:
+        await migrate.upgrade(engine)
+    settings.jwt_key()  # create the dev secret now, not in the first request
+    await _start(deps)
+    jobs = _periodic(deps) + (_push_jobs(deps.clock, sender) if sender else [])
+    jobs.append(hooks.run())
+    if settings.loop_watch:
+        jobs.append(loopwatch.watch())
+    tasks = [asyncio.create_task(job) for job in jobs]
+    loopwatch.tune_gc(settings.gc_threshold0, freeze=settings.gc_freeze)
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if sender is not None:
+            await sender.drain()  # pushes in flight finish; unsent ones stay for any node
+        await hooks.aclose()  # an attempt cut short is retried by any node after its lease
+        await _stop(deps)
+        await engine.dispose()
 
 
 async def _start(deps: CallDeps) -> None:
@@ -139,44 +147,37 @@ async def _start(deps: CallDeps) -> None:
 def _periodic(deps: CallDeps) -> list[Coroutine[Any, Any, None]]:
     """The node's periodic work, each judged at the clock's time when it runs."""
     settings, clock = deps.settings, deps.clock
-
-    async def take_access_away() -> None:
-        await access.close_sockets(deps, now=clock.now())
-        await access.end_calls_of_disabled(deps)
-
-    async def forget_old_failures() -> None:
-        async with deps.sessions() as session:
-            await signin_guard.forget_old(session, settings, now=clock.now())
-            await session.commit()
-
-    return [
-        every(
-            clock,
-            settings.sweep_interval_s,
-            "sweep",
-            lambda: sweeps.settle_overdue(deps, now=clock.now()),
-        ),
-        every(clock, settings.sweep_interval_s, "access", take_access_away),
-        every(
-            clock,
-            settings.heartbeat_s,
-            "heartbeat",
-            lambda: connections.heartbeat(deps, now=clock.now()),
-        ),
-        every(clock, 60.0, "sign-in failures", forget_old_failures),
-        every(
-            clock,
+    schedule: list[tuple[float, str, Callable[[], Awaitable[Any]]]] = [
+        (settings.sweep_interval_s, "sweep", lambda: sweeps.settle_overdue(deps, now=clock.now())),
+        (settings.sweep_interval_s, "access", lambda: _take_access_away(deps)),
+        (settings.heartbeat_s, "heartbeat", lambda: connections.heartbeat(deps, now=clock.now())),
+        (60.0, "sign-in failures", lambda: _forget_old_failures(deps)),
+        (
             settings.recording_sweep_s,
             "recording retention",
             lambda: recording_files.sweep_retention(deps, now=clock.now()),
         ),
-        every(
-            clock,
+        (
             settings.room_audit_s,
             "room audit",
             lambda: sweeps.settle_vanished_rooms(deps, now=clock.now()),
         ),
     ]
+    return [every(clock, period, name, work) for period, name, work in schedule]
+
+
+async def _take_access_away(deps: CallDeps) -> None:
+    """Close this node's sockets that lost their access (user disabled, session revoked, token
+    expired); end the calls of disabled users."""
+    await access.close_sockets(deps, now=deps.clock.now())
+    await access.end_calls_of_disabled(deps)
+
+
+async def _forget_old_failures(deps: CallDeps) -> None:
+    """Delete the wrong-password rows older than the sign-in guard's window."""
+    async with deps.sessions() as session:
+        await signin_guard.forget_old(session, deps.settings, now=deps.clock.now())
+        await session.commit()
 
 
 def push_sender(

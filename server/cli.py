@@ -93,7 +93,8 @@ def serve(settings: Settings) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
+def _parser() -> argparse.ArgumentParser:
+    """The command line: one sub-command per task (none: ``serve``)."""
     parser = argparse.ArgumentParser(prog="voip-server", description="The CRM Calls call server")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="serve HTTP and Socket.IO (the default)")
@@ -109,6 +110,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     policy.add_argument("slug")
     policy.add_argument("policy", choices=["off", "all", "on_demand", "default"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``voip-server``: run the sub-command ``argv`` names, with the settings of the env."""
+    parser = _parser()
     args = parser.parse_args(argv)
 
     settings = Settings()

@@ -3,7 +3,9 @@
 One vocabulary for the server, the app and the tests (``shared/ARCHITECTURE.md`` is the prose
 version): a renamed field or event breaks at import time, not in the field.
 
-- :mod:`voip_contract.models`: HTTP and Socket.IO payloads (pydantic models).
+- :mod:`voip_contract.models`: HTTP and Socket.IO payloads (pydantic models), with
+  :mod:`voip_contract.signin` (signing in), :mod:`voip_contract.notes` (a call's note and
+  outcomes), :mod:`voip_contract.push` and :mod:`voip_contract.admin` beside it.
 - :mod:`voip_contract.events`: Socket.IO namespace and event names.
 - :mod:`voip_contract.errors`: the error codes every ack and HTTP error uses.
 

@@ -1,7 +1,8 @@
 """Payloads of the contract (HTTP bodies and Socket.IO events) as pydantic models: each
 :class:`~voip_contract.base.Inbound` (strict, closed, bounded) or
-:class:`~voip_contract.base.Outbound` (open to extension). Push payloads are in
-:mod:`voip_contract.push`.
+:class:`~voip_contract.base.Outbound` (open to extension). Signing in is in
+:mod:`voip_contract.signin`, a call's note and outcomes in :mod:`voip_contract.notes`, push
+payloads in :mod:`voip_contract.push` (the first two re-exported here).
 """
 
 from __future__ import annotations
@@ -14,6 +15,22 @@ from pydantic import ConfigDict, Field
 
 from voip_contract.base import ID_MAX, PRESENCE_WATCH_MAX, Inbound, Outbound
 from voip_contract.errors import ErrorCode
+
+# Re-exported: they were defined here, and ``voip_contract.models`` stays the one place to import
+# the payloads from.
+from voip_contract.notes import DEFAULT_OUTCOMES as DEFAULT_OUTCOMES
+from voip_contract.notes import NOTE_MAX as NOTE_MAX
+from voip_contract.notes import OUTCOME_MAX as OUTCOME_MAX
+from voip_contract.notes import CallNote as CallNote
+from voip_contract.notes import NotePayload as NotePayload
+from voip_contract.notes import OutcomeName as OutcomeName
+from voip_contract.notes import Outcomes as Outcomes
+from voip_contract.signin import LoginRequest as LoginRequest
+from voip_contract.signin import LoginResponse as LoginResponse
+from voip_contract.signin import LogoutRequest as LogoutRequest
+from voip_contract.signin import SignInSession as SignInSession
+from voip_contract.signin import SignInSessionList as SignInSessionList
+from voip_contract.signin import User as User
 
 
 class CallStatus(StrEnum):
@@ -58,53 +75,6 @@ Direction = Literal["outgoing", "incoming"]
 # --- HTTP -----------------------------------------------------------------------------------
 
 
-class LoginRequest(Inbound):
-    email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=1, max_length=256)
-    device_id: str | None = Field(default=None, min_length=1, max_length=ID_MAX)
-    """The device signing in (as named at connect): sign-out drops its push registration."""
-
-
-class LogoutRequest(Inbound):
-    """``POST /api/auth/logout`` (body optional): the device signing out, if not named at
-    sign-in; its push registration goes too."""
-
-    device_id: str | None = Field(default=None, min_length=1, max_length=ID_MAX)
-
-
-class SignInSession(Outbound):
-    """One of ``GET /api/auth/sessions``: a sign-in not revoked and not over."""
-
-    id: str
-    device_id: str | None
-    created_at: datetime
-    renewed_at: datetime
-    expires_at: datetime
-    current: bool
-    """The session of the token that asked."""
-
-
-class SignInSessionList(Outbound):
-    items: list[SignInSession]
-
-
-class User(Outbound):
-    id: str
-    tenant_id: str
-    email: str
-    display_name: str
-    role: str = "member"
-    """``member`` or ``admin`` (of the tenant: ``/api/admin/*``)."""
-
-
-class LoginResponse(Outbound):
-    access_token: str
-    token_type: Literal["bearer"] = "bearer"
-    expires_in: int = Field(ge=0)
-    """Seconds the token is good for, from now."""
-    user: User
-
-
 class Contact(Outbound):
     id: str
     display_name: str
@@ -124,16 +94,6 @@ class CallContext(Outbound):
     object_type: str
     object_id: str
     label: str
-
-
-class CallNote(Outbound):
-    """A party's outcome and note on a finished call (``PUT /api/calls/{id}/note``)."""
-
-    outcome: str | None = None
-    text: str | None = None
-    by: str
-    """The user id of the party who wrote it (the last writer)."""
-    at: datetime
 
 
 RecordingStatus = Literal["starting", "active", "complete", "failed"]
@@ -213,31 +173,6 @@ class InvitePayload(Inbound):
     callee_id: str = Field(min_length=1, max_length=ID_MAX)
     request_id: str = Field(min_length=1, max_length=ID_MAX)
     context: InviteContext | None = None
-
-
-NOTE_MAX = 2000
-"""Longest note text on a call."""
-OUTCOME_MAX = 64
-DEFAULT_OUTCOMES = ("connected", "left_voicemail", "no_answer", "follow_up")
-"""A tenant's call outcomes until its admins set others."""
-
-
-class NotePayload(Inbound):
-    """``PUT /api/calls/{id}/note``: an outcome (one of the tenant's) and/or a note."""
-
-    outcome: str | None = Field(default=None, min_length=1, max_length=OUTCOME_MAX)
-    text: str | None = Field(default=None, max_length=NOTE_MAX)
-
-
-OutcomeName = Annotated[str, Field(min_length=1, max_length=OUTCOME_MAX, pattern=r"^[^,]+$")]
-
-
-class Outcomes(Inbound):
-    """A tenant's call outcomes (``GET /api/outcomes``, ``PUT /api/admin/outcomes``)."""
-
-    outcomes: list[
-        Annotated[str, Field(min_length=1, max_length=OUTCOME_MAX, pattern=r"^[^,]+$")]
-    ] = Field(min_length=1, max_length=20)
 
 
 class CallIdPayload(Inbound):

@@ -66,6 +66,23 @@ async def start_at_answer(deps: CallDeps, call_id: str) -> None:
 
 async def _start(deps: CallDeps, call_id: str, *, actor: str) -> RecordingRow:
     """Write the ``starting`` row, commit, then ask LiveKit; ``failed`` if LiveKit refuses."""
+    call, row = await _write_starting_row(deps, call_id, actor=actor)
+    await _tell(deps, call, row.id, "starting")
+    try:
+        egress_id = await deps.media.start_recording(row.room_name, row.filename)
+    except MediaUnavailable as exc:
+        log.warning("egress did not start", extra={"call": call_id, "error": str(exc)})
+        await _finish(deps, row, "failed", error=str(exc)[:500])
+        return row
+    await _keep_egress(deps, row, egress_id)
+    return row
+
+
+async def _write_starting_row(
+    deps: CallDeps, call_id: str, *, actor: str
+) -> tuple[CallRow, RecordingRow]:
+    """The call in progress and its new ``starting`` recording, committed (refused with
+    ``invalid_state`` if the call is not in progress or is being recorded already)."""
     async with deps.sessions() as session:
         call = await call_data.load_call(session, call_id=call_id)
         if call is None or call.status != CallStatus.IN_PROGRESS.value or not call.room_name:
@@ -86,28 +103,25 @@ async def _start(deps: CallDeps, call_id: str, *, actor: str) -> RecordingRow:
         if not await rec_data.insert_recording(session, values=values):
             raise ServiceError(ErrorCode.INVALID_STATE, "the call is being recorded already")
         await session.commit()
-    row = RecordingRow(**values)
-    await _tell(deps, call, rec_id, "starting")
-    try:
-        egress_id = await deps.media.start_recording(call.room_name, row.filename)
-    except MediaUnavailable as exc:
-        log.warning("egress did not start", extra={"call": call_id, "error": str(exc)})
-        await _finish(deps, row, "failed", error=str(exc)[:500])
-        return row
+    return call, RecordingRow(**values)
+
+
+async def _keep_egress(deps: CallDeps, row: RecordingRow, egress_id: str) -> None:
+    """Note on ``row`` the egress LiveKit started for it (and stop that egress if nobody wants
+    it any more)."""
     async with deps.sessions() as session:
         kept = await rec_data.change(
             session,
-            recording_id=rec_id,
+            recording_id=row.id,
             from_statuses=("starting", "active"),
             values={"egress_id": egress_id},
         )
         await session.commit()
-        call_now = await call_data.load_call(session, call_id=call_id)
+        call_now = await call_data.load_call(session, call_id=row.call_id)
     row.egress_id = egress_id
     # the call ended, or the recording was stopped, while LiveKit was starting it
     if not kept or call_now is None or CallStatus(call_now.status).is_final:
         await _stop_egress(deps, egress_id)
-    return row
 
 
 async def _finish(

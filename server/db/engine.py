@@ -63,25 +63,28 @@ def make_engine(url: str, *, sqlite_inline: bool = False) -> AsyncEngine:
         pool_timeout=60,
         pool_reset_on_return=None,  # see _reset: a rollback only when a transaction is open
     )
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA busy_timeout=30000")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.close()
-
-    @event.listens_for(engine.sync_engine, "reset")
-    def _reset(dbapi_conn: Any, _record: Any, _state: Any) -> None:
-        # The pool's default reset is an unconditional ROLLBACK, which for aiosqlite is a trip
-        # through its worker thread on every session close, even after a COMMIT. Roll back
-        # only what is still open (a session that read and did not commit holds a snapshot).
-        if dbapi_conn._connection.in_transaction:
-            dbapi_conn.rollback()
-
+    event.listen(engine.sync_engine, "connect", _pragmas)
+    event.listen(engine.sync_engine, "reset", _reset)
     return engine
+
+
+def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """A new SQLite connection: WAL, no fsync per commit, a busy timeout, foreign keys."""
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _reset(dbapi_conn: Any, _record: Any, _state: Any) -> None:
+    """A SQLite connection back to the pool."""
+    # The pool's default reset is an unconditional ROLLBACK, which for aiosqlite is a trip
+    # through its worker thread on every session close, even after a COMMIT. Roll back
+    # only what is still open (a session that read and did not commit holds a snapshot).
+    if dbapi_conn._connection.in_transaction:
+        dbapi_conn.rollback()
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

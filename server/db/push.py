@@ -6,7 +6,7 @@ rings (an ``incoming`` per device of the callee) and the step that stops the rin
 ``cancel`` per device an ``incoming`` was tried on). Any node sends it after the commit, once it
 has claimed it with a conditional UPDATE (:func:`claim`); a node that dies mid-send lets its
 claim lapse and another node sends it again (FCM's collapse key and the app's call id make that
-one harmless).
+one harmless). The statements are :mod:`server.db.push_statements`.
 """
 
 from __future__ import annotations
@@ -15,152 +15,30 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    String,
-    and_,
-    bindparam,
-    delete,
-    exists,
-    insert,
-    literal,
-    null,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import statements as st
-from server.db.models import UTCDateTime
-from voip_contract import CallStatus
+# The rows' words (CANCEL ... SENT) are re-exported: the sender and the messages import them
+# from here.
+from server.db.push_statements import CANCEL as CANCEL
+from server.db.push_statements import (
+    CANCEL_AFTER_LATE_INCOMING,
+    CLAIMED,
+    DEVICES,
+    DROP_UNSENT_INCOMING,
+    ENQUEUE_CANCELS,
+    ENQUEUE_INCOMING,
+    OUTBOX,
+    SENDABLE,
+)
+from server.db.push_statements import DROPPED as DROPPED
+from server.db.push_statements import INCOMING as INCOMING
+from server.db.push_statements import PENDING as PENDING
+from server.db.push_statements import SENT as SENT
 
-DEVICES, OUTBOX, CALLS, USERS = st.PUSH_DEVICES, st.PUSH_OUTBOX, st.CALLS, st.USERS
-INCOMING, CANCEL = "incoming", "cancel"
-PENDING, SENT, DROPPED = "pending", "sent", "dropped"
-RINGING = CallStatus.RINGING.value
 CANCEL_WINDOW = timedelta(seconds=60)
 """A cancel is tried for this long after the call stopped ringing (a ring timeout stops it at
 the very deadline an ``incoming`` had)."""
-
-_CALL_RINGS = (
-    select(CALLS.c.id).where(CALLS.c.id == OUTBOX.c.call_id, CALLS.c.status == RINGING).exists()
-)
-_SENDABLE = and_(
-    OUTBOX.c.state == PENDING,
-    OUTBOX.c.expires_at > bindparam("now"),
-    or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until < bindparam("now")),
-    or_(OUTBOX.c.kind == CANCEL, _CALL_RINGS),
-)
-"""Pending, not past its deadline, claimed by nobody alive, and (an ``incoming``) its call still
-rings: retries stop when the ringing does."""
-
-_COLUMNS = ["call_id", "user_id", "device_id", "kind", "status", "state", "due_at"]
-_COLUMNS += ["expires_at", "attempts", "created_at"]
-# Typed: in an INSERT ... SELECT list nothing tells the database (or the UTC column type) what
-# a parameter is.
-_AT = bindparam("at", type_=UTCDateTime())
-_EXPIRES = bindparam("expires", type_=UTCDateTime())
-_CALL, _USER = bindparam("call", type_=String()), bindparam("user", type_=String())
-_DEVICE, _STATUS = bindparam("device", type_=String()), bindparam("status", type_=String())
-
-ENQUEUE_INCOMING = insert(OUTBOX).from_select(
-    _COLUMNS,
-    select(
-        _CALL,
-        DEVICES.c.user_id,
-        DEVICES.c.device_id,
-        literal(INCOMING),
-        null(),
-        literal(PENDING),
-        _AT,
-        _EXPIRES,
-        literal(0),
-        _AT,
-    ).where(DEVICES.c.user_id == bindparam("user")),
-)
-_TRIED = OUTBOX.alias("tried")
-ENQUEUE_CANCELS = insert(OUTBOX).from_select(
-    _COLUMNS,
-    select(
-        _TRIED.c.call_id,
-        _TRIED.c.user_id,
-        _TRIED.c.device_id,
-        literal(CANCEL),
-        _STATUS,
-        literal(PENDING),
-        _AT,
-        _EXPIRES,
-        literal(0),
-        _AT,
-    ).where(
-        _TRIED.c.call_id == bindparam("call"),
-        _TRIED.c.kind == INCOMING,
-        _TRIED.c.attempts > 0,
-    ),
-)
-"""A cancel to every device an ``incoming`` of the call was tried on (sent, in flight, or
-failed: a failed request may still have been delivered)."""
-DROP_UNSENT_INCOMING = (
-    update(OUTBOX)
-    .where(
-        OUTBOX.c.call_id == bindparam("call"),
-        OUTBOX.c.kind == INCOMING,
-        OUTBOX.c.state == PENDING,
-        or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until < bindparam("at")),
-    )
-    .values(state=DROPPED)
-)
-CANCEL_AFTER_LATE_INCOMING = insert(OUTBOX).from_select(
-    _COLUMNS,
-    select(
-        CALLS.c.id,
-        _USER,
-        _DEVICE,
-        literal(CANCEL),
-        CALLS.c.status,
-        literal(PENDING),
-        _AT,
-        _EXPIRES,
-        literal(0),
-        _AT,
-    ).where(
-        CALLS.c.id == bindparam("call"),
-        CALLS.c.status != RINGING,
-        ~exists().where(
-            OUTBOX.c.call_id == bindparam("call"),
-            OUTBOX.c.device_id == bindparam("device"),
-            OUTBOX.c.kind == CANCEL,
-        ),
-    ),
-)
-"""After an ``incoming`` went out: if the call stopped ringing meanwhile and no cancel was
-written for that device (the step read the row before the claim), write it now."""
-
-_CALLER = USERS.alias("caller")
-CLAIMED = (
-    select(
-        OUTBOX.c.id,
-        OUTBOX.c.call_id,
-        OUTBOX.c.user_id,
-        OUTBOX.c.device_id,
-        OUTBOX.c.kind,
-        OUTBOX.c.status,
-        OUTBOX.c.expires_at,
-        OUTBOX.c.attempts,
-        DEVICES.c.token,
-        CALLS.c.caller_id,
-        _CALLER.c.display_name,
-    )
-    .join(CALLS, CALLS.c.id == OUTBOX.c.call_id)
-    .join(_CALLER, _CALLER.c.id == CALLS.c.caller_id)
-    .outerjoin(
-        DEVICES,
-        and_(DEVICES.c.user_id == OUTBOX.c.user_id, DEVICES.c.device_id == OUTBOX.c.device_id),
-    )
-    .where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
-)
-"""What sending a claimed push needs: the device's token *now* (a rotated token is used, a
-removed device is not pushed), the caller and the call's ring deadline."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +121,7 @@ async def enqueue_cancels(
 
 async def due_ids(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:
     """Up to ``limit`` pushes that may be sent at ``now``, the longest due first."""
-    query = select(OUTBOX.c.id).where(OUTBOX.c.due_at <= now, _SENDABLE).order_by(OUTBOX.c.due_at)
+    query = select(OUTBOX.c.id).where(OUTBOX.c.due_at <= now, SENDABLE).order_by(OUTBOX.c.due_at)
     return list(await session.scalars(query.limit(limit), {"now": now}))
 
 
@@ -254,7 +132,7 @@ async def claim(
     it, one wins); whether this one did. Counts an attempt."""
     claimed = await session.execute(
         update(OUTBOX)
-        .where(OUTBOX.c.id == push_id, _SENDABLE)
+        .where(OUTBOX.c.id == push_id, SENDABLE)
         .values(claimed_by=node, claimed_until=until, attempts=OUTBOX.c.attempts + 1),
         {"now": now},
     )
@@ -281,7 +159,7 @@ async def settle_item(
 
 
 async def cancel_if_stopped(session: AsyncSession, *, item: OutboxItem, at: datetime) -> None:
-    """See :data:`CANCEL_AFTER_LATE_INCOMING`."""
+    """See :data:`~server.db.push_statements.CANCEL_AFTER_LATE_INCOMING`."""
     params = {
         "call": item.call_id,
         "user": item.user_id,
@@ -294,7 +172,7 @@ async def cancel_if_stopped(session: AsyncSession, *, item: OutboxItem, at: date
 
 async def next_due(session: AsyncSession, *, now: datetime) -> datetime | None:
     """When the earliest pending push comes due (a retry's backoff), if any is pending."""
-    query = select(OUTBOX.c.due_at).where(_SENDABLE).order_by(OUTBOX.c.due_at).limit(1)
+    query = select(OUTBOX.c.due_at).where(SENDABLE).order_by(OUTBOX.c.due_at).limit(1)
     found = await session.scalar(query, {"now": now})
     return found if isinstance(found, datetime) else None
 

@@ -2,8 +2,10 @@
 
 - :mod:`voip_app.audio.sources`: a tone, a WAV file, an echo loop, silence, a WAV sink
   (bots, tests);
-- :mod:`voip_app.audio.devices`: the desktop's microphone and speaker through sounddevice, with
-  the livekit SDK's audio processing (echo cancellation) in between.
+- :mod:`voip_app.audio.devices`: the desktop's microphone and speaker through sounddevice
+  (:mod:`voip_app.audio.portaudio`), with the livekit SDK's audio processing
+  (:mod:`voip_app.audio.echo`) in between and their buffering set by
+  :mod:`voip_app.audio.tuning`.
 
 Android fills the same slot from its Flet extension.
 """

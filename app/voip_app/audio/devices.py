@@ -3,8 +3,9 @@
 Capture and playback run in PortAudio's threads; frames cross to the event loop through
 ``call_soon_threadsafe`` and a small locked buffer, so nothing blocks the loop. With
 ``echo_cancellation`` (the default) both directions go through one livekit
-``AudioProcessingModule``: what the speaker plays is fed to its reverse stream, so the microphone
-frames come out with the far end's echo removed (plus noise suppression and gain control).
+``AudioProcessingModule`` (:mod:`voip_app.audio.echo`): what the speaker plays is fed to its
+reverse stream, so the microphone frames come out with the far end's echo removed (plus noise
+suppression and gain control).
 
 A device that is missing, busy or gone never fails the call (:class:`~voip_app.audio.base.
 DeviceEndpoint`): the endpoint runs without it and a watcher tries again every
@@ -19,10 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 import time
-from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -35,7 +34,9 @@ from voip_app.audio.base import (
     level_of,
     silence,
 )
+from voip_app.audio.echo import EchoCanceller
 from voip_app.audio.portaudio import close_stream, list_devices, open_stream
+from voip_app.audio.tuning import AudioTuning
 from voip_app.media.base import MediaError
 
 log = logging.getLogger(__name__)
@@ -51,76 +52,6 @@ READ_TIMEOUT_S = 0.2
 __all__ = ["AudioTuning", "DeviceAudio", "DeviceInput", "DeviceOutput", "list_devices"]
 
 
-@dataclass(frozen=True, slots=True)
-class AudioTuning:
-    """The buffering of the device path, each part of the mouth-to-ear delay (``bench.client``).
-
-    ``block_frames``: 10 ms frames per PortAudio callback (capture waits for a whole block);
-    ``latency``: PortAudio's suggested latency (``"low"``, ``"high"``, or seconds), which sets
-    the ALSA/PulseAudio buffer under it; ``start_frames``: playout backlog gathered before the
-    speaker starts; ``max_playout_frames``: past this backlog the speaker drops to half of it
-    (latency over completeness). ``VOIP_AUDIO_TUNING`` overrides, e.g.
-    ``block_frames=1,latency=low`` (benchmarks).
-    """
-
-    block_frames: int = 2
-    latency: str | float = "high"
-    start_frames: int = 2
-    max_playout_frames: int = 8
-    max_capture_frames: int = 4
-
-    @classmethod
-    def from_env(cls, value: str | None = None) -> AudioTuning:
-        text = value if value is not None else os.environ.get("VOIP_AUDIO_TUNING", "")
-        tuning = cls()
-        for item in filter(None, (part.strip() for part in text.split(","))):
-            key, _, raw = item.partition("=")
-            if key == "latency":
-                tuning = replace(tuning, latency=raw if raw in ("low", "high") else float(raw))
-            elif key in (
-                "block_frames",
-                "start_frames",
-                "max_playout_frames",
-                "max_capture_frames",
-            ):
-                tuning = replace(tuning, **{key: max(1, int(raw))})
-            else:
-                raise ValueError(f"VOIP_AUDIO_TUNING: unknown setting {key!r}")
-        return tuning
-
-
-class _Apm:
-    """One echo canceller shared by the capture and playback threads."""
-
-    def __init__(self, *, noise_suppression: bool, auto_gain_control: bool) -> None:
-        from livekit import rtc
-
-        self._rtc = rtc
-        self.apm = rtc.AudioProcessingModule(
-            echo_cancellation=True,
-            noise_suppression=noise_suppression,
-            high_pass_filter=True,
-            auto_gain_control=auto_gain_control,
-        )
-        self.output_delay_s = 0.0
-
-    def near(self, pcm: Frame, input_delay_s: float) -> Frame:
-        frame = self._rtc.AudioFrame(pcm.tobytes(), SAMPLE_RATE, 1, FRAME_SAMPLES)
-        try:
-            self.apm.set_stream_delay_ms(int(max(input_delay_s + self.output_delay_s, 0) * 1000))
-            self.apm.process_stream(frame)
-        except RuntimeError:
-            return pcm
-        return np.frombuffer(frame.data, dtype=np.int16).copy()
-
-    def far(self, pcm: Frame) -> None:
-        frame = self._rtc.AudioFrame(pcm.tobytes(), SAMPLE_RATE, 1, FRAME_SAMPLES)
-        try:
-            self.apm.process_reverse_stream(frame)
-        except RuntimeError:
-            log.debug("APM reverse stream refused a frame")
-
-
 class _Endpoint:
     """What both directions share: the stream, its watcher, and whether the device is there."""
 
@@ -128,7 +59,7 @@ class _Endpoint:
     what = "microphone"
 
     def __init__(
-        self, device_id: str | None, apm: _Apm | None, tuning: AudioTuning | None = None
+        self, device_id: str | None, apm: EchoCanceller | None, tuning: AudioTuning | None = None
     ) -> None:
         self.device_id = device_id
         self._apm = apm
@@ -244,7 +175,7 @@ class DeviceInput(_Endpoint):
     what = "microphone"
 
     def __init__(
-        self, device_id: str | None, apm: _Apm | None, tuning: AudioTuning | None = None
+        self, device_id: str | None, apm: EchoCanceller | None, tuning: AudioTuning | None = None
     ) -> None:
         super().__init__(device_id, apm, tuning)
         self._queue: asyncio.Queue[Frame] = asyncio.Queue(maxsize=50)
@@ -293,7 +224,7 @@ class DeviceOutput(_Endpoint):
     what = "speaker"
 
     def __init__(
-        self, device_id: str | None, apm: _Apm | None, tuning: AudioTuning | None = None
+        self, device_id: str | None, apm: EchoCanceller | None, tuning: AudioTuning | None = None
     ) -> None:
         super().__init__(device_id, apm, tuning)
         self._buffer: list[Frame] = []
@@ -361,7 +292,7 @@ class DeviceAudio:
     ) -> None:
         tuning = tuning or AudioTuning.from_env()
         apm = (
-            _Apm(noise_suppression=noise_suppression, auto_gain_control=auto_gain_control)
+            EchoCanceller(noise_suppression=noise_suppression, auto_gain_control=auto_gain_control)
             if echo_cancellation
             else None
         )

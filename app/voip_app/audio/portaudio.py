@@ -80,23 +80,13 @@ def open_stream(
     global _open_streams
     sd = _sd()
     what = "microphone" if kind == "input" else "speaker"
-    cls = sd.InputStream if kind == "input" else sd.OutputStream
     tries = [device_id, None] if device_id else [None]
     error: Exception | None = None
     with _lock:
         _refresh(sd)
         for device in tries:
             try:
-                stream = cls(
-                    samplerate=SAMPLE_RATE,
-                    channels=1,
-                    dtype="int16",
-                    blocksize=FRAME_SAMPLES * block_frames,
-                    latency=latency,
-                    device=_device(device),
-                    callback=callback,
-                )
-                stream.start()
+                stream = _start_stream(sd, kind, device, callback, block_frames, latency)
             except (sd.PortAudioError, ValueError) as exc:
                 error = exc
                 continue
@@ -105,6 +95,29 @@ def open_stream(
                 log.info("the chosen %s %s is gone; using the system default", what, device_id)
             return stream
     raise MediaError(f"Cannot open the {what}: {error}") from error
+
+
+def _start_stream(
+    sd: Any,
+    kind: str,
+    device: str | None,
+    callback: Any,
+    block_frames: int,
+    latency: str | float,
+) -> Any:
+    """One stream on ``device`` (``None``: the default), started; PortAudio's error if not."""
+    cls = sd.InputStream if kind == "input" else sd.OutputStream
+    stream = cls(
+        samplerate=SAMPLE_RATE,
+        channels=1,
+        dtype="int16",
+        blocksize=FRAME_SAMPLES * block_frames,
+        latency=latency,
+        device=_device(device),
+        callback=callback,
+    )
+    stream.start()
+    return stream
 
 
 def close_stream(stream: Any) -> None:

@@ -21,7 +21,8 @@ The parts: :class:`~voip_app.engine.session.Session` (sign-in, renewal, the link
 :class:`~voip_app.engine.directory.Directory` (contacts, presence, history),
 :class:`~voip_app.engine.driver.CallDriver` (the call's table and its effects),
 :class:`~voip_app.engine.actions.CallActions` (dial, accept, end, leave),
-:class:`~voip_app.engine.news.ServerNews` (server events, ``sync``, follow-ups) and
+:class:`~voip_app.engine.news.ServerNews` (server events, ``sync``, follow-ups),
+:class:`~voip_app.engine.signals.SignalRouter` (which part hears which event of the link) and
 :class:`~voip_app.engine.media_link.MediaLink` (the room). Time comes from one
 :class:`~voip_app.clock.Clock`.
 """
@@ -32,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from voip_app.api import ApiClient
-from voip_app.call.machine import IllegalTrigger, Outcome, Trigger
+from voip_app.call.machine import IllegalTrigger, Trigger
 from voip_app.clock import SYSTEM_CLOCK, Clock
 from voip_app.engine.actions import CallActions
 from voip_app.engine.directory import Directory
@@ -47,45 +48,27 @@ from voip_app.engine.events import (
 from voip_app.engine.media_link import MediaFactory, MediaLink, MediaPrefs, default_media_factory
 from voip_app.engine.news import ServerNews
 from voip_app.engine.push import NotificationAnswer, PushLink
-from voip_app.engine.session import SESSION_CHECK_S, ApiFactory, Session, SignalingFactory
+from voip_app.engine.session import (
+    SESSION_CHECK_S,
+    ApiFactory,
+    Session,
+    SignalingFactory,
+    default_signaling,
+)
 from voip_app.engine.shared import Shared
+from voip_app.engine.signals import SignalRouter
 from voip_app.engine.snapshot import EngineSnapshot, EventListener, Publisher, SnapshotListener
 from voip_app.engine.tasks import EngineTasks
 from voip_app.errors import VoipError
 from voip_app.media.base import AudioOutput
 from voip_app.push import PushSource
-from voip_app.signaling import (
-    AuthRefused,
-    LinkDown,
-    LinkUp,
-    SignalEvent,
-    Signaling,
-    SignalingClient,
-)
-from voip_contract import (
-    Accepted,
-    AnsweredElsewhere,
-    Call,
-    Contact,
-    Ended,
-    Incoming,
-    PresenceChanged,
-    RecordingChanged,
-    Ringing,
-    User,
-)
+from voip_contract import Call, Contact, User
 from voip_contract.admin import (
     AdminUser,
     WebhookDeliveryOut,
     WebhookEndpointCreated,
     WebhookEndpointOut,
 )
-
-
-def _default_signaling(
-    url: str, token: Callable[[], str | None], device_id: str | None
-) -> Signaling:
-    return SignalingClient(url, token, device_id=device_id)
 
 
 class CallEngine:
@@ -96,7 +79,7 @@ class CallEngine:
         *,
         media_factory: MediaFactory = default_media_factory,
         api_factory: ApiFactory = ApiClient,
-        signaling_factory: SignalingFactory = _default_signaling,
+        signaling_factory: SignalingFactory = default_signaling,
         device_id: str | None = None,
         session_check_s: float = SESSION_CHECK_S,
         clock: Clock = SYSTEM_CLOCK,
@@ -125,6 +108,7 @@ class CallEngine:
         self._media.attach(self._driver.feed, self._news.settle_from_log)
         self._push = PushLink(shared, push)
         self._answer = NotificationAnswer(shared, self._actions.accept)
+        self._on_signal = SignalRouter(shared, self._directory, self._news, self._actions)
 
     # --- observing ----------------------------------------------------------------------------
 
@@ -225,6 +209,7 @@ class CallEngine:
         return user
 
     async def admin_add(self, email: str, display_name: str) -> AdminUser:
+        """Add a user to my tenant (for its admins)."""
         user: AdminUser = await self._directory.admin("add", email=email, display_name=display_name)
         return user
 
@@ -235,10 +220,12 @@ class CallEngine:
         return found
 
     async def add_webhook(self, url: str) -> WebhookEndpointCreated:
+        """A new webhook endpoint of my tenant; the answer holds its secret, shown once."""
         made: WebhookEndpointCreated = await self._directory.admin("add_webhook", url=url)
         return made
 
     async def resend(self, delivery_id: int) -> None:
+        """Send one of my tenant's webhook deliveries again (for its admins)."""
         await self._directory.admin("resend", str(delivery_id))
 
     async def outcomes(self) -> list[str]:
@@ -314,42 +301,5 @@ class CallEngine:
 
     @property
     def media_prefs(self) -> MediaPrefs:
+        """The devices chosen for the next calls."""
         return self._media.prefs
-
-    # --- the server's news --------------------------------------------------------------------
-
-    def _on_signal(self, event: SignalEvent) -> None:
-        news = self._news
-        match event:
-            case Incoming():
-                news.incoming(event.call, event.ring_expires_at, event.recording)
-            case RecordingChanged():
-                current = self._out.snapshot.call
-                if current is not None and current.id == event.call_id:
-                    self._out.set_call(replace(current, recording=event.status))
-            case Ringing(call_id=call_id):
-                news.about(call_id, Trigger.SERVER_RINGING)
-            case Accepted():
-                news.about(event.call_id, Trigger.SERVER_ACCEPTED, token=event)
-            case AnsweredElsewhere(call_id=call_id):
-                news.about(call_id, Trigger.SERVER_ANSWERED_ELSEWHERE)
-            case Ended():
-                ended = Outcome(event.status, event.reason)
-                news.about(event.call_id, Trigger.SERVER_ENDED, outcome=ended)
-                self.tasks.session.spawn(self._directory.refresh_quietly())
-            case PresenceChanged():
-                self._directory.heard(event)
-            case LinkUp():
-                self._link_up(event)
-            case LinkDown(reason=reason):
-                self._session.link_down(reason)
-            case AuthRefused(message=message):
-                self._session.auth_refused(message)
-
-    def _link_up(self, event: LinkUp) -> None:
-        if event.reconnected and self._out.snapshot.contacts:
-            self._directory.watch_soon()  # a new connection watches nobody
-        self._actions.synced = event.calls
-        self._session.link_up(event.reconnected)
-        self._news.synced(event.calls, event.reconnected)
-        self._session.wake_link_waiters()

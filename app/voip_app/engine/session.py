@@ -25,7 +25,7 @@ from voip_app.engine.events import (
 from voip_app.engine.snapshot import Publisher, log
 from voip_app.engine.tasks import EngineTasks
 from voip_app.errors import RequestRefused, Unauthorized, VoipError
-from voip_app.signaling import SignalEvent, Signaling
+from voip_app.signaling import SignalEvent, Signaling, SignalingClient
 from voip_contract import ErrorCode, User
 
 RENEW_AT_FRACTION = 0.8
@@ -41,6 +41,13 @@ SESSION_EXPIRED = "Your session expired; sign in again."
 
 ApiFactory = Callable[[str], ApiClient]
 SignalingFactory = Callable[[str, Callable[[], str | None], str | None], Signaling]
+
+
+def default_signaling(
+    url: str, token: Callable[[], str | None], device_id: str | None
+) -> Signaling:
+    """The real link: Socket.IO to the call server (``SignalingClient``)."""
+    return SignalingClient(url, token, device_id=device_id)
 
 
 class Session:

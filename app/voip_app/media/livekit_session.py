@@ -5,7 +5,8 @@ One session is one join: ``connect`` joins the room, publishes the microphone (f
 :class:`~voip_app.audio.base.AudioOutput`. The SDK repairs short network losses on its own
 (``Reconnecting`` / ``Reconnected``); a full disconnect is reported as ``Disconnected`` and the
 engine rejoins with a fresh token in a new session. Echo cancellation lives with the devices
-(:class:`voip_app.audio.devices.DeviceAudio`), where both directions meet.
+(:class:`voip_app.audio.devices.DeviceAudio`), where both directions meet. What the room says
+is told as media events by :class:`~voip_app.media.room_events.RoomEvents`.
 
 Mute both mutes the published track (the far end sees ``TrackMuted``) and sends digital
 silence, so a muted microphone is silent whatever the SFU does with the mute.
@@ -36,21 +37,14 @@ from voip_app.media.base import (
     AudioDevicesChanged,
     AudioOutputChanged,
     Connected,
-    ConnectionQuality,
-    ConnectionQualityChanged,
-    Disconnected,
     MediaError,
     MediaEvent,
     MediaListener,
-    ParticipantConnected,
-    ParticipantDisconnected,
-    Reconnected,
-    Reconnecting,
-    TrackMuted,
 )
 from voip_app.media.base import (
     AudioOutput as OutputRoute,
 )
+from voip_app.media.room_events import RoomEvents
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +54,6 @@ CONNECT_TIMEOUT_S = 10.0
 RECONNECT_GIVE_UP_S = 10.0
 """How long the SDK may try to repair the link before this session reports ``Disconnected`` (the
 engine then rejoins with a fresh token, which also works when the SFU forgot the session)."""
-
-_QUALITY: dict[int, ConnectionQuality] = {
-    rtc.ConnectionQuality.QUALITY_EXCELLENT: "excellent",
-    rtc.ConnectionQuality.QUALITY_GOOD: "good",
-    rtc.ConnectionQuality.QUALITY_POOR: "poor",
-    rtc.ConnectionQuality.QUALITY_LOST: "lost",
-}
 
 OutputsProvider = Callable[[], list[OutputRoute]]
 
@@ -85,14 +72,12 @@ class LiveKitMediaSession:
         self._input = audio_input
         self._output = audio_output
         self._outputs = outputs
-        self._give_up_s = reconnect_give_up_s
-        self._watchdog: asyncio.Task[None] | None = None
+        self._events = RoomEvents(self._emit, self._play, give_up_s=reconnect_give_up_s)
         self._listener: MediaListener | None = None
         self._room: rtc.Room | None = None
         self._source: Any = None
         self._track: rtc.LocalAudioTrack | None = None
         self._mic_enabled = True
-        self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._streams: dict[str, rtc.AudioStream] = {}
         self._levels = [0.0, 0.0]
@@ -110,7 +95,7 @@ class LiveKitMediaSession:
         loop = asyncio.get_running_loop()
         room = rtc.Room(loop=loop)
         self._room = room
-        self._wire(room)
+        self._events.wire(room)
         options = rtc.RoomOptions(auto_subscribe=True, connect_timeout=CONNECT_TIMEOUT_S)
         await self._start_devices()
         try:
@@ -138,10 +123,7 @@ class LiveKitMediaSession:
         self._emit(self.devices_state())
 
     async def disconnect(self) -> None:
-        self._closing = True
-        watchdog, self._watchdog = self._watchdog, None
-        if watchdog is not None and watchdog is not asyncio.current_task():
-            watchdog.cancel()
+        self._events.close()
         room, self._room = self._room, None
         for task in list(self._tasks):
             task.cancel()
@@ -229,79 +211,15 @@ class LiveKitMediaSession:
                 endpoint.set_state_listener(self._on_device_state)
 
     def _on_device_state(self, available: bool) -> None:
-        if self._room is not None and not self._closing:
+        if self._room is not None and not self._events.closing:
             self._emit(self.devices_state())
 
     @property
     def microphone_enabled(self) -> bool:
         return self._mic_enabled
 
-    def _wire(self, room: rtc.Room) -> None:
-        room.on("reconnecting", self._on_reconnecting)
-        room.on("reconnected", self._on_reconnected)
-        room.on("disconnected", self._on_disconnected)
-        room.on("participant_connected", lambda p: self._emit(ParticipantConnected(p.identity)))
-        room.on("participant_disconnected", self._on_participant_left)
-        room.on("track_subscribed", self._on_track_subscribed)
-        room.on("track_muted", lambda p, pub: self._on_muted(p, True))
-        room.on("track_unmuted", lambda p, pub: self._on_muted(p, False))
-        room.on("connection_quality_changed", self._on_quality)
-
-    def _on_reconnecting(self) -> None:
-        if self._closing:
-            return
-        if self._watchdog is None or self._watchdog.done():
-            self._watchdog = asyncio.get_running_loop().create_task(self._give_up_later())
-        self._emit(Reconnecting())
-
-    def _on_reconnected(self) -> None:
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-            self._watchdog = None
-        if not self._closing:
-            self._emit(Reconnected())
-
-    async def _give_up_later(self) -> None:
-        await asyncio.sleep(self._give_up_s)
-        if not self._closing:
-            log.info("the SDK did not reconnect within %.0f s; giving the room up", self._give_up_s)
-            self._closing = True  # whatever the SDK says later is moot
-            self._emit(Disconnected("reconnect_timeout"))
-
-    def _on_disconnected(self, reason: Any = None) -> None:
-        if self._closing:
-            return
-        self._closing = True
-        try:
-            name = rtc.DisconnectReason.Name(reason).lower()
-        except (ValueError, TypeError):
-            name = str(reason).lower()
-        self._emit(Disconnected(name))
-
-    def _on_muted(self, participant: rtc.Participant, muted: bool) -> None:
-        # The SDK reports our own track's mute too; TrackMuted is about the far end only.
-        if isinstance(participant, rtc.RemoteParticipant):
-            self._emit(TrackMuted(participant.identity, muted))
-
-    def _on_participant_left(self, participant: rtc.RemoteParticipant) -> None:
-        self._emit(ParticipantDisconnected(participant.identity))
-
-    def _on_track_subscribed(
-        self,
-        track: rtc.Track,
-        publication: rtc.RemoteTrackPublication,
-        participant: rtc.RemoteParticipant,
-    ) -> None:
-        if isinstance(track, rtc.RemoteAudioTrack):
-            self._play(track, participant.identity)
-
-    def _on_quality(self, participant: rtc.Participant | None, quality: Any) -> None:
-        if participant is None:
-            return
-        self._emit(ConnectionQualityChanged(participant.identity, _QUALITY.get(quality, "unknown")))
-
     def _play(self, track: rtc.RemoteAudioTrack, identity: str) -> None:
-        if track.sid in self._streams or self._closing:
+        if track.sid in self._streams or self._events.closing:
             return
         try:
             stream = rtc.AudioStream(

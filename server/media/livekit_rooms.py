@@ -1,18 +1,11 @@
-"""LiveKit behind one small interface: rooms, tokens and webhooks.
-
-:class:`MediaRooms` is what the call operations (:mod:`server.calls`) need; :class:`LiveKitRooms`
-is the real adapter (``livekit-api``: Twirp RoomService, ``AccessToken``, ``WebhookReceiver``).
-Any failure to reach LiveKit becomes :class:`MediaUnavailable`, which the call operations turn
-into a FAILED call.
-"""
+"""The real :class:`~server.media.base.MediaRooms` adapter (:class:`LiveKitRooms`) over
+``livekit-api``: Twirp RoomService and Egress, ``AccessToken``, ``WebhookReceiver``. Any failure
+to reach LiveKit becomes :class:`~server.media.base.MediaUnavailable`."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
 
 import aiohttp
 from livekit import api
@@ -20,104 +13,14 @@ from livekit.api.twirp_client import TwirpError
 from livekit.protocol import egress as egress_pb
 
 from server.config import Settings
-
-log = logging.getLogger(__name__)
-
-
-class MediaUnavailable(Exception):
-    """LiveKit could not be reached or refused the request."""
-
-
-class WebhookRejected(Exception):
-    """A webhook whose signature, body hash or format is wrong."""
-
-
-@dataclass(frozen=True, slots=True)
-class EgressResult:
-    """An egress as LiveKit reports it (``EgressInfo``): its state and, once complete, its file."""
-
-    egress_id: str
-    room_name: str
-    status: str
-    """``active`` (starting, active or ending), ``complete`` or ``failed`` (failed, aborted,
-    limit reached)."""
-    filepath: str | None = None
-    """The file it was asked to write (the request's ``filepath``)."""
-    location: str | None = None
-    duration_s: float | None = None
-    size_bytes: int | None = None
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookNotice:
-    """The part of a LiveKit webhook the call operations act on."""
-
-    event: str
-    room_name: str
-    identity: str | None
-    egress: EgressResult | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RoomInfo:
-    name: str
-    sid: str
-    num_participants: int
-
-
-@dataclass(frozen=True, slots=True)
-class ParticipantInfo:
-    identity: str
-    name: str
-
-
-class MediaRooms(Protocol):
-    """What the call server asks of the media server."""
-
-    @property
-    def client_url(self) -> str: ...
-
-    async def create_room(self, name: str) -> str:
-        """Create the room (at most two participants); return its sid."""
-        ...
-
-    async def delete_room(self, name: str) -> None: ...
-
-    async def list_rooms(self, prefix: str) -> list[RoomInfo]: ...
-
-    async def list_participants(self, name: str) -> list[ParticipantInfo]: ...
-
-    async def existing_rooms(self, names: Sequence[str]) -> set[str]:
-        """Which of these rooms LiveKit has open now."""
-        ...
-
-    def mint_token(self, *, room: str, identity: str, name: str) -> str: ...
-
-    async def start_recording(self, room: str, filepath: str) -> str:
-        """Start an audio-only room composite egress to ``filepath`` (Ogg/Opus); its id."""
-        ...
-
-    async def stop_recording(self, egress_id: str) -> None:
-        """Stop it (an egress that already ended is not an error)."""
-        ...
-
-    async def list_recordings(self, room: str) -> list[EgressResult]:
-        """Every egress LiveKit knows of the room (``ListEgress``)."""
-        ...
-
-    def verify_webhook(self, body: str, auth_header: str | None) -> WebhookNotice: ...
-
-    async def aclose(self) -> None: ...
-
-
-def participant_identity(user_id: str, device_id: str) -> str:
-    """The LiveKit identity of one user's device in a call room."""
-    return f"{user_id}:{device_id}"
-
-
-def user_of_identity(identity: str) -> str:
-    return identity.split(":", 1)[0]
+from server.media.base import (
+    EgressResult,
+    MediaUnavailable,
+    ParticipantInfo,
+    RoomInfo,
+    WebhookNotice,
+    WebhookRejected,
+)
 
 
 class LiveKitRooms:
@@ -136,10 +39,12 @@ class LiveKitRooms:
 
     @property
     def configured(self) -> bool:
+        """LiveKit's URL, API key and secret are all set."""
         return bool(self._settings.livekit_url and self._key and self._secret)
 
     @property
     def client_url(self) -> str:
+        """Where the apps reach LiveKit (``VOIP_LIVEKIT_URL``)."""
         return self._settings.livekit_url or ""
 
     def _client(self) -> api.LiveKitAPI:
