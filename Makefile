@@ -9,6 +9,9 @@ STAMP := $(VENV)/.installed
 # registry is used here, at set-up; the tests themselves fetch nothing).
 JSSDK := tests/jssdk/node_modules/.installed
 PYTEST_ARGS ?=
+# Two pytest workers (pytest-xdist), each in a network namespace of its own; --dist loadfile keeps a
+# file's tests, and the servers its module fixtures start, on one worker. PYTEST_JOBS=0 runs serially.
+PYTEST_JOBS ?= 2
 
 .PHONY: demo test test-device lint fmt unit system-deps jssdk bench clean
 
@@ -44,7 +47,7 @@ unit: $(STAMP)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 test: system-deps $(STAMP) $(JSSDK) lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_JOBS) --dist loadfile $(PYTEST_ARGS)
 
 # The UI scenarios on two phones or emulators running the APK (android/README.md says how to get
 # there). Outside the tests' private network namespace: --confcutdir keeps tests/conftest.py, which
