@@ -38,6 +38,15 @@ async def invite(
     deps: CallDeps, ident: Identity, dev: DeviceSocket, payload: InvitePayload
 ) -> Call:
     """Place a call from ``ident`` to ``payload.callee_id``; the call as the caller sees it."""
+    call, _ = await place(deps, ident, dev, payload)
+    return call
+
+
+async def place(
+    deps: CallDeps, ident: Identity, dev: DeviceSocket, payload: InvitePayload
+) -> tuple[Call, bool]:
+    """:func:`invite`, and whether the call will be recorded once answered (the tenant's
+    policy is ``all``), read in the invite's own SELECT."""
     if payload.callee_id == ident.user_id:
         raise ServiceError(ErrorCode.SELF_CALL, "you cannot call yourself")
     now = deps.clock.now()
@@ -57,18 +66,20 @@ async def invite(
         )
         if facts.existing_call_id is None:
             _admit(deps, ident, payload, facts)
-            row, parties = await _open_call(deps, session, ident, dev, payload, facts, now)
+            row, parties, hooked = await _open_call(deps, session, ident, dev, payload, facts, now)
     if row is None:  # a retried invite (same request_id): the call it made
-        return await _retried(deps, ident, dev, payload)
-    deps.webhooks.kick()
+        retried = await _retried(deps, ident, dev, payload)
+        return retried, await recording.consent(deps, ident.tenant_id)
+    if hooked:
+        deps.webhooks.kick()
+    recorded = recording.effective_policy(deps, facts.recording_policy) == "all"
     if row.status == CallStatus.RINGING.value:
         deps.push.kick()  # after the commit, on the sender's own task
-        recorded = await recording.consent(deps, row.tenant_id)
         await announce.ringing(deps.notifier, row, parties, recording=recorded)
         await presence.publish(deps, row.tenant_id, [row.caller_id, row.callee_id])
     elif CallStatus(row.status).is_final and row.caller_sid == dev.sid:
         await announce_end(deps, row)
-    return call_view(row, parties, ident.user_id)
+    return call_view(row, parties, ident.user_id), recorded
 
 
 def _admit(deps: CallDeps, ident: Identity, payload: InvitePayload, facts: InviteFacts) -> None:
@@ -98,9 +109,10 @@ async def _open_call(
     payload: InvitePayload,
     facts: InviteFacts,
     now: datetime,
-) -> tuple[CallRow | None, dict[str, PartyRow]]:
+) -> tuple[CallRow | None, dict[str, PartyRow], bool]:
     """Insert the call, claim both lines if it rings, log the invite (and write its pushes),
-    commit; ``None`` when a call with this ``request_id`` exists already (a raced retry)."""
+    commit; ``None`` when a call with this ``request_id`` exists already (a raced retry);
+    and whether a webhook delivery was written."""
     me, callee_id, users = ident.user_id, payload.callee_id, facts.users
     # A callee rings on a live socket, or on a device a push can wake (push on).
     reachable = facts.callee_live or (deps.push.enabled and facts.callee_pushable)
@@ -118,16 +130,17 @@ async def _open_call(
         opening = _opening(users[me], users[callee_id], reachable, lost_race=True)
         row = await _insert_call(deps, session, ident, dev, payload, opening, now)
     if row is None:
-        return None, users
-    await _log_invite(deps, session, row, dev, now)
+        return None, users, False
+    hooked = await _log_invite(deps, session, row, dev, now)
     await session.commit()
-    return row, users
+    return row, users, hooked
 
 
 async def _log_invite(
     deps: CallDeps, session: AsyncSession, row: CallRow, dev: DeviceSocket, now: datetime
-) -> None:
-    """The invite's ``call_events`` row and, if it rings, its pushes (in its transaction)."""
+) -> bool:
+    """The invite's ``call_events`` row and, if it rings, its pushes (in its transaction);
+    whether a webhook endpoint wants the invite's event (a delivery was written)."""
     await call_data.insert_event(
         session,
         call_id=row.id,
@@ -140,12 +153,14 @@ async def _log_invite(
         device=dev.device_id,
     )
     event = webhook_events.event_for_status(row.status)
+    hooked = False
     if event is not None:  # the CRM hears of it: in this transaction (an outbox)
-        await webhook_events.enqueue(session, row, event, at=now)
+        hooked = await webhook_events.enqueue(session, row, event, at=now)
     if deps.push.enabled and row.ring_deadline is not None:
         await push_data.enqueue_incoming(
             session, call_id=row.id, callee_id=row.callee_id, at=now, expires_at=row.ring_deadline
         )
+    return hooked
 
 
 async def _insert_call(

@@ -34,6 +34,11 @@ POLICIES = ("off", "all", "on_demand")
 async def policy(deps: CallDeps, session: AsyncSession, tenant_id: str) -> str:
     """The tenant's recording policy (its own, else ``VOIP_RECORDING_DEFAULT``)."""
     own = await rec_data.tenant_policy(session, tenant_id=tenant_id)
+    return effective_policy(deps, own)
+
+
+def effective_policy(deps: CallDeps, own: str | None) -> str:
+    """The policy a tenant whose own policy is ``own`` (``None``: none of its own) follows."""
     return own if own in POLICIES else deps.settings.recording_default
 
 

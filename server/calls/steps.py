@@ -90,11 +90,12 @@ async def write_step(
         await session.rollback()
         return False
     stops_ringing = deps.push.enabled and step.source is CallStatus.RINGING
-    await _write_consequences(
+    hooked = await _write_consequences(
         session, row, step, changes, now=now, actor=actor, device=device, cancels=stops_ringing
     )
     await session.commit()
-    deps.webhooks.kick()
+    if hooked:  # a kick costs the sender a look at the outbox: only when it has news
+        deps.webhooks.kick()
     if stops_ringing:
         deps.push.kick()
     # Mirror the change on the loaded row without making it dirty: a later autoflush must
@@ -114,9 +115,10 @@ async def _write_consequences(
     actor: str,
     device: str | None,
     cancels: bool,
-) -> None:
+) -> bool:
     """What a won step writes beside the row, in its transaction: the lines it frees, the push
-    cancels (``cancels``), the ``call_events`` row, and the CRM's webhook outbox."""
+    cancels (``cancels``), the ``call_events`` row, and the CRM's webhook outbox; whether a
+    webhook delivery was written."""
     if step.target.is_final:  # the call no longer holds its parties' lines
         parties = (row.caller_id, row.callee_id)
         await call_data.release_lines(session, call_id=row.id, user_ids=parties)
@@ -134,5 +136,7 @@ async def _write_consequences(
         device=device,
     )
     event = webhook_events.event_for_status(step.target.value)
-    if event is not None:  # the CRM hears of it: in this transaction (an outbox)
-        await webhook_events.enqueue(session, row, event, at=now, changes=changes)
+    if event is None:
+        return False
+    # the CRM hears of it: in this transaction (an outbox)
+    return await webhook_events.enqueue(session, row, event, at=now, changes=changes)

@@ -165,10 +165,12 @@ INVITE_LOOKUP = select(
     .scalar_subquery(),
     live_socket_of(bindparam("callee")),
     push_device_of(bindparam("callee")),
+    select(TENANTS.c.recording_policy).where(TENANTS.c.id == USERS.c.tenant_id).scalar_subquery(),
 ).where(USERS.c.id.in_(bindparam("ids", expanding=True)))
 """Everything an invite decides on, in one round trip: both users (and their lines), the call
 this ``request_id`` already made, the caller's invites of the last minute, whether the callee
-has a live socket on any node, and whether it has a push device."""
+has a live socket on any node, whether it has a push device, and each user's tenant's own
+recording policy."""
 
 # --- presence: sockets and nodes ---------------------------------------------------------------
 

@@ -37,6 +37,8 @@ class InviteFacts:
     """The callee has a socket on a live node."""
     callee_pushable: bool = False
     """The callee registered a push device."""
+    recording_policy: str | None = None
+    """The caller's tenant's own recording policy (``None``: ``VOIP_RECORDING_DEFAULT``)."""
 
 
 async def invite_facts(
@@ -49,7 +51,7 @@ async def invite_facts(
     live_since: datetime,
 ) -> InviteFacts:
     """One round trip: both users, the call of this request, recent invites, the callee's
-    sockets."""
+    sockets and push devices, the caller's tenant's recording policy."""
     params = {
         "ids": sorted((caller_id, callee_id)),
         "me": caller_id,
@@ -63,7 +65,9 @@ async def invite_facts(
     if not found:
         return InviteFacts(users, None, 0, False)
     existing, recent, live, pushable = found[0][4:8]
-    return InviteFacts(users, existing, int(recent or 0), bool(live), bool(pushable))
+    policy = next((r[8] for r in found if r[0] == caller_id), None)
+    own = None if policy is None else str(policy)
+    return InviteFacts(users, existing, int(recent or 0), bool(live), bool(pushable), own)
 
 
 async def users_by_id(session: AsyncSession, *, ids: Iterable[str]) -> dict[str, PartyRow]:

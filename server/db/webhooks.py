@@ -113,8 +113,9 @@ async def enqueue(
     event_type: str,
     payload: str,
     at: datetime,
-) -> None:
-    """The event, to every endpoint of ``tenant_id`` that wants ``event_type``."""
+) -> bool:
+    """The event, to every endpoint of ``tenant_id`` that wants ``event_type``; whether any
+    endpoint wants it."""
     params = {
         "tenant": tenant_id,
         "call": call_id,
@@ -124,7 +125,8 @@ async def enqueue(
         "at": at,
         "pattern": f"%,{event_type},%",
     }
-    await session.execute(ENQUEUE, params)
+    result = await session.execute(ENQUEUE, params)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def due_ids(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:

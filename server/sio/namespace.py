@@ -22,7 +22,7 @@ import socketio
 from server.auth import Identity, authenticate
 from server.calls import access, answer, connections, presence, recording, settle, views
 from server.calls.deps import CallDeps, DeviceSocket
-from server.calls.invite import invite
+from server.calls.invite import place
 from server.callstate import StatusEvent
 from server.errors import ServiceError
 from server.sio.payloads import MAX_WATCH_PAYLOAD_BYTES, device_id_of, parse
@@ -177,8 +177,7 @@ class CallNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def on_invite(self, sid: str, data: Any = None) -> Payload:
         async def work(ident: Identity, dev: DeviceSocket) -> Payload:
-            call = await invite(self._deps, ident, dev, parse(InvitePayload, data))
-            recorded = await recording.consent(self._deps, ident.tenant_id)
+            call, recorded = await place(self._deps, ident, dev, parse(InvitePayload, data))
             return Ack.success(call=call.model_dump(mode="json"), recording=recorded)
 
         return await self._handle(sid, work)

@@ -98,12 +98,13 @@ async def enqueue(
     at: datetime,
     changes: Mapping[str, Any] | None = None,
     more: Mapping[str, Any] | None = None,
-) -> None:
+) -> bool:
     """Write ``event_type`` about ``row`` (after ``changes``; ``more`` beside the call in
-    ``data``) for every endpoint that wants it, in the caller's transaction."""
+    ``data``) for every endpoint that wants it, in the caller's transaction; whether any does
+    (the sender need not look otherwise)."""
     data = {"call": call_record(row, changes), **(more or {})}
     body = {"type": event_type, "timestamp": _time(at), "data": data}
-    await hook_data.enqueue(
+    return await hook_data.enqueue(
         session,
         tenant_id=row.tenant_id,
         call_id=row.id,
