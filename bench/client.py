@@ -429,13 +429,43 @@ variant's run p50s differed by 130-500 ms. So the defaults stay at 20 ms blocks 
 (fewer underruns), with the capture cap. The SDK's platform audio (WebRTC's device module, its
 echo canceller, `voip-softphone --platform-audio`) works on PulseAudio here and measured 198-399 ms
 p50 in those runs against 358-481 ms for the old sounddevice settings, on a few bursts each; it
-stays an option, not the default, because this app's device choice, hot-plug handling and meters
-sit on the sounddevice path and were not carried over to it yet. The 150 ms target is not shown
-on this machine; a quiet machine is needed to rank the variants (the command above does it).
+stays an option, not the default: it does not hold device choice and hot-plug here (below).
+The 150 ms target is not shown on this machine; a quiet machine is needed to rank the
+variants (the command above does it).
 In the run above (load 10-11) whole runs went unheard: the capped variants lost 2 of 3 runs
 each, the old settings 1 of 3, platform audio none (14/24 bursts, 174 ms p50, runs 146-676 ms).
 Whether the capture cap plays a part in those losses (it drops only frames past 40 ms of
-backlog, so it should not) is not settled by these figures: a risk to check on a quiet machine."""
+backlog, so it should not) is not settled by these figures: a risk to check on a quiet machine.
+**Why the platform audio is not the default** (issue 14: "keep the faster one as the default if
+it holds device choice and hot-plug"). It is faster (141 against 235 ms p50 above), but on this
+machine (livekit 1.2.1, PulseAudio 16, private daemon) it holds neither, so the app keeps the
+sounddevice path by default and `--platform-audio` stays an option. Tried, with evidence:
+- *Hot-plug, the only speaker unplugged mid-call* (`python -m bench.platform_hotplug`: Bob is
+  `voip-softphone --platform-audio`, Alice sends 440 Hz; the only null sink is unloaded, another
+  loaded): the tone plays (440 Hz, -15 dBFS) until the unload; then no stream plays into
+  PulseAudio (0 sink inputs) and the new sink stays silent for the rest of the call;
+  `set_playout_device("index:0")` and `("index:1")` mid-call both fail "Device not found" (the
+  device module's list is not read again). The call itself goes on and ends COMPLETED. The
+  sounddevice path reopens its stream on the new sink within a second or so
+  (`tests/ui/test_audio_devices_in_browser.py`).
+- *A watcher, as the app would need one* (`python -m bench.platform_hotplug --watch`: Bob also
+  polls `PlatformAudio.playout_devices()`/`recording_devices()` every 0.5 s): after the unload
+  the listing call never returns (the last list is the one before the unload), and Bob's process
+  dies with SIGSEGV (exit -11) before it reports the call's end; twice out of two runs. So "No
+  speaker" cannot be told from the device module's own lists, and asking crashes the app.
+- *A sink unloaded while another exists* (the same with two null sinks): PulseAudio moves the
+  stream to the remaining sink, and to a newly loaded sink made the default: that case works,
+  by PulseAudio's doing, not the device module's.
+- *No sound server at all*: `rtc.PlatformAudio()` raises `PlatformAudioError` ("Failed to
+  initialize platform audio"); the session falls back to silence, and, unlike the sounddevice
+  path, never picks up a sound server or device that appears later in the call.
+- *Device choice*: the ids are `index:N` into the device module's own list (not stable GUIDs on
+  Linux; they shift when devices come and go), the names are PulseAudio's descriptions (two null
+  sinks are both "Null Output"; monitors are not listed as microphones), and neither matches the
+  PortAudio indices that Settings lists and stores (`pulse`, `default` here), so a choice made in
+  Settings cannot be carried over reliably.
+- *Meters*: the platform source has no frames to read (`PlatformAudioSource` has no capture
+  API), so the local meter would need a second capture stream of its own on the sounddevice path."""
 
 
 def write_section(body: str, command: str) -> None:
