@@ -2,13 +2,16 @@
 
     .venv/bin/python -m bench.client            # prints the tables and writes docs/benchmarks.md
     .venv/bin/python -m bench.client --calls 3 --no-write
+    .venv/bin/python -m bench.client --calls 10 --rounds 0 --no-write   # the answer only
 
 Everything runs on this machine inside a private network namespace: a real call server
 (uvicorn, SQLite), a real devsfu on :data:`tests.support.netns.HOST_A`, real livekit SDK clients.
 
 1. **Answer -> first remote audio**: two in-process :class:`~voip_app.engine.CallEngine` s, each
    sending a tone; from the moment the callee calls ``accept()`` until each side hears the other
-   (the first 10 ms frame above -40 dBFS in its output). Repeated ``--calls`` times.
+   (the first 10 ms frame above -40 dBFS in its output). Repeated ``--calls`` times; then again
+   with each side's output also a real speaker (a private PulseAudio's null sink through
+   PortAudio, the system default), which the join opens as the app's does.
 2. **Mouth-to-ear through real devices**: a private PulseAudio daemon with null sinks; two
    ``voip-softphone --devices`` processes (PortAudio -> ALSA -> PulseAudio, APM echo cancellation
    on). This process plays 1 kHz bursts into Alice's virtual microphone and records Bob's
@@ -48,18 +51,23 @@ BURST_EVERY_S = 1.0  # one burst a second: delays up to 950 ms are told apart
 
 
 class FirstSound:
-    """An audio output noting when the first audible frame arrived."""
+    """An audio output noting when the first audible frame arrived (and passing every frame on
+    to ``inner``, a real speaker, when there is one: opening it is part of the join)."""
 
-    def __init__(self) -> None:
+    def __init__(self, inner: Any = None) -> None:
         self.first_at: float | None = None
         self.frames = 0
+        self.inner = inner
 
     async def start(self) -> None:
-        return None
+        if self.inner is not None:
+            await self.inner.start()
 
     def write(self, frame: Any) -> None:
         import numpy as np
 
+        if self.inner is not None:
+            self.inner.write(frame)
         self.frames += 1
         if self.first_at is None:
             rms = float(np.sqrt(np.mean((frame.astype(np.float64) / 32768) ** 2)))
@@ -67,13 +75,18 @@ class FirstSound:
                 self.first_at = time.monotonic()
 
     async def stop(self) -> None:
-        return None
+        if self.inner is not None:
+            await self.inner.stop()
 
     async def aclose(self) -> None:
-        return None
+        await self.stop()
 
 
-async def answer_to_audio(url: str, calls: int) -> tuple[list[float], list[float], float]:
+async def answer_to_audio(
+    url: str, calls: int, speakers: bool = False
+) -> tuple[list[float], list[float], float]:
+    """Callee hears caller, caller hears callee (ms after accept), and the CPU share; with
+    ``speakers`` each side's output is also a real speaker (the sound server's default)."""
     from voip_app.audio.sources import ToneSource
     from voip_app.call import Phase
     from voip_app.engine import CallEngine, EngineSnapshot, MediaPrefs
@@ -84,7 +97,9 @@ async def answer_to_audio(url: str, calls: int) -> tuple[list[float], list[float
 
     def factory(name: str, hz: float) -> Callable[[MediaPrefs], MediaSession]:
         def make(prefs: MediaPrefs) -> MediaSession:
-            sinks[name] = FirstSound()
+            from voip_app.audio.devices import DeviceOutput
+
+            sinks[name] = FirstSound(DeviceOutput(None, None) if speakers else None)
             return LiveKitMediaSession(audio_input=ToneSource(hz), audio_output=sinks[name])
 
         return make
@@ -316,7 +331,10 @@ def pct(values: list[float], q: float) -> float:
 
 
 def report(
-    callee: list[float], caller: list[float], inproc_cpu: float, m2e: dict[str, Any], calls: int
+    answers: dict[str, tuple[list[float], list[float]]],
+    inproc_cpu: float,
+    m2e: dict[str, Any],
+    calls: int,
 ) -> str:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [
@@ -326,7 +344,12 @@ def report(
         f"| answer -> first remote audio ({calls} calls) | p50 | max |",
         "|---|---|---|",
     ]
-    for label, values in (("callee hears caller", callee), ("caller hears callee", caller)):
+    rows = [
+        (f"{who}{how}", values)
+        for how, (callee, caller) in answers.items()
+        for who, values in (("callee hears caller", callee), ("caller hears callee", caller))
+    ]
+    for label, values in rows:
         if values:
             lines.append(f"| {label} | {pct(values, 0.5):.0f} ms | {max(values):.0f} ms |")
         else:
@@ -465,7 +488,27 @@ sounddevice path by default and `--platform-audio` stays an option. Tried, with 
   PortAudio indices that Settings lists and stores (`pulse`, `default` here), so a choice made in
   Settings cannot be carried over reliably.
 - *Meters*: the platform source has no frames to read (`PlatformAudioSource` has no capture
-  API), so the local meter would need a second capture stream of its own on the sounddevice path."""
+  API), so the local meter would need a second capture stream of its own on the sounddevice path.
+**Answer to first audio, where it goes** (issue 14; `bench.client`'s flow with timestamps added
+in a scratch copy, 11 calls, load about 1): the callee's `accept` ack and the caller's `accepted`
+arrive 10-27 ms after the accept; each side's `room.connect()` (signal WebSocket, join, ICE and
+DTLS through devsfu) then takes 130-260 ms, publishing the track 10-40 ms; the far side's
+subscription arrives 100-150 ms after the publish (devsfu offers a track to the others once its
+RTP arrives, then renegotiates their subscriber connection), and the first audible frame 5-25 ms
+after that. The caller already joins the moment `accepted` arrives (11-20 ms after the accept).
+The client's own share was the devices: opening a PulseAudio speaker through PortAudio takes
+41-52 ms (185 ms the first time in a process), the microphone 3-5 ms, and the session opened
+them before joining. It now opens them while the room is joined (`LiveKitMediaSession.connect`).
+A/B with `python -m bench.client --calls 10 --rounds 0 --no-write`, whose new rows "speaker a
+PulseAudio device" give each side a real speaker (a private PulseAudio's null sink) opened by
+the join as the app's is; runs alternated, two each, load 1-2.5: devices before the join
+433 / 469 and 423 / 424 ms p50 (callee hears caller / caller hears callee), devices during the
+join 385 / 333 and 365 / 362 ms; the tone-only rows, which open no device, stayed within their
+noise (305-402 ms either way). Preparing the callee's session while it rings would add little
+now: what is left is the join itself, which needs the token minted at accept, and opening the
+microphone while it rings would light the system's recording indicator before the person
+answers. The rest lies in devsfu's join and subscription (about 250-400 ms of the total), which
+livekit-server replaces in production; the 350 ms p50 target is met in some runs here, not all."""
 
 
 def write_section(body: str, command: str) -> None:
@@ -486,8 +529,27 @@ async def run(calls: int, seconds: float, rounds: int) -> str:
 
     with tempfile.TemporaryDirectory() as tmp, running_stack(Path(tmp)) as stack:
         callee, caller, cpu = await answer_to_audio(stack.url, calls)
-        m2e = await mouth_to_ear(stack.url, seconds, rounds)
-    return report(callee, caller, cpu, m2e, calls)
+        answers = {"": (callee, caller), **await answer_with_speakers(stack.url, calls)}
+        m2e = await mouth_to_ear(stack.url, seconds, rounds) if rounds else {"skipped": "0 rounds"}
+    return report(answers, cpu, m2e, calls)
+
+
+async def answer_with_speakers(url: str, calls: int) -> dict[str, tuple[list[float], list[float]]]:
+    """:func:`answer_to_audio` with a real speaker on each side: a private PulseAudio's null
+    sink through PortAudio, opened by the join as the app's is."""
+    from tests.engine import pulse
+
+    if pulse.available():
+        return {}
+    with pulse.running_pulse(["speakers"]) as pa:
+        saved = dict(os.environ)
+        os.environ.update(pa.env(sink="speakers"))
+        try:
+            callee, caller, _ = await answer_to_audio(url, calls, speakers=True)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    return {", speaker a PulseAudio device": (callee, caller)}
 
 
 def main() -> None:
