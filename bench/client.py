@@ -504,10 +504,13 @@ PulseAudio device" give each side a real speaker (a private PulseAudio's null si
 the join as the app's is; runs alternated, two each, load 1-2.5: devices before the join
 433 / 469 and 423 / 424 ms p50 (callee hears caller / caller hears callee), devices during the
 join 385 / 333 and 365 / 362 ms; the tone-only rows, which open no device, stayed within their
-noise (305-402 ms either way). Preparing the callee's session while it rings would add little
-now: what is left is the join itself, which needs the token minted at accept, and opening the
-microphone while it rings would light the system's recording indicator before the person
-answers. The rest lies in devsfu's join and subscription (about 250-400 ms of the total), which
+noise (305-402 ms either way). While a call rings (or is dialed) the app now also loads the
+livekit SDK and the device modules in a thread (`DesktopMedia.prepare`): 64-106 ms that the
+first call of an app process paid between the answer and the join (this benchmark loads the SDK
+before its first call, so it does not show them). Opening the devices while it rings was not
+done: the microphone would light the recording indicator before the person answers, and they
+now open under the join anyway; what is left is the join, which needs the token minted at
+accept. The rest lies in devsfu's join and subscription (about 250-400 ms of the total), which
 livekit-server replaces in production; the 350 ms p50 target is met in some runs here, not all."""
 
 
