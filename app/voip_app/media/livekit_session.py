@@ -100,10 +100,10 @@ class LiveKitMediaSession:
         options = rtc.RoomOptions(auto_subscribe=True, connect_timeout=CONNECT_TIMEOUT_S)
         # The devices open while the room is joined, not before: PortAudio and PulseAudio take
         # 40-190 ms to open a speaker, the join 150-250 ms (docs/benchmarks.md, *Client*).
-        self._devices = loop.create_task(self._start_devices())
+        devices = self._devices = loop.create_task(self._start_devices())
         try:
             await room.connect(url, token, options)
-            await asyncio.shield(self._devices)  # the microphone runs before it is published
+            await asyncio.shield(devices)  # the microphone runs before it is published
             source = self._new_source(loop)
             track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
             publish = rtc.TrackPublishOptions(
