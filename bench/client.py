@@ -501,17 +501,22 @@ The client's own share was the devices: opening a PulseAudio speaker through Por
 them before joining. It now opens them while the room is joined (`LiveKitMediaSession.connect`).
 A/B with `python -m bench.client --calls 10 --rounds 0 --no-write`, whose new rows "speaker a
 PulseAudio device" give each side a real speaker (a private PulseAudio's null sink) opened by
-the join as the app's is; runs alternated, two each, load 1-2.5: devices before the join
-433 / 469 and 423 / 424 ms p50 (callee hears caller / caller hears callee), devices during the
-join 385 / 333 and 365 / 362 ms; the tone-only rows, which open no device, stayed within their
-noise (305-402 ms either way). While a call rings (or is dialed) the app now also loads the
-livekit SDK and the device modules in a thread (`DesktopMedia.prepare`): 64-106 ms that the
+the join as the app's is; runs alternated, four each, load 1-2.5, p50 callee hears caller /
+caller hears callee: devices before the join 433 / 469, 423 / 424, 440 / 409, 434 / 474 ms
+(medians 434 / 446), devices during the join 385 / 333, 365 / 362, 364 / 345, 440 / 439 ms
+(medians 375 / 354); the tone-only rows, which open no device, stayed within their noise
+(305-409 ms either way). Two more runs of the final code, not alternated, at load 1.5-2:
+speaker rows 476 / 493 and 431 / 444 ms, tone rows 360 / 323 and 409 / 372 ms: the machine's
+load moves these figures by as much as the change does, so only alternated runs compare.
+While a call rings (or is dialed) the app now also loads the livekit SDK and the device
+modules in a thread (`DesktopMedia.prepare`): 64-106 ms that the
 first call of an app process paid between the answer and the join (this benchmark loads the SDK
 before its first call, so it does not show them). Opening the devices while it rings was not
 done: the microphone would light the recording indicator before the person answers, and they
 now open under the join anyway; what is left is the join, which needs the token minted at
 accept. The rest lies in devsfu's join and subscription (about 250-400 ms of the total), which
-livekit-server replaces in production; the 350 ms p50 target is met in some runs here, not all."""
+livekit-server replaces in production; the 350 ms p50 target is met in some runs here, not
+all."""
 
 
 def write_section(body: str, command: str) -> None:
