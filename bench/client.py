@@ -468,14 +468,22 @@ sounddevice path by default and `--platform-audio` stays an option. Tried, with 
   loaded): the tone plays (440 Hz, -15 dBFS) until the unload; then no stream plays into
   PulseAudio (0 sink inputs) and the new sink stays silent for the rest of the call;
   `set_playout_device("index:0")` and `("index:1")` mid-call both fail "Device not found" (the
-  device module's list is not read again). The call itself goes on and ends COMPLETED. The
-  sounddevice path reopens its stream on the new sink within a second or so
-  (`tests/ui/test_audio_devices_in_browser.py`).
+  device module's list is not read again). The call itself goes on and ends COMPLETED. What
+  does bring the sound back: closing the session's `PlatformAudio` handle and making a new one
+  and a new source (the probe's `reset`): one stream plays again and the new sink gets the tone
+  (440 Hz, -15 dBFS). But that also stops the published microphone (Bob's 660 Hz sine reached
+  Alice at -25 to -30 dB in every 2 s slice until the reset, silence after it), so a recovery
+  has to republish the track on the new source too. The sounddevice path reopens its stream on
+  the new sink within a second or so (`tests/ui/test_audio_devices_in_browser.py`).
 - *A watcher, as the app would need one* (`python -m bench.platform_hotplug --watch`: Bob also
   polls `PlatformAudio.playout_devices()`/`recording_devices()` every 0.5 s): after the unload
   the listing call never returns (the last list is the one before the unload), and Bob's process
   dies with SIGSEGV (exit -11) before it reports the call's end; twice out of two runs. So "No
-  speaker" cannot be told from the device module's own lists, and asking crashes the app.
+  speaker" cannot be told from the device module's own lists, and asking crashes the app: a
+  watcher would have to ask the sound server itself (libpulse or `pactl` on Linux, another API
+  per platform), then restart the device module and republish the microphone (above). That,
+  the id mapping below and a metering capture were not built in this session; until they are,
+  the platform audio does not hold what the sounddevice path holds.
 - *A sink unloaded while another exists* (the same with two null sinks): PulseAudio moves the
   stream to the remaining sink, and to a newly loaded sink made the default: that case works,
   by PulseAudio's doing, not the device module's.

@@ -5,11 +5,13 @@
 
 The question behind it (issue 14): the platform audio is faster than the sounddevice path
 (``bench.client``), and may become the app's default only if it holds device choice and hot-plug.
-A private PulseAudio with one null sink and one null source; Bob is ``voip-softphone
+A private PulseAudio with one null sink and a 660 Hz sine source; Bob is ``voip-softphone
 --platform-audio`` answering, Alice calls with a 440 Hz tone. Mid-call the only sink is unloaded
 (the headset unplugged), a new one loaded (plugged in again) and the platform audio is asked to
-play on each device it lists (``set_playout_device``). Each step prints whether a stream plays
-into PulseAudio and whether the tone reaches the sink's monitor. With ``--watch`` Bob also polls
+play on each device it lists (``set_playout_device``), then to start over (its handle closed,
+a new ``PlatformAudio`` and source made). Each step prints whether a stream plays
+into PulseAudio and whether the tone reaches the sink's monitor; at the end, what Alice heard of
+Bob's microphone, per 2 s. With ``--watch`` Bob also polls
 ``PlatformAudio.playout_devices()`` every 0.5 s, which is what a hot-plug watcher would do.
 The steps are printed, not written to ``docs/benchmarks.md``: the findings are there, in prose.
 """
@@ -27,7 +29,7 @@ from tests.engine import pulse
 from tests.support import netns
 
 PROBE = Path(__file__).with_name("platform_probe.py")
-HANGUP_AFTER_S = 22
+HANGUP_AFTER_S = 28
 
 
 def _softphone(url: str, email: str, *args: str, probe: bool = False) -> list[str]:
@@ -63,21 +65,24 @@ def _step(t0: float, what: str) -> None:
 async def _unplug_and_replug(pa: pulse.Pulse, tmp: Path, ask: Path, t0: float) -> None:
     """The mid-call steps, each printed."""
     pactl = pa.pactl
+
+    def streams() -> int:
+        return len(pactl("list", "short", "sink-inputs").splitlines())
+
     _step(t0, "in call: " + await _heard(pa, "speaker.monitor", tmp / "a.raw"))
     modules = pactl("list", "short", "modules").splitlines()
     pactl("unload-module", next(m.split()[0] for m in modules if "sink_name=speaker" in m))
     await asyncio.sleep(2)
-    _step(t0, f"sink unloaded; streams playing: {len(pactl('list', 'short', 'sink-inputs'))}")
+    _step(t0, f"sink unloaded; streams playing: {streams()}")
     pactl("load-module", "module-null-sink", "sink_name=headset", "rate=48000", "channels=1")
     await asyncio.sleep(2.5)
-    _step(t0, f"new sink loaded; streams playing: {len(pactl('list', 'short', 'sink-inputs'))}")
+    _step(t0, f"new sink loaded; streams playing: {streams()}")
     _step(t0, await _heard(pa, "headset.monitor", tmp / "b.raw"))
-    for device in ("index:0", "index:1"):
-        (ask / f"play={device}").touch()
+    for ask_for in ("play=index:0", "play=index:1", "reset"):
+        (ask / ask_for).touch()
         await asyncio.sleep(2)
-        streams = len(pactl("list", "short", "sink-inputs"))
-        _step(t0, f"set_playout_device({device}) asked; streams playing: {streams}")
-        _step(t0, await _heard(pa, "headset.monitor", tmp / f"{device}.raw"))
+        _step(t0, f"asked {ask_for}; streams playing: {streams()}")
+        _step(t0, await _heard(pa, "headset.monitor", tmp / f"{ask_for}.raw"))
 
 
 async def run(watch: bool) -> None:
@@ -88,7 +93,8 @@ async def run(watch: bool) -> None:
         ask = tmp / "ask"
         ask.mkdir()
         with pulse.running_pulse(["speaker"]) as pa, running_stack(tmp) as stack:
-            pa.pactl("load-module", "module-null-source", "source_name=mic", "rate=48000")
+            # Bob's microphone plays 660 Hz, so Alice's recording tells when his capture flows.
+            pa.pactl("load-module", "module-sine-source", "source_name=mic", "frequency=660")
             env = {**pa.env(source="mic"), "PLATFORM_PROBE_ASK": str(ask)}
             env["PLATFORM_PROBE_WATCH"] = "1" if watch else ""
             bob = await asyncio.create_subprocess_exec(
@@ -105,6 +111,7 @@ async def run(watch: bool) -> None:
             alice = await asyncio.create_subprocess_exec(
                 *_softphone(stack.url, "alice@acme.test", "call", "bob@acme.test"),
                 *("--tone", "440", "--hangup-after", str(HANGUP_AFTER_S)),
+                *("--record", str(tmp / "alice_heard.wav")),
                 stdout=asyncio.subprocess.DEVNULL,
             )
             await asyncio.sleep(4)
@@ -114,6 +121,22 @@ async def run(watch: bool) -> None:
             ended = [line for line in out.decode().splitlines() if '"ended"' in line]
             _step(t0, f"caller exit {alice.returncode}; callee exit {bob.returncode}")
             _step(t0, "callee's ended event: " + (ended[0] if ended else "none"))
+            _step(t0, "Bob's microphone as Alice heard it, per 2 s: " + _per_2s(tmp))
+
+
+def _per_2s(tmp: Path) -> str:
+    """Alice's recording in 2 s slices: the dominant frequency and level of each."""
+    import wave
+
+    import numpy as np
+
+    from tests.engine.stack import tone_of
+
+    with wave.open(str(tmp / "alice_heard.wav")) as wav:
+        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    step = 2 * pulse.RATE
+    slices = (tone_of(pcm[i : i + step]) for i in range(0, len(pcm) - step + 1, step))
+    return ", ".join(f"{hz:.0f} Hz {db:.0f} dB" for hz, db in slices)
 
 
 def main() -> None:

@@ -1,8 +1,9 @@
 """``voip-softphone`` for :mod:`bench.platform_hotplug`: the platform audio, plus two probes.
 
 ``PLATFORM_PROBE_WATCH=1`` polls ``PlatformAudio.playout_devices()`` and ``recording_devices()``
-every 0.5 s (what a hot-plug watcher would do) and prints each change on stderr; a file
-``play=<id>`` or ``record=<id>`` appearing in ``PLATFORM_PROBE_ASK`` selects that device mid-call.
+every 0.5 s (what a hot-plug watcher would do) and prints each change on stderr. A file appearing
+in ``PLATFORM_PROBE_ASK`` asks for something mid-call: ``play=<id>`` or ``record=<id>`` selects
+that device, ``reset`` closes the session's handle and makes a new ``PlatformAudio`` and source.
 """
 
 from __future__ import annotations
@@ -15,30 +16,52 @@ import time
 from pathlib import Path
 from typing import Any
 
+from livekit import rtc
+
 from voip_app.media import platform_session
 from voip_app.softphone import main
 
 _new_source = platform_session.PlatformAudioMediaSession._new_source
 
 
+def _say(what: str) -> None:
+    print(f"{time.monotonic():.1f} {what}", file=sys.stderr, flush=True)
+
+
+def _act(platform: Any, name: str, kept: list[Any]) -> Any:
+    """Do what ``name`` asks (``play=<id>``, ``record=<id>``, ``reset``); the platform audio
+    to use from now on."""
+    kind, _, device = name.partition("=")
+    try:
+        if kind == "reset":  # a new device module: this session's handle closed, a new one
+            platform.close()
+            _say("reset: old handle closed")
+            platform = rtc.PlatformAudio()
+            kept.append(platform.create_audio_source(rtc.PlatformAudioOptions()))
+            _say("reset: new PlatformAudio and source")
+        elif kind == "play":
+            platform.set_playout_device(device)
+        else:
+            platform.set_recording_device(device)
+        _say(f"done: {name}")
+    except Exception as exc:  # the SDK's PlatformAudioError: print it, go on
+        _say(f"{name}: {exc}")
+    return platform
+
+
 def _probe(platform: Any, ask: Path, watch: bool) -> None:
     done: set[str] = set()
+    kept: list[Any] = []
     last = ""
     while True:
         if watch:
             listed = f"{platform.playout_devices()} {platform.recording_devices()}"
             if listed != last:
-                print(f"{time.monotonic():.1f} devices: {listed}", file=sys.stderr, flush=True)
+                _say(f"devices: {listed}")
                 last = listed
         for name in sorted(set(os.listdir(ask)) - done):
             done.add(name)
-            kind, _, device = name.partition("=")
-            select = platform.set_playout_device if kind == "play" else None
-            try:
-                (select or platform.set_recording_device)(device)
-                print(f"selected {name}", file=sys.stderr, flush=True)
-            except Exception as exc:  # the SDK's PlatformAudioError: print it, go on
-                print(f"selecting {name}: {exc}", file=sys.stderr, flush=True)
+            platform = _act(platform, name, kept)
         time.sleep(0.5)
 
 

@@ -5,8 +5,9 @@ SDK captures and plays in its native threads, with WebRTC's echo canceller, nois
 and gain control, and plays every remote track itself. It is the alternative that
 ``bench.client`` measures against the sounddevice path (``voip-softphone --platform-audio``);
 the app keeps the sounddevice path by default: on PulseAudio the device module stops playing for
-good when its speaker is unplugged, and asking it for its devices after that hangs and then
-crashes the process (``python -m bench.platform_hotplug``; ``docs/benchmarks.md``, *Client*).
+good when its only speaker is unplugged (a new ``PlatformAudio`` brings it back but stops the
+published microphone), and asking it for its devices after that hangs and then crashes the
+process (``python -m bench.platform_hotplug``; ``docs/benchmarks.md``, *Client*).
 A platform audio that cannot start leaves the call on a silent source: a device never fails
 the call.
 """
