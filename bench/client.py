@@ -478,7 +478,9 @@ sounddevice path by default and `--platform-audio` stays an option. Tried, with 
 - *A watcher, as the app would need one* (`python -m bench.platform_hotplug --watch`: Bob also
   polls `PlatformAudio.playout_devices()`/`recording_devices()` every 0.5 s): after the unload
   the listing call never returns (the last list is the one before the unload), and Bob's process
-  dies with SIGSEGV (exit -11) before it reports the call's end; twice out of two runs. So "No
+  dies with SIGSEGV (exit -11) before it reports the call's end; in three runs out of three (in
+  the last, which records Alice's side, Bob's microphone also stopped reaching her at the
+  unload, and the probe's later asks were never run: its thread was stuck). So "No
   speaker" cannot be told from the device module's own lists, and asking crashes the app: a
   watcher would have to ask the sound server itself (libpulse or `pactl` on Linux, another API
   per platform), then restart the device module and republish the microphone (above). That,
