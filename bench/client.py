@@ -2,13 +2,16 @@
 
     .venv/bin/python -m bench.client            # prints the tables and writes docs/benchmarks.md
     .venv/bin/python -m bench.client --calls 3 --no-write
+    .venv/bin/python -m bench.client --calls 10 --rounds 0 --no-write   # the answer only
 
 Everything runs on this machine inside a private network namespace: a real call server
 (uvicorn, SQLite), a real devsfu on :data:`tests.support.netns.HOST_A`, real livekit SDK clients.
 
 1. **Answer -> first remote audio**: two in-process :class:`~voip_app.engine.CallEngine` s, each
    sending a tone; from the moment the callee calls ``accept()`` until each side hears the other
-   (the first 10 ms frame above -40 dBFS in its output). Repeated ``--calls`` times.
+   (the first 10 ms frame above -40 dBFS in its output). Repeated ``--calls`` times; then again
+   with each side's output also a real speaker (a private PulseAudio's null sink through
+   PortAudio, the system default), which the join opens as the app's does.
 2. **Mouth-to-ear through real devices**: a private PulseAudio daemon with null sinks; two
    ``voip-softphone --devices`` processes (PortAudio -> ALSA -> PulseAudio, APM echo cancellation
    on). This process plays 1 kHz bursts into Alice's virtual microphone and records Bob's
@@ -48,18 +51,23 @@ BURST_EVERY_S = 1.0  # one burst a second: delays up to 950 ms are told apart
 
 
 class FirstSound:
-    """An audio output noting when the first audible frame arrived."""
+    """An audio output noting when the first audible frame arrived (and passing every frame on
+    to ``inner``, a real speaker, when there is one: opening it is part of the join)."""
 
-    def __init__(self) -> None:
+    def __init__(self, inner: Any = None) -> None:
         self.first_at: float | None = None
         self.frames = 0
+        self.inner = inner
 
     async def start(self) -> None:
-        return None
+        if self.inner is not None:
+            await self.inner.start()
 
     def write(self, frame: Any) -> None:
         import numpy as np
 
+        if self.inner is not None:
+            self.inner.write(frame)
         self.frames += 1
         if self.first_at is None:
             rms = float(np.sqrt(np.mean((frame.astype(np.float64) / 32768) ** 2)))
@@ -67,13 +75,18 @@ class FirstSound:
                 self.first_at = time.monotonic()
 
     async def stop(self) -> None:
-        return None
+        if self.inner is not None:
+            await self.inner.stop()
 
     async def aclose(self) -> None:
-        return None
+        await self.stop()
 
 
-async def answer_to_audio(url: str, calls: int) -> tuple[list[float], list[float], float]:
+async def answer_to_audio(
+    url: str, calls: int, speakers: bool = False
+) -> tuple[list[float], list[float], float]:
+    """Callee hears caller, caller hears callee (ms after accept), and the CPU share; with
+    ``speakers`` each side's output is also a real speaker (the sound server's default)."""
     from voip_app.audio.sources import ToneSource
     from voip_app.call import Phase
     from voip_app.engine import CallEngine, EngineSnapshot, MediaPrefs
@@ -84,7 +97,9 @@ async def answer_to_audio(url: str, calls: int) -> tuple[list[float], list[float
 
     def factory(name: str, hz: float) -> Callable[[MediaPrefs], MediaSession]:
         def make(prefs: MediaPrefs) -> MediaSession:
-            sinks[name] = FirstSound()
+            from voip_app.audio.devices import DeviceOutput
+
+            sinks[name] = FirstSound(DeviceOutput(None, None) if speakers else None)
             return LiveKitMediaSession(audio_input=ToneSource(hz), audio_output=sinks[name])
 
         return make
@@ -316,7 +331,10 @@ def pct(values: list[float], q: float) -> float:
 
 
 def report(
-    callee: list[float], caller: list[float], inproc_cpu: float, m2e: dict[str, Any], calls: int
+    answers: dict[str, tuple[list[float], list[float]]],
+    inproc_cpu: float,
+    m2e: dict[str, Any],
+    calls: int,
 ) -> str:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [
@@ -326,7 +344,12 @@ def report(
         f"| answer -> first remote audio ({calls} calls) | p50 | max |",
         "|---|---|---|",
     ]
-    for label, values in (("callee hears caller", callee), ("caller hears callee", caller)):
+    rows = [
+        (f"{who}{how}", values)
+        for how, (callee, caller) in answers.items()
+        for who, values in (("callee hears caller", callee), ("caller hears callee", caller))
+    ]
+    for label, values in rows:
         if values:
             lines.append(f"| {label} | {pct(values, 0.5):.0f} ms | {max(values):.0f} ms |")
         else:
@@ -429,13 +452,81 @@ variant's run p50s differed by 130-500 ms. So the defaults stay at 20 ms blocks 
 (fewer underruns), with the capture cap. The SDK's platform audio (WebRTC's device module, its
 echo canceller, `voip-softphone --platform-audio`) works on PulseAudio here and measured 198-399 ms
 p50 in those runs against 358-481 ms for the old sounddevice settings, on a few bursts each; it
-stays an option, not the default, because this app's device choice, hot-plug handling and meters
-sit on the sounddevice path and were not carried over to it yet. The 150 ms target is not shown
-on this machine; a quiet machine is needed to rank the variants (the command above does it).
+stays an option, not the default: it does not hold device choice and hot-plug here (below).
+The 150 ms target is not shown on this machine; a quiet machine is needed to rank the
+variants (the command above does it).
 In the run above (load 10-11) whole runs went unheard: the capped variants lost 2 of 3 runs
 each, the old settings 1 of 3, platform audio none (14/24 bursts, 174 ms p50, runs 146-676 ms).
 Whether the capture cap plays a part in those losses (it drops only frames past 40 ms of
-backlog, so it should not) is not settled by these figures: a risk to check on a quiet machine."""
+backlog, so it should not) is not settled by these figures: a risk to check on a quiet machine.
+**Why the platform audio is not the default** (issue 14: "keep the faster one as the default if
+it holds device choice and hot-plug"). It is faster (141 against 235 ms p50 above), but on this
+machine (livekit 1.2.1, PulseAudio 16, private daemon) it holds neither, so the app keeps the
+sounddevice path by default and `--platform-audio` stays an option. Tried, with evidence:
+- *Hot-plug, the only speaker unplugged mid-call* (`python -m bench.platform_hotplug`: Bob is
+  `voip-softphone --platform-audio`, Alice sends 440 Hz; the only null sink is unloaded, another
+  loaded): the tone plays (440 Hz, -15 dBFS) until the unload; then no stream plays into
+  PulseAudio (0 sink inputs) and the new sink stays silent for the rest of the call;
+  `set_playout_device("index:0")` and `("index:1")` mid-call both fail "Device not found" (the
+  device module's list is not read again). The call itself goes on and ends COMPLETED. What
+  does bring the sound back: closing the session's `PlatformAudio` handle and making a new one
+  and a new source (the probe's `reset`): one stream plays again and the new sink gets the tone
+  (440 Hz, -15 dBFS). But that also stops the published microphone (Bob's 660 Hz sine reached
+  Alice at -25 to -30 dB in every 2 s slice until the reset, silence after it), so a recovery
+  has to republish the track on the new source too. The sounddevice path reopens its stream on
+  the new sink within a second or so (`tests/ui/test_audio_devices_in_browser.py`).
+- *A watcher, as the app would need one* (`python -m bench.platform_hotplug --watch`: Bob also
+  polls `PlatformAudio.playout_devices()`/`recording_devices()` every 0.5 s): after the unload
+  the listing call never returns (the last list is the one before the unload), and Bob's process
+  dies with SIGSEGV (exit -11) before it reports the call's end; in three runs out of three (in
+  the last, which records Alice's side, Bob's microphone also stopped reaching her at the
+  unload, and the probe's later asks were never run: its thread was stuck). So "No
+  speaker" cannot be told from the device module's own lists, and asking crashes the app: a
+  watcher would have to ask the sound server itself (libpulse or `pactl` on Linux, another API
+  per platform), then restart the device module and republish the microphone (above). That,
+  the id mapping below and a metering capture were not built in this session; until they are,
+  the platform audio does not hold what the sounddevice path holds.
+- *A sink unloaded while another exists* (the same with two null sinks): PulseAudio moves the
+  stream to the remaining sink, and to a newly loaded sink made the default: that case works,
+  by PulseAudio's doing, not the device module's.
+- *No sound server at all*: `rtc.PlatformAudio()` raises `PlatformAudioError` ("Failed to
+  initialize platform audio"); the session falls back to silence, and, unlike the sounddevice
+  path, never picks up a sound server or device that appears later in the call.
+- *Device choice*: the ids are `index:N` into the device module's own list (not stable GUIDs on
+  Linux; they shift when devices come and go), the names are PulseAudio's descriptions (two null
+  sinks are both "Null Output"; monitors are not listed as microphones), and neither matches the
+  PortAudio indices that Settings lists and stores (`pulse`, `default` here), so a choice made in
+  Settings cannot be carried over reliably.
+- *Meters*: the platform source has no frames to read (`PlatformAudioSource` has no capture
+  API), so the local meter would need a second capture stream of its own on the sounddevice path.
+**Answer to first audio, where it goes** (issue 14; `bench.client`'s flow with timestamps added
+in a scratch copy, 11 calls, load about 1): the callee's `accept` ack and the caller's `accepted`
+arrive 10-27 ms after the accept; each side's `room.connect()` (signal WebSocket, join, ICE and
+DTLS through devsfu) then takes 130-260 ms, publishing the track 10-40 ms; the far side's
+subscription arrives 100-150 ms after the publish (devsfu offers a track to the others once its
+RTP arrives, then renegotiates their subscriber connection), and the first audible frame 5-25 ms
+after that. The caller already joins the moment `accepted` arrives (11-20 ms after the accept).
+The client's own share was the devices: opening a PulseAudio speaker through PortAudio takes
+41-52 ms (185 ms the first time in a process), the microphone 3-5 ms, and the session opened
+them before joining. It now opens them while the room is joined (`LiveKitMediaSession.connect`).
+A/B with `python -m bench.client --calls 10 --rounds 0 --no-write`, whose new rows "speaker a
+PulseAudio device" give each side a real speaker (a private PulseAudio's null sink) opened by
+the join as the app's is; runs alternated, four each, load 1-2.5, p50 callee hears caller /
+caller hears callee: devices before the join 433 / 469, 423 / 424, 440 / 409, 434 / 474 ms
+(medians 434 / 446), devices during the join 385 / 333, 365 / 362, 364 / 345, 440 / 439 ms
+(medians 375 / 354); the tone-only rows, which open no device, stayed within their noise
+(305-409 ms either way). Two more runs of the final code, not alternated, at load 1.5-2:
+speaker rows 476 / 493 and 431 / 444 ms, tone rows 360 / 323 and 409 / 372 ms: the machine's
+load moves these figures by as much as the change does, so only alternated runs compare.
+While a call rings (or is dialed) the app now also loads the livekit SDK and the device
+modules in a thread (`DesktopMedia.prepare`): 64-106 ms that the
+first call of an app process paid between the answer and the join (this benchmark loads the SDK
+before its first call, so it does not show them). Opening the devices while it rings was not
+done: the microphone would light the recording indicator before the person answers, and they
+now open under the join anyway; what is left is the join, which needs the token minted at
+accept. The rest lies in devsfu's join and subscription (about 250-400 ms of the total), which
+livekit-server replaces in production; the 350 ms p50 target is met in some runs here, not
+all."""
 
 
 def write_section(body: str, command: str) -> None:
@@ -456,8 +547,27 @@ async def run(calls: int, seconds: float, rounds: int) -> str:
 
     with tempfile.TemporaryDirectory() as tmp, running_stack(Path(tmp)) as stack:
         callee, caller, cpu = await answer_to_audio(stack.url, calls)
-        m2e = await mouth_to_ear(stack.url, seconds, rounds)
-    return report(callee, caller, cpu, m2e, calls)
+        answers = {"": (callee, caller), **await answer_with_speakers(stack.url, calls)}
+        m2e = await mouth_to_ear(stack.url, seconds, rounds) if rounds else {"skipped": "0 rounds"}
+    return report(answers, cpu, m2e, calls)
+
+
+async def answer_with_speakers(url: str, calls: int) -> dict[str, tuple[list[float], list[float]]]:
+    """:func:`answer_to_audio` with a real speaker on each side: a private PulseAudio's null
+    sink through PortAudio, opened by the join as the app's is."""
+    from tests.engine import pulse
+
+    if pulse.available():
+        return {}
+    with pulse.running_pulse(["speakers"]) as pa:
+        saved = dict(os.environ)
+        os.environ.update(pa.env(sink="speakers"))
+        try:
+            callee, caller, _ = await answer_to_audio(url, calls, speakers=True)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    return {", speaker a PulseAudio device": (callee, caller)}
 
 
 def main() -> None:

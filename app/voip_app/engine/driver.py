@@ -83,7 +83,7 @@ class CallDriver:
         self._early: list[EarlyNews] = []
         self._followups: Followups | None = None
         self._runners: dict[Effect, Callable[[ActiveCall | None, Given], Send | None]] = {
-            Effect.START_CALL: self._nothing,  # done with the call's update
+            Effect.START_CALL: self._prepare,  # the call's update itself is _moved()'s
             Effect.CLEAR_CALL: self._nothing,
             Effect.ANNOUNCE_PHASE: self._announce,
             Effect.JOIN_MEDIA: self._join(Trigger.MEDIA_FAILED),
@@ -193,6 +193,9 @@ class CallDriver:
 
     def _nothing(self, call: ActiveCall | None, given: Given) -> None:
         return None
+
+    def _prepare(self, call: ActiveCall | None, given: Given) -> None:
+        self._media.prepare()
 
     def _announce(self, call: ActiveCall | None, given: Given) -> None:
         if call is not None:

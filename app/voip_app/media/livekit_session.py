@@ -77,6 +77,7 @@ class LiveKitMediaSession:
         self._room: rtc.Room | None = None
         self._source: Any = None
         self._track: rtc.LocalAudioTrack | None = None
+        self._devices: asyncio.Task[None] | None = None
         self._mic_enabled = True
         self._tasks: set[asyncio.Task[None]] = set()
         self._streams: dict[str, rtc.AudioStream] = {}
@@ -97,9 +98,12 @@ class LiveKitMediaSession:
         self._room = room
         self._events.wire(room)
         options = rtc.RoomOptions(auto_subscribe=True, connect_timeout=CONNECT_TIMEOUT_S)
-        await self._start_devices()
+        # The devices open while the room is joined, not before: PortAudio and PulseAudio take
+        # 40-190 ms to open a speaker, the join 150-250 ms (docs/benchmarks.md, *Client*).
+        devices = self._devices = loop.create_task(self._start_devices())
         try:
             await room.connect(url, token, options)
+            await asyncio.shield(devices)  # the microphone runs before it is published
             source = self._new_source(loop)
             track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
             publish = rtc.TrackPublishOptions(
@@ -142,6 +146,7 @@ class LiveKitMediaSession:
                 await self._close_source(source)
         self._track = None
         self._levels = [0.0, 0.0]
+        await self._devices_started()
         await self._input.stop()
         await self._output.stop()
 
@@ -209,6 +214,14 @@ class LiveKitMediaSession:
         for endpoint in (self._output, self._input):
             if isinstance(endpoint, DeviceEndpoint):
                 endpoint.set_state_listener(self._on_device_state)
+
+    async def _devices_started(self) -> None:
+        """Wait for the devices to finish opening, never cancelling them: a stream opened in
+        PortAudio's thread after its task was cancelled would never be closed."""
+        devices, self._devices = self._devices, None
+        if devices is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(devices)
 
     def _on_device_state(self, available: bool) -> None:
         if self._room is not None and not self._events.closing:

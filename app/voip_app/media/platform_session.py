@@ -4,8 +4,12 @@
 SDK captures and plays in its native threads, with WebRTC's echo canceller, noise suppression
 and gain control, and plays every remote track itself. It is the alternative that
 ``bench.client`` measures against the sounddevice path (``voip-softphone --platform-audio``);
-the app keeps the sounddevice path by default (``docs/benchmarks.md`` says why). A platform
-audio that cannot start leaves the call on a silent source: a device never fails the call.
+the app keeps the sounddevice path by default: on PulseAudio the device module stops playing for
+good when its only speaker is unplugged (a new ``PlatformAudio`` brings it back but stops the
+published microphone), and asking it for its devices after that hangs and then crashes the
+process (``python -m bench.platform_hotplug``; ``docs/benchmarks.md``, *Client*).
+A platform audio that cannot start leaves the call on a silent source: a device never fails
+the call.
 """
 
 from __future__ import annotations
