@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.models import AuthSession, CallRow, Connection, Node, User
+from server.db import statements as st
+from server.db.models import AuthSession, CallRow, Connection, User
 
 
 async def open_session(
@@ -146,13 +147,8 @@ async def active_calls_of_disabled(
 
 async def live_socket_count(session: AsyncSession, *, user_id: str, live_since: datetime) -> int:
     """How many sockets ``user_id`` holds on nodes alive since ``live_since``."""
-    count = await session.scalar(
-        select(func.count())
-        .select_from(Connection)
-        .join(Node, Node.id == Connection.node_id)
-        .where(Connection.user_id == user_id, Node.last_seen >= live_since)
-    )
-    return int(count or 0)
+    params = {"user": user_id, "live_since": live_since}
+    return int(await session.scalar(st.LIVE_SOCKET_COUNT, params) or 0)
 
 
 async def sign_ins_since(

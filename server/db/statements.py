@@ -188,6 +188,13 @@ PRESENCE_WITH_PUSH = select(
 ).where(USERS.c.id.in_(bindparam("ids", expanding=True)))
 """:data:`PRESENCE` with push on: a push device makes a user reachable (``online``) too."""
 HAS_LIVE_SOCKET = select(live_socket_of(bindparam("user")))
+LIVE_SOCKET_COUNT = (
+    select(func.count())
+    .select_from(CONNECTIONS)
+    .join(NODES, NODES.c.id == CONNECTIONS.c.node_id)
+    .where(CONNECTIONS.c.user_id == bindparam("user"), NODES.c.last_seen >= bindparam("live_since"))
+)
+"""How many sockets a user holds on live nodes (the per-user cap, checked at every connect)."""
 INSERT_CONNECTION = insert(CONNECTIONS)
 DELETE_CONNECTION = delete(CONNECTIONS).where(CONNECTIONS.c.sid == bindparam("sid"))
 TOUCH_NODE = update(NODES).where(NODES.c.id == bindparam("node")).values(last_seen=bindparam("at"))
