@@ -9,7 +9,7 @@ from voip_app.call.model import ActiveCall
 from voip_app.clock import SYSTEM_CLOCK, Clock, FakeClock, SystemClock
 from voip_app.engine.events import EngineEvent, EngineEventName
 from voip_app.engine.facade import CallEngine
-from voip_app.engine.media_link import MediaFactory, MediaPrefs, default_media_factory
+from voip_app.engine.media_factory import MediaFactory, MediaPrefs, default_media_factory
 from voip_app.engine.session import SESSION_EXPIRED
 from voip_app.engine.snapshot import ConnectionState, EngineSnapshot
 

@@ -45,7 +45,8 @@ from voip_app.engine.events import (
     SignInFailedEvent,
     UnmutedEvent,
 )
-from voip_app.engine.media_link import MediaFactory, MediaLink, MediaPrefs, default_media_factory
+from voip_app.engine.media_factory import MediaFactory, MediaPrefs, default_media_factory
+from voip_app.engine.media_link import MediaLink
 from voip_app.engine.news import ServerNews
 from voip_app.engine.push import NotificationAnswer, PushLink
 from voip_app.engine.session import (
