@@ -88,6 +88,9 @@ def serve(settings: Settings) -> None:
         port=settings.port,
         log_config=None,
         ws_max_size=64 * 1024,
+        # Engine.IO's own heartbeat (ping every 20 s, server.app) finds dead peers; uvicorn's
+        # WebSocket ping on top was a second timer, frame and pong per socket every 20 s.
+        ws_ping_interval=None,
         ws_per_message_deflate=settings.ws_deflate,
         timeout_graceful_shutdown=5,
     )
