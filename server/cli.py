@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import socket
 import sys
 
 from server import cli_users, logs, migrate, seed
@@ -77,12 +78,23 @@ async def _recording_policy(settings: Settings, slug: str, policy: str) -> bool:
         await engine.dispose()
 
 
+def _shared_socket(settings: Settings) -> socket.socket:
+    """A listening socket on the settings' address that other processes may bind too."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((settings.host, settings.port))
+    sock.listen(2048)
+    return sock
+
+
 def serve(settings: Settings) -> None:
     import uvicorn
 
     from server.app import create_app
 
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
@@ -94,6 +106,10 @@ def serve(settings: Settings) -> None:
         ws_per_message_deflate=settings.ws_deflate,
         timeout_graceful_shutdown=5,
     )
+    server = uvicorn.Server(config)
+    server.run(sockets=[_shared_socket(settings)] if settings.reuse_port else None)
+    if not server.started:
+        sys.exit(3)  # uvicorn's STARTUP_FAILURE: the port is taken, the app failed to start
 
 
 def _parser() -> argparse.ArgumentParser:

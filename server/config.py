@@ -35,6 +35,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    reuse_port: bool = False
+    """Bind with ``SO_REUSEPORT``: several processes (each a node, with Redis) share one port and
+    the kernel spreads connections over them. Each then needs its own ``node_id``."""
     node_id: str | None = None
     """Names this process's sockets in the database; unset = ``<hostname>:<port>``, so a
     restarted node recognises (and drops) the sockets of its previous run."""
@@ -203,6 +206,15 @@ class Settings(BaseSettings):
         # Unset is dev (a strong one is generated); a set one is what production runs with.
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
             raise ValueError("VOIP_JWT_SECRET must be at least 32 bytes (unset: dev secret)")
+        return self
+
+    @model_validator(mode="after")
+    def _shared_port_names_its_node(self) -> Settings:
+        if self.reuse_port and self.node_id is None:
+            raise ValueError(
+                "VOIP_REUSE_PORT shares the port between processes: give each its own"
+                " VOIP_NODE_ID (the default, <hostname>:<port>, would be the same for all)"
+            )
         return self
 
     def prepare_storage(self) -> None:
