@@ -11,7 +11,8 @@ default), one fresh process each, interleaved; every run of ours starts from a f
 seeded database. ``--repeats`` runs the whole matrix again (the machine is shared: the table
 gives the median and the range over repeats, and each figure of ours as a ratio to the peer's of
 the same repeat). A variant's ``VAR=VALUE`` pairs go to its server's environment, so a change
-behind a setting is measured against the default in the same run.
+behind a setting is measured against the default in the same run; ``DB=postgres`` and
+``NODES=N`` say how it is deployed (:mod:`bench.loadgen_servers`).
 
 The worst event-loop lag and collector pause of each run of ours come from the server's
 ``loop stats`` log records (:mod:`server.loopwatch`). The table goes to ``docs/benchmarks.md``
@@ -33,6 +34,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from bench.loadgen_servers import backends, parse_variants, seed_postgres, server_command
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -68,27 +71,6 @@ def seed(out: Path, gen: Path, users: int) -> dict[str, str]:
     return env
 
 
-def server_command(out: Path, env: dict[str, str], label: str, extra: dict[str, str]) -> str:
-    """The shell command bench.sh runs for variant ``label``: a fresh copy of the seeded
-    database, then ``voip-server serve`` in the foreground."""
-    run_db = out / f"run-{label}.db"
-    full = {
-        **env,
-        "VOIP_DATABASE_URL": f"sqlite+aiosqlite:///{run_db}",
-        "VOIP_INVITE_LIMIT_PER_MIN": "100000",
-        "VOIP_HOST": "127.0.0.1",
-        "VOIP_PORT": str(PORT),
-        "VOIP_VAR_DIR": str(out / "var"),
-        **extra,
-    }
-    assign = " ".join(f"{k}={shlex.quote(v)}" for k, v in full.items())
-    q = shlex.quote
-    return (
-        f"rm -f {q(str(run_db))}*; cp {q(str(out / 'seed.db'))} {q(str(run_db))}; "
-        f"cd {q(str(ROOT))} && {assign} exec .venv/bin/voip-server serve"
-    )
-
-
 def run_matrix(gen: Path, rep: Path, specs: list[str], args: argparse.Namespace) -> None:
     env = {
         **os.environ,
@@ -98,15 +80,6 @@ def run_matrix(gen: Path, rep: Path, specs: list[str], args: argparse.Namespace)
         "RAMP_USERS": str(args.ramp_users or ""),
     }
     subprocess.run([str(gen / "bench.sh"), str(rep), *specs], env=env, check=False)
-
-
-def parse_variants(raw: list[str]) -> dict[str, dict[str, str]]:
-    """``LABEL[:VAR=VALUE,...]`` -> {label: env}."""
-    out: dict[str, dict[str, str]] = {}
-    for item in raw or ["py"]:
-        label, _, pairs = item.partition(":")
-        out[label] = dict(p.split("=", 1) for p in pairs.split(",") if p)
-    return out
 
 
 Stats = list[tuple[float, float, float]]
@@ -287,29 +260,33 @@ def main() -> None:
     p.add_argument("--no-doc", action="store_true")
     p.add_argument("--from", dest="again", type=Path, help="tabulate this earlier --out again")
     args = p.parse_args()
-    if args.again:
-        reps = sorted(args.again.glob("rep*"))
-        finish(reps, list(parse_variants(args.variant)), args, os.getloadavg())
-        return
     variants = parse_variants(args.variant)
+    labels = [v.label for v in variants]
+    if args.again:
+        finish(sorted(args.again.glob("rep*")), labels, args, os.getloadavg())
+        return
     gen = prepare_loadgen(args.loadgen, args.scratch)
     out = (args.out or Path(f"/tmp/side-{int(time.time())}")).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    env = seed(out, gen, max([*args.users, args.ramp_users]))
-    specs = [f"{PEER}|3102|exec node {gen}/peer.js --port 3102 --db {out}/peer.sqlite"]
-    specs += [f"{lb}|{PORT}|{server_command(out, env, lb, ex)}" for lb, ex in variants.items()]
-    load0 = os.getloadavg()
-    reps = []
-    for k in range(args.repeats):
-        rep = out / f"rep{k}"
-        rep.mkdir(exist_ok=True)
-        for label in variants:
-            shutil.copy(out / "tokens-py.json", rep / f"tokens-{label}.json")
-        if k and (reps[0] / f"tokens-{PEER}.json").exists():
-            shutil.copy(reps[0] / f"tokens-{PEER}.json", rep / f"tokens-{PEER}.json")
-        run_matrix(gen, rep, specs, args)
-        reps.append(rep)
-    finish(reps, list(variants), args, load0)
+    users = max([*args.users, args.ramp_users])
+    env = seed(out, gen, users)
+    with backends(variants) as found:
+        if found.postgres is not None:
+            seed_postgres(found.postgres, env, users, out, f"http://127.0.0.1:{PORT}")
+        specs = [f"{PEER}|3102|exec node {gen}/peer.js --port 3102 --db {out}/peer.sqlite"]
+        specs += [f"{v.label}|{PORT}|{server_command(out, env, v, found, PORT)}" for v in variants]
+        load0 = os.getloadavg()
+        reps: list[Path] = []
+        for k in range(args.repeats):
+            rep = out / f"rep{k}"
+            rep.mkdir(exist_ok=True)
+            for v in variants:
+                shutil.copy(out / v.tokens, rep / f"tokens-{v.label}.json")
+            if k and (reps[0] / f"tokens-{PEER}.json").exists():
+                shutil.copy(reps[0] / f"tokens-{PEER}.json", rep / f"tokens-{PEER}.json")
+            run_matrix(gen, rep, specs, args)
+            reps.append(rep)
+    finish(reps, labels, args, load0)
 
 
 def finish(

@@ -243,7 +243,9 @@ class PostgresServer(Managed):
         return None
 
     @classmethod
-    def start(cls) -> PostgresServer:
+    def start(cls, *, durable: bool = False) -> PostgresServer:
+        """Start a cluster; ``durable`` keeps PostgreSQL's fsync at commit (benchmarks), else
+        it is off (tests: nothing survives them)."""
         root = Path(tempfile.mkdtemp(prefix="voip-pg-"))
         shutil.chown(root, "postgres", "postgres")
         server = cls(datadir=root / "data", port=free_port())
@@ -259,7 +261,9 @@ class PostgresServer(Managed):
             "-E",
             "UTF8",
         )
-        options = f"-h {HOST} -p {server.port} -k {root} -F -c fsync=off -c full_page_writes=off"
+        options = f"-h {HOST} -p {server.port} -k {root}"
+        if not durable:
+            options += " -F -c fsync=off -c full_page_writes=off"
         server._pg(
             "pg_ctl",
             "-D",
@@ -295,6 +299,11 @@ class PostgresServer(Managed):
 
     def url(self, name: str) -> str:
         return f"postgresql+asyncpg://postgres@{HOST}:{self.port}/{name}"
+
+    def command(self, tool: str, *args: str) -> list[str]:
+        """The argv that runs PostgreSQL's ``tool`` (createdb, psql, ...) against this cluster."""
+        where = ["-h", HOST, "-p", str(self.port), "-U", "postgres"]
+        return ["runuser", "-u", "postgres", "--", str(PG_BIN / tool), *where, *args]
 
     def stop(self) -> None:
         if self.running:
