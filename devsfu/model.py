@@ -78,7 +78,8 @@ class PublishedTrack:
     muted: bool = False
     mid: str = ""
     mime_type: str = ""
-    media: object | None = None  # the aiortc track once the publisher's media arrived
+    media: object | None = None  # what forwards it (devsfu.forward.OpusFanout), from its announce
+    receiving: bool = False  # the publisher's media for it has arrived
 
     def info(self) -> models.TrackInfo:
         return models.TrackInfo(

@@ -190,7 +190,7 @@ class ParticipantSession:
         if room is None or me is None:
             return
         counters, remote_lost = await self._peers.measure()
-        expect_media = any(t.media is not None and not t.muted for t in me.tracks.values())
+        expect_media = any(t.receiving and not t.muted for t in me.tracks.values())
         quality = judge(
             self._counters, counters, expect_media=expect_media, remote_fraction_lost=remote_lost
         )
@@ -229,7 +229,15 @@ class ParticipantSession:
             return
         self._forwarded.add(key)
         log.info("%s: forwarding %s of %s", self._who, track.sid, publisher.identity)
-        await self._peers.forward(Forward(media.subscribe(), publisher.sid, track.sid))
+        forward = Forward(media.subscribe(), publisher.sid, track.sid)
+        await self._peers.forward(forward, offer_coming=self._publishing)
+
+    def _publishing(self) -> bool:
+        """This client announced a track whose media has not arrived: it is about to offer."""
+        me = self.participant
+        return me is not None and any(
+            t.media is not None and not t.receiving for t in me.tracks.values()
+        )
 
     # -- requests --------------------------------------------------------------------------
 
@@ -280,6 +288,21 @@ class ParticipantSession:
                 track_published=rtc.TrackPublishedResponse(cid=req.cid, track=track.info())
             )
         )
+        if track.media is None:
+            # The others get the track now, while its publisher negotiates its media: their
+            # renegotiation (on /rtc/v1 a round trip of their own) runs alongside the
+            # publisher's instead of after it (docs/benchmarks.md, *Client*). Packets flow to
+            # them once the media arrives (_on_client_track).
+            self._fanout_for(track)
+            self._spawn(self._rooms.track_ready(room, me, track.cid))
+
+    def _fanout_for(self, track: PublishedTrack) -> OpusFanout:
+        fanout = track.media
+        if not isinstance(fanout, OpusFanout):
+            fanout = OpusFanout()
+            self._fanouts.append(fanout)
+            track.media = fanout
+        return fanout
 
     def _on_client_track(self, media: MediaStreamTrack, receiver: RTCRtpReceiver) -> None:
         """The client's media for an announced track arrives: fan its packets out."""
@@ -288,13 +311,14 @@ class ParticipantSession:
             return
         track = next((t for t in me.tracks.values() if t.cid == media.id), None)
         if track is None:
-            track = next((t for t in me.tracks.values() if t.media is None), None)
+            track = next((t for t in me.tracks.values() if not t.receiving), None)
         if track is None:
             log.warning("%s: media %s matches no announced track", self._who, media.id)
             return
-        fanout = OpusFanout()
+        announced = track.media is not None
+        fanout = self._fanout_for(track)
         tap_receiver(receiver, fanout.deliver)  # before any packet: we are in setRemoteDescription
-        self._fanouts.append(fanout)
-        track.media = fanout
+        track.receiving = True
         log.info("%s: media for %s arrived", self._who, track.sid)
-        self._spawn(self._rooms.media_arrived(room, me, track.cid))
+        if not announced:
+            self._spawn(self._rooms.track_ready(room, me, track.cid))
