@@ -136,6 +136,10 @@ class Participant:
     def bump(self) -> None:
         self.version += 1
 
+    def awaiting_media(self) -> bool:
+        """An announced track's media has not arrived: the client is about to offer it."""
+        return any(t.media is not None and not t.receiving for t in self.tracks.values())
+
 
 @dataclass
 class Room:

@@ -230,14 +230,8 @@ class ParticipantSession:
         self._forwarded.add(key)
         log.info("%s: forwarding %s of %s", self._who, track.sid, publisher.identity)
         forward = Forward(media.subscribe(), publisher.sid, track.sid)
-        await self._peers.forward(forward, offer_coming=self._publishing)
-
-    def _publishing(self) -> bool:
-        """This client announced a track whose media has not arrived: it is about to offer."""
         me = self.participant
-        return me is not None and any(
-            t.media is not None and not t.receiving for t in me.tracks.values()
-        )
+        await self._peers.forward(forward, offer_coming=me.awaiting_media if me else None)
 
     # -- requests --------------------------------------------------------------------------
 
@@ -289,10 +283,8 @@ class ParticipantSession:
             )
         )
         if track.media is None:
-            # The others get the track now, while its publisher negotiates its media: their
-            # renegotiation (on /rtc/v1 a round trip of their own) runs alongside the
-            # publisher's instead of after it (docs/benchmarks.md, *Client*). Packets flow to
-            # them once the media arrives (_on_client_track).
+            # Offered to the others now: their renegotiation runs alongside the publisher's,
+            # not after it (docs/benchmarks.md, *Client*); packets flow once the media arrives.
             self._fanout_for(track)
             self._spawn(self._rooms.track_ready(room, me, track.cid))
 
