@@ -422,10 +422,11 @@ Earlier runs of the same command, as the code changed (the machine's load varies
 | speaker backlog capped at 80 ms (was 200 ms, kept all call) | 544 ms | 306 ms |
 | devsfu forwards Opus unchanged (`bench.media`: 129 -> 42 ms) | 485 ms | 228 ms |
 | devsfu: `/rtc/v1` (no failed attempt first), `fast_publish` | 640 -> 350 ms | no change |
+| devsfu: tracks offered at their announce (A/B below) | 437 / 462 -> 416 / 427 ms | no change |
 
 That last row is an A/B on a busy machine (load 2 to 9): devsfu before (the SDK's `/rtc/v1`
-attempt answered 404, then `/rtc`) and after, runs alternated, 9 of each (the table above is the
-last "after"); medians of their p50s: callee hears caller 639 -> 352 ms, caller hears callee
+attempt answered 404, then `/rtc`) and after, runs alternated, 9 of each (the table of that day
+was the last "after"); medians of their p50s: callee hears caller 639 -> 352 ms, caller hears callee
 623 -> 339 ms. `/rtc/v1` alone made the SDK's `connect()` faster (330-470 ms -> 80-150 ms p50,
 15 joins, twice) but not the first audio: devsfu's `JoinResponse` said `fast_publish: false`, so
 the SDK debounced each publisher negotiation by 150 ms, and on `/rtc/v1` each forwarded track
@@ -455,14 +456,15 @@ p50 in those runs against 358-481 ms for the old sounddevice settings, on a few 
 stays an option, not the default: it does not hold device choice and hot-plug here (below).
 The 150 ms target is not shown on this machine; a quiet machine is needed to rank the
 variants (the command above does it).
-In the run above (load 10-11) whole runs went unheard: the capped variants lost 2 of 3 runs
+In an earlier run (load 10-11) whole runs went unheard: the capped variants lost 2 of 3 runs
 each, the old settings 1 of 3, platform audio none (14/24 bursts, 174 ms p50, runs 146-676 ms).
 Whether the capture cap plays a part in those losses (it drops only frames past 40 ms of
 backlog, so it should not) is not settled by these figures: a risk to check on a quiet machine.
 **Why the platform audio is not the default** (issue 14: "keep the faster one as the default if
-it holds device choice and hot-plug"). It is faster (141 against 235 ms p50 above), but on this
-machine (livekit 1.2.1, PulseAudio 16, private daemon) it holds neither, so the app keeps the
-sounddevice path by default and `--platform-audio` stays an option. Tried, with evidence:
+it holds device choice and hot-plug"). It is faster (141 against 235 ms p50 in a quiet run,
+156 against 287 ms above), but on this machine (livekit 1.2.1, PulseAudio 16, private daemon) it
+holds neither, so the app keeps the sounddevice path by default and `--platform-audio` stays an
+option. Tried, with evidence:
 - *Hot-plug, the only speaker unplugged mid-call* (`python -m bench.platform_hotplug`: Bob is
   `voip-softphone --platform-audio`, Alice sends 440 Hz; the only null sink is unloaded, another
   loaded): the tone plays (440 Hz, -15 dBFS) until the unload; then no stream plays into
@@ -524,9 +526,71 @@ first call of an app process paid between the answer and the join (this benchmar
 before its first call, so it does not show them). Opening the devices while it rings was not
 done: the microphone would light the recording indicator before the person answers, and they
 now open under the join anyway; what is left is the join, which needs the token minted at
-accept. The rest lies in devsfu's join and subscription (about 250-400 ms of the total), which
-livekit-server replaces in production; the 350 ms p50 target is met in some runs here, not
-all."""
+accept. Where the rest goes, part by part: the next paragraph.
+
+**Answer to first audio, the join's parts** (issue 14). `bench.client`'s flow (tone rows), traced
+on both sides in a scratch copy (not committed: it wraps the SDK calls and events in the bench
+process, and devsfu's signal messages, aiortc's ICE/DTLS states and first packets in its process,
+wall-clock ms), 10 calls = 20 joins per column, p50 / max in ms, each row one side's own step;
+"before" is the code before the two devsfu changes below, "after" the code now:
+
+| part of one side's join | whose | before | after |
+|---|---|---|---|
+| accept -> the join starts (token in hand) | server | 17 / 50 | 20 / 43 |
+| `connect()` -> signal WebSocket at devsfu (connection, offer) | client | 73 / 135 | 74 / 130 |
+| WebSocket -> devsfu's answer sent (`JoinResponse`, answer) | devsfu | 43 / 115 | 45 / 143 |
+| answer -> ICE completed at devsfu | client, devsfu | 65 / 91 | 68 / 156 |
+| (of which: answer -> the client's first connectivity check) | client | 53 / 78 | 49 / 82 |
+| ICE -> DTLS connected | devsfu, client | 11 / 48 | 10 / 64 |
+| DTLS -> `connect()` returns | client | 5 / 33 | 11 / 31 |
+| `publish_track()` -> `AddTrackRequest` at devsfu | client | 33 / 55 | 27 / 59 |
+| `AddTrackRequest` -> the publish offer at devsfu | client | 44 / 84 | 49 / 112 |
+| publish offer -> devsfu's answer sent | devsfu | 42 / 72 | 38 / 53 |
+| answer -> first RTP at devsfu | client | 38 / 74 | 30 / 54 |
+| first RTP -> the far side hears it (-40 dBFS) | devsfu, far side | 54 / 155 | 24 / 93 |
+| (the far side's subscription, after that first RTP) | devsfu, far side | 44 / 122 | 10 / 79 |
+| accept -> the far side hears this side | | 453 / 572 | 433 / 552 |
+
+The two changes, both in devsfu. (1) A track is offered to the others when it is announced
+(`AddTrackRequest`), not once its media arrives: on `/rtc/v1` their `MediaSectionsRequirement`,
+offer and answer used to start after the publisher's own offer and answer, and ended 44 ms (p50)
+after its first packet; now they run alongside (-6 ms p50 with this change alone, i.e. before the
+first packet), and first RTP -> heard went 54 -> 24-25 ms. (2) A client that has announced a
+track whose media has not arrived gets no `MediaSectionsRequirement`: its publish offer is coming
+and the answer to it carries the track (devsfu asks after 0.5 s if it does not come); before,
+every participant made a second, redundant offer in the middle of its join, now 7 of 20 do not.
+A/B, `python -m bench.client --calls 10 --rounds 0 --no-write`, runs alternated (the old tree by
+`PYTHONPATH`), medians of the runs' p50s, callee hears caller / caller hears callee: before 437 /
+462 ms (tone rows) and 490 / 490 ms (speaker rows), 9 runs; both changes 416 / 427 and 473 /
+501 ms, 6 runs; (1) alone 444 / 456 and 495 / 439 ms, 6 runs. The same code's runs ranged
+358-675 ms (p50) as the machine's other load came and went (load 1.3-4; the server benchmarks
+share the two cores), so these runs cannot resolve a 20-30 ms change; the changes are kept for
+what the trace shows they remove, and because they take work off devsfu, not add it.
+`tests/devsfu` (a raw `/rtc/v1` client announcing a track that never sends media), the SDK and
+livekit-client (`tests/jssdk`) tests pass with them.
+
+**Where the rest goes, and why it does not go here.** The full run at the top of this section
+(5 calls, load 2.3-2.8 at its end) gave 435-526 ms p50; of the traced 433 ms (p50, load 1-4;
+305-409 ms in quieter runs before these changes), the after column gives: the client SDK about
+240 ms (rows 2, 4's wait, 6, 7, 8, 10), devsfu about 110 ms (rows 3, the rest of 4, 5, 9), the
+server's accept and token about 20 ms, the far side about 25 ms. The client's parts are the
+`livekit` SDK's (Rust, libwebrtc), not the app's: `LiveKitMediaSession.connect` publishes 1-4
+ms after `connect()` returns, and the devices open under the join. The SDK builds its peer
+connection (3 audio and 3 video receive sections, 3 data channels) and its first offer before it
+opens the WebSocket; it sends its first connectivity check about 50 ms after devsfu's answer; it can
+publish only once `connect()` has returned (the Python SDK has no publish-with-join, though the
+protocol's `JoinRequest.add_track_requests` would allow one), which costs an `AddTrackRequest`
+round trip and then an offer (27 + 49 ms); its first Opus packet comes a 20 ms frame after the
+answer. Here both clients and their engines share one Python process, where every event the SDK
+hands Python (each 10 ms audio frame too) is a ctypes callback that takes the GIL. devsfu's parts
+are aiortc's, in Python: one offer and answer costs about 12 ms of CPU on an idle core (SDP
+parsing, and the three video receivers' bitrate estimators for sections devsfu never uses), 38-45
+ms here while the two joins and the clients compete for the two cores; livekit-server, which
+devsfu stands in for, does this in Go. The far side's 24 ms is the first packet through its
+jitter buffer to a frame above -40 dBFS; the SDK offers no playout-delay setting. So the 350 ms
+p50 is not met reliably on this machine: what is left above it is the SDK's own sequence and
+devsfu's Python WebRTC, neither of which the app's design can remove (tokens stay minted at
+accept, and the microphone opens only after the answer)."""
 
 
 def write_section(body: str, command: str) -> None:

@@ -78,7 +78,8 @@ class PublishedTrack:
     muted: bool = False
     mid: str = ""
     mime_type: str = ""
-    media: object | None = None  # the aiortc track once the publisher's media arrived
+    media: object | None = None  # what forwards it (devsfu.forward.OpusFanout), from its announce
+    receiving: bool = False  # the publisher's media for it has arrived
 
     def info(self) -> models.TrackInfo:
         return models.TrackInfo(
@@ -134,6 +135,10 @@ class Participant:
 
     def bump(self) -> None:
         self.version += 1
+
+    def awaiting_media(self) -> bool:
+        """An announced track's media has not arrived: the client is about to offer it."""
+        return any(t.media is not None and not t.receiving for t in self.tracks.values())
 
 
 @dataclass

@@ -46,6 +46,7 @@ SUBSCRIBER = rtc.SignalTarget.SUBSCRIBER
 
 SendSignal = Callable[[rtc.SignalResponse], Awaitable[None]]
 OnTrack = Callable[[MediaStreamTrack, RTCRtpReceiver], None]
+OfferComing = Callable[[], bool] | None
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,9 @@ class PeerConnections(ABC):
         """The client's offer for the connection that carries what it publishes."""
 
     @abstractmethod
-    async def forward(self, forward: Forward) -> None:
-        """Start sending ``forward``'s track to the client."""
+    async def forward(self, forward: Forward, *, offer_coming: OfferComing = None) -> None:
+        """Start sending ``forward``'s track to the client; ``offer_coming`` tells whether the
+        client is about to offer anyway (it announced a track whose media has not arrived)."""
 
     async def on_answer(self, answer: rtc.SessionDescription) -> None:
         log.debug("%s: answer without an offer of devsfu's; ignored", self._who)
@@ -215,7 +217,7 @@ class TwoPeerConnections(PeerConnections):
         await self._set_remote(self._publisher, offer.sdp, "offer", PUBLISHER)
         await self._answer(self._publisher, offer.id, {})
 
-    async def forward(self, forward: Forward) -> None:
+    async def forward(self, forward: Forward, *, offer_coming: OfferComing = None) -> None:
         if self._subscriber is None:
             self._subscriber = new_peer_connection()
         self._keep(forward.leg)

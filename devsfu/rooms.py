@@ -236,7 +236,7 @@ class RoomRegistry:
     async def publish(
         self, room: Room, participant: Participant, req: rtc.AddTrackRequest
     ) -> PublishedTrack:
-        """Register an announced track; the media may arrive later (:meth:`media_arrived`)."""
+        """Register an announced track (its media may come later; :meth:`track_ready`)."""
         if not participant.can_publish:
             raise RoomError("permission_denied", "does not have permission to publish", 403)
         if req.type != models.AUDIO:
@@ -259,8 +259,11 @@ class RoomRegistry:
         await updates.participant_update(room, participant)
         return track
 
-    async def media_arrived(self, room: Room, participant: Participant, track_id: str) -> None:
-        """The publisher's RTP for ``track_id`` (the cid) started: offer it to the others."""
+    async def track_ready(self, room: Room, participant: Participant, track_id: str) -> None:
+        """``track_id`` (the cid) can be forwarded (it has its fanout): offer it to the others.
+
+        The signal session calls it once the track is announced, before its media arrives
+        (the others' subscriptions are then negotiated while the publisher's media is)."""
         track = next((t for t in participant.tracks.values() if t.cid == track_id), None)
         if track is None:
             log.warning("%s sent media for unannounced track %s", participant.identity, track_id)

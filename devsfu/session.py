@@ -190,7 +190,7 @@ class ParticipantSession:
         if room is None or me is None:
             return
         counters, remote_lost = await self._peers.measure()
-        expect_media = any(t.media is not None and not t.muted for t in me.tracks.values())
+        expect_media = any(t.receiving and not t.muted for t in me.tracks.values())
         quality = judge(
             self._counters, counters, expect_media=expect_media, remote_fraction_lost=remote_lost
         )
@@ -229,7 +229,9 @@ class ParticipantSession:
             return
         self._forwarded.add(key)
         log.info("%s: forwarding %s of %s", self._who, track.sid, publisher.identity)
-        await self._peers.forward(Forward(media.subscribe(), publisher.sid, track.sid))
+        forward = Forward(media.subscribe(), publisher.sid, track.sid)
+        me = self.participant
+        await self._peers.forward(forward, offer_coming=me.awaiting_media if me else None)
 
     # -- requests --------------------------------------------------------------------------
 
@@ -280,6 +282,19 @@ class ParticipantSession:
                 track_published=rtc.TrackPublishedResponse(cid=req.cid, track=track.info())
             )
         )
+        if track.media is None:
+            # Offered to the others now: their renegotiation runs alongside the publisher's,
+            # not after it (docs/benchmarks.md, *Client*); packets flow once the media arrives.
+            self._fanout_for(track)
+            self._spawn(self._rooms.track_ready(room, me, track.cid))
+
+    def _fanout_for(self, track: PublishedTrack) -> OpusFanout:
+        fanout = track.media
+        if not isinstance(fanout, OpusFanout):
+            fanout = OpusFanout()
+            self._fanouts.append(fanout)
+            track.media = fanout
+        return fanout
 
     def _on_client_track(self, media: MediaStreamTrack, receiver: RTCRtpReceiver) -> None:
         """The client's media for an announced track arrives: fan its packets out."""
@@ -288,13 +303,14 @@ class ParticipantSession:
             return
         track = next((t for t in me.tracks.values() if t.cid == media.id), None)
         if track is None:
-            track = next((t for t in me.tracks.values() if t.media is None), None)
+            track = next((t for t in me.tracks.values() if not t.receiving), None)
         if track is None:
             log.warning("%s: media %s matches no announced track", self._who, media.id)
             return
-        fanout = OpusFanout()
+        announced = track.media is not None
+        fanout = self._fanout_for(track)
         tap_receiver(receiver, fanout.deliver)  # before any packet: we are in setRemoteDescription
-        self._fanouts.append(fanout)
-        track.media = fanout
+        track.receiving = True
         log.info("%s: media for %s arrived", self._who, track.sid)
-        self._spawn(self._rooms.media_arrived(room, me, track.cid))
+        if not announced:
+            self._spawn(self._rooms.track_ready(room, me, track.cid))

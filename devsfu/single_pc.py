@@ -8,6 +8,11 @@ many as are missing otherwise (livekit-server does the same). The answer carries
 (``a=msid:PA_…|TR_… TR_…``) and maps every section that carries one to its track sid
 (``mid_to_track_id``, which both SDKs read). A section that carried a track is never reused: a
 new track gets a new section. devsfu never offers on this connection; clients ignore such offers.
+
+A client that has just announced a track of its own is about to offer (the SDKs negotiate as soon
+as ``TrackPublishedResponse`` arrives): a track forwarded to it then waits for that offer instead
+of asking for one, which would cost the client (and devsfu) a second offer and answer in the
+middle of its join. Should that offer not come within :data:`OFFER_GRACE_S`, devsfu asks.
 """
 
 from __future__ import annotations
@@ -20,21 +25,34 @@ from aiortc.sdp import SessionDescription as ParsedSdp
 from livekit.protocol import rtc
 
 from devsfu.aiortc_hooks import label_sender
-from devsfu.peers import PUBLISHER, Forward, OnTrack, PeerConnections, SendSignal
+from devsfu.peers import (
+    PUBLISHER,
+    Forward,
+    OfferComing,
+    OnTrack,
+    PeerConnections,
+    SendSignal,
+)
 
 log = logging.getLogger(__name__)
+
+OFFER_GRACE_S = 0.5
 
 
 class OnePeerConnection(PeerConnections):
     """v1: one connection, offered by the client, carrying both directions."""
 
-    def __init__(self, send: SendSignal, on_track: OnTrack, who: str) -> None:
+    def __init__(
+        self, send: SendSignal, on_track: OnTrack, who: str, *, offer_grace_s: float = OFFER_GRACE_S
+    ) -> None:
         super().__init__(send, on_track, who)
+        self._offer_grace_s = offer_grace_s
         self._lock = asyncio.Lock()
         self._waiting: list[Forward] = []  # tracks with no section to travel in yet
         self._requested = 0  # sections asked for that have not been offered yet
         self._used: set[str] = set()  # mids that carry (or carried) a track: never reused
         self._mid_to_track_id: dict[str, str] = {}
+        self._nudge: asyncio.Task[None] | None = None  # asks for an offer that did not come
 
     def _target(self, named: int) -> int:
         return PUBLISHER  # whatever a client names, there is one connection
@@ -54,16 +72,40 @@ class OnePeerConnection(PeerConnections):
             await self._answer(pc, offer.id, dict(self._mid_to_track_id))
             await self._request_missing_sections()
 
-    async def forward(self, forward: Forward) -> None:
+    async def forward(self, forward: Forward, *, offer_coming: OfferComing = None) -> None:
         async with self._lock:
             self._keep(forward.leg)
             self._waiting.append(forward)
             pc = self._publisher
             if pc is None or pc.remoteDescription is None:
                 return  # the client's first offer brings the sections
-            if self._place_waiting(pc):
-                await self._request_sections(0)  # nothing to add: just offer again
-            await self._request_missing_sections()
+            coming = offer_coming is not None and offer_coming()
+            if coming and len(self._free_sections(pc)) >= len(self._waiting):
+                self._nudge_later()  # its next offer places the track
+                return
+            await self._place_and_ask(pc)
+
+    async def _place_and_ask(self, pc: RTCPeerConnection) -> None:
+        if self._place_waiting(pc):
+            await self._request_sections(0)  # nothing to add: just offer again
+        await self._request_missing_sections()
+
+    def _nudge_later(self) -> None:
+        if self._nudge is None or self._nudge.done():
+            self._nudge = asyncio.get_running_loop().create_task(self._ask_if_still_waiting())
+
+    async def _ask_if_still_waiting(self) -> None:
+        await asyncio.sleep(self._offer_grace_s)
+        async with self._lock:
+            pc = self._publisher
+            if self._waiting and pc is not None and pc.remoteDescription is not None:
+                log.info("%s: no offer came; asks for one", self._who)
+                await self._place_and_ask(pc)
+
+    async def close(self) -> None:
+        if self._nudge is not None:
+            self._nudge.cancel()
+        await super().close()
 
     def _place_waiting(self, pc: RTCPeerConnection) -> int:
         """Put waiting tracks on the client's free receive sections; return how many."""

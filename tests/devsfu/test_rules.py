@@ -186,7 +186,7 @@ async def test_updates_mutes_and_departure() -> None:
     )
     assert track.sid.startswith("TR_")
     assert await registry.publish(room, alice, rtc.AddTrackRequest(cid="mic-1")) is track
-    await registry.media_arrived(room, alice, "mic-1")
+    await registry.track_ready(room, alice, "mic-1")
     assert bob_link.available == [track.sid]
 
     await registry.set_muted(room, alice, track.sid, True)
