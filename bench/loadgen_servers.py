@@ -149,7 +149,7 @@ def server_command(
         return f"{assign} .venv/bin/voip-server serve"
 
     others = "".join(
-        f"{process(k)} > {q(str(out / f'{label}.node{k}.log'))} 2>&1 & "
+        f"{process(k)} >> {q(str(out / f'{label}.node{k}.log'))} 2>&1 & "
         for k in range(2, variant.nodes + 1)
     )
-    return f"{fresh}; cd {q(str(ROOT))} && {others}exec env {process(1)}"
+    return f"{fresh}; cd {q(str(ROOT))} || exit 1; {others}exec env {process(1)}"
