@@ -35,10 +35,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bench.docblock import replace_block
 from bench.loadgen_servers import backends, parse_variants, seed_postgres, server_command
 
 ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench:loadgen -->", "<!-- /bench:loadgen -->"
 PEER = "peer-db"
 PORT = 8100
@@ -235,14 +235,7 @@ def connect_table(found: dict[Any, Any], labels: list[str], args: argparse.Names
 
 
 def write_doc(text: str) -> None:
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    block = f"{BEGIN}\n{text}{END}"
-    if BEGIN in doc:
-        head, rest = doc.split(BEGIN, 1)
-        doc = head + block + rest.split(END, 1)[1]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + block + "\n"
-    DOC.write_text(doc)
+    replace_block(BEGIN, END, text)
 
 
 def main() -> None:

@@ -30,11 +30,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.docblock import replace_block
 from bench.signaling import cpu_seconds, percentile, raise_fd_limit
 from voip_contract.base import PRESENCE_WATCH_MAX
 
-ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench:mix -->", "<!-- /bench:mix -->"
 NS = "/call"
 
@@ -195,14 +194,7 @@ def table(
 
 
 def write_doc(text: str) -> None:
-    doc = DOC.read_text()
-    block = f"{BEGIN}\n{text}{END}"
-    if BEGIN in doc:
-        head, rest = doc.split(BEGIN, 1)
-        doc = head + block + rest.split(END, 1)[1]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + block + "\n"
-    DOC.write_text(doc)
+    replace_block(BEGIN, END, text)
 
 
 def main() -> None:
