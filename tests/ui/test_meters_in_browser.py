@@ -79,6 +79,21 @@ def test_call_meters_move_with_a_tone_and_stay_flat_when_muted(
     bob.gone("incall.view")
 
 
+def heard_test_sound(alice: User, plays: int = 3) -> None:
+    """Play the test sound until the microphone meter hears it. Once in three clean-clone runs
+    on a loaded 2-core machine one 1.5 s play went unheard (the meter stayed at 0), so it may
+    take a second play; three unheard plays fail."""
+    for play in range(1, plays + 1):
+        alice.wait_text("settings.test-sound", "Play test sound")
+        alice.click("settings.test-sound")
+        try:
+            alice.wait_text("settings.mic-level", LOUD, timeout_ms=10_000)
+            return
+        except AssertionError:
+            if play == plays:
+                raise
+
+
 def test_settings_microphone_test_hears_the_test_sound(
     chromium: Browser, call_server: CallServer, tmp_path: Path
 ) -> None:
@@ -100,8 +115,7 @@ def test_settings_microphone_test_hears_the_test_sound(
             alice.click("settings.mic-test")
             alice.wait_text("settings.mic-test", "Stop the test")
             alice.wait_text("settings.mic-level", SILENT)
-            alice.click("settings.test-sound")
-            alice.wait_text("settings.mic-level", LOUD)
+            heard_test_sound(alice)
             alice.screenshot("settings-meters-desktop-light")
             alice.wait_text("settings.test-sound", "Play test sound")  # played out
             alice.wait_text("settings.mic-level", SILENT)
