@@ -91,6 +91,7 @@ def _shared_socket(settings: Settings) -> socket.socket:
 
 def serve(settings: Settings) -> None:
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
 
     from server.app import create_app
 
@@ -109,7 +110,7 @@ def serve(settings: Settings) -> None:
     server = uvicorn.Server(config)
     server.run(sockets=[_shared_socket(settings)] if settings.reuse_port else None)
     if not server.started:
-        sys.exit(3)  # uvicorn's STARTUP_FAILURE: the port is taken, the app failed to start
+        sys.exit(STARTUP_FAILURE)  # the port is taken, or the app failed to start
 
 
 def _parser() -> argparse.ArgumentParser:
