@@ -3,8 +3,8 @@
 At start: migrations (SQLite default, or ``VOIP_AUTO_MIGRATE``), forget this node's sockets of
 a previous run, settle every call whose deadline passed while the server was down. Then,
 periodically: the sweeps, the room audit, the presence heartbeat and forgetting old sign-in
-failures. Every node runs the sweeps; the conditional UPDATE makes sure each overdue call is
-settled and announced once.
+failures and sessions. Every node runs the sweeps; the conditional UPDATE makes sure each
+overdue call is settled and announced once.
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ def _periodic(deps: CallDeps) -> list[Coroutine[Any, Any, None]]:
         (settings.sweep_interval_s, "sweep", lambda: sweeps.settle_overdue(deps, now=clock.now())),
         (settings.sweep_interval_s, "access", lambda: _take_access_away(deps)),
         (settings.heartbeat_s, "heartbeat", lambda: connections.heartbeat(deps, now=clock.now())),
-        (60.0, "sign-in failures", lambda: _forget_old_failures(deps)),
+        (60.0, "old sign-ins", lambda: _forget_old_sign_ins(deps)),
         (
             settings.recording_sweep_s,
             "recording retention",
@@ -173,10 +173,13 @@ async def _take_access_away(deps: CallDeps) -> None:
     await access.end_calls_of_disabled(deps)
 
 
-async def _forget_old_failures(deps: CallDeps) -> None:
-    """Delete the wrong-password rows older than the sign-in guard's window."""
+async def _forget_old_sign_ins(deps: CallDeps) -> None:
+    """Delete the wrong-password rows older than the sign-in guard's window, and the sign-in
+    sessions that ended long enough ago."""
     async with deps.sessions() as session:
-        await signin_guard.forget_old(session, deps.settings, now=deps.clock.now())
+        now = deps.clock.now()
+        await signin_guard.forget_old(session, deps.settings, now=now)
+        await signin_guard.forget_old_sessions(session, deps.settings, now=now)
         await session.commit()
 
 

@@ -120,6 +120,20 @@ async def forget_old(session: AsyncSession, settings: Settings, *, now: datetime
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def forget_old_sessions(session: AsyncSession, settings: Settings, *, now: datetime) -> int:
+    """Delete sign-in sessions that can matter no more at ``now``; how many.
+
+    A session matters while a token of it may still be valid or a socket of it open (its tokens
+    expire with it, and at most ``VOIP_JWT_TTL_S`` after its revocation), and while it counts
+    as a successful sign-in (``VOIP_SIGNIN_WINDOW_S`` after it began). Without this the table
+    keeps a row for every sign-in ever made."""
+    return await access_data.forget_sessions(
+        session,
+        over_before=now - timedelta(seconds=settings.jwt_ttl_s),
+        created_before=now - timedelta(seconds=settings.signin_window_s),
+    )
+
+
 def _wait_text(oldest: datetime | None, settings: Settings, now: datetime) -> str:
     """Roughly when the oldest counted failure leaves the window, for a person to read."""
     window = timedelta(seconds=settings.signin_window_s)

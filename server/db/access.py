@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import statements as st
@@ -166,3 +166,15 @@ async def sign_ins_since(
         )
     ).one()
     return int(row[0] or 0), int(row[1] or 0)
+
+
+async def forget_sessions(
+    session: AsyncSession, *, over_before: datetime, created_before: datetime, limit: int = 1000
+) -> int:
+    """Delete up to ``limit`` sessions that ended (expired or revoked) before ``over_before``
+    and began before ``created_before``; how many. A token naming a deleted session is refused
+    as signed out, as it was while the row said so."""
+    over = or_(AuthSession.expires_at < over_before, AuthSession.revoked_at < over_before)
+    ids = select(AuthSession.id).where(over, AuthSession.created_at < created_before).limit(limit)
+    result = await session.execute(delete(AuthSession).where(AuthSession.id.in_(ids)))
+    return int(getattr(result, "rowcount", 0) or 0)

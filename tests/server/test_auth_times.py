@@ -16,6 +16,7 @@ import pytest
 from server import signin_guard
 from server.auth import authenticate, issue_token, renew_token
 from server.calls.deps import CallDeps
+from server.db import access as access_data
 from server.db import users as user_data
 from server.db.models import User
 from server.errors import ServiceError
@@ -139,3 +140,43 @@ async def test_failed_sign_ins_count_for_the_window_of_the_clock(clocked: Clocke
     async with clocked.world.sessions() as session:
         assert await signin_guard.forget_old(session, settings, now=clock.now()) == 3
         await session.commit()
+
+
+async def test_a_session_is_forgotten_once_no_token_and_no_sign_in_count_needs_it(
+    clocked: Clocked,
+) -> None:
+    # A revoked session's tokens live at most TTL_S after the revocation; an expired one's
+    # none after its end; every sign-in counts for WINDOW_S (> TTL_S here) after it began.
+    clock, settings, alice = clocked.world.clock, clocked.deps.settings, clocked.alice
+    start, session_max = clock.now(), timedelta(seconds=SESSION_MAX_S)
+    async with clocked.world.sessions() as session:
+        kept, revoked = [
+            await access_data.open_session(
+                session, user_id=alice.id, device_id=None, now=start, until=start + session_max
+            )
+            for _ in range(2)
+        ]
+        await access_data.revoke(session, user_id=alice.id, at=start, session_id=revoked)
+        await session.commit()
+    signed_out = "unauthorized: this session was signed out"
+
+    async def forget() -> int:
+        async with clocked.world.sessions() as session:
+            forgotten = await signin_guard.forget_old_sessions(session, settings, now=clock.now())
+            await session.commit()
+        return forgotten
+
+    def token_of(session_id: str) -> str:
+        return issue_token(settings, alice, now=clock.now(), session_id=session_id)[0]
+
+    clock.advance(TTL_S + 0.001)  # the revoked one's tokens are over, its sign-in still counts
+    assert await forget() == 0
+    clock.advance(WINDOW_S - TTL_S)
+    assert await forget() == 1
+    assert await clocked.identify(token_of(revoked)) == signed_out  # as before: refused
+    assert await clocked.identify(token_of(kept)) == alice.id
+    clock.advance((start + session_max - clock.now()).total_seconds() + TTL_S)
+    assert await forget() == 0  # it ended exactly TTL_S ago: not yet
+    clock.advance(0.001)
+    assert await forget() == 1
+    assert await clocked.identify(token_of(kept)) == signed_out
