@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from server import signin_guard
 from server.db.engine import make_engine, make_sessionmaker
-from server.db.models import SignInFailure, utcnow
+from server.db.models import AuthSession, SignInFailure, utcnow
 from tests.server.conftest import BACKENDS, database_url, start_stack
 from tests.server.harness import EVENT_TIMEOUT, PASSWORD, Stack
 
@@ -185,3 +185,37 @@ async def test_parallel_wrong_passwords_are_checked_no_more_than_the_limit(
     assert sorted(outcomes).count((401, "unauthorized")) == PER_ACCOUNT_ADDRESS, outcomes
     assert sorted(outcomes).count((429, "rate_limited")) == 20 - PER_ACCOUNT_ADDRESS
     assert await failures(stack, alice.email) == PER_ACCOUNT_ADDRESS
+
+
+async def test_sessions_long_signed_out_are_deleted_and_live_ones_kept(
+    stack: Stack, machines: list[Machine]
+) -> None:
+    alice = (await stack.tenant("alice", with_password=True))["alice"]
+    tokens = []
+    for machine in machines[:2]:
+        response = await machine.http.post(
+            "/api/auth/login", json={"email": alice.email, "password": PASSWORD}
+        )
+        tokens.append(response.json()["access_token"])
+    signed_out = await machines[0].http.post(
+        "/api/auth/logout", headers={"Authorization": f"Bearer {tokens[0]}"}
+    )
+    assert signed_out.status_code == 204
+    settings = stack.settings()
+    # A day on: the sign-out is older than a token's lifetime and a sign-in window.
+    later = utcnow() + timedelta(days=1)
+    assert later - timedelta(seconds=settings.jwt_ttl_s + settings.signin_window_s) > utcnow()
+    engine = make_engine(settings.db_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            assert await signin_guard.forget_old_sessions(session, settings, now=later) >= 1
+            await session.commit()
+            left = await session.scalars(
+                select(AuthSession.revoked_at).where(AuthSession.user_id == alice.id)
+            )
+            assert list(left) == [None]  # the live session, not the one signed out
+    finally:
+        await engine.dispose()
+    for token, status in zip(tokens, (401, 200), strict=True):
+        me = await machines[1].http.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == status
