@@ -213,6 +213,14 @@ class ApiClient:
     async def resend(self, delivery_id: int) -> None:
         await self._send("POST", f"/api/admin/webhooks/deliveries/{delivery_id}/resend")
 
+    async def change_webhook(self, endpoint_id: str, change: str) -> None:
+        """``enable``, ``disable`` or ``delete`` one of my tenant's webhook endpoints."""
+        path = f"/api/admin/webhooks/{endpoint_id}"
+        if change == "delete":
+            await self._send("DELETE", path)
+        else:
+            await self._send("PATCH", path, json={"enabled": change == "enable"})
+
     async def outcomes(self) -> list[str]:
         """My tenant's call outcomes."""
         return list((await self._request("GET", "/api/outcomes", Outcomes)).outcomes)

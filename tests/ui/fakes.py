@@ -143,6 +143,16 @@ class FakeEngine:
     async def resend(self, delivery_id: int) -> None:
         self._record("resend", delivery_id)
 
+    async def change_webhook(self, endpoint_id: str, change: str) -> None:
+        self._record("change_webhook", endpoint_id, change)
+        if change == "delete":
+            self.webhook_result = [e for e in self.webhook_result if e.id != endpoint_id]
+            return
+        self.webhook_result = [
+            e.model_copy(update={"enabled": change == "enable"}) if e.id == endpoint_id else e
+            for e in self.webhook_result
+        ]
+
     async def admin_users(self) -> list[AdminUser]:
         self._record("admin_users")
         return list(self.admin_result)

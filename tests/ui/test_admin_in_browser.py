@@ -7,6 +7,7 @@ with ``standardwebhooks``), sees its delivery and re-sends it."""
 from __future__ import annotations
 
 import time
+import uuid
 
 import httpx
 import pytest
@@ -87,3 +88,52 @@ def test_admin_sets_a_webhook_sees_deliveries_and_resends(alice: User, stack: St
     assert first.signed
     assert again.signed
     assert first.event_type == "call.ended"
+
+
+class AdminApi:
+    """Alice's view of acme's webhook endpoints through the API, to check what the screen did."""
+
+    def __init__(self, stack: Stack) -> None:
+        response = httpx.post(
+            f"{stack.api_url}/api/auth/login",
+            json={"email": ALICE, "password": PASSWORD},
+            timeout=10,
+        )
+        self.url, self.token = stack.api_url, response.json()["access_token"]
+
+    def endpoint(self, url: str) -> dict[str, object] | None:
+        response = httpx.get(
+            f"{self.url}/api/admin/webhooks",
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=10,
+        )
+        found = [e for e in response.json() if e["url"] == url]
+        return found[0] if found else None
+
+
+@pytest.mark.ui
+def test_admin_disables_enables_and_deletes_a_webhook_endpoint(alice: User, stack: Stack) -> None:
+    url = f"http://127.0.0.1:9/hooks-{uuid.uuid4().hex[:8]}"  # no call is made: never sent to
+    api = AdminApi(stack)
+    signed_in(alice, ALICE, stack)
+    go(alice, "webhooks")
+    alice.type_into("admin.webhook.url", url)
+    alice.click("admin.webhook.add")
+    alice.wait_text("admin.webhook.secret", "^whsec_")
+    made = api.endpoint(url)
+    assert made is not None
+    key = f"admin.webhook.{made['id']}"
+    alice.click(f"{key}.switch")
+    assert alice.wait_text(f"{key}.status", "^Disabled") == "Disabled: by an admin"
+    assert (api.endpoint(url) or {})["enabled"] is False
+    alice.click(f"{key}.switch")
+    assert alice.wait_text(f"{key}.status", "^Enabled$") == "Enabled"
+    assert (api.endpoint(url) or {})["enabled"] is True
+    alice.click(f"{key}.delete")
+    alice.click(f"{key}.keep")  # asked, then kept: nothing deleted
+    alice.click(f"{key}.delete")
+    alice.visible(f"{key}.confirm")
+    assert api.endpoint(url) is not None
+    alice.click(f"{key}.confirm")
+    alice.gone(f"{key}.status")
+    assert api.endpoint(url) is None

@@ -71,6 +71,29 @@ async def test_the_webhooks_model() -> None:
     assert len(engine.called("webhooks")) == 2
 
 
+async def test_the_webhooks_model_switches_and_deletes_after_a_second_click() -> None:
+    """Spec: Disable on an enabled endpoint disables it, Enable enables it again; Delete only
+    asks (nothing sent), Keep stops asking, Delete then Delete deletes it; each change reads
+    the endpoints again."""
+    engine, model = model_on_fakes()
+    hooks = model.webhooks
+    hooks.type_url("https://crm.example.com/hooks")
+    await hooks.add()
+    await hooks.switch(hooks.endpoints[0])
+    assert [e.enabled for e in hooks.endpoints] == [False]
+    await hooks.switch(hooks.endpoints[0])
+    assert [e.enabled for e in hooks.endpoints] == [True]
+    hooks.ask_delete("e1")
+    assert hooks.deleting == "e1"
+    hooks.ask_delete("")
+    assert engine.called("change_webhook") == [("e1", "disable"), ("e1", "enable")]
+    hooks.ask_delete("e1")
+    await hooks.delete("e1")
+    assert (hooks.endpoints, hooks.deleting) == ([], "")
+    assert engine.called("change_webhook")[-1] == ("e1", "delete")
+    assert len(engine.called("webhooks")) == 4
+
+
 def test_about_text_of_a_history_row() -> None:
     """Spec: the record as "<Type>: <label>", then "<Outcome>: <note>", joined by " · "; the
     parts that are missing are left out."""

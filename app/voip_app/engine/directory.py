@@ -124,7 +124,9 @@ class Directory:
 
     async def admin(self, change: str | None = None, user_id: str = "", **new: str) -> Any:
         """My tenant's users (``change`` ``None``), or one changed (``disable``, ``enable``,
-        ``admin``, ``member``), or added (``add`` with ``email`` and ``display_name``)."""
+        ``admin``, ``member``), or added (``add`` with ``email`` and ``display_name``); or its
+        webhooks (``webhooks``, ``add_webhook``, ``resend``, and ``enable_webhook``,
+        ``disable_webhook``, ``delete_webhook`` with the endpoint's id as ``user_id``)."""
         api = self._session.require_api()
         if change is None:
             return await api.admin_users()
@@ -134,6 +136,8 @@ class Directory:
             return await api.add_webhook(new["url"])
         if change == "resend":
             return await api.resend(int(user_id))
+        if change.endswith("_webhook"):  # enable_webhook, disable_webhook, delete_webhook
+            return await api.change_webhook(user_id, change.removesuffix("_webhook"))
         if change == "add":
             return await api.admin_add(new["email"], new["display_name"])
         return await api.admin_change(user_id, change)

@@ -229,6 +229,10 @@ class CallEngine:
         """Send one of my tenant's webhook deliveries again (for its admins)."""
         await self._directory.admin("resend", str(delivery_id))
 
+    async def change_webhook(self, endpoint_id: str, change: str) -> None:
+        """``enable``, ``disable`` or ``delete`` a webhook endpoint of my tenant."""
+        await self._directory.admin(f"{change}_webhook", endpoint_id)
+
     async def outcomes(self) -> list[str]:
         """The outcomes my tenant offers for a call's note."""
         return await self._directory.outcomes()

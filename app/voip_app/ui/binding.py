@@ -150,6 +150,9 @@ class EngineBinding:
     async def resend(self, delivery_id: int) -> None:
         await self._engine.resend(delivery_id)
 
+    async def change_webhook(self, endpoint_id: str, change: str) -> None:
+        await self._engine.change_webhook(endpoint_id, change)
+
     async def admin_users(self) -> list[AdminUser]:
         return await self._engine.admin_users()
 

@@ -146,6 +146,10 @@ class EnginePort(Protocol):
         """Send a delivery's event once more."""
         ...
 
+    async def change_webhook(self, endpoint_id: str, change: str) -> None:
+        """``enable``, ``disable`` or ``delete`` an endpoint."""
+        ...
+
     async def admin_users(self) -> list[AdminUser]:
         """My tenant's users (I am its admin)."""
         ...

@@ -1,5 +1,6 @@
 """The Webhooks screen's model (``admin.webhook*``): a tenant admin's endpoints, adding one
-(its signing secret shown once), the latest deliveries and re-sending one."""
+(its signing secret shown once), disabling, enabling or deleting one (after a second click),
+the latest deliveries and re-sending one."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ class WebhooksModel:
     new_url: str = ""
     secret: str = ""
     """The last added endpoint's signing secret: the server shows it this once."""
+    deleting: str = ""
+    """The endpoint whose Delete was clicked once: the row asks to confirm."""
 
     async def opened(self) -> None:
         """Read the endpoints and deliveries (again)."""
@@ -44,6 +47,26 @@ class WebhooksModel:
             await self.fail(exc)
             return
         self.secret, self.new_url = made.secret, ""
+        await self.opened()
+
+    async def switch(self, endpoint: WebhookEndpointOut) -> None:
+        """Disable an enabled endpoint, enable a disabled one (that clears why it was)."""
+        await self._change(endpoint.id, "disable" if endpoint.enabled else "enable")
+
+    def ask_delete(self, endpoint_id: str) -> None:
+        """Delete's first click: the row asks to confirm ("" = it asks no more)."""
+        self.deleting = endpoint_id
+
+    async def delete(self, endpoint_id: str) -> None:
+        """Delete confirmed: the endpoint and its deliveries are gone."""
+        self.deleting = ""
+        await self._change(endpoint_id, "delete")
+
+    async def _change(self, endpoint_id: str, change: str) -> None:
+        try:
+            await self.engine.change_webhook(endpoint_id, change)
+        except VoipError as exc:  # e.g. another admin deleted it: the banner says so
+            await self.fail(exc)
         await self.opened()
 
     async def resend(self, delivery_id: int) -> None:

@@ -1,13 +1,13 @@
 """The Webhooks screen (``admin.webhook*``), for a tenant's admins: add an endpoint (its secret
-shown once), the endpoints with their state, the latest deliveries with status, response code
-and Re-send."""
+shown once), the endpoints with their state, Disable / Enable and Delete (confirmed), the
+latest deliveries with status, response code and Re-send."""
 
 from __future__ import annotations
 
 import flet as ft
 
 from voip_app.ui.models.webhooks import WebhooksModel
-from voip_app.ui.views.common import list_card, screen, tagged, task
+from voip_app.ui.views.common import Handler, list_card, screen, tagged, task
 from voip_contract.admin import WebhookDeliveryOut, WebhookEndpointOut
 
 
@@ -28,7 +28,27 @@ def add_form(hooks: WebhooksModel) -> ft.Control:
     return ft.Column(parts, spacing=8)
 
 
-def endpoint_row(endpoint: WebhookEndpointOut) -> ft.Control:
+def endpoint_actions(hooks: WebhooksModel, endpoint: WebhookEndpointOut) -> list[ft.Control]:
+    """Disable / Enable and Delete; after Delete, "Delete?" with Delete and Keep."""
+    key = f"admin.webhook.{endpoint.id}"
+
+    def button(name: str, label: str, on_click: Handler) -> ft.Control:
+        return tagged(f"{key}.{name}", ft.TextButton(label, on_click=on_click), button=True)
+
+    if hooks.deleting == endpoint.id:
+        return [
+            ft.Text("Delete it and its deliveries?", size=13),
+            button("confirm", "Delete", task(lambda: hooks.delete(endpoint.id))),
+            button("keep", "Keep", lambda _: hooks.ask_delete("")),
+        ]
+    switch = "Disable" if endpoint.enabled else "Enable"
+    return [
+        button("switch", switch, task(lambda: hooks.switch(endpoint))),
+        button("delete", "Delete", lambda _: hooks.ask_delete(endpoint.id)),
+    ]
+
+
+def endpoint_row(hooks: WebhooksModel, endpoint: WebhookEndpointOut) -> ft.Control:
     state = (
         "Enabled" if endpoint.enabled else f"Disabled: {endpoint.disabled_reason or 'by an admin'}"
     )
@@ -39,7 +59,9 @@ def endpoint_row(endpoint: WebhookEndpointOut) -> ft.Control:
     ]
     return ft.Container(
         padding=ft.Padding.symmetric(horizontal=16, vertical=10),
-        content=ft.Column(lines, spacing=2),
+        content=ft.Row(
+            [ft.Column(lines, spacing=2, expand=True), *endpoint_actions(hooks, endpoint)]
+        ),
     )
 
 
@@ -71,7 +93,7 @@ def WebhooksView(hooks: WebhooksModel) -> ft.Control:
     refresh = tagged(
         "admin.webhooks.refresh", ft.TextButton("Refresh", on_click=task(hooks.opened))
     )
-    endpoints = [endpoint_row(e) for e in hooks.endpoints]
+    endpoints = [endpoint_row(hooks, e) for e in hooks.endpoints]
     deliveries = [delivery_row(hooks, d) for d in hooks.deliveries]
     body: list[ft.Control] = [add_form(hooks)]
     if endpoints:
