@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from voip_app.engine.events import PresenceWatchedEvent, PresenceWatchFailedEvent
 from voip_app.engine.shared import Shared
@@ -121,26 +120,6 @@ class Directory:
         history = tuple(noted if c.id == noted.id else c for c in self._out.snapshot.history)
         self._out.update(history=history)
         return noted
-
-    async def admin(self, change: str | None = None, user_id: str = "", **new: str) -> Any:
-        """My tenant's users (``change`` ``None``), or one changed (``disable``, ``enable``,
-        ``admin``, ``member``), or added (``add`` with ``email`` and ``display_name``); or its
-        webhooks (``webhooks``, ``add_webhook``, ``resend``, and ``enable_webhook``,
-        ``disable_webhook``, ``delete_webhook`` with the endpoint's id as ``user_id``)."""
-        api = self._session.require_api()
-        if change is None:
-            return await api.admin_users()
-        if change == "webhooks":
-            return await api.webhooks()
-        if change == "add_webhook":
-            return await api.add_webhook(new["url"])
-        if change == "resend":
-            return await api.resend(int(user_id))
-        if change.endswith("_webhook"):  # enable_webhook, disable_webhook, delete_webhook
-            return await api.change_webhook(user_id, change.removesuffix("_webhook"))
-        if change == "add":
-            return await api.admin_add(new["email"], new["display_name"])
-        return await api.admin_change(user_id, change)
 
     async def outcomes(self) -> list[str]:
         """The outcomes my tenant offers for a call."""

@@ -19,6 +19,7 @@ with no incoming call), and change nothing then.
 
 The parts: :class:`~voip_app.engine.session.Session` (sign-in, renewal, the link),
 :class:`~voip_app.engine.directory.Directory` (contacts, presence, history),
+:class:`~voip_app.engine.tenant_admin.TenantAdmin` (users and webhooks, :attr:`~CallEngine.admin`),
 :class:`~voip_app.engine.driver.CallDriver` (the call's table and its effects),
 :class:`~voip_app.engine.actions.CallActions` (dial, accept, end, leave),
 :class:`~voip_app.engine.news.ServerNews` (server events, ``sync``, follow-ups),
@@ -60,16 +61,11 @@ from voip_app.engine.shared import Shared
 from voip_app.engine.signals import SignalRouter
 from voip_app.engine.snapshot import EngineSnapshot, EventListener, Publisher, SnapshotListener
 from voip_app.engine.tasks import EngineTasks
+from voip_app.engine.tenant_admin import TenantAdmin
 from voip_app.errors import VoipError
 from voip_app.media.base import AudioOutput
 from voip_app.push import PushSource
 from voip_contract import Call, Contact, User
-from voip_contract.admin import (
-    AdminUser,
-    WebhookDeliveryOut,
-    WebhookEndpointCreated,
-    WebhookEndpointOut,
-)
 
 
 class CallEngine:
@@ -101,6 +97,8 @@ class CallEngine:
         )
         shared = Shared(out, self.tasks, clock, session, device_id)
         self._directory = Directory(shared)
+        self.admin = TenantAdmin(self._session)
+        """My tenant's users and webhooks (for its admins)."""
         self._media = MediaLink(shared, media_factory)
         self._driver = CallDriver(shared, self._media)
         self._news = ServerNews(shared, self._driver)
@@ -198,40 +196,6 @@ class CallEngine:
     async def note_call(self, call_id: str, outcome: str | None, text: str | None) -> Call:
         """My outcome and note on a finished call of mine (``PUT /api/calls/{id}/note``)."""
         return await self._directory.note_call(call_id, outcome, text)
-
-    async def admin_users(self) -> list[AdminUser]:
-        """My tenant's users, for its admins."""
-        users: list[AdminUser] = await self._directory.admin()
-        return users
-
-    async def admin_change(self, user_id: str, change: str) -> AdminUser:
-        """``disable``, ``enable``, ``admin`` or ``member`` a user of my tenant."""
-        user: AdminUser = await self._directory.admin(change, user_id)
-        return user
-
-    async def admin_add(self, email: str, display_name: str) -> AdminUser:
-        """Add a user to my tenant (for its admins)."""
-        user: AdminUser = await self._directory.admin("add", email=email, display_name=display_name)
-        return user
-
-    async def webhooks(self) -> tuple[list[WebhookEndpointOut], list[WebhookDeliveryOut]]:
-        """My tenant's webhook endpoints and latest deliveries, for its admins."""
-        found: tuple[list[WebhookEndpointOut], list[WebhookDeliveryOut]]
-        found = await self._directory.admin("webhooks")
-        return found
-
-    async def add_webhook(self, url: str) -> WebhookEndpointCreated:
-        """A new webhook endpoint of my tenant; the answer holds its secret, shown once."""
-        made: WebhookEndpointCreated = await self._directory.admin("add_webhook", url=url)
-        return made
-
-    async def resend(self, delivery_id: int) -> None:
-        """Send one of my tenant's webhook deliveries again (for its admins)."""
-        await self._directory.admin("resend", str(delivery_id))
-
-    async def change_webhook(self, endpoint_id: str, change: str) -> None:
-        """``enable``, ``disable`` or ``delete`` a webhook endpoint of my tenant."""
-        await self._directory.admin(f"{change}_webhook", endpoint_id)
 
     async def outcomes(self) -> list[str]:
         """The outcomes my tenant offers for a call's note."""

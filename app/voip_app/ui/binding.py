@@ -142,25 +142,25 @@ class EngineBinding:
         return await self._engine.outcomes()
 
     async def webhooks(self) -> tuple[list[WebhookEndpointOut], list[WebhookDeliveryOut]]:
-        return await self._engine.webhooks()
+        return await self._engine.admin.webhooks()
 
     async def add_webhook(self, url: str) -> WebhookEndpointCreated:
-        return await self._engine.add_webhook(url)
+        return await self._engine.admin.add_webhook(url)
 
     async def resend(self, delivery_id: int) -> None:
-        await self._engine.resend(delivery_id)
+        await self._engine.admin.resend(delivery_id)
 
     async def change_webhook(self, endpoint_id: str, change: str) -> None:
-        await self._engine.change_webhook(endpoint_id, change)
+        await self._engine.admin.change_webhook(endpoint_id, change)
 
     async def admin_users(self) -> list[AdminUser]:
-        return await self._engine.admin_users()
+        return await self._engine.admin.users()
 
     async def admin_change(self, user_id: str, change: str) -> AdminUser:
-        return await self._engine.admin_change(user_id, change)
+        return await self._engine.admin.change_user(user_id, change)
 
     async def admin_add(self, email: str, display_name: str) -> AdminUser:
-        return await self._engine.admin_add(email, display_name)
+        return await self._engine.admin.add_user(email, display_name)
 
     # --- calls -----------------------------------------------------------------------------------
 
