@@ -57,6 +57,7 @@ class Settings(
         "fcm_project_id",
         "fcm_credentials_file",
         "recording_dir",
+        "webhook_ca_file",
         "recording_s3_endpoint",
         "recording_s3_bucket",
         "recording_s3_access_key",

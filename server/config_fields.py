@@ -146,6 +146,9 @@ class OutboundSettings(BaseModel):
     """Deliver call-event webhooks to loopback, link-local and private addresses too (tests,
     a CRM on the same private network). Off: a tenant admin cannot make the server probe the
     internal network."""
+    webhook_ca_file: Path | None = None
+    """CA certificates (PEM) trusted for https webhook receivers besides the system's (a CRM on
+    a private network with its own CA)."""
     webhook_timeout_s: float = Field(default=10.0, gt=0)
     """One webhook request's time limit (its lease is a few times this)."""
     webhook_poll_s: float = Field(default=2.0, gt=0)

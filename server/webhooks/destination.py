@@ -1,14 +1,25 @@
 """Where a webhook may go: ``http(s)`` only, and never to loopback, link-local, private or
 otherwise non-public addresses unless ``VOIP_WEBHOOK_ALLOW_PRIVATE=true``, so a tenant admin
 cannot make the server probe the internal network. Checked when an endpoint is set (the URL, a
-literal address) and before every attempt (every address the host name resolves to)."""
+literal address) and before every attempt (every address the host name resolves to).
+
+Each attempt then connects to the address it checked (:func:`pin_destination`), not to
+whatever a second lookup returns: a host name whose DNS answers change between the check and
+the connection (DNS rebinding, a TTL of 0) cannot steer the request to an internal address.
+The request still names the host (``Host``, TLS SNI and certificate check).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+"""``(host, port)`` -> the addresses it resolves to (the system's resolver unless a test's)."""
 
 
 class DestinationRefused(Exception):
@@ -45,13 +56,56 @@ def check_url(url: str, *, allow_private: bool) -> None:
         return  # a host name: checked at each attempt, after resolving it
 
 
-async def check_destination(url: str, *, allow_private: bool) -> None:
-    """Refuse ``url`` unless every address its host resolves to may be delivered to."""
-    host, port = _split(url)
+async def system_resolver(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to, by the system's resolver."""
     loop = asyncio.get_running_loop()
+    found = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(sockaddr[0]) for *_, sockaddr in found]
+
+
+@dataclass(frozen=True)
+class PinnedRequest:
+    """Where one attempt connects: ``url`` with the checked address for its host, and what
+    keeps the request addressed to the host by name."""
+
+    url: str
+    host: str
+    """The ``Host`` header: the URL's own host (and port)."""
+    extensions: dict[str, str] = field(default_factory=dict)
+    """``sni_hostname`` for https: TLS names the host and checks its certificate for it."""
+
+
+async def check_destination(
+    url: str, *, allow_private: bool, resolve: Resolver = system_resolver
+) -> list[str]:
+    """Refuse ``url`` unless every address its host resolves to may be delivered to; those
+    addresses."""
+    host, port = _split(url)
     try:
-        found = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        _check_address(host, allow_private)
+        return [host]  # a literal address
+    except ValueError:
+        pass
+    try:
+        addresses = await resolve(host, port)
     except OSError as exc:
         raise DestinationRefused(f"{host} does not resolve: {exc}") from exc
-    for *_, sockaddr in found:
-        _check_address(str(sockaddr[0]), allow_private)
+    if not addresses:
+        raise DestinationRefused(f"{host} does not resolve")
+    for address in addresses:
+        _check_address(address, allow_private)
+    return addresses
+
+
+async def pin_destination(
+    url: str, *, allow_private: bool, resolve: Resolver = system_resolver
+) -> PinnedRequest:
+    """:func:`check_destination`, then the request to the first address it checked."""
+    address = (await check_destination(url, allow_private=allow_private, resolve=resolve))[0]
+    parts = urlsplit(url)
+    literal = f"[{address}]" if ":" in address else address
+    netloc = f"{literal}:{parts.port}" if parts.port else literal
+    pinned = urlunsplit(parts._replace(netloc=netloc))
+    host = parts.netloc.rsplit("@", 1)[-1]
+    extensions = {"sni_hostname": str(parts.hostname)} if parts.scheme == "https" else {}
+    return PinnedRequest(pinned, host, extensions)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import ssl
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -27,7 +28,12 @@ from server.config import Settings
 from server.db import webhooks as hook_data
 from server.db.webhooks import DELIVERED, FAILED, PENDING, Attempt
 from server.webhooks import signing
-from server.webhooks.destination import DestinationRefused, check_destination
+from server.webhooks.destination import (
+    DestinationRefused,
+    Resolver,
+    pin_destination,
+    system_resolver,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +67,15 @@ def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
         return None
 
 
+def _tls_trust(settings: Settings) -> ssl.SSLContext:
+    """The CA certificates httpx trusts by default (certifi's), and ``VOIP_WEBHOOK_CA_FILE``'s
+    if set."""
+    context = httpx.create_ssl_context(trust_env=False)
+    if settings.webhook_ca_file is not None:
+        context.load_verify_locations(cafile=settings.webhook_ca_file)
+    return context
+
+
 class WebhookSender:
     """This node's sender of the webhook outbox (``deps.webhooks``)."""
 
@@ -71,12 +86,20 @@ class WebhookSender:
         clock: Clock,
         *,
         rng: random.Random | None = None,
+        resolve: Resolver = system_resolver,
     ) -> None:
         self._settings, self._sessions, self._clock = settings, sessions, clock
         self._rng = rng or random.Random()
+        self._resolve = resolve
         self._kicked = asyncio.Event()
         self._http = httpx.AsyncClient(
-            timeout=settings.webhook_timeout_s, follow_redirects=False, trust_env=False
+            verify=_tls_trust(settings),
+            timeout=settings.webhook_timeout_s,
+            follow_redirects=False,
+            trust_env=False,
+            # Connections are pinned to an address, and pooled by it: one kept open for one
+            # host must not carry another's request because both resolve there.
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
         # Longer than one attempt can take (httpx times connect, write and read apart).
         self._lease = timedelta(seconds=3 * settings.webhook_timeout_s + 1)
@@ -129,9 +152,16 @@ class WebhookSender:
     async def _attempt(self, item: Attempt) -> None:
         at = self._clock.now()
         try:
-            await check_destination(item.url, allow_private=self._settings.webhook_allow_private)
+            target = await pin_destination(
+                item.url, allow_private=self._settings.webhook_allow_private, resolve=self._resolve
+            )
             sent = signing.headers(item.secret, msg_id=item.event_id, at=at, body=item.payload)
-            response = await self._http.post(item.url, content=item.payload, headers=sent)
+            response = await self._http.post(
+                target.url,
+                content=item.payload,
+                headers={**sent, "Host": target.host},
+                extensions=target.extensions,
+            )
         except (DestinationRefused, httpx.HTTPError) as exc:
             await self._failed(item, None, f"{type(exc).__name__}: {exc}"[:500], None)
             return

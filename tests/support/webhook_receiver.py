@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -42,8 +43,10 @@ class Hit:
 class WebhookReceiver:
     """``url`` takes POSTs; :attr:`hits` lists them in arrival order."""
 
-    def __init__(self, *, wall_clock: bool) -> None:
+    def __init__(self, *, wall_clock: bool, tls: ssl.SSLContext | None = None) -> None:
+        """``tls``: serve https with that context (its certificate), not http."""
         self.port = free_port()
+        self._tls = tls
         self.secret = ""
         self.hits: list[Hit] = []
         self.arrivals: list[tuple[str, str]] = []
@@ -58,7 +61,8 @@ class WebhookReceiver:
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}/hooks"
+        scheme = "https" if self._tls else "http"
+        return f"{scheme}://{HOST}:{self.port}/hooks"
 
     def __enter__(self) -> WebhookReceiver:
         self._thread.start()
@@ -80,7 +84,7 @@ class WebhookReceiver:
         app.router.add_post("/hooks", self._take)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, HOST, self.port).start()
+        await web.TCPSite(self._runner, HOST, self.port, ssl_context=self._tls).start()
 
     def answer_next(self, *answers: int | tuple[int, dict[str, str]]) -> None:
         """The next requests get these statuses (with these headers), then 200 again."""
