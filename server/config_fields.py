@@ -136,6 +136,9 @@ class OutboundSettings(BaseModel):
     """FCM HTTP v1's base URL (tests point it at a fake on loopback)."""
     push_concurrency: int = Field(default=16, ge=1, le=256)
     """FCM requests one node has in flight at most."""
+    push_context: bool = True
+    """An incoming-call push shows the CRM record the caller called from (its label); off, the
+    label stays off Google's FCM and only the app's own connection carries it."""
     push_timeout_s: float = Field(default=10.0, gt=0)
     """One FCM (or OAuth token) request's time limit."""
     push_poll_s: float = Field(default=1.0, gt=0)

@@ -35,6 +35,9 @@ class IncomingPush(Outbound):
     ring_expires_at: datetime
     decline_capability: str
     """Declines this call for this callee until the ring ends, and does nothing else."""
+    context_label: str = ""
+    """The CRM record the caller called from (``invite``'s ``context.label``); empty when the
+    call has none, or the server keeps it off pushes (``VOIP_PUSH_CONTEXT=false``)."""
 
 
 class CancelPush(Outbound):

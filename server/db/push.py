@@ -58,6 +58,8 @@ class OutboxItem:
     """``None``: the device removed its registration since."""
     caller_id: str
     caller_name: str
+    context_label: str | None = None
+    """The call's CRM context, if the caller gave one."""
 
 
 async def register_device(

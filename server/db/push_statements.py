@@ -134,6 +134,7 @@ CLAIMED = (
         DEVICES.c.token,
         CALLS.c.caller_id,
         _CALLER.c.display_name,
+        CALLS.c.context_label,
     )
     .join(CALLS, CALLS.c.id == OUTBOX.c.call_id)
     .join(_CALLER, _CALLER.c.id == CALLS.c.caller_id)

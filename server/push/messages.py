@@ -5,7 +5,8 @@ a data message reaches it with the app in the background or killed. Every value 
 (FCM's rule for ``data``). Nothing secret travels: no access token, no LiveKit token; an
 ``incoming`` carries only a capability that can decline that one call, until the ring ends.
 
-- ``incoming``: ``{type, call_id, caller_id, caller_name, ring_expires_at, decline_capability}``;
+- ``incoming``: ``{type, call_id, caller_id, caller_name, ring_expires_at, decline_capability,
+  context_label}`` (the label of the CRM record called from, or empty);
 - ``cancel``: ``{type, call_id, status}`` (the call's status when it stopped ringing).
 
 Android: priority ``HIGH`` (it wakes a phone in Doze), a time to live of what is left of the ring
@@ -30,8 +31,11 @@ def _strings(model: IncomingPush | CancelPush) -> dict[str, str]:
     return {key: str(value) for key, value in model.model_dump(mode="json").items()}
 
 
-def incoming_data(item: OutboxItem, *, decline_capability: str) -> dict[str, str]:
-    """The ``data`` of an ``incoming`` push."""
+def incoming_data(
+    item: OutboxItem, *, decline_capability: str, with_context: bool = True
+) -> dict[str, str]:
+    """The ``data`` of an ``incoming`` push; ``with_context``: the call's CRM context label too
+    (it travels through FCM like the caller's name)."""
     assert item.kind == INCOMING
     push = IncomingPush(
         call_id=item.call_id,
@@ -39,6 +43,7 @@ def incoming_data(item: OutboxItem, *, decline_capability: str) -> dict[str, str
         caller_name=item.caller_name,
         ring_expires_at=item.expires_at,
         decline_capability=decline_capability,
+        context_label=(item.context_label or "") if with_context else "",
     )
     return _strings(push)
 

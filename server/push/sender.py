@@ -157,7 +157,9 @@ class PushSender:
         if item.kind == INCOMING:
             grant = DeclineGrant(item.call_id, item.user_id, item.device_id)
             capability = mint_decline(self._settings, grant, expires_at=item.expires_at)
-            data = messages.incoming_data(item, decline_capability=capability)
+            data = messages.incoming_data(
+                item, decline_capability=capability, with_context=self._settings.push_context
+            )
         else:
             data = messages.cancel_data(item)
         return messages.fcm_message(item, data, now=now)

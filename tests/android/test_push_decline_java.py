@@ -1,7 +1,8 @@
 """The notification's Decline, the plugin's own Java (``CallActionReceiver.decline``, plain JDK
 networking) compiled here and run on this machine's JVM against a real call server: it declines
 the call with the capability the push carried, and the server refuses it for an altered one.
-The capability comes from a real push, sent through the real HTTP fake of FCM."""
+The capability comes from a real push, sent through the real HTTP fake of FCM. Likewise the
+notification's text (``IncomingCallNotifier.aboutText``) from a real push's CRM context."""
 
 from __future__ import annotations
 
@@ -30,6 +31,14 @@ public final class DeclineMain {
     }
 }
 """
+ABOUT_MAIN = """package org.crmvoip.flet_livekit;
+
+public final class AboutMain {
+    public static void main(String[] args) {
+        System.out.print(IncomingCallNotifier.aboutText(args.length > 0 ? args[0] : null));
+    }
+}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +47,9 @@ def classes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     main = out / "src" / "DeclineMain.java"
     main.parent.mkdir()
     main.write_text(MAIN)
-    done = javac([*java_files(), main], out)
+    about = out / "src" / "AboutMain.java"
+    about.write_text(ABOUT_MAIN)
+    done = javac([*java_files(), main, about], out)
     assert done.returncode == 0, done.stderr
     return out / "classes"
 
@@ -100,3 +111,32 @@ async def test_the_javas_decline_declines_with_the_capability(
         assert decline(classes, stack.url, call["id"], capability) == 204
         ended = await a.next_matching("ended", call_id=call["id"])
         assert (ended["status"], ended["reason"]) == ("DECLINED", "declined")
+
+
+def about_text(classes: Path, *args: str) -> str:
+    assert JAVA is not None
+    command = [JAVA, "-cp", str(classes), "org.crmvoip.flet_livekit.AboutMain", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout
+
+
+async def test_the_notification_names_the_crm_record_the_push_carries(
+    classes: Path, stack: Stack, server: tuple[CallServer, FakeFcm]
+) -> None:
+    fcm = server[1]
+    p = await stack.tenant("alice", "bob")
+    body = {"provider": "fcm", "token": f"{p['bob'].id}-phone"}
+    put = await stack.http.put("/api/devices/phone/push", json=body, headers=p["bob"].auth)
+    assert put.status_code == 204
+    context = {"object_type": "deal", "object_id": "D-7", "label": "ACME renewal"}
+    async with stack.clients(p["alice"]) as (a,):
+        for request_id, given in (("with", context), ("without", None)):
+            payload = {"callee_id": p["bob"].id, "request_id": request_id, "context": given}
+            ack = await a.call("invite", payload)
+            assert ack["ok"], ack
+            (incoming,) = await fcm.until(ack["call"]["id"], "incoming", 1)
+            label = incoming.data["context_label"]
+            assert label == (given["label"] if given else "")
+            expected = "Incoming call · ACME renewal" if given else "Incoming call"
+            assert about_text(classes, label) == expected
+            assert (await a.call("cancel", {"call_id": ack["call"]["id"]}))["ok"]
+    assert about_text(classes) == "Incoming call"  # an older server's push: no such key

@@ -105,8 +105,10 @@ def assert_incoming_message(r: Received, call: dict[str, Any], caller: Person) -
         "caller_name",
         "ring_expires_at",
         "decline_capability",
+        "context_label",
     }
     assert (data["type"], data["call_id"]) == ("incoming", call["id"])
+    assert data["context_label"] == ""  # called from no CRM record
     assert (data["caller_id"], data["caller_name"]) == (caller.id, caller.display_name)
     assert data["ring_expires_at"] > expires
     assert r.android["priority"] == "HIGH"

@@ -110,9 +110,9 @@ def test_the_backoff_doubles_from_one_second_to_sixteen_unless_fcm_says() -> Non
     assert backoff_s(3, 0.5) == 0.5
 
 
-def item(kind: str, status: str | None = None) -> OutboxItem:
+def item(kind: str, status: str | None = None, context: str | None = None) -> OutboxItem:
     return OutboxItem(
-        1, "call-1", "bob", "phone", kind, status, RING_END, 1, "tok", "alice", "Alice A."
+        1, "call-1", "bob", "phone", kind, status, RING_END, 1, "tok", "alice", "Alice A.", context
     )
 
 
@@ -125,6 +125,7 @@ def test_an_incoming_message_carries_the_call_and_its_ring_and_nothing_else() ->
         "caller_name": "Alice A.",
         "ring_expires_at": "2026-03-01T12:00:30Z",
         "decline_capability": "cap",
+        "context_label": "",
     }
     body = messages.fcm_message(item(INCOMING), data, now=NOW + timedelta(seconds=10.2))
     assert body == {
@@ -134,6 +135,13 @@ def test_an_incoming_message_carries_the_call_and_its_ring_and_nothing_else() ->
             "android": {"priority": "HIGH", "ttl": "20s", "collapse_key": "call-1"},
         }
     }
+
+
+def test_an_incoming_message_names_the_crm_record_unless_the_server_keeps_it_off() -> None:
+    deal = item(INCOMING, context="ACME renewal")
+    assert messages.incoming_data(deal, decline_capability="c")["context_label"] == "ACME renewal"
+    kept_off = messages.incoming_data(deal, decline_capability="c", with_context=False)
+    assert kept_off["context_label"] == ""
 
 
 def test_a_cancel_message_says_the_status_and_lives_at_least_a_second() -> None:

@@ -13,7 +13,7 @@ import java.util.Map;
  * service, with no Flutter engine and no Python. So the notification is posted here, natively.
  *
  * <p>{@code incoming} ({@code call_id, caller_id, caller_name, ring_expires_at,
- * decline_capability}) posts the incoming-call notification, unless the app is in front (its
+ * decline_capability, context_label}) posts the incoming-call notification, unless the app is in front (its
  * own connection rings it there: the server rings a socket again when it connects while a call
  * rings for it). {@code cancel} ({@code call_id, status}) removes it.
  */

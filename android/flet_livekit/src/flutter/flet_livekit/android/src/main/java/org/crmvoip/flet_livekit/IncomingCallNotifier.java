@@ -42,6 +42,7 @@ final class IncomingCallNotifier {
     static void show(Context context, Map<String, String> data) {
         String callId = data.get("call_id");
         String caller = data.getOrDefault("caller_name", "");
+        String about = aboutText(data.getOrDefault("context_label", ""));
         String capability = data.get("decline_capability");
         long ringLeftMs = millisUntil(data.get("ring_expires_at"));
         if (callId == null || ringLeftMs <= 0 || PushStore.stopped(context, callId)) {
@@ -52,7 +53,7 @@ final class IncomingCallNotifier {
             return;
         }
         createChannel(manager);
-        manager.notify(callId, NOTIFICATION_ID, build(context, callId, caller, capability, ringLeftMs));
+        manager.notify(callId, NOTIFICATION_ID, build(context, callId, caller, about, capability, ringLeftMs));
     }
 
     /** The call stopped ringing (a cancel push, or declined here): the notification goes. */
@@ -74,7 +75,12 @@ final class IncomingCallNotifier {
     }
 
     private static Notification build(
-            Context context, String callId, String caller, String capability, long ringLeftMs) {
+            Context context,
+            String callId,
+            String caller,
+            String about,
+            String capability,
+            long ringLeftMs) {
         PendingIntent open = openApp(context, callId, EXTRA_SHOW_CALL_ID, 1);
         PendingIntent accept = openApp(context, callId, EXTRA_ACCEPT_CALL_ID, 2);
         PendingIntent decline = CallActionReceiver.declineIntent(context, callId, capability);
@@ -84,7 +90,7 @@ final class IncomingCallNotifier {
                         : new Notification.Builder(context);
         builder.setSmallIcon(R.drawable.flet_livekit_ic_call)
                 .setContentTitle(caller)
-                .setContentText("Incoming call")
+                .setContentText(about)
                 .setCategory(Notification.CATEGORY_CALL)
                 .setOngoing(true)
                 .setAutoCancel(false)
@@ -102,6 +108,12 @@ final class IncomingCallNotifier {
         Notification notification = builder.build();
         notification.flags |= Notification.FLAG_INSISTENT; // the ringtone loops, as a call's does
         return notification;
+    }
+
+    /** "Incoming call", and the CRM record the caller called from when the push names one. */
+    static String aboutText(String contextLabel) {
+        String label = contextLabel == null ? "" : contextLabel.trim();
+        return label.isEmpty() ? "Incoming call" : "Incoming call · " + label;
     }
 
     @SuppressWarnings("deprecation") // priority and sound per notification: before channels
