@@ -15,7 +15,7 @@ import pytest
 
 from tests.android.sources import java_files
 from tests.android.test_java_plugin import javac
-from tests.server.harness import Stack
+from tests.server.harness import Person, Stack
 from tests.support.fake_fcm import FakeFcm
 from tests.support.servers import CallServer
 
@@ -73,6 +73,16 @@ async def stack(server: tuple[CallServer, FakeFcm]) -> AsyncIterator[Stack]:
     await fresh.aclose()
 
 
+async def bob_with_a_phone(stack: Stack) -> dict[str, Person]:
+    """Alice and Bob, Bob's phone registered for pushes."""
+    people = await stack.tenant("alice", "bob")
+    body = {"provider": "fcm", "token": f"{people['bob'].id}-phone"}
+    headers = people["bob"].auth
+    put = await stack.http.put("/api/devices/phone/push", json=body, headers=headers)
+    assert put.status_code == 204
+    return people
+
+
 def decline(classes: Path, server: str, call_id: str, capability: str) -> int:
     assert JAVA is not None
     done = subprocess.run(
@@ -97,10 +107,7 @@ async def test_the_javas_decline_declines_with_the_capability(
     classes: Path, stack: Stack, server: tuple[CallServer, FakeFcm]
 ) -> None:
     fcm = server[1]
-    p = await stack.tenant("alice", "bob")
-    body = {"provider": "fcm", "token": f"{p['bob'].id}-phone"}
-    put = await stack.http.put("/api/devices/phone/push", json=body, headers=p["bob"].auth)
-    assert put.status_code == 204
+    p = await bob_with_a_phone(stack)
     async with stack.clients(p["alice"]) as (a,):
         call = await a.invite(p["bob"])
         (incoming,) = await fcm.until(call["id"], "incoming", 1)
@@ -123,10 +130,7 @@ async def test_the_notification_names_the_crm_record_the_push_carries(
     classes: Path, stack: Stack, server: tuple[CallServer, FakeFcm]
 ) -> None:
     fcm = server[1]
-    p = await stack.tenant("alice", "bob")
-    body = {"provider": "fcm", "token": f"{p['bob'].id}-phone"}
-    put = await stack.http.put("/api/devices/phone/push", json=body, headers=p["bob"].auth)
-    assert put.status_code == 204
+    p = await bob_with_a_phone(stack)
     context = {"object_type": "deal", "object_id": "D-7", "label": "ACME renewal"}
     async with stack.clients(p["alice"]) as (a,):
         for request_id, given in (("with", context), ("without", None)):

@@ -9,10 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from server.webhooks.signing import new_secret
+from tests.server.domain import domain
 from tests.server.harness import Stack
+from tests.server.webhook_bench import Hooks
 from tests.support.devsfu import DevSfu, running_devsfu
 from tests.support.fake_fcm import FakeFcm
 from tests.support.servers import HOST, CallServer, PostgresServer, RedisServer, free_port
+from tests.support.webhook_receiver import WebhookReceiver
 
 IDP_SECRET = "idp-test-secret-0123456789-abcdefghijklmnop"
 IDP_ISSUER = "https://idp.crm.test/auth/v1"
@@ -103,3 +107,15 @@ async def stack(stack_process: Stack) -> AsyncIterator[Stack]:
     fresh = Stack(stack_process.server, stack_process.sfu)
     yield fresh
     await fresh.aclose()
+
+
+@pytest.fixture
+async def hooks(tmp_path: Path) -> AsyncIterator[Hooks]:
+    """The webhook outbox's bench (:mod:`tests.server.webhook_bench`) with an http receiver."""
+    with WebhookReceiver(wall_clock=False) as receiver:
+        receiver.secret = new_secret()
+        async with domain(tmp_path, "alice", "bob") as made:
+            bench = Hooks(made, receiver, made.people["alice"], made.people["bob"])
+            yield bench
+            for sender in bench.senders:
+                await sender.aclose()

@@ -6,7 +6,7 @@ answers come from a table the test writes (:class:`DnsTable`), for names under `
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,25 +19,9 @@ from server.webhooks.destination import (
 )
 from server.webhooks.signing import new_secret
 from tests.server.domain import domain
-from tests.server.test_webhook_outbox import Hooks
+from tests.server.webhook_bench import Hooks
 from tests.support.tls import self_signed, server_context
 from tests.support.webhook_receiver import WebhookReceiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver(wall_clock=False) as made:
-        made.secret = new_secret()
-        yield made
-
-
-@pytest.fixture
-async def hooks(tmp_path: Path, receiver: WebhookReceiver) -> AsyncIterator[Hooks]:
-    async with domain(tmp_path, "alice", "bob") as made:
-        hooks = Hooks(made, receiver, made.people["alice"], made.people["bob"])
-        yield hooks
-        for sender in hooks.senders:
-            await sender.aclose()
 
 
 async def test_private_destinations_are_refused_unless_allowed(hooks: Hooks) -> None:
