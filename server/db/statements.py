@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 
 from server.db.models import (
+    AuthSession,
     CallEvent,
     CallRow,
     Connection,
@@ -47,6 +48,7 @@ PUSH_DEVICES = cast(Table, PushDevice.__table__)
 PUSH_OUTBOX = cast(Table, PushMessage.__table__)
 HOOKS = cast(Table, WebhookEndpoint.__table__)
 HOOK_OUTBOX = cast(Table, WebhookDelivery.__table__)
+AUTH_SESSIONS = cast(Table, AuthSession.__table__)
 
 RINGING = CallStatus.RINGING.value
 IN_PROGRESS = CallStatus.IN_PROGRESS.value
@@ -195,6 +197,19 @@ LIVE_SOCKET_COUNT = (
     .where(CONNECTIONS.c.user_id == bindparam("user"), NODES.c.last_seen >= bindparam("live_since"))
 )
 """How many sockets a user holds on live nodes (the per-user cap, checked at every connect)."""
+CONNECT_LOOKUP = select(
+    USERS.c.tenant_id,
+    USERS.c.email,
+    USERS.c.display_name,
+    USERS.c.disabled_at.is_not(None) | USERS.c.deleted_at.is_not(None),
+    select(AUTH_SESSIONS.c.user_id)
+    .where(AUTH_SESSIONS.c.id == bindparam("session"), AUTH_SESSIONS.c.revoked_at.is_(None))
+    .scalar_subquery(),
+    LIVE_SOCKET_COUNT.scalar_subquery(),
+).where(USERS.c.id == bindparam("user"))
+"""Everything a socket's connect decides on, in one round trip: the token's user (and whether
+it is disabled or deleted), the user of the token's sign-in session if that is not revoked, and
+how many sockets the user holds on live nodes (the per-user cap; none: it comes online)."""
 INSERT_CONNECTION = insert(CONNECTIONS)
 DELETE_CONNECTION = delete(CONNECTIONS).where(CONNECTIONS.c.sid == bindparam("sid"))
 TOUCH_NODE = update(NODES).where(NODES.c.id == bindparam("node")).values(last_seen=bindparam("at"))
