@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from server.db import statements as st
+from server.db import webhooks as hook_data
 from server.db.models import CallRow
 from server.db.users import PartyRow
 
@@ -36,12 +37,14 @@ async def load_call(session: AsyncSession, *, call_id: str) -> CallRow | None:
 async def load_call_with_parties(
     session: AsyncSession, *, call_id: str
 ) -> tuple[CallRow, dict[str, PartyRow]] | None:
-    """The call and both parties (their names; their lines are not read) in one SELECT."""
+    """The call and both parties (their names; their lines are not read) in one SELECT, which
+    also notes whether the call's tenant has a webhook endpoint (:mod:`server.db.webhooks`)."""
     found = (await session.execute(st.CALL_WITH_NAMES, {"id": call_id})).first()
     if found is None:
         return None
-    *columns, caller_name, callee_name = found
+    *columns, caller_name, callee_name, hooked = found
     row = CallRow(**dict(zip(st.CALLS.c.keys(), columns, strict=True)))
+    hook_data.note_endpoints(session, tenant_id=row.tenant_id, any_enabled=bool(hooked))
     parties = {
         row.caller_id: PartyRow(row.caller_id, row.tenant_id, caller_name, None),
         row.callee_id: PartyRow(row.callee_id, row.tenant_id, callee_name, None),

@@ -70,17 +70,23 @@ def push_device_of(user: Any) -> Exists:
     return select(PUSH_DEVICES.c.device_id).where(PUSH_DEVICES.c.user_id == user).exists()
 
 
+def endpoints_of(tenant: Any) -> Exists:
+    """Whether ``tenant`` has an enabled webhook endpoint (else a step writes no delivery)."""
+    return select(HOOKS.c.id).where(HOOKS.c.tenant_id == tenant, HOOKS.c.enabled.is_(True)).exists()
+
+
 # --- calls -------------------------------------------------------------------------------------
 
 CALL_BY_ID = select(CALLS).where(CALLS.c.id == bindparam("id"))
 _CALLER, _CALLEE = USERS.alias("caller"), USERS.alias("callee")
 CALL_WITH_NAMES = (
-    select(CALLS, _CALLER.c.display_name, _CALLEE.c.display_name)
+    select(CALLS, _CALLER.c.display_name, _CALLEE.c.display_name, endpoints_of(CALLS.c.tenant_id))
     .join(_CALLER, _CALLER.c.id == CALLS.c.caller_id)
     .join(_CALLEE, _CALLEE.c.id == CALLS.c.callee_id)
     .where(CALLS.c.id == bindparam("id"))
 )
-"""A call and its parties' display names (for views and tokens) in one SELECT."""
+"""A call, its parties' display names (for views and tokens) and whether its tenant has a
+webhook endpoint, in one SELECT."""
 CALL_IN_ROOM = select(CALLS).where(
     CALLS.c.room_name == bindparam("room"), CALLS.c.status == IN_PROGRESS
 )
@@ -168,11 +174,12 @@ INVITE_LOOKUP = select(
     live_socket_of(bindparam("callee")),
     push_device_of(bindparam("callee")),
     select(TENANTS.c.recording_policy).where(TENANTS.c.id == USERS.c.tenant_id).scalar_subquery(),
+    endpoints_of(USERS.c.tenant_id),
 ).where(USERS.c.id.in_(bindparam("ids", expanding=True)))
 """Everything an invite decides on, in one round trip: both users (and their lines), the call
 this ``request_id`` already made, the caller's invites of the last minute, whether the callee
 has a live socket on any node, whether it has a push device, and each user's tenant's own
-recording policy."""
+recording policy and whether it has a webhook endpoint."""
 
 # --- presence: sockets and nodes ---------------------------------------------------------------
 
