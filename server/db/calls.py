@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Result, Row, and_, or_, select, update
+from sqlalchemy import Result, Row, Update, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -147,11 +147,32 @@ async def update_status(
 ) -> bool:
     """``UPDATE calls SET changes WHERE id = :call_id AND status = :from_status [AND guard]``;
     whether it changed the row (``False``: someone moved the call first)."""
-    condition = and_(st.CALLS.c.id == call_id, st.CALLS.c.status == from_status)
+    statement = _status_update(tuple(sorted(changes)))
     if guard is not None:
-        condition = and_(condition, guard)
-    result = await session.execute(update(st.CALLS).where(condition).values(**changes))
+        statement = statement.where(guard)
+    params = {f"new_{name}": value for name, value in changes.items()}
+    params.update(call=call_id, from_status=from_status)
+    result = await session.execute(statement, params)
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+_STATUS_UPDATES: dict[tuple[str, ...], Update] = {}
+"""The conditional UPDATE of a step, built once per set of columns it sets (a step's columns
+come from the call table, so there are a handful): building it per step cost more than
+running it."""
+
+
+def _status_update(columns: tuple[str, ...]) -> Update:
+    statement = _STATUS_UPDATES.get(columns)
+    if statement is None:
+        calls = st.CALLS.c
+        statement = (
+            update(st.CALLS)
+            .where(calls.id == bindparam("call"), calls.status == bindparam("from_status"))
+            .values({name: bindparam(f"new_{name}", type_=calls[name].type) for name in columns})
+        )
+        _STATUS_UPDATES[columns] = statement
+    return statement
 
 
 async def claim_lines(session: AsyncSession, *, call_id: str, user_ids: Sequence[str]) -> bool:
