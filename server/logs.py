@@ -31,6 +31,20 @@ class _Formatter(logging.Formatter):
         return " ".join(f"{k}={json.dumps(v, default=str)}" for k, v in fields.items())
 
 
+PER_SOCKET_MESSAGES = frozenset(
+    {"connection open", "connection closed", '%s - "WebSocket %s" [accepted]'}
+)
+"""What uvicorn (and the websockets library, on uvicorn's logger) say at INFO for every
+WebSocket that opens or closes: two lines per connect, no identity in them; a tenth of the
+server's CPU while thousands of sockets connect. Dropped unless the level is DEBUG, as HTTP
+access lines are (a refused handshake, ``... 403``, is still logged)."""
+
+
+class _NoPerSocketLines(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg in PER_SOCKET_MESSAGES)
+
+
 def configure(level: str = "INFO", fmt: str = "json") -> None:
     """Route every logger (ours, uvicorn's, SQLAlchemy's) to stderr in one format."""
     handler = logging.StreamHandler(sys.stderr)
@@ -42,3 +56,7 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    uvicorn_error = logging.getLogger("uvicorn.error")
+    uvicorn_error.filters[:] = []
+    if root.level > logging.DEBUG:
+        uvicorn_error.addFilter(_NoPerSocketLines())

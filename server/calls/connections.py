@@ -6,70 +6,112 @@ heartbeat refreshes its ``nodes`` row (every ``VOIP_PRESENCE_TTL_S / 3``).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from server.auth import Identity
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth import Identity, authenticate_socket
 from server.calls import announce, presence, recording
 from server.calls.deps import CallDeps, DeviceSocket
-from server.db import access as access_data
 from server.db import calls as call_data
 from server.db import presence as socket_data
 from server.db import users as user_data
-from voip_contract import ServerEvent
+from server.db.models import CallRow
+from server.db.users import PartyRow
+from server.errors import ServiceError
+from voip_contract import ErrorCode, ServerEvent
+
+Join = Callable[[Identity], Awaitable[None]]
+"""Puts an admitted socket in its rooms (the transport's business)."""
+
+
+async def connect(deps: CallDeps, token: str | None, dev: DeviceSocket, join: Join) -> Identity:
+    """Admit a socket presenting ``token``, or raise ``ServiceError`` (``unauthorized``: bad or
+    revoked token, disabled user; ``rate_limited``: the per-user socket cap), then as
+    :func:`connected`. One session and one round trip for the checks: the token's user, its
+    sign-in session and the user's live sockets (:func:`server.auth.authenticate_socket`).
+    ``join`` runs once admitted, before the socket's row exists: a call that rings the user
+    from then on finds the socket in its rooms, one that rang before is in ``ringing_for``."""
+    now = deps.clock.now()
+    async with deps.sessions() as session:
+        ident, sockets = await authenticate_socket(
+            session, deps.settings, token, now=now, live_since=deps.live_since(now)
+        )
+        if sockets >= deps.settings.max_sockets_per_user:
+            raise ServiceError(ErrorCode.RATE_LIMITED, "too many connections for this user")
+        await join(ident)
+        ringing, parties = await _record(deps, session, ident, dev, now)
+    await _welcome(deps, ident, dev, ringing, parties, was_offline=sockets == 0)
+    return ident
 
 
 async def connected(deps: CallDeps, ident: Identity, dev: DeviceSocket) -> None:
-    """Record the socket; ring it again for every call still ringing for this user; a
-    named device that placed a call still ringing takes it over (``accepted`` comes here)."""
+    """Record the socket of ``ident`` (already authenticated); ring it again for every call
+    still ringing for this user; a named device that placed a call still ringing takes it over
+    (``accepted`` comes here); publish the user's presence if it was offline."""
     now = deps.clock.now()
-    told = bool(await presence.heard(deps, ident.tenant_id, [ident.user_id]))
     async with deps.sessions() as session:
-        was_offline = told and not await socket_data.has_live_socket(
+        live = await socket_data.has_live_socket(
             session, user_id=ident.user_id, live_since=deps.live_since(now)
         )
-        await socket_data.add_connection(
-            session,
-            sid=dev.sid,
-            user_id=ident.user_id,
-            tenant_id=ident.tenant_id,
-            device_id=dev.device_id,
-            node_id=deps.settings.node,
-            at=now,
-            session_id=ident.session_id,
-            expires_at=ident.expires_at,
+        ringing, parties = await _record(deps, session, ident, dev, now)
+    await _welcome(deps, ident, dev, ringing, parties, was_offline=not live)
+
+
+async def _record(
+    deps: CallDeps, session: AsyncSession, ident: Identity, dev: DeviceSocket, now: datetime
+) -> tuple[list[CallRow], dict[str, PartyRow]]:
+    """The socket's row (committed), and the calls ringing for its user with their parties."""
+    await socket_data.add_connection(
+        session,
+        sid=dev.sid,
+        user_id=ident.user_id,
+        tenant_id=ident.tenant_id,
+        device_id=dev.device_id,
+        node_id=deps.settings.node,
+        at=now,
+        session_id=ident.session_id,
+        expires_at=ident.expires_at,
+    )
+    if dev.device_id != dev.sid:  # a socket-id device is new: it placed nothing
+        await call_data.follow_caller(
+            session, user_id=ident.user_id, device_id=dev.device_id, sid=dev.sid
         )
-        if dev.device_id != dev.sid:  # a socket-id device is new: it placed nothing
-            await call_data.follow_caller(
-                session, user_id=ident.user_id, device_id=dev.device_id, sid=dev.sid
-            )
-        await session.commit()
-        ringing = await call_data.ringing_for(session, callee_id=ident.user_id)
-        parties = await user_data.users_by_id(
-            session, ids={u for r in ringing for u in (r.caller_id, r.callee_id)}
-        )
+    await session.commit()
+    ringing = await call_data.ringing_for(session, callee_id=ident.user_id)
+    parties = await user_data.users_by_id(
+        session, ids={u for r in ringing for u in (r.caller_id, r.callee_id)}
+    )
+    return ringing, parties
+
+
+async def _welcome(
+    deps: CallDeps,
+    ident: Identity,
+    dev: DeviceSocket,
+    ringing: list[CallRow],
+    parties: dict[str, PartyRow],
+    *,
+    was_offline: bool,
+) -> None:
+    """Ring the new socket for the calls ringing for its user; if the user was offline, tell
+    those who can hear it (no session held: both may open one)."""
     recorded = await recording.consent(deps, ident.tenant_id) if ringing else False
     for row in ringing:
         await deps.notifier.to_socket(
             dev.sid, ServerEvent.INCOMING, announce.incoming(row, parties, recording=recorded)
         )
-    if was_offline:
+    if was_offline and await presence.heard(deps, ident.tenant_id, [ident.user_id]):
         await presence.publish(deps, ident.tenant_id, [ident.user_id])
-
-
-async def socket_count(deps: CallDeps, user_id: str) -> int:
-    """How many sockets ``user_id`` holds on live nodes."""
-    async with deps.sessions() as session:
-        return await access_data.live_socket_count(
-            session, user_id=user_id, live_since=deps.live_since()
-        )
 
 
 async def disconnected(deps: CallDeps, ident: Identity, sid: str) -> None:
     """Forget the socket; publish the user's presence if that was its last live one."""
+    told = bool(await presence.heard(deps, ident.tenant_id, [ident.user_id]))
     async with deps.sessions() as session:
         await socket_data.delete_connection(session, sid=sid)
         await session.commit()
-        told = bool(await presence.heard(deps, ident.tenant_id, [ident.user_id]))
         gone = told and not await socket_data.has_live_socket(
             session, user_id=ident.user_id, live_since=deps.live_since()
         )

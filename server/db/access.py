@@ -3,6 +3,7 @@ and the sockets that must close because of either (or because their token expire
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import case, delete, func, or_, select, update
@@ -145,10 +146,32 @@ async def active_calls_of_disabled(
     return [(r[0], r[1] if r[3] else r[2]) for r in rows]
 
 
-async def live_socket_count(session: AsyncSession, *, user_id: str, live_since: datetime) -> int:
-    """How many sockets ``user_id`` holds on nodes alive since ``live_since``."""
-    params = {"user": user_id, "live_since": live_since}
-    return int(await session.scalar(st.LIVE_SOCKET_COUNT, params) or 0)
+@dataclass(frozen=True, slots=True)
+class ConnectFacts:
+    """What a socket's connect decides on (:data:`server.db.statements.CONNECT_LOOKUP`)."""
+
+    tenant_id: str
+    email: str
+    display_name: str
+    inactive: bool
+    """The user is disabled or deleted."""
+    session_user_id: str | None
+    """The user of the sign-in session asked about, ``None`` when it is revoked or unknown."""
+    live_sockets: int
+    """The user's sockets on live nodes."""
+
+
+async def connect_facts(
+    session: AsyncSession, *, user_id: str, session_id: str | None, live_since: datetime
+) -> ConnectFacts | None:
+    """One round trip: the user (``None``: no such user), sign-in session ``session_id``'s user
+    if it is not revoked, and the user's sockets on nodes alive since ``live_since``."""
+    params = {"user": user_id, "session": session_id, "live_since": live_since}
+    row = (await session.execute(st.CONNECT_LOOKUP, params)).first()
+    if row is None:
+        return None
+    tenant_id, email, name, inactive, session_user, sockets = row
+    return ConnectFacts(tenant_id, email, name, bool(inactive), session_user, int(sockets or 0))
 
 
 async def sign_ins_since(

@@ -14,12 +14,13 @@ from collections.abc import Awaitable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Result, Row, and_, or_, select, update
+from sqlalchemy import Result, Row, Update, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from server.db import statements as st
+from server.db import webhooks as hook_data
 from server.db.models import CallRow
 from server.db.users import PartyRow
 
@@ -36,12 +37,14 @@ async def load_call(session: AsyncSession, *, call_id: str) -> CallRow | None:
 async def load_call_with_parties(
     session: AsyncSession, *, call_id: str
 ) -> tuple[CallRow, dict[str, PartyRow]] | None:
-    """The call and both parties (their names; their lines are not read) in one SELECT."""
+    """The call and both parties (their names; their lines are not read) in one SELECT, which
+    also notes whether the call's tenant has a webhook endpoint (:mod:`server.db.webhooks`)."""
     found = (await session.execute(st.CALL_WITH_NAMES, {"id": call_id})).first()
     if found is None:
         return None
-    *columns, caller_name, callee_name = found
+    *columns, caller_name, callee_name, hooked = found
     row = CallRow(**dict(zip(st.CALLS.c.keys(), columns, strict=True)))
+    hook_data.note_endpoints(session, tenant_id=row.tenant_id, any_enabled=bool(hooked))
     parties = {
         row.caller_id: PartyRow(row.caller_id, row.tenant_id, caller_name, None),
         row.callee_id: PartyRow(row.callee_id, row.tenant_id, callee_name, None),
@@ -144,11 +147,32 @@ async def update_status(
 ) -> bool:
     """``UPDATE calls SET changes WHERE id = :call_id AND status = :from_status [AND guard]``;
     whether it changed the row (``False``: someone moved the call first)."""
-    condition = and_(st.CALLS.c.id == call_id, st.CALLS.c.status == from_status)
+    statement = _status_update(tuple(sorted(changes)))
     if guard is not None:
-        condition = and_(condition, guard)
-    result = await session.execute(update(st.CALLS).where(condition).values(**changes))
+        statement = statement.where(guard)
+    params = {f"new_{name}": value for name, value in changes.items()}
+    params.update(call=call_id, from_status=from_status)
+    result = await session.execute(statement, params)
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+_STATUS_UPDATES: dict[tuple[str, ...], Update] = {}
+"""The conditional UPDATE of a step, built once per set of columns it sets (a step's columns
+come from the call table, so there are a handful): building it per step cost more than
+running it."""
+
+
+def _status_update(columns: tuple[str, ...]) -> Update:
+    statement = _STATUS_UPDATES.get(columns)
+    if statement is None:
+        calls = st.CALLS.c
+        statement = (
+            update(st.CALLS)
+            .where(calls.id == bindparam("call"), calls.status == bindparam("from_status"))
+            .values({name: bindparam(f"new_{name}", type_=calls[name].type) for name in columns})
+        )
+        _STATUS_UPDATES[columns] = statement
+    return statement
 
 
 async def claim_lines(session: AsyncSession, *, call_id: str, user_ids: Sequence[str]) -> bool:

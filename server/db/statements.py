@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 
 from server.db.models import (
+    AuthSession,
     CallEvent,
     CallRow,
     Connection,
@@ -47,6 +48,7 @@ PUSH_DEVICES = cast(Table, PushDevice.__table__)
 PUSH_OUTBOX = cast(Table, PushMessage.__table__)
 HOOKS = cast(Table, WebhookEndpoint.__table__)
 HOOK_OUTBOX = cast(Table, WebhookDelivery.__table__)
+AUTH_SESSIONS = cast(Table, AuthSession.__table__)
 
 RINGING = CallStatus.RINGING.value
 IN_PROGRESS = CallStatus.IN_PROGRESS.value
@@ -68,17 +70,23 @@ def push_device_of(user: Any) -> Exists:
     return select(PUSH_DEVICES.c.device_id).where(PUSH_DEVICES.c.user_id == user).exists()
 
 
+def endpoints_of(tenant: Any) -> Exists:
+    """Whether ``tenant`` has an enabled webhook endpoint (else a step writes no delivery)."""
+    return select(HOOKS.c.id).where(HOOKS.c.tenant_id == tenant, HOOKS.c.enabled.is_(True)).exists()
+
+
 # --- calls -------------------------------------------------------------------------------------
 
 CALL_BY_ID = select(CALLS).where(CALLS.c.id == bindparam("id"))
 _CALLER, _CALLEE = USERS.alias("caller"), USERS.alias("callee")
 CALL_WITH_NAMES = (
-    select(CALLS, _CALLER.c.display_name, _CALLEE.c.display_name)
+    select(CALLS, _CALLER.c.display_name, _CALLEE.c.display_name, endpoints_of(CALLS.c.tenant_id))
     .join(_CALLER, _CALLER.c.id == CALLS.c.caller_id)
     .join(_CALLEE, _CALLEE.c.id == CALLS.c.callee_id)
     .where(CALLS.c.id == bindparam("id"))
 )
-"""A call and its parties' display names (for views and tokens) in one SELECT."""
+"""A call, its parties' display names (for views and tokens) and whether its tenant has a
+webhook endpoint, in one SELECT."""
 CALL_IN_ROOM = select(CALLS).where(
     CALLS.c.room_name == bindparam("room"), CALLS.c.status == IN_PROGRESS
 )
@@ -166,11 +174,12 @@ INVITE_LOOKUP = select(
     live_socket_of(bindparam("callee")),
     push_device_of(bindparam("callee")),
     select(TENANTS.c.recording_policy).where(TENANTS.c.id == USERS.c.tenant_id).scalar_subquery(),
+    endpoints_of(USERS.c.tenant_id),
 ).where(USERS.c.id.in_(bindparam("ids", expanding=True)))
 """Everything an invite decides on, in one round trip: both users (and their lines), the call
 this ``request_id`` already made, the caller's invites of the last minute, whether the callee
 has a live socket on any node, whether it has a push device, and each user's tenant's own
-recording policy."""
+recording policy and whether it has a webhook endpoint."""
 
 # --- presence: sockets and nodes ---------------------------------------------------------------
 
@@ -195,6 +204,19 @@ LIVE_SOCKET_COUNT = (
     .where(CONNECTIONS.c.user_id == bindparam("user"), NODES.c.last_seen >= bindparam("live_since"))
 )
 """How many sockets a user holds on live nodes (the per-user cap, checked at every connect)."""
+CONNECT_LOOKUP = select(
+    USERS.c.tenant_id,
+    USERS.c.email,
+    USERS.c.display_name,
+    USERS.c.disabled_at.is_not(None) | USERS.c.deleted_at.is_not(None),
+    select(AUTH_SESSIONS.c.user_id)
+    .where(AUTH_SESSIONS.c.id == bindparam("session"), AUTH_SESSIONS.c.revoked_at.is_(None))
+    .scalar_subquery(),
+    LIVE_SOCKET_COUNT.scalar_subquery(),
+).where(USERS.c.id == bindparam("user"))
+"""Everything a socket's connect decides on, in one round trip: the token's user (and whether
+it is disabled or deleted), the user of the token's sign-in session if that is not revoked, and
+how many sockets the user holds on live nodes (the per-user cap; none: it comes online)."""
 INSERT_CONNECTION = insert(CONNECTIONS)
 DELETE_CONNECTION = delete(CONNECTIONS).where(CONNECTIONS.c.sid == bindparam("sid"))
 TOUCH_NODE = update(NODES).where(NODES.c.id == bindparam("node")).values(last_seen=bindparam("at"))

@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import statements as st
+from server.db import webhooks as hook_data
 from server.db.models import User
 
 
@@ -51,7 +52,8 @@ async def invite_facts(
     live_since: datetime,
 ) -> InviteFacts:
     """One round trip: both users, the call of this request, recent invites, the callee's
-    sockets and push devices, the caller's tenant's recording policy."""
+    sockets and push devices, the caller's tenant's recording policy (and whether it has a
+    webhook endpoint, noted on the session: :mod:`server.db.webhooks`)."""
     params = {
         "ids": sorted((caller_id, callee_id)),
         "me": caller_id,
@@ -65,7 +67,10 @@ async def invite_facts(
     if not found:
         return InviteFacts(users, None, 0, False)
     existing, recent, live, pushable = found[0][4:8]
-    policy = next((r[8] for r in found if r[0] == caller_id), None)
+    mine = next((r for r in found if r[0] == caller_id), None)
+    policy = None if mine is None else mine[8]
+    if mine is not None:
+        hook_data.note_endpoints(session, tenant_id=mine[1], any_enabled=bool(mine[9]))
     own = None if policy is None else str(policy)
     return InviteFacts(users, existing, int(recent or 0), bool(live), bool(pushable), own)
 

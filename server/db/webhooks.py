@@ -104,6 +104,28 @@ class Attempt:
     secret: str
 
 
+_NO_ENDPOINTS = "webhooks: tenants without endpoints"
+"""``session.info`` key: the tenants a SELECT of this session found without an enabled
+endpoint (:func:`note_endpoints`)."""
+
+
+def note_endpoints(session: AsyncSession, *, tenant_id: str, any_enabled: bool) -> None:
+    """What a SELECT of the step's own transaction read: whether ``tenant_id`` has an enabled
+    endpoint. :func:`may_deliver` then spares the step its INSERT when it has none."""
+    if not any_enabled:
+        session.info.setdefault(_NO_ENDPOINTS, set()).add(tenant_id)
+
+
+def may_deliver(session: AsyncSession, *, tenant_id: str) -> bool:
+    """Whether an event of ``tenant_id`` may have an endpoint to go to: not when this session
+    read that it has none (once: the note is used up, a later step reads again)."""
+    noted: set[str] | None = session.info.get(_NO_ENDPOINTS)
+    if noted is None or tenant_id not in noted:
+        return True
+    noted.discard(tenant_id)
+    return False
+
+
 async def enqueue(
     session: AsyncSession,
     *,

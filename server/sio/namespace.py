@@ -121,18 +121,21 @@ class CallNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             raise socketio.exceptions.ConnectionRefusedError(
                 "invalid_payload: bad device_id"
             ) from exc
-        ident = await self._authenticate(auth.get("token"))
-        if await connections.socket_count(self._deps, ident.user_id) >= (
-            self._deps.settings.max_sockets_per_user
-        ):
-            raise socketio.exceptions.ConnectionRefusedError(
-                "rate_limited: too many connections for this user"
-            )
+        token = auth.get("token")
         dev = DeviceSocket(sid=sid, device_id=device_id or sid)
-        await self.save_session(sid, {"ident": ident, "device": dev})
-        await self.enter_room(sid, user_room(ident.user_id))
-        await self.enter_room(sid, tenant_room(ident.tenant_id))
-        await connections.connected(self._deps, ident, dev)
+
+        async def join(ident: Identity) -> None:
+            await self.save_session(sid, {"ident": ident, "device": dev})
+            await self.enter_room(sid, user_room(ident.user_id))
+            await self.enter_room(sid, tenant_room(ident.tenant_id))
+
+        try:
+            text = token if isinstance(token, str) else None
+            await connections.connect(self._deps, text, dev, join)
+        except ServiceError as exc:
+            raise socketio.exceptions.ConnectionRefusedError(
+                f"{exc.code.value}: {exc.message}"
+            ) from exc
 
     async def _authenticate(self, token: Any) -> Identity:
         deps = self._deps

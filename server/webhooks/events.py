@@ -102,6 +102,8 @@ async def enqueue(
     """Write ``event_type`` about ``row`` (after ``changes``; ``more`` beside the call in
     ``data``) for every endpoint that wants it, in the caller's transaction; whether any does
     (the sender need not look otherwise)."""
+    if not hook_data.may_deliver(session, tenant_id=row.tenant_id):
+        return False  # the step's own SELECT found no endpoint: nothing to write
     data = {"call": call_record(row, changes), **(more or {})}
     body = {"type": event_type, "timestamp": _time(at), "data": data}
     return await hook_data.enqueue(
