@@ -38,6 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import m2e_parts
 from tests.support import netns
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,6 +178,11 @@ def bursts(
 
 def delays_ms(recorded: Any, onsets: list[int]) -> list[float]:
     """For each burst played at ``onset``, when its envelope crossed half its peak, heard."""
+    return [delay for _, delay in heard_bursts(recorded, onsets)]
+
+
+def heard_bursts(recorded: Any, onsets: list[int]) -> list[tuple[int, float]]:
+    """``(onset, delay ms)`` of each burst heard."""
     import numpy as np
 
     x = np.abs(recorded.astype(np.float64))
@@ -189,7 +195,7 @@ def delays_ms(recorded: Any, onsets: list[int]) -> list[float]:
             continue
         # the played envelope crosses half its peak 1/4 of the way in (Hann window)
         crossing = int(np.argmax(window > window.max() / 2))
-        found.append((crossing - int(0.06 * RATE / 4)) / RATE * 1000)
+        found.append((onset, (crossing - int(0.06 * RATE / 4)) / RATE * 1000))
     return found
 
 
@@ -199,14 +205,24 @@ def cpu_seconds(pid: int) -> float:
 
 
 VARIANTS: dict[str, dict[str, str]] = {
-    "A: 20 ms blocks, latency high, capture backlog uncapped (before)": {
-        "VOIP_AUDIO_TUNING": "block_frames=2,latency=high,max_capture_frames=50"
+    "A4: 20 ms blocks, latency high, SDK source queue 60 ms, no trim (before)": {
+        "VOIP_AUDIO_TUNING": "block_frames=2,latency=high,source_queue_ms=60,trim_window_ms=0"
     },
-    "A4: A, capture backlog capped at 40 ms (now)": {
-        "VOIP_AUDIO_TUNING": "block_frames=2,latency=high,max_capture_frames=4"
+    "T: A4 + speaker backlog trimmed (500 ms window, 1 frame spare)": {
+        "VOIP_AUDIO_TUNING": "block_frames=2,latency=high,source_queue_ms=60,"
+        "trim_window_ms=500,playout_spare_frames=1"
     },
-    "B4: A4 + 10 ms blocks, latency low": {
-        "VOIP_AUDIO_TUNING": "block_frames=1,latency=low,max_capture_frames=4"
+    "T10: T, SDK source queue 10 ms": {
+        "VOIP_AUDIO_TUNING": "block_frames=2,latency=high,source_queue_ms=10,"
+        "trim_window_ms=500,playout_spare_frames=1"
+    },
+    "T0: T, SDK source queue 0": {
+        "VOIP_AUDIO_TUNING": "block_frames=2,latency=high,source_queue_ms=0,"
+        "trim_window_ms=500,playout_spare_frames=1"
+    },
+    "BT10: T10 + 10 ms blocks, latency low": {
+        "VOIP_AUDIO_TUNING": "block_frames=1,latency=low,source_queue_ms=10,"
+        "trim_window_ms=500,playout_spare_frames=1"
     },
     "P: the SDK's platform audio (WebRTC ADM, its AEC)": {"AUDIO_FLAG": "--platform-audio"},
 }
@@ -214,25 +230,37 @@ VARIANTS: dict[str, dict[str, str]] = {
 the mouth-to-ear measurement uses one, in turns, so the machine's load falls on all alike."""
 
 
-async def mouth_to_ear(url: str, seconds: float, rounds: int = 1) -> dict[str, Any]:
-    """Per variant: every burst's delay over ``rounds`` runs, and the softphones' own
-    breakdown (``audio_stats``)."""
+async def mouth_to_ear(
+    url: str, seconds: float, rounds: int = 1, variants: list[str] | None = None
+) -> dict[str, Any]:
+    """Per variant (``variants``: their keys, default all): every burst's delay over ``rounds``
+    runs, the softphones' own breakdown (``audio_stats``) and each burst's path
+    (:mod:`bench.m2e_parts`)."""
     from tests.engine import pulse
 
     why = pulse.available()
     if why:
         return {"skipped": why}
     sinks = ["alice_mic", "alice_spk", "bob_mic", "bob_spk"]
-    results: dict[str, Any] = {name: {"delays": [], "p50s": [], "stats": []} for name in VARIANTS}
+    chosen = {
+        name: extra
+        for name, extra in VARIANTS.items()
+        if variants is None or name.split(":")[0] in variants
+    }
+    results: dict[str, Any] = {
+        name: {"delays": [], "p50s": [], "stats": [], "paths": [], "pulse": []} for name in chosen
+    }
     with pulse.running_pulse(sinks) as pa:
         for _ in range(rounds):
-            for name, extra in VARIANTS.items():
+            for name, extra in chosen.items():
                 run = await _one_run(url, seconds, pa, extra)
                 entry = results[name]
                 entry["delays"] += run["delays"]
                 if run["delays"]:
                     entry["p50s"].append(pct(run["delays"], 0.5))
                 entry["stats"] += run["stats"]
+                entry["paths"] += run["paths"]
+                entry["pulse"].append(run["pulse"])
                 entry["bursts"] = entry.get("bursts", 0) + run["bursts"]
                 for key in ("stream_latency_ms", "cpu_alice", "cpu_bob"):
                     entry[key] = run[key]
@@ -249,7 +277,12 @@ async def _one_run(url: str, seconds: float, pa: Any, extra: dict[str, str]) -> 
             *(sys.executable, "-m", "voip_app.softphone", "--server", url),
             *("--email", email, "--password", "demo-password", flag, *args),
         ]
-        env = {**pa.env(source=mic, sink=spk), **extra, "VOIP_AUDIO_STATS_S": "1"}
+        env = {
+            **pa.env(source=mic, sink=spk),
+            **extra,
+            "VOIP_AUDIO_STATS_S": "1",
+            "VOIP_AUDIO_TRACE": "1",
+        }
         return asyncio.create_subprocess_exec(*cmd, env=env, stdout=asyncio.subprocess.PIPE)
 
     bob = await phone("bob@acme.test", "bob_mic.monitor", "bob_spk", "--auto-answer")
@@ -271,7 +304,12 @@ async def _one_run(url: str, seconds: float, pa: Any, extra: dict[str, str]) -> 
         import sounddevice as sd
 
         signal, onsets = bursts(seconds)
-        recorded, latency = await asyncio.to_thread(_playrec, sd, signal)
+        clock = m2e_parts.StreamClock()
+        playing = asyncio.ensure_future(asyncio.to_thread(_playrec, sd, signal, clock))
+        await asyncio.sleep(seconds / 2)
+        pids = {alice.pid: "alice", bob.pid: "bob"}
+        pulse_figures = await asyncio.to_thread(m2e_parts.pulse_latencies, pa.pactl, pids)
+        recorded, latency = await playing
         wall = time.monotonic() - wall0
         cpu = {p.pid: (cpu_seconds(p.pid) - cpu0[p.pid]) / wall for p in (alice, bob)}
     finally:
@@ -286,12 +324,18 @@ async def _one_run(url: str, seconds: float, pa: Any, extra: dict[str, str]) -> 
                 out, _ = await proc.communicate()
             outputs[who] = out.decode(errors="replace").splitlines()
     stats = []
+    marks: dict[str, list[tuple[str, float]]] = {}
     for who, lines in outputs.items():
         last = [json.loads(x) for x in lines if '"audio_stats"' in x]
         if last:
             stats.append({"who": who, "input": last[-1]["input"], "output": last[-1]["output"]})
+        traced = [json.loads(x)["marks"] for x in lines if '"audio_trace"' in x]
+        marks[who] = [(stage, float(t)) for batch in traced for stage, t in batch]
+    heard = heard_bursts(recorded, onsets)
     return {
-        "delays": delays_ms(recorded, onsets),
+        "delays": [delay for _, delay in heard],
+        "paths": m2e_parts.burst_paths(clock, heard, marks),
+        "pulse": pulse_figures,
         "bursts": len(onsets),
         "stream_latency_ms": latency,
         "cpu_alice": cpu[alice.pid],
@@ -300,7 +344,7 @@ async def _one_run(url: str, seconds: float, pa: Any, extra: dict[str, str]) -> 
     }
 
 
-def _playrec(sd: Any, signal: Any) -> tuple[Any, float]:
+def _playrec(sd: Any, signal: Any, clock: m2e_parts.StreamClock) -> tuple[Any, float]:
     import numpy as np
 
     recorded = np.zeros_like(signal)
@@ -308,6 +352,7 @@ def _playrec(sd: Any, signal: Any) -> tuple[Any, float]:
 
     def callback(indata: Any, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
         nonlocal position
+        clock.note(position, time.monotonic(), time_info)
         chunk = signal[position : position + frames]
         outdata[: len(chunk), 0] = chunk
         outdata[len(chunk) :, 0] = 0
@@ -341,9 +386,9 @@ def report(
         f"Machine: {os.cpu_count()} CPU, Python {platform.python_version()}, load average at "
         f"the end {load}; server, devsfu and both clients share it.",
         "",
-        f"| answer -> first remote audio ({calls} calls) | p50 | max |",
-        "|---|---|---|",
     ]
+    if answers:
+        lines += [f"| answer -> first remote audio ({calls} calls) | p50 | max |", "|---|---|---|"]
     rows = [
         (f"{who}{how}", values)
         for how, (callee, caller) in answers.items()
@@ -354,12 +399,13 @@ def report(
             lines.append(f"| {label} | {pct(values, 0.5):.0f} ms | {max(values):.0f} ms |")
         else:
             lines.append(f"| {label} | not heard | |")
-    lines += [
-        "",
-        f"In-process client CPU during a call (tone, no devices): {inproc_cpu:.0%} of a "
-        "core per client.",
-        "",
-    ]
+    if answers:
+        lines += [
+            "",
+            f"In-process client CPU during a call (tone, no devices): {inproc_cpu:.0%} of a "
+            "core per client.",
+            "",
+        ]
     if "skipped" in m2e:
         lines.append(f"Mouth-to-ear with devices: skipped ({m2e['skipped']}).")
         return "\n".join(lines)
@@ -385,14 +431,15 @@ def report(
         "Where it goes, per variant (the softphones' own figures, mean of both ends: PortAudio's "
         "reported latency of the stream, the backlog in this process, the callback block):",
         "",
-        "| variant | mic: PortAudio + queue + block | speaker: PortAudio + backlog + block |",
-        "|---|---|---|",
+        "| variant | mic: PortAudio + queue + block | speaker: PortAudio + backlog + block "
+        "| speaker underruns / frames dropped | capture frames dropped |",
+        "|---|---|---|---|---|",
     ]
     for name, entry in m2e.items():
         ins = [s["input"] for s in entry["stats"]]
         outs = [s["output"] for s in entry["stats"]]
         if not ins:
-            lines.append(f"| {name} | no figures | |")
+            lines.append(f"| {name} | no figures | | | |")
             continue
 
         def mean(parts: list[dict[str, float]], key: str) -> float:
@@ -401,8 +448,18 @@ def report(
         lines.append(
             f"| {name} | {mean(ins, 'portaudio_ms'):.0f} + {mean(ins, 'backlog_ms'):.0f} + "
             f"{mean(ins, 'block_ms'):.0f} ms | {mean(outs, 'portaudio_ms'):.0f} + "
-            f"{mean(outs, 'backlog_ms'):.0f} + {mean(outs, 'block_ms'):.0f} ms |"
+            f"{mean(outs, 'backlog_ms'):.0f} + {mean(outs, 'block_ms'):.0f} ms | "
+            f"{sum(o.get('underruns', 0) for o in outs):.0f} / "
+            f"{sum(o.get('dropped', 0) for o in outs):.0f} | "
+            f"{sum(i.get('dropped', 0) for i in ins):.0f} |"
         )
+    lines += [
+        "",
+        "Part by part (`VOIP_AUDIO_TRACE`: each stage's onset of each burst, one clock; "
+        "`bench/m2e_parts.py`), medians over the bursts, ms:",
+        "",
+        *m2e_parts.parts_table(m2e),
+    ]
     any_entry = next(iter(m2e.values()))
     lines += [
         "",
@@ -606,13 +663,20 @@ def write_section(body: str, command: str) -> None:
     DOC.write_text(text)
 
 
-async def run(calls: int, seconds: float, rounds: int) -> str:
+async def run(calls: int, seconds: float, rounds: int, variants: list[str] | None = None) -> str:
     from tests.engine.stack import running_stack
 
+    answers: dict[str, tuple[list[float], list[float]]] = {}
+    cpu = 0.0
     with tempfile.TemporaryDirectory() as tmp, running_stack(Path(tmp)) as stack:
-        callee, caller, cpu = await answer_to_audio(stack.url, calls)
-        answers = {"": (callee, caller), **await answer_with_speakers(stack.url, calls)}
-        m2e = await mouth_to_ear(stack.url, seconds, rounds) if rounds else {"skipped": "0 rounds"}
+        if calls:
+            callee, caller, cpu = await answer_to_audio(stack.url, calls)
+            answers = {"": (callee, caller), **await answer_with_speakers(stack.url, calls)}
+        m2e = (
+            await mouth_to_ear(stack.url, seconds, rounds, variants)
+            if rounds
+            else {"skipped": "0 rounds"}
+        )
     return report(answers, cpu, m2e, calls)
 
 
@@ -640,11 +704,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="mouth-to-ear bursts")
     parser.add_argument("--rounds", type=int, default=3, help="mouth-to-ear runs per variant")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--variants",
+        help="mouth-to-ear variants to run, by key (e.g. A4,ST); default all",
+    )
     args = parser.parse_args()
+    variants = args.variants.split(",") if args.variants else None
+    if (variants or args.calls == 0) and not args.no_write:
+        sys.exit("--variants and --calls 0 measure a part only: use them with --no-write")
     why = netns.enter_private_netns()
     if why is not None:
         sys.exit(f"bench.client needs a private network namespace: {why}")
-    body = asyncio.run(run(args.calls, args.seconds, args.rounds))
+    body = asyncio.run(run(args.calls, args.seconds, args.rounds, variants))
     print(body)
     if not args.no_write:
         command = "python -m bench.client" + (f" --calls {args.calls}" if args.calls != 5 else "")
