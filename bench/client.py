@@ -204,26 +204,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+BEFORE = "block_frames=2,latency=high,pulse_latency_ms=0,source_queue_ms=60,trim_window_ms=0"
 VARIANTS: dict[str, dict[str, str]] = {
     "A4: 20 ms blocks, latency high, SDK source queue 60 ms, no trim (before)": {
-        "VOIP_AUDIO_TUNING": "block_frames=2,latency=high,source_queue_ms=60,trim_window_ms=0"
+        "VOIP_AUDIO_TUNING": BEFORE
     },
-    "T: A4 + speaker backlog trimmed (500 ms window, 1 frame spare)": {
-        "VOIP_AUDIO_TUNING": "block_frames=2,latency=high,source_queue_ms=60,"
-        "trim_window_ms=500,playout_spare_frames=1"
+    "N: 10 ms blocks, latency low, PulseAudio 15 ms, SDK source queue 10 ms, trim (now)": {
+        "VOIP_AUDIO_TUNING": ""
     },
-    "T10: T, SDK source queue 10 ms": {
-        "VOIP_AUDIO_TUNING": "block_frames=2,latency=high,source_queue_ms=10,"
-        "trim_window_ms=500,playout_spare_frames=1"
-    },
-    "T0: T, SDK source queue 0": {
-        "VOIP_AUDIO_TUNING": "block_frames=2,latency=high,source_queue_ms=0,"
-        "trim_window_ms=500,playout_spare_frames=1"
-    },
-    "BT10: T10 + 10 ms blocks, latency low": {
-        "VOIP_AUDIO_TUNING": "block_frames=1,latency=low,source_queue_ms=10,"
-        "trim_window_ms=500,playout_spare_frames=1"
-    },
+    "N60: N, SDK source queue 60 ms": {"VOIP_AUDIO_TUNING": "source_queue_ms=60"},
+    "Npa: N, PulseAudio's own latency": {"VOIP_AUDIO_TUNING": "pulse_latency_ms=0"},
+    "Ns0: N, no spare frame": {"VOIP_AUDIO_TUNING": "playout_spare_frames=0"},
     "P: the SDK's platform audio (WebRTC ADM, its AEC)": {"AUDIO_FLAG": "--platform-audio"},
 }
 """The device path's buffering, varied (``voip_app.audio.devices.AudioTuning``); each run of
@@ -267,6 +258,15 @@ async def mouth_to_ear(
     return results
 
 
+RUN_MARKS = [
+    ("alice", "mic_callback"),
+    ("alice", "source_in"),
+    ("bob", "received"),
+    ("bob", "speaker_dac"),
+]
+"""Stages whose onsets each run counts on stderr: where a run's unheard bursts were lost."""
+
+
 async def _one_run(url: str, seconds: float, pa: Any, extra: dict[str, str]) -> dict[str, Any]:
     import json
 
@@ -278,7 +278,8 @@ async def _one_run(url: str, seconds: float, pa: Any, extra: dict[str, str]) -> 
             *("--email", email, "--password", "demo-password", flag, *args),
         ]
         env = {
-            **pa.env(source=mic, sink=spk),
+            # the variant's own PulseAudio latency only (the app sets it in its process)
+            **{k: v for k, v in pa.env(source=mic, sink=spk).items() if k != "PULSE_LATENCY_MSEC"},
             **extra,
             "VOIP_AUDIO_STATS_S": "1",
             "VOIP_AUDIO_TRACE": "1",
@@ -332,6 +333,12 @@ async def _one_run(url: str, seconds: float, pa: Any, extra: dict[str, str]) -> 
         traced = [json.loads(x)["marks"] for x in lines if '"audio_trace"' in x]
         marks[who] = [(stage, float(t)) for batch in traced for stage, t in batch]
     heard = heard_bursts(recorded, onsets)
+    seen = {
+        f"{who}.{stage}": sum(1 for m in marks[who] if m[0] == stage) for who, stage in RUN_MARKS
+    }
+    print(
+        f"bench: run {extra}: {len(heard)}/{len(onsets)} heard; onsets seen {seen}", file=sys.stderr
+    )
     return {
         "delays": [delay for _, delay in heard],
         "paths": m2e_parts.burst_paths(clock, heard, marks),

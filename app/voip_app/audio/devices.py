@@ -109,6 +109,7 @@ class _Endpoint:
                 self._callback_for(loop),
                 block_frames=self.tuning.block_frames,
                 latency=self.tuning.latency,
+                pulse_latency_ms=self.tuning.pulse_latency_ms,
             )
         except MediaError as exc:
             if self._reported is not False:
@@ -286,6 +287,9 @@ class DeviceOutput(_Endpoint):
             "backlog_ms": round(self._buffer.mean_backlog_frames() * 10, 1),
             "underruns": self._buffer.underruns,
             "dropped": self._buffer.dropped,
+            "pushed": self._buffer.pushed,
+            "played": self._buffer.played,
+            "taken": self._buffer.takes,
         }
 
 

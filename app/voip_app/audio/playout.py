@@ -35,6 +35,8 @@ class PlayoutBuffer:
         """Takes that found fewer frames than asked for, once playing."""
         self.dropped = 0
         """Frames dropped as standing backlog or past the cap."""
+        self.pushed = 0
+        self.played = 0
 
     def reset(self) -> None:
         """Empty, and wait for :attr:`AudioTuning.start_frames` again (a new stream)."""
@@ -48,6 +50,7 @@ class PlayoutBuffer:
         """Queue one frame; past the cap the oldest go, down to half of it."""
         cap = self.tuning.max_playout_frames
         with self._lock:
+            self.pushed += 1
             self._frames.append(frame)
             if len(self._frames) > cap:
                 excess = len(self._frames) - cap // 2
@@ -65,6 +68,7 @@ class PlayoutBuffer:
             if len(self._frames) < need:
                 self.underruns += 1
             chunks, self._frames = self._frames[:need], self._frames[need:]
+            self.played += len(chunks)
             self._trim(need)
             return chunks
 
