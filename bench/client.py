@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import math
 import os
 import platform
@@ -212,10 +213,15 @@ VARIANTS: dict[str, dict[str, str]] = {
     "N: 10 ms blocks, latency low, PulseAudio 15 ms, SDK source queue 10 ms, trim (now)": {
         "VOIP_AUDIO_TUNING": ""
     },
-    "N60: N, SDK source queue 60 ms": {"VOIP_AUDIO_TUNING": "source_queue_ms=60"},
-    "Npa: N, PulseAudio's own latency": {"VOIP_AUDIO_TUNING": "pulse_latency_ms=0"},
     "Ns0: N, no spare frame": {"VOIP_AUDIO_TUNING": "playout_spare_frames=0"},
     "P: the SDK's platform audio (WebRTC ADM, its AEC)": {"AUDIO_FLAG": "--platform-audio"},
+}
+MORE_VARIANTS: dict[str, dict[str, str]] = {
+    "N60: N, SDK source queue 60 ms": {"VOIP_AUDIO_TUNING": "source_queue_ms=60"},
+    "Npa: N, PulseAudio's own latency": {"VOIP_AUDIO_TUNING": "pulse_latency_ms=0"},
+    "N0: N, SDK source queue 0": {"VOIP_AUDIO_TUNING": "source_queue_ms=0"},
+    "Nnt: N, speaker backlog not trimmed": {"VOIP_AUDIO_TUNING": "trim_window_ms=0"},
+    "Nh: N, 20 ms blocks and latency high": {"VOIP_AUDIO_TUNING": "block_frames=2,latency=high"},
 }
 """The device path's buffering, varied (``voip_app.audio.devices.AudioTuning``); each run of
 the mouth-to-ear measurement uses one, in turns, so the machine's load falls on all alike."""
@@ -233,19 +239,26 @@ async def mouth_to_ear(
     if why:
         return {"skipped": why}
     sinks = ["alice_mic", "alice_spk", "bob_mic", "bob_spk"]
-    chosen = {
-        name: extra
-        for name, extra in VARIANTS.items()
-        if variants is None or name.split(":")[0] in variants
-    }
+    every = {**VARIANTS, **MORE_VARIANTS}
+    chosen = (
+        VARIANTS
+        if variants is None
+        else {name: extra for name, extra in every.items() if name.split(":")[0] in variants}
+    )
     results: dict[str, Any] = {
         name: {"delays": [], "p50s": [], "stats": [], "paths": [], "pulse": []} for name in chosen
     }
     with pulse.running_pulse(sinks) as pa:
         for _ in range(rounds):
             for name, extra in chosen.items():
-                run = await _one_run(url, seconds, pa, extra)
                 entry = results[name]
+                run = await _one_run(url, seconds, pa, extra)
+                if run.get("void"):  # once more: a void run says nothing about the variant
+                    entry["void"] = entry.get("void", 0) + 1
+                    run = await _one_run(url, seconds, pa, extra)
+                if run.get("void"):
+                    entry["void"] += 1
+                    continue
                 entry["delays"] += run["delays"]
                 if run["delays"]:
                     entry["p50s"].append(pct(run["delays"], 0.5))
@@ -257,6 +270,9 @@ async def mouth_to_ear(
                     entry[key] = run[key]
     return results
 
+
+MAX_STREAM_GAP_S = 0.5
+"""A measuring stream whose callbacks stop this long has stalled: its run is void."""
 
 RUN_MARKS = [
     ("alice", "mic_callback"),
@@ -311,6 +327,8 @@ async def _one_run(url: str, seconds: float, pa: Any, extra: dict[str, str]) -> 
         pids = {alice.pid: "alice", bob.pid: "bob"}
         pulse_figures = await asyncio.to_thread(m2e_parts.pulse_latencies, pa.pactl, pids)
         recorded, latency = await playing
+        gaps = [b[1] - a[1] for a, b in itertools.pairwise(clock.blocks)]
+        void = latency < 0 or max(gaps, default=1.0) > MAX_STREAM_GAP_S
         wall = time.monotonic() - wall0
         cpu = {p.pid: (cpu_seconds(p.pid) - cpu0[p.pid]) / wall for p in (alice, bob)}
     finally:
@@ -332,7 +350,17 @@ async def _one_run(url: str, seconds: float, pa: Any, extra: dict[str, str]) -> 
             stats.append({"who": who, "input": last[-1]["input"], "output": last[-1]["output"]})
         traced = [json.loads(x)["marks"] for x in lines if '"audio_trace"' in x]
         marks[who] = [(stage, float(t)) for batch in traced for stage, t in batch]
+    if void:
+        # the measuring stream's own ALSA thread stopped (PortAudio: "ContinuePoll ... failed"):
+        # what it played and heard has holes, whatever the softphones did
+        print(f"bench: run {extra}: void, the measuring stream stalled", file=sys.stderr)
+        return {"void": True}
     heard = heard_bursts(recorded, onsets)
+    speakers = {
+        s["who"]: {k: s["output"].get(k) for k in ("pushed", "played", "taken", "dropped")}
+        for s in stats
+    }
+    print(f"bench: run {extra}: speakers {speakers}", file=sys.stderr)
     seen = {
         f"{who}.{stage}": sum(1 for m in marks[who] if m[0] == stage) for who, stage in RUN_MARKS
     }
@@ -371,7 +399,7 @@ def _playrec(sd: Any, signal: Any, clock: m2e_parts.StreamClock) -> tuple[Any, f
         deadline = time.monotonic() + len(signal) / RATE + 10
         while position < len(signal) and time.monotonic() < deadline:
             time.sleep(0.05)
-    return recorded, latency
+    return recorded, latency if position >= len(signal) else -1.0
 
 
 # --- report ------------------------------------------------------------------------------------
@@ -433,6 +461,13 @@ def report(
             )
         else:
             lines.append(f"| {name} | 0/{entry.get('bursts', 0)} | | | |")
+    voids = {name.split(":")[0]: e["void"] for name, e in m2e.items() if e.get("void")}
+    if voids:
+        lines += [
+            "",
+            "Runs void and run again (the measuring stream's own ALSA thread stalled, so it "
+            f"played and heard nothing for a while): {voids}.",
+        ]
     lines += [
         "",
         "Where it goes, per variant (the softphones' own figures, mean of both ends: PortAudio's "
@@ -713,7 +748,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument(
         "--variants",
-        help="mouth-to-ear variants to run, by key (e.g. A4,ST); default all",
+        help="mouth-to-ear variants by key (e.g. A4,N,N60; MORE_VARIANTS too); default VARIANTS",
     )
     args = parser.parse_args()
     variants = args.variants.split(",") if args.variants else None
