@@ -522,6 +522,7 @@ Earlier runs of the same command, as the code changed (the machine's load varies
 | devsfu forwards Opus unchanged (`bench.media`: 129 -> 42 ms) | 485 ms | 228 ms |
 | devsfu: `/rtc/v1` (no failed attempt first), `fast_publish` | 640 -> 350 ms | no change |
 | devsfu: tracks offered at their announce (A/B below) | 437 / 462 -> 416 / 427 ms | no change |
+| device path buffers (issue 14, A/B below: medians of runs) | no change | 268 -> 150 ms |
 
 That last row is an A/B on a busy machine (load 2 to 9): devsfu before (the SDK's `/rtc/v1`
 attempt answered 404, then `/rtc`) and after, runs alternated, 9 of each (the table of that day
@@ -533,35 +534,75 @@ waits for one (devsfu's `MediaSectionsRequirement`). Two SDK clients, join -> au
 309 ms before, 387 ms with `/rtc/v1` alone, 115 ms with `fast_publish` as livekit-server sends
 it. Mouth-to-ear varied with the load alone (236-760 ms before, 223-508 ms after).
 
-Of the mouth-to-ear time left, about 45 ms is the path through devsfu and 64 ms the measuring
-stream; the rest is PulseAudio's and PortAudio's buffering at both ends.
+**Mouth-to-ear, part by part (issue 14).** With `VOIP_AUDIO_TRACE=1` each softphone notes when
+a sound's onset (a frame above -34 dBFS after 0.3 s below) passes each stage of its path
+(`voip_app/audio/trace.py`): the microphone's converter time and callback (PortAudio's
+`inputBufferAdcTime`), after the echo canceller, read from the capture queue, `capture_frame`
+returned and the SDK queue's `queued_duration` after it, out of the far side's `AudioStream`,
+taken by the speaker's callback and its converter time (`outputBufferDacTime`). The times are
+`time.monotonic()`, one clock for every process here, and the measuring stream notes its own
+converter times per callback, so `bench/m2e_parts.py` lines every burst's stages up between
+"played into Alice's microphone" and "heard from Bob's speaker" (the "part by part" table above;
+its total leaves the measuring stream out). `pactl list sink-inputs` / `source-outputs`, read in
+the middle of each run, give PulseAudio's own buffer and device latency per softphone stream.
 
-Issue 14, the device path's parts (the variants table above; the softphones print their own
-figures, `audio_stats`). Before, the microphone's frames waited 111-232 ms (mean, two exploratory
-runs) in the app's own capture queue: a burst of PortAudio callbacks on a loaded machine built a
-backlog that the SDK's real-time source never drained, so it delayed every word for the rest of
-the call. That queue is now capped at 40 ms, oldest frames dropped (11-19 ms measured), as the
-speaker's backlog already was (33-49 ms). PortAudio reports 40 ms per stream at its "high"
-latency and 20 ms at "low"; the callback block is 20 ms (10 ms tried). The app's own share is
-then about 40 + 11 + 20 ms (microphone) + 40 + 38 + 20 ms (speaker), plus devsfu's 45 ms and the
-receiver's jitter buffer. Two exploratory runs of four variants each (10 ms blocks with "low",
-PulseAudio's `PULSE_LATENCY_MSEC=20`, a speaker that starts at one frame) could not rank them: the
-machine was at load 10-12 from other benchmarks, PortAudio's ALSA thread underran and stopped
-(the app's watcher reopened the stream after 3 s, which is why bursts go unheard), and the same
-variant's run p50s differed by 130-500 ms. So the defaults stay at 20 ms blocks and "high"
-(fewer underruns), with the capture cap. The SDK's platform audio (WebRTC's device module, its
-echo canceller, `voip-softphone --platform-audio`) works on PulseAudio here and measured 198-399 ms
-p50 in those runs against 358-481 ms for the old sounddevice settings, on a few bursts each; it
-stays an option, not the default: it does not hold device choice and hot-plug here (below).
-The 150 ms target is not shown on this machine; a quiet machine is needed to rank the
-variants (the command above does it).
-In an earlier run (load 10-11) whole runs went unheard: the capped variants lost 2 of 3 runs
-each, the old settings 1 of 3, platform audio none (14/24 bursts, 174 ms p50, runs 146-676 ms).
-Whether the capture cap plays a part in those losses (it drops only frames past 40 ms of
-backlog, so it should not) is not settled by these figures: a risk to check on a quiet machine.
+Before (the A4 column) the app's path took 193-217 ms of the 231-288 ms p50, and the parts said
+where: the speaker's backlog 39-64 ms (the cap kept it between 4 and 8 frames: frames arrive in
+bursts and leave at the same rate, so a backlog never drains), PortAudio and PulseAudio under
+the speaker 48-54 ms (PulseAudio held 47-56 ms for the "high" stream), the SDK source's queue
+26-33 ms, the network path 47-55 ms, the microphone 22-25 ms. Variants, alternated in one run
+under the bench lock (`python -m bench.client --calls 0 --rounds 3 --variants A4,N,N60,Npa,Ns0
+--no-write`; the earlier two of the three such runs had the same settings under other keys),
+load 1.0-4.6 (2 CPUs; other helpers' tests and benchmarks ran between the runs):
+
+| variant (settings beyond the row above) | p50 of each run, ms | median |
+|---|---|---|
+| A4: before | 296, 269, 268, 288, 223, 318, 241, 268, 258 | 268 |
+| speaker backlog trimmed (500 ms window, 1 spare frame) | 226, 213, 293, 356, 313 | 293 |
+| + 10 ms blocks, "low", SDK source queue 10 ms (`Npa`) | 161, 187, 189, 182, 160, 176, 164 | 176 |
+| + PulseAudio 15 ms: the new default (`N`) | 157, 137, 144, 180, 152, 147 | 150 |
+| N, no spare frame (`Ns0`) | 145, 163, 176, 164, 144, 161 | 162 |
+| N, SDK source queue 60 ms (`N60`) | 163, 161 | 162 |
+| SDK source queue 0, 20 ms blocks, "high" (`N0`: N with it) | 521, 642, 580, 278 | 580 |
+
+The trim alone did not show in the p50s at 20 ms blocks (the runs' spread, 213-356 ms, is wider
+than its 20-40 ms), though the parts show the backlog it removes; with the other changes it
+does (`Ns0`, with less spare, against `N`).
+
+What each part became (medians of the bursts, before -> N, ms): the speaker's backlog 39-64 ->
+20-21 (16-20 in the run before); under the speaker 48-54 -> 12 (PulseAudio's playback buffer
+47-56 -> 15 ms, and 30 ms at "low" without `PULSE_LATENCY_MSEC`); the microphone 22-25 -> 9;
+the SDK source 27-33 -> 23 (`capture_frame` 8 + queue 15); the network path 41-55 either way
+(`bench.media` measures 42 ms for it without devices); the parts' total 193-217 -> 116-122.
+Two parts grew or stayed, and are not the app's buffers: after the echo canceller a burst's
+onset is seen 10-20 ms later with 10 ms blocks (0 with 20 ms blocks: the APM, with its noise
+suppression and gain control, softens the first frames of a burst); echo cancellation stays on.
+The SDK's source queue (livekit's `AudioTrackSource`) holds up to twice `queue_size_ms`, and
+`capture_frame` returns at once while it holds less than `queue_size_ms`, so what a burst of
+microphone frames puts there stays all call: 26-33 ms at 60 ms, 20-23 ms at 10 ms. At 0 it sends
+each frame to the encoder as it comes, unpaced, and the far side's jitter buffer grew to 400 ms
+and more (the network part measured 405-414 ms): the queue is what paces the packets, so 10 ms.
+Trade-offs, kept as named tuning values (`voip_app/audio/tuning.py`) with why: no spare frame
+saves about 10 ms of backlog but underran 5-15 times per three runs against 0 (speaker takes
+short of frames); PulseAudio at 15 ms halves the speaker's share and leaves a loaded machine
+less time to refill it. The defaults are N: 10 ms blocks, PortAudio "low", PulseAudio 15 ms
+(`PULSE_LATENCY_MSEC`, unless the user set it), the SDK source queue 10 ms (tone and file
+sources keep 60 ms, which paces them), the speaker backlog trimmed every 500 ms to one spare
+frame, the capture queue capped at 40 ms; device choice, hot-plug, the meters and echo
+cancellation are unchanged (`tests/ui/test_audio_devices_in_browser.py`,
+`tests/ui/test_meters_in_browser.py`, `tests/engine/test_audio_devices.py`).
+
+Losses. Every whole run that went unheard in these runs (5 of 33 runs of the new variants, 0 of
+9 of A4; earlier sessions saw the same at load 10-12) followed PortAudio's "ContinuePoll ...
+StreamDirection_In failed" and showed no onset at Alice's microphone callback either: the
+measuring stream's own ALSA thread had stopped (one duplex stream: no input, no output), not
+the softphones. `bench.client` now calls such a run void (its callbacks stopped for more than
+0.5 s), runs it again and says so under the table. The speaker's "frames dropped" count both
+the trim and the cap.
 **Why the platform audio is not the default** (issue 14: "keep the faster one as the default if
-it holds device choice and hot-plug"). It is faster (141 against 235 ms p50 in a quiet run,
-156 against 287 ms above), but on this machine (livekit 1.2.1, PulseAudio 16, private daemon) it
+it holds device choice and hot-plug"). It was faster (141 against 235 ms p50 in a quiet run,
+156 against 287 ms, with the old settings) and still is, by less (the table above), but on
+this machine (livekit 1.2.1, PulseAudio 16, private daemon) it
 holds neither, so the app keeps the sounddevice path by default and `--platform-audio` stays an
 option. Tried, with evidence:
 - *Hot-plug, the only speaker unplugged mid-call* (`python -m bench.platform_hotplug`: Bob is
