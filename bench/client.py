@@ -548,14 +548,15 @@ its total leaves the measuring stream out). `pactl list sink-inputs` / `source-o
 the middle of each run, give PulseAudio's own buffer and device latency per softphone stream.
 
 Before (the A4 column) the app's path took 193-217 ms of the 231-288 ms p50, and the parts said
-where: the speaker's backlog 39-64 ms (the cap kept it between 4 and 8 frames: the speaker
-takes fewer frames than arrive, below, so it climbed back to the cap again and again), PortAudio and PulseAudio under
-the speaker 48-54 ms (PulseAudio held 47-56 ms for the "high" stream), the SDK source's queue
-26-33 ms, the network path 47-55 ms, the microphone 22-25 ms. Variants, alternated in one run
-under the bench lock (`python -m bench.client --calls 0 --rounds 3 --variants A4,N,N60,Npa,Ns0
---no-write`; the earlier two of the three such runs had the same settings under other keys;
-the last three figures of A4, N and Ns0 are the full run at the top of this section), load
-1.0-4.6 (2 CPUs; other helpers' tests and benchmarks ran between the runs):
+where: the speaker's backlog 39-64 ms (the cap kept it between 4 and 8 frames: the speaker takes
+fewer frames than arrive, below, so it climbed back to the cap again and again), PortAudio and
+PulseAudio under the speaker 48-54 ms (PulseAudio held 47-56 ms for the "high" stream), the SDK
+source's queue 26-33 ms, the network path 47-55 ms, the microphone 22-25 ms. Variants,
+alternated in one run under the bench lock (`python -m bench.client --calls 0 --rounds 3
+--variants A4,N,N60,Npa,Ns0 --no-write`; the earlier two of the three such runs had the same
+settings under other keys; the last three figures of A4, N and Ns0 are the full run at the top
+of this section), load 1.0-4.6 (2 CPUs; other helpers' tests and benchmarks ran between the
+runs):
 
 | variant (settings beyond the row above) | p50 of each run, ms | median |
 |---|---|---|
