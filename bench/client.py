@@ -210,15 +210,15 @@ VARIANTS: dict[str, dict[str, str]] = {
     "A4: 20 ms blocks, latency high, SDK source queue 60 ms, no trim (before)": {
         "VOIP_AUDIO_TUNING": BEFORE
     },
-    "N: 10 ms blocks, latency low, PulseAudio 15 ms, SDK source queue 10 ms, trim (now)": {
-        "VOIP_AUDIO_TUNING": ""
-    },
-    "Ns0: N, no spare frame": {"VOIP_AUDIO_TUNING": "playout_spare_frames=0"},
+    "N: 10 ms blocks, latency low, SDK source queue 10 ms, trim (now)": {"VOIP_AUDIO_TUNING": ""},
+    "N15: N, PulseAudio 15 ms (`PULSE_LATENCY_MSEC`)": {"VOIP_AUDIO_TUNING": "pulse_latency_ms=15"},
     "P: the SDK's platform audio (WebRTC ADM, its AEC)": {"AUDIO_FLAG": "--platform-audio"},
 }
 MORE_VARIANTS: dict[str, dict[str, str]] = {
-    "N60: N, SDK source queue 60 ms": {"VOIP_AUDIO_TUNING": "source_queue_ms=60"},
-    "Npa: N, PulseAudio's own latency": {"VOIP_AUDIO_TUNING": "pulse_latency_ms=0"},
+    "N60: N15, SDK source queue 60 ms": {
+        "VOIP_AUDIO_TUNING": "pulse_latency_ms=15,source_queue_ms=60"
+    },
+    "Ns0: N15, no spare frame": {"VOIP_AUDIO_TUNING": "pulse_latency_ms=15,playout_spare_frames=0"},
     "N0: N, SDK source queue 0": {"VOIP_AUDIO_TUNING": "source_queue_ms=0"},
     "Nnt: N, speaker backlog not trimmed": {"VOIP_AUDIO_TUNING": "trim_window_ms=0"},
     "Nh: N, 20 ms blocks and latency high": {"VOIP_AUDIO_TUNING": "block_frames=2,latency=high"},

@@ -19,10 +19,11 @@ class AudioTuning:
     latency: str | float = "low"
     """PortAudio's suggested latency (``"low"``, ``"high"`` or seconds): the ALSA buffer, and
     through it PulseAudio's (``"high"``: about 20 ms more on each side)."""
-    pulse_latency_ms: int = 15
+    pulse_latency_ms: int = 0
     """PulseAudio's buffer for this process's streams (``PULSE_LATENCY_MSEC``; 0: its own
-    choice, 30 ms at ``"low"`` here). A trade-off: 15 ms halves the speaker's share; a loaded
-    machine that cannot refill it in time underruns (a click) sooner."""
+    choice, 30 ms at ``"low"`` here). A trade-off, off by default: 15 ms took about 24 ms off
+    mouth-to-ear, but PulseAudio's ALSA plugin then underruns often enough that the speaker
+    takes only 73-88% of real time, so the app drops 1.5-2 times as many frames (gaps)."""
     start_frames: int = 2
     """Playout backlog gathered before the speaker starts."""
     max_playout_frames: int = 8
