@@ -523,7 +523,7 @@ Earlier runs of the same command, as the code changed (the machine's load varies
 | devsfu forwards Opus unchanged (`bench.media`: 129 -> 42 ms) | 485 ms | 228 ms |
 | devsfu: `/rtc/v1` (no failed attempt first), `fast_publish` | 640 -> 350 ms | no change |
 | devsfu: tracks offered at their announce (A/B below) | 437 / 462 -> 416 / 427 ms | no change |
-| device path buffers (issue 14, A/B below: medians of runs) | no change | 263 -> 152 ms |
+| device path buffers (issue 14, A/B below: medians of runs) | no change | 263 -> 176 ms |
 
 That last row is an A/B on a busy machine (load 2 to 9): devsfu before (the SDK's `/rtc/v1`
 attempt answered 404, then `/rtc`) and after, runs alternated, 9 of each (the table of that day
@@ -553,87 +553,93 @@ fewer frames than arrive, below, so it climbed back to the cap again and again),
 PulseAudio under the speaker 48-54 ms (PulseAudio held 47-56 ms for the "high" stream), the SDK
 source's queue 26-33 ms, the network path 47-55 ms, the microphone 22-25 ms. Variants,
 alternated in one run under the bench lock (`python -m bench.client --calls 0 --rounds 3
---variants A4,N,N60,Npa,Ns0 --no-write`; the earlier two of the three such runs had the same
-settings under other keys; the last three figures of A4, N and Ns0 are the full run at the top
-of this section), load 1.0-4.6 (2 CPUs; other helpers' tests and benchmarks ran between the
-runs):
+--variants A4,N,N15,N60,Ns0 --no-write` with today's keys; three such runs, whose keys were
+others then, and an earlier full run gave the last three figures of A4, `N15` and `Ns0`), load
+1.0-4.6 (2 CPUs; other helpers' tests and benchmarks ran between the runs):
 
-| variant (settings beyond the row above) | p50 of each run, ms | median |
-|---|---|---|
-| A4: before | 296, 269, 268, 288, 223, 318, 241, 268, 258, 213, 259, 248 | 263 |
-| speaker backlog trimmed (500 ms window, 1 spare frame) | 226, 213, 293, 356, 313 | 293 |
-| + 10 ms blocks, "low", SDK source queue 10 ms (`Npa`) | 161, 187, 189, 182, 160, 176, 164 | 176 |
-| + PulseAudio 15 ms: the new default (`N`) | 157, 137, 144, 180, 152, 147, 147, 171, 159 | 152 |
-| N, no spare frame (`Ns0`) | 145, 163, 176, 164, 144, 161, 149, 167, 158 | 161 |
-| N, SDK source queue 60 ms (`N60`) | 163, 161 | 162 |
-| SDK source queue 0, 20 ms blocks, "high" (`N0`: N with it) | 521, 642, 580, 278 | 580 |
+| variant (key now) | p50 of each run, ms | median | frames dropped per speaker and run |
+|---|---|---|---|
+| A4: before | 296, 269, 268, 288, 223, 318, 241, 268, 258, 213, 259, 248 | 263 | 108-128 |
+| speaker backlog trimmed (500 ms window, 1 spare frame) | 226, 213, 293, 356, 313 | 293 | 95-114 |
+| + 10 ms blocks, "low", SDK queue 10 ms (`N`) | 161, 187, 189, 182, 160, 176, 164 | 176 | 105-138 |
+| N + PulseAudio 15 ms (`N15`) | 157, 137, 144, 180, 152, 147, 147, 171, 159 | 152 | 173-246 |
+| N15, no spare frame (`Ns0`) | 145, 163, 176, 164, 144, 161, 149, 167, 158 | 161 | 131-273 |
+| N15, SDK source queue 60 ms (`N60`) | 163, 161 | 162 | 250 |
+| SDK source queue 0, 20 ms blocks, "high" | 521, 642, 580, 278 | 580 | |
 
 The trim alone did not show in the p50s at 20 ms blocks (the runs' spread, 213-356 ms, is wider
-than its 20-40 ms), though the parts show the backlog it removes; with the other changes it
-does (`Ns0`, with less spare, against `N`).
+than its 20-40 ms), though the parts show the backlog it removes.
 
 What each part became (medians of the bursts, before -> N, ms): the speaker's backlog 39-64 ->
-20-21 (16-20 in the run before); under the speaker 48-54 -> 12 (PulseAudio's playback buffer
-47-56 -> 15 ms, and 30 ms at "low" without `PULSE_LATENCY_MSEC`); the microphone 22-25 -> 9;
-the SDK source 27-33 -> 23 (`capture_frame` 8 + queue 15); the network path 41-55 either way
-(`bench.media` measures 42 ms for it without devices); the parts' total 193-217 -> 116-122.
-Two parts grew or stayed, and are not the app's buffers: after the echo canceller a burst's
-onset is seen 10-20 ms later with 10 ms blocks (0 with 20 ms blocks: the APM, with its noise
-suppression and gain control, softens the first frames of a burst); echo cancellation stays on.
-The SDK's source queue (livekit's `AudioTrackSource`) holds up to twice `queue_size_ms`, and
-`capture_frame` returns at once while it holds less than `queue_size_ms`, so what a burst of
-microphone frames puts there stays all call: 26-33 ms at 60 ms, 20-23 ms at 10 ms. At 0 it sends
-each frame to the encoder as it comes, unpaced, and the far side's jitter buffer grew to 400 ms
-and more (the network part measured 405-414 ms): the queue is what paces the packets, so 10 ms.
-Trade-offs, kept as named tuning values (`voip_app/audio/tuning.py`) with why: no spare frame
-saves about 10 ms of backlog but underran 5-15 times per three runs against 0-1 (speaker takes
-short of frames); PulseAudio at 15 ms halves the speaker's share and leaves a loaded machine
-less time to refill it. The defaults are N: 10 ms blocks, PortAudio "low", PulseAudio 15 ms
-(`PULSE_LATENCY_MSEC`, unless the user set it), the SDK source queue 10 ms (tone and file
-sources keep 60 ms, which paces them), the speaker backlog trimmed every 500 ms to one spare
-frame, the capture queue capped at 40 ms; device choice, hot-plug, the meters and echo
-cancellation are unchanged (`tests/ui/test_audio_devices_in_browser.py`,
-`tests/ui/test_meters_in_browser.py`, `tests/engine/test_audio_devices.py`).
+10-17; under the speaker 48-54 -> 23-30 (PulseAudio's playback buffer 47-56 -> 30 ms; 15 ms
+with `N15`, whose speaker part is 12-13); the microphone 22-25 -> 12-14; the SDK source 27-33 ->
+17-20 (`capture_frame` 3-8 + queue 12-14); the network path 40-55 either way (`bench.media`
+measures 42 ms for it without devices); the parts' total 193-217 -> 136-143. Two parts grew or
+stayed, and are not the app's buffers: after the echo canceller a burst's onset is seen 10-20 ms
+later with 10 ms blocks (0 with 20 ms blocks: the APM, with its noise suppression and gain
+control, softens the first frames of a burst); echo cancellation stays on. The SDK's source
+queue (livekit's `AudioTrackSource`) holds up to twice `queue_size_ms`, and `capture_frame`
+returns at once while it holds less than `queue_size_ms`, so what a burst of microphone frames
+puts there stays all call: 26-33 ms at 60 ms, 17-23 ms at 10 ms. At 0 it sends each frame to the
+encoder as it comes, unpaced, and the far side's jitter buffer grew to 400 ms and more (the
+network part measured 405-414 ms): the queue is what paces the packets, so 10 ms.
 
-**Where the rest goes, and why it does not go here.** The new default measures 137-180 ms p50
-per run (median 152 ms of nine runs; 159 ms in the full run above), so 150 ms is met in about
-half the runs, not reliably. Of the full run's N figures: the network path 49 ms (the SDK's
-encoder and 20 ms Opus frames, devsfu, the far side's jitter buffer and `AudioStream`:
-`bench.media` measures 42 ms for it with no devices; the app has no setting for it, the SDK no
-playout-delay one), the SDK source 21 ms (its queue paces the packets, above; below 10 ms it
-cannot be set), the speaker's backlog 21 ms (one spare frame against underruns; 12 ms without,
-at 7 underruns against 1), the echo canceller's 11 ms on onsets (it stays on), PortAudio and
-PulseAudio 13 + 13 ms at both ends (the smallest that did not underrun more), and what the
-measuring stream adds beyond the parts' total (its own converters, 64 ms as PortAudio reports
-them; the null sinks it shares with the softphones run at their latency, so its share moves with
-the variant: 21-41 ms in the last two runs, 95-124 ms for the old settings in one before). The
-platform audio measured 116-126 ms in quieter runs (154 ms in the one run above that its
-measuring stream did not void); its own device path is 10-20 ms shorter than the default's, and
-it is not the default for the reasons below. Going further on this path would take the SDK's
-queue out (sending frames paced by the app's own clock instead), a speaker that trims to no
-spare with a jitter estimate of its own, or PortAudio's PulseAudio host API (Debian's PortAudio
-19.6 here reaches PulseAudio through ALSA's plugin only).
+Trade-offs, kept as named tuning values (`voip_app/audio/tuning.py`) with why. PulseAudio at 15
+ms (`pulse_latency_ms=15`, `N15`) is the fastest variant measured, 24 ms under `N`, but not the
+default: it costs losses. With it the speaker's stream took fewer frames still (below), and the
+app dropped 1.5-2 times as many frames as before or with `N` (173-246 per speaker and run against
+105-138); alone on a null sink, PortAudio's stream at "low" ran at 0.93 of real time with
+PulseAudio's own latency and at 0.73 with 15 ms, ALSA reporting underruns (10 s each, under the
+bench lock). No spare frame (`Ns0`) saves about 10 ms of backlog but underran 5-15 times per
+three runs against 0-1 (speaker takes short of frames). The defaults are `N`: 10 ms blocks,
+PortAudio "low", PulseAudio's own latency, the SDK source queue 10 ms (tone and file sources
+keep 60 ms, which paces them), the speaker backlog trimmed every 500 ms to one spare frame, the
+capture queue capped at 40 ms; device choice, hot-plug, the meters and echo cancellation are
+unchanged (`tests/ui/test_audio_devices_in_browser.py`, `tests/ui/test_meters_in_browser.py`,
+`tests/engine/test_audio_devices.py`).
+
+**Where the rest goes, and why it does not go here.** The default measures 160-189 ms p50 per
+run (median 176 ms of seven runs; FINAL_N in the full run above): 150 ms is not met on the
+default path; `N15` meets it in about half its runs (137-180 ms, median 152) at the cost of
+dropped frames. Of `N`'s parts: the network path 40-48 ms (the SDK's encoder and 20 ms Opus
+frames, devsfu, the far side's jitter buffer and `AudioStream`: `bench.media` measures 42 ms for
+it with no devices; the app has no setting for it, the SDK no playout-delay one), PortAudio and
+PulseAudio under the speaker 23-30 ms (PulseAudio keeps 30 ms for a "low" stream; less is the
+`N15` trade-off), the echo canceller's 20 ms on onsets (it stays on), the SDK source 17-20 ms
+(its queue paces the packets; 10 ms is the least that does), the speaker's backlog 10-17 ms (one
+spare frame against underruns), the microphone 12-14 ms, and what the measuring stream adds
+beyond the parts' total (its own converters, 64 ms as PortAudio reports them; the null sinks it
+shares with the softphones run at their latency, so its share moves with the variant: 21-41 ms
+in the last two A/B runs, 95-124 ms for the old settings in one before). The platform audio
+measured 116-126 ms in quieter runs (154 ms in the one run of an earlier full run that its
+measuring stream did not void); it is not the default for the reasons below. Going further on
+this path would take a sound path without the dropped frames below (then PulseAudio at 15 ms
+could be the default), the SDK's queue out (frames paced by the app's own clock instead), a
+speaker that trims to no spare with a jitter estimate of its own, or PortAudio's PulseAudio host
+API (Debian's PortAudio 19.6 here reaches PulseAudio through ALSA's plugin only).
 
 **The speaker's dropped frames** (a finding, before and after alike, not fixed here). The
-speaker's stream takes about 89% of the frames that arrive: in the full run's A4 and N runs,
-per softphone and run, 1,080-1,101 frames were pushed and 952-998 played (479-502 callbacks of
-20 ms with the old settings, 958-982 of 10 ms with the new; one N run's Alice played 667), with
-at most one callback short of frames; the cap (before) or the trim (now) dropped the rest,
-85-132 frames (0.9-1.3 s) per run (417 in that one), about one 10 ms frame in nine.
-The frames arrive at 100 a second (the far side's microphone paces them); where PortAudio, ALSA's
-PulseAudio plugin and the null sink lose the time is not found in this session. The bursts are
+speaker's stream takes about 89% of the frames that arrive: in an earlier full run's A4 and
+`N15` runs, per softphone and run, 1,080-1,101 frames were pushed and 952-998 played (479-502
+callbacks of 20 ms with the old settings, 958-982 of 10 ms with `N15`; in one run Alice's
+speaker played 667), with at most one callback short of frames; the cap (before) or the trim
+(now) dropped the rest, 85-132 frames (0.9-1.3 s) per run (417 in that one), about one 10 ms
+frame in nine. The frames arrive at 100 a second (the far side's microphone paces them). The
+speaker's own stream runs slow: alone on a null sink (no call), PortAudio's stream took 0.93 of
+real time at "low" and "high" and 0.73 with `PULSE_LATENCY_MSEC=15`, ALSA's PulseAudio plugin
+reporting underruns; why that plugin loses the time is not found in this session. The bursts are
 heard either way; in speech each dropped frame is a 10 ms gap.
 
-Losses. Every whole run that went unheard in the A/B runs (5 of 33 runs of the new variants, 0 of
-9 of A4; earlier sessions saw the same at load 10-12) followed PortAudio's "ContinuePoll ...
+Losses. Every whole run that went unheard in the A/B runs (5 of 33 runs of the new variants, 0
+of 9 of A4; earlier sessions saw the same at load 10-12) followed PortAudio's "ContinuePoll ...
 StreamDirection_In failed" and showed no onset at Alice's microphone callback either: the
-measuring stream's own ALSA thread had stopped (one duplex stream: no input, no output), not
-the softphones. `bench.client` now calls such a run void (the stream did not finish, or its
-callbacks stopped for more than 2 s), runs it again and says so under the table; the full run
-above used 0.5 s and voided 7 of 19 runs (4 of 5 of the platform audio's), so later runs use
-2 s. In that run one run of Ns0 lost 9 of 10 bursts for another reason: Bob's softphone printed
-no figures at all (its process had died), and Alice's speaker played 275 of 1,099 frames.
-The speaker's "frames dropped" count both the trim and the cap.
+measuring stream's own ALSA thread had stopped (one duplex stream: no input, no output), not the
+softphones. `bench.client` now calls such a run void (the stream did not finish, or its
+callbacks stopped for more than 2 s), runs it again and says so under the table; an earlier full
+run used 0.5 s and voided 7 of 19 runs (4 of 5 of the platform audio's), so later runs use 2 s.
+In that run one run of `Ns0` lost 9 of 10 bursts for another reason: Bob's softphone printed no
+figures at all (its process had died), and Alice's speaker played 275 of 1,099 frames. The
+speaker's "frames dropped" count both the trim and the cap.
 
 **Why the platform audio is not the default** (issue 14: "keep the faster one as the default if
 it holds device choice and hot-plug"). It was faster (141 against 235 ms p50 in a quiet run,
