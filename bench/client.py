@@ -523,7 +523,7 @@ Earlier runs of the same command, as the code changed (the machine's load varies
 | devsfu forwards Opus unchanged (`bench.media`: 129 -> 42 ms) | 485 ms | 228 ms |
 | devsfu: `/rtc/v1` (no failed attempt first), `fast_publish` | 640 -> 350 ms | no change |
 | devsfu: tracks offered at their announce (A/B below) | 437 / 462 -> 416 / 427 ms | no change |
-| device path buffers (issue 14, A/B below: medians of runs) | no change | 263 -> 176 ms |
+| device path buffers (issue 14, A/B below: medians of runs) | no change | 258 -> 170 ms |
 
 That last row is an A/B on a busy machine (load 2 to 9): devsfu before (the SDK's `/rtc/v1`
 attempt answered 404, then `/rtc`) and after, runs alternated, 9 of each (the table of that day
@@ -553,28 +553,29 @@ fewer frames than arrive, below, so it climbed back to the cap again and again),
 PulseAudio under the speaker 48-54 ms (PulseAudio held 47-56 ms for the "high" stream), the SDK
 source's queue 26-33 ms, the network path 47-55 ms, the microphone 22-25 ms. Variants,
 alternated in one run under the bench lock (`python -m bench.client --calls 0 --rounds 3
---variants A4,N,N15,N60,Ns0 --no-write` with today's keys; three such runs, whose keys were
-others then, and an earlier full run gave the last three figures of A4, `N15` and `Ns0`), load
+--variants A4,N,N15,N60,Ns0 --no-write` with today's keys: three such runs, whose keys were
+others then; the last three figures of A4, `N` and `N15` are the full run at the top, the three
+before them of A4, `N15` and `Ns0` an earlier full run's), load
 1.0-4.6 (2 CPUs; other helpers' tests and benchmarks ran between the runs):
 
-| variant (key now) | p50 of each run, ms | median | frames dropped per speaker and run |
+| variant (key now) | p50 of each run, ms | median | frames dropped per speaker, run |
 |---|---|---|---|
-| A4: before | 296, 269, 268, 288, 223, 318, 241, 268, 258, 213, 259, 248 | 263 | 108-128 |
-| speaker backlog trimmed (500 ms window, 1 spare frame) | 226, 213, 293, 356, 313 | 293 | 95-114 |
-| + 10 ms blocks, "low", SDK queue 10 ms (`N`) | 161, 187, 189, 182, 160, 176, 164 | 176 | 105-138 |
-| N + PulseAudio 15 ms (`N15`) | 157, 137, 144, 180, 152, 147, 147, 171, 159 | 152 | 173-246 |
-| N15, no spare frame (`Ns0`) | 145, 163, 176, 164, 144, 161, 149, 167, 158 | 161 | 131-273 |
-| N15, SDK source queue 60 ms (`N60`) | 163, 161 | 162 | 250 |
-| SDK source queue 0, 20 ms blocks, "high" | 521, 642, 580, 278 | 580 | |
+| A4: before | 296,269,268,288,223,318,241,268,258,213,259,248,253,258,223 | 258 | 108-137 |
+| speaker backlog trimmed (500 ms window, 1 spare frame) | 226,213,293,356,313 | 293 | 95-114 |
+| + 10 ms blocks, "low", SDK 10 ms: `N` | 161,187,189,182,160,176,164,154,195,157 | 170 | 105-138 |
+| N + 15 ms PulseAudio (`N15`) | 157,137,144,180,152,147,147,171,159,149,159,163 | 155 | 173-246 |
+| N15, no spare frame (`Ns0`) | 145,163,176,164,144,161,149,167,158 | 161 | 131-273 |
+| N15, SDK source queue 60 ms (`N60`) | 163,161 | 162 | 250 |
+| SDK source queue 0, 20 ms blocks, "high" | 521,642,580,278 | 580 | |
 
 The trim alone did not show in the p50s at 20 ms blocks (the runs' spread, 213-356 ms, is wider
 than its 20-40 ms), though the parts show the backlog it removes.
 
 What each part became (medians of the bursts, before -> N, ms): the speaker's backlog 39-64 ->
-10-17; under the speaker 48-54 -> 23-30 (PulseAudio's playback buffer 47-56 -> 30 ms; 15 ms
-with `N15`, whose speaker part is 12-13); the microphone 22-25 -> 12-14; the SDK source 27-33 ->
-17-20 (`capture_frame` 3-8 + queue 12-14); the network path 40-55 either way (`bench.media`
-measures 42 ms for it without devices); the parts' total 193-217 -> 136-143. Two parts grew or
+10-18; under the speaker 48-54 -> 23-30 (PulseAudio's playback buffer 47-56 -> 30 ms; 15 ms
+with `N15`, whose speaker part is 12-13); the microphone 22-26 -> 9-14; the SDK source 27-33 ->
+17-25 (`capture_frame` 3-8 + queue 12-17); the network path 38-56 either way (`bench.media`
+measures 42 ms for it without devices); the parts' total 179-217 -> 133-143. Two parts grew or
 stayed, and are not the app's buffers: after the echo canceller a burst's onset is seen 10-20 ms
 later with 10 ms blocks (0 with 20 ms blocks: the APM, with its noise suppression and gain
 control, softens the first frames of a burst); echo cancellation stays on. The SDK's source
@@ -598,37 +599,38 @@ capture queue capped at 40 ms; device choice, hot-plug, the meters and echo canc
 unchanged (`tests/ui/test_audio_devices_in_browser.py`, `tests/ui/test_meters_in_browser.py`,
 `tests/engine/test_audio_devices.py`).
 
-**Where the rest goes, and why it does not go here.** The default measures 160-189 ms p50 per
-run (median 176 ms of seven runs; FINAL_N in the full run above): 150 ms is not met on the
-default path; `N15` meets it in about half its runs (137-180 ms, median 152) at the cost of
-dropped frames. Of `N`'s parts: the network path 40-48 ms (the SDK's encoder and 20 ms Opus
-frames, devsfu, the far side's jitter buffer and `AudioStream`: `bench.media` measures 42 ms for
-it with no devices; the app has no setting for it, the SDK no playout-delay one), PortAudio and
-PulseAudio under the speaker 23-30 ms (PulseAudio keeps 30 ms for a "low" stream; less is the
-`N15` trade-off), the echo canceller's 20 ms on onsets (it stays on), the SDK source 17-20 ms
-(its queue paces the packets; 10 ms is the least that does), the speaker's backlog 10-17 ms (one
-spare frame against underruns), the microphone 12-14 ms, and what the measuring stream adds
-beyond the parts' total (its own converters, 64 ms as PortAudio reports them; the null sinks it
-shares with the softphones run at their latency, so its share moves with the variant: 21-41 ms
-in the last two A/B runs, 95-124 ms for the old settings in one before). The platform audio
-measured 116-126 ms in quieter runs (154 ms in the one run of an earlier full run that its
-measuring stream did not void); it is not the default for the reasons below. Going further on
-this path would take a sound path without the dropped frames below (then PulseAudio at 15 ms
-could be the default), the SDK's queue out (frames paced by the app's own clock instead), a
-speaker that trims to no spare with a jitter estimate of its own, or PortAudio's PulseAudio host
-API (Debian's PortAudio 19.6 here reaches PulseAudio through ALSA's plugin only).
+**Where the rest goes, and why it does not go here.** The default measures 154-195 ms p50 per
+run (median 170 ms of ten runs; 157 ms in the full run above): 150 ms is not met on the default
+path; `N15` meets it in about half its runs (137-180 ms, median 155) at the cost of dropped
+frames. Of `N`'s parts (the full run above, then the A/B runs): the network path 38 ms (40-48;
+the SDK's encoder and 20 ms Opus frames, devsfu, the far side's jitter buffer and `AudioStream`:
+`bench.media` measures 42 ms for it with no devices; the app has no setting for it, the SDK no
+playout-delay one), the SDK source 25 ms (17-20; its queue paces the packets and 10 ms is the
+least that does), PortAudio and PulseAudio under the speaker 23 ms (23-30; PulseAudio keeps 30
+ms for a "low" stream, less is the `N15` trade-off), the echo canceller's 20 ms on onsets (it
+stays on), the speaker's backlog 18 ms (10-17; one spare frame against underruns), the
+microphone 9 ms (12-14), and what the measuring stream adds beyond the parts' total (its own
+converters, 64 ms as PortAudio reports them; the null sinks it shares with the softphones run at
+their latency, so its share moves with the variant: 21-41 ms with the new settings, 41-124 ms
+with the old, in the last four runs). The platform audio measured 120 ms p50 in the full run
+above (runs 120, 120, 127; 116-154 ms in earlier runs); it is not the default for the reasons
+below. Going further on this path would take a sound path without the dropped frames below (then
+PulseAudio at 15 ms could be the default), the SDK's queue out (frames paced by the app's own
+clock instead), a speaker that trims to no spare with a jitter estimate of its own, or
+PortAudio's PulseAudio host API (Debian's PortAudio 19.6 here reaches PulseAudio through ALSA's
+plugin only).
 
 **The speaker's dropped frames** (a finding, before and after alike, not fixed here). The
-speaker's stream takes about 89% of the frames that arrive: in an earlier full run's A4 and
-`N15` runs, per softphone and run, 1,080-1,101 frames were pushed and 952-998 played (479-502
-callbacks of 20 ms with the old settings, 958-982 of 10 ms with `N15`; in one run Alice's
-speaker played 667), with at most one callback short of frames; the cap (before) or the trim
-(now) dropped the rest, 85-132 frames (0.9-1.3 s) per run (417 in that one), about one 10 ms
-frame in nine. The frames arrive at 100 a second (the far side's microphone paces them). The
-speaker's own stream runs slow: alone on a null sink (no call), PortAudio's stream took 0.93 of
-real time at "low" and "high" and 0.73 with `PULSE_LATENCY_MSEC=15`, ALSA's PulseAudio plugin
-reporting underruns; why that plugin loses the time is not found in this session. The bursts are
-heard either way; in speech each dropped frame is a 10 ms gap.
+speaker's stream takes about 88% of the frames that arrive: in the full run above, per softphone
+and run, 1,079-1,100 frames were pushed and 932-970 played (472-484 callbacks of 20 ms with the
+old settings, 935-973 of 10 ms with the new), with at most one callback short of frames; the cap
+(before) or the trim (now) dropped the rest, 115-158 frames (1.2-1.6 s) per run, about one 10 ms
+frame in eight; in one `N15` run Alice's speaker played 389 and dropped 693. The frames arrive
+at 100 a second (the far side's microphone paces them). The speaker's own stream runs slow:
+alone on a null sink (no call), PortAudio's stream took 0.93 of real time at "low" and "high"
+and 0.73 with `PULSE_LATENCY_MSEC=15`, ALSA's PulseAudio plugin reporting underruns (`/tmp`
+script, 10 s each, under the bench lock); why that plugin loses the time is not found in this
+session. The bursts are heard either way; in speech each dropped frame is a 10 ms gap.
 
 Losses. Every whole run that went unheard in the A/B runs (5 of 33 runs of the new variants, 0
 of 9 of A4; earlier sessions saw the same at load 10-12) followed PortAudio's "ContinuePoll ...

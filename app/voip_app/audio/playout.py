@@ -1,10 +1,10 @@
 """The speaker's frames between the event loop (which writes them) and PortAudio's thread (which
 plays them): :class:`PlayoutBuffer`.
 
-Frames arrive from the remote stream on the SDK's clock and leave on the sound card's; both run
-at 100 frames a second, so whatever backlog a burst of arrivals builds (the event loop was busy,
-the join started the stream early) stays for the rest of the call and delays every word. The
-buffer therefore keeps, per :attr:`AudioTuning.trim_window_ms`, the least backlog it had left
+Frames arrive from the remote stream at 100 a second and leave at the speaker's pace, which is
+that or slower (PortAudio through ALSA's PulseAudio plugin took about 0.9 of real time here:
+docs/benchmarks.md, *Client*), so a backlog, once built (a burst of arrivals, a busy event loop,
+a slow speaker), never drains by itself and delays every word. The buffer therefore keeps, per :attr:`AudioTuning.trim_window_ms`, the least backlog it had left
 after a callback in that window; what was never needed in a whole window is standing delay, and
 all of it but :attr:`AudioTuning.playout_spare_frames` is dropped. A backlog past
 :attr:`AudioTuning.max_playout_frames` drops to half of it at once (a long stall's arrivals).
@@ -36,7 +36,9 @@ class PlayoutBuffer:
         self.dropped = 0
         """Frames dropped as standing backlog or past the cap."""
         self.pushed = 0
+        """Frames written."""
         self.played = 0
+        """Frames handed to the speaker."""
 
     def reset(self) -> None:
         """Empty, and wait for :attr:`AudioTuning.start_frames` again (a new stream)."""
