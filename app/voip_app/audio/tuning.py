@@ -22,8 +22,8 @@ class AudioTuning:
     pulse_latency_ms: int = 0
     """PulseAudio's buffer for this process's streams (``PULSE_LATENCY_MSEC``; 0: its own
     choice, 30 ms at ``"low"`` here). A trade-off, off by default: 15 ms took about 24 ms off
-    mouth-to-ear, but PulseAudio's ALSA plugin then underruns often enough that the speaker
-    takes only 73-88% of real time, so the app drops 1.5-2 times as many frames (gaps)."""
+    mouth-to-ear, but the speaker's stream then took fewer frames still (0.73-0.92 of real
+    time alone, ``bench.speaker_rate``), so the app dropped 1.5-2 times as many (gaps)."""
     start_frames: int = 2
     """Playout backlog gathered before the speaker starts."""
     max_playout_frames: int = 8
