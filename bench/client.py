@@ -588,15 +588,16 @@ network part measured 405-414 ms): the queue is what paces the packets, so 10 ms
 Trade-offs, kept as named tuning values (`voip_app/audio/tuning.py`) with why. PulseAudio at 15
 ms (`pulse_latency_ms=15`, `N15`) is the fastest variant measured, 24 ms under `N`, but not the
 default: it costs losses. With it the speaker's stream took fewer frames still (below), and the
-app dropped 1.5-2 times as many frames as before or with `N` (173-246 per speaker and run against
-105-138); alone on a null sink (`python -m bench.speaker_rate`, 10 s each, under the bench
-lock), PortAudio's stream at "low" ran at 0.93 of real time with PulseAudio's own latency, and
-at 0.73 and 0.92 in two runs with 15 ms, ALSA reporting underruns in the first. No spare frame (`Ns0`) saves about 10 ms of backlog but underran 5-15 times per
-three runs against 0-1 (speaker takes short of frames). The defaults are `N`: 10 ms blocks,
-PortAudio "low", PulseAudio's own latency, the SDK source queue 10 ms (tone and file sources
-keep 60 ms, which paces them), the speaker backlog trimmed every 500 ms to one spare frame, the
-capture queue capped at 40 ms; device choice, hot-plug, the meters and echo cancellation are
-unchanged (`tests/ui/test_audio_devices_in_browser.py`, `tests/ui/test_meters_in_browser.py`,
+app dropped 1.5-2 times as many frames as before or with `N` (173-246 per speaker and run
+against 105-138); alone on a null sink (`python -m bench.speaker_rate`, 10 s each, under the
+bench lock), PortAudio's stream at "low" ran at 0.93 of real time with PulseAudio's own latency,
+and at 0.73 and 0.92 in two runs with 15 ms, ALSA reporting underruns in the first. No spare
+frame (`Ns0`) saves about 10 ms of backlog but underran 5-15 times per three runs against 0-1
+(speaker takes short of frames). The defaults are `N`: 10 ms blocks, PortAudio "low",
+PulseAudio's own latency, the SDK source queue 10 ms (tone and file sources keep 60 ms, which
+paces them), the speaker backlog trimmed every 500 ms to one spare frame, the capture queue
+capped at 40 ms; device choice, hot-plug, the meters and echo cancellation are unchanged
+(`tests/ui/test_audio_devices_in_browser.py`, `tests/ui/test_meters_in_browser.py`,
 `tests/engine/test_audio_devices.py`).
 
 **Where the rest goes, and why it does not go here.** The default measures 154-195 ms p50 per
@@ -629,7 +630,8 @@ frame in eight; in one `N15` run Alice's speaker played 389 and dropped 693. The
 at 100 a second (the far side's microphone paces them). The speaker's own stream runs slow:
 alone on a null sink (no call; `python -m bench.speaker_rate`), PortAudio's stream took
 0.93-0.94 of real time at "low" and "high" and 0.73-0.92 with `PULSE_LATENCY_MSEC=15`; why
-PortAudio and ALSA's PulseAudio plugin lose the time is not found in this session. The bursts are heard either way; in speech each dropped frame is a 10 ms gap.
+PortAudio and ALSA's PulseAudio plugin lose the time is not found in this session. The bursts
+are heard either way; in speech each dropped frame is a 10 ms gap.
 
 Losses. Every whole run that went unheard in the A/B runs (5 of 33 runs of the new variants, 0
 of 9 of A4; earlier sessions saw the same at load 10-12) followed PortAudio's "ContinuePoll ...
