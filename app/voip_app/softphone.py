@@ -29,6 +29,7 @@ from typing import Any
 from voip_app.audio.sources import (
     EchoLoop,
 )
+from voip_app.audio.trace import TRACE
 from voip_app.call import Phase
 from voip_app.engine import CallEngine, EngineEvent, EngineSnapshot, MediaPrefs
 from voip_app.errors import VoipError
@@ -106,6 +107,8 @@ class Softphone:
             stats = {name: part.stats() for name, part in parts.items() if hasattr(part, "stats")}
             if stats:
                 self.emit("audio_stats", **stats)
+            if TRACE is not None:
+                self.emit("audio_trace", marks=TRACE.drain())
 
     async def _after_call(self) -> None:
         await self.engine.refresh_history()

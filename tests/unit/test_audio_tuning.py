@@ -23,3 +23,11 @@ def test_defaults_and_overrides() -> None:
 def test_unknown_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown setting"):
         AudioTuning.from_env("blocks=1")
+
+
+def test_the_queue_and_trim_settings() -> None:
+    tuned = AudioTuning.from_env("source_queue_ms=25,trim_window_ms=500,playout_spare_frames=0")
+    assert tuned.source_queue_ms == 20  # whole 10 ms frames: the SDK refuses others
+    assert tuned.trim_window_ms == 500
+    assert tuned.playout_spare_frames == 0  # zero is a setting here, not "at least one"
+    assert AudioTuning.from_env("source_queue_ms=0").source_queue_ms == 0

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from typing import Any
 
@@ -35,7 +34,9 @@ from voip_app.audio.base import (
     silence,
 )
 from voip_app.audio.echo import EchoCanceller
+from voip_app.audio.playout import PlayoutBuffer
 from voip_app.audio.portaudio import close_stream, list_devices, open_stream
+from voip_app.audio.trace import TRACE
 from voip_app.audio.tuning import AudioTuning
 from voip_app.media.base import MediaError
 
@@ -108,6 +109,7 @@ class _Endpoint:
                 self._callback_for(loop),
                 block_frames=self.tuning.block_frames,
                 latency=self.tuning.latency,
+                pulse_latency_ms=self.tuning.pulse_latency_ms,
             )
         except MediaError as exc:
             if self._reported is not False:
@@ -179,6 +181,14 @@ class DeviceInput(_Endpoint):
     ) -> None:
         super().__init__(device_id, apm, tuning)
         self._queue: asyncio.Queue[Frame] = asyncio.Queue(maxsize=50)
+        self._silence_due = 0.0
+        self.dropped = 0
+        """Frames dropped from the capture queue past its cap."""
+
+    @property
+    def source_queue_ms(self) -> int:
+        """The SDK source queue this microphone wants behind it (it paces itself)."""
+        return self.tuning.source_queue_ms
 
     def _callback_for(self, loop: asyncio.AbstractEventLoop) -> Any:
         queue, apm, cap = self._queue, self._apm, self.tuning.max_capture_frames
@@ -186,19 +196,28 @@ class DeviceInput(_Endpoint):
         def put(frame: Frame) -> None:
             while queue.qsize() >= cap:
                 queue.get_nowait()
+                self.dropped += 1
             queue.put_nowait(frame)
 
         def callback(indata: Any, frames: int, time_info: Any, status: Any) -> None:
-            self._last_callback = time.monotonic()
+            now = self._last_callback = time.monotonic()
             pcm = np.asarray(indata[:, 0], dtype=np.int16)
             delay = float(time_info.currentTime - time_info.inputBufferAdcTime)
             for start in range(0, frames - FRAME_SAMPLES + 1, FRAME_SAMPLES):
                 frame = pcm[start : start + FRAME_SAMPLES].copy()
+                if TRACE is not None:
+                    TRACE.mark("mic_adc", frame, now - delay + start / SAMPLE_RATE)
+                    TRACE.mark("mic_callback", frame, now)
                 if apm is not None:
                     frame = apm.near(frame, delay)
+                if TRACE is not None:
+                    TRACE.mark("mic_processed", frame, now)
                 loop.call_soon_threadsafe(put, frame)
 
         return callback
+
+    def stats(self) -> dict[str, float]:
+        return {**super().stats(), "dropped": self.dropped}
 
     async def read(self) -> Frame:
         if self._stream is not None:
@@ -209,11 +228,16 @@ class DeviceInput(_Endpoint):
             except TimeoutError:
                 frame = silence()
         else:
-            # No device: silence, paced by the consumer (the SDK's source queue); a short
-            # sleep keeps a consumer without pacing from spinning.
-            await asyncio.sleep(FRAME_SAMPLES / SAMPLE_RATE / 2)
+            # No device: silence in real time, as a device would give it (the SDK's source
+            # may have no queue to pace it: ``source_queue_ms``); late reads do not catch up.
+            now = time.monotonic()
+            due = max(self._silence_due, now)
+            await asyncio.sleep(due - now)
+            self._silence_due = due + FRAME_SAMPLES / SAMPLE_RATE
             frame = silence()
         self.level = level_of(frame)
+        if TRACE is not None:
+            TRACE.mark("mic_read", frame)
         return frame
 
 
@@ -227,34 +251,26 @@ class DeviceOutput(_Endpoint):
         self, device_id: str | None, apm: EchoCanceller | None, tuning: AudioTuning | None = None
     ) -> None:
         super().__init__(device_id, apm, tuning)
-        self._buffer: list[Frame] = []
-        self._lock = threading.Lock()
-        self._started = False
+        self._buffer = PlayoutBuffer(self.tuning)
 
     def _callback_for(self, loop: asyncio.AbstractEventLoop) -> Any:
-        apm, start_frames = self._apm, self.tuning.start_frames
-        with self._lock:
-            self._buffer.clear()
-            self._started = False
+        apm, buffer = self._apm, self._buffer
+        buffer.reset()
 
         def callback(outdata: Any, frames: int, time_info: Any, status: Any) -> None:
-            self._last_callback = time.monotonic()
-            with self._lock:
-                need = frames // FRAME_SAMPLES
-                # wait for a little backlog before starting, then play what there is
-                self._backlog_sum += len(self._buffer)
-                self._backlog_n += 1
-                if not self._started and len(self._buffer) < start_frames:
-                    chunks: list[Frame] = []
-                else:
-                    self._started = True
-                    chunks, self._buffer = self._buffer[:need], self._buffer[need:]
+            now = self._last_callback = time.monotonic()
+            need = frames // FRAME_SAMPLES
+            chunks = buffer.take(need)
             pcm = np.zeros(frames, dtype=np.int16)
+            dac = now + float(time_info.outputBufferDacTime - time_info.currentTime)
             for i, chunk in enumerate(chunks):
                 pcm[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES] = chunk
+                if TRACE is not None:
+                    TRACE.mark("speaker_callback", chunk, now)
+                    TRACE.mark("speaker_dac", chunk, dac + i * FRAME_SAMPLES / SAMPLE_RATE)
             outdata[:, 0] = pcm
             if apm is not None:
-                apm.output_delay_s = float(time_info.outputBufferDacTime - time_info.currentTime)
+                apm.output_delay_s = dac - now
                 for i in range(need):
                     apm.far(pcm[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES])
 
@@ -262,19 +278,19 @@ class DeviceOutput(_Endpoint):
 
     def write(self, frame: Frame) -> None:
         self.level = level_of(frame)
-        if self._stream is None:
-            return
-        with self._lock:
-            self._buffer.append(frame)
-            cap = self.tuning.max_playout_frames
-            if len(self._buffer) > cap:
-                del self._buffer[: len(self._buffer) - cap // 2]
+        if self._stream is not None:
+            self._buffer.push(frame)
 
-    @property
-    def backlog_frames(self) -> int:
-        """Frames waiting to be played (for benchmarks)."""
-        with self._lock:
-            return len(self._buffer)
+    def stats(self) -> dict[str, float]:
+        return {
+            **super().stats(),
+            "backlog_ms": round(self._buffer.mean_backlog_frames() * 10, 1),
+            "underruns": self._buffer.underruns,
+            "dropped": self._buffer.dropped,
+            "pushed": self._buffer.pushed,
+            "played": self._buffer.played,
+            "taken": self._buffer.takes,
+        }
 
 
 class DeviceAudio:

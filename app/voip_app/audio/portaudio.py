@@ -10,6 +10,7 @@ through one lock, so that never happens under a stream being opened in another t
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
@@ -70,14 +71,20 @@ def open_stream(
     *,
     block_frames: int = 2,
     latency: str | float = "high",
+    pulse_latency_ms: int = 0,
 ) -> Any:
     """Open and start a mono 48 kHz int16 stream (``kind``: ``input`` or ``output``) on
     ``device_id``, or on the system default when that one cannot be opened; blocking.
     ``block_frames``: 10 ms frames per PortAudio callback; ``latency``: PortAudio's suggested
-    latency (``"low"``, ``"high"`` or seconds).
+    latency (``"low"``, ``"high"`` or seconds); ``pulse_latency_ms``: the buffer PulseAudio
+    (or PipeWire's PulseAudio server) keeps for this process's streams (0: its own choice).
 
     Raises :class:`MediaError` (fit to show) when neither opens."""
     global _open_streams
+    if pulse_latency_ms > 0:
+        # libpulse reads it whenever the ALSA plugin (re)connects a stream, after an underrun
+        # too, so it stays set for the process; a value the user set wins.
+        os.environ.setdefault("PULSE_LATENCY_MSEC", str(pulse_latency_ms))
     sd = _sd()
     what = "microphone" if kind == "input" else "speaker"
     tries = [device_id, None] if device_id else [None]

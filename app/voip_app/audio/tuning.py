@@ -8,21 +8,40 @@ from dataclasses import dataclass, replace
 
 @dataclass(frozen=True, slots=True)
 class AudioTuning:
-    """The buffering of the device path, each part of the mouth-to-ear delay (``bench.client``).
-
-    ``block_frames``: 10 ms frames per PortAudio callback (capture waits for a whole block);
-    ``latency``: PortAudio's suggested latency (``"low"``, ``"high"``, or seconds), which sets
-    the ALSA/PulseAudio buffer under it; ``start_frames``: playout backlog gathered before the
-    speaker starts; ``max_playout_frames``: past this backlog the speaker drops to half of it
-    (latency over completeness). ``VOIP_AUDIO_TUNING`` overrides, e.g.
-    ``block_frames=1,latency=low`` (benchmarks).
+    """The buffering of the device path, each part of the mouth-to-ear delay (``bench.client``,
+    docs/benchmarks.md *Client*: the parts and the A/B runs behind these defaults).
+    ``VOIP_AUDIO_TUNING`` overrides any of them, e.g. ``block_frames=2,latency=high``.
     """
 
-    block_frames: int = 2
-    latency: str | float = "high"
+    block_frames: int = 1
+    """10 ms frames per PortAudio callback; capture waits for a whole block (2: 10 ms more on
+    each side, no fewer losses measured)."""
+    latency: str | float = "low"
+    """PortAudio's suggested latency (``"low"``, ``"high"`` or seconds): the ALSA buffer, and
+    through it PulseAudio's (``"high"``: about 20 ms more on each side)."""
+    pulse_latency_ms: int = 0
+    """PulseAudio's buffer for this process's streams (``PULSE_LATENCY_MSEC``; 0: its own
+    choice, 30 ms at ``"low"`` here). A trade-off, off by default: 15 ms took about 24 ms off
+    mouth-to-ear, but the speaker's stream then took fewer frames still (0.73-0.92 of real
+    time alone, ``bench.speaker_rate``), so the app dropped 1.5-2 times as many (gaps)."""
     start_frames: int = 2
+    """Playout backlog gathered before the speaker starts."""
     max_playout_frames: int = 8
+    """Past this backlog the speaker drops to half of it at once (a long stall's arrivals)."""
+    trim_window_ms: int = 500
+    """Every this long the speaker drops the backlog it never needed in that time, but
+    :attr:`playout_spare_frames` (0: never; :mod:`voip_app.audio.playout`); without it the
+    backlog a burst of arrivals built stayed all call (20-40 ms)."""
+    playout_spare_frames: int = 1
+    """The margin the trim leaves. A trade-off: 0 saves 10 ms and underruns more often."""
     max_capture_frames: int = 4
+    """The capture queue's cap (oldest dropped): a burst of callbacks on a loaded machine must
+    not delay the rest of the call."""
+    source_queue_ms: int = 10
+    """The SDK source's queue behind the microphone. It holds up to twice this (the SDK waits
+    only past it), and what a burst of frames puts there stays: 60 ms held 26-33 ms. 0 sends
+    each frame to the encoder as it comes, and the far side's jitter buffer then grew to
+    400 ms and more: the queue is what paces the packets."""
 
     @classmethod
     def from_env(cls, value: str | None = None) -> AudioTuning:
@@ -41,6 +60,16 @@ class AudioTuning:
                 "max_capture_frames",
             ):
                 tuning = replace(tuning, **{key: max(1, int(raw))})
+            elif key in (
+                "trim_window_ms",
+                "playout_spare_frames",
+                "source_queue_ms",
+                "pulse_latency_ms",
+            ):
+                number = max(0, int(raw))
+                if key == "source_queue_ms":
+                    number -= number % 10  # the SDK takes whole 10 ms frames
+                tuning = replace(tuning, **{key: number})
             else:
                 raise ValueError(f"VOIP_AUDIO_TUNING: unknown setting {key!r}")
         return tuning

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +33,7 @@ from voip_app.audio.base import (
     DeviceEndpoint,
     level_of,
 )
+from voip_app.audio.trace import TRACE
 from voip_app.listeners import notify
 from voip_app.media.base import (
     AudioDevicesChanged,
@@ -82,6 +84,7 @@ class LiveKitMediaSession:
         self._tasks: set[asyncio.Task[None]] = set()
         self._streams: dict[str, rtc.AudioStream] = {}
         self._levels = [0.0, 0.0]
+        self._source_queue_ms = SOURCE_QUEUE_MS
         self.remote_frames = 0
         """Remote audio frames played so far (for tests and benchmarks)."""
 
@@ -197,7 +200,10 @@ class LiveKitMediaSession:
     def _new_source(self, loop: asyncio.AbstractEventLoop) -> Any:
         """The published track's source: frames pushed from the audio input (a subclass may
         hand the capture to the SDK's own device module)."""
-        return rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=SOURCE_QUEUE_MS, loop=loop)
+        # A real-time input (a microphone) says how much queue it wants; the SDK's queue holds
+        # what a burst of frames puts there for the rest of the call (docs/benchmarks.md).
+        self._source_queue_ms = getattr(self._input, "source_queue_ms", SOURCE_QUEUE_MS)
+        return rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=self._source_queue_ms, loop=loop)
 
     async def _close_source(self, source: Any) -> None:
         await source.aclose()
@@ -251,6 +257,8 @@ class LiveKitMediaSession:
             pcm = np.frombuffer(event.frame.data, dtype=np.int16)
             for start in range(0, len(pcm) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
                 frame = pcm[start : start + FRAME_SAMPLES].copy()
+                if TRACE is not None:
+                    TRACE.mark("received", frame)
                 self._output.write(frame)
                 self._levels[1] = level_of(frame)
                 self.remote_frames += 1
@@ -262,6 +270,11 @@ class LiveKitMediaSession:
             data = pcm.tobytes() if self._mic_enabled else silent
             self._levels[0] = level_of(pcm) if self._mic_enabled else 0.0
             await source.capture_frame(rtc.AudioFrame(data, SAMPLE_RATE, 1, FRAME_SAMPLES))
+            if TRACE is not None:
+                # in the SDK's queue, which holds it for its queued duration before it is sent
+                TRACE.mark("source_in", pcm)
+                queued = source.queued_duration if self._source_queue_ms else 0.0
+                TRACE.mark("source_out", pcm, time.monotonic() + queued)
 
     def _emit(self, event: MediaEvent) -> None:
         notify([self._listener], event, log=log, what="media")

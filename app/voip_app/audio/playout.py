@@ -1,0 +1,101 @@
+"""The speaker's frames between the event loop (which writes them) and PortAudio's thread (which
+plays them): :class:`PlayoutBuffer`.
+
+Frames arrive from the remote stream at 100 a second and leave at the speaker's pace, which is
+that or slower (PortAudio through ALSA's PulseAudio plugin took about 0.9 of real time here:
+docs/benchmarks.md, *Client*), so a backlog, once built (a burst of arrivals, a busy event loop,
+a slow speaker), never drains by itself and delays every word. The buffer therefore keeps, per
+:attr:`AudioTuning.trim_window_ms`, the least backlog it had left after a callback in that
+window; what was never needed in a whole window is standing delay, and all of it but
+:attr:`AudioTuning.playout_spare_frames` is dropped. A backlog past
+:attr:`AudioTuning.max_playout_frames` drops to half of it at once (a long stall's arrivals).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from voip_app.audio.base import FRAME_MS, Frame
+from voip_app.audio.tuning import AudioTuning
+
+
+class PlayoutBuffer:
+    """10 ms frames waiting for the speaker; :meth:`push` from one thread, :meth:`take` from
+    another."""
+
+    def __init__(self, tuning: AudioTuning) -> None:
+        self.tuning = tuning
+        self._lock = threading.Lock()
+        self._frames: list[Frame] = []
+        self._started = False
+        self._least_spare: int | None = None
+        self._window_taken = 0
+        self.backlog_sum = 0
+        self.takes = 0
+        self.underruns = 0
+        """Takes that found fewer frames than asked for, once playing."""
+        self.dropped = 0
+        """Frames dropped as standing backlog or past the cap."""
+        self.pushed = 0
+        """Frames written."""
+        self.played = 0
+        """Frames handed to the speaker."""
+
+    def reset(self) -> None:
+        """Empty, and wait for :attr:`AudioTuning.start_frames` again (a new stream)."""
+        with self._lock:
+            self._frames.clear()
+            self._started = False
+            self._least_spare = None
+            self._window_taken = 0
+
+    def push(self, frame: Frame) -> None:
+        """Queue one frame; past the cap the oldest go, down to half of it."""
+        cap = self.tuning.max_playout_frames
+        with self._lock:
+            self.pushed += 1
+            self._frames.append(frame)
+            if len(self._frames) > cap:
+                excess = len(self._frames) - cap // 2
+                del self._frames[:excess]
+                self.dropped += excess
+
+    def take(self, need: int) -> list[Frame]:
+        """Up to ``need`` frames to play now (none until the start backlog has gathered)."""
+        with self._lock:
+            self.backlog_sum += len(self._frames)
+            self.takes += 1
+            if not self._started and len(self._frames) < self.tuning.start_frames:
+                return []
+            self._started = True
+            if len(self._frames) < need:
+                self.underruns += 1
+            chunks, self._frames = self._frames[:need], self._frames[need:]
+            self.played += len(chunks)
+            self._trim(need)
+            return chunks
+
+    def _trim(self, need: int) -> None:
+        """Drop the backlog that a whole window never needed, but the spare (lock held)."""
+        window = self.tuning.trim_window_ms // FRAME_MS
+        if window <= 0:
+            return
+        spare = len(self._frames)
+        self._least_spare = spare if self._least_spare is None else min(self._least_spare, spare)
+        self._window_taken += need
+        if self._window_taken < window:
+            return
+        excess = self._least_spare - self.tuning.playout_spare_frames
+        if excess > 0:
+            del self._frames[:excess]
+            self.dropped += excess
+        self._least_spare = None
+        self._window_taken = 0
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._frames)
+
+    def mean_backlog_frames(self) -> float:
+        """The mean backlog each take found (what a frame waited, in frames)."""
+        return self.backlog_sum / self.takes if self.takes else 0.0

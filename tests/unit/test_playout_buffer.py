@@ -1,0 +1,95 @@
+"""The speaker's playout buffer (``voip_app.audio.playout``), against this specification:
+
+- nothing plays until ``start_frames`` have gathered; then frames play in order, as many as
+  asked for, and a take that finds fewer counts as an underrun;
+- past ``max_playout_frames`` the oldest frames go, down to half of it;
+- with ``trim_window_ms``, once per window the backlog that no take in that window needed is
+  dropped (oldest first) but ``playout_spare_frames``; a backlog that some take needed stays;
+- with ``trim_window_ms=0`` a standing backlog is never trimmed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from voip_app.audio.base import FRAME_SAMPLES, Frame
+from voip_app.audio.playout import PlayoutBuffer
+from voip_app.audio.tuning import AudioTuning
+
+
+def frame(n: int) -> Frame:
+    return np.full(FRAME_SAMPLES, n, dtype=np.int16)
+
+
+def numbers(frames: list[Frame]) -> list[int]:
+    return [int(f[0]) for f in frames]
+
+
+def test_it_starts_once_the_start_backlog_is_there_and_counts_underruns() -> None:
+    buffer = PlayoutBuffer(AudioTuning(start_frames=2))
+    buffer.push(frame(1))
+    assert buffer.take(2) == []
+    buffer.push(frame(2))
+    buffer.push(frame(3))
+    assert numbers(buffer.take(2)) == [1, 2]
+    assert buffer.underruns == 0
+    assert numbers(buffer.take(2)) == [3]  # one short: played, and counted
+    assert buffer.underruns == 1
+    assert buffer.take(2) == []
+    assert buffer.underruns == 2
+
+
+def test_past_the_cap_the_oldest_go_down_to_half() -> None:
+    buffer = PlayoutBuffer(AudioTuning(start_frames=1, max_playout_frames=8))
+    for n in range(1, 10):  # the 9th frame passes the cap of 8
+        buffer.push(frame(n))
+    assert len(buffer) == 4
+    assert buffer.dropped == 5
+    assert numbers(buffer.take(4)) == [6, 7, 8, 9]
+
+
+def test_a_standing_backlog_is_trimmed_to_the_spare_once_a_window() -> None:
+    tuning = AudioTuning(start_frames=2, trim_window_ms=100, playout_spare_frames=1)
+    buffer = PlayoutBuffer(tuning)
+    for n in range(6):  # a burst of arrivals: 6 frames waiting, 2 needed per take
+        buffer.push(frame(n))
+    played: list[int] = []
+    arriving = 6
+    for _ in range(10):
+        played += numbers(buffer.take(2))
+        buffer.push(frame(arriving))
+        buffer.push(frame(arriving + 1))
+        arriving += 2
+    # after 10 frames taken (the window) 4 frames had never been needed: 3 of them went
+    assert buffer.dropped == 3
+    assert buffer.underruns == 0
+    assert played == [*range(10), *range(13, 23)]
+    assert len(buffer) == 3  # the spare frame and the 2 that just arrived
+
+
+def test_a_backlog_that_some_take_needed_stays() -> None:
+    tuning = AudioTuning(start_frames=2, trim_window_ms=100, playout_spare_frames=1)
+    buffer = PlayoutBuffer(tuning)
+    for n in range(4):
+        buffer.push(frame(n))
+    arriving = 4
+    for i in range(20):
+        buffer.take(2)
+        # jittery arrivals: every fourth take the next two frames are late
+        late = i % 4 == 3
+        for _ in range(0 if late else 2 + (2 if i % 4 == 0 and i else 0)):
+            buffer.push(frame(arriving))
+            arriving += 1
+    assert buffer.dropped == 0
+
+
+def test_without_a_window_nothing_is_trimmed() -> None:
+    buffer = PlayoutBuffer(AudioTuning(start_frames=2, trim_window_ms=0))
+    for n in range(6):
+        buffer.push(frame(n))
+    for n in range(6, 106, 2):
+        buffer.take(2)
+        buffer.push(frame(n))
+        buffer.push(frame(n + 1))
+    assert buffer.dropped == 0
+    assert len(buffer) == 6
