@@ -79,9 +79,14 @@ class Rig:
         """Move time on, then wait (bounded) until the watch's timer sleeps again or every
         one-off task has ended (a watch that was due has gone out)."""
         self.clock.advance(seconds)
-        async with asyncio.timeout(5):
-            while self.clock.sleepers < 2 and len(self.engine.tasks.session):
-                await asyncio.sleep(0)
+        waits = {
+            asyncio.ensure_future(self.clock.until_sleeping(2)),
+            asyncio.ensure_future(self.engine.tasks.session.idle()),
+        }
+        done, pending = await asyncio.wait(waits, timeout=5, return_when="FIRST_COMPLETED")
+        for wait in pending:
+            wait.cancel()
+        assert done, "the watch's timer neither slept again nor ended"
 
     async def quiet(self) -> None:
         """Wait (bounded) until the engine's one-off work has ended (the watch included)."""
