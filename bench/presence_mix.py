@@ -9,8 +9,9 @@ One call server (uvicorn, SQLite, no LiveKit: calls are rung and declined, as
 (python-socketio clients, all in this process) and watches what the app watches: the contacts
 on its screen and a screenful's margin (:mod:`voip_app.engine.presence`), by default
 :data:`~voip_app.engine.presence.FIRST_SCREEN_WATCH` colleagues (30: a window 760 px high shows
-about 9 rows of 72 px; with a screenful above and below, 27-30); ``--watch 200`` is what the
-app watched before (its first :data:`~voip_contract.base.PRESENCE_WATCH_MAX` contacts).
+8.5 rows of 76 px, 10 with the rows cut at its edges; scrolled, the screen reports those and a
+screenful above and below, 30; before it scrolls the engine watches 30); ``--watch 200`` is what
+the app watched before (its first :data:`~voip_contract.base.PRESENCE_WATCH_MAX` contacts).
 Then calls start at ``--rate`` per second (open loop) between two free users of a random
 tenant: invite, ``incoming`` at the callee, decline, ``ended`` at both. Counted: every event
 the server sends while the calls run, per call; invite -> incoming p50/p99; server CPU per call.

@@ -26,8 +26,9 @@ from voip_contract.base import PRESENCE_WATCH_MAX
 
 FIRST_SCREEN_WATCH = 30
 """Contacts watched (the top of the list) before the screen says which rows it shows: a window
-760 px high shows about 9 rows of 72 px, and a screenful below them is the margin; 30 covers a
-taller window too."""
+760 px high shows about 8.5 rows of 76 px (``ui.models.contacts.ROW_EXTENT``; 10 with the rows
+cut at its edges) and a screenful below them is the margin, 20; 30 covers a taller window too,
+and is what the screen reports once scrolled (a screenful above, on and below: 3 x 10)."""
 WATCH_SETTLE_S = 0.3
 """A watch goes out once the rows on screen have held still this long."""
 WATCH_LATEST_S = 1.0
