@@ -136,7 +136,6 @@ async def rig() -> AsyncIterator[Rig]:
     )
     rig = Rig(engine, signaling, server, clock)
     await engine.sign_in("http://voip.test/", "alice@acme.test", "demo-password")
-    await rig.settle()
     await rig.watched(1)
     await rig.sent()
     yield rig
@@ -150,10 +149,8 @@ async def test_signing_in_watches_the_contacts_and_applies_the_snapshot(rig: Rig
 
 async def test_every_search_watches_what_it_found(rig: Rig) -> None:
     await rig.engine.refresh_contacts("carol")
-    await rig.settle()
     await rig.watched(2)
     await rig.engine.refresh_contacts("nobody")
-    await rig.settle()
     await rig.watched(3)
     assert rig.signaling.watched[1:] == [[CAROL["id"]], []]
 
@@ -161,7 +158,6 @@ async def test_every_search_watches_what_it_found(rig: Rig) -> None:
 async def test_before_the_screen_says_the_first_screenful_is_watched(rig: Rig) -> None:
     rig.server.contacts = people(PRESENCE_WATCH_MAX + 50)
     await rig.engine.refresh_contacts()
-    await rig.settle()
     await rig.watched(2)
     assert rig.signaling.watched[-1] == ids(0, FIRST_SCREEN_WATCH)
     assert FIRST_SCREEN_WATCH < 50  # a screenful and a margin, not a page of 200
@@ -171,7 +167,6 @@ async def test_before_the_screen_says_the_first_screenful_is_watched(rig: Rig) -
 async def test_the_rows_on_screen_are_watched_once_a_fling_stops(rig: Rig) -> None:
     rig.server.contacts = people(300)
     await rig.engine.refresh_contacts()
-    await rig.settle()
     await rig.watched(2)
     for top in range(0, 60, 10):  # a frame every 0.1 s for 0.6 s, a new set each
         rig.engine.watch_visible(ids(top, top + 30))
@@ -185,7 +180,6 @@ async def test_the_rows_on_screen_are_watched_once_a_fling_stops(rig: Rig) -> No
 async def test_a_long_slow_scroll_still_watches_every_second(rig: Rig) -> None:
     rig.server.contacts = people(300)
     await rig.engine.refresh_contacts()
-    await rig.settle()
     await rig.watched(2)
     for top in range(25):  # a new row every 0.25 s, for 6 s: never still for 0.3 s
         rig.engine.watch_visible(ids(top, top + 30))
@@ -200,51 +194,50 @@ async def test_a_long_slow_scroll_still_watches_every_second(rig: Rig) -> None:
 async def test_the_same_rows_are_not_watched_twice(rig: Rig) -> None:
     rig.server.contacts = people(100)
     await rig.engine.refresh_contacts()
+    await rig.watched(2)  # the first screenful
     rig.engine.watch_visible(ids(40, 70))
     await rig.settle()
-    await rig.watched(2)
+    await rig.watched(3)
     rig.engine.watch_visible(ids(40, 70))  # the same rows again
     await rig.engine.refresh_contacts()  # a reload after a call: the same people
     rig.engine.watch_visible([*reversed(ids(40, 70))])  # the same set
     await rig.settle()
     await rig.quiet()
-    assert rig.signaling.watched[1:] == [ids(40, 70)]
+    assert rig.signaling.watched[2:] == [ids(40, 70)]
 
 
 async def test_a_reconnect_watches_the_rows_on_screen_again(rig: Rig) -> None:
     rig.server.contacts = people(100)
     await rig.engine.refresh_contacts()
+    await rig.watched(2)
     rig.engine.watch_visible(ids(40, 70))
     await rig.settle()
-    await rig.watched(2)
-    rig.signaling.push(LinkUp(calls=(), reconnected=False))  # the first connect: no watch
-    rig.relink()
-    await rig.settle()
     await rig.watched(3)
-    assert rig.signaling.watched[1:] == [ids(40, 70)] * 2
+    rig.signaling.push(LinkUp(calls=(), reconnected=False))  # the first connect: no watch
+    rig.relink()  # at once: nothing moves
+    await rig.watched(4)
+    assert rig.signaling.watched[2:] == [ids(40, 70)] * 2
 
 
 async def test_a_new_load_watches_the_rows_on_screen_it_still_holds(rig: Rig) -> None:
     rig.server.contacts = people(100)
     await rig.engine.refresh_contacts()
+    await rig.watched(2)
     rig.engine.watch_visible(ids(40, 70))
     await rig.settle()
-    await rig.watched(2)
+    await rig.watched(3)
     rig.server.contacts = people(100)[50:]  # the ones above row 50 are gone
     await rig.engine.refresh_contacts()
-    await rig.settle()
-    await rig.watched(3)
+    await rig.watched(4)
     rig.server.contacts = people(100)[80:]  # none of the rows on screen is left
     await rig.engine.refresh_contacts()
-    await rig.settle()
-    await rig.watched(4)
-    assert rig.signaling.watched[2:] == [ids(50, 70), ids(80, 100)]
+    await rig.watched(5)
+    assert rig.signaling.watched[3:] == [ids(50, 70), ids(80, 100)]
 
 
 async def test_rows_scrolled_into_view_show_their_presence_now(rig: Rig) -> None:
     rig.server.contacts = people(100)
     await rig.engine.refresh_contacts()
-    await rig.settle()
     await rig.watched(2)
     rig.signaling.presence["u80"] = "busy"  # changed while nobody here watched u80
     assert rig.presence()["u80"] == "offline"
@@ -258,7 +251,6 @@ async def test_a_reconnect_watches_again_and_a_first_connect_does_not(rig: Rig) 
     rig.signaling.presence[BOB["id"]] = "offline"
     rig.signaling.push(LinkUp(calls=(), reconnected=False))
     rig.relink()
-    await rig.settle()
     await rig.watched(2)
     assert rig.signaling.watched == [[BOB["id"], CAROL["id"]]] * 2
     assert rig.presence()[BOB["id"]] == "offline"
@@ -268,7 +260,6 @@ async def test_an_event_during_the_watch_wins_over_its_snapshot(rig: Rig) -> Non
     rig.signaling.gate = asyncio.Event()
     rig.signaling.presence = {BOB["id"]: "online", CAROL["id"]: "offline"}
     rig.relink()
-    await rig.settle()
     await rig.sent()
     rig.signaling.push(PresenceChanged(user_id=BOB["id"], presence="busy"))  # newer than the ack
     rig.signaling.gate.set()
@@ -280,12 +271,9 @@ async def test_only_the_latest_watch_is_applied(rig: Rig) -> None:
     rig.signaling.gate = asyncio.Event()
     rig.signaling.presence = {BOB["id"]: "offline", CAROL["id"]: "offline"}
     rig.relink()
-    await rig.settle()
     await rig.sent()
     rig.signaling.presence = {BOB["id"]: "online", CAROL["id"]: "busy"}
-    rig.engine.watch_visible([CAROL["id"], BOB["id"]])  # (a set of its own: not deduplicated)
     rig.relink()
-    await rig.settle()
     await rig.sent()
     rig.signaling.gate.set()
     await rig.watched(2)
@@ -298,14 +286,12 @@ async def test_a_lost_watch_changes_nothing_and_the_next_goes_out(rig: Rig) -> N
     rig.signaling.watch_error = ServerUnreachable("http://voip.test", "connection lost")
     rig.signaling.presence = {BOB["id"]: "offline"}
     rig.relink()
-    await rig.settle()
     await rig.watched(1, "presence_watch_failed")
     assert len(rig.signaling.watched) == 2
     assert rig.presence() == {BOB["id"]: "busy", CAROL["id"]: "online"}  # as the first ack said
     assert rig.count() == 1
     rig.signaling.watch_error = None
     await rig.engine.refresh_contacts()  # the same people: sent again, the last one was lost
-    await rig.settle()
     await rig.watched(2)
     assert rig.presence()[BOB["id"]] == "offline"
 

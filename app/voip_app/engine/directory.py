@@ -77,7 +77,7 @@ class Directory:
 
     def watch_soon(self) -> None:
         """Watch again what is on screen, in the background (after a load)."""
-        self.presence.soon()
+        self.presence.now()
 
     # --- history ----------------------------------------------------------------------------
 

@@ -7,10 +7,10 @@ is what keeps a tenant of hundreds cheap. The screen reports its rows
 (:meth:`PresenceWatch.visible`); until it does, or with no screen at all (``voip-softphone``),
 the top of the list is watched (:data:`FIRST_SCREEN_WATCH`).
 
-A watch goes out after a load, a new connection or a new set of rows, once things have held
-still (:data:`WATCH_SETTLE_S`, at most :data:`WATCH_LATEST_S` late: a fling reports a set per
-frame); the same set is not sent twice on one connection. Only the latest watch's ack is
-applied, and a ``presence`` event wins over an older ack for its user.
+A watch goes out at once after a load or on a new connection, and for a new set of rows once
+they have held still (:data:`WATCH_SETTLE_S`, at most :data:`WATCH_LATEST_S` late: a fling
+reports a set per frame); the same set is not sent twice on one connection. Only the latest
+watch's ack is applied, and a ``presence`` event wins over an older ack for its user.
 """
 
 from __future__ import annotations
@@ -75,7 +75,11 @@ class PresenceWatch:
     def relinked(self) -> None:
         """A new connection (it watches nobody): watch again, even the same set."""
         self._sent = None
-        self.soon()
+        self.now()
+
+    def now(self) -> None:
+        """Watch what is on screen, in the background (after a load: nothing moves)."""
+        self._tasks.session.spawn(self._watch())
 
     def soon(self) -> None:
         """Watch what is on screen, once it has held still for :data:`WATCH_SETTLE_S`."""
