@@ -2,13 +2,16 @@
 app's presence watch, calls spread over the tenants; what a call costs in messages and CPU.
 
     .venv/bin/python -m bench.presence_mix [--tenants 25] [--size 200] [--rate 10]
-        [--seconds 10] [--watch 200] [--no-write]
+        [--seconds 10] [--watch 30] [--no-write]
 
 One call server (uvicorn, SQLite, no LiveKit: calls are rung and declined, as
 ``shared/loadgen`` does) with ``--tenants`` tenants of ``--size`` users. Every user connects
-(python-socketio clients, all in this process) and watches what the app watches: its first
-:data:`~voip_contract.base.PRESENCE_WATCH_MAX` colleagues (``voip_app.engine.directory``), or
-``--watch`` of them (what a screen shows).
+(python-socketio clients, all in this process) and watches what the app watches: the contacts
+on its screen and a screenful's margin (:mod:`voip_app.engine.presence`), by default
+:data:`~voip_app.engine.presence.FIRST_SCREEN_WATCH` colleagues (30: a window 760 px high shows
+8.5 rows of 76 px, 10 with the rows cut at its edges; scrolled, the screen reports those and a
+screenful above and below, 30; before it scrolls the engine watches 30); ``--watch 200`` is what
+the app watched before (its first :data:`~voip_contract.base.PRESENCE_WATCH_MAX` contacts).
 Then calls start at ``--rate`` per second (open loop) between two free users of a random
 tenant: invite, ``incoming`` at the callee, decline, ``ended`` at both. Counted: every event
 the server sends while the calls run, per call; invite -> incoming p50/p99; server CPU per call.
@@ -32,7 +35,7 @@ from typing import Any
 
 from bench.docblock import replace_block
 from bench.signaling import cpu_seconds, percentile, raise_fd_limit
-from voip_contract.base import PRESENCE_WATCH_MAX
+from voip_app.engine.presence import FIRST_SCREEN_WATCH
 
 BEGIN, END = "<!-- bench:mix -->", "<!-- /bench:mix -->"
 NS = "/call"
@@ -176,7 +179,8 @@ def table(
             f"Command: `{command.strip()}` — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
             f"{os.cpu_count()} CPUs, one uvicorn process on SQLite, every client in the bench's "
             f"process. {args.tenants} tenants of {args.size} users, all connected, each watching "
-            f"its first {args.watch} colleagues ({PRESENCE_WATCH_MAX}: what the app watches); "
+            f"its first {args.watch} colleagues ({FIRST_SCREEN_WATCH}: what the app watches, "
+            "the contacts on screen and a screenful's margin); "
             f"calls rung and declined at {args.rate}/s for {args.seconds} s, each in a random "
             "tenant.",
             "",
@@ -203,7 +207,9 @@ def main() -> None:
     p.add_argument("--size", type=int, default=200)
     p.add_argument("--rate", type=float, default=10.0)
     p.add_argument("--seconds", type=float, default=10.0)
-    p.add_argument("--watch", type=int, default=PRESENCE_WATCH_MAX, help="colleagues watched")
+    p.add_argument(
+        "--watch", type=int, default=FIRST_SCREEN_WATCH, help="colleagues each user watches"
+    )
     p.add_argument("--no-write", action="store_true")
     args = p.parse_args()
     raise_fd_limit()

@@ -17,7 +17,9 @@ from tests.engine.fakes import BOB, CAROL, FakeServer, FakeSignaling, fake_serve
 from tests.engine.waits import until
 from tests.support.servers import CallServer
 from voip_app.api import ApiClient
+from voip_app.clock import FakeClock
 from voip_app.engine import CallEngine, EngineEvent, EngineSnapshot, MediaPrefs
+from voip_app.engine.presence import FIRST_SCREEN_WATCH, WATCH_SETTLE_S
 from voip_app.errors import ServerUnreachable
 from voip_app.media.base import MediaSession
 from voip_app.signaling import LinkDown, LinkUp
@@ -46,8 +48,10 @@ class GatedSignaling(FakeSignaling):
 
 
 class Rig:
-    def __init__(self, engine: CallEngine, signaling: GatedSignaling, server: FakeServer) -> None:
-        self.engine, self.signaling, self.server = engine, signaling, server
+    def __init__(
+        self, engine: CallEngine, signaling: GatedSignaling, server: FakeServer, clock: FakeClock
+    ) -> None:
+        self.engine, self.signaling, self.server, self.clock = engine, signaling, server, clock
         self.events: list[EngineEvent] = []
         self._logged = asyncio.Event()
         engine.add_event_listener(self._record)
@@ -66,17 +70,61 @@ class Rig:
                 self._logged.clear()
                 await self._logged.wait()
 
+    async def settle(self, seconds: float = WATCH_SETTLE_S) -> None:
+        """Once the watch's timer sleeps (beside the session's renewal), move time on."""
+        await self.clock.until_sleeping(2)
+        self.clock.advance(seconds)
+
+    async def step(self, seconds: float) -> None:
+        """Move time on, then wait (bounded) until the watch's timer sleeps again or every
+        one-off task has ended (a watch that was due has gone out)."""
+        self.clock.advance(seconds)
+        waits = {
+            asyncio.ensure_future(self.clock.until_sleeping(2)),
+            asyncio.ensure_future(self.engine.tasks.session.idle()),
+        }
+        done, pending = await asyncio.wait(waits, timeout=5, return_when="FIRST_COMPLETED")
+        for wait in pending:
+            wait.cancel()
+        assert done, "the watch's timer neither slept again nor ended"
+
+    async def quiet(self) -> None:
+        """Wait (bounded) until the engine's one-off work has ended (the watch included)."""
+        await asyncio.wait_for(self.engine.tasks.session.idle(), 5)
+
     async def sent(self) -> list[str]:
         """The ids of the next watch the engine sends (bounded wait)."""
         return await asyncio.wait_for(self.signaling.arrived.get(), 5)
+
+    def relink(self) -> None:
+        """The link drops and comes back: a new connection, which watches nobody."""
+        self.signaling.push(LinkDown("transport close"))
+        self.signaling.push(LinkUp(calls=(), reconnected=True))
 
     def presence(self) -> dict[str, Presence]:
         return {c.id: c.presence for c in self.engine.snapshot.contacts}
 
 
+def people(count: int) -> list[dict[str, str]]:
+    """``u0`` … ``u<count-1>``, in the order the server lists them."""
+    return [
+        {
+            "id": f"u{i}",
+            "display_name": f"U{i:03d}",
+            "email": f"u{i}@acme.test",
+            "presence": "offline",
+        }
+        for i in range(count)
+    ]
+
+
+def ids(first: int, end: int) -> list[str]:
+    return [f"u{i}" for i in range(first, end)]
+
+
 @pytest.fixture
 async def rig() -> AsyncIterator[Rig]:
-    server = FakeServer()
+    server, clock = FakeServer(), FakeClock()
     signaling = GatedSignaling()
     signaling.presence = {BOB["id"]: "busy", CAROL["id"]: "online"}
     engine = CallEngine(
@@ -84,8 +132,9 @@ async def rig() -> AsyncIterator[Rig]:
         api_factory=lambda url: ApiClient(url, transport=fake_server_transport(server)),
         signaling_factory=lambda url, token, device: signaling,
         device_id="dev-1",
+        clock=clock,
     )
-    rig = Rig(engine, signaling, server)
+    rig = Rig(engine, signaling, server, clock)
     await engine.sign_in("http://voip.test/", "alice@acme.test", "demo-password")
     await rig.watched(1)
     await rig.sent()
@@ -106,22 +155,102 @@ async def test_every_search_watches_what_it_found(rig: Rig) -> None:
     assert rig.signaling.watched[1:] == [[CAROL["id"]], []]
 
 
-async def test_a_watch_is_bounded_to_the_first_contacts(rig: Rig) -> None:
-    rig.server.contacts = [
-        {"id": f"u{i}", "display_name": f"U{i}", "email": f"u{i}@acme.test", "presence": "offline"}
-        for i in range(PRESENCE_WATCH_MAX + 50)
-    ]
+async def test_before_the_screen_says_the_first_screenful_is_watched(rig: Rig) -> None:
+    rig.server.contacts = people(PRESENCE_WATCH_MAX + 50)
     await rig.engine.refresh_contacts()
     await rig.watched(2)
-    assert rig.signaling.watched[-1] == [f"u{i}" for i in range(PRESENCE_WATCH_MAX)]
+    assert rig.signaling.watched[-1] == ids(0, FIRST_SCREEN_WATCH)
+    assert FIRST_SCREEN_WATCH < 50  # a screenful and a margin, not a page of 200
     assert len(rig.engine.snapshot.contacts) == PRESENCE_WATCH_MAX + 50
+
+
+async def test_the_rows_on_screen_are_watched_once_a_fling_stops(rig: Rig) -> None:
+    rig.server.contacts = people(300)
+    await rig.engine.refresh_contacts()
+    await rig.watched(2)
+    for top in range(0, 60, 10):  # a frame every 0.1 s for 0.6 s, a new set each
+        rig.engine.watch_visible(ids(top, top + 30))
+        await rig.step(0.1)
+    assert len(rig.signaling.watched) == 2  # nothing yet: it has not held still
+    await rig.settle()
+    await rig.watched(3)
+    assert rig.signaling.watched[2:] == [ids(50, 80)]  # only the last set
+
+
+async def test_a_long_slow_scroll_still_watches_every_second(rig: Rig) -> None:
+    rig.server.contacts = people(300)
+    await rig.engine.refresh_contacts()
+    await rig.watched(2)
+    for top in range(25):  # a new row every 0.25 s, for 6 s: never still for 0.3 s
+        rig.engine.watch_visible(ids(top, top + 30))
+        await rig.step(0.25)
+    await rig.step(WATCH_SETTLE_S)  # then it stops
+    await rig.quiet()
+    # each second the rows shown then (WATCH_LATEST_S), and the rows where it stopped
+    shown_at_each_second = [ids(top, top + 30) for top in (3, 7, 11, 15, 19, 23)]
+    assert rig.signaling.watched[2:] == [*shown_at_each_second, ids(24, 54)]
+
+
+async def test_the_same_rows_are_not_watched_twice(rig: Rig) -> None:
+    rig.server.contacts = people(100)
+    await rig.engine.refresh_contacts()
+    await rig.watched(2)  # the first screenful
+    rig.engine.watch_visible(ids(40, 70))
+    await rig.settle()
+    await rig.watched(3)
+    rig.engine.watch_visible(ids(40, 70))  # the same rows again
+    await rig.engine.refresh_contacts()  # a reload after a call: the same people
+    rig.engine.watch_visible([*reversed(ids(40, 70))])  # the same set
+    await rig.settle()
+    await rig.quiet()
+    assert rig.signaling.watched[2:] == [ids(40, 70)]
+
+
+async def test_a_reconnect_watches_the_rows_on_screen_again(rig: Rig) -> None:
+    rig.server.contacts = people(100)
+    await rig.engine.refresh_contacts()
+    await rig.watched(2)
+    rig.engine.watch_visible(ids(40, 70))
+    await rig.settle()
+    await rig.watched(3)
+    rig.signaling.push(LinkUp(calls=(), reconnected=False))  # the first connect: no watch
+    rig.relink()  # at once: nothing moves
+    await rig.watched(4)
+    assert rig.signaling.watched[2:] == [ids(40, 70)] * 2
+
+
+async def test_a_new_load_watches_the_rows_on_screen_it_still_holds(rig: Rig) -> None:
+    rig.server.contacts = people(100)
+    await rig.engine.refresh_contacts()
+    await rig.watched(2)
+    rig.engine.watch_visible(ids(40, 70))
+    await rig.settle()
+    await rig.watched(3)
+    rig.server.contacts = people(100)[50:]  # the ones above row 50 are gone
+    await rig.engine.refresh_contacts()
+    await rig.watched(4)
+    rig.server.contacts = people(100)[80:]  # none of the rows on screen is left
+    await rig.engine.refresh_contacts()
+    await rig.watched(5)
+    assert rig.signaling.watched[3:] == [ids(50, 70), ids(80, 100)]
+
+
+async def test_rows_scrolled_into_view_show_their_presence_now(rig: Rig) -> None:
+    rig.server.contacts = people(100)
+    await rig.engine.refresh_contacts()
+    await rig.watched(2)
+    rig.signaling.presence["u80"] = "busy"  # changed while nobody here watched u80
+    assert rig.presence()["u80"] == "offline"
+    rig.engine.watch_visible(ids(70, 100))
+    await rig.settle()
+    await rig.watched(3)
+    assert rig.presence()["u80"] == "busy"
 
 
 async def test_a_reconnect_watches_again_and_a_first_connect_does_not(rig: Rig) -> None:
     rig.signaling.presence[BOB["id"]] = "offline"
     rig.signaling.push(LinkUp(calls=(), reconnected=False))
-    rig.signaling.push(LinkDown("transport close"))
-    rig.signaling.push(LinkUp(calls=(), reconnected=True))
+    rig.relink()
     await rig.watched(2)
     assert rig.signaling.watched == [[BOB["id"], CAROL["id"]]] * 2
     assert rig.presence()[BOB["id"]] == "offline"
@@ -130,7 +259,7 @@ async def test_a_reconnect_watches_again_and_a_first_connect_does_not(rig: Rig) 
 async def test_an_event_during_the_watch_wins_over_its_snapshot(rig: Rig) -> None:
     rig.signaling.gate = asyncio.Event()
     rig.signaling.presence = {BOB["id"]: "online", CAROL["id"]: "offline"}
-    await rig.engine.refresh_contacts()
+    rig.relink()
     await rig.sent()
     rig.signaling.push(PresenceChanged(user_id=BOB["id"], presence="busy"))  # newer than the ack
     rig.signaling.gate.set()
@@ -141,25 +270,30 @@ async def test_an_event_during_the_watch_wins_over_its_snapshot(rig: Rig) -> Non
 async def test_only_the_latest_watch_is_applied(rig: Rig) -> None:
     rig.signaling.gate = asyncio.Event()
     rig.signaling.presence = {BOB["id"]: "offline", CAROL["id"]: "offline"}
-    await rig.engine.refresh_contacts()
+    rig.relink()
     await rig.sent()
     rig.signaling.presence = {BOB["id"]: "online", CAROL["id"]: "busy"}
-    await rig.engine.refresh_contacts()
+    rig.relink()
     await rig.sent()
     rig.signaling.gate.set()
     await rig.watched(2)
+    await rig.quiet()
     assert rig.count() == 2  # the first ack was dropped
     assert rig.presence() == {BOB["id"]: "online", CAROL["id"]: "busy"}
 
 
-async def test_a_lost_watch_changes_nothing(rig: Rig) -> None:
+async def test_a_lost_watch_changes_nothing_and_the_next_goes_out(rig: Rig) -> None:
     rig.signaling.watch_error = ServerUnreachable("http://voip.test", "connection lost")
     rig.signaling.presence = {BOB["id"]: "offline"}
-    await rig.engine.refresh_contacts()
+    rig.relink()
     await rig.watched(1, "presence_watch_failed")
     assert len(rig.signaling.watched) == 2
-    assert rig.presence() == {BOB["id"]: "online", CAROL["id"]: "offline"}  # as listed
+    assert rig.presence() == {BOB["id"]: "busy", CAROL["id"]: "online"}  # as the first ack said
     assert rig.count() == 1
+    rig.signaling.watch_error = None
+    await rig.engine.refresh_contacts()  # the same people: sent again, the last one was lost
+    await rig.watched(2)
+    assert rig.presence()[BOB["id"]] == "offline"
 
 
 # --- end to end -------------------------------------------------------------------------------

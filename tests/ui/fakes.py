@@ -102,6 +102,9 @@ class FakeEngine:
         self._record("contacts", query)
         return [c for c in self.contacts_result if query.lower() in c.display_name.lower()]
 
+    def watch_visible(self, user_ids: list[str]) -> None:
+        self._record("watch_visible", list(user_ids))
+
     async def history(self) -> list[Call]:
         self._record("history")
         return list(self.history_result)

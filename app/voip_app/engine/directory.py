@@ -1,22 +1,21 @@
 """My tenant's directory with live presence, and my call history with its missed-call count.
 
 :class:`Directory` loads every page of contacts (up to :data:`CONTACTS_MAX_PAGES`), watches the
-presence of the ones it holds (``presence_watch``: in a tenant above the server's fan-out limit
-only watched users' changes reach us), applies ``presence`` events, and counts missed calls not
-yet seen. When searches or watches overlap, only the latest one's result is applied.
+presence of the ones on screen (:mod:`voip_app.engine.presence`; ``presence_watch``: in a tenant
+above the server's fan-out limit only watched users' changes reach us), applies ``presence``
+events, and counts missed calls not yet seen. When searches or watches overlap, only the latest
+one's result is applied.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 
-from voip_app.engine.events import PresenceWatchedEvent, PresenceWatchFailedEvent
+from voip_app.engine.presence import PresenceWatch
 from voip_app.engine.shared import Shared
 from voip_app.engine.snapshot import log
 from voip_app.errors import VoipError
-from voip_contract import Call, CallStatus, Contact, Party, Presence, PresenceChanged
-from voip_contract.base import PRESENCE_WATCH_MAX
+from voip_contract import Call, CallStatus, Contact, Party, PresenceChanged
 
 CONTACTS_PAGE_SIZE = 200
 """The server's largest page."""
@@ -32,15 +31,13 @@ class Directory:
         self._out, self._tasks, self._clock = shared.out, shared.tasks, shared.clock
         self._session = shared.session
         self._search_seq = 0
-        self._watch_seq = 0
-        self._presence_seq = 0
-        self._presence_heard: dict[str, int] = {}
-        """``_presence_seq`` at each user's latest ``presence`` event (for the watch acks)."""
+        self.presence = PresenceWatch(shared)
+        """Which contacts' presence is watched (the rows on screen), and applying it."""
         self._missed_seen_at: datetime | None = None
 
     def forget(self) -> None:
-        """Signed out: nothing heard is kept."""
-        self._presence_heard.clear()
+        """Signed out: nothing heard or shown is kept."""
+        self.presence.forget()
 
     async def refresh_contacts(self, query: str = "") -> tuple[Contact, ...]:
         """Load my tenant's contacts filtered by ``query``, every page up to
@@ -71,39 +68,15 @@ class Directory:
                 return Party(id=contact.id, display_name=contact.display_name)
         return Party(id=user_id, display_name=user_id)
 
-    # --- presence ---------------------------------------------------------------------------
+    # --- presence (:mod:`voip_app.engine.presence`) -----------------------------------------
 
     def heard(self, event: PresenceChanged) -> None:
         """A ``presence`` event: it wins over any watch ack in flight for that user."""
-        self._presence_seq += 1
-        self._presence_heard[event.user_id] = self._presence_seq
-        self._out.update(contacts=_with_presences(self._out.snapshot.contacts, _one(event)))
+        self.presence.heard(event)
 
     def watch_soon(self) -> None:
-        """Watch the contacts held, in the background (after a load, or a new connection)."""
-        self._tasks.session.spawn(self._watch())
-
-    async def _watch(self) -> None:
-        """Watch the presence of the contacts held (the first :data:`PRESENCE_WATCH_MAX`) and
-        apply the ack's snapshot, except for users a ``presence`` event told about meanwhile
-        (the event is as new as the snapshot or newer). Only the latest watch's ack is applied."""
-        signaling = self._session.signaling
-        if signaling is None:
-            return
-        self._watch_seq += 1
-        seq, since = self._watch_seq, self._presence_seq
-        ids = [c.id for c in self._out.snapshot.contacts[:PRESENCE_WATCH_MAX]]
-        try:
-            now = await signaling.watch_presence(ids)
-        except VoipError as exc:
-            self._out.log(PresenceWatchFailedEvent(error=str(exc)))  # the next LinkUp watches
-            return
-        if seq != self._watch_seq or signaling is not self._session.signaling:
-            return
-        heard = self._presence_heard
-        states = {p.user_id: p.presence for p in now if heard.get(p.user_id, 0) <= since}
-        self._out.update(contacts=_with_presences(self._out.snapshot.contacts, states))
-        self._out.log(PresenceWatchedEvent(count=len(ids)))
+        """Watch again what is on screen, in the background (after a load)."""
+        self.presence.now()
 
     # --- history ----------------------------------------------------------------------------
 
@@ -147,18 +120,3 @@ class Directory:
             and c.status is CallStatus.MISSED
             and (seen is None or c.created_at > seen)
         )
-
-
-def _one(event: PresenceChanged) -> dict[str, Presence]:
-    return {event.user_id: event.presence}
-
-
-def _with_presences(
-    contacts: tuple[Contact, ...], states: Mapping[str, Presence]
-) -> tuple[Contact, ...]:
-    return tuple(
-        c.model_copy(update={"presence": states[c.id]})
-        if c.id in states and states[c.id] != c.presence
-        else c
-        for c in contacts
-    )

@@ -6,6 +6,7 @@
   :meth:`~CallEngine.cancel`, :meth:`~CallEngine.hang_up`, :meth:`~CallEngine.set_muted`,
   :meth:`~CallEngine.select_output`, :meth:`~CallEngine.dismiss`,
   :meth:`~CallEngine.mark_missed_seen`, :meth:`~CallEngine.close`;
+- :meth:`~CallEngine.watch_visible`: the contacts on screen, whose presence is kept live;
 - one immutable :class:`~voip_app.engine.snapshot.EngineSnapshot` (:attr:`~CallEngine.snapshot`),
   replaced on every change and pushed to every listener added with :meth:`~CallEngine.subscribe`;
 - a log of :class:`~voip_app.engine.events.EngineEvent` s (:meth:`~CallEngine.add_event_listener`).
@@ -30,7 +31,7 @@ The parts: :class:`~voip_app.engine.session.Session` (sign-in, renewal, the link
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from voip_app.api import ApiClient
@@ -204,6 +205,12 @@ class CallEngine:
     def mark_missed_seen(self) -> None:
         """The user looked at their missed calls: the badge goes to zero."""
         self._directory.mark_missed_seen()
+
+    def watch_visible(self, user_ids: Sequence[str]) -> None:
+        """The contacts the screen shows now, with a margin (a screenful above and below):
+        their presence is what is watched (``presence_watch``), once the rows hold still.
+        Until the screen says, the top of the list is (``FIRST_SCREEN_WATCH``)."""
+        self._directory.presence.visible(user_ids)
 
     # --- calls --------------------------------------------------------------------------------
 

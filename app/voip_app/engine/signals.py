@@ -62,7 +62,7 @@ class SignalRouter:
 
     def _link_up(self, event: LinkUp) -> None:
         if event.reconnected and self._out.snapshot.contacts:
-            self._directory.watch_soon()  # a new connection watches nobody
+            self._directory.presence.relinked()  # a new connection watches nobody
         self._actions.synced = event.calls
         self._session.link_up(event.reconnected)
         self._news.synced(event.calls, event.reconnected)

@@ -126,6 +126,9 @@ class EngineBinding:
     async def contacts(self, query: str = "") -> list[Contact]:
         return list(await self._engine.refresh_contacts(query))
 
+    def watch_visible(self, user_ids: list[str]) -> None:
+        self._engine.watch_visible(user_ids)
+
     async def history(self) -> list[Call]:
         return list(await self._engine.refresh_history())
 

@@ -124,6 +124,10 @@ class EnginePort(Protocol):
 
     async def contacts(self, query: str = "") -> list[Contact]: ...
 
+    def watch_visible(self, user_ids: list[str]) -> None:
+        """These contacts are on screen (with a margin): keep their presence live."""
+        ...
+
     async def history(self) -> list[Call]: ...
 
     async def note_call(self, call_id: str, outcome: str | None, text: str | None) -> Call:

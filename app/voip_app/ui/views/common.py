@@ -97,7 +97,7 @@ def list_row(
     identifier: str, lead: ft.Control, lines: list[ft.Control], action: ft.Control, **box: Any
 ) -> ft.Control:
     """One row of a list: a picture, lines of text, one action at the end."""
-    text = ft.Column(lines, spacing=2, expand=True)
+    text = ft.Column(lines, spacing=2, expand=True, alignment=ft.MainAxisAlignment.CENTER)
     row = ft.Container(
         padding=ft.Padding.symmetric(horizontal=16, vertical=10),
         content=ft.Row([lead, text, action], spacing=16),
@@ -153,6 +153,40 @@ def list_screen(
     none."""
     body = list_card(tiles) if tiles else spinner() if loading else empty
     return screen(title, [*(header or []), body], scroll=True)
+
+
+SCROLL_REPORT_MS = 100
+"""How often a scrolling list reports where it is (Flet's default is every 10 ms)."""
+
+
+def rows_screen(
+    title: str,
+    tiles: list[ft.Control],
+    *,
+    row_extent: float,
+    padding: float,
+    on_scroll: Handler,
+    loading: bool,
+    empty: ft.Control,
+    header: list[ft.Control] | None = None,
+) -> ft.Control:
+    """A screen of many rows of one height: the header stays put, the rows scroll in a list that
+    builds only the rows it shows and reports where it is (``on_scroll``, an
+    ``ft.OnScrollEvent`` every :data:`SCROLL_REPORT_MS` while it moves)."""
+    if not tiles:
+        return list_screen(title, tiles, loading=loading, empty=empty, header=header)
+    rows = ft.ListView(
+        controls=tiles,
+        item_extent=row_extent,
+        padding=ft.Padding.symmetric(vertical=padding),
+        on_scroll=on_scroll,
+        scroll_interval=SCROLL_REPORT_MS,
+        expand=True,
+    )
+    card = ft.Container(
+        content=rows, expand=True, bgcolor=ft.Colors.SURFACE_CONTAINER_LOW, border_radius=16
+    )
+    return screen(title, [*(header or []), card])
 
 
 def empty_state(icon: ft.IconData, title: str, hint: str) -> ft.Control:

@@ -1,5 +1,6 @@
 """The contacts screen: search, live presence, a call button each, the missed-call badge
-(``contacts.*``, ``contact.<email>…``)."""
+(``contacts.*``, ``contact.<email>…``). The rows scroll in a list of fixed-height rows that
+tells the model where it is, so the engine watches the presence of the rows on screen."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import flet as ft
 
 from voip_app.ui import theme
 from voip_app.ui.models import ContactRow, ContactsModel, HistoryModel
+from voip_app.ui.models.contacts import LIST_PADDING, ROW_EXTENT
 from voip_app.ui.views.common import (
     avatar,
     empty_state,
     icon_action,
     list_row,
-    list_screen,
+    rows_screen,
     tagged,
     task,
     use_model,
@@ -95,4 +97,17 @@ def ContactsView(contacts: ContactsModel, history: HistoryModel | None = None) -
         header.append(missed_badge(contacts.missed_count))
     tiles: list[ft.Control] = [ContactTile(row, key=row.id) for row in contacts.rows]
     nobody = empty_state(ft.Icons.PEOPLE_OUTLINE, "No one found", "Try another name or email.")
-    return list_screen("Contacts", tiles, loading=contacts.loading, empty=nobody, header=header)
+
+    def on_scroll(e: ft.OnScrollEvent) -> None:
+        contacts.scrolled(e.pixels, e.viewport_dimension)
+
+    return rows_screen(
+        "Contacts",
+        tiles,
+        row_extent=ROW_EXTENT,
+        padding=LIST_PADDING,
+        on_scroll=on_scroll,
+        loading=contacts.loading,
+        empty=nobody,
+        header=header,
+    )

@@ -120,6 +120,7 @@ def Navigation(contacts: ContactsModel, viewport: Viewport) -> ft.Control:
 @ft.component
 def ContactsRoute() -> ft.Control:
     model = use_model()
+    ft.use_effect(model.contacts.shown, [])  # a new list, at its top
     return ContactsView(model.contacts, model.history)
 
 
