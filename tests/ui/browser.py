@@ -200,13 +200,15 @@ class User:
     def click(self, identifier: str) -> None:
         self.visible(identifier).click()
 
-    def field_value(self, identifier: str) -> str:
-        """A text field's text (Flutter web fills the DOM input only while it has the focus)."""
+    def wait_field_value(self, identifier: str, text: str) -> None:
+        """Wait until a text field holds ``text``. Flutter web fills the DOM input only while
+        the field has the focus, and swaps in its own editing element just after it takes it:
+        read at once, the input may still be the empty one."""
         field_node = self.visible(identifier)
         field_node.click()
         field_input = field_node.locator("input").first
         expect(field_input).to_be_focused(timeout=STEP_TIMEOUT_MS)
-        return field_input.input_value()
+        expect(field_input).to_have_value(text, timeout=STEP_TIMEOUT_MS)
 
     def type_into(self, identifier: str, text: str) -> None:
         """Replace the field's text with ``text``, typed key by key.

@@ -120,7 +120,7 @@ def test_session_is_remembered_until_sign_out(alice: User, stack: Stack) -> None
     alice.reload()
     # Signed out for good: the sign-in form, with the server and email still filled in.
     alice.visible("signin.submit")
-    assert alice.field_value("signin.email") == ALICE
+    alice.wait_field_value("signin.email", ALICE)
 
 
 def test_media_server_down(chromium: Browser, tmp_path: Path) -> None:
