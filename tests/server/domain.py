@@ -12,7 +12,8 @@ from typing import Any
 
 from server import migrate
 from server.auth import Identity
-from server.calls.deps import CallDeps, NoPush, PushOutbox
+from server.calls import connections
+from server.calls.deps import CallDeps, DeviceSocket, NoPush, PushOutbox
 from server.config import Settings
 from server.db.engine import make_engine, make_sessionmaker
 from server.seed import UserSpec, ensure_tenant, ensure_users
@@ -82,3 +83,19 @@ async def domain(path: Path, *names: str) -> AsyncIterator[Domain]:
         for deps in made.nodes:
             await deps.background.drain()
         await engine.dispose()
+
+
+ALICE_LAPTOP = DeviceSocket(sid="s-alice", device_id="alice-laptop")
+BOB_PHONE = DeviceSocket(sid="s-bob", device_id="bob-phone")
+
+
+@asynccontextmanager
+async def alice_and_bob_online(path: Path) -> AsyncIterator[Domain]:
+    """:func:`domain` with alice and bob, and a first node holding alice's laptop
+    (:data:`ALICE_LAPTOP`) and bob's phone (:data:`BOB_PHONE`)."""
+    async with domain(path, "alice", "bob") as made:
+        deps = made.node()
+        await connections.heartbeat(deps, now=made.clock.now())
+        await connections.connected(deps, made.people["alice"], ALICE_LAPTOP)
+        await connections.connected(deps, made.people["bob"], BOB_PHONE)
+        yield made

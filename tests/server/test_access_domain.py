@@ -15,20 +15,13 @@ from server.calls import access, connections
 from server.calls.deps import DeviceSocket
 from server.calls.invite import invite
 from server.db.models import CallRow, User
-from tests.server.domain import Domain, domain, told
+from tests.server.domain import ALICE_LAPTOP, BOB_PHONE, Domain, alice_and_bob_online, told
 from voip_contract import InvitePayload, ServerEvent
-
-ALICE_LAPTOP = DeviceSocket(sid="s-alice", device_id="alice-laptop")
-BOB_PHONE = DeviceSocket(sid="s-bob", device_id="bob-phone")
 
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[Domain]:
-    async with domain(tmp_path, "alice", "bob") as made:
-        deps = made.node()
-        await connections.heartbeat(deps, now=made.clock.now())
-        await connections.connected(deps, made.people["alice"], ALICE_LAPTOP)
-        await connections.connected(deps, made.people["bob"], BOB_PHONE)
+    async with alice_and_bob_online(tmp_path) as made:
         yield made
 
 

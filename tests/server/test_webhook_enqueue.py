@@ -14,27 +14,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from server.calls import connections, settle
-from server.calls.deps import DeviceSocket
+from server.calls import settle
 from server.calls.invite import invite
 from server.callstate import StatusEvent
 from server.db.models import WebhookDelivery, WebhookEndpoint
 from server.seed import ensure_tenant
-from tests.server.domain import Domain, domain
+from tests.server.domain import ALICE_LAPTOP, BOB_PHONE, Domain, alice_and_bob_online
 from voip_contract import InvitePayload
 
-ALICE_LAPTOP = DeviceSocket("s-alice", "alice-laptop")
-BOB_PHONE = DeviceSocket("s-bob", "bob-phone")
 EVENTS = ",call.ringing,call.answered,call.ended,"
 
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[Domain]:
-    async with domain(tmp_path, "alice", "bob") as made:
-        deps = made.node()
-        await connections.heartbeat(deps, now=made.clock.now())
-        await connections.connected(deps, made.people["alice"], ALICE_LAPTOP)
-        await connections.connected(deps, made.people["bob"], BOB_PHONE)
+    async with alice_and_bob_online(tmp_path) as made:
         yield made
 
 

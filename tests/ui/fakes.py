@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from voip_app.media.base import AudioOutput
 from voip_app.platform import Permission, PermissionState
+from voip_app.ui.models import AppModel
 from voip_app.ui.ports import AudioDevice, AudioDevices, EngineListener, EngineUpdate
 from voip_contract import Call, Contact, Party, User
 from voip_contract.admin import (
@@ -326,3 +327,18 @@ class Loop:
                 return
             await self.queued.pop(0)()
         raise AssertionError("spawned work keeps spawning")
+
+
+def model_on_fakes(engine: FakeEngine | None = None) -> tuple[FakeEngine, AppModel]:
+    """The app's model on the fake engine (``engine``, or a new one) and platform, its spawned
+    work queued."""
+    engine, loop = engine or FakeEngine(), Loop()
+    model = AppModel(
+        engine=engine,
+        ringer=FakeRinger(),
+        store=MemoryStore(),
+        platform=FakePlatform(),
+        post=loop.post,
+        spawn=loop.spawn,
+    )
+    return engine, model

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui.fakes import FakeEngine, FakePlatform, FakeRinger, Loop, MemoryStore
+from tests.ui.fakes import FakeEngine, model_on_fakes
 from voip_app.ui.models import AppModel
 from voip_app.ui.models.contacts import ROW_EXTENT, rows_to_watch
 from voip_contract import Contact
@@ -24,15 +24,7 @@ def engine() -> FakeEngine:
 
 @pytest.fixture
 async def model(engine: FakeEngine) -> AppModel:
-    loop = Loop()
-    app = AppModel(
-        engine=engine,
-        ringer=FakeRinger(),
-        store=MemoryStore(),
-        platform=FakePlatform(),
-        post=loop.post,
-        spawn=loop.spawn,
-    )
+    _, app = model_on_fakes(engine)
     app.signin.server_url, app.signin.email, app.signin.password = (
         "http://127.0.0.1:9/",
         "alice@acme.test",

@@ -7,25 +7,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tests.ui.fakes import FakeEngine, FakePlatform, FakeRinger, Loop, MemoryStore, make_call
-from voip_app.ui.models import AppModel
+from tests.ui.fakes import make_call, model_on_fakes
 from voip_app.ui.models.history import about_text
 from voip_contract import Call
 from voip_contract.admin import AdminUser
-
-
-def model_on_fakes() -> tuple[FakeEngine, AppModel]:
-    """The app's model on the fake engine and platform, its spawned work queued."""
-    engine, loop = FakeEngine(), Loop()
-    model = AppModel(
-        engine=engine,
-        ringer=FakeRinger(),
-        store=MemoryStore(),
-        platform=FakePlatform(),
-        post=loop.post,
-        spawn=loop.spawn,
-    )
-    return engine, model
 
 
 async def test_the_admin_model() -> None:
