@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db import locks
 from server.db import statements as st
 from server.db.models import AuthSession, CallRow, Connection, User
 
@@ -165,7 +166,12 @@ async def connect_facts(
     session: AsyncSession, *, user_id: str, session_id: str | None, live_since: datetime
 ) -> ConnectFacts | None:
     """One round trip: the user (``None``: no such user), sign-in session ``session_id``'s user
-    if it is not revoked, and the user's sockets on nodes alive since ``live_since``."""
+    if it is not revoked, and the user's sockets on nodes alive since ``live_since``.
+
+    The count is taken under the user's lock (PostgreSQL: one more round trip), held until this
+    transaction ends: the connect that counts and then inserts its socket runs after another
+    connect of the same user has committed its own, on any node, so the cap is exact."""
+    await locks.serialize(session, f"sockets:{user_id}")
     params = {"user": user_id, "session": session_id, "live_since": live_since}
     row = (await session.execute(st.CONNECT_LOOKUP, params)).first()
     if row is None:

@@ -12,7 +12,7 @@ import pytest
 import socketio
 
 from server.sio.ratelimit import EventBudget, Verdict
-from tests.server.conftest import start_stack
+from tests.server.conftest import BACKENDS, database_url, start_stack
 from tests.server.fakes import FakeClock
 from tests.server.harness import Recorder, Stack
 
@@ -39,16 +39,19 @@ def test_the_budget_refills_with_time() -> None:
     assert budget.spend("s1", clock.now()) is Verdict.ALLOW
 
 
-@pytest.fixture(scope="module")
-def fair_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def fair_process(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     env = {
         "VOIP_SOCKET_EVENT_BURST": str(BURST),
         "VOIP_SOCKET_EVENTS_PER_S": "0.01",
         "VOIP_SOCKET_FLOOD_LIMIT": str(FLOOD),
         "VOIP_MAX_SOCKETS_PER_USER": str(MAX_SOCKETS),
     }
-    workdir = Path(tmp_path_factory.mktemp("fair"))
-    yield from start_stack(workdir, database=None, env=env, with_sfu=False)
+    workdir = Path(tmp_path_factory.mktemp(f"fair-{request.param}"))
+    database = database_url(request, request.param)
+    yield from start_stack(workdir, database=database, env=env, with_sfu=False)
 
 
 @pytest.fixture
@@ -85,6 +88,22 @@ async def test_one_user_holds_a_bounded_number_of_sockets(stack: Stack) -> None:
             await Recorder(stack.url, alice).connect()
         await held.pop().disconnect()
         held.append(await Recorder(stack.url, alice).connect())
+    finally:
+        for r in held:
+            await r.disconnect()
+
+
+async def test_parallel_connects_never_pass_the_socket_cap(stack: Stack) -> None:
+    # All at once (PostgreSQL too, where two connects that count and then insert in parallel
+    # transactions would both pass the count).
+    alice = (await stack.tenant("alice"))["alice"]
+    tries = [Recorder(stack.url, alice) for _ in range(4 * MAX_SOCKETS)]
+    outcomes = await asyncio.gather(*(r.connect() for r in tries), return_exceptions=True)
+    held = [r for r in outcomes if isinstance(r, Recorder)]
+    try:
+        assert len(held) == MAX_SOCKETS, outcomes
+        refused = [r for r in outcomes if isinstance(r, socketio.exceptions.ConnectionError)]
+        assert len(refused) == 3 * MAX_SOCKETS, outcomes
     finally:
         for r in held:
             await r.disconnect()
