@@ -43,13 +43,6 @@ from voip_contract import (
     RoomToken,
     User,
 )
-from voip_contract.admin import (
-    WEBHOOK_EVENTS,
-    AdminUser,
-    WebhookDeliveryOut,
-    WebhookEndpointCreated,
-    WebhookEndpointOut,
-)
 from voip_contract.models import Outcomes
 
 M = TypeVar("M", bound=BaseModel)
@@ -129,7 +122,7 @@ class ApiClient:
         for a wrong email or password, ``SignInThrottled`` after too many of them."""
         body = {"email": email.strip(), "password": password}
         try:
-            result = await self._request("POST", "/api/auth/login", LoginResponse, json=body)
+            result = await self.request("POST", "/api/auth/login", LoginResponse, json=body)
         except RequestRefused as exc:
             if exc.code is ErrorCode.RATE_LIMITED:
                 raise SignInThrottled(exc.server_message) from exc
@@ -140,16 +133,16 @@ class ApiClient:
         """Trade the access token, while it is valid, for a fresh one (``POST
         /api/auth/refresh``); keeps the new one. An identity provider's token is refused with
         ``forbidden``: the identity provider renews it."""
-        return self._keep(await self._request("POST", "/api/auth/refresh", LoginResponse))
+        return self._keep(await self.request("POST", "/api/auth/refresh", LoginResponse))
 
     async def logout(self, device_id: str | None = None) -> None:
         """Sign out on the server (``POST /api/auth/logout``): this token's session is revoked
         and ``device_id``'s push registration removed."""
         body = {"device_id": device_id} if device_id else None
-        await self._send("POST", "/api/auth/logout", json=body)
+        await self.send("POST", "/api/auth/logout", json=body)
 
     async def me(self) -> User:
-        return await self._request("GET", "/api/me", User)
+        return await self.request("GET", "/api/me", User)
 
     async def contacts(
         self, *, query: str = "", limit: int = 50, cursor: str | None = None
@@ -160,70 +153,26 @@ class ApiClient:
             params["q"] = query
         if cursor:
             params["cursor"] = cursor
-        return await self._request("GET", "/api/contacts", Page[Contact], params=params)
+        return await self.request("GET", "/api/contacts", Page[Contact], params=params)
 
     async def calls(self, *, limit: int = 50, cursor: str | None = None) -> Page[Call]:
         """One page of my call history, newest first."""
         params: dict[str, str | int] = {"limit": limit}
         if cursor:
             params["cursor"] = cursor
-        return await self._request("GET", "/api/calls", Page[Call], params=params)
+        return await self.request("GET", "/api/calls", Page[Call], params=params)
 
     async def call(self, call_id: str) -> Call:
-        return await self._request("GET", f"/api/calls/{call_id}", Call)
+        return await self.request("GET", f"/api/calls/{call_id}", Call)
 
     async def put_note(self, call_id: str, *, outcome: str | None, text: str | None) -> Call:
         """My outcome and note on a finished call of mine; the call with it."""
         body = {"outcome": outcome, "text": text}
-        return await self._request("PUT", f"/api/calls/{call_id}/note", Call, json=body)
-
-    async def admin_users(self) -> list[AdminUser]:
-        """My tenant's users (I am its admin), by email; the first 200."""
-        page = await self._request(
-            "GET", "/api/admin/users", Page[AdminUser], params={"limit": 200}
-        )
-        return list(page.items)
-
-    async def admin_change(self, user_id: str, change: str) -> AdminUser:
-        """``disable``, ``enable``, ``admin`` or ``member`` one of my tenant's users."""
-        path = f"/api/admin/users/{user_id}"
-        if change in ("disable", "enable"):
-            return await self._request("POST", f"{path}/{change}", AdminUser)
-        return await self._request("PATCH", path, AdminUser, json={"role": change})
-
-    async def admin_add(self, email: str, display_name: str) -> AdminUser:
-        """A new member of my tenant (it signs in through the CRM's identity provider)."""
-        body = {"email": email, "display_name": display_name}
-        return await self._request("POST", "/api/admin/users", AdminUser, json=body)
-
-    async def webhooks(self) -> tuple[list[WebhookEndpointOut], list[WebhookDeliveryOut]]:
-        """My tenant's webhook endpoints and its 50 latest deliveries."""
-        endpoints = await self._send("GET", "/api/admin/webhooks")
-        deliveries = await self._request(
-            "GET", "/api/admin/webhooks/deliveries", Page[WebhookDeliveryOut]
-        )
-        listed = [WebhookEndpointOut.model_validate(e) for e in endpoints.json()]
-        return listed, list(deliveries.items)
-
-    async def add_webhook(self, url: str) -> WebhookEndpointCreated:
-        """A new endpoint for every call event; its secret is in this answer only."""
-        body = {"url": url, "event_types": list(WEBHOOK_EVENTS)}
-        return await self._request("POST", "/api/admin/webhooks", WebhookEndpointCreated, json=body)
-
-    async def resend(self, delivery_id: int) -> None:
-        await self._send("POST", f"/api/admin/webhooks/deliveries/{delivery_id}/resend")
-
-    async def change_webhook(self, endpoint_id: str, change: str) -> None:
-        """``enable``, ``disable`` or ``delete`` one of my tenant's webhook endpoints."""
-        path = f"/api/admin/webhooks/{endpoint_id}"
-        if change == "delete":
-            await self._send("DELETE", path)
-        else:
-            await self._send("PATCH", path, json={"enabled": change == "enable"})
+        return await self.request("PUT", f"/api/calls/{call_id}/note", Call, json=body)
 
     async def outcomes(self) -> list[str]:
         """My tenant's call outcomes."""
-        return list((await self._request("GET", "/api/outcomes", Outcomes)).outcomes)
+        return list((await self.request("GET", "/api/outcomes", Outcomes)).outcomes)
 
     async def room_token(self, call_id: str, *, device_id: str | None = None) -> RoomToken:
         """A fresh token for an IN_PROGRESS call of mine: rejoin after a network loss.
@@ -232,30 +181,31 @@ class ApiClient:
         hands tokens only to the caller's device and the callee's answering device.
         """
         body = {"device_id": device_id} if device_id else None
-        return await self._request("POST", f"/api/calls/{call_id}/token", RoomToken, json=body)
+        return await self.request("POST", f"/api/calls/{call_id}/token", RoomToken, json=body)
 
     async def recording_url(self, recording_id: str) -> RecordingUrl:
         """A URL playing one recording of my call, without a bearer header, for a short while."""
-        return await self._request("POST", f"/api/recordings/{recording_id}/url", RecordingUrl)
+        return await self.request("POST", f"/api/recordings/{recording_id}/url", RecordingUrl)
 
     async def register_push(self, device_id: str, token: str) -> None:
         """Wake this device (``device_id``, as signaling names it) with FCM ``token`` when a call
         comes and its app holds no live connection; replaces the device's previous token."""
         body = {"provider": "fcm", "token": token}
-        await self._send("PUT", f"/api/devices/{device_id}/push", json=body)
+        await self.send("PUT", f"/api/devices/{device_id}/push", json=body)
 
     async def unregister_push(self, device_id: str) -> None:
         """Stop waking this device (at sign-out)."""
-        await self._send("DELETE", f"/api/devices/{device_id}/push")
+        await self.send("DELETE", f"/api/devices/{device_id}/push")
 
-    async def _request(self, method: str, path: str, model: type[M], **kwargs: Any) -> M:
-        response = await self._send(method, path, **kwargs)
+    async def request(self, method: str, path: str, model: type[M], **kwargs: Any) -> M:
+        """:meth:`send`, its answer read as ``model``."""
+        response = await self.send(method, path, **kwargs)
         try:
             return model.model_validate(response.json())
         except (ValueError, ValidationError) as exc:
             raise BadResponse(f"The call server sent an unexpected answer to {path}.") from exc
 
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """The response to a request that succeeded; a :class:`VoipError` for any other."""
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         try:
