@@ -53,10 +53,17 @@ class Person:
 class Recorder:
     """A connected ``/call`` client that keeps every server event, in order."""
 
-    def __init__(self, url: str, person: Person, device_id: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        person: Person,
+        device_id: str | None = None,
+        transports: tuple[str, ...] = ("websocket",),
+    ) -> None:
         self.url = url
         self.person = person
         self.device_id = device_id
+        self.transports = list(transports)
         self.sio = socketio.AsyncClient(reconnection=False)
         self.events: list[tuple[str, Any]] = []
         self._queues: dict[str, asyncio.Queue[Any]] = defaultdict(asyncio.Queue)
@@ -71,7 +78,7 @@ class Recorder:
         if self.device_id:
             auth["device_id"] = self.device_id
         await self.sio.connect(
-            self.url, auth=auth, namespaces=[NAMESPACE], transports=["websocket"], wait_timeout=10
+            self.url, auth=auth, namespaces=[NAMESPACE], transports=self.transports, wait_timeout=10
         )
         return self
 
