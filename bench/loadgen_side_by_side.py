@@ -106,12 +106,13 @@ def stalls(log_file: Path) -> list[Stats]:
 
 def worst(stats: Stats, calls: tuple[float, float]) -> dict[str, float]:
     """The worst lag and GC pause while the calls ran, and while the sockets connected before
-    them. A record covers the ``VOIP_LOOP_WATCH_REPORT_S`` (1 s here) before it: the first
-    record that ends after the calls start counts for the calls, though part of its second may
-    be the connect's end. What comes after the generator's result file (its sockets'
-    disconnects, the shutdown) is not what the goal is about."""
+    them. A record covers the ``VOIP_LOOP_WATCH_REPORT_S`` (1 s here) before it: the records
+    that end while the calls run count for the calls (the first may hold part of the connect's
+    last second; the calls' last part-second is left out, as the generator closes its sockets
+    the moment its result is written, and that storm of disconnects, like the shutdown, is not
+    what the goal is about)."""
     start, end = calls
-    during = [s for s in stats if start < s[0] <= end + 1]
+    during = [s for s in stats if start < s[0] <= end]
     before = [s for s in stats if s[0] <= start]
     return {
         "lag": max((s[1] for s in during), default=0.0),

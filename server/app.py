@@ -113,8 +113,9 @@ async def _serving(
     if settings.loop_watch:
         jobs.append(loopwatch.watch(report_s=settings.loop_watch_report_s))
     tasks = [asyncio.create_task(job) for job in jobs]
-    loopwatch.tune_gc(settings.gc_threshold0, freeze=settings.gc_freeze)
-    if settings.gc_freeze_at > 0:
+    thresholds = (settings.gc_threshold0, settings.gc_threshold1, settings.gc_threshold2)
+    loopwatch.tune_gc(*thresholds, freeze=settings.gc_freeze)
+    if settings.gc_refreeze:
         tasks.append(asyncio.create_task(_gc_policy(deps).run()))
     try:
         yield
@@ -132,7 +133,7 @@ async def _serving(
 def _gc_policy(deps: CallDeps) -> gcpolicy.GcPolicy:
     s = deps.settings
     config = gcpolicy.GcPolicyConfig(
-        s.gc_check_s, s.gc_freeze_at, s.gc_garbage_ratio, s.gc_refresh_min_s
+        check_s=s.gc_check_s, garbage_ratio=s.gc_garbage_ratio, refresh_min_s=s.gc_refresh_min_s
     )
     return gcpolicy.GcPolicy(config, deps.clock, gcpolicy.PythonCollector())
 

@@ -8,19 +8,21 @@ permanent generation that no collection walks, so the pauses shrink to what is n
 price is that a frozen object that later becomes cyclic garbage is never freed, until
 ``gc.unfreeze()`` and a full collection. This policy takes the gain and bounds the price:
 
-- **freeze** (cheap, often): every ``check_s`` it counts the old generation (what survived the
-  young collections and is not frozen). At ``freeze_at`` objects or more it collects what is
-  not frozen (a pause proportional to ``freeze_at``, not to the sockets) and freezes the
-  survivors. So the long-lived objects of sockets that connect leave the collector's way in
-  batches, and nothing that is already garbage gets frozen.
-- **refresh** (a full pause, rarely): the objects frozen since the last refresh are counted
-  (an upper bound of the frozen garbage: some of them were freed since, by their reference
-  count). When they reach ``garbage_ratio`` times the frozen population measured at the last
-  refresh (at least ``freeze_at``), and the last refresh is ``refresh_min_s`` ago or more, it
-  unfreezes, collects everything once and freezes the survivors again. Frozen garbage thus
-  stays below ``garbage_ratio`` times the live objects (plus what accrues during
-  ``refresh_min_s``; the first refresh, too, comes ``refresh_min_s`` after start at the
-  earliest), as a tracing collector that lets its heap grow to twice the live data.
+- **freeze** (free, after every collection of generation 1 or 2): such a collection leaves
+  the young generations empty and moves what survived it to the old one; since the policy
+  froze what was old before, everything not frozen has just survived a collection, so nothing
+  frozen then is garbage yet. The policy freezes it (``gc.freeze()`` only links lists) and
+  counts it. A collection then walks only what came since the last one: the young
+  generations, whose size the thresholds bound (``VOIP_GC_THRESHOLD0/1``), never the objects
+  of the sockets connected earlier.
+- **refresh** (a full pause, rarely): the objects frozen since the last refresh are an upper
+  bound of the frozen garbage (some of them were freed since, by their reference count). Every
+  ``check_s`` of the clock: when they reach ``garbage_ratio`` times the frozen population the
+  last refresh left (at start: what was frozen then; at least ``floor`` objects), and the last
+  refresh (or the start) is ``refresh_min_s`` ago or more, unfreeze, collect everything once
+  (the callback above then freezes the survivors) and start counting again. Frozen garbage thus
+  stays below ``garbage_ratio`` times the live objects, plus what accrues during
+  ``refresh_min_s``: as a tracing collector that lets its heap grow to twice the live data.
 
 The decisions run on the injected clock (:mod:`server.clock`); the collector is behind
 :class:`Collector` so that a unit test can state them without Python's collector.
@@ -33,13 +35,11 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Protocol
 
 from server.clock import Clock
 
 log = logging.getLogger(__name__)
-
-Action = Literal["freeze", "refresh"]
 
 
 class Collector(Protocol):
@@ -54,7 +54,7 @@ class Collector(Protocol):
         ...
 
     def collect(self) -> int:
-        """A full collection of what is not frozen; the objects it freed."""
+        """A full collection of what is not frozen (which calls :meth:`GcPolicy.collected`)."""
         ...
 
     def freeze(self) -> None:
@@ -90,13 +90,14 @@ class GcPolicyConfig:
     """The policy's settings (``VOIP_GC_...``, :class:`server.config_fields.TransportSettings`)."""
 
     check_s: float = 1.0
-    freeze_at: int = 50_000
+    floor: int = 50_000
     garbage_ratio: float = 1.0
     refresh_min_s: float = 300.0
 
 
 class GcPolicy:
-    """Decides, every ``check_s`` of the clock, whether to freeze or to refresh (module doc)."""
+    """Freezes after each collection of the older generations; refreshes when due (module
+    doc)."""
 
     def __init__(self, config: GcPolicyConfig, clock: Clock, collector: Collector) -> None:
         self.config = config
@@ -105,60 +106,64 @@ class GcPolicy:
         self.live_frozen = collector.frozen_count()
         self.frozen_since = 0
         self.last_refresh = clock.now()  # the first refresh, too, waits refresh_min_s
+        self.refreshes = 0
 
     def limit(self) -> float:
         """Objects frozen since the last refresh at which the next one is due."""
-        return self.config.garbage_ratio * max(self.live_frozen, self.config.freeze_at)
+        return self.config.garbage_ratio * max(self.live_frozen, self.config.floor)
 
-    def check(self) -> Action | None:
-        """One look at the collector; what it did (``None``: nothing)."""
-        now = self.clock.now()
-        if self.frozen_since >= self.limit() and self._refresh_allowed(now):
-            self._refresh(now)
-            return "refresh"
-        if self.collector.old_count() >= self.config.freeze_at:
-            self._freeze()
-            return "freeze"
-        return None
-
-    def _refresh_allowed(self, now: datetime) -> bool:
-        return (now - self.last_refresh).total_seconds() >= self.config.refresh_min_s
-
-    def _freeze(self) -> None:
-        started = time.perf_counter()
-        freed = self.collector.collect()
+    def collected(self, generation: int) -> int:
+        """After a collection of ``generation``: freeze what it moved to the old generation (all
+        that is there: what was before is frozen) unless it was a young one; how many."""
+        if generation < 1:
+            return 0
         survivors = self.collector.old_count()
         self.collector.freeze()
         self.frozen_since += survivors
-        log.info(
-            "gc freeze",
-            extra={
-                "gc_frozen": survivors,
-                "gc_freed": freed,
-                "gc_frozen_since_refresh": self.frozen_since,
-                "gc_ms": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
+        return survivors
 
-    def _refresh(self, now: datetime) -> None:
+    def check(self) -> bool:
+        """One look at the clock and the count; whether it refreshed."""
+        now = self.clock.now()
+        if self.frozen_since < self.limit() or not self._refresh_allowed(now):
+            return False
         started = time.perf_counter()
+        before, self.frozen_since = self.frozen_since, 0
         self.collector.unfreeze()
-        freed = self.collector.collect()
-        live = self.collector.old_count()
-        self.collector.freeze()
+        freed = self.collector.collect()  # calls collected(2): all survivors frozen, counted
+        self.live_frozen, self.frozen_since = self.frozen_since, 0
+        # Python's next full collection waits for a quarter of what the last one left to be
+        # promoted: an empty one now (all is frozen) makes that 0, not all the live objects.
+        self.collector.collect()
+        self.frozen_since = 0
+        self.last_refresh = now
+        self.refreshes += 1
         log.info(
             "gc refresh",
             extra={
                 "gc_freed": freed,
-                "gc_frozen": live,
-                "gc_frozen_since_refresh": self.frozen_since,
+                "gc_frozen": self.live_frozen,
+                "gc_frozen_since_refresh": before,
                 "gc_ms": round((time.perf_counter() - started) * 1000, 1),
             },
         )
-        self.live_frozen, self.frozen_since, self.last_refresh = live, 0, now
+        return True
+
+    def _refresh_allowed(self, now: datetime) -> bool:
+        return (now - self.last_refresh).total_seconds() >= self.config.refresh_min_s
+
+    def callback(self, phase: str, info: dict[str, Any]) -> None:
+        """For ``gc.callbacks``: :meth:`collected` when a collection stops."""
+        if phase == "stop":
+            self.collected(int(info.get("generation", 0)))
 
     async def run(self) -> None:
-        """Check every ``check_s`` for ever (a background job of the server)."""
-        while True:
-            await self.clock.sleep(self.config.check_s)
-            self.check()
+        """Freeze after collections and check every ``check_s``, for ever (a background job of
+        the server)."""
+        gc.callbacks.insert(0, self.callback)  # first: the pause logged includes its count
+        try:
+            while True:
+                await self.clock.sleep(self.config.check_s)
+                self.check()
+        finally:
+            gc.callbacks.remove(self.callback)
