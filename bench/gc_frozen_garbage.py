@@ -6,13 +6,14 @@
 For each variant, one server process (``bench.loadgen_servers``, SQLite seeded with ``--users``
 users) and ``--rounds`` rounds of ``shared/loadgen``'s generator, each connecting every user's
 socket, making one call and disconnecting them all: ``users x rounds`` connect/disconnect
-cycles. After each round, the server's RSS. Then the run waits up to ``--wait`` seconds from
-the server's start for a ``gc refresh`` record of :mod:`server.gcpolicy` (set
-``VOIP_GC_REFRESH_MIN_S`` past the rounds' end): the objects it freed are the cyclic garbage
-that was frozen (and whatever the young generations held), what it left frozen the live ones,
-and the RSS after it says how much memory the frozen garbage held (pymalloc keeps some arenas,
-so RSS falls by less than the objects' size). Prints a table; the caller copies it into
-``docs/benchmarks.md`` with the command.
+cycles. After each round, the server's RSS. Then, for a server with the policy on, the run
+waits up to ``--wait`` seconds from the server's start for a ``gc refresh`` record of
+:mod:`server.gcpolicy` (with ``VOIP_GC_REFRESH_MIN_S`` past the rounds' end, one refresh after
+them all: the objects it freed are the cyclic garbage that was frozen, what it left frozen the
+live ones). The table gives every refresh of the run, the RSS at the end (pymalloc keeps some
+arenas, so RSS falls by less than the objects freed) and the worst ``loop stats`` of the run
+(the connect and disconnect storms). The caller copies it into ``docs/benchmarks.md`` with the
+command.
 """
 
 from __future__ import annotations
@@ -51,12 +52,12 @@ def listening_pid() -> int:
     raise RuntimeError("the server did not listen")
 
 
-def refresh_record(log: Path) -> dict[str, Any] | None:
+def records(log: Path, msg: str) -> list[dict[str, Any]]:
+    out = []
     for line in log.read_text(errors="replace").splitlines():
-        if '"gc refresh"' in line:
-            rec: dict[str, Any] = json.loads(line)
-            return rec
-    return None
+        if f'"{msg}"' in line:
+            out.append(json.loads(line))
+    return out
 
 
 def run_variant(
@@ -83,10 +84,14 @@ def run_variant(
             )  # fmt: skip
             time.sleep(2)
             figs["rss"].append(rss_mb(pid))
-        while (rec := refresh_record(log)) is None and time.monotonic() - started < args.wait:
+        refreezes = variant.env.get("VOIP_GC_REFREEZE", "true") == "true"
+        while (
+            refreezes and not records(log, "gc refresh") and time.monotonic() - started < args.wait
+        ):
             time.sleep(1)
-        figs["refresh"] = rec
         time.sleep(1)
+        figs["refreshes"] = records(log, "gc refresh")
+        figs["stats"] = records(log, "loop stats")
         figs["rss_end"] = rss_mb(pid)
         return figs
     finally:
@@ -96,13 +101,16 @@ def run_variant(
 
 def row(label: str, figs: dict[str, Any]) -> str:
     rss = " → ".join(f"{x:.0f}" for x in figs["rss"])
-    rec = figs["refresh"] or {}
+    recs = figs["refreshes"]
     refresh = (
-        f"{rec['gc_freed']:,} freed, {rec['gc_frozen']:,} left frozen, {rec['gc_ms']} ms"
-        if rec
+        f"{len(recs)}: {sum(r['gc_freed'] for r in recs):,} freed, "
+        f"{recs[-1]['gc_frozen']:,} left frozen, longest {max(r['gc_ms'] for r in recs)} ms"
+        if recs
         else "none"
     )
-    return f"| {label} | {rss} | {refresh} | {figs['rss_end']:.0f} |"
+    lag = max((r["loop_lag_max_ms"] for r in figs["stats"]), default=0)
+    pause = max((r["gc_pause_max_ms"] for r in figs["stats"]), default=0)
+    return f"| {label} | {rss} | {refresh} | {figs['rss_end']:.0f} | {lag:.0f} / {pause:.0f} |"
 
 
 def main() -> None:
@@ -125,7 +133,8 @@ def main() -> None:
     rows = [row(v.label, run_variant(v, out, env, gen, args)) for v in parse_variants(args.variant)]
     print(
         f"| server | RSS MB: start → after each round of {args.users:,} connects and disconnects "
-        "| the policy's first refresh | RSS MB after it |\n|---|---|---|---|"
+        "| the policy's refreshes | RSS MB at the end | worst loop lag / GC pause ms |\n"
+        "|---|---|---|---|---|"
     )
     print("\n".join(rows))
     load1 = os.getloadavg()

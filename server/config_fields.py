@@ -105,13 +105,15 @@ class TransportSettings(BaseModel):
     """After start, freeze what exists (``gc.freeze``): full collections skip it."""
     gc_threshold0: int = Field(default=20_000, ge=0)
     """The collector's young-generation threshold (``gc.set_threshold``); 0 keeps Python's."""
-    gc_threshold1: int = Field(default=2, ge=0)
+    gc_threshold1: int = Field(default=0, ge=0)
     gc_threshold2: int = Field(default=0, ge=0)
     """How many collections of the younger generation come before one of the next (Python's:
     10 and 10); 0 keeps Python's. A generation-1 collection walks up to ``threshold0 x
     (threshold1 + 1)`` objects: about 100 ms for 10 while thousands of sockets connect."""
-    gc_refreeze: bool = True
-    """After each collection of generation 1 or 2, freeze its survivors (:mod:`server.gcpolicy`)."""
+    gc_refreeze: bool = False
+    """After each collection of generation 1 or 2, freeze its survivors (:mod:`server.gcpolicy`).
+    Off by default: a socket that goes leaves its cycles frozen until a refresh, a full
+    collection of everything (0.3-1.5 s with 5,000 sockets; docs/benchmarks.md)."""
     gc_check_s: float = Field(default=1.0, gt=0)
     gc_garbage_ratio: float = Field(default=1.0, gt=0)
     """Unfreeze and collect everything once the objects frozen since the last time reach this

@@ -162,6 +162,8 @@ def refreshing_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack
     with young collections frequent enough for a few sockets' objects to reach the old
     generation."""
     env = {
+        "VOIP_GC_REFREEZE": "true",
+        "VOIP_GC_THRESHOLD1": "2",
         "VOIP_GC_CHECK_S": "0.2",
         "VOIP_GC_REFRESH_MIN_S": "0",
         "VOIP_GC_GARBAGE_RATIO": "0.001",
