@@ -113,6 +113,10 @@ class CallNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """One per socket of this node: a socket's ``presence_watch`` es apply in order."""
 
     async def on_connect(self, sid: str, environ: Payload, auth: Any = None) -> None:
+        # python-engineio's ASGI driver makes a class per request for the request's body and
+        # keeps an instance in the socket's environ for the socket's life (2.4 KiB, and a cycle
+        # for the collector); a socket's body was read (or had none) before its connect.
+        environ.pop("wsgi.input", None)
         if not isinstance(auth, dict):
             raise socketio.exceptions.ConnectionRefusedError("unauthorized: auth={token} needed")
         try:
