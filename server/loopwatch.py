@@ -26,10 +26,6 @@ def tune_gc(threshold0: int, threshold1: int = 0, threshold2: int = 0, *, freeze
     if freeze:
         gc.collect()
         gc.freeze()
-        # Python runs a full collection only once the objects promoted since the last one
-        # reach a quarter of what that one left; an empty one now makes that 0, not the
-        # start-up's objects just frozen (:mod:`server.gcpolicy` freezes after each one).
-        gc.collect()
     now = gc.get_threshold()
     asked = (threshold0, threshold1, threshold2)
     gc.set_threshold(*(t if t > 0 else was for t, was in zip(asked, now, strict=True)))
