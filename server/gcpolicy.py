@@ -12,9 +12,9 @@ price is that a frozen object that later becomes cyclic garbage is never freed, 
   the young generations empty and moves what survived it to the old one; since the policy
   froze what was old before, everything not frozen has just survived a collection, so nothing
   frozen then is garbage yet. The policy freezes it (``gc.freeze()`` only links lists) and
-  counts it. A collection then walks only what came since the last one: the young
-  generations, whose size the thresholds bound (``VOIP_GC_THRESHOLD0/1``), never the objects
-  of the sockets connected earlier.
+  counts it (a walk of what the collection just walked). A collection then walks only what
+  came since the last one: the young generations, whose size the thresholds bound
+  (``VOIP_GC_THRESHOLD0/1``), never the objects of the sockets connected earlier.
 - **refresh** (a full pause, rarely): the objects frozen since the last refresh are an upper
   bound of the frozen garbage (some of them were freed since, by their reference count). Every
   ``check_s`` of the clock: when they reach ``garbage_ratio`` times the frozen population the
@@ -25,10 +25,10 @@ price is that a frozen object that later becomes cyclic garbage is never freed, 
   ``refresh_min_s``: as a tracing collector that lets its heap grow to twice the live data.
 
 Measured (docs/benchmarks.md, *Stalls and the collector*), and why ``VOIP_GC_REFREEZE`` is
-off by default: with 5,000 sockets connecting, the worst pause fell from about 100 to 28 ms;
-but a socket that goes leaves some 60-70 objects of cyclic garbage frozen, and a refresh, a full
-collection of everything, took 0.3-1.5 s (2.4 s when 20,000 sockets had come and gone before
-it), more than the pauses it spares.
+off by default: with 5,000 sockets connecting, the worst pause fell from about 100 to 28 ms
+in one run and not in another; a socket that goes leaves some 60-70 objects of cyclic garbage
+frozen, and a refresh, a full collection of everything, took 0.3-1.5 s (2.4 s when 20,000
+sockets had come and gone before it), more than the pauses it spares.
 
 The decisions run on the injected clock (:mod:`server.clock`); the collector is behind
 :class:`Collector` so that a unit test can state them without Python's collector.
