@@ -127,6 +127,7 @@ def server_command(
         "VOIP_HOST": "127.0.0.1",
         "VOIP_PORT": str(port),
         "VOIP_VAR_DIR": str(out / "var"),
+        "VOIP_LOOP_WATCH_REPORT_S": "1",  # the calls' stalls apart from the connect's
     }
     if variant.postgres:
         assert found.postgres is not None

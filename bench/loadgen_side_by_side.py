@@ -104,12 +104,28 @@ def stalls(log_file: Path) -> list[Stats]:
     return runs
 
 
-def worst(stats: Stats, until: float) -> tuple[float, float]:
-    """The worst lag and GC pause of the records up to ``until`` (the generator's result file
-    is written when its calls are done: the sockets' disconnects and the shutdown come after,
-    and are not what the goal is about)."""
-    during = [s for s in stats if s[0] <= until + 1]
-    return max((s[1] for s in during), default=0.0), max((s[2] for s in during), default=0.0)
+def worst(stats: Stats, calls: tuple[float, float]) -> dict[str, float]:
+    """The worst lag and GC pause while the calls ran, and while the sockets connected before
+    them. A record covers the ``VOIP_LOOP_WATCH_REPORT_S`` (1 s here) before it: the records
+    that end while the calls run count for the calls (the first may hold part of the connect's
+    last second; the calls' last part-second is left out, as the generator closes its sockets
+    the moment its result is written, and that storm of disconnects, like the shutdown, is not
+    what the goal is about)."""
+    start, end = calls
+    during = [s for s in stats if start < s[0] <= end]
+    before = [s for s in stats if s[0] <= start]
+    return {
+        "lag": max((s[1] for s in during), default=0.0),
+        "gc": max((s[2] for s in during), default=0.0),
+        "lag_connect": max((s[1] for s in before), default=0.0),
+        "gc_connect": max((s[2] for s in before), default=0.0),
+    }
+
+
+def calls_window(res: dict[str, Any]) -> tuple[float, float]:
+    """When the generator's calls ran (unix time): its steps' wall time up to its result."""
+    end = datetime.fromisoformat(res["date"].replace("Z", "+00:00")).timestamp()
+    return end - sum(s["cpu"]["wall_ms"] for s in res["steps"]) / 1000, end
 
 
 def collect(reps: list[Path], labels: list[str], args: argparse.Namespace) -> dict[Any, Any]:
@@ -125,9 +141,10 @@ def collect(reps: list[Path], labels: list[str], args: argparse.Namespace) -> di
                 path = rep / f"{label}-N{n}-{'ramp' if r == 'ramp' else 'R' + r}.json"
                 if not path.exists():
                     continue
-                fig = figures(json.loads(path.read_text()), r)
+                res = json.loads(path.read_text())
+                fig = figures(res, r)
                 if label != PEER and i < len(logs):
-                    fig["lag"], fig["gc"] = worst(logs[i], path.stat().st_mtime)
+                    fig.update(worst(logs[i], calls_window(res)))
                 found.setdefault((label, n, r), []).append(fig)
     return found
 
@@ -183,16 +200,22 @@ def row(label: str, n: int, r: str, figs: list[dict[str, Any]], peer: list[Any])
     p99 = spread([f["p99"] for f in figs], "{:.1f}")
     cpu = spread([f["cpu"] for f in figs])
     if label == PEER:
-        return f"| {n:,}, {r}/s | {label} | {done} | {p99} | | {cpu} | |"
+        return f"| {n:,}, {r}/s | {label} | {done} | {p99} | | {cpu} | | |"
     lag, gcp = spread([f.get("lag") for f in figs]), spread([f.get("gc") for f in figs])
+    lag0 = spread([f.get("lag_connect") for f in figs])
+    gc0 = spread([f.get("gc_connect") for f in figs])
     rel = ratios(figs, peer, "p99")
-    return f"| {n:,}, {r}/s | {label} | {done} | {p99} | {rel} | {cpu} | {lag} / {gcp} |"
+    return (
+        f"| {n:,}, {r}/s | {label} | {done} | {p99} | {rel} | {cpu} | {lag} / {gcp} "
+        f"| {lag0} / {gc0} |"
+    )
 
 
 def table(found: dict[Any, Any], labels: list[str], args: argparse.Namespace) -> str:
     head = (
         "| N, set-ups/s | server | done/attempted | invite→incoming p99 ms | p99 / peer "
-        "| server CPU % | worst loop lag / GC pause ms |\n|---|---|---|---|---|---|---|\n"
+        "| server CPU % | worst loop lag / GC pause ms, calls | the same, connect |\n"
+        "|---|---|---|---|---|---|---|---|\n"
     )
     rows = []
     for n in args.users:

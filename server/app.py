@@ -19,7 +19,7 @@ import socketio
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from server import api, loopwatch, migrate, signin_guard
+from server import api, gcpolicy, loopwatch, migrate, signin_guard
 from server.bodylimit import BodyLimit
 from server.calls import access, connections, recording, recording_files, sweeps
 from server.calls.deps import CallDeps, NoPush
@@ -111,9 +111,12 @@ async def _serving(
     jobs = _periodic(deps) + (_push_jobs(deps.clock, sender) if sender else [])
     jobs.append(hooks.run())
     if settings.loop_watch:
-        jobs.append(loopwatch.watch())
+        jobs.append(loopwatch.watch(report_s=settings.loop_watch_report_s))
     tasks = [asyncio.create_task(job) for job in jobs]
-    loopwatch.tune_gc(settings.gc_threshold0, freeze=settings.gc_freeze)
+    thresholds = (settings.gc_threshold0, settings.gc_threshold1, settings.gc_threshold2)
+    loopwatch.tune_gc(*thresholds, freeze=settings.gc_freeze)
+    if settings.gc_refreeze:
+        tasks.append(asyncio.create_task(_gc_policy(deps).run()))
     try:
         yield
     finally:
@@ -125,6 +128,14 @@ async def _serving(
         await hooks.aclose()  # an attempt cut short is retried by any node after its lease
         await _stop(deps)
         await engine.dispose()
+
+
+def _gc_policy(deps: CallDeps) -> gcpolicy.GcPolicy:
+    s = deps.settings
+    config = gcpolicy.GcPolicyConfig(
+        check_s=s.gc_check_s, garbage_ratio=s.gc_garbage_ratio, refresh_min_s=s.gc_refresh_min_s
+    )
+    return gcpolicy.GcPolicy(config, deps.clock, gcpolicy.PythonCollector())
 
 
 async def _start(deps: CallDeps) -> None:

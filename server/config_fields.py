@@ -93,8 +93,9 @@ class TransportSettings(BaseModel):
     """The event loop, websockets, presence fan-out, and what one client may send."""
 
     loop_watch: bool = True
-    """Log the event loop's worst lag and the collector's worst pause every 5 s (when over
-    5 ms): :mod:`server.loopwatch`."""
+    """Log the event loop's worst lag and the collector's worst pause every
+    ``loop_watch_report_s`` (when over 5 ms): :mod:`server.loopwatch`."""
+    loop_watch_report_s: float = Field(default=5.0, gt=0)
 
     ws_deflate: bool = False
     """Offer permessage-deflate on websockets (each socket then holds its own zlib streams)."""
@@ -104,6 +105,21 @@ class TransportSettings(BaseModel):
     """After start, freeze what exists (``gc.freeze``): full collections skip it."""
     gc_threshold0: int = Field(default=20_000, ge=0)
     """The collector's young-generation threshold (``gc.set_threshold``); 0 keeps Python's."""
+    gc_threshold1: int = Field(default=0, ge=0)
+    gc_threshold2: int = Field(default=0, ge=0)
+    """How many collections of the younger generation come before one of the next (Python's:
+    10 and 10); 0 keeps Python's. A generation-1 collection walks up to ``threshold0 x
+    (threshold1 + 1)`` objects: about 100 ms for 10 while thousands of sockets connect."""
+    gc_refreeze: bool = False
+    """After each collection of generation 1 or 2, freeze its survivors (:mod:`server.gcpolicy`).
+    Off by default: a socket that goes leaves its cycles frozen until a refresh, a full
+    collection of everything (0.3-1.5 s with 5,000 sockets; docs/benchmarks.md)."""
+    gc_check_s: float = Field(default=1.0, gt=0)
+    gc_garbage_ratio: float = Field(default=1.0, gt=0)
+    """Unfreeze and collect everything once the objects frozen since the last time reach this
+    times the frozen population then: bounds the frozen garbage."""
+    gc_refresh_min_s: float = Field(default=300.0, ge=0)
+    """At most one such full collection per this many seconds (the first one after start)."""
 
     presence_fanout_max: int = Field(default=50, ge=0)
     """``presence`` events go to the whole tenant up to this many users (O(n²) otherwise); in

@@ -18,16 +18,17 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
-def tune_gc(threshold0: int, *, freeze: bool) -> None:
+def tune_gc(threshold0: int, threshold1: int = 0, threshold2: int = 0, *, freeze: bool) -> None:
     """After start: what exists now (modules, models, compiled statements) lives for ever, so
     ``freeze`` moves it out of the collector's way (a full collection then walks only what came
-    later); a higher ``threshold0`` collects the young generation less often (0: as is)."""
+    later); a higher ``threshold0`` collects the young generation less often; ``threshold1``
+    and ``threshold2`` set how many younger collections come before an older one (0: as is)."""
     if freeze:
         gc.collect()
         gc.freeze()
-    if threshold0 > 0:
-        _, t1, t2 = gc.get_threshold()
-        gc.set_threshold(threshold0, t1, t2)
+    now = gc.get_threshold()
+    asked = (threshold0, threshold1, threshold2)
+    gc.set_threshold(*(t if t > 0 else was for t, was in zip(asked, now, strict=True)))
 
 
 class GcPauses:

@@ -25,6 +25,7 @@ from server.calls.deps import CallDeps, DeviceSocket
 from server.calls.invite import place
 from server.callstate import StatusEvent
 from server.errors import ServiceError
+from server.sio.environ import slim_environ
 from server.sio.payloads import MAX_WATCH_PAYLOAD_BYTES, device_id_of, parse
 from server.sio.ratelimit import EventBudget, Verdict
 from voip_contract import (
@@ -113,6 +114,7 @@ class CallNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """One per socket of this node: a socket's ``presence_watch`` es apply in order."""
 
     async def on_connect(self, sid: str, environ: Payload, auth: Any = None) -> None:
+        slim_environ(environ)
         if not isinstance(auth, dict):
             raise socketio.exceptions.ConnectionRefusedError("unauthorized: auth={token} needed")
         try:

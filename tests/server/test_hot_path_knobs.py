@@ -7,6 +7,7 @@ Specification:
   without ``sqlite_inline`` statements run on aiosqlite's worker thread.
 - ``tune_gc(t0, freeze=True)`` leaves what existed frozen and the young threshold at ``t0``;
   ``tune_gc(0, freeze=False)`` changes nothing.
+- ``slim_environ`` keeps of a connected socket's environ only what the transport reads later.
 - ``GcPauses`` counts each collection and keeps the longest; ``take`` hands them over and
   starts afresh.
 """
@@ -18,12 +19,14 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from server.db.engine import make_engine
 from server.loopwatch import GcPauses, tune_gc
+from server.sio.environ import slim_environ
 
 
 async def _thread_of_statement(path: Path, *, inline: bool) -> int:
@@ -93,3 +96,28 @@ def test_gc_pauses_are_counted_and_taken() -> None:
     assert worst > 0
     assert gen == 2
     assert pauses.take() == (0.0, -1, 0)
+
+
+def test_a_connected_sockets_environ_keeps_what_the_transport_reads_at_its_end() -> None:
+    """Specification: of a connected socket's environ, the same dict keeps the request method
+    and the ASGI scope, receive and send (python-engineio reads them when the websocket ends),
+    nothing else (the ``HTTP_*`` copies of the headers, the body reader)."""
+    scope: dict[str, Any] = {"type": "websocket"}
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "GET",
+        "asgi.scope": scope,
+        "asgi.receive": print,
+        "asgi.send": print,
+        "wsgi.input": object(),
+        "HTTP_HOST": "127.0.0.1:8100",
+        "QUERY_STRING": "EIO=4&transport=websocket",
+    }
+    same = environ
+    slim_environ(environ)
+    assert same is environ
+    assert environ == {
+        "REQUEST_METHOD": "GET",
+        "asgi.scope": scope,
+        "asgi.receive": print,
+        "asgi.send": print,
+    }
