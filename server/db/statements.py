@@ -217,7 +217,16 @@ CONNECT_LOOKUP = select(
 """Everything a socket's connect decides on, in one round trip: the token's user (and whether
 it is disabled or deleted), the user of the token's sign-in session if that is not revoked, and
 how many sockets the user holds on live nodes (the per-user cap; none: it comes online)."""
-INSERT_CONNECTION = insert(CONNECTIONS)
+INSERT_CONNECTION = insert(CONNECTIONS).returning(
+    # the user as a parameter of its own: a RETURNING clause is no FROM to correlate with
+    select(CALLS.c.id)
+    .where(CALLS.c.callee_id == bindparam("ringing_for"), CALLS.c.status == RINGING)
+    .exists()
+)
+"""A socket's row, returning whether a call rings for its user (then :data:`RINGING_FOR` reads
+them): the connect's check for calls that rang before it, without a round trip of its own in
+the usual case of none. In the INSERT's snapshot, taken after the socket joined its rooms, so
+a call committed later reaches it through them."""
 DELETE_CONNECTION = delete(CONNECTIONS).where(CONNECTIONS.c.sid == bindparam("sid"))
 TOUCH_NODE = update(NODES).where(NODES.c.id == bindparam("node")).values(last_seen=bindparam("at"))
 INSERT_NODE = insert(NODES)

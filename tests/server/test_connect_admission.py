@@ -25,7 +25,7 @@ from server.calls import connections
 from server.calls.deps import CallDeps, DeviceSocket
 from server.calls.invite import invite
 from server.db import access as access_data
-from server.db.models import Connection, User
+from server.db.models import CallRow, Connection, User
 from server.errors import ServiceError
 from tests.server.domain import Domain, domain, told
 from voip_contract import ErrorCode, InvitePayload, ServerEvent
@@ -194,3 +194,25 @@ async def test_a_call_ringing_before_the_connect_rings_the_new_socket(world: Dom
         if to == ("socket", "s-bob")
     ]
     assert rung == [call.id]
+
+
+async def test_only_a_call_ringing_for_the_user_rings_the_new_socket(world: Domain) -> None:
+    """The connect asks whether anything rings for its user in the socket's INSERT, and reads
+    the calls only then: another user's ringing call, or a call of the user's that no longer
+    rings, rings nothing."""
+    deps, alice, bob = world.nodes[0], world.people["alice"], world.people["bob"]
+    laptop = DeviceSocket("s-alice", "alice-laptop")
+    await connections.connected(deps, alice, laptop)
+    await connections.connected(deps, bob, DeviceSocket("s-bob-old", "bob-old"))
+    call = await invite(deps, alice, laptop, InvitePayload(callee_id=bob.user_id, request_id="r"))
+
+    await _connect(world, await _token(world, "carol"), "s-carol")
+    async with world.sessions() as session:
+        await session.execute(
+            update(CallRow).where(CallRow.id == call.id).values(status="DECLINED")
+        )
+        await session.commit()
+    await _connect(world, await _token(world, "bob"), "s-bob")
+
+    rung = [to for _, to in told(deps).sent(ServerEvent.INCOMING)]
+    assert rung == [("user", bob.user_id)]  # the invite's own, to bob's room
