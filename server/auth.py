@@ -78,19 +78,18 @@ async def authenticate(
 ) -> Identity:
     """The identity behind a bearer token valid at ``now``, or ``ServiceError(UNAUTHORIZED)``:
     also when its user is disabled or its session revoked."""
-    session_id: str | None = None
     claims = our_claims(settings, token, now)
     if claims is not None:
-        user = await user_data.user_by_id(session, user_id=str(claims["sub"]))
-        session_id = await _live_session_of(session, claims, user)
-    else:
-        claims = unverified(token)
-        user = await _idp_user(session, settings, token, now)
+        user_id, session_id = _subject_and_session(claims)
+        facts = await access_data.token_facts(session, user_id=user_id, session_id=session_id)
+        return _checked(claims, facts)
+    claims = unverified(token)
+    user = await _idp_user(session, settings, token, now)
     if user is None:
         raise _unauthorized("unknown user")
     accounts.ensure_active(user)
     expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
-    return Identity(user.id, user.tenant_id, user.email, user.display_name, session_id, expires)
+    return Identity(user.id, user.tenant_id, user.email, user.display_name, None, expires)
 
 
 async def authenticate_socket(
@@ -103,7 +102,7 @@ async def authenticate_socket(
 ) -> tuple[Identity, int]:
     """:func:`authenticate` for a socket's connect, and how many sockets the user holds on nodes
     alive since ``live_since``: for a token of ours in one round trip (columns, not an ORM
-    object), with the same checks in the same order; the token is decoded once."""
+    object), with the same checks (:func:`_checked`); the token is decoded once."""
     claims = our_claims(settings, token, now)
     if claims is None:
         ident = await authenticate(session, settings, token, now=now)
@@ -111,20 +110,34 @@ async def authenticate_socket(
             session, user_id=ident.user_id, session_id=None, live_since=live_since
         )
         return ident, facts.live_sockets if facts else 0
-    user_id, sid = str(claims["sub"]), claims.get("sid")
-    session_id = sid if isinstance(sid, str) else None
+    user_id, session_id = _subject_and_session(claims)
     facts = await access_data.connect_facts(
         session, user_id=user_id, session_id=session_id, live_since=live_since
     )
+    ident = _checked(claims, facts)
+    return ident, facts.live_sockets if facts else 0
+
+
+def _subject_and_session(claims: dict[str, Any]) -> tuple[str, str | None]:
+    """The user a token of ours names, and its sign-in session (``None``: none, or not a
+    string, which :func:`_checked` refuses)."""
+    sid = claims.get("sid")
+    return str(claims["sub"]), sid if isinstance(sid, str) else None
+
+
+def _checked(claims: dict[str, Any], facts: access_data.TokenFacts | None) -> Identity:
+    """The checks of a token of ours against its user's row, for a request and a socket's
+    connect alike, in this order: the user exists; the token's sign-in session (if it names
+    one) is that user's and not revoked; the user is neither disabled nor deleted."""
+    user_id, session_id = _subject_and_session(claims)
     if facts is None:
         raise _unauthorized("unknown user")
-    if sid is not None and (session_id is None or facts.session_user_id != user_id):
+    if claims.get("sid") is not None and (session_id is None or facts.session_user_id != user_id):
         raise _unauthorized("this session was signed out")
     if facts.inactive:
         raise ServiceError(ErrorCode.UNAUTHORIZED, "this account is disabled")
     expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
-    ident = Identity(user_id, facts.tenant_id, facts.email, facts.display_name, session_id, expires)
-    return ident, facts.live_sockets
+    return Identity(user_id, facts.tenant_id, facts.email, facts.display_name, session_id, expires)
 
 
 async def _live_session_of(
