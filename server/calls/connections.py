@@ -62,8 +62,9 @@ async def connected(deps: CallDeps, ident: Identity, dev: DeviceSocket) -> None:
 async def _record(
     deps: CallDeps, session: AsyncSession, ident: Identity, dev: DeviceSocket, now: datetime
 ) -> tuple[list[CallRow], dict[str, PartyRow]]:
-    """The socket's row (committed), and the calls ringing for its user with their parties."""
-    await socket_data.add_connection(
+    """The socket's row (committed), and the calls ringing for its user with their parties
+    (read only when the row's INSERT says there are any: usually there are none)."""
+    rings = await socket_data.add_connection(
         session,
         sid=dev.sid,
         user_id=ident.user_id,
@@ -79,6 +80,8 @@ async def _record(
             session, user_id=ident.user_id, device_id=dev.device_id, sid=dev.sid
         )
     await session.commit()
+    if not rings:
+        return [], {}
     ringing = await call_data.ringing_for(session, callee_id=ident.user_id)
     parties = await user_data.users_by_id(
         session, ids={u for r in ringing for u in (r.caller_id, r.callee_id)}

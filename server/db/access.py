@@ -148,8 +148,8 @@ async def active_calls_of_disabled(
 
 
 @dataclass(frozen=True, slots=True)
-class ConnectFacts:
-    """What a socket's connect decides on (:data:`server.db.statements.CONNECT_LOOKUP`)."""
+class TokenFacts:
+    """What a token of ours is checked against (:data:`server.db.statements.TOKEN_LOOKUP`)."""
 
     tenant_id: str
     email: str
@@ -158,15 +158,28 @@ class ConnectFacts:
     """The user is disabled or deleted."""
     session_user_id: str | None
     """The user of the sign-in session asked about, ``None`` when it is revoked or unknown."""
-    live_sockets: int
-    """The user's sockets on live nodes."""
+    live_sockets: int = 0
+    """The user's sockets on live nodes (asked at a socket's connect only)."""
+
+
+async def token_facts(
+    session: AsyncSession, *, user_id: str, session_id: str | None
+) -> TokenFacts | None:
+    """One round trip: the user (``None``: no such user) and sign-in session ``session_id``'s
+    user if it is not revoked."""
+    params = {"user": user_id, "session": session_id}
+    row = (await session.execute(st.TOKEN_LOOKUP, params)).first()
+    if row is None:
+        return None
+    tenant_id, email, name, inactive, session_user = row
+    return TokenFacts(tenant_id, email, name, bool(inactive), session_user)
 
 
 async def connect_facts(
     session: AsyncSession, *, user_id: str, session_id: str | None, live_since: datetime
-) -> ConnectFacts | None:
-    """One round trip: the user (``None``: no such user), sign-in session ``session_id``'s user
-    if it is not revoked, and the user's sockets on nodes alive since ``live_since``.
+) -> TokenFacts | None:
+    """:func:`token_facts` and the user's sockets on nodes alive since ``live_since``, in one
+    round trip.
 
     The count is taken under the user's lock (PostgreSQL: one more round trip), held until this
     transaction ends: the connect that counts and then inserts its socket runs after another
@@ -177,7 +190,7 @@ async def connect_facts(
     if row is None:
         return None
     tenant_id, email, name, inactive, session_user, sockets = row
-    return ConnectFacts(tenant_id, email, name, bool(inactive), session_user, int(sockets or 0))
+    return TokenFacts(tenant_id, email, name, bool(inactive), session_user, int(sockets or 0))
 
 
 async def sign_ins_since(

@@ -49,9 +49,9 @@ async def add_connection(
     at: datetime,
     session_id: str | None = None,
     expires_at: datetime | None = None,
-) -> None:
+) -> bool:
     """Record a connected socket (of sign-in session ``session_id``, its token valid until
-    ``expires_at``)."""
+    ``expires_at``); whether a call is ringing for ``user_id`` as it is recorded."""
     values = {
         "session_id": session_id,
         "expires_at": expires_at,
@@ -61,8 +61,9 @@ async def add_connection(
         "device_id": device_id,
         "node_id": node_id,
         "connected_at": at,
+        "ringing_for": user_id,
     }
-    await session.execute(st.INSERT_CONNECTION, values)
+    return bool((await session.execute(st.INSERT_CONNECTION, values)).scalar_one())
 
 
 async def delete_connection(session: AsyncSession, *, sid: str) -> None:

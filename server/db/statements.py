@@ -204,7 +204,7 @@ LIVE_SOCKET_COUNT = (
     .where(CONNECTIONS.c.user_id == bindparam("user"), NODES.c.last_seen >= bindparam("live_since"))
 )
 """How many sockets a user holds on live nodes (the per-user cap, checked at every connect)."""
-CONNECT_LOOKUP = select(
+_TOKEN_FACTS = (
     USERS.c.tenant_id,
     USERS.c.email,
     USERS.c.display_name,
@@ -212,12 +212,26 @@ CONNECT_LOOKUP = select(
     select(AUTH_SESSIONS.c.user_id)
     .where(AUTH_SESSIONS.c.id == bindparam("session"), AUTH_SESSIONS.c.revoked_at.is_(None))
     .scalar_subquery(),
-    LIVE_SOCKET_COUNT.scalar_subquery(),
-).where(USERS.c.id == bindparam("user"))
-"""Everything a socket's connect decides on, in one round trip: the token's user (and whether
-it is disabled or deleted), the user of the token's sign-in session if that is not revoked, and
-how many sockets the user holds on live nodes (the per-user cap; none: it comes online)."""
-INSERT_CONNECTION = insert(CONNECTIONS)
+)
+TOKEN_LOOKUP = select(*_TOKEN_FACTS).where(USERS.c.id == bindparam("user"))
+"""What a token of ours is checked against, in one round trip: the token's user (and whether
+it is disabled or deleted) and the user of the token's sign-in session if that is not
+revoked."""
+CONNECT_LOOKUP = select(*_TOKEN_FACTS, LIVE_SOCKET_COUNT.scalar_subquery()).where(
+    USERS.c.id == bindparam("user")
+)
+""":data:`TOKEN_LOOKUP` for a socket's connect, and how many sockets the user holds on live
+nodes (the per-user cap; none: it comes online)."""
+INSERT_CONNECTION = insert(CONNECTIONS).returning(
+    # the user as a parameter of its own: a RETURNING clause is no FROM to correlate with
+    select(CALLS.c.id)
+    .where(CALLS.c.callee_id == bindparam("ringing_for"), CALLS.c.status == RINGING)
+    .exists()
+)
+"""A socket's row, returning whether a call rings for its user (then :data:`RINGING_FOR` reads
+them): the connect's check for calls that rang before it, without a round trip of its own in
+the usual case of none. In the INSERT's snapshot, taken after the socket joined its rooms, so
+a call committed later reaches it through them."""
 DELETE_CONNECTION = delete(CONNECTIONS).where(CONNECTIONS.c.sid == bindparam("sid"))
 TOUCH_NODE = update(NODES).where(NODES.c.id == bindparam("node")).values(last_seen=bindparam("at"))
 INSERT_NODE = insert(NODES)

@@ -12,7 +12,7 @@ first socket on a live node.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,12 +20,12 @@ import jwt
 import pytest
 from sqlalchemy import func, select, update
 
-from server.auth import Identity, issue_token
+from server.auth import Identity, authenticate, issue_token
 from server.calls import connections
 from server.calls.deps import CallDeps, DeviceSocket
 from server.calls.invite import invite
 from server.db import access as access_data
-from server.db.models import Connection, User
+from server.db.models import CallRow, Connection, User
 from server.errors import ServiceError
 from tests.server.domain import Domain, domain, told
 from voip_contract import ErrorCode, InvitePayload, ServerEvent
@@ -194,3 +194,79 @@ async def test_a_call_ringing_before_the_connect_rings_the_new_socket(world: Dom
         if to == ("socket", "s-bob")
     ]
     assert rung == [call.id]
+
+
+async def test_only_a_call_ringing_for_the_user_rings_the_new_socket(world: Domain) -> None:
+    """The connect asks whether anything rings for its user in the socket's INSERT, and reads
+    the calls only then: another user's ringing call, or a call of the user's that no longer
+    rings, rings nothing."""
+    deps, alice, bob = world.nodes[0], world.people["alice"], world.people["bob"]
+    laptop = DeviceSocket("s-alice", "alice-laptop")
+    await connections.connected(deps, alice, laptop)
+    await connections.connected(deps, bob, DeviceSocket("s-bob-old", "bob-old"))
+    call = await invite(deps, alice, laptop, InvitePayload(callee_id=bob.user_id, request_id="r"))
+
+    await _connect(world, await _token(world, "carol"), "s-carol")
+    async with world.sessions() as session:
+        await session.execute(
+            update(CallRow).where(CallRow.id == call.id).values(status="DECLINED")
+        )
+        await session.commit()
+    await _connect(world, await _token(world, "bob"), "s-bob")
+
+    rung = [to for _, to in told(deps).sent(ServerEvent.INCOMING)]
+    assert rung == [("user", bob.user_id)]  # the invite's own, to bob's room
+
+
+async def _answers(world: Domain, token: str | None, sid: str) -> tuple[str, str]:
+    """What an HTTP request (:func:`authenticate`) and a socket's connect say about ``token``:
+    the user's id, or the error's code and message."""
+
+    async def by(check: Callable[[], Awaitable[Identity]]) -> str:
+        try:
+            return (await check()).user_id
+        except ServiceError as exc:
+            return f"{exc.code.value}: {exc.message}"
+
+    async def request() -> Identity:
+        async with world.sessions() as session:
+            return await authenticate(
+                session, world.nodes[0].settings, token, now=world.clock.now()
+            )
+
+    async def connect() -> Identity:
+        return (await _connect(world, token, sid))[0]
+
+    return await by(request), await by(connect)
+
+
+async def test_a_request_and_a_connect_check_a_token_alike(world: Domain) -> None:
+    """One check of a token of ours against its user's row serves both (the specification is
+    the module docstring's, for HTTP as for sockets)."""
+    alice, bob = world.people["alice"], world.people["bob"]
+    settings, now = world.nodes[0].settings, int(world.clock.now().timestamp())
+    revoked = await _token(world, "bob", session_of="bob")
+    async with world.sessions() as session:
+        await access_data.revoke(session, user_id=bob.user_id, at=world.clock.now())
+        await session.execute(
+            update(User)
+            .where(User.id == world.people["carol"].user_id)
+            .values(disabled_at=world.clock.now())
+        )
+        await session.commit()
+    claims = {"iss": "voip-server", "aud": "voip", "iat": now, "exp": now + 60}
+    expected = {
+        await _token(world, "alice", session_of="alice"): alice.user_id,
+        jwt.encode({**claims, "sub": alice.user_id, "sid": None}, settings.jwt_key()): (
+            alice.user_id  # a null session: a token from before sessions
+        ),
+        revoked: "unauthorized: this session was signed out",
+        await _token(world, "alice", session_of="bob"): "unauthorized: this session was signed out",
+        jwt.encode({**claims, "sub": alice.user_id, "sid": 7}, settings.jwt_key()): (
+            "unauthorized: this session was signed out"
+        ),
+        jwt.encode({**claims, "sub": "nobody"}, settings.jwt_key()): "unauthorized: unknown user",
+        await _token(world, "carol"): "unauthorized: this account is disabled",
+    }
+    for k, (token, answer) in enumerate(expected.items()):
+        assert await _answers(world, token, f"s{k}") == (answer, answer)
