@@ -205,23 +205,36 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-BEFORE = "block_frames=2,latency=high,pulse_latency_ms=0,source_queue_ms=60,trim_window_ms=0"
+BEFORE = (
+    "block_frames=2,latency=high,pulse_latency_ms=0,source_queue_ms=60,trim_window_ms=0,"
+    "speaker_block_ms=0"
+)
+N = "speaker_block_ms=0"
+"""The default before the speaker's 5 ms blocks (its callbacks as the microphone's, 10 ms)."""
 VARIANTS: dict[str, dict[str, str]] = {
-    "A4: 20 ms blocks, latency high, SDK source queue 60 ms, no trim (before)": {
+    "A4: 20 ms blocks, latency high, SDK source queue 60 ms, no trim (first)": {
         "VOIP_AUDIO_TUNING": BEFORE
     },
-    "N: 10 ms blocks, latency low, SDK source queue 10 ms, trim (now)": {"VOIP_AUDIO_TUNING": ""},
-    "N15: N, PulseAudio 15 ms (`PULSE_LATENCY_MSEC`)": {"VOIP_AUDIO_TUNING": "pulse_latency_ms=15"},
+    "N: 10 ms blocks, latency low, SDK source queue 10 ms, trim (before)": {"VOIP_AUDIO_TUNING": N},
+    "S5: N, the speaker's blocks 5 ms (now)": {"VOIP_AUDIO_TUNING": ""},
+    "N15: N, PulseAudio 15 ms (`PULSE_LATENCY_MSEC`)": {
+        "VOIP_AUDIO_TUNING": f"{N},pulse_latency_ms=15"
+    },
     "P: the SDK's platform audio (WebRTC ADM, its AEC)": {"AUDIO_FLAG": "--platform-audio"},
 }
 MORE_VARIANTS: dict[str, dict[str, str]] = {
     "N60: N15, SDK source queue 60 ms": {
-        "VOIP_AUDIO_TUNING": "pulse_latency_ms=15,source_queue_ms=60"
+        "VOIP_AUDIO_TUNING": f"{N},pulse_latency_ms=15,source_queue_ms=60"
     },
-    "Ns0: N15, no spare frame": {"VOIP_AUDIO_TUNING": "pulse_latency_ms=15,playout_spare_frames=0"},
-    "N0: N, SDK source queue 0": {"VOIP_AUDIO_TUNING": "source_queue_ms=0"},
-    "Nnt: N, speaker backlog not trimmed": {"VOIP_AUDIO_TUNING": "trim_window_ms=0"},
-    "Nh: N, 20 ms blocks and latency high": {"VOIP_AUDIO_TUNING": "block_frames=2,latency=high"},
+    "Ns0: N15, no spare frame": {
+        "VOIP_AUDIO_TUNING": f"{N},pulse_latency_ms=15,playout_spare_frames=0"
+    },
+    "S5s0: S5, no spare frame": {"VOIP_AUDIO_TUNING": "playout_spare_frames=0"},
+    "N0: N, SDK source queue 0": {"VOIP_AUDIO_TUNING": f"{N},source_queue_ms=0"},
+    "Nnt: N, speaker backlog not trimmed": {"VOIP_AUDIO_TUNING": f"{N},trim_window_ms=0"},
+    "Nh: N, 20 ms blocks and latency high": {
+        "VOIP_AUDIO_TUNING": f"{N},block_frames=2,latency=high"
+    },
 }
 """The device path's buffering, varied (``voip_app.audio.devices.AudioTuning``); each run of
 the mouth-to-ear measurement uses one, in turns, so the machine's load falls on all alike."""

@@ -99,6 +99,9 @@ class _Endpoint:
     def _callback_for(self, loop: asyncio.AbstractEventLoop) -> Any:
         raise NotImplementedError
 
+    def _block_samples(self) -> int:
+        return FRAME_SAMPLES * self.tuning.block_frames
+
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
         try:
@@ -107,7 +110,7 @@ class _Endpoint:
                 self.kind,
                 self.device_id,
                 self._callback_for(loop),
-                block_frames=self.tuning.block_frames,
+                block_samples=self._block_samples(),
                 latency=self.tuning.latency,
                 pulse_latency_ms=self.tuning.pulse_latency_ms,
             )
@@ -129,7 +132,7 @@ class _Endpoint:
         return {
             "portaudio_ms": round(latency, 1),
             "backlog_ms": round(backlog, 1),
-            "block_ms": self.tuning.block_frames * 10,
+            "block_ms": self._block_samples() * 1000 / SAMPLE_RATE,
         }
 
     async def _close(self) -> None:
@@ -253,26 +256,31 @@ class DeviceOutput(_Endpoint):
         super().__init__(device_id, apm, tuning)
         self._buffer = PlayoutBuffer(self.tuning)
 
+    def _block_samples(self) -> int:
+        return self.tuning.speaker_block_samples(FRAME_SAMPLES)
+
     def _callback_for(self, loop: asyncio.AbstractEventLoop) -> Any:
         apm, buffer = self._apm, self._buffer
         buffer.reset()
+        played = np.zeros(0, dtype=np.int16)  # what the echo canceller has not had yet
 
         def callback(outdata: Any, frames: int, time_info: Any, status: Any) -> None:
+            nonlocal played
             now = self._last_callback = time.monotonic()
-            need = frames // FRAME_SAMPLES
-            chunks = buffer.take(need)
-            pcm = np.zeros(frames, dtype=np.int16)
+            pcm, begun = buffer.read(frames)
             dac = now + float(time_info.outputBufferDacTime - time_info.currentTime)
-            for i, chunk in enumerate(chunks):
-                pcm[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES] = chunk
-                if TRACE is not None:
+            if TRACE is not None:
+                for offset, chunk in begun:
                     TRACE.mark("speaker_callback", chunk, now)
-                    TRACE.mark("speaker_dac", chunk, dac + i * FRAME_SAMPLES / SAMPLE_RATE)
+                    TRACE.mark("speaker_dac", chunk, dac + offset / SAMPLE_RATE)
             outdata[:, 0] = pcm
             if apm is not None:
+                # the canceller takes whole 10 ms frames; a 5 ms block gives one every other time
                 apm.output_delay_s = dac - now
-                for i in range(need):
-                    apm.far(pcm[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES])
+                played = np.concatenate((played, pcm))
+                while len(played) >= FRAME_SAMPLES:
+                    apm.far(played[:FRAME_SAMPLES])
+                    played = played[FRAME_SAMPLES:]
 
         return callback
 

@@ -16,6 +16,13 @@ class AudioTuning:
     block_frames: int = 1
     """10 ms frames per PortAudio callback; capture waits for a whole block (2: 10 ms more on
     each side, no fewer losses measured)."""
+    speaker_block_ms: int = 5
+    """The speaker's PortAudio callback, ms (0: :attr:`block_frames`' 10 ms frames). Through
+    ALSA's PulseAudio plugin the stream's buffer follows its period: 5 ms periods keep 15 ms in
+    PulseAudio's playback buffer and report 10 ms, 10 ms periods 30 and 20 ms, with no
+    underruns either way (``bench.speaker_rate``). ``PULSE_LATENCY_MSEC`` reaches the same
+    15 ms behind the plugin's back, and then the plugin's ring and PulseAudio's disagree: it
+    underran and dropped samples where this did not (docs/benchmarks.md, *Client*)."""
     latency: str | float = "low"
     """PortAudio's suggested latency (``"low"``, ``"high"`` or seconds): the ALSA buffer, and
     through it PulseAudio's (``"high"``: about 20 ms more on each side)."""
@@ -63,6 +70,7 @@ class AudioTuning:
             elif key in (
                 "trim_window_ms",
                 "playout_spare_frames",
+                "speaker_block_ms",
                 "source_queue_ms",
                 "pulse_latency_ms",
             ):
@@ -73,3 +81,9 @@ class AudioTuning:
             else:
                 raise ValueError(f"VOIP_AUDIO_TUNING: unknown setting {key!r}")
         return tuning
+
+    def speaker_block_samples(self, frame_samples: int) -> int:
+        """Samples per speaker callback (``frame_samples``: one 10 ms frame's)."""
+        if self.speaker_block_ms <= 0:
+            return frame_samples * self.block_frames
+        return frame_samples * self.speaker_block_ms // 10
