@@ -207,16 +207,17 @@ def cpu_seconds(pid: int) -> float:
 
 BEFORE = (
     "block_frames=2,latency=high,pulse_latency_ms=0,source_queue_ms=60,trim_window_ms=0,"
-    "speaker_block_ms=0"
+    "speaker_block_ms=0,mic_block_ms=0"
 )
-N = "speaker_block_ms=0"
-"""The default before the speaker's 5 ms blocks (its callbacks as the microphone's, 10 ms)."""
+N = "speaker_block_ms=0,mic_block_ms=0"
+"""The default before the 5 ms blocks (both callbacks 10 ms)."""
 VARIANTS: dict[str, dict[str, str]] = {
     "A4: 20 ms blocks, latency high, SDK source queue 60 ms, no trim (first)": {
         "VOIP_AUDIO_TUNING": BEFORE
     },
     "N: 10 ms blocks, latency low, SDK source queue 10 ms, trim (before)": {"VOIP_AUDIO_TUNING": N},
-    "S5: N, the speaker's blocks 5 ms (now)": {"VOIP_AUDIO_TUNING": ""},
+    "S5: N, the speaker's blocks 5 ms": {"VOIP_AUDIO_TUNING": "mic_block_ms=0"},
+    "B5: N, the speaker's and the microphone's blocks 5 ms (now)": {"VOIP_AUDIO_TUNING": ""},
     "N15: N, PulseAudio 15 ms (`PULSE_LATENCY_MSEC`)": {
         "VOIP_AUDIO_TUNING": f"{N},pulse_latency_ms=15"
     },
@@ -229,7 +230,7 @@ MORE_VARIANTS: dict[str, dict[str, str]] = {
     "Ns0: N15, no spare frame": {
         "VOIP_AUDIO_TUNING": f"{N},pulse_latency_ms=15,playout_spare_frames=0"
     },
-    "S5s0: S5, no spare frame": {"VOIP_AUDIO_TUNING": "playout_spare_frames=0"},
+    "B5s0: B5, no spare frame": {"VOIP_AUDIO_TUNING": "playout_spare_frames=0"},
     "N0: N, SDK source queue 0": {"VOIP_AUDIO_TUNING": f"{N},source_queue_ms=0"},
     "Nnt: N, speaker backlog not trimmed": {"VOIP_AUDIO_TUNING": f"{N},trim_window_ms=0"},
     "Nh: N, 20 ms blocks and latency high": {
@@ -374,7 +375,13 @@ async def _one_run(url: str, seconds: float, pa: Any, extra: dict[str, str]) -> 
         s["who"]: {k: s["output"].get(k) for k in ("pushed", "played", "taken", "dropped")}
         for s in stats
     }
-    print(f"bench: run {extra}: speakers {speakers}", file=sys.stderr)
+    # the drops second by second: a speaker's stream that waits at its start (a private
+    # PulseAudio's idle null sink) drops then, not all call
+    dropped = {
+        who: [json.loads(x)["output"].get("dropped") for x in lines if '"audio_stats"' in x]
+        for who, lines in outputs.items()
+    }
+    print(f"bench: run {extra}: speakers {speakers}; dropped by second {dropped}", file=sys.stderr)
     seen = {
         f"{who}.{stage}": sum(1 for m in marks[who] if m[0] == stage) for who, stage in RUN_MARKS
     }
@@ -634,17 +641,30 @@ clock instead), a speaker that trims to no spare with a jitter estimate of its o
 PortAudio's PulseAudio host API (Debian's PortAudio 19.6 here reaches PulseAudio through ALSA's
 plugin only).
 
-**The speaker's dropped frames** (a finding, before and after alike, not fixed here). The
-speaker's stream takes about 88% of the frames that arrive: in the full run above, per softphone
-and run, 1,079-1,100 frames were pushed and 932-970 played (472-484 callbacks of 20 ms with the
-old settings, 935-973 of 10 ms with the new), with at most one callback short of frames; the cap
-(before) or the trim (now) dropped the rest, 115-158 frames (1.2-1.6 s) per run, about one 10 ms
-frame in eight; in one `N15` run Alice's speaker played 389 and dropped 693. The frames arrive
-at 100 a second (the far side's microphone paces them). The speaker's own stream runs slow:
-alone on a null sink (no call; `python -m bench.speaker_rate`), PortAudio's stream took
-0.93-0.94 of real time at "low" and "high" and 0.73-0.92 with `PULSE_LATENCY_MSEC=15`; why
-PortAudio and ALSA's PulseAudio plugin lose the time is not found in this session. The bursts
-are heard either way; in speech each dropped frame is a 10 ms gap.
+**The speaker's dropped frames** (issue 14; found). The speaker's stream takes frames at real
+time; what looked like 0.93 of real time was the first second or two of every stream, and a
+private PulseAudio's null sink causes it, not PortAudio or ALSA's plugin. Measured alone
+(scratch probes, then `python -m bench.speaker_rate`, load 0.6-1.6): `parec` on an idle null
+sink's monitor records 0.999 of real time and `pacat` plays into it at 0.995-0.996 (10 and 30
+ms); a PortAudio stream ("low", 10 ms callbacks, the app's own settings) takes 0.06 s of frames
+in its first 1.5 s and then exactly 1.00 in every half second after, and the sink's monitor
+records what it wrote with every sample in order and no gap (a counter in the samples). The
+same stall hits `parec` on that sink (its first data 1.5 s late). PulseAudio's log (`-vvvv`)
+says why: an idle null sink renders up to its 2 s maximum latency ahead; a new stream asks for
+10 ms, the sink's rewind limit drops to that before the rewind is done ("Requested to rewind 960
+bytes"), so the new stream waits for the rest of the silence already rendered. With a
+low-latency stream already on the sink (`pacat --latency-msec=10`), a new PortAudio stream ran
+at 1.000 from its first half second. A real device rewinds its whole buffer, so this is the
+test sink's start, not the app's: the call's speakers drop their first 0.3-1.3 s (the cap, then
+the trim), 34-132 frames per speaker and run in the runs below, and none later
+(`bench.client` now prints each speaker's drops second by second). With
+`PULSE_LATENCY_MSEC=15` the stream also ran at 1.00 after its start, but ALSA reported
+underruns (1-2 in 10 s at load 1, more under load), each 13 ms of silence in PulseAudio and
+600-1,400 samples gone: the variable makes PulseAudio keep 15 ms behind the ALSA plugin's back
+(its fake ring still thinks its buffer is 30 ms). The plugin keeps PulseAudio's buffer at its
+own ALSA buffer, three periods: 10 ms callbacks give 30 ms (PortAudio reports 20), 5 ms
+callbacks 15 ms (PortAudio reports 10), with no underrun and no sample lost in the same probe;
+hence the 5 ms blocks below.
 
 Losses. Every whole run that went unheard in the A/B runs (5 of 33 runs of the new variants, 0
 of 9 of A4; earlier sessions saw the same at load 10-12) followed PortAudio's "ContinuePoll ...

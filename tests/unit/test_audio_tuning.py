@@ -39,3 +39,5 @@ def test_the_speaker_block() -> None:
         AudioTuning.from_env("speaker_block_ms=0,block_frames=2").speaker_block_samples(480) == 960
     )  # 0: as the microphone's blocks
     assert AudioTuning.from_env("speaker_block_ms=20").speaker_block_samples(480) == 960
+    assert AudioTuning().mic_block_samples(480) == 240
+    assert AudioTuning.from_env("mic_block_ms=0").mic_block_samples(480) == 480

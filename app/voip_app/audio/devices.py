@@ -34,6 +34,7 @@ from voip_app.audio.base import (
     silence,
 )
 from voip_app.audio.echo import EchoCanceller
+from voip_app.audio.frames import Reframer
 from voip_app.audio.playout import PlayoutBuffer
 from voip_app.audio.portaudio import close_stream, list_devices, open_stream
 from voip_app.audio.trace import TRACE
@@ -100,7 +101,7 @@ class _Endpoint:
         raise NotImplementedError
 
     def _block_samples(self) -> int:
-        return FRAME_SAMPLES * self.tuning.block_frames
+        raise NotImplementedError
 
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
@@ -202,14 +203,14 @@ class DeviceInput(_Endpoint):
                 self.dropped += 1
             queue.put_nowait(frame)
 
+        reframer = Reframer()  # a new stream starts with no half frame
+
         def callback(indata: Any, frames: int, time_info: Any, status: Any) -> None:
             now = self._last_callback = time.monotonic()
-            pcm = np.asarray(indata[:, 0], dtype=np.int16)
             delay = float(time_info.currentTime - time_info.inputBufferAdcTime)
-            for start in range(0, frames - FRAME_SAMPLES + 1, FRAME_SAMPLES):
-                frame = pcm[start : start + FRAME_SAMPLES].copy()
+            for offset, frame in reframer.push(np.asarray(indata[:, 0], dtype=np.int16)):
                 if TRACE is not None:
-                    TRACE.mark("mic_adc", frame, now - delay + start / SAMPLE_RATE)
+                    TRACE.mark("mic_adc", frame, now - delay + offset / SAMPLE_RATE)
                     TRACE.mark("mic_callback", frame, now)
                 if apm is not None:
                     frame = apm.near(frame, delay)
@@ -218,6 +219,9 @@ class DeviceInput(_Endpoint):
                 loop.call_soon_threadsafe(put, frame)
 
         return callback
+
+    def _block_samples(self) -> int:
+        return self.tuning.mic_block_samples(FRAME_SAMPLES)
 
     def stats(self) -> dict[str, float]:
         return {**super().stats(), "dropped": self.dropped}

@@ -2,9 +2,10 @@
 plays them): :class:`PlayoutBuffer`.
 
 Frames arrive from the remote stream at 100 a second and leave at the speaker's pace, which is
-that or slower (PortAudio through ALSA's PulseAudio plugin took about 0.9 of real time here:
-docs/benchmarks.md, *Client*), so a backlog, once built (a burst of arrivals, a busy event loop,
-a slow speaker), never drains by itself and delays every word. The buffer therefore keeps, per
+the same once the stream runs (a device's clock may differ slightly; a private PulseAudio's
+idle null sink makes a new stream wait up to 2 s first: docs/benchmarks.md, *Client*), so a
+backlog, once built (a burst of arrivals, a busy event loop, a stalled speaker), never drains
+by itself and delays every word. The buffer therefore keeps, per
 :attr:`AudioTuning.trim_window_ms`, the least backlog it had left after a callback in that
 window; what was never needed in a whole window is standing delay, and all of it but
 :attr:`AudioTuning.playout_spare_frames` is dropped. A backlog past

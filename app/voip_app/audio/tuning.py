@@ -23,6 +23,10 @@ class AudioTuning:
     underruns either way (``bench.speaker_rate``). ``PULSE_LATENCY_MSEC`` reaches the same
     15 ms behind the plugin's back, and then the plugin's ring and PulseAudio's disagree: it
     underran and dropped samples where this did not (docs/benchmarks.md, *Client*)."""
+    mic_block_ms: int = 5
+    """The microphone's PortAudio callback, ms (0: :attr:`block_frames`' 10 ms frames; frames
+    are cut whole from the blocks). Smaller periods make PulseAudio's record stream, and the
+    source it reads, deliver in smaller pieces."""
     latency: str | float = "low"
     """PortAudio's suggested latency (``"low"``, ``"high"`` or seconds): the ALSA buffer, and
     through it PulseAudio's (``"high"``: about 20 ms more on each side)."""
@@ -71,6 +75,7 @@ class AudioTuning:
                 "trim_window_ms",
                 "playout_spare_frames",
                 "speaker_block_ms",
+                "mic_block_ms",
                 "source_queue_ms",
                 "pulse_latency_ms",
             ):
@@ -84,6 +89,11 @@ class AudioTuning:
 
     def speaker_block_samples(self, frame_samples: int) -> int:
         """Samples per speaker callback (``frame_samples``: one 10 ms frame's)."""
-        if self.speaker_block_ms <= 0:
-            return frame_samples * self.block_frames
-        return frame_samples * self.speaker_block_ms // 10
+        return self._block(self.speaker_block_ms, frame_samples)
+
+    def mic_block_samples(self, frame_samples: int) -> int:
+        """Samples per microphone callback (``frame_samples``: one 10 ms frame's)."""
+        return self._block(self.mic_block_ms, frame_samples)
+
+    def _block(self, ms: int, frame_samples: int) -> int:
+        return frame_samples * ms // 10 if ms > 0 else frame_samples * self.block_frames
