@@ -26,15 +26,17 @@ class AudioTuning:
     mic_block_ms: int = 5
     """The microphone's PortAudio callback, ms (0: :attr:`block_frames`' 10 ms frames; frames
     are cut whole from the blocks). Smaller periods make PulseAudio's record stream, and the
-    source it reads, deliver in smaller pieces."""
+    source it reads, deliver in smaller pieces: the microphone's parts 14-20 -> 10-15 ms, the
+    whole path's 129 -> 113-117 ms (medians, docs/benchmarks.md, *Client*)."""
     latency: str | float = "low"
     """PortAudio's suggested latency (``"low"``, ``"high"`` or seconds): the ALSA buffer, and
     through it PulseAudio's (``"high"``: about 20 ms more on each side)."""
     pulse_latency_ms: int = 0
     """PulseAudio's buffer for this process's streams (``PULSE_LATENCY_MSEC``; 0: its own
-    choice, 30 ms at ``"low"`` here). A trade-off, off by default: 15 ms took about 24 ms off
-    mouth-to-ear, but the speaker's stream then took fewer frames still (0.73-0.92 of real
-    time alone, ``bench.speaker_rate``), so the app dropped 1.5-2 times as many (gaps)."""
+    choice: the ALSA plugin's buffer, 15 ms with 5 ms callbacks). Off by default: set, it
+    overrides the plugin's buffer behind its back, and the stream underran (ALSA reported it,
+    PulseAudio played silence, samples were lost), so the app dropped 1.5-2 times as many
+    frames (gaps); :attr:`speaker_block_ms` gets the 15 ms without that."""
     start_frames: int = 2
     """Playout backlog gathered before the speaker starts."""
     max_playout_frames: int = 8
