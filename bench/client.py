@@ -216,7 +216,6 @@ VARIANTS: dict[str, dict[str, str]] = {
         "VOIP_AUDIO_TUNING": BEFORE
     },
     "N: 10 ms blocks, latency low, SDK source queue 10 ms, trim (before)": {"VOIP_AUDIO_TUNING": N},
-    "S5: N, the speaker's blocks 5 ms": {"VOIP_AUDIO_TUNING": "mic_block_ms=0"},
     "B5: N, the speaker's and the microphone's blocks 5 ms (now)": {"VOIP_AUDIO_TUNING": ""},
     "N15: N, PulseAudio 15 ms (`PULSE_LATENCY_MSEC`)": {
         "VOIP_AUDIO_TUNING": f"{N},pulse_latency_ms=15"
@@ -224,6 +223,7 @@ VARIANTS: dict[str, dict[str, str]] = {
     "P: the SDK's platform audio (WebRTC ADM, its AEC)": {"AUDIO_FLAG": "--platform-audio"},
 }
 MORE_VARIANTS: dict[str, dict[str, str]] = {
+    "S5: N, the speaker's blocks 5 ms": {"VOIP_AUDIO_TUNING": "mic_block_ms=0"},
     "N60: N15, SDK source queue 60 ms": {
         "VOIP_AUDIO_TUNING": f"{N},pulse_latency_ms=15,source_queue_ms=60"
     },
