@@ -548,7 +548,7 @@ Earlier runs of the same command, as the code changed (the machine's load varies
 | devsfu: `/rtc/v1` (no failed attempt first), `fast_publish` | 640 -> 350 ms | no change |
 | devsfu: tracks offered at their announce (A/B below) | 437 / 462 -> 416 / 427 ms | no change |
 | device path buffers (issue 14, A/B below: medians of runs) | no change | 258 -> 170 ms |
-| 5 ms callbacks, speaker and microphone (A/B below: medians of runs) | no change | 200 -> 163 ms |
+| 5 ms callbacks, speaker and microphone (A/B below: medians of runs) | no change | 194 -> 157 ms |
 
 The `fast_publish` row is an A/B on a busy machine (load 2 to 9): devsfu before (the SDK's `/rtc/v1`
 attempt answered 404, then `/rtc`) and after, runs alternated, 9 of each (the table of that day
@@ -592,9 +592,9 @@ before them of A4, `N15` and `Ns0` an earlier full run's), load
 | N15, no spare frame (`Ns0`) | 145,163,176,164,144,161,149,167,158 | 161 | 131-273 |
 | N15, SDK source queue 60 ms (`N60`) | 163,161 | 162 | 250 |
 | SDK source queue 0, 20 ms blocks, "high" | 521,642,580,278 | 580 | |
-| later session: `N` against the 5 ms blocks | 186,208,238,194,207,181 | 200 | 58-104 (start) |
+| later session: `N` against the 5 ms blocks | 186,186,208,238,194,207,181,177,203 | 194 | 58-134 |
 | the speaker's callback 5 ms (`S5`) | 170,168,180,169,183,159,169 | 169 | 34-132 (start) |
-| both callbacks 5 ms (`B5`, default) | 167,163,154,152,144,138,170,199,172 | 163 | 28-157 |
+| `B5`: both 5 ms, default | 167,163,154,152,144,138,170,199,172,159,152,128 | 157 | 28-157 |
 | B5, no spare frame (`B5s0`) | 144,134,149 | 144 | 104-121 (start) |
 
 The trim alone did not show in the p50s at 20 ms blocks (the runs' spread, 213-356 ms, is wider
@@ -615,18 +615,20 @@ encoder as it comes, unpaced, and the far side's jitter buffer grew to 400 ms an
 network part measured 405-414 ms): the queue is what paces the packets, so 10 ms.
 
 The 5 ms callbacks (the last rows; `python -m bench.client --calls 0 --rounds 3 --variants
-N,S5 --no-write`, then `S5,B5`, `B5,B5s0` and `N,B5`, under the bench lock, load 1.1-2.3 at
-their ends, one `S5` run alone before): through ALSA's PulseAudio plugin a stream's PulseAudio
-buffer is its ALSA buffer, three periods (the speaker's dropped frames, below), so the
+N,S5 --no-write`, then `S5,B5`, `B5,B5s0` and twice `N,B5`, under the bench lock, load 1.1-2.3
+at their ends, one `N,S5` and one `S5` run of one round before): through ALSA's PulseAudio
+plugin a stream's PulseAudio buffer is its ALSA buffer, three periods (the speaker's dropped
+frames, below), so the
 speaker's 5 ms callback (`speaker_block_ms=5`) takes its PulseAudio buffer from 30 to 15 ms
 and PortAudio's reported latency from 20 to 10 (the speaker's parts 29 + 8 -> 14-15 + 0-4 ms,
 medians), what `N15` took by `PULSE_LATENCY_MSEC` but with no underrun; the microphone's
 (`mic_block_ms=5`, frames cut whole from two callbacks) takes the microphone's parts from 14-20
 to 10-15 ms, and the null sink under the virtual microphone then runs at a lower latency too.
-The parts' total went 147-148 (`N`) -> 128-130 (`S5`) -> 113-128 ms (`B5`), the p50s' medians
-200 -> 169 -> 163 ms; in the one run of `N` against `B5` alone, 194, 207, 181 against 170, 199,
-172 ms. The figures moved from session to session by more than that (`N` measured 170 ms in
-the earlier session's ten runs, 200 in this one's six), so only the alternated runs compare.
+The parts' total went 144-148 (`N`) -> 128-130 (`S5`) -> 108-128 ms (`B5`), the p50s' medians
+194 -> 169 -> 157 ms; in the two runs of `N` against `B5` alone, 194, 207, 181, 177, 203
+against 170, 199, 172, 159, 152, 128 ms. The figures moved from session to session by more
+than that (`N` measured 170 ms in the earlier session's ten runs, 194 in this one's nine), so
+only the alternated runs compare.
 
 Trade-offs, kept as named tuning values (`voip_app/audio/tuning.py`) with why. PulseAudio at 15
 ms (`pulse_latency_ms=15`, `N15`) was the fastest variant of the earlier session, 24 ms under
@@ -644,18 +646,18 @@ device choice, hot-plug, the meters and echo cancellation are unchanged
 (`tests/ui/test_audio_devices_in_browser.py`,
 `tests/ui/test_meters_in_browser.py`, `tests/engine/test_audio_devices.py`).
 
-**Where the rest goes, and why it does not go here.** The default (`B5`) measures 138-199 ms
-p50 per run (median 163 of 9 runs, load 1.1-2.3): 150 ms p50 is not met robustly on the
-default path (4 of its 9 runs were at or under 152). Of `B5`'s parts (medians over its bursts
-in its three A/B runs, ms): the network path 41-49 (the SDK's encoder and 20 ms Opus frames,
+**Where the rest goes, and why it does not go here.** The default (`B5`) measures 128-199 ms
+p50 per run (median 157 of 12 runs, load 1.1-2.3): 150 ms p50 is not met robustly on the
+default path (5 of its 12 runs were at or under 152). Of `B5`'s parts (medians over its bursts
+in its four A/B runs, ms): the network path 41-49 (the SDK's encoder and 20 ms Opus frames,
 devsfu, the far side's jitter buffer and `AudioStream`: `bench.media` measures 42 ms for it
 with no devices; the app has no setting for it, the SDK no playout-delay one), the SDK source
-16-21 (`capture_frame` 4-9 + its queue 12; the queue paces the packets and 10 ms is the least
+13-21 (`capture_frame` 1-9 + its queue 12-14; the queue paces the packets and 10 ms is the least
 that does), the echo canceller 12-20, the speaker's backlog 14-17 (the far side's 20 ms Opus
 packets arrive as pairs of 10 ms frames, and one spare frame against underruns), under the
 speaker 10-14 (PortAudio's reported 15 over PulseAudio's 15 ms buffer, measured 1-5 under
 it), the microphone 10-15 (PulseAudio's capture 0-4, PortAudio's reported input latency and
-the 5 ms block 10-11), the capture queue 1-4; total 113-128, and the measuring stream adds
+the 5 ms block 10-11), the capture queue 1-4; total 108-128, and the measuring stream adds
 31-46 beyond it (its own converters, 64 ms as PortAudio reports them; the null sinks it shares
 with the softphones run at their latency). The echo canceller's share is mostly the APM's own
 delay, not a buffer: offline (the livekit `AudioProcessingModule`, the benchmark's bursts, no
@@ -663,7 +665,7 @@ far-end signal), a burst's half-peak comes out 9.1 ms later with echo cancellati
 suppression, gain control and high-pass off; 0 with all off), 15.1 ms with noise suppression
 too, the gain control changing no timing; echo cancellation stays on, and noise suppression
 (its 6 ms) is the person's setting, on by default. What is left to take on this path is small
-against the spread between runs (138-199 ms for the same code in one session): no spare frame
+against the spread between runs (128-199 ms for the same code in one session): no spare frame
 (about 10 ms, `B5s0`, gaps when the network jitters), noise suppression off (6 ms). The
 platform audio measured 120 ms p50 in the full run above (runs 120, 120, 127; 116-154 ms in
 earlier runs); it is not the default for the reasons below. Going further would take the SDK's
@@ -707,13 +709,14 @@ callbacks stopped for more than 2 s), runs it again and says so under the table;
 run used 0.5 s and voided 7 of 19 runs (4 of 5 of the platform audio's), so later runs use 2 s.
 In that run one run of `Ns0` lost 9 of 10 bursts for another reason: Bob's softphone printed no
 figures at all (its process had died), and Alice's speaker played 275 of 1,099 frames. The
-speaker's "frames dropped" count both the trim and the cap. With the 5 ms callbacks the
-measuring stream voided 3 of 22 runs (2 in a row of `S5`, in one run of `S5` alone), each
-after "ContinuePoll ... StreamDirection_In failed" from PortAudio's line 3355, where
-`snd_pcm_delay` on the duplex stream's output failed while it polled its input (recording the
-monitor of Bob's speaker's sink, which now runs at that speaker's 5 ms); the softphones open
-separate input and output streams and never take that path. Not fixed here: the rerun covers
-it, and a measuring stream of two streams would change what the figure includes.
+speaker's "frames dropped" count both the trim and the cap. In this session's A/B runs the
+measuring stream voided 5 of 36 (`N` 2, `S5` 2 in a row, `B5` 1), each after "ContinuePoll ...
+StreamDirection_In failed" from PortAudio's line 3355, where `snd_pcm_delay` on the duplex
+stream's output failed while it polled its input; the softphones open separate input and
+output streams and never take that path. Not fixed here: the rerun covers it, and a measuring
+stream of two streams would change what the figure includes. Twice (one `S5`, one `B5` run)
+Alice's speaker, which nothing measures, dropped about 200 frames over 3 s in mid-call (its
+callbacks stalled; the other helpers' benchmarks shared the cores); Bob's did not.
 
 **Why the platform audio is not the default** (issue 14: "keep the faster one as the default if
 it holds device choice and hot-plug"). It was faster (141 against 235 ms p50 in a quiet run,

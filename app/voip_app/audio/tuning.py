@@ -27,7 +27,7 @@ class AudioTuning:
     """The microphone's PortAudio callback, ms (0: :attr:`block_frames`' 10 ms frames; frames
     are cut whole from the blocks). Smaller periods make PulseAudio's record stream, and the
     source it reads, deliver in smaller pieces: the microphone's parts 14-20 -> 10-15 ms, the
-    whole path's 129 -> 113-117 ms (medians, docs/benchmarks.md, *Client*)."""
+    whole path's 129 -> 108-128 ms (medians, docs/benchmarks.md, *Client*)."""
     latency: str | float = "low"
     """PortAudio's suggested latency (``"low"``, ``"high"`` or seconds): the ALSA buffer, and
     through it PulseAudio's (``"high"``: about 20 ms more on each side)."""
