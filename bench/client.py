@@ -682,13 +682,14 @@ ms); a PortAudio stream ("low", 10 ms callbacks, the app's own settings) takes 0
 in its first 1.5 s and then exactly 1.00 in every half second after, and the sink's monitor
 records what it wrote with every sample in order and no gap (a counter in the samples). The
 same stall hits `parec` on that sink (its first data 1.5 s late). PulseAudio's log (`-vvvv`)
-says why: an idle null sink renders up to its 2 s maximum latency ahead; a new stream asks for
-10 ms, the sink's rewind limit drops to that before the rewind is done ("Requested to rewind 960
-bytes"), so the new stream waits for the rest of the silence already rendered. With a
+shows why, as we read it: an idle null sink (configured latency 2,000,000 usec) renders up to
+2 s ahead; a new stream asks for 10 ms, and the sink rewinds only that much ("Requested to
+rewind 960 bytes"), so the new stream waits for the rest of the silence already rendered. With a
 low-latency stream already on the sink (`pacat --latency-msec=10`), a new PortAudio stream ran
-at 1.000 from its first half second. A real device rewinds its whole buffer, so this is the
-test sink's start, not the app's: the call's speakers drop their first 0.3-1.3 s (the cap, then
-the trim), 34-132 frames per speaker and run in the runs below, and none later
+at 1.000 from its first half second. A sound card's sink (`module-alsa-sink`) can rewind its
+whole buffer (not measured: this machine has none), so this is the test sink's start, not the
+app's: the call's speakers drop their first 0.3-1.6 s (the cap, then the trim), 28-157 frames
+per speaker and run in the runs above, and none later but for two mid-call stalls (below)
 (`bench.client` now prints each speaker's drops second by second). With
 `PULSE_LATENCY_MSEC=15` ALSA reported underruns (1-2 in 10 s in the probe at load 1), each 13
 ms of silence in PulseAudio and 600-1,400 samples gone, and in `bench.speaker_rate` (load
