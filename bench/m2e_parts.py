@@ -34,7 +34,7 @@ STAGES = [
 PARTS = {
     "mic_adc": "microphone: PulseAudio's capture, to PortAudio's converter time (unreported)",
     "mic_callback": "microphone: PortAudio's reported input latency + the block",
-    "mic_processed": "echo canceller (APM: onsets it softens are seen later)",
+    "mic_processed": "echo canceller (the APM's own delay: AEC 9, noise suppression 6)",
     "mic_read": "capture queue (event loop)",
     "source_in": "SDK `capture_frame` returns",
     "source_out": "SDK source queue (its `queued_duration`)",

@@ -31,3 +31,13 @@ def test_the_queue_and_trim_settings() -> None:
     assert tuned.trim_window_ms == 500
     assert tuned.playout_spare_frames == 0  # zero is a setting here, not "at least one"
     assert AudioTuning.from_env("source_queue_ms=0").source_queue_ms == 0
+
+
+def test_the_speaker_block() -> None:
+    assert AudioTuning().speaker_block_samples(480) == 240  # 5 ms by default
+    assert (
+        AudioTuning.from_env("speaker_block_ms=0,block_frames=2").speaker_block_samples(480) == 960
+    )  # 0: as the microphone's blocks
+    assert AudioTuning.from_env("speaker_block_ms=20").speaker_block_samples(480) == 960
+    assert AudioTuning().mic_block_samples(480) == 240
+    assert AudioTuning.from_env("mic_block_ms=0").mic_block_samples(480) == 480

@@ -5,7 +5,10 @@
 - past ``max_playout_frames`` the oldest frames go, down to half of it;
 - with ``trim_window_ms``, once per window the backlog that no take in that window needed is
   dropped (oldest first) but ``playout_spare_frames``; a backlog that some take needed stays;
-- with ``trim_window_ms=0`` a standing backlog is never trimmed.
+- with ``trim_window_ms=0`` a standing backlog is never trimmed;
+- ``read(samples)`` for callbacks of half a frame: each frame's samples play in order across
+  callbacks, its first half in one and the second in the next, with no sample lost or doubled;
+  silence where no frame is there; a reset forgets a half-played frame.
 """
 
 from __future__ import annotations
@@ -93,3 +96,29 @@ def test_without_a_window_nothing_is_trimmed() -> None:
         buffer.push(frame(n + 1))
     assert buffer.dropped == 0
     assert len(buffer) == 6
+
+
+def test_half_frame_reads_play_every_sample_once_in_order() -> None:
+    buffer = PlayoutBuffer(AudioTuning(start_frames=1, trim_window_ms=0))
+    ramp = np.arange(2 * FRAME_SAMPLES, dtype=np.int16)
+    buffer.push(ramp[:FRAME_SAMPLES].copy())
+    buffer.push(ramp[FRAME_SAMPLES:].copy())
+    half = FRAME_SAMPLES // 2
+    reads = [buffer.read(half) for _ in range(5)]
+    played = np.concatenate([pcm for pcm, _ in reads])
+    assert played[: 2 * FRAME_SAMPLES].tolist() == ramp.tolist()
+    assert not played[2 * FRAME_SAMPLES :].any()  # then silence: nothing left
+    begun = [[offset for offset, _ in found] for _, found in reads]
+    assert begun == [[0], [], [0], [], []]  # a frame begins every other callback
+    assert buffer.played == 2
+    assert buffer.underruns == 1  # the fifth read asked for a frame that was not there
+
+
+def test_a_reset_forgets_the_half_played_frame() -> None:
+    buffer = PlayoutBuffer(AudioTuning(start_frames=1, trim_window_ms=0))
+    buffer.push(frame(7))
+    buffer.read(FRAME_SAMPLES // 2)
+    buffer.reset()
+    buffer.push(frame(8))
+    pcm, _ = buffer.read(FRAME_SAMPLES // 2)
+    assert set(pcm.tolist()) == {8}

@@ -34,6 +34,7 @@ from voip_app.audio.base import (
     silence,
 )
 from voip_app.audio.echo import EchoCanceller
+from voip_app.audio.frames import Reframer
 from voip_app.audio.playout import PlayoutBuffer
 from voip_app.audio.portaudio import close_stream, list_devices, open_stream
 from voip_app.audio.trace import TRACE
@@ -99,6 +100,9 @@ class _Endpoint:
     def _callback_for(self, loop: asyncio.AbstractEventLoop) -> Any:
         raise NotImplementedError
 
+    def _block_samples(self) -> int:
+        raise NotImplementedError
+
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
         try:
@@ -107,7 +111,7 @@ class _Endpoint:
                 self.kind,
                 self.device_id,
                 self._callback_for(loop),
-                block_frames=self.tuning.block_frames,
+                block_samples=self._block_samples(),
                 latency=self.tuning.latency,
                 pulse_latency_ms=self.tuning.pulse_latency_ms,
             )
@@ -129,7 +133,7 @@ class _Endpoint:
         return {
             "portaudio_ms": round(latency, 1),
             "backlog_ms": round(backlog, 1),
-            "block_ms": self.tuning.block_frames * 10,
+            "block_ms": self._block_samples() * 1000 / SAMPLE_RATE,
         }
 
     async def _close(self) -> None:
@@ -199,14 +203,14 @@ class DeviceInput(_Endpoint):
                 self.dropped += 1
             queue.put_nowait(frame)
 
+        reframer = Reframer()  # a new stream starts with no half frame
+
         def callback(indata: Any, frames: int, time_info: Any, status: Any) -> None:
             now = self._last_callback = time.monotonic()
-            pcm = np.asarray(indata[:, 0], dtype=np.int16)
             delay = float(time_info.currentTime - time_info.inputBufferAdcTime)
-            for start in range(0, frames - FRAME_SAMPLES + 1, FRAME_SAMPLES):
-                frame = pcm[start : start + FRAME_SAMPLES].copy()
+            for offset, frame in reframer.push(np.asarray(indata[:, 0], dtype=np.int16)):
                 if TRACE is not None:
-                    TRACE.mark("mic_adc", frame, now - delay + start / SAMPLE_RATE)
+                    TRACE.mark("mic_adc", frame, now - delay + offset / SAMPLE_RATE)
                     TRACE.mark("mic_callback", frame, now)
                 if apm is not None:
                     frame = apm.near(frame, delay)
@@ -215,6 +219,9 @@ class DeviceInput(_Endpoint):
                 loop.call_soon_threadsafe(put, frame)
 
         return callback
+
+    def _block_samples(self) -> int:
+        return self.tuning.mic_block_samples(FRAME_SAMPLES)
 
     def stats(self) -> dict[str, float]:
         return {**super().stats(), "dropped": self.dropped}
@@ -253,26 +260,31 @@ class DeviceOutput(_Endpoint):
         super().__init__(device_id, apm, tuning)
         self._buffer = PlayoutBuffer(self.tuning)
 
+    def _block_samples(self) -> int:
+        return self.tuning.speaker_block_samples(FRAME_SAMPLES)
+
     def _callback_for(self, loop: asyncio.AbstractEventLoop) -> Any:
         apm, buffer = self._apm, self._buffer
         buffer.reset()
+        played = np.zeros(0, dtype=np.int16)  # what the echo canceller has not had yet
 
         def callback(outdata: Any, frames: int, time_info: Any, status: Any) -> None:
+            nonlocal played
             now = self._last_callback = time.monotonic()
-            need = frames // FRAME_SAMPLES
-            chunks = buffer.take(need)
-            pcm = np.zeros(frames, dtype=np.int16)
+            pcm, begun = buffer.read(frames)
             dac = now + float(time_info.outputBufferDacTime - time_info.currentTime)
-            for i, chunk in enumerate(chunks):
-                pcm[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES] = chunk
-                if TRACE is not None:
+            if TRACE is not None:
+                for offset, chunk in begun:
                     TRACE.mark("speaker_callback", chunk, now)
-                    TRACE.mark("speaker_dac", chunk, dac + i * FRAME_SAMPLES / SAMPLE_RATE)
+                    TRACE.mark("speaker_dac", chunk, dac + offset / SAMPLE_RATE)
             outdata[:, 0] = pcm
             if apm is not None:
+                # the canceller takes whole 10 ms frames; a 5 ms block gives one every other time
                 apm.output_delay_s = dac - now
-                for i in range(need):
-                    apm.far(pcm[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES])
+                played = np.concatenate((played, pcm))
+                while len(played) >= FRAME_SAMPLES:
+                    apm.far(played[:FRAME_SAMPLES])
+                    played = played[FRAME_SAMPLES:]
 
         return callback
 

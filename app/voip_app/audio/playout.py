@@ -2,9 +2,10 @@
 plays them): :class:`PlayoutBuffer`.
 
 Frames arrive from the remote stream at 100 a second and leave at the speaker's pace, which is
-that or slower (PortAudio through ALSA's PulseAudio plugin took about 0.9 of real time here:
-docs/benchmarks.md, *Client*), so a backlog, once built (a burst of arrivals, a busy event loop,
-a slow speaker), never drains by itself and delays every word. The buffer therefore keeps, per
+the same once the stream runs (a device's clock may differ slightly; a private PulseAudio's
+idle null sink makes a new stream wait up to 2 s first: docs/benchmarks.md, *Client*), so a
+backlog, once built (a burst of arrivals, a busy event loop, a stalled speaker), never drains
+by itself and delays every word. The buffer therefore keeps, per
 :attr:`AudioTuning.trim_window_ms`, the least backlog it had left after a callback in that
 window; what was never needed in a whole window is standing delay, and all of it but
 :attr:`AudioTuning.playout_spare_frames` is dropped. A backlog past
@@ -15,7 +16,9 @@ from __future__ import annotations
 
 import threading
 
-from voip_app.audio.base import FRAME_MS, Frame
+import numpy as np
+
+from voip_app.audio.base import FRAME_MS, FRAME_SAMPLES, Frame
 from voip_app.audio.tuning import AudioTuning
 
 
@@ -40,11 +43,13 @@ class PlayoutBuffer:
         """Frames written."""
         self.played = 0
         """Frames handed to the speaker."""
+        self._rest: Frame | None = None
 
     def reset(self) -> None:
         """Empty, and wait for :attr:`AudioTuning.start_frames` again (a new stream)."""
         with self._lock:
             self._frames.clear()
+            self._rest = None
             self._started = False
             self._least_spare = None
             self._window_taken = 0
@@ -74,6 +79,28 @@ class PlayoutBuffer:
             self.played += len(chunks)
             self._trim(need)
             return chunks
+
+    def read(self, samples: int) -> tuple[Frame, list[tuple[int, Frame]]]:
+        """``samples`` of PCM to play now, for a callback whose block is not whole frames (a
+        5 ms one: :attr:`AudioTuning.speaker_block_ms`): a frame begun in one callback ends
+        in the next; silence where frames are short. Also the frames begun here, with their
+        offsets in the PCM (for the trace). One thread only (the speaker's)."""
+        pcm = np.zeros(samples, dtype=np.int16)
+        filled = 0
+        if self._rest is not None:
+            filled = min(len(self._rest), samples)
+            pcm[:filled] = self._rest[:filled]
+            self._rest = self._rest[filled:] if filled < len(self._rest) else None
+        begun: list[tuple[int, Frame]] = []
+        if filled < samples:
+            for chunk in self.take(-(-(samples - filled) // FRAME_SAMPLES)):
+                n = min(len(chunk), samples - filled)
+                pcm[filled : filled + n] = chunk[:n]
+                begun.append((filled, chunk))
+                if n < len(chunk):
+                    self._rest = chunk[n:]
+                filled += n
+        return pcm, begun
 
     def _trim(self, need: int) -> None:
         """Drop the backlog that a whole window never needed, but the spare (lock held)."""

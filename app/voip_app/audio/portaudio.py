@@ -69,13 +69,13 @@ def open_stream(
     device_id: str | None,
     callback: Any,
     *,
-    block_frames: int = 2,
+    block_samples: int = 2 * FRAME_SAMPLES,
     latency: str | float = "high",
     pulse_latency_ms: int = 0,
 ) -> Any:
     """Open and start a mono 48 kHz int16 stream (``kind``: ``input`` or ``output``) on
     ``device_id``, or on the system default when that one cannot be opened; blocking.
-    ``block_frames``: 10 ms frames per PortAudio callback; ``latency``: PortAudio's suggested
+    ``block_samples``: samples per PortAudio callback; ``latency``: PortAudio's suggested
     latency (``"low"``, ``"high"`` or seconds); ``pulse_latency_ms``: the buffer PulseAudio
     (or PipeWire's PulseAudio server) keeps for this process's streams (0: its own choice).
 
@@ -93,7 +93,7 @@ def open_stream(
         _refresh(sd)
         for device in tries:
             try:
-                stream = _start_stream(sd, kind, device, callback, block_frames, latency)
+                stream = _start_stream(sd, kind, device, callback, block_samples, latency)
             except (sd.PortAudioError, ValueError) as exc:
                 error = exc
                 continue
@@ -109,7 +109,7 @@ def _start_stream(
     kind: str,
     device: str | None,
     callback: Any,
-    block_frames: int,
+    block_samples: int,
     latency: str | float,
 ) -> Any:
     """One stream on ``device`` (``None``: the default), started; PortAudio's error if not."""
@@ -118,7 +118,7 @@ def _start_stream(
         samplerate=SAMPLE_RATE,
         channels=1,
         dtype="int16",
-        blocksize=FRAME_SAMPLES * block_frames,
+        blocksize=block_samples,
         latency=latency,
         device=_device(device),
         callback=callback,

@@ -16,14 +16,27 @@ class AudioTuning:
     block_frames: int = 1
     """10 ms frames per PortAudio callback; capture waits for a whole block (2: 10 ms more on
     each side, no fewer losses measured)."""
+    speaker_block_ms: int = 5
+    """The speaker's PortAudio callback, ms (0: :attr:`block_frames`' 10 ms frames). Through
+    ALSA's PulseAudio plugin the stream's buffer follows its period: 5 ms periods keep 15 ms in
+    PulseAudio's playback buffer and report 10 ms, 10 ms periods 30 and 20 ms, with no
+    underruns either way (``bench.speaker_rate``). ``PULSE_LATENCY_MSEC`` reaches the same
+    15 ms behind the plugin's back, and then the plugin's ring and PulseAudio's disagree: it
+    underran and dropped samples where this did not (docs/benchmarks.md, *Client*)."""
+    mic_block_ms: int = 5
+    """The microphone's PortAudio callback, ms (0: :attr:`block_frames`' 10 ms frames; frames
+    are cut whole from the blocks). Smaller periods make PulseAudio's record stream, and the
+    source it reads, deliver in smaller pieces: the microphone's parts 14-20 -> 10-15 ms, the
+    whole path's 129 -> 108-128 ms (medians, docs/benchmarks.md, *Client*)."""
     latency: str | float = "low"
     """PortAudio's suggested latency (``"low"``, ``"high"`` or seconds): the ALSA buffer, and
     through it PulseAudio's (``"high"``: about 20 ms more on each side)."""
     pulse_latency_ms: int = 0
     """PulseAudio's buffer for this process's streams (``PULSE_LATENCY_MSEC``; 0: its own
-    choice, 30 ms at ``"low"`` here). A trade-off, off by default: 15 ms took about 24 ms off
-    mouth-to-ear, but the speaker's stream then took fewer frames still (0.73-0.92 of real
-    time alone, ``bench.speaker_rate``), so the app dropped 1.5-2 times as many (gaps)."""
+    choice: the ALSA plugin's buffer, 15 ms with 5 ms callbacks). Off by default: set, it
+    overrides the plugin's buffer behind its back, and the stream underran (ALSA reported it,
+    PulseAudio played silence, samples were lost), so the app dropped 1.5-2 times as many
+    frames (gaps); :attr:`speaker_block_ms` gets the 15 ms without that."""
     start_frames: int = 2
     """Playout backlog gathered before the speaker starts."""
     max_playout_frames: int = 8
@@ -63,6 +76,8 @@ class AudioTuning:
             elif key in (
                 "trim_window_ms",
                 "playout_spare_frames",
+                "speaker_block_ms",
+                "mic_block_ms",
                 "source_queue_ms",
                 "pulse_latency_ms",
             ):
@@ -73,3 +88,14 @@ class AudioTuning:
             else:
                 raise ValueError(f"VOIP_AUDIO_TUNING: unknown setting {key!r}")
         return tuning
+
+    def speaker_block_samples(self, frame_samples: int) -> int:
+        """Samples per speaker callback (``frame_samples``: one 10 ms frame's)."""
+        return self._block(self.speaker_block_ms, frame_samples)
+
+    def mic_block_samples(self, frame_samples: int) -> int:
+        """Samples per microphone callback (``frame_samples``: one 10 ms frame's)."""
+        return self._block(self.mic_block_ms, frame_samples)
+
+    def _block(self, ms: int, frame_samples: int) -> int:
+        return frame_samples * ms // 10 if ms > 0 else frame_samples * self.block_frames
