@@ -1,0 +1,152 @@
+"""One direction of the desktop's audio (:mod:`voip_app.audio.devices`): a PortAudio stream
+that a watcher keeps open.
+
+A device that is missing, busy or gone never fails the call: the endpoint runs without it and
+its watcher tries again every :data:`RETRY_S`; a stream whose callbacks stop for
+:data:`STALL_S` (its device was unplugged or its sound server's sink removed) is closed and
+opened again, on the system default when the chosen device is gone. Whether the device is there
+goes to a listener (the in-call view's "No microphone" / "No speaker").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from voip_app.audio.base import SAMPLE_RATE, StateListener
+from voip_app.audio.echo import EchoCanceller
+from voip_app.audio.portaudio import close_stream, open_stream
+from voip_app.audio.tuning import AudioTuning
+from voip_app.media.base import MediaError
+
+log = logging.getLogger(__name__)
+
+RETRY_S = 1.0
+"""A missing device is tried again this often."""
+STALL_S = 3.0
+"""A stream without a callback for this long has lost its device (a loaded machine can
+delay callbacks by a second and more; a removed device stops them for good)."""
+
+
+class StreamEndpoint:
+    """What both directions share: the stream, its watcher, and whether the device is there.
+
+    A subclass says which direction it is (``kind``, ``what``), its callback and its block."""
+
+    kind = "input"
+    what = "microphone"
+
+    def __init__(
+        self, device_id: str | None, apm: EchoCanceller | None, tuning: AudioTuning | None = None
+    ) -> None:
+        self.device_id = device_id
+        self._apm = apm
+        self.tuning = tuning or AudioTuning()
+        self._backlog_sum = 0
+        self._backlog_n = 0
+        self.available = False
+        self.level = 0.0
+        """The last frame's RMS level (0..1), for meters."""
+        self._stream: Any = None
+        self._last_callback = 0.0
+        self._listener: StateListener | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._reported: bool | None = None
+
+    def set_state_listener(self, listener: StateListener | None) -> None:
+        self._listener = listener
+
+    async def start(self) -> None:
+        if self._watcher is not None:
+            return
+        await self._open()
+        self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    async def stop(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+        await self._close()
+        self._reported = None
+
+    async def aclose(self) -> None:
+        await self.stop()
+
+    def _callback_for(self, loop: asyncio.AbstractEventLoop) -> Any:
+        raise NotImplementedError
+
+    def _block_samples(self) -> int:
+        raise NotImplementedError
+
+    async def _open(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            stream = await asyncio.to_thread(
+                open_stream,
+                self.kind,
+                self.device_id,
+                self._callback_for(loop),
+                block_samples=self._block_samples(),
+                latency=self.tuning.latency,
+                pulse_latency_ms=self.tuning.pulse_latency_ms,
+            )
+        except MediaError as exc:
+            if self._reported is not False:
+                log.warning("audio device: no %s (%s)", self.what, exc)
+            self._set_available(False)
+            return
+        self._last_callback = time.monotonic()
+        self._stream = stream
+        self._set_available(True)
+
+    def stats(self) -> dict[str, float]:
+        """Where this endpoint's share of the delay goes: PortAudio's reported latency and the
+        mean backlog of 10 ms frames waiting in this process (capture queue, speaker buffer)."""
+        stream = self._stream
+        latency = float(stream.latency) * 1000 if stream is not None else 0.0
+        backlog = self._backlog_sum / self._backlog_n * 10 if self._backlog_n else 0.0
+        return {
+            "portaudio_ms": round(latency, 1),
+            "backlog_ms": round(backlog, 1),
+            "block_ms": self._block_samples() * 1000 / SAMPLE_RATE,
+        }
+
+    async def _close(self) -> None:
+        stream, self._stream = self._stream, None
+        self.available = False
+        if stream is not None:
+            await asyncio.to_thread(close_stream, stream)
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(RETRY_S)
+            if self._stream is None:
+                await self._open()
+            elif (gap := time.monotonic() - self._last_callback) > STALL_S or not (
+                self._stream.active
+            ):
+                log.warning(
+                    "audio device: the %s stopped (no callback for %.1f s, active %s); "
+                    "opening it again",
+                    self.what,
+                    gap,
+                    self._stream.active,
+                )
+                await self._close()
+                self._set_available(False)
+                await self._open()
+
+    def _set_available(self, available: bool) -> None:
+        self.available = available
+        if available == self._reported:
+            return
+        self._reported = available
+        log.info("audio device: %s %s", self.what, "ready" if available else "missing")
+        if self._listener is not None:
+            try:
+                self._listener(available)
+            except Exception:  # a listener's bug must not stop the watcher
+                log.exception("audio device listener failed")
