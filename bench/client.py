@@ -534,10 +534,6 @@ def report(
 
 
 HISTORY = """\
-If the tables above list no `B5`, they are the last full run from before the 5 ms callbacks
-(its `N` was then the default; `B5` is now): the alternated runs under *Mouth-to-ear, part by
-part* compare them.
-
 Earlier runs of the same command, as the code changed (the machine's load varies between them):
 
 | change | answer -> first audio p50 | mouth-to-ear p50 |
