@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from server.api.admin import AdminDep
 from server.api.cursors import Cursor, Limit, decode_cursor, encode_cursor
 from server.api.deps import CallsDep, DbDep
+from server.db import webhook_admin as hook_admin
 from server.db import webhooks as hook_data
 from server.db.models import WebhookDelivery, WebhookEndpoint
 from server.errors import ServiceError
@@ -73,7 +74,7 @@ def _checked_url(deps: CallsDep, url: str) -> str:
 
 
 async def _endpoint(session: DbDep, admin: AdminDep, endpoint_id: str) -> WebhookEndpoint:
-    found = await hook_data.endpoint(
+    found = await hook_admin.endpoint(
         session, tenant_id=admin.tenant_id, endpoint_id=endpoint_id[:32]
     )
     if found is None:
@@ -83,7 +84,7 @@ async def _endpoint(session: DbDep, admin: AdminDep, endpoint_id: str) -> Webhoo
 
 @router.get("", response_model=list[WebhookEndpointOut])
 async def list_endpoints(admin: AdminDep, session: DbDep) -> list[WebhookEndpointOut]:
-    rows = await hook_data.endpoints_of(session, tenant_id=admin.tenant_id)
+    rows = await hook_admin.endpoints_of(session, tenant_id=admin.tenant_id)
     return [endpoint_view(r) for r in rows]
 
 
@@ -92,7 +93,7 @@ async def create_endpoint(
     admin: AdminDep, deps: CallsDep, session: DbDep, body: WebhookEndpointIn
 ) -> WebhookEndpointCreated:
     """A new endpoint; its signing secret is in this answer only."""
-    if len(await hook_data.endpoints_of(session, tenant_id=admin.tenant_id)) >= ENDPOINTS_MAX:
+    if len(await hook_admin.endpoints_of(session, tenant_id=admin.tenant_id)) >= ENDPOINTS_MAX:
         raise ServiceError(ErrorCode.INVALID_STATE, f"at most {ENDPOINTS_MAX} endpoints")
     row = WebhookEndpoint(
         tenant_id=admin.tenant_id,
@@ -129,7 +130,7 @@ async def update_endpoint(
 async def delete_endpoint(endpoint_id: str, admin: AdminDep, session: DbDep) -> Response:
     """The endpoint and its deliveries (pending ones are not sent)."""
     row = await _endpoint(session, admin, endpoint_id)
-    await hook_data.delete_endpoint(session, endpoint_id=row.id)
+    await hook_admin.delete_endpoint(session, endpoint_id=row.id)
     await session.commit()
     return Response(status_code=204)
 
@@ -146,7 +147,7 @@ async def list_deliveries(
     before = decode_cursor(cursor, 1)[0] if cursor else None
     if before is not None and not before.isdigit():
         raise ServiceError(ErrorCode.INVALID_PAYLOAD, "bad cursor")
-    rows = await hook_data.deliveries_page(
+    rows = await hook_admin.deliveries_page(
         session,
         tenant_id=admin.tenant_id,
         endpoint_id=endpoint_id,
@@ -163,12 +164,14 @@ async def resend(
     delivery_id: int, admin: AdminDep, deps: CallsDep, session: DbDep
 ) -> WebhookDeliveryOut:
     """The same event (same ``webhook-id``) once more to its endpoint, as a new delivery."""
-    original = await hook_data.delivery(session, tenant_id=admin.tenant_id, delivery_id=delivery_id)
+    original = await hook_admin.delivery(
+        session, tenant_id=admin.tenant_id, delivery_id=delivery_id
+    )
     if original is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "no such delivery")
-    made = await hook_data.resend(session, original=original, at=deps.clock.now())
+    made = await hook_admin.resend(session, original=original, at=deps.clock.now())
     await session.commit()
     deps.webhooks.kick()
-    again = await hook_data.delivery(session, tenant_id=admin.tenant_id, delivery_id=made)
+    again = await hook_admin.delivery(session, tenant_id=admin.tenant_id, delivery_id=made)
     assert again is not None
     return delivery_view(again)

@@ -19,7 +19,6 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
-    delete,
     insert,
     literal,
     or_,
@@ -29,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import statements as st
-from server.db.models import UTCDateTime, WebhookDelivery, WebhookEndpoint
+from server.db.models import UTCDateTime
 
 HOOKS, OUTBOX = st.HOOKS, st.HOOK_OUTBOX
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
@@ -233,71 +232,3 @@ async def disable_endpoint(
         .where(OUTBOX.c.endpoint_id == endpoint_id, OUTBOX.c.state == PENDING)
         .values(state=FAILED, finished_at=at, claimed_until=None)
     )
-
-
-async def endpoints_of(session: AsyncSession, *, tenant_id: str) -> list[WebhookEndpoint]:
-    query = select(WebhookEndpoint).where(WebhookEndpoint.tenant_id == tenant_id)
-    return list(await session.scalars(query.order_by(WebhookEndpoint.created_at)))
-
-
-async def endpoint(
-    session: AsyncSession, *, tenant_id: str, endpoint_id: str
-) -> WebhookEndpoint | None:
-    """The endpoint, if it is ``tenant_id``'s."""
-    return await session.scalar(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.id == endpoint_id, WebhookEndpoint.tenant_id == tenant_id
-        )
-    )
-
-
-async def deliveries_page(
-    session: AsyncSession,
-    *,
-    tenant_id: str,
-    endpoint_id: str | None,
-    before: int | None,
-    limit: int,
-) -> list[WebhookDelivery]:
-    """Up to ``limit`` of the tenant's deliveries, newest first, older than id ``before``."""
-    query = select(WebhookDelivery).where(WebhookDelivery.tenant_id == tenant_id)
-    if endpoint_id is not None:
-        query = query.where(WebhookDelivery.endpoint_id == endpoint_id)
-    if before is not None:
-        query = query.where(WebhookDelivery.id < before)
-    return list(await session.scalars(query.order_by(WebhookDelivery.id.desc()).limit(limit)))
-
-
-async def delivery(
-    session: AsyncSession, *, tenant_id: str, delivery_id: int
-) -> WebhookDelivery | None:
-    return await session.scalar(
-        select(WebhookDelivery).where(
-            WebhookDelivery.id == delivery_id, WebhookDelivery.tenant_id == tenant_id
-        )
-    )
-
-
-async def resend(session: AsyncSession, *, original: WebhookDelivery, at: datetime) -> int:
-    """The same event (same ``webhook-id``) to the same endpoint once more, as a new delivery;
-    its id."""
-    values = {
-        "event_id": original.event_id,
-        "endpoint_id": original.endpoint_id,
-        "tenant_id": original.tenant_id,
-        "call_id": original.call_id,
-        "event_type": original.event_type,
-        "payload": original.payload,
-        "state": PENDING,
-        "due_at": at,
-        "attempts": 0,
-        "created_at": at,
-    }
-    made = await session.execute(insert(OUTBOX).values(**values).returning(OUTBOX.c.id))
-    return int(made.scalar_one())
-
-
-async def delete_endpoint(session: AsyncSession, *, endpoint_id: str) -> None:
-    """The endpoint and all its deliveries."""
-    await session.execute(delete(OUTBOX).where(OUTBOX.c.endpoint_id == endpoint_id))
-    await session.execute(delete(HOOKS).where(HOOKS.c.id == endpoint_id))
