@@ -133,6 +133,10 @@ def call_answer_mute_hang_up(alice: Screen, bob: Screen, stack: Stack) -> None:
     bob.gone("incall.view")
     alice.gone("incall.view")
     alice.visible("contacts.search")
+    for person in (alice, bob):  # a call that took place offers its note at once
+        person.visible("note.view")
+        person.click("note.cancel")
+        person.gone("note.view")
 
     call_id = both_see_in_history(alice, bob, stack, alice_sees="Outgoing", bob_sees="Incoming")
     assert alice.text(f"history.row.{call_id}.status") == "Outgoing"

@@ -94,10 +94,15 @@ def _page_loop(page: ft.Page) -> tuple[Post, Spawn]:
             page.run_task(run)
 
     def spawn(fn: Callable[[], Awaitable[None]]) -> None:
+        # Flet runs only coroutine functions; the models hand over plain lambdas that
+        # return a coroutine, so each one is wrapped rather than passed as it is.
+        async def run() -> None:
+            await fn()
+
         if _away(page):
             log.debug("a browser tab is away: %s not started", getattr(fn, "__name__", fn))
         else:
-            page.run_task(fn)
+            page.run_task(run)
 
     return post, spawn
 
