@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 
 from playwright.sync_api import (
     BrowserContext,
@@ -144,8 +145,23 @@ class WebApp(Managed):
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-6000:]
 
+    def app_log(self) -> str:
+        """The end of the app's own log (``var/app.log``: calls, devices, errors)."""
+        path = self.log_path.parent / "var" / "app.log"
+        return path.read_text(errors="replace")[-12000:] if path.exists() else ""
+
     def stop(self) -> None:
         stop_process(self.proc)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        super().__exit__(exc_type, exc, tb)
+        if exc is not None:  # pytest shows what a failed test printed: the app's side of it
+            print(f"--- var/app.log of the app on port {self.port}:\n{self.app_log()}")
 
 
 @dataclass

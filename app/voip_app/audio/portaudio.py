@@ -123,7 +123,11 @@ def _start_stream(
         device=_device(device),
         callback=callback,
     )
-    stream.start()
+    try:
+        stream.start()
+    except BaseException:
+        stream.close()  # opened but not started: it would hold its device until exit
+        raise
     return stream
 
 

@@ -28,6 +28,10 @@ RETRY_S = 1.0
 STALL_S = 3.0
 """A stream without a callback for this long has lost its device (a loaded machine can
 delay callbacks by a second and more; a removed device stops them for good)."""
+TRIES_PER_NOTE = 10
+"""A device still missing is noted in the log once every this many tries."""
+SLOW_OPEN_S = 1.0
+"""Opening a device that takes longer than this is noted in the log."""
 
 
 class StreamEndpoint:
@@ -54,6 +58,7 @@ class StreamEndpoint:
         self._listener: StateListener | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._reported: bool | None = None
+        self._failed_opens = 0
 
     def set_state_listener(self, listener: StateListener | None) -> None:
         self._listener = listener
@@ -83,6 +88,7 @@ class StreamEndpoint:
 
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
+        began = time.monotonic()
         try:
             stream = await asyncio.to_thread(
                 open_stream,
@@ -94,11 +100,18 @@ class StreamEndpoint:
                 pulse_latency_ms=self.tuning.pulse_latency_ms,
             )
         except MediaError as exc:
-            if self._reported is not False:
-                log.warning("audio device: no %s (%s)", self.what, exc)
+            self._failed_opens += 1
+            if self._reported is not False or self._failed_opens % TRIES_PER_NOTE == 0:
+                # said once, then now and then, so that the log shows the retries go on
+                log.warning("audio device: no %s (%s, try %d)", self.what, exc, self._failed_opens)
             self._set_available(False)
             return
+        self._failed_opens = 0
         self._last_callback = time.monotonic()
+        if self._last_callback - began > SLOW_OPEN_S:
+            log.info(
+                "audio device: opening the %s took %.1f s", self.what, self._last_callback - began
+            )
         self._stream = stream
         self._set_available(True)
 
@@ -123,21 +136,26 @@ class StreamEndpoint:
     async def _watch(self) -> None:
         while True:
             await asyncio.sleep(RETRY_S)
-            if self._stream is None:
-                await self._open()
-            elif (gap := time.monotonic() - self._last_callback) > STALL_S or not (
-                self._stream.active
-            ):
-                log.warning(
-                    "audio device: the %s stopped (no callback for %.1f s, active %s); "
-                    "opening it again",
-                    self.what,
-                    gap,
-                    self._stream.active,
-                )
-                await self._close()
-                self._set_available(False)
-                await self._open()
+            try:
+                await self._check()
+            except Exception:  # the watcher is what brings a device back: it must outlive faults
+                log.exception("audio device: watching the %s failed; trying again", self.what)
+
+    async def _check(self) -> None:
+        """Open a missing device, or open again one whose callbacks stopped."""
+        if self._stream is None:
+            await self._open()
+        elif (gap := time.monotonic() - self._last_callback) > STALL_S or not (self._stream.active):
+            log.warning(
+                "audio device: the %s stopped (no callback for %.1f s, active %s); "
+                "opening it again",
+                self.what,
+                gap,
+                self._stream.active,
+            )
+            await self._close()
+            self._set_available(False)
+            await self._open()
 
     def _set_available(self, available: bool) -> None:
         self.available = available
