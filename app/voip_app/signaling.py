@@ -7,6 +7,8 @@ the server pushes reaches one listener as typed :data:`SignalEvent` s: the contr
 plus :class:`LinkUp` (with the ``sync`` result), :class:`LinkDown` and :class:`AuthRefused`.
 Once the server refuses the token on a reconnect (:class:`AuthRefused`) the client stops
 reconnecting for good: the same token would be refused again; a new sign-in makes a new client.
+A link the server closes on purpose (access taken away, a flood cut off) is one python-socketio
+leaves closed; this client connects again itself, so that a revoked session hears its refusal.
 
 Requests (``invite``, ``accept``, ...) return the ack's typed payload or raise
 :class:`~voip_app.errors.RequestRefused` (``{"ok": false}``),
@@ -27,6 +29,7 @@ from typing import Any
 
 import socketio
 
+from voip_app.clock import Clock, SystemClock
 from voip_app.errors import BadResponse, RequestRefused, ServerUnreachable, Unauthorized
 from voip_app.listeners import notify
 from voip_app.signaling_types import (
@@ -73,8 +76,10 @@ class SignalingClient:
         reconnection_delay_s: float = 0.5,
         reconnection_delay_max_s: float = 5.0,
         socket: socketio.AsyncClient | None = None,
+        clock: Clock | None = None,
     ) -> None:
-        """``socket``: the python-socketio client to drive (a unit test hands a fake one)."""
+        """``socket``: the python-socketio client to drive (a unit test hands a fake one);
+        ``clock``: what this client's own retries wait on."""
         self.server_url = server_url.rstrip("/")
         self._token = token
         self._device_id = device_id
@@ -85,6 +90,8 @@ class SignalingClient:
         self._tasks: set[asyncio.Task[None]] = set()
         self._link_lost: set[asyncio.Future[None]] = set()
         self._stopped = asyncio.Event()
+        self._clock = clock or SystemClock()
+        self._delays = (reconnection_delay_s, reconnection_delay_max_s)
         self._sio = socket or socketio.AsyncClient(
             reconnection=True,
             reconnection_attempts=0,
@@ -247,6 +254,25 @@ class SignalingClient:
         for lost in list(self._link_lost):
             if not lost.done():
                 lost.set_result(None)
+        if reason == socketio.AsyncClient.reason.SERVER_DISCONNECT:
+            self._spawn(self._connect_again())
+
+    async def _connect_again(self) -> None:
+        """The server closed the link on purpose, and python-socketio does not reconnect then:
+        connect again (the token is checked anew), with backoff while nothing answers; a
+        refused token ends it (:meth:`on_connect_error` reports it and stops the client)."""
+        delay, most = self._delays
+        while not self._stopped.is_set():
+            # (waiting first lets python-socketio finish closing the old link)
+            await self._clock.sleep(delay)
+            delay = min(delay * 2, most)
+            try:
+                await self.connect()
+                return
+            except Unauthorized:
+                return
+            except ServerUnreachable as exc:
+                log.info("connecting again after the server closed the link: %s", exc)
 
     def on_connect_error(self, data: Any = None) -> None:
         # The server's own refusal arrives as {"message": ...}; a network failure as a string.

@@ -7,8 +7,10 @@ import logging
 from typing import Any
 
 import pytest
+import socketio
 
 from tests.engine.fakes import call_json
+from voip_app.clock import FakeClock
 from voip_app.errors import BadResponse, RequestRefused, ServerUnreachable, Unauthorized
 from voip_app.signaling import AuthRefused, LinkDown, SignalEvent, SignalingClient
 from voip_app.signaling_types import CallAck, EmptyAck, parse_ack
@@ -131,4 +133,49 @@ async def test_a_request_waiting_for_its_ack_fails_at_once_when_the_link_drops()
         await asyncio.wait_for(invite, 5)
     assert seen == [LinkDown("transport error")]  # the engine hears of the drop first
     assert client.requests_waiting == 0
+    await client.disconnect()
+
+
+class ClosedByServerSocket:
+    """A python-socketio client whose link the server closed; the first ``failures`` connects
+    find nothing answering."""
+
+    def __init__(self, clock: FakeClock, failures: int) -> None:
+        self.namespaces: dict[str, str] = {}
+        self.attempts: list[float] = []
+        self._clock, self._start, self._failures = clock, clock.now(), failures
+
+    def on(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    async def connect(self, *args: Any, **kwargs: Any) -> None:
+        self.attempts.append((self._clock.now() - self._start).total_seconds())
+        if len(self.attempts) <= self._failures:
+            raise socketio.exceptions.ConnectionError("Cannot connect to host")
+        self.namespaces = {NAMESPACE: "sid"}
+
+    async def disconnect(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+
+async def test_a_link_the_server_closed_is_connected_again_with_backoff() -> None:
+    """python-socketio reconnects after a dropped link but not after one the server closed;
+    the client then connects again itself, 0.5 s doubling to 5 s between the tries."""
+    clock = FakeClock()
+    socket = ClosedByServerSocket(clock, failures=5)
+    client = SignalingClient("http://voip.test", lambda: "t", socket=socket, clock=clock)
+    client.on_disconnect("transport error")  # python-socketio's own loop repairs this one
+    await asyncio.sleep(0)
+    assert clock.sleepers == 0
+    client.on_disconnect(socketio.AsyncClient.reason.SERVER_DISCONNECT)
+    while len(socket.attempts) < 6:
+        await clock.until_sleeping()
+        clock.advance(0.5)
+        for _ in range(3):
+            await asyncio.sleep(0)
+    assert socket.attempts == [0.5, 1.5, 3.5, 7.5, 12.5, 17.5]
+    assert client.connected
     await client.disconnect()

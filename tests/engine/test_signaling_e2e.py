@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.engine.waits import in_phase, until
@@ -170,3 +171,25 @@ async def test_link_up_reports_reconnects(server: CallServer) -> None:
         assert alice.snapshot.connection == "online"
     finally:
         await alice.close()
+
+
+async def test_a_user_disabled_by_an_admin_is_signed_out(server: CallServer) -> None:
+    """The server closes a disabled user's sockets (python-socketio then leaves them closed):
+    his engine connects again, hears the refusal and says the session is over."""
+    bob = await signed_in(server, "bob@acme.test")
+    try:
+        await until(bob, lambda s: s.connection == "online")
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+            login = await http.post(
+                "/api/auth/login", json={"email": "alice@acme.test", "password": PASSWORD}
+            )
+            admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            assert bob.snapshot.user is not None
+            disabled = await http.post(
+                f"/api/admin/users/{bob.snapshot.user.id}/disable", headers=admin
+            )
+            assert disabled.status_code == 200, disabled.text
+        snapshot = await until(bob, lambda s: s.session_expired)
+        assert snapshot.connection == "expired"
+    finally:
+        await bob.close()

@@ -1,8 +1,8 @@
 """The Users and Webhooks screens (``admin.*``): their models against the fake engine, and in
 Chromium against a real call server: alice (acme's admin) sees them, bob (a member) does not;
-alice adds a member, makes bob admin and member again, disables him (he can no longer sign in)
-and enables him; she adds a webhook endpoint (a real receiver on loopback verifying signatures
-with ``standardwebhooks``), sees its delivery and re-sends it."""
+alice adds a member, makes bob admin and member again, disables him (his app signs out at once
+and he can no longer sign in) and enables him; she adds a webhook endpoint (a real receiver on
+loopback verifying signatures with ``standardwebhooks``), sees its delivery and re-sends it."""
 
 from __future__ import annotations
 
@@ -49,6 +49,8 @@ def test_admin_manages_users_and_members_do_not_see_it(
     assert alice.wait_text(f"{row}.status", "Disabled") == "Member, Disabled"
     shot(alice, "admin-users")
     assert not can_sign_in(stack, BOB)
+    bob.visible("signin.submit")  # his app signs out at once: the server closed his session
+    bob.wait_text("banner.error", "sign in again")
     alice.click(f"{row}.disable")
     assert alice.wait_text(f"{row}.status", "^Member$") == "Member"
     assert can_sign_in(stack, BOB)
