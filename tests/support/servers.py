@@ -98,6 +98,11 @@ class Managed:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+        if exc is not None:
+            self.report_failure()
+
+    def report_failure(self) -> None:
+        """Print what helps read a failed test (pytest shows a failed test's output)."""
 
 
 @dataclass

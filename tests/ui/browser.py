@@ -24,7 +24,6 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 from playwright.sync_api import (
     BrowserContext,
@@ -153,15 +152,8 @@ class WebApp(Managed):
     def stop(self) -> None:
         stop_process(self.proc)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        super().__exit__(exc_type, exc, tb)
-        if exc is not None:  # pytest shows what a failed test printed: the app's side of it
-            print(f"--- var/app.log of the app on port {self.port}:\n{self.app_log()}")
+    def report_failure(self) -> None:
+        print(f"--- var/app.log of the app on port {self.port}:\n{self.app_log()}")
 
 
 @dataclass
