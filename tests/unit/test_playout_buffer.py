@@ -122,3 +122,49 @@ def test_a_reset_forgets_the_half_played_frame() -> None:
     buffer.push(frame(8))
     pcm, _ = buffer.read(FRAME_SAMPLES // 2)
     assert set(pcm.tolist()) == {8}
+
+
+def test_half_frame_reads_trim_to_the_sample_and_keep_half_a_frame() -> None:
+    """With ``playout_spare_ms=5`` the trim runs after each ``read`` on the samples waiting (the
+    half-played frame and the frames queued): once per window, what no read in it needed goes,
+    oldest first, but 5 ms (240 samples), even when that cuts a frame in two; every other sample
+    plays once, in order."""
+    tuning = AudioTuning(start_frames=1, trim_window_ms=100, playout_spare_ms=5)
+    buffer = PlayoutBuffer(tuning)
+    ramp = np.arange(40 * FRAME_SAMPLES, dtype=np.int32).astype(np.int16)
+    pushed = 0
+
+    def push() -> None:
+        nonlocal pushed
+        buffer.push(ramp[pushed * FRAME_SAMPLES : (pushed + 1) * FRAME_SAMPLES].copy())
+        pushed += 1
+
+    for _ in range(4):  # a standing backlog: 4 frames, one arriving per frame played
+        push()
+    half = FRAME_SAMPLES // 2
+    played = []
+    for n in range(1, 51):
+        played.append(buffer.read(half)[0])
+        if n % 2 == 0:
+            push()
+    # the least left after a read in the first 100 ms was 3 frames (1,440 samples); all but
+    # 240 of them (2.5 frames) went at the window's end, after 20 reads (4,800 samples)
+    gap = 1440 - 240
+    expected = np.concatenate((ramp[:4800], ramp[4800 + gap : 4800 + gap + 30 * half]))
+    assert np.concatenate(played).tolist() == expected.tolist()
+    assert buffer.dropped == 2.5
+    assert buffer.underruns == 0  # the half frame left was enough, every read after
+
+
+def test_without_spare_ms_half_frame_reads_trim_whole_frames_as_before() -> None:
+    tuning = AudioTuning(start_frames=1, trim_window_ms=100, playout_spare_frames=1)
+    buffer = PlayoutBuffer(tuning)
+    for n in range(4):
+        buffer.push(frame(n))
+    for n in range(1, 41):
+        buffer.read(FRAME_SAMPLES // 2)
+        if n % 2 == 0:
+            buffer.push(frame(100 + n))
+    # a take every other read left 3 frames each time: at the 10th take 2 of them went
+    assert buffer.dropped == 2
+    assert buffer.underruns == 0
