@@ -231,6 +231,18 @@ MORE_VARIANTS: dict[str, dict[str, str]] = {
         "VOIP_AUDIO_TUNING": f"{N},pulse_latency_ms=15,playout_spare_frames=0"
     },
     "B5s0: B5, no spare frame": {"VOIP_AUDIO_TUNING": "playout_spare_frames=0"},
+    "B5q0: B5, SDK source queue 0": {"VOIP_AUDIO_TUNING": "source_queue_ms=0"},
+    "B5t: B5, the SDK queue's standing frame left out": {
+        "VOIP_AUDIO_TUNING": "source_trim_window_ms=500"
+    },
+    "B5th: B5t, the speaker's spare 5 ms (to the sample)": {
+        "VOIP_AUDIO_TUNING": "source_trim_window_ms=500,playout_spare_ms=5"
+    },
+    "B3: B5, the blocks 3 ms": {"VOIP_AUDIO_TUNING": "speaker_block_ms=3,mic_block_ms=3"},
+    "S3: B5, the speaker's block 3 ms": {"VOIP_AUDIO_TUNING": "speaker_block_ms=3"},
+    "B5p10: B5, PulseAudio 10 ms (`PULSE_LATENCY_MSEC`)": {
+        "VOIP_AUDIO_TUNING": "pulse_latency_ms=10"
+    },
     "N0: N, SDK source queue 0": {"VOIP_AUDIO_TUNING": f"{N},source_queue_ms=0"},
     "Nnt: N, speaker backlog not trimmed": {"VOIP_AUDIO_TUNING": f"{N},trim_window_ms=0"},
     "Nh: N, 20 ms blocks and latency high": {
@@ -495,7 +507,7 @@ def report(
         "reported latency of the stream, the backlog in this process, the callback block):",
         "",
         "| variant | mic: PortAudio + queue + block | speaker: PortAudio + backlog + block "
-        "| speaker underruns / frames dropped | capture frames dropped |",
+        "| speaker underruns / frames dropped | capture frames dropped / left out (SDK queue) |",
         "|---|---|---|---|---|",
     ]
     for name, entry in m2e.items():
@@ -514,7 +526,8 @@ def report(
             f"{mean(outs, 'backlog_ms'):.0f} + {mean(outs, 'block_ms'):.0f} ms | "
             f"{sum(o.get('underruns', 0) for o in outs):.0f} / "
             f"{sum(o.get('dropped', 0) for o in outs):.0f} | "
-            f"{sum(i.get('dropped', 0) for i in ins):.0f} |"
+            f"{sum(i.get('dropped', 0) for i in ins):.0f} / "
+            f"{sum(i.get('trimmed', 0) for i in ins):.0f} |"
         )
     lines += [
         "",
