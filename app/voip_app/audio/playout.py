@@ -44,12 +44,14 @@ class PlayoutBuffer:
         self.played = 0
         """Frames handed to the speaker."""
         self._rest: Frame | None = None
+        self._spare_ms = tuning.playout_spare_ms
 
     def reset(self) -> None:
         """Empty, and wait for :attr:`AudioTuning.start_frames` again (a new stream)."""
         with self._lock:
             self._frames.clear()
             self._rest = None
+            self._spare_ms = self.tuning.playout_spare_ms
             self._started = False
             self._least_spare = None
             self._window_taken = 0
@@ -75,6 +77,8 @@ class PlayoutBuffer:
             self._started = True
             if len(self._frames) < need:
                 self.underruns += 1
+                # this stream's arrivals jitter more than the spare: keep a whole frame
+                self._spare_ms = max(self._spare_ms, FRAME_MS)
             chunks, self._frames = self._frames[:need], self._frames[need:]
             self.played += len(chunks)
             if self.tuning.playout_spare_ms <= 0:  # else read() trims, to the sample
@@ -108,7 +112,8 @@ class PlayoutBuffer:
     def _trim_samples(self, samples: int) -> None:
         """:meth:`_trim` to the sample, after a read: the backlog is the half-played frame and
         the frames waiting; what a whole window never needed goes, but
-        :attr:`AudioTuning.playout_spare_ms`, oldest first (part of a frame, too)."""
+        :attr:`AudioTuning.playout_spare_ms` (a whole frame once the stream has underrun),
+        oldest first (part of a frame, too)."""
         window = self.tuning.trim_window_ms * SAMPLE_RATE // 1000
         if window <= 0:
             return
@@ -123,7 +128,7 @@ class PlayoutBuffer:
                 return
             self._least_spare = None
             self._window_taken = 0
-            excess = least - self.tuning.playout_spare_ms * SAMPLE_RATE // 1000
+            excess = least - self._spare_ms * SAMPLE_RATE // 1000
             if excess <= 0:
                 return
             self.dropped += excess / FRAME_SAMPLES
