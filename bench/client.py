@@ -205,43 +205,48 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+B5 = "source_trim_window_ms=0,playout_spare_ms=0"
+"""The default before the SDK queue's trim and the speaker's spare of 5 ms."""
 BEFORE = (
     "block_frames=2,latency=high,pulse_latency_ms=0,source_queue_ms=60,trim_window_ms=0,"
-    "speaker_block_ms=0,mic_block_ms=0"
+    f"speaker_block_ms=0,mic_block_ms=0,{B5}"
 )
-N = "speaker_block_ms=0,mic_block_ms=0"
+N = f"speaker_block_ms=0,mic_block_ms=0,{B5}"
 """The default before the 5 ms blocks (both callbacks 10 ms)."""
 VARIANTS: dict[str, dict[str, str]] = {
     "A4: 20 ms blocks, latency high, SDK source queue 60 ms, no trim (first)": {
         "VOIP_AUDIO_TUNING": BEFORE
     },
     "N: 10 ms blocks, latency low, SDK source queue 10 ms, trim (before)": {"VOIP_AUDIO_TUNING": N},
-    "B5: N, the speaker's and the microphone's blocks 5 ms (now)": {"VOIP_AUDIO_TUNING": ""},
-    "N15: N, PulseAudio 15 ms (`PULSE_LATENCY_MSEC`)": {
-        "VOIP_AUDIO_TUNING": f"{N},pulse_latency_ms=15"
+    "B5: N, the speaker's and the microphone's blocks 5 ms (before)": {"VOIP_AUDIO_TUNING": B5},
+    "T: B5, the SDK queue's standing frame left out, the speaker's spare 5 ms (now)": {
+        "VOIP_AUDIO_TUNING": ""
     },
     "P: the SDK's platform audio (WebRTC ADM, its AEC)": {"AUDIO_FLAG": "--platform-audio"},
 }
 MORE_VARIANTS: dict[str, dict[str, str]] = {
-    "S5: N, the speaker's blocks 5 ms": {"VOIP_AUDIO_TUNING": "mic_block_ms=0"},
+    "N15: N, PulseAudio 15 ms (`PULSE_LATENCY_MSEC`)": {
+        "VOIP_AUDIO_TUNING": f"{N},pulse_latency_ms=15"
+    },
+    "S5: N, the speaker's blocks 5 ms": {"VOIP_AUDIO_TUNING": f"{B5},mic_block_ms=0"},
     "N60: N15, SDK source queue 60 ms": {
         "VOIP_AUDIO_TUNING": f"{N},pulse_latency_ms=15,source_queue_ms=60"
     },
     "Ns0: N15, no spare frame": {
         "VOIP_AUDIO_TUNING": f"{N},pulse_latency_ms=15,playout_spare_frames=0"
     },
-    "B5s0: B5, no spare frame": {"VOIP_AUDIO_TUNING": "playout_spare_frames=0"},
-    "B5q0: B5, SDK source queue 0": {"VOIP_AUDIO_TUNING": "source_queue_ms=0"},
+    "B5s0: B5, no spare frame": {"VOIP_AUDIO_TUNING": f"{B5},playout_spare_frames=0"},
+    "B5q0: B5, SDK source queue 0": {"VOIP_AUDIO_TUNING": f"{B5},source_queue_ms=0"},
     "B5t: B5, the SDK queue's standing frame left out": {
-        "VOIP_AUDIO_TUNING": "source_trim_window_ms=500"
+        "VOIP_AUDIO_TUNING": "source_trim_window_ms=500,playout_spare_ms=0"
     },
     "B5th: B5t, the speaker's spare 5 ms (to the sample)": {
         "VOIP_AUDIO_TUNING": "source_trim_window_ms=500,playout_spare_ms=5"
     },
-    "B3: B5, the blocks 3 ms": {"VOIP_AUDIO_TUNING": "speaker_block_ms=3,mic_block_ms=3"},
-    "S3: B5, the speaker's block 3 ms": {"VOIP_AUDIO_TUNING": "speaker_block_ms=3"},
+    "B3: B5, the blocks 3 ms": {"VOIP_AUDIO_TUNING": f"{B5},speaker_block_ms=3,mic_block_ms=3"},
+    "S3: B5, the speaker's block 3 ms": {"VOIP_AUDIO_TUNING": f"{B5},speaker_block_ms=3"},
     "B5p10: B5, PulseAudio 10 ms (`PULSE_LATENCY_MSEC`)": {
-        "VOIP_AUDIO_TUNING": "pulse_latency_ms=10"
+        "VOIP_AUDIO_TUNING": f"{B5},pulse_latency_ms=10"
     },
     "N0: N, SDK source queue 0": {"VOIP_AUDIO_TUNING": f"{N},source_queue_ms=0"},
     "Nnt: N, speaker backlog not trimmed": {"VOIP_AUDIO_TUNING": f"{N},trim_window_ms=0"},
@@ -393,16 +398,28 @@ async def _one_run(url: str, seconds: float, pa: Any, extra: dict[str, str]) -> 
         who: [json.loads(x)["output"].get("dropped") for x in lines if '"audio_stats"' in x]
         for who, lines in outputs.items()
     }
-    print(f"bench: run {extra}: speakers {speakers}; dropped by second {dropped}", file=sys.stderr)
+    underran = {
+        who: [json.loads(x)["output"].get("underruns") for x in lines if '"audio_stats"' in x]
+        for who, lines in outputs.items()
+    }
+    print(
+        f"bench: run {extra}: speakers {speakers}; dropped by second {dropped}; "
+        f"underruns by second {underran}",
+        file=sys.stderr,
+    )
     seen = {
         f"{who}.{stage}": sum(1 for m in marks[who] if m[0] == stage) for who, stage in RUN_MARKS
     }
     print(
         f"bench: run {extra}: {len(heard)}/{len(onsets)} heard; onsets seen {seen}", file=sys.stderr
     )
+    paths = m2e_parts.burst_paths(clock, heard, marks)
+    parts = {k: round(v) for k, v in m2e_parts.part_medians(paths).items()}
+    # each run's own parts: a run far from the others says where it went
+    print(f"bench: run {extra}: parts {parts}", file=sys.stderr)
     return {
         "delays": [delay for _, delay in heard],
-        "paths": m2e_parts.burst_paths(clock, heard, marks),
+        "paths": paths,
         "pulse": pulse_figures,
         "bursts": len(onsets),
         "stream_latency_ms": latency,

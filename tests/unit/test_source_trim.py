@@ -65,3 +65,8 @@ def test_the_microphone_takes_its_window_from_the_tuning() -> None:
     off = DeviceInput(None, None, AudioTuning.from_env("source_trim_window_ms=0"))
     assert off.source_trim.window_frames == 0
     assert mic.stats()["trimmed"] == 0
+
+
+def test_by_default_a_microphone_leaves_the_standing_frame_out_within_half_a_second() -> None:
+    # the default (docs/benchmarks.md, Client: variant T): a window of 500 ms, 50 frames
+    assert DeviceInput(None, None, AudioTuning()).source_trim.window_frames == 50
