@@ -8,7 +8,9 @@ backlog, once built (a burst of arrivals, a busy event loop, a stalled speaker),
 by itself and delays every word. The buffer therefore keeps, per
 :attr:`AudioTuning.trim_window_ms`, the least backlog it had left after a callback in that
 window; what was never needed in a whole window is standing delay, and all of it but
-:attr:`AudioTuning.playout_spare_frames` is dropped. A backlog past
+:attr:`AudioTuning.playout_spare_ms` is dropped, to the sample (5 ms: half a frame; a whole
+frame once the stream has underrun; :attr:`AudioTuning.playout_spare_frames`, whole frames,
+when it is 0). A backlog past
 :attr:`AudioTuning.max_playout_frames` drops to half of it at once (a long stall's arrivals).
 """
 
