@@ -575,6 +575,7 @@ Earlier runs of the same command, as the code changed (the machine's load varies
 | devsfu: tracks offered at their announce (A/B below) | 437 / 462 -> 416 / 427 ms | no change |
 | device path buffers (issue 14, A/B below: medians of runs) | no change | 258 -> 170 ms |
 | 5 ms callbacks, speaker and microphone (A/B below: medians of runs) | no change | 194 -> 157 ms |
+| SDK queue's standing frame out, speaker spare 5 ms (`T`, A/B below) | no change | 154 -> 144 ms |
 
 The `fast_publish` row is an A/B on a busy machine (load 2 to 9): devsfu before (the SDK's `/rtc/v1`
 attempt answered 404, then `/rtc`) and after, runs alternated, 9 of each (the table of that day
@@ -664,16 +665,18 @@ behind ALSA's plugin's back, and the stream underran (the speaker's dropped fram
 5 ms callbacks reach the same 15 ms without that. No spare frame (`Ns0`, `B5s0`) saves about
 10 ms of backlog but underran more often (`Ns0`: 5-15 times per three runs against 0-1;
 `B5s0`: 0 in its three runs, as `B5`, too few to call it safe, and its p50s 144, 134, 149
-against `B5`'s 152, 144, 138 in the same turns); each underrun is a gap. The defaults are
-`B5`: 5 ms callbacks on both sides, PortAudio "low", PulseAudio's own latency (15 ms through
+against `B5`'s 152, 144, 138 in the same turns); each underrun is a gap. The defaults were
+then `B5`: 5 ms callbacks on both sides, PortAudio "low", PulseAudio's own latency (15 ms through
 the plugin), the SDK source queue 10 ms (tone and file sources keep 60 ms, which paces them),
 the speaker backlog trimmed every 500 ms to one spare frame, the capture queue capped at 40 ms;
 device choice, hot-plug, the meters and echo cancellation are unchanged
 (`tests/ui/test_audio_devices_in_browser.py`,
-`tests/ui/test_meters_in_browser.py`, `tests/engine/test_audio_devices.py`).
+`tests/ui/test_meters_in_browser.py`, `tests/engine/test_audio_devices.py`). `T`, the default
+now, adds two trims to them (below).
 
-**Where the rest goes, and why it does not go here.** The default (`B5`) measures 128-199 ms
-p50 per run (median 157 of 12 runs, load 1.1-2.3): 150 ms p50 is not met robustly on the
+**Where the rest goes, and why it does not go here** (written with `B5` the default; `T`,
+below, took two of its levers). The default (`B5`) measured 128-199 ms p50 per run (median 157
+of 12 runs, load 1.1-2.3): 150 ms p50 is not met robustly on the
 default path (5 of its 12 runs were at or under 152). Of `B5`'s parts (medians over its bursts
 in its four A/B runs, ms): the network path 41-49 (the SDK's encoder and 20 ms Opus frames,
 devsfu, the far side's jitter buffer and `AudioStream`: `bench.media` measures 42 ms for it
@@ -693,11 +696,95 @@ too, the gain control changing no timing; echo cancellation stays on, and noise 
 (its 6 ms) is the person's setting, on by default. What is left to take on this path is small
 against the spread between runs (128-199 ms for the same code in one session): no spare frame
 (about 10 ms, `B5s0`, gaps when the network jitters), noise suppression off (6 ms). The
-platform audio measured 120 ms p50 in the full run above (runs 120, 120, 127; 116-154 ms in
-earlier runs); it is not the default for the reasons below. Going further would take the SDK's
+platform audio measured 120 ms p50 in that session's full run (runs 120, 120, 127; 116-154 ms
+in earlier runs); it is not the default for the reasons below. Going further would take the SDK's
 queue out (frames paced by the app's own clock instead), a speaker that trims to no spare with
 a jitter estimate of its own, or PortAudio's PulseAudio host API (Debian's PortAudio 19.6 here
 reaches PulseAudio through ALSA's plugin only).
+
+**The SDK queue's standing frame, and half a frame of speaker spare (`T`, the default now).**
+Four levers were left on `B5`; each was run as a variant against `B5` in the same run, in
+turns, under the bench lock (`python -m bench.client --calls 0 --rounds 3 --variants
+B5,B5s0,B5q0,B5p10 --no-write`, then `B5,B3,S3`, `--rounds 4 --variants B5,B5t`, `--rounds 4
+--variants B5,B5t,B5th`, `--rounds 5 --variants B5,B5th`; load 1-12 at times: other helpers'
+benchmarks and browser tests ran between the runs). p50 of each run, ms:
+
+| variant | p50 of each run, ms | median | speaker underruns |
+|---|---|---|---|
+| `B5` (the default then) | 19 runs, 127-259 (below) | 152 | 0 |
+| `B5s0`: no spare frame | 149,162,160 | 160 | 2 |
+| `B5q0`: SDK source queue 0 | 458,441,399 (27/30 heard) | 441 | 0 |
+| `B5p10`: `PULSE_LATENCY_MSEC=10` | 143,188,154 | 154 | 0 |
+| `B3`: 3 ms callbacks | 153,201,137 | 153 | 0 |
+| `S3`: the speaker's callback 3 ms | 578,148,146 | 148 | 0 |
+| `B5t`: the SDK queue's standing frame left out | 177,152,159,159 / 149,132,152,154 | 153 | 0 |
+| `B5th`: `B5t` + the speaker's spare 5 ms | 132,145,143,168 / 129,137,144,160,150 | 144 | 4 |
+
+`B5` in the same five runs: 147,152,157 / 152,146,127 / 259,142,145,169 / 147,206,149,149 /
+162,154,149,159,172. The parts' total (the median over the bursts of `VOIP_AUDIO_TRACE`'s path
+from "played into Alice's microphone" to "heard from Bob's speaker", the measuring stream's
+own buffers left out), per run in the last two runs: `B5` 115,117,123,124 / 128,124,120,122,122
+ms, `B5t` 115,114,116,125, `B5th` 105,113,117,88 / 109,111,105,120,102; over each variant's
+runs together in the first three: `B5` 108 / 108 / 120, `B5s0` 114, `B5q0` 398, `B5p10` 115,
+`B3` 112, `S3` 105, `B5t` 112. `B5th`'s 4 underruns were in its last five runs (0 in the four
+before).
+
+- *The SDK source queue* (`B5q0`, and the fix, `B5t`). Queue 0 sends each frame to the encoder
+  as the event loop hands it over, and the far side's jitter buffer grew to 340 ms (the network
+  part; as `N0` before): not taken. The 10 ms queue (livekit's `AudioTrackSource`, webrtc-sys
+  `audio_track.cpp`) sends one frame per tick of its own 10 ms clock and holds up to two;
+  `capture_frame` completes at once when the queue holds at most one frame after the frame went
+  in, else at the next tick. Frames come at the tick's pace, so what the call's first burst left
+  there stays all call: nothing (a frame waits 0-10 ms for the tick) or one standing frame (10
+  ms more for every frame, and every `capture_frame` waits for a tick). Which one a call got was
+  chance: the `capture_frame` part measured 1 ms in some runs and 8-10 ms in others, with the
+  network part 5-6 ms longer in the latter (the first run). The trace's "SDK source queue" row
+  is the SDK's own `queued_duration`, Python's estimate, which does not see the standing frame.
+  The app now sees it (`voip_app/audio/source_trim.py`): when no `capture_frame` in 500 ms
+  returned within 3 ms, it leaves one microphone frame out, and the queue has nothing standing
+  from then on (10 ms of the microphone's sound lost each time: 4 and 1 frames over 8 softphone
+  sessions of `B5t`'s two batches, 6 over 8 and 9 over 10 of `B5th`'s).
+  `tests/engine/test_source_trim_sdk.py` runs it against the real SDK source.
+- *The speaker's spare* (`B5s0`, and the fix, `B5th`). No spare at all underran (2 in 3 runs)
+  and was not faster here. With 5 ms callbacks the speaker can keep half a frame: the trim now
+  runs after every callback on the samples waiting (the half-played frame and the frames
+  queued) and leaves 5 ms (`playout_spare_ms=5`), cutting a frame in two where it must: the
+  speaker's backlog part 12-18 -> 5-10 ms. It underran 4 times in 10 speaker sessions of its
+  last five runs (0 in the four before; `B5` 0): so a stream that underruns keeps a whole
+  frame from then on, as `B5` did (`tests/unit/test_playout_buffer.py`).
+- *PulseAudio lower* (`B5p10`): its playback buffer went 15 -> 8 ms and the speaker's PortAudio
+  part 15 -> 10, but the p50s spread wider (143-188); the plugin's own 15 ms ring stays, as
+  with `N15`. Not taken. *3 ms callbacks* (`B3`, `S3`): no gain in the parts, 1.7 times the
+  speaker's dropped frames (`B3`), 45 capture frames dropped and one run of 578 ms (`S3`). Not
+  taken (`B3`'s first run may have had the first draft of the queue's trim on: the code was
+  edited as its softphones started; later A/B runs ran a copy of the code).
+- *Noise suppression* stays on (not needed for the figure; it is the last 6 ms to take).
+
+The spread of one variant's p50s (127-259 ms for `B5`, the same code) is mostly the measuring
+stream's, not the softphones': in the runs that printed their parts (`bench.client` now prints
+each run's parts on stderr), the parts' total stayed within 115-128 ms for `B5` while its p50s
+went 147-206; the rest, the p50 minus the parts' total, went 18-89 ms from run to run: the
+measuring stream's own buffering between its output and its input, set afresh each run (its
+duplex stream through ALSA's PulseAudio plugin on the null sinks; "the measuring stream's own
+buffers", 64 ms as PortAudio reports them). So only many alternated runs compare; `B5th`
+against `B5` in the same turns: median p50 144 against 154 ms (9 runs each), the parts' total
+about 10 ms less (102-120 against 115-128, one run of 88), speaker frames dropped alike
+(1,374-1,420 against 1,397-1,433 per four or five runs, nearly all in each stream's first
+second: the null sink's start).
+`T` (the default now) is `B5th` with the whole frame after an underrun. In the full run at the
+top (`python -m bench.client`, 3 rounds in turns, load 1.5-2.4 at its end) `T` measured 132,
+158, 148 ms (p50 148 over its 30 bursts) against `B5`'s 154, 380, 154, with no underrun, 889
+speaker frames dropped against 1,095 (the streams' starts), no capture frame dropped against
+32, and 5 microphone frames left out of the SDK queue over its 6 softphone sessions; the parts'
+totals per run were 110, 97, 100 against 114, 139, 116 (`B5`'s run of 380 ms: its parts 139,
+the measuring stream the rest). The platform audio's third run there printed a p50 of -15 ms
+and a parts' total of -898: the measuring stream's input and output slipped by about a second
+against each other (the run was not called void: its callbacks never stopped), so only its
+first two runs, 110 and 135, say anything. So 150 ms p50 is met by the median of the runs and
+by the full run's p50 (148), not by every run: `T`/`B5th` 129-168 over 12 runs, 9 of them at
+or under 150, median 144; the measuring stream alone moves a run by 20-90 ms (above), and the
+softphones' own path (the parts' total) is 97-120 ms. Noise suppression stays on, and so does
+the echo canceller (its part 13-20 ms: the APM's own delay and its softening of an onset).
 
 **The speaker's dropped frames** (issue 14; found). The speaker's stream takes frames at real
 time; what looked like 0.93 of real time was the first second or two of every stream, and a
