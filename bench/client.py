@@ -780,10 +780,15 @@ totals per run were 110, 97, 100 against 114, 139, 116 (`B5`'s run of 380 ms: it
 the measuring stream the rest). The platform audio's third run there printed a p50 of -15 ms
 and a parts' total of -898: the measuring stream's input and output slipped by about a second
 against each other (the run was not called void: its callbacks never stopped), so only its
-first two runs, 110 and 135, say anything. So 150 ms p50 is met by the median of the runs and
-by the full run's p50 (148), not by every run: `T`/`B5th` 129-168 over 12 runs, 9 of them at
-or under 150, median 144; the measuring stream alone moves a run by 20-90 ms (above), and the
-softphones' own path (the parts' total) is 97-120 ms. Noise suppression stays on, and so does
+first two runs, 110 and 135, say anything. One more A/B after it (`python -m bench.client
+--calls 0 --rounds 4 --variants B5,T --no-write`, load 2.0-2.3): `T` 130, 139, 149, 151 against
+`B5` 142, 154, 144, 147 (this time `B5`'s best batch), parts' totals 111, 121, 111, 104 against
+106, 123, 118, 118, no underrun either way, speaker frames dropped 1,147 against 1,253, 5
+microphone frames left out over `T`'s 8 sessions. So 150 ms p50 is met by the median of the
+runs and by the full run's p50 (148), not by every run: `T` and `B5th` measured 129-168 over 16
+runs, 12 of them at or under 150, median 144.5 (`B5` in the same turns 142-380, median 154); the
+measuring stream alone moves a run by 20-90 ms (above), and the softphones' own path (the
+parts' total) is 97-121 ms. Noise suppression stays on, and so does
 the echo canceller (its part 13-20 ms: the APM's own delay and its softening of an onset).
 
 **The speaker's dropped frames** (issue 14; found). The speaker's stream takes frames at real
