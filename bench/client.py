@@ -205,32 +205,49 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+B5 = "source_trim_window_ms=0,playout_spare_ms=0"
+"""The default before the SDK queue's trim and the speaker's spare of 5 ms."""
 BEFORE = (
     "block_frames=2,latency=high,pulse_latency_ms=0,source_queue_ms=60,trim_window_ms=0,"
-    "speaker_block_ms=0,mic_block_ms=0"
+    f"speaker_block_ms=0,mic_block_ms=0,{B5}"
 )
-N = "speaker_block_ms=0,mic_block_ms=0"
+N = f"speaker_block_ms=0,mic_block_ms=0,{B5}"
 """The default before the 5 ms blocks (both callbacks 10 ms)."""
 VARIANTS: dict[str, dict[str, str]] = {
     "A4: 20 ms blocks, latency high, SDK source queue 60 ms, no trim (first)": {
         "VOIP_AUDIO_TUNING": BEFORE
     },
     "N: 10 ms blocks, latency low, SDK source queue 10 ms, trim (before)": {"VOIP_AUDIO_TUNING": N},
-    "B5: N, the speaker's and the microphone's blocks 5 ms (now)": {"VOIP_AUDIO_TUNING": ""},
-    "N15: N, PulseAudio 15 ms (`PULSE_LATENCY_MSEC`)": {
-        "VOIP_AUDIO_TUNING": f"{N},pulse_latency_ms=15"
+    "B5: N, the speaker's and the microphone's blocks 5 ms (before)": {"VOIP_AUDIO_TUNING": B5},
+    "T: B5, the SDK queue's standing frame left out, the speaker's spare 5 ms (now)": {
+        "VOIP_AUDIO_TUNING": ""
     },
     "P: the SDK's platform audio (WebRTC ADM, its AEC)": {"AUDIO_FLAG": "--platform-audio"},
 }
 MORE_VARIANTS: dict[str, dict[str, str]] = {
-    "S5: N, the speaker's blocks 5 ms": {"VOIP_AUDIO_TUNING": "mic_block_ms=0"},
+    "N15: N, PulseAudio 15 ms (`PULSE_LATENCY_MSEC`)": {
+        "VOIP_AUDIO_TUNING": f"{N},pulse_latency_ms=15"
+    },
+    "S5: N, the speaker's blocks 5 ms": {"VOIP_AUDIO_TUNING": f"{B5},mic_block_ms=0"},
     "N60: N15, SDK source queue 60 ms": {
         "VOIP_AUDIO_TUNING": f"{N},pulse_latency_ms=15,source_queue_ms=60"
     },
     "Ns0: N15, no spare frame": {
         "VOIP_AUDIO_TUNING": f"{N},pulse_latency_ms=15,playout_spare_frames=0"
     },
-    "B5s0: B5, no spare frame": {"VOIP_AUDIO_TUNING": "playout_spare_frames=0"},
+    "B5s0: B5, no spare frame": {"VOIP_AUDIO_TUNING": f"{B5},playout_spare_frames=0"},
+    "B5q0: B5, SDK source queue 0": {"VOIP_AUDIO_TUNING": f"{B5},source_queue_ms=0"},
+    "B5t: B5, the SDK queue's standing frame left out": {
+        "VOIP_AUDIO_TUNING": "source_trim_window_ms=500,playout_spare_ms=0"
+    },
+    "B5th: B5t, the speaker's spare 5 ms (to the sample)": {
+        "VOIP_AUDIO_TUNING": "source_trim_window_ms=500,playout_spare_ms=5"
+    },
+    "B3: B5, the blocks 3 ms": {"VOIP_AUDIO_TUNING": f"{B5},speaker_block_ms=3,mic_block_ms=3"},
+    "S3: B5, the speaker's block 3 ms": {"VOIP_AUDIO_TUNING": f"{B5},speaker_block_ms=3"},
+    "B5p10: B5, PulseAudio 10 ms (`PULSE_LATENCY_MSEC`)": {
+        "VOIP_AUDIO_TUNING": f"{B5},pulse_latency_ms=10"
+    },
     "N0: N, SDK source queue 0": {"VOIP_AUDIO_TUNING": f"{N},source_queue_ms=0"},
     "Nnt: N, speaker backlog not trimmed": {"VOIP_AUDIO_TUNING": f"{N},trim_window_ms=0"},
     "Nh: N, 20 ms blocks and latency high": {
@@ -381,16 +398,28 @@ async def _one_run(url: str, seconds: float, pa: Any, extra: dict[str, str]) -> 
         who: [json.loads(x)["output"].get("dropped") for x in lines if '"audio_stats"' in x]
         for who, lines in outputs.items()
     }
-    print(f"bench: run {extra}: speakers {speakers}; dropped by second {dropped}", file=sys.stderr)
+    underran = {
+        who: [json.loads(x)["output"].get("underruns") for x in lines if '"audio_stats"' in x]
+        for who, lines in outputs.items()
+    }
+    print(
+        f"bench: run {extra}: speakers {speakers}; dropped by second {dropped}; "
+        f"underruns by second {underran}",
+        file=sys.stderr,
+    )
     seen = {
         f"{who}.{stage}": sum(1 for m in marks[who] if m[0] == stage) for who, stage in RUN_MARKS
     }
     print(
         f"bench: run {extra}: {len(heard)}/{len(onsets)} heard; onsets seen {seen}", file=sys.stderr
     )
+    paths = m2e_parts.burst_paths(clock, heard, marks)
+    parts = {k: round(v) for k, v in m2e_parts.part_medians(paths).items()}
+    # each run's own parts: a run far from the others says where it went
+    print(f"bench: run {extra}: parts {parts}", file=sys.stderr)
     return {
         "delays": [delay for _, delay in heard],
-        "paths": m2e_parts.burst_paths(clock, heard, marks),
+        "paths": paths,
         "pulse": pulse_figures,
         "bursts": len(onsets),
         "stream_latency_ms": latency,
@@ -495,7 +524,7 @@ def report(
         "reported latency of the stream, the backlog in this process, the callback block):",
         "",
         "| variant | mic: PortAudio + queue + block | speaker: PortAudio + backlog + block "
-        "| speaker underruns / frames dropped | capture frames dropped |",
+        "| speaker underruns / frames dropped | capture frames dropped / left out (SDK queue) |",
         "|---|---|---|---|---|",
     ]
     for name, entry in m2e.items():
@@ -514,7 +543,8 @@ def report(
             f"{mean(outs, 'backlog_ms'):.0f} + {mean(outs, 'block_ms'):.0f} ms | "
             f"{sum(o.get('underruns', 0) for o in outs):.0f} / "
             f"{sum(o.get('dropped', 0) for o in outs):.0f} | "
-            f"{sum(i.get('dropped', 0) for i in ins):.0f} |"
+            f"{sum(i.get('dropped', 0) for i in ins):.0f} / "
+            f"{sum(i.get('trimmed', 0) for i in ins):.0f} |"
         )
     lines += [
         "",
@@ -545,6 +575,7 @@ Earlier runs of the same command, as the code changed (the machine's load varies
 | devsfu: tracks offered at their announce (A/B below) | 437 / 462 -> 416 / 427 ms | no change |
 | device path buffers (issue 14, A/B below: medians of runs) | no change | 258 -> 170 ms |
 | 5 ms callbacks, speaker and microphone (A/B below: medians of runs) | no change | 194 -> 157 ms |
+| SDK queue's standing frame out, speaker spare 5 ms (`T`, A/B below) | no change | 154 -> 144 ms |
 
 The `fast_publish` row is an A/B on a busy machine (load 2 to 9): devsfu before (the SDK's `/rtc/v1`
 attempt answered 404, then `/rtc`) and after, runs alternated, 9 of each (the table of that day
@@ -634,16 +665,18 @@ behind ALSA's plugin's back, and the stream underran (the speaker's dropped fram
 5 ms callbacks reach the same 15 ms without that. No spare frame (`Ns0`, `B5s0`) saves about
 10 ms of backlog but underran more often (`Ns0`: 5-15 times per three runs against 0-1;
 `B5s0`: 0 in its three runs, as `B5`, too few to call it safe, and its p50s 144, 134, 149
-against `B5`'s 152, 144, 138 in the same turns); each underrun is a gap. The defaults are
-`B5`: 5 ms callbacks on both sides, PortAudio "low", PulseAudio's own latency (15 ms through
+against `B5`'s 152, 144, 138 in the same turns); each underrun is a gap. The defaults were
+then `B5`: 5 ms callbacks on both sides, PortAudio "low", PulseAudio's own latency (15 ms through
 the plugin), the SDK source queue 10 ms (tone and file sources keep 60 ms, which paces them),
 the speaker backlog trimmed every 500 ms to one spare frame, the capture queue capped at 40 ms;
 device choice, hot-plug, the meters and echo cancellation are unchanged
 (`tests/ui/test_audio_devices_in_browser.py`,
-`tests/ui/test_meters_in_browser.py`, `tests/engine/test_audio_devices.py`).
+`tests/ui/test_meters_in_browser.py`, `tests/engine/test_audio_devices.py`). `T`, the default
+now, adds two trims to them (below).
 
-**Where the rest goes, and why it does not go here.** The default (`B5`) measures 128-199 ms
-p50 per run (median 157 of 12 runs, load 1.1-2.3): 150 ms p50 is not met robustly on the
+**Where the rest goes, and why it does not go here** (written with `B5` the default; `T`,
+below, took two of its levers). The default (`B5`) measured 128-199 ms p50 per run (median 157
+of 12 runs, load 1.1-2.3): 150 ms p50 is not met robustly on the
 default path (5 of its 12 runs were at or under 152). Of `B5`'s parts (medians over its bursts
 in its four A/B runs, ms): the network path 41-49 (the SDK's encoder and 20 ms Opus frames,
 devsfu, the far side's jitter buffer and `AudioStream`: `bench.media` measures 42 ms for it
@@ -663,11 +696,100 @@ too, the gain control changing no timing; echo cancellation stays on, and noise 
 (its 6 ms) is the person's setting, on by default. What is left to take on this path is small
 against the spread between runs (128-199 ms for the same code in one session): no spare frame
 (about 10 ms, `B5s0`, gaps when the network jitters), noise suppression off (6 ms). The
-platform audio measured 120 ms p50 in the full run above (runs 120, 120, 127; 116-154 ms in
-earlier runs); it is not the default for the reasons below. Going further would take the SDK's
+platform audio measured 120 ms p50 in that session's full run (runs 120, 120, 127; 116-154 ms
+in earlier runs); it is not the default for the reasons below. Going further would take the SDK's
 queue out (frames paced by the app's own clock instead), a speaker that trims to no spare with
 a jitter estimate of its own, or PortAudio's PulseAudio host API (Debian's PortAudio 19.6 here
 reaches PulseAudio through ALSA's plugin only).
+
+**The SDK queue's standing frame, and half a frame of speaker spare (`T`, the default now).**
+Four levers were left on `B5`; each was run as a variant against `B5` in the same run, in
+turns, under the bench lock (`python -m bench.client --calls 0 --rounds 3 --variants
+B5,B5s0,B5q0,B5p10 --no-write`, then `B5,B3,S3`, `--rounds 4 --variants B5,B5t`, `--rounds 4
+--variants B5,B5t,B5th`, `--rounds 5 --variants B5,B5th`; load 1-12 at times: other helpers'
+benchmarks and browser tests ran between the runs). p50 of each run, ms:
+
+| variant | p50 of each run, ms | median | speaker underruns |
+|---|---|---|---|
+| `B5` (the default then) | 19 runs, 127-259 (below) | 152 | 0 |
+| `B5s0`: no spare frame | 149,162,160 | 160 | 2 |
+| `B5q0`: SDK source queue 0 | 458,441,399 (27/30 heard) | 441 | 0 |
+| `B5p10`: `PULSE_LATENCY_MSEC=10` | 143,188,154 | 154 | 0 |
+| `B3`: 3 ms callbacks | 153,201,137 | 153 | 0 |
+| `S3`: the speaker's callback 3 ms | 578,148,146 | 148 | 0 |
+| `B5t`: the SDK queue's standing frame left out | 177,152,159,159 / 149,132,152,154 | 153 | 0 |
+| `B5th`: `B5t` + the speaker's spare 5 ms | 132,145,143,168 / 129,137,144,160,150 | 144 | 4 |
+
+`B5` in the same five runs: 147,152,157 / 152,146,127 / 259,142,145,169 / 147,206,149,149 /
+162,154,149,159,172. The parts' total (the median over the bursts of `VOIP_AUDIO_TRACE`'s path
+from "played into Alice's microphone" to "heard from Bob's speaker", the measuring stream's
+own buffers left out), per run in the last two runs: `B5` 115,117,123,124 / 128,124,120,122,122
+ms, `B5t` 115,114,116,125, `B5th` 105,113,117,88 / 109,111,105,120,102; over each variant's
+runs together in the first three: `B5` 108 / 108 / 120, `B5s0` 114, `B5q0` 398, `B5p10` 115,
+`B3` 112, `S3` 105, `B5t` 112. `B5th`'s 4 underruns were in its last five runs (0 in the four
+before).
+
+- *The SDK source queue* (`B5q0`, and the fix, `B5t`). Queue 0 sends each frame to the encoder
+  as the event loop hands it over, and the far side's jitter buffer grew to 340 ms (the network
+  part; as `N0` before): not taken. The 10 ms queue (livekit's `AudioTrackSource`, webrtc-sys
+  `audio_track.cpp`) sends one frame per tick of its own 10 ms clock and holds up to two;
+  `capture_frame` completes at once when the queue holds at most one frame after the frame went
+  in, else at the next tick. Frames come at the tick's pace, so what the call's first burst left
+  there stays all call: nothing (a frame waits 0-10 ms for the tick) or one standing frame (10
+  ms more for every frame, and every `capture_frame` waits for a tick). Which one a call got was
+  chance: the `capture_frame` part measured 1 ms in some runs and 8-10 ms in others, with the
+  network part 5-6 ms longer in the latter (the first run). The trace's "SDK source queue" row
+  is the SDK's own `queued_duration`, Python's estimate, which does not see the standing frame.
+  The app now sees it (`voip_app/audio/source_trim.py`): when no `capture_frame` in 500 ms
+  returned within 3 ms, it leaves one microphone frame out, and the queue has nothing standing
+  from then on (10 ms of the microphone's sound lost each time: 4 and 1 frames over 8 softphone
+  sessions of `B5t`'s two batches, 6 over 8 and 9 over 10 of `B5th`'s).
+  `tests/engine/test_source_trim_sdk.py` runs it against the real SDK source.
+- *The speaker's spare* (`B5s0`, and the fix, `B5th`). No spare at all underran (2 in 3 runs)
+  and was not faster here. With 5 ms callbacks the speaker can keep half a frame: the trim now
+  runs after every callback on the samples waiting (the half-played frame and the frames
+  queued) and leaves 5 ms (`playout_spare_ms=5`), cutting a frame in two where it must: the
+  speaker's backlog part 12-18 -> 5-10 ms. It underran 4 times in 10 speaker sessions of its
+  last five runs (0 in the four before; `B5` 0): so a stream that underruns keeps a whole
+  frame from then on, as `B5` did (`tests/unit/test_playout_buffer.py`).
+- *PulseAudio lower* (`B5p10`): its playback buffer went 15 -> 8 ms and the speaker's PortAudio
+  part 15 -> 10, but the p50s spread wider (143-188); the plugin's own 15 ms ring stays, as
+  with `N15`. Not taken. *3 ms callbacks* (`B3`, `S3`): no gain in the parts, 1.7 times the
+  speaker's dropped frames (`B3`), 45 capture frames dropped and one run of 578 ms (`S3`). Not
+  taken (`B3`'s first run may have had the first draft of the queue's trim on: the code was
+  edited as its softphones started; later A/B runs ran a copy of the code).
+- *Noise suppression* stays on (not needed for the figure; it is the last 6 ms to take).
+
+The spread of one variant's p50s (127-259 ms for `B5`, the same code) is mostly the measuring
+stream's, not the softphones': in the runs that printed their parts (`bench.client` now prints
+each run's parts on stderr), the parts' total stayed within 115-128 ms for `B5` while its p50s
+went 147-206; the rest, the p50 minus the parts' total, went 18-89 ms from run to run: the
+measuring stream's own buffering between its output and its input, set afresh each run (its
+duplex stream through ALSA's PulseAudio plugin on the null sinks; "the measuring stream's own
+buffers", 64 ms as PortAudio reports them). So only many alternated runs compare; `B5th`
+against `B5` in the same turns: median p50 144 against 154 ms (9 runs each), the parts' total
+about 10 ms less (102-120 against 115-128, one run of 88), speaker frames dropped alike
+(1,374-1,420 against 1,397-1,433 per four or five runs, nearly all in each stream's first
+second: the null sink's start).
+`T` (the default now) is `B5th` with the whole frame after an underrun. In the full run at the
+top (`python -m bench.client`, 3 rounds in turns, load 1.5-2.4 at its end) `T` measured 132,
+158, 148 ms (p50 148 over its 30 bursts) against `B5`'s 154, 380, 154, with no underrun, 889
+speaker frames dropped against 1,095 (the streams' starts), no capture frame dropped against
+32, and 5 microphone frames left out of the SDK queue over its 6 softphone sessions; the parts'
+totals per run were 110, 97, 100 against 114, 139, 116 (`B5`'s run of 380 ms: its parts 139,
+the measuring stream the rest). The platform audio's third run there printed a p50 of -15 ms
+and a parts' total of -898: the measuring stream's input and output slipped by about a second
+against each other (the run was not called void: its callbacks never stopped), so only its
+first two runs, 110 and 135, say anything. One more A/B after it (`python -m bench.client
+--calls 0 --rounds 4 --variants B5,T --no-write`, load 2.0-2.3): `T` 130, 139, 149, 151 against
+`B5` 142, 154, 144, 147 (this time `B5`'s best batch), parts' totals 111, 121, 111, 104 against
+106, 123, 118, 118, no underrun either way, speaker frames dropped 1,147 against 1,253, 5
+microphone frames left out over `T`'s 8 sessions. So 150 ms p50 is met by the median of the
+runs and by the full run's p50 (148), not by every run: `T` and `B5th` measured 129-168 over 16
+runs, 12 of them at or under 150, median 144.5 (`B5` in the same turns 142-380, median 154); the
+measuring stream alone moves a run by 20-90 ms (above), and the softphones' own path (the
+parts' total) is 97-121 ms. Noise suppression stays on, and so does
+the echo canceller (its part 13-20 ms: the APM's own delay and its softening of an onset).
 
 **The speaker's dropped frames** (issue 14; found). The speaker's stream takes frames at real
 time; what looked like 0.93 of real time was the first second or two of every stream, and a

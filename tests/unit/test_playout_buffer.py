@@ -4,7 +4,8 @@
   asked for, and a take that finds fewer counts as an underrun;
 - past ``max_playout_frames`` the oldest frames go, down to half of it;
 - with ``trim_window_ms``, once per window the backlog that no take in that window needed is
-  dropped (oldest first) but ``playout_spare_frames``; a backlog that some take needed stays;
+  dropped (oldest first) but ``playout_spare_frames`` (``playout_spare_ms=0``); a backlog that
+  some take needed stays;
 - with ``trim_window_ms=0`` a standing backlog is never trimmed;
 - ``read(samples)`` for callbacks of half a frame: each frame's samples play in order across
   callbacks, its first half in one and the second in the next, with no sample lost or doubled;
@@ -52,7 +53,9 @@ def test_past_the_cap_the_oldest_go_down_to_half() -> None:
 
 
 def test_a_standing_backlog_is_trimmed_to_the_spare_once_a_window() -> None:
-    tuning = AudioTuning(start_frames=2, trim_window_ms=100, playout_spare_frames=1)
+    tuning = AudioTuning(
+        start_frames=2, trim_window_ms=100, playout_spare_frames=1, playout_spare_ms=0
+    )
     buffer = PlayoutBuffer(tuning)
     for n in range(6):  # a burst of arrivals: 6 frames waiting, 2 needed per take
         buffer.push(frame(n))
@@ -71,7 +74,9 @@ def test_a_standing_backlog_is_trimmed_to_the_spare_once_a_window() -> None:
 
 
 def test_a_backlog_that_some_take_needed_stays() -> None:
-    tuning = AudioTuning(start_frames=2, trim_window_ms=100, playout_spare_frames=1)
+    tuning = AudioTuning(
+        start_frames=2, trim_window_ms=100, playout_spare_frames=1, playout_spare_ms=0
+    )
     buffer = PlayoutBuffer(tuning)
     for n in range(4):
         buffer.push(frame(n))
@@ -122,3 +127,96 @@ def test_a_reset_forgets_the_half_played_frame() -> None:
     buffer.push(frame(8))
     pcm, _ = buffer.read(FRAME_SAMPLES // 2)
     assert set(pcm.tolist()) == {8}
+
+
+def test_half_frame_reads_trim_to_the_sample_and_keep_half_a_frame() -> None:
+    """With ``playout_spare_ms=5`` the trim runs after each ``read`` on the samples waiting (the
+    half-played frame and the frames queued): once per window, what no read in it needed goes,
+    oldest first, but 5 ms (240 samples), even when that cuts a frame in two; every other sample
+    plays once, in order."""
+    tuning = AudioTuning(start_frames=1, trim_window_ms=100, playout_spare_ms=5)
+    buffer = PlayoutBuffer(tuning)
+    ramp = np.arange(40 * FRAME_SAMPLES, dtype=np.int32).astype(np.int16)
+    pushed = 0
+
+    def push() -> None:
+        nonlocal pushed
+        buffer.push(ramp[pushed * FRAME_SAMPLES : (pushed + 1) * FRAME_SAMPLES].copy())
+        pushed += 1
+
+    for _ in range(4):  # a standing backlog: 4 frames, one arriving per frame played
+        push()
+    half = FRAME_SAMPLES // 2
+    played = []
+    for n in range(1, 51):
+        played.append(buffer.read(half)[0])
+        if n % 2 == 0:
+            push()
+    # the least left after a read in the first 100 ms was 3 frames (1,440 samples); all but
+    # 240 of them (2.5 frames) went at the window's end, after 20 reads (4,800 samples)
+    gap = 1440 - 240
+    expected = np.concatenate((ramp[:4800], ramp[4800 + gap : 4800 + gap + 30 * half]))
+    assert np.concatenate(played).tolist() == expected.tolist()
+    assert buffer.dropped == 2.5
+    assert buffer.underruns == 0  # the half frame left was enough, every read after
+
+
+def test_without_spare_ms_half_frame_reads_trim_whole_frames_as_before() -> None:
+    tuning = AudioTuning(
+        start_frames=1, trim_window_ms=100, playout_spare_frames=1, playout_spare_ms=0
+    )
+    buffer = PlayoutBuffer(tuning)
+    for n in range(4):
+        buffer.push(frame(n))
+    for n in range(1, 41):
+        buffer.read(FRAME_SAMPLES // 2)
+        if n % 2 == 0:
+            buffer.push(frame(100 + n))
+    # a take every other read left 3 frames each time: at the 10th take 2 of them went
+    assert buffer.dropped == 2
+    assert buffer.underruns == 0
+
+
+def test_by_default_the_speaker_keeps_half_a_frame_to_the_sample() -> None:
+    # the default (docs/benchmarks.md, Client: variant T): 500 ms windows, 5 ms of spare
+    buffer = PlayoutBuffer(AudioTuning())
+    for n in range(6):  # a standing backlog of 6 frames, one arriving per frame played
+        buffer.push(frame(n))
+    for n in range(1, 101):  # 5 ms callbacks, one second
+        buffer.read(FRAME_SAMPLES // 2)
+        if n % 2 == 0:
+            buffer.push(frame(100 + n))
+    # 5 frames were never needed; all but half of one went: 4.5 frames
+    assert buffer.dropped == 4.5
+    assert buffer.underruns == 0
+
+
+def test_once_the_stream_underran_the_trim_keeps_a_whole_frame() -> None:
+    """After an underrun the 5 ms spare was too little for this stream's arrivals: from then on
+    the trim leaves a whole frame (480 samples), as ``playout_spare_frames=1`` does; a new
+    stream (reset) starts at 5 ms again."""
+    tuning = AudioTuning(start_frames=1, trim_window_ms=100, playout_spare_ms=5)
+    buffer = PlayoutBuffer(tuning)
+    half = FRAME_SAMPLES // 2
+    buffer.push(frame(0))
+    for _ in range(3):  # the frame plays, then a read finds nothing: an underrun
+        buffer.read(half)
+    assert buffer.underruns == 1
+    for n in range(4):  # then a standing backlog of 4 frames, one arriving per frame played
+        buffer.push(frame(n + 1))
+    for n in range(1, 41):  # the window with the underrun, then a whole one after it
+        buffer.read(half)
+        if n % 2 == 0:
+            buffer.push(frame(100 + n))
+    # the least left after a read in the second window was 3 frames; all but a whole frame
+    # of them went (with 5 ms of spare, 2.5 frames would have)
+    assert buffer.dropped == 2
+    assert buffer.underruns == 1
+    buffer.reset()
+    for n in range(6):
+        buffer.push(frame(n))
+    for n in range(1, 21):
+        buffer.read(half)
+        if n % 2 == 0:
+            buffer.push(frame(100 + n))
+    assert buffer.dropped == 2 + 4.5  # 5 frames never needed: all but 5 ms of them

@@ -34,6 +34,7 @@ from voip_app.audio.echo import EchoCanceller
 from voip_app.audio.frames import Reframer
 from voip_app.audio.playout import PlayoutBuffer
 from voip_app.audio.portaudio import list_devices
+from voip_app.audio.source_trim import SourceTrim
 from voip_app.audio.stream_endpoint import StreamEndpoint
 from voip_app.audio.trace import TRACE
 from voip_app.audio.tuning import AudioTuning
@@ -60,6 +61,8 @@ class DeviceInput(StreamEndpoint):
         self._silence_due = 0.0
         self.dropped = 0
         """Frames dropped from the capture queue past its cap."""
+        self.source_trim = SourceTrim(self.tuning.source_trim_window_ms // 10)
+        """The SDK source queue's standing frame, left out by the session that captures."""
 
     @property
     def source_queue_ms(self) -> int:
@@ -96,7 +99,7 @@ class DeviceInput(StreamEndpoint):
         return self.tuning.mic_block_samples(FRAME_SAMPLES)
 
     def stats(self) -> dict[str, float]:
-        return {**super().stats(), "dropped": self.dropped}
+        return {**super().stats(), "dropped": self.dropped, "trimmed": self.source_trim.skipped}
 
     async def read(self) -> Frame:
         if self._stream is not None:

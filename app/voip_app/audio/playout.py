@@ -8,7 +8,9 @@ backlog, once built (a burst of arrivals, a busy event loop, a stalled speaker),
 by itself and delays every word. The buffer therefore keeps, per
 :attr:`AudioTuning.trim_window_ms`, the least backlog it had left after a callback in that
 window; what was never needed in a whole window is standing delay, and all of it but
-:attr:`AudioTuning.playout_spare_frames` is dropped. A backlog past
+:attr:`AudioTuning.playout_spare_ms` is dropped, to the sample (5 ms: half a frame; a whole
+frame once the stream has underrun; :attr:`AudioTuning.playout_spare_frames`, whole frames,
+when it is 0). A backlog past
 :attr:`AudioTuning.max_playout_frames` drops to half of it at once (a long stall's arrivals).
 """
 
@@ -18,7 +20,7 @@ import threading
 
 import numpy as np
 
-from voip_app.audio.base import FRAME_MS, FRAME_SAMPLES, Frame
+from voip_app.audio.base import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, Frame
 from voip_app.audio.tuning import AudioTuning
 
 
@@ -37,19 +39,21 @@ class PlayoutBuffer:
         self.takes = 0
         self.underruns = 0
         """Takes that found fewer frames than asked for, once playing."""
-        self.dropped = 0
-        """Frames dropped as standing backlog or past the cap."""
+        self.dropped: float = 0
+        """Frames dropped as standing backlog or past the cap (parts of frames, too)."""
         self.pushed = 0
         """Frames written."""
         self.played = 0
         """Frames handed to the speaker."""
         self._rest: Frame | None = None
+        self._spare_ms = tuning.playout_spare_ms
 
     def reset(self) -> None:
         """Empty, and wait for :attr:`AudioTuning.start_frames` again (a new stream)."""
         with self._lock:
             self._frames.clear()
             self._rest = None
+            self._spare_ms = self.tuning.playout_spare_ms
             self._started = False
             self._least_spare = None
             self._window_taken = 0
@@ -75,9 +79,12 @@ class PlayoutBuffer:
             self._started = True
             if len(self._frames) < need:
                 self.underruns += 1
+                # this stream's arrivals jitter more than the spare: keep a whole frame
+                self._spare_ms = max(self._spare_ms, FRAME_MS)
             chunks, self._frames = self._frames[:need], self._frames[need:]
             self.played += len(chunks)
-            self._trim(need)
+            if self.tuning.playout_spare_ms <= 0:  # else read() trims, to the sample
+                self._trim(need)
             return chunks
 
     def read(self, samples: int) -> tuple[Frame, list[tuple[int, Frame]]]:
@@ -100,7 +107,42 @@ class PlayoutBuffer:
                 if n < len(chunk):
                     self._rest = chunk[n:]
                 filled += n
+        if self.tuning.playout_spare_ms > 0:
+            self._trim_samples(samples)
         return pcm, begun
+
+    def _trim_samples(self, samples: int) -> None:
+        """:meth:`_trim` to the sample, after a read: the backlog is the half-played frame and
+        the frames waiting; what a whole window never needed goes, but
+        :attr:`AudioTuning.playout_spare_ms` (a whole frame once the stream has underrun),
+        oldest first (part of a frame, too)."""
+        window = self.tuning.trim_window_ms * SAMPLE_RATE // 1000
+        if window <= 0:
+            return
+        playing = self._rest
+        rest = len(playing) if playing is not None else 0
+        with self._lock:
+            spare = rest + len(self._frames) * FRAME_SAMPLES
+            least = spare if self._least_spare is None else min(self._least_spare, spare)
+            self._least_spare = least
+            self._window_taken += samples
+            if self._window_taken < window:
+                return
+            self._least_spare = None
+            self._window_taken = 0
+            excess = least - self._spare_ms * SAMPLE_RATE // 1000
+            if excess <= 0:
+                return
+            self.dropped += excess / FRAME_SAMPLES
+            if playing is not None:
+                cut = min(rest, excess)
+                self._rest = playing[cut:] if cut < rest else None
+                excess -= cut
+            while excess >= FRAME_SAMPLES:
+                del self._frames[0]
+                excess -= FRAME_SAMPLES
+            if excess:
+                self._rest = self._frames.pop(0)[excess:]
 
     def _trim(self, need: int) -> None:
         """Drop the backlog that a whole window never needed, but the spare (lock held)."""

@@ -46,7 +46,13 @@ class AudioTuning:
     :attr:`playout_spare_frames` (0: never; :mod:`voip_app.audio.playout`); without it the
     backlog a burst of arrivals built stayed all call (20-40 ms)."""
     playout_spare_frames: int = 1
-    """The margin the trim leaves. A trade-off: 0 saves 10 ms and underruns more often."""
+    """The margin the whole-frame trim leaves (:attr:`playout_spare_ms` 0). A trade-off: 0 saves
+    10 ms and underruns more often."""
+    playout_spare_ms: int = 5
+    """The margin in ms instead, kept to the sample after every callback (0:
+    :attr:`playout_spare_frames`): half a frame against the arrivals' jitter, 7-8 ms less
+    backlog than one frame (``B5th``, docs/benchmarks.md); a stream that underruns keeps a
+    whole frame from then on (:class:`~voip_app.audio.playout.PlayoutBuffer`)."""
     max_capture_frames: int = 4
     """The capture queue's cap (oldest dropped): a burst of callbacks on a loaded machine must
     not delay the rest of the call."""
@@ -55,6 +61,10 @@ class AudioTuning:
     only past it), and what a burst of frames puts there stays: 60 ms held 26-33 ms. 0 sends
     each frame to the encoder as it comes, and the far side's jitter buffer then grew to
     400 ms and more: the queue is what paces the packets."""
+    source_trim_window_ms: int = 500
+    """Behind the microphone: when no ``capture_frame`` in this long returned at once, the SDK
+    source's queue holds a standing frame (10 ms more for every frame, all call) and one
+    microphone frame is left out (0: never; :mod:`voip_app.audio.source_trim`)."""
 
     @classmethod
     def from_env(cls, value: str | None = None) -> AudioTuning:
@@ -76,10 +86,12 @@ class AudioTuning:
             elif key in (
                 "trim_window_ms",
                 "playout_spare_frames",
+                "playout_spare_ms",
                 "speaker_block_ms",
                 "mic_block_ms",
                 "source_queue_ms",
                 "pulse_latency_ms",
+                "source_trim_window_ms",
             ):
                 number = max(0, int(raw))
                 if key == "source_queue_ms":

@@ -33,6 +33,7 @@ from voip_app.audio.base import (
     DeviceEndpoint,
     level_of,
 )
+from voip_app.audio.source_trim import SourceTrim
 from voip_app.audio.trace import TRACE
 from voip_app.listeners import notify
 from voip_app.media.base import (
@@ -265,11 +266,18 @@ class LiveKitMediaSession:
 
     async def _capture(self, source: rtc.AudioSource) -> None:
         silent = bytes(FRAME_SAMPLES * 2)
+        # a microphone's: the SDK queue's standing frame goes (voip_app.audio.source_trim)
+        trim: SourceTrim | None = getattr(self._input, "source_trim", None)
         while True:
             pcm = await self._input.read()
             data = pcm.tobytes() if self._mic_enabled else silent
             self._levels[0] = level_of(pcm) if self._mic_enabled else 0.0
+            if trim is not None and trim.skip():
+                continue
+            started = time.monotonic()
             await source.capture_frame(rtc.AudioFrame(data, SAMPLE_RATE, 1, FRAME_SAMPLES))
+            if trim is not None:
+                trim.note(time.monotonic() - started)
             if TRACE is not None:
                 # in the SDK's queue, which holds it for its queued duration before it is sent
                 TRACE.mark("source_in", pcm)
