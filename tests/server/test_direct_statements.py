@@ -118,7 +118,8 @@ async def test_rows_and_rowcounts_are_those_of_session_execute(engine: AsyncEngi
     await _seed(sessions)
     async with sessions() as s:
         inserted = await direct.execute(s, INSERT_CALL, _call("c1", "ua", "ub"))
-        assert inserted.rowcount == 1 and inserted.rows == []
+        assert inserted.rowcount == 1
+        assert inserted.rows == []
         claimed = await direct.execute(s, CLAIM_LINES, {"ids": ["ua", "ub"], "call": "c1"})
         assert claimed.rowcount == 2
         again = await direct.execute(s, CLAIM_LINES, {"ids": ["ua", "ub"], "call": "c2"})
@@ -127,17 +128,21 @@ async def test_rows_and_rowcounts_are_those_of_session_execute(engine: AsyncEngi
     async with sessions() as s:
         mine = (await direct.execute(s, CALL_WITH_NAMES, {"id": "c1"})).rows
         theirs = [tuple(r) for r in await s.execute(st.CALL_WITH_NAMES, {"id": "c1"})]
-        assert mine == theirs and len(mine) == 1
+        assert mine == theirs
+        assert len(mine) == 1
         row = dict(zip(st.CALLS.c.keys(), mine[0], strict=False))
-        assert row["created_at"] == T0 and row["created_at"].tzinfo is not None
+        assert row["created_at"] == T0
+        assert row["created_at"].tzinfo is not None
         assert row["ring_deadline"] == T0 + timedelta(seconds=30)
-        assert row["answered_at"] is None and mine[0][-3:] == ("Ann", "Bob", False)
+        assert row["answered_at"] is None
+        assert mine[0][-3:] == ("Ann", "Bob", False)
         mine = (await direct.execute(s, INVITE_LOOKUP, _invite_params())).rows
         theirs = [tuple(r) for r in await s.execute(st.INVITE_LOOKUP, _invite_params())]
-        assert sorted(mine) == sorted(theirs) and len(mine) == 2
+        assert sorted(mine) == sorted(theirs)
+        assert len(mine) == 2
         ann = next(r for r in mine if r[0] == "ua")
         # its line, the call of this request, one invite in the minute, no live socket
-        assert ann[3] == "c1" and ann[4] == "c1" and ann[5] == 1 and ann[6] is False
+        assert ann[3:7] == ("c1", "c1", 1, False)
         assert (await direct.execute(s, CALL_WITH_NAMES, {"id": "nope"})).first() is None
 
 
