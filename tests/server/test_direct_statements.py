@@ -3,7 +3,9 @@ databases: a SQLite file (inline, and on aiosqlite's thread) and PostgreSQL, mig
 
 Specification:
 - With the inline SQLite engine a prepared statement runs on the ``sqlite3`` connection of the
-  session's transaction; with any other engine it runs through ``session.execute``.
+  session's transaction; on PostgreSQL on the asyncpg connection once the session's
+  transaction has begun there (its first statement goes through SQLAlchemy and begins it);
+  with aiosqlite on its thread through ``session.execute``.
 - Either way it returns what ``session.execute`` of the same statement returns: the same rows
   with the same values (aware UTC datetimes, booleans, ``None``), and the same rowcount.
 - Its writes belong to the session's transaction: gone after a rollback, seen by another
@@ -23,7 +25,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -101,14 +105,26 @@ def _invite_params() -> dict[str, Any]:
     }
 
 
-async def test_a_prepared_statement_runs_on_the_driver_only_inline(
+async def _begin(session: AsyncSession) -> None:
+    """A first statement through SQLAlchemy (on PostgreSQL it begins the transaction, so the
+    prepared statements after it run on asyncpg)."""
+    await session.execute(text("SELECT 1"))
+
+
+async def test_which_connection_runs_a_prepared_statement(
     engine: AsyncEngine, request: pytest.FixtureRequest
 ) -> None:
     sessions = make_sessionmaker(engine)
     async with sessions() as s:
         conn = await direct.driver(s)
-        if request.node.kind == "inline":
+        kind = request.node.kind
+        if kind == "inline":
             assert isinstance(conn, sqlite3.Connection)
+        elif kind == "postgres":
+            assert isinstance(conn, asyncpg.Connection)
+            assert not conn.is_in_transaction()  # not yet: SQLAlchemy begins it
+            await _begin(s)
+            assert conn.is_in_transaction()
         else:
             assert conn is None
 
@@ -117,6 +133,7 @@ async def test_rows_and_rowcounts_are_those_of_session_execute(engine: AsyncEngi
     sessions = make_sessionmaker(engine)
     await _seed(sessions)
     async with sessions() as s:
+        await _begin(s)
         inserted = await direct.execute(s, INSERT_CALL, _call("c1", "ua", "ub"))
         assert inserted.rowcount == 1
         assert inserted.rows == []
@@ -126,6 +143,7 @@ async def test_rows_and_rowcounts_are_those_of_session_execute(engine: AsyncEngi
         assert again.rowcount == 0  # the lines are taken: the conditional UPDATE changes none
         await s.commit()
     async with sessions() as s:
+        await _begin(s)
         mine = (await direct.execute(s, CALL_WITH_NAMES, {"id": "c1"})).rows
         theirs = [tuple(r) for r in await s.execute(st.CALL_WITH_NAMES, {"id": "c1"})]
         assert mine == theirs
@@ -150,12 +168,14 @@ async def test_writes_belong_to_the_sessions_transaction(engine: AsyncEngine) ->
     sessions = make_sessionmaker(engine)
     await _seed(sessions)
     async with sessions() as s:
+        await _begin(s)
         await direct.execute(s, INSERT_CALL, _call("c1", "ua", "ub"))
         await s.rollback()
         # a new transaction of the same session: the driver connection is looked up again
         await direct.execute(s, INSERT_CALL, _call("c2", "ua", "ub"))
         await s.commit()
     async with sessions() as s:
+        await _begin(s)
         assert (await direct.execute(s, CALL_WITH_NAMES, {"id": "c1"})).first() is None
         assert (await direct.execute(s, CALL_WITH_NAMES, {"id": "c2"})).first() is not None
         with pytest.raises(IntegrityError):  # the same caller and request_id again
@@ -180,6 +200,7 @@ async def test_sessions_leave_no_cyclic_garbage(engine: AsyncEngine) -> None:
     try:
         for _ in range(50):
             async with sessions() as s:
+                await _begin(s)
                 await direct.execute(s, CLAIM_LINES, params)
                 await direct.execute(s, CALL_WITH_NAMES, {"id": "c1"})
                 await s.rollback()
