@@ -196,7 +196,7 @@ async def execute(session: AsyncSession, prepared: Prepared, params: Mapping[str
             raise IntegrityError(plan.sql, dict(params), exc) from exc
         if plan.types is None:
             return Rows([], cursor.rowcount)
-        procs = plan.resolve(_dialect(session), [None] * len(plan.types))
+        procs = plan.results or plan.resolve(_dialect(session), [None] * len(plan.types))
         return Rows(plan.rows(cursor.fetchall(), procs), cursor.rowcount)
     if conn is not None and conn.is_in_transaction():
         dialect = _dialect(session)
