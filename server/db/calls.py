@@ -14,15 +14,25 @@ from collections.abc import Awaitable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Result, Row, Update, and_, bindparam, or_, select, update
+from sqlalchemy import Row, Update, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from server.db import direct
 from server.db import statements as st
 from server.db import webhooks as hook_data
 from server.db.models import CallRow
 from server.db.users import PartyRow
+
+_CALL_KEYS = tuple(st.CALLS.c.keys())
+_CALL_WITH_NAMES = direct.Prepared(st.CALL_WITH_NAMES)
+_INSERT_CALL = direct.Prepared(st.INSERT_CALL, columns=st.INSERT_CALL_COLUMNS)
+_INSERT_EVENT = direct.Prepared(st.INSERT_EVENT, columns=st.INSERT_EVENT_COLUMNS)
+_CLAIM_LINES = direct.Prepared(st.CLAIM_LINES, lists=("ids",))
+_RELEASE_LINES = direct.Prepared(st.RELEASE_LINES, lists=("ids",))
+"""The statements every call set-up runs, on SQLite's connection directly
+(:mod:`server.db.direct`)."""
 
 
 def _call(found: Row[Any] | None) -> CallRow | None:
@@ -39,11 +49,11 @@ async def load_call_with_parties(
 ) -> tuple[CallRow, dict[str, PartyRow]] | None:
     """The call and both parties (their names; their lines are not read) in one SELECT, which
     also notes whether the call's tenant has a webhook endpoint (:mod:`server.db.webhooks`)."""
-    found = (await session.execute(st.CALL_WITH_NAMES, {"id": call_id})).first()
+    found = (await direct.execute(session, _CALL_WITH_NAMES, {"id": call_id})).first()
     if found is None:
         return None
     *columns, caller_name, callee_name, hooked = found
-    row = CallRow(**dict(zip(st.CALLS.c.keys(), columns, strict=True)))
+    row = CallRow(**dict(zip(_CALL_KEYS, columns, strict=True)))
     hook_data.note_endpoints(session, tenant_id=row.tenant_id, any_enabled=bool(hooked))
     parties = {
         row.caller_id: PartyRow(row.caller_id, row.tenant_id, caller_name, None),
@@ -102,7 +112,7 @@ async def calls_page(
 async def insert_call(session: AsyncSession, *, values: Mapping[str, Any]) -> bool:
     """INSERT the call; ``False`` (rolled back) when its ``request_id`` was used already."""
     try:
-        await session.execute(st.INSERT_CALL, dict(values))
+        await direct.execute(session, _INSERT_CALL, values)
     except IntegrityError:
         await session.rollback()
         return False
@@ -120,10 +130,11 @@ def insert_event(
     reason: str | None,
     actor: str,
     device: str | None,
-) -> Awaitable[Result[Any]]:
+) -> Awaitable[direct.Rows]:
     """One ``call_events`` row (await it)."""
-    return session.execute(
-        st.INSERT_EVENT,
+    return direct.execute(
+        session,
+        _INSERT_EVENT,
         {
             "call_id": call_id,
             "at": at,
@@ -147,47 +158,47 @@ async def update_status(
 ) -> bool:
     """``UPDATE calls SET changes WHERE id = :call_id AND status = :from_status [AND guard]``;
     whether it changed the row (``False``: someone moved the call first)."""
-    statement = _status_update(tuple(sorted(changes)))
-    if guard is not None:
-        statement = statement.where(guard)
+    statement, prepared = _status_update(tuple(sorted(changes)))
     params = {f"new_{name}": value for name, value in changes.items()}
     params.update(call=call_id, from_status=from_status)
-    result = await session.execute(statement, params)
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    if guard is not None:
+        result = await session.execute(statement.where(guard), params)
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return (await direct.execute(session, prepared, params)).rowcount == 1
 
 
-_STATUS_UPDATES: dict[tuple[str, ...], Update] = {}
+_STATUS_UPDATES: dict[tuple[str, ...], tuple[Update, direct.Prepared]] = {}
 """The conditional UPDATE of a step, built once per set of columns it sets (a step's columns
 come from the call table, so there are a handful): building it per step cost more than
 running it."""
 
 
-def _status_update(columns: tuple[str, ...]) -> Update:
-    statement = _STATUS_UPDATES.get(columns)
-    if statement is None:
+def _status_update(columns: tuple[str, ...]) -> tuple[Update, direct.Prepared]:
+    built = _STATUS_UPDATES.get(columns)
+    if built is None:
         calls = st.CALLS.c
         statement = (
             update(st.CALLS)
             .where(calls.id == bindparam("call"), calls.status == bindparam("from_status"))
             .values({name: bindparam(f"new_{name}", type_=calls[name].type) for name in columns})
         )
-        _STATUS_UPDATES[columns] = statement
-    return statement
+        built = _STATUS_UPDATES[columns] = (statement, direct.Prepared(statement))
+    return built
 
 
 async def claim_lines(session: AsyncSession, *, call_id: str, user_ids: Sequence[str]) -> bool:
     """Claim these users' lines for ``call_id`` in one conditional UPDATE; ``True`` only if all
     were free. Rows are locked in key order, so crossed invites cannot deadlock."""
     params = {"ids": sorted(user_ids), "call": call_id}
-    result = await session.execute(st.CLAIM_LINES, params)
-    return bool(result.rowcount == len(user_ids))  # type: ignore[attr-defined]
+    result = await direct.execute(session, _CLAIM_LINES, params)
+    return result.rowcount == len(user_ids)
 
 
 def release_lines(
     session: AsyncSession, *, call_id: str, user_ids: Sequence[str]
-) -> Awaitable[Result[Any]]:
+) -> Awaitable[direct.Rows]:
     """Free the lines ``call_id`` holds among these users (await it)."""
-    return session.execute(st.RELEASE_LINES, {"ids": sorted(user_ids), "call": call_id})
+    return direct.execute(session, _RELEASE_LINES, {"ids": sorted(user_ids), "call": call_id})
 
 
 async def follow_caller(session: AsyncSession, *, user_id: str, device_id: str, sid: str) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
 
-class _InlineConnection(aiosqlite.Connection):
+class InlineConnection(aiosqlite.Connection):
     """An aiosqlite connection whose calls run on the caller's thread (the loop's)."""
 
     async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -33,7 +33,7 @@ class _InlineConnection(aiosqlite.Connection):
 def _inline_creator(database: str) -> Any:
     async def connect() -> aiosqlite.Connection:
         conn = aiosqlite.connect(database, timeout=30, check_same_thread=False)
-        conn.__class__ = _InlineConnection  # opened on aiosqlite's thread, used on ours
+        conn.__class__ = InlineConnection  # opened on aiosqlite's thread, used on ours
         return await conn
 
     return connect

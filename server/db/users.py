@@ -9,9 +9,12 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db import direct
 from server.db import statements as st
 from server.db import webhooks as hook_data
 from server.db.models import User
+
+_INVITE_LOOKUP = direct.Prepared(st.INVITE_LOOKUP, lists=("ids",))
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +65,7 @@ async def invite_facts(
         "callee": callee_id,
         "live_since": live_since,
     }
-    found = (await session.execute(st.INVITE_LOOKUP, params)).all()
+    found = (await direct.execute(session, _INVITE_LOOKUP, params)).rows
     users = {r[0]: PartyRow(*r[:4]) for r in found}
     if not found:
         return InviteFacts(users, None, 0, False)

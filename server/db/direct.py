@@ -1,0 +1,225 @@
+"""The hot path's statements on SQLite's own connection, past SQLAlchemy's execution layers.
+
+A call set-up runs about ten statements; profiled, SQLAlchemy's own Python around each of them
+(the session's execute, the greenlet hop, the compiled cache's lookup, the execution context's
+parameter processing, the result's metadata) took more CPU than SQLite running them. A
+:class:`Prepared` statement is the same Core statement compiled once by SQLAlchemy (its SQL text,
+its bind and result type processors), and :func:`execute` runs it on the ``sqlite3`` connection
+that the session's transaction holds, in that transaction: SQLAlchemy still opens, commits,
+rolls back and closes the session, so nothing about transactions changes, only who turns the
+parameters into a tuple and the rows back into values.
+
+On the inline SQLite engine (:mod:`server.db.engine`: the connection is used on the loop's
+thread anyway) every prepared statement runs on ``sqlite3``. On PostgreSQL it runs on the
+asyncpg connection once that connection is in a transaction (asyncpg's own
+``is_in_transaction``): SQLAlchemy's adapter begins the transaction lazily, at the first
+statement it sends, so a session's first statement goes through SQLAlchemy and begins it, and
+the next ones run in it. Anywhere else (aiosqlite on its thread) :func:`execute` is
+``session.execute`` of the same statement.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import CursorResult, Insert, Select, Update
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import SessionTransaction
+from sqlalchemy.types import TypeEngine
+
+from server.db.engine import InlineConnection
+
+Processor = Callable[[Any], Any] | None
+Row = tuple[Any, ...]
+_DRIVER = "server.db.direct.driver"
+"""``session.info`` key: the transaction the session held (a weak reference: the transaction
+refers to its session, and a cycle would leave every session to the collector) and its
+``sqlite3`` connection."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """What a statement returned: its rows (values as SQLAlchemy would give them: aware
+    datetimes, booleans) and how many rows it changed."""
+
+    rows: list[Row]
+    rowcount: int
+
+    def first(self) -> Row | None:
+        return self.rows[0] if self.rows else None
+
+
+@dataclass(slots=True)
+class _Plan:
+    """One statement as the driver runs it: its SQL, where each parameter takes its value from,
+    and the processors of its result's columns (``None``: it returns no rows)."""
+
+    sql: str
+    sources: tuple[tuple[str, int, Any, Processor], ...]
+    """Per parameter: its name, its index in a list parameter (-1: not a list), the value when
+    the caller gives none (a column's scalar default), its bind processor."""
+    types: tuple[TypeEngine[Any], ...] | None
+    """The result's column types (``None``: it returns no rows)."""
+    results: tuple[Processor, ...] | None = None
+    """Their processors, once known (asyncpg's need the column's type as the server sent it)."""
+
+    def resolve(self, dialect: Dialect, coltypes: Sequence[Any]) -> tuple[Processor, ...]:
+        """The result processors, for the columns' types as the driver describes them."""
+        if self.results is None:
+            types = self.types or ()
+            self.results = tuple(
+                t.dialect_impl(dialect).result_processor(dialect, c)
+                for t, c in zip(types, coltypes, strict=True)
+            )
+        return self.results
+
+    def bind(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        out = []
+        for name, index, default, process in self.sources:
+            value = params.get(name, default) if index < 0 else params[name][index]
+            out.append(value if process is None or value is None else process(value))
+        return tuple(out)
+
+    def rows(self, found: Sequence[Sequence[Any]], procs: tuple[Processor, ...]) -> list[Row]:
+        return [
+            tuple(v if p is None or v is None else p(v) for v, p in zip(r, procs, strict=True))
+            for r in found
+        ]
+
+
+class Prepared:
+    """A Core statement of the hot path, compiled once per shape for SQLite.
+
+    ``columns``: an INSERT's columns (the parameters every execution gives); ``lists``: the
+    names of its expanding ``IN`` parameters (a plan per number of items)."""
+
+    def __init__(
+        self,
+        statement: Select[Any] | Insert | Update,
+        *,
+        columns: Sequence[str] = (),
+        lists: Sequence[str] = (),
+    ) -> None:
+        self.statement = statement
+        self._columns = list(columns) or None
+        self._lists = tuple(lists)
+        self._plans: dict[tuple[type[Dialect], tuple[int, ...]], _Plan] = {}
+
+    def plan(self, dialect: Dialect, params: Mapping[str, Any]) -> _Plan:
+        shape = (type(dialect), tuple(len(params[name]) for name in self._lists))
+        found = self._plans.get(shape)
+        if found is None:
+            found = self._plans[shape] = self._build(dialect, params)
+        return found
+
+    def _build(self, dialect: Dialect, params: Mapping[str, Any]) -> _Plan:
+        compiled = self.statement.compile(dialect=dialect, column_keys=self._columns)
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            raise ValueError("a column default computed in Python: not for the direct path")
+        state = compiled.construct_expanded_state(dict(params))
+        if state.positiontup is None:
+            raise ValueError("the dialect's parameters are not positional")
+        listed = re.compile(rf"({'|'.join(map(re.escape, self._lists)) or '(?!)'})_(\d+)")
+        sources = []
+        for name in state.positiontup:
+            m = None if name in params else listed.fullmatch(name)
+            base, index = (m.group(1), int(m.group(2)) - 1) if m else (name, -1)
+            default = None if name in params or m else state.parameters[name]
+            bind_type = compiled.binds[base].type
+            process = bind_type.dialect_impl(dialect).bind_processor(dialect)
+            sources.append((base, index, default, process))
+        types = (
+            tuple(c.type for c in self.statement.selected_columns)
+            if isinstance(self.statement, Select)
+            else None  # (no RETURNING on this path)
+        )
+        plan = _Plan(state.statement, tuple(sources), types)
+        if plan.bind(params) != tuple(
+            _processed(sources[i][3], state.parameters[n]) for i, n in enumerate(state.positiontup)
+        ):
+            raise ValueError("parameters not bound as SQLAlchemy binds them")
+        return plan
+
+
+def _processed(process: Processor, value: Any) -> Any:
+    return value if process is None or value is None else process(value)
+
+
+Driver = Any
+"""A ``sqlite3.Connection`` or an ``asyncpg.Connection`` (asyncpg has no type hints)."""
+
+
+async def driver(session: AsyncSession) -> Driver | None:
+    """The ``sqlite3`` (inline engine) or asyncpg connection of the session's transaction (begun
+    here if none is), or ``None`` when statements must go through SQLAlchemy."""
+    tx: SessionTransaction | None = session.sync_session.get_transaction()
+    held = session.info.get(_DRIVER)
+    if held is not None and tx is not None and held[0]() is tx:
+        conn: Driver | None = held[1]
+        return conn
+    if _dialect(session).name not in ("sqlite", "postgresql"):
+        return None
+    connection = await session.connection()  # the transaction's (a new one: its begin)
+    found = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+    if isinstance(found, InlineConnection):
+        conn = found._connection
+    else:
+        conn = found if isinstance(found, asyncpg.Connection) else None
+    session.info[_DRIVER] = (weakref.ref(session.sync_session.get_transaction()), conn)
+    return conn
+
+
+def _dialect(session: AsyncSession) -> Dialect:
+    bind = session.bind
+    if bind is None:
+        raise RuntimeError("a session without an engine")
+    return bind.dialect
+
+
+async def execute(session: AsyncSession, prepared: Prepared, params: Mapping[str, Any]) -> Rows:
+    """Run ``prepared`` with ``params`` in the session's transaction; its rows and rowcount.
+    A constraint violated is :class:`sqlalchemy.exc.IntegrityError` either way."""
+    conn = await driver(session)
+    if isinstance(conn, sqlite3.Connection):
+        plan = prepared.plan(_dialect(session), params)
+        try:
+            cursor = conn.execute(plan.sql, plan.bind(params))
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(plan.sql, dict(params), exc) from exc
+        if plan.types is None:
+            return Rows([], cursor.rowcount)
+        procs = plan.results or plan.resolve(_dialect(session), [None] * len(plan.types))
+        return Rows(plan.rows(cursor.fetchall(), procs), cursor.rowcount)
+    if conn is not None and conn.is_in_transaction():
+        dialect = _dialect(session)
+        return await _on_asyncpg(conn, dialect, prepared.plan(dialect, params), params)
+    result = cast(CursorResult[Any], await session.execute(prepared.statement, dict(params)))
+    rows = [tuple(r) for r in result.all()] if result.returns_rows else []
+    return Rows(rows, result.rowcount)
+
+
+async def _on_asyncpg(
+    conn: Driver, dialect: Dialect, plan: _Plan, params: Mapping[str, Any]
+) -> Rows:
+    args = plan.bind(params)
+    try:
+        if plan.types is None:
+            status = await conn.execute(plan.sql, *args)  # "UPDATE 2", "INSERT 0 1"
+            return Rows([], int(status.rsplit(" ", 1)[-1]))
+        procs = plan.results
+        if procs is None:  # once: the columns' types as PostgreSQL describes them
+            described = (await conn.prepare(plan.sql)).get_attributes()
+            procs = plan.resolve(dialect, [a.type.oid for a in described])
+        records = await conn.fetch(plan.sql, *args)
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise IntegrityError(plan.sql, dict(params), exc) from exc
+    rows = plan.rows(records, procs)
+    return Rows(rows, len(rows))
