@@ -55,6 +55,15 @@ class Microphone:
         self._reads = 0
         self._due: float | None = None
 
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
     async def read(self) -> Frame:
         self._reads += 1
         if self._reads == 3:
@@ -65,7 +74,14 @@ class Microphone:
         return np.zeros(FRAME_SAMPLES, dtype=np.int16)
 
 
-async def test_the_standing_frame_is_left_out_once_and_the_captures_then_return_at_once() -> None:
+ATTEMPTS = 5
+"""The scenario runs in real time against the SDK's own 10 ms clock: on a loaded machine (the
+whole suite on two cores) a late wake-up can drain the queue by itself or delay a capture past
+the tick, so the scenario is tried again; one attempt must show all of it."""
+
+
+async def one_attempt() -> NotedTrim:
+    """The session's capture loop on the real SDK source for three windows and a bit."""
     mic = Microphone()
     session = LiveKitMediaSession(audio_input=mic, audio_output=NullSink())
     source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=10)
@@ -76,13 +92,31 @@ async def test_the_standing_frame_is_left_out_once_and_the_captures_then_return_
         capture.cancel()
         await asyncio.gather(capture, return_exceptions=True)
         await source.aclose()
-    trim = mic.source_trim
-    assert trim.skipped == 1
-    assert trim.skipped_at is not None
+    return mic.source_trim
+
+
+def what_went_wrong(trim: NotedTrim) -> str | None:
+    """``None`` when the attempt shows the specification, else what it showed instead."""
+    if trim.skipped != 1 or trim.skipped_at is None:
+        return f"{trim.skipped} frames left out"
     before = trim.waits[2 : trim.skipped_at]
     after = trim.waits[trim.skipped_at :]
     # before: every capture waited for the tick; after: (almost) every one returned at once
-    assert min(before) >= trim.returned_at_once_s
-    assert len(after) >= WINDOW_FRAMES
+    if min(before) < trim.returned_at_once_s:
+        return f"a capture returned at once before the frame was left out: {min(before):.4f} s"
+    if len(after) < WINDOW_FRAMES:
+        return f"only {len(after)} captures after the frame was left out"
     at_once = sum(1 for w in after if w < trim.returned_at_once_s)
-    assert at_once >= 0.9 * len(after)
+    if at_once < 0.9 * len(after):
+        return f"{at_once} of {len(after)} captures returned at once after"
+    return None
+
+
+async def test_the_standing_frame_is_left_out_once_and_the_captures_then_return_at_once() -> None:
+    seen = []
+    for _ in range(ATTEMPTS):
+        wrong = what_went_wrong(await one_attempt())
+        if wrong is None:
+            return
+        seen.append(wrong)
+    raise AssertionError(f"no attempt showed the specification: {seen}")
