@@ -91,6 +91,32 @@ def _token(sfu: DevSfu, identity: str, room: str) -> str:
     )
 
 
+class _Bursts(ToneSource):
+    """Silence until armed, then ``bursts`` tone bursts, noting in ``sent`` when each one
+    starts."""
+
+    armed_at: int | None = None
+
+    def __init__(self, bursts: int, sent: list[float]) -> None:
+        super().__init__(hz=BURST_HZ, amplitude=0.5)
+        self.bursts = bursts
+        self.sent = sent
+        self.set_gate(self.on)
+
+    def on(self, index: int) -> bool:
+        if self.armed_at is None or index < self.armed_at:
+            return False
+        k = index - self.armed_at
+        return k % PERIOD_FRAMES < BURST_FRAMES and k < self.bursts * PERIOD_FRAMES
+
+    def before_frame(self, index: int) -> None:
+        if self.armed_at is None:
+            return
+        k = index - self.armed_at
+        if k >= 0 and k % PERIOD_FRAMES == 0 and len(self.sent) < self.bursts:
+            self.sent.append(time.monotonic() + self.source.queued_duration)
+
+
 async def measure_latency(sfu: DevSfu, bursts: int) -> LatencyResult:
     """Alice publishes ``bursts`` tone bursts, Bob hears them: the one-way latency."""
     room = f"bench-{uuid.uuid4().hex[:6]}"
@@ -108,27 +134,7 @@ async def measure_latency(sfu: DevSfu, bursts: int) -> LatencyResult:
     await bob.connect(url, _token(sfu, "bob", room))
 
     sent: list[float] = []
-
-    class Bursts(ToneSource):
-        """Silence until armed, then ``bursts`` tone bursts, noting when each one starts."""
-
-        armed_at: int | None = None
-
-        def on(self, index: int) -> bool:
-            if self.armed_at is None or index < self.armed_at:
-                return False
-            k = index - self.armed_at
-            return k % PERIOD_FRAMES < BURST_FRAMES and k < bursts * PERIOD_FRAMES
-
-        def before_frame(self, index: int) -> None:
-            if self.armed_at is None:
-                return
-            k = index - self.armed_at
-            if k >= 0 and k % PERIOD_FRAMES == 0 and len(sent) < bursts:
-                sent.append(time.monotonic() + self.source.queued_duration)
-
-    tone = Bursts(hz=BURST_HZ, amplitude=0.5)
-    tone.set_gate(tone.on)
+    tone = _Bursts(bursts, sent)
     received: list[float] = []
     try:
         await tone.publish(alice)
