@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import logging
 import os
-import re
 import statistics
 import sys
 import time
@@ -35,7 +34,7 @@ from pathlib import Path
 
 from livekit import api, rtc
 
-from bench.media_report import CapacityStep, LatencyResult, table
+from bench.media_report import DOC, CapacityStep, LatencyResult, table, write_section
 from tests.devsfu.tones import (
     SAMPLE_RATE,
     TONE_HZ,
@@ -48,8 +47,6 @@ from tests.devsfu.tones import (
 from tests.support import netns
 from tests.support.devsfu import DevSfu, running_devsfu
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-SECTION = "media"
 BURST_HZ = 1000.0
 BURST_FRAMES = 10  # 100 ms
 PERIOD_FRAMES = 40  # 400 ms
@@ -258,22 +255,6 @@ async def measure_capacity(
             await a.disconnect()
             await b.disconnect()
     return steps
-
-
-def write_section(body: str, command: str) -> None:
-    """Replace (or add) this benchmark's marked section of ``docs/benchmarks.md``."""
-    block = (
-        f"<!-- bench:{SECTION} -->\n## Media through devsfu\n\n"
-        f"Command: `{command}`\n\n{body}\n<!-- /bench:{SECTION} -->"
-    )
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"<!-- bench:{SECTION} -->.*?<!-- /bench:{SECTION} -->", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
 
 
 async def _main(args: argparse.Namespace, load: str) -> str:

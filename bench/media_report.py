@@ -1,11 +1,12 @@
 """``bench.media``'s table: one-way latency, the capacity steps, and the figures before devsfu
-forwarded Opus."""
+forwarded Opus; writing its section of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import platform
+import re
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,9 @@ BEFORE_P50_MS = 129.0
 BEFORE_P99_MS = 139.0
 BEFORE_CPU_PER_ROOM = 0.11
 BEFORE_LOAD = "1.27 1.25 1.56"
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+SECTION = "media"
 
 
 @dataclass
@@ -142,3 +146,19 @@ def _cpu_model() -> str:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or "unknown"
+
+
+def write_section(body: str, command: str) -> None:
+    """Replace (or add) this benchmark's marked section of ``docs/benchmarks.md``."""
+    block = (
+        f"<!-- bench:{SECTION} -->\n## Media through devsfu\n\n"
+        f"Command: `{command}`\n\n{body}\n<!-- /bench:{SECTION} -->"
+    )
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    pattern = re.compile(rf"<!-- bench:{SECTION} -->.*?<!-- /bench:{SECTION} -->", re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(text)
