@@ -24,20 +24,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
-import platform
-import re
 import statistics
 import sys
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 from livekit import api, rtc
 
+from bench.media_report import DOC, CapacityStep, LatencyResult, table, write_section
 from tests.devsfu.tones import (
     SAMPLE_RATE,
     TONE_HZ,
@@ -50,41 +47,10 @@ from tests.devsfu.tones import (
 from tests.support import netns
 from tests.support.devsfu import DevSfu, running_devsfu
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-SECTION = "media"
 BURST_HZ = 1000.0
 BURST_FRAMES = 10  # 100 ms
 PERIOD_FRAMES = 40  # 400 ms
 ONSET_LEVEL = 0.05 * 32768
-
-# The same command before devsfu forwarded Opus (aiortc's MediaRelay decoded each published
-# track and re-encoded it per listener), 2026-11-25 on this 2-CPU machine, load 1.27 before.
-BEFORE_P50_MS = 129.0
-BEFORE_P99_MS = 139.0
-BEFORE_CPU_PER_ROOM = 0.11
-BEFORE_LOAD = "1.27 1.25 1.56"
-
-
-@dataclass
-class LatencyResult:
-    sent: int
-    matched: int
-    p50_ms: float
-    p99_ms: float
-    mean_ms: float
-    max_ms: float
-
-
-@dataclass
-class CapacityStep:
-    rooms: int
-    devsfu_cpu: float  # fraction of one core
-    machine_busy: float  # fraction of all cores
-    heard: bool
-
-    @property
-    def cpu_per_room(self) -> float:
-        return self.devsfu_cpu / self.rooms
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -122,7 +88,34 @@ def _token(sfu: DevSfu, identity: str, room: str) -> str:
     )
 
 
+class _Bursts(ToneSource):
+    """Silence until armed, then ``bursts`` tone bursts, noting in ``sent`` when each one
+    starts."""
+
+    armed_at: int | None = None
+
+    def __init__(self, bursts: int, sent: list[float]) -> None:
+        super().__init__(hz=BURST_HZ, amplitude=0.5)
+        self.bursts = bursts
+        self.sent = sent
+        self.set_gate(self.on)
+
+    def on(self, index: int) -> bool:
+        if self.armed_at is None or index < self.armed_at:
+            return False
+        k = index - self.armed_at
+        return k % PERIOD_FRAMES < BURST_FRAMES and k < self.bursts * PERIOD_FRAMES
+
+    def before_frame(self, index: int) -> None:
+        if self.armed_at is None:
+            return
+        k = index - self.armed_at
+        if k >= 0 and k % PERIOD_FRAMES == 0 and len(self.sent) < self.bursts:
+            self.sent.append(time.monotonic() + self.source.queued_duration)
+
+
 async def measure_latency(sfu: DevSfu, bursts: int) -> LatencyResult:
+    """Alice publishes ``bursts`` tone bursts, Bob hears them: the one-way latency."""
     room = f"bench-{uuid.uuid4().hex[:6]}"
     alice = rtc.Room()
     bob = rtc.Room()
@@ -138,54 +131,45 @@ async def measure_latency(sfu: DevSfu, bursts: int) -> LatencyResult:
     await bob.connect(url, _token(sfu, "bob", room))
 
     sent: list[float] = []
-
-    class Bursts(ToneSource):
-        """Silence until armed, then ``bursts`` tone bursts, noting when each one starts."""
-
-        armed_at: int | None = None
-
-        def on(self, index: int) -> bool:
-            if self.armed_at is None or index < self.armed_at:
-                return False
-            k = index - self.armed_at
-            return k % PERIOD_FRAMES < BURST_FRAMES and k < bursts * PERIOD_FRAMES
-
-        def before_frame(self, index: int) -> None:
-            if self.armed_at is None:
-                return
-            k = index - self.armed_at
-            if k >= 0 and k % PERIOD_FRAMES == 0 and len(sent) < bursts:
-                sent.append(time.monotonic() + self.source.queued_duration)
-
-    tone = Bursts(hz=BURST_HZ, amplitude=0.5)
-    tone.set_gate(tone.on)
+    tone = _Bursts(bursts, sent)
     received: list[float] = []
     try:
         await tone.publish(alice)
         track = await asyncio.wait_for(subscribed.get(), 15)
         stream = rtc.AudioStream(track, sample_rate=SAMPLE_RATE, num_channels=1)
         tone.armed_at = tone.frames_sent + 50  # start once the stream surely runs
-        quiet_frames = 0
-        active = False
-        deadline = time.monotonic() + bursts * PERIOD_FRAMES / 100 + 5
-        async for samples in frames_of(stream):
-            now = time.monotonic()
-            loud = abs(samples.astype("int32")) > ONSET_LEVEL
-            if not active and loud.any():
-                first = int(loud.argmax())
-                received.append(now - (samples.size - first) / SAMPLE_RATE)
-                active, quiet_frames = True, 0
-            elif active and not loud.any():
-                quiet_frames += 1
-                active = quiet_frames < 5
-            if now > deadline or len(received) >= bursts:
-                break
+        await _note_onsets(stream, bursts, received)
         await stream.aclose()
     finally:
         await tone.aclose()
         await alice.disconnect()
         await bob.disconnect()
 
+    return _matched(sent, received)
+
+
+async def _note_onsets(stream: rtc.AudioStream, bursts: int, received: list[float]) -> None:
+    """Append to ``received`` when each burst's first loud sample came out of ``stream``, until
+    ``bursts`` arrived or the time for them is up."""
+    quiet_frames = 0
+    active = False
+    deadline = time.monotonic() + bursts * PERIOD_FRAMES / 100 + 5
+    async for samples in frames_of(stream):
+        now = time.monotonic()
+        loud = abs(samples.astype("int32")) > ONSET_LEVEL
+        if not active and loud.any():
+            first = int(loud.argmax())
+            received.append(now - (samples.size - first) / SAMPLE_RATE)
+            active, quiet_frames = True, 0
+        elif active and not loud.any():
+            quiet_frames += 1
+            active = quiet_frames < 5
+        if now > deadline or len(received) >= bursts:
+            break
+
+
+def _matched(sent: list[float], received: list[float]) -> LatencyResult:
+    """Each burst sent matched with the first onset heard within its period."""
     latencies: list[float] = []
     period = PERIOD_FRAMES / 100
     for s in sent:
@@ -223,11 +207,24 @@ async def _hears_tone(room: rtc.Room) -> bool:
     return abs(dominant_hz(samples) - TONE_HZ) < 5 and rms_dbfs(samples) > -30
 
 
+async def _open_room(sfu: DevSfu, tones: list[ToneSource]) -> tuple[rtc.Room, rtc.Room]:
+    """A two-party room, both parties publishing a tone (added to ``tones``)."""
+    name = f"cap-{uuid.uuid4().hex[:6]}"
+    a = await _connect(sfu.url, _token(sfu, "a", name))
+    b = await _connect(sfu.url, _token(sfu, "b", name))
+    for who in (a, b):
+        tone = ToneSource(frame_ms=50)  # light on the client side
+        await tone.publish(who)
+        tones.append(tone)
+    return a, b
+
+
 async def measure_capacity(
     sfu: DevSfu, max_rooms: int, cpu_limit: float, window_s: float, machine_limit: float
 ) -> list[CapacityStep]:
+    """Two-party rooms added in steps, devsfu's and the machine's CPU over each step's window,
+    until a limit is passed or the newest room's listener no longer hears its tone."""
     pid = sfu.process.pid
-    url = sfu.url
     rooms: list[tuple[rtc.Room, rtc.Room]] = []
     tones: list[ToneSource] = []
     steps: list[CapacityStep] = []
@@ -235,14 +232,7 @@ async def measure_capacity(
     try:
         for target in targets:
             while len(rooms) < target:
-                name = f"cap-{uuid.uuid4().hex[:6]}"
-                a = await _connect(url, _token(sfu, "a", name))
-                b = await _connect(url, _token(sfu, "b", name))
-                for who in (a, b):
-                    tone = ToneSource(frame_ms=50)  # light on the client side
-                    await tone.publish(who)
-                    tones.append(tone)
-                rooms.append((a, b))
+                rooms.append(await _open_room(sfu, tones))
             await asyncio.sleep(2.0)  # let the new calls settle before measuring
             start_cpu, start = _cpu_seconds(pid), time.monotonic()
             busy0, total0 = _machine_busy_and_total()
@@ -267,117 +257,6 @@ async def measure_capacity(
     return steps
 
 
-def _table(
-    latency: LatencyResult,
-    steps: list[CapacityStep],
-    cpu_limit: float,
-    machine_limit: float,
-    load: str,
-) -> str:
-    ok = [s for s in steps if s.heard]
-    carried = ok[-1].rooms if ok else 0
-    light = [s for s in steps if s.machine_busy < 0.8]
-    basis = "median of the steps where the machine was below 80% busy"
-    if not light:
-        light, basis = steps, "median of all steps; the machine was busy throughout"
-    per_room = statistics.median(s.cpu_per_room for s in light) if light else 0.0
-    last = steps[-1] if steps else None
-    if last is None:
-        why = "no step ran"
-    elif not last.heard:
-        why = f"at {last.rooms} rooms the listener no longer heard the tone"
-    elif last.devsfu_cpu > cpu_limit:
-        why = f"at {last.rooms} rooms devsfu used more than {cpu_limit * 100:.0f}% of a core"
-    elif last.machine_busy > machine_limit:
-        why = (
-            f"at {last.rooms} rooms the machine (SDK clients included) was more than "
-            f"{machine_limit * 100:.0f}% busy"
-        )
-    else:
-        why = f"{last.rooms} rooms was the largest step tried"
-    lines = [
-        f"Machine: {os.cpu_count()} CPU ({_cpu_model()}), Python {platform.python_version()}, "
-        f"load average before the run {load}; devsfu and all SDK clients share it "
-        "(and, here, other work on the machine).",
-        "",
-        "| one-way audio latency (alice AudioSource -> bob AudioStream) | value |",
-        "|---|---|",
-        f"| bursts matched | {latency.matched}/{latency.sent} |",
-        f"| p50 | {latency.p50_ms:.0f} ms |",
-        f"| p99 | {latency.p99_ms:.0f} ms |",
-        f"| mean / max | {latency.mean_ms:.0f} ms / {latency.max_ms:.0f} ms |",
-        "",
-        "| concurrent two-party rooms | devsfu CPU (one core = 100%) | per room "
-        "| machine busy (all cores) | tone heard |",
-        "|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {s.rooms} | {s.devsfu_cpu * 100:.0f}% | {s.cpu_per_room * 100:.1f}% "
-        f"| {s.machine_busy * 100:.0f}% | {'yes' if s.heard else 'no'} |"
-        for s in steps
-    ]
-    estimate = round(1.0 / per_room) if per_room else 0
-    busy = [s for s in steps if s.machine_busy > 0.95]
-    saturated_note = (
-        " (the whole machine, clients and other work included, was over 95% busy at "
-        + ", ".join(str(s.rooms) for s in busy)
-        + " rooms)"
-        if busy and not (last is not None and last.machine_busy > machine_limit)
-        else ""
-    )
-    lines += [
-        "",
-        f"Carried with the tone intact: {carried} concurrent two-party room"
-        f"{'s' if carried != 1 else ''}; stopped because "
-        f"{why}{saturated_note}.",
-        "",
-        f"devsfu costs about {per_room * 100:.1f}% of a core per two-party room ({basis}); "
-        f"it forwards media in one Python thread, so one devsfu process fills a whole core at "
-        f"about {estimate} rooms.",
-        "",
-        _before_and_after(latency, per_room),
-    ]
-    return "\n".join(lines)
-
-
-def _before_and_after(latency: LatencyResult, per_room: float) -> str:
-    before_rooms = round(1.0 / BEFORE_CPU_PER_ROOM)
-    return (
-        "Before devsfu forwarded Opus (it decoded each track and re-encoded it per listener; "
-        f"same command, same machine, load average {BEFORE_LOAD} before the run): "
-        f"latency p50 {BEFORE_P50_MS:.0f} ms -> {latency.p50_ms:.0f} ms "
-        f"(x{latency.p50_ms / BEFORE_P50_MS:.2f}), p99 {BEFORE_P99_MS:.0f} ms -> "
-        f"{latency.p99_ms:.0f} ms (x{latency.p99_ms / BEFORE_P99_MS:.2f}); CPU per room "
-        f"{BEFORE_CPU_PER_ROOM * 100:.0f}% -> {per_room * 100:.1f}% of a core "
-        f"(x{per_room / BEFORE_CPU_PER_ROOM:.2f}); rooms per core about {before_rooms} -> "
-        f"{round(1.0 / per_room) if per_room else 0}."
-    )
-
-
-def _cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def write_section(body: str, command: str) -> None:
-    """Replace (or add) this benchmark's marked section of ``docs/benchmarks.md``."""
-    block = (
-        f"<!-- bench:{SECTION} -->\n## Media through devsfu\n\n"
-        f"Command: `{command}`\n\n{body}\n<!-- /bench:{SECTION} -->"
-    )
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"<!-- bench:{SECTION} -->.*?<!-- /bench:{SECTION} -->", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
-
-
 async def _main(args: argparse.Namespace, load: str) -> str:
     with running_devsfu(host=netns.HOST_A, log_level="WARNING") as sfu:
         print(f"latency: {args.bursts} bursts …")
@@ -387,7 +266,7 @@ async def _main(args: argparse.Namespace, load: str) -> str:
         steps = await measure_capacity(
             sfu, args.max_rooms, args.cpu_limit, args.window, args.machine_limit
         )
-    return _table(latency, steps, args.cpu_limit, args.machine_limit, load)
+    return table(latency, steps, args.cpu_limit, args.machine_limit, load)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.docblock import replace_block
-from bench.signaling import cpu_seconds, percentile, raise_fd_limit
+from bench.signaling_calls import cpu_seconds, percentile, raise_fd_limit
 from voip_app.engine.presence import FIRST_SCREEN_WATCH
 
 BEGIN, END = "<!-- bench:mix -->", "<!-- /bench:mix -->"
