@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -35,6 +34,7 @@ from bench.client_answer import answer_to_audio, answer_with_speakers
 from bench.client_history import HISTORY
 from bench.client_m2e import mouth_to_ear
 from bench.client_report import report
+from bench.docblock import replace_block
 from tests.support import netns
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,15 +45,7 @@ BEGIN, END = "<!-- bench:client -->", "<!-- /bench:client -->"
 def write_section(body: str, command: str) -> None:
     """Replace (or add) the client section of ``docs/benchmarks.md``, with its history."""
     title = "## Client (engine, livekit SDK, devices)"
-    section = f"{BEGIN}\n{title}\n\nCommand: `{command}`\n\n{body}\n\n{HISTORY}\n{END}"
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    text = (
-        pattern.sub(lambda _: section, text)
-        if pattern.search(text)
-        else f"{text.rstrip()}\n\n{section}\n"
-    )
-    DOC.write_text(text)
+    replace_block(BEGIN, END, f"{title}\n\nCommand: `{command}`\n\n{body}\n\n{HISTORY}\n", DOC)
 
 
 async def run(calls: int, seconds: float, rounds: int, variants: list[str] | None = None) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import tempfile
 import time
 from fractions import Fraction
@@ -24,6 +23,7 @@ from typing import Any
 import av
 import numpy as np
 
+from bench.docblock import replace_block
 from devsfu.forward import OpusFanout
 from devsfu.mixer import RoomMix
 
@@ -80,18 +80,9 @@ async def cpu_per_audio_second(tracks: int, seconds: float) -> float:
 
 
 def write_section(body: str, command: str) -> None:
-    block = (
-        f"<!-- bench:{SECTION} -->\n## Recording in devsfu (room composite egress)\n\n"
-        f"Command: `{command}`\n\n{body}\n<!-- /bench:{SECTION} -->"
-    )
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"<!-- bench:{SECTION} -->.*?<!-- /bench:{SECTION} -->", re.S)
-    text = (
-        pattern.sub(lambda _: block, text)
-        if pattern.search(text)
-        else text.rstrip("\n") + "\n\n" + block + "\n"
-    )
-    DOC.write_text(text)
+    """Replace (or add) this benchmark's marked section of ``docs/benchmarks.md``."""
+    text = f"## Recording in devsfu (room composite egress)\n\nCommand: `{command}`\n\n{body}\n"
+    replace_block(f"<!-- bench:{SECTION} -->", f"<!-- /bench:{SECTION} -->", text, DOC)
 
 
 def main(argv: list[str] | None = None) -> None:

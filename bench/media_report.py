@@ -6,10 +6,11 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
-import re
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.docblock import replace_block
 
 # The same command before devsfu forwarded Opus (aiortc's MediaRelay decoded each published
 # track and re-encoded it per listener), 2026-11-25 on this 2-CPU machine, load 1.27 before.
@@ -150,15 +151,5 @@ def _cpu_model() -> str:
 
 def write_section(body: str, command: str) -> None:
     """Replace (or add) this benchmark's marked section of ``docs/benchmarks.md``."""
-    block = (
-        f"<!-- bench:{SECTION} -->\n## Media through devsfu\n\n"
-        f"Command: `{command}`\n\n{body}\n<!-- /bench:{SECTION} -->"
-    )
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"<!-- bench:{SECTION} -->.*?<!-- /bench:{SECTION} -->", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
+    text = f"## Media through devsfu\n\nCommand: `{command}`\n\n{body}\n"
+    replace_block(f"<!-- bench:{SECTION} -->", f"<!-- /bench:{SECTION} -->", text, DOC)

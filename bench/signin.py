@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import os
 import platform
-import re
 import shlex
 import sys
 import tempfile
@@ -29,6 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.docblock import replace_block
 from tests.support import netns
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,14 +196,7 @@ def write_doc(command: str, rows: list[Row]) -> None:
         "Rows measured before that change show no contacts column."
         f"{_compared(rows)}"
     )
-    section = f"{BEGIN}\n{body}\n{END}"
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    if BEGIN in text:
-        text = pattern.sub(lambda _: section, text)
-    else:
-        text = f"{text.rstrip()}\n\n{section}\n"
-    DOC.write_text(text)
+    replace_block(BEGIN, END, f"{body}\n", DOC)
 
 
 def main() -> None:
