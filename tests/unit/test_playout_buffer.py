@@ -29,6 +29,17 @@ def numbers(frames: list[Frame]) -> list[int]:
     return [int(f[0]) for f in frames]
 
 
+def standing_backlog(buffer: PlayoutBuffer, frames: int, reads: int) -> None:
+    """``frames`` pushed at once, then ``reads`` callbacks of half a frame with one frame
+    arriving per frame played: the backlog stands, and no read needs all of it."""
+    for n in range(frames):
+        buffer.push(frame(n))
+    for n in range(1, reads + 1):
+        buffer.read(FRAME_SAMPLES // 2)
+        if n % 2 == 0:
+            buffer.push(frame(100 + n))
+
+
 def test_it_starts_once_the_start_backlog_is_there_and_counts_underruns() -> None:
     buffer = PlayoutBuffer(AudioTuning(start_frames=2))
     buffer.push(frame(1))
@@ -166,12 +177,7 @@ def test_without_spare_ms_half_frame_reads_trim_whole_frames_as_before() -> None
         start_frames=1, trim_window_ms=100, playout_spare_frames=1, playout_spare_ms=0
     )
     buffer = PlayoutBuffer(tuning)
-    for n in range(4):
-        buffer.push(frame(n))
-    for n in range(1, 41):
-        buffer.read(FRAME_SAMPLES // 2)
-        if n % 2 == 0:
-            buffer.push(frame(100 + n))
+    standing_backlog(buffer, frames=4, reads=40)
     # a take every other read left 3 frames each time: at the 10th take 2 of them went
     assert buffer.dropped == 2
     assert buffer.underruns == 0
@@ -180,12 +186,7 @@ def test_without_spare_ms_half_frame_reads_trim_whole_frames_as_before() -> None
 def test_by_default_the_speaker_keeps_half_a_frame_to_the_sample() -> None:
     # the default (docs/benchmarks.md, Client: variant T): 500 ms windows, 5 ms of spare
     buffer = PlayoutBuffer(AudioTuning())
-    for n in range(6):  # a standing backlog of 6 frames, one arriving per frame played
-        buffer.push(frame(n))
-    for n in range(1, 101):  # 5 ms callbacks, one second
-        buffer.read(FRAME_SAMPLES // 2)
-        if n % 2 == 0:
-            buffer.push(frame(100 + n))
+    standing_backlog(buffer, frames=6, reads=100)  # 5 ms callbacks, one second
     # 5 frames were never needed; all but half of one went: 4.5 frames
     assert buffer.dropped == 4.5
     assert buffer.underruns == 0
@@ -213,10 +214,5 @@ def test_once_the_stream_underran_the_trim_keeps_a_whole_frame() -> None:
     assert buffer.dropped == 2
     assert buffer.underruns == 1
     buffer.reset()
-    for n in range(6):
-        buffer.push(frame(n))
-    for n in range(1, 21):
-        buffer.read(half)
-        if n % 2 == 0:
-            buffer.push(frame(100 + n))
+    standing_backlog(buffer, frames=6, reads=20)
     assert buffer.dropped == 2 + 4.5  # 5 frames never needed: all but 5 ms of them
