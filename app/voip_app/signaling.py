@@ -32,6 +32,7 @@ import socketio
 from voip_app.clock import Clock, SystemClock
 from voip_app.errors import BadResponse, RequestRefused, ServerUnreachable, Unauthorized
 from voip_app.listeners import notify
+from voip_app.signaling_acks import AckedRequests
 from voip_app.signaling_types import (
     PUSHED,
     AuthRefused,
@@ -45,7 +46,6 @@ from voip_app.signaling_types import (
     SignalListener,
     SyncAck,
     is_auth_refusal,
-    parse_ack,
     parse_pushed,
 )
 from voip_contract import (
@@ -88,7 +88,6 @@ class SignalingClient:
         self._connected_once = False
         self._refusal: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._link_lost: set[asyncio.Future[None]] = set()
         self._stopped = asyncio.Event()
         self._clock = clock or SystemClock()
         self._delays = (reconnection_delay_s, reconnection_delay_max_s)
@@ -105,6 +104,7 @@ class SignalingClient:
         self._sio.on("connect_error", self.on_connect_error, namespace=NAMESPACE)
         for name in PUSHED:
             self._sio.on(name.value, functools.partial(self.on_pushed, name), namespace=NAMESPACE)
+        self._requests = AckedRequests(self._sio, self.server_url, ack_timeout_s)
 
     @property
     def connected(self) -> bool:
@@ -119,7 +119,7 @@ class SignalingClient:
     @property
     def requests_waiting(self) -> int:
         """Requests waiting for their ack now."""
-        return len(self._link_lost)
+        return self._requests.waiting
 
     def set_listener(self, listener: SignalListener | None) -> None:
         self._listener = listener
@@ -197,6 +197,7 @@ class SignalingClient:
     # --- internals ---------------------------------------------------------------------------
 
     def _last_refusal(self) -> str | None:
+        # (a method, not the attribute: on_connect_error sets it while connect() awaits)
         return self._refusal
 
     def auth(self) -> dict[str, str]:
@@ -207,31 +208,7 @@ class SignalingClient:
         return auth
 
     async def _call(self, event: ClientEvent, payload: dict[str, Any], model: type[M]) -> M:
-        if not self.connected:
-            raise ServerUnreachable(self.server_url, "not connected")
-        # python-socketio waits out the whole ack timeout even when the link drops meanwhile;
-        # a drop ends the wait at once (the request may or may not have reached the server).
-        lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._link_lost.add(lost)
-        request = asyncio.ensure_future(
-            self._sio.call(event.value, payload, namespace=NAMESPACE, timeout=self._ack_timeout_s)
-        )
-        try:
-            await asyncio.wait((request, lost), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            self._link_lost.discard(lost)
-            if not request.done():
-                request.cancel()
-                await asyncio.gather(request, return_exceptions=True)
-        if request.cancelled():
-            raise ServerUnreachable(self.server_url, f"connection lost during {event.value}")
-        try:
-            raw = request.result()
-        except socketio.exceptions.TimeoutError as exc:
-            raise ServerUnreachable(self.server_url, f"no answer to {event.value}") from exc
-        except (socketio.exceptions.SocketIOError, ValueError) as exc:
-            raise ServerUnreachable(self.server_url, "connection lost") from exc
-        return parse_ack(event, raw, model)
+        return await self._requests.call(event, payload, model)
 
     def _emit(self, event: SignalEvent) -> None:
         notify([self._listener], event, log=log, what="signaling")
@@ -251,9 +228,7 @@ class SignalingClient:
 
     def on_disconnect(self, reason: Any = None) -> None:
         self._emit(LinkDown(str(reason or "disconnected")))
-        for lost in list(self._link_lost):
-            if not lost.done():
-                lost.set_result(None)
+        self._requests.link_dropped()
         if reason == socketio.AsyncClient.reason.SERVER_DISCONNECT:
             self._spawn(self._connect_again())
 
