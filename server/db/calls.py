@@ -27,8 +27,8 @@ from server.db.users import PartyRow
 
 _CALL_KEYS = tuple(st.CALLS.c.keys())
 _CALL_WITH_NAMES = direct.Prepared(st.CALL_WITH_NAMES)
-_INSERT_CALL = direct.Prepared(st.INSERT_CALL, columns=st.INSERT_CALL_COLUMNS)
-_INSERT_EVENT = direct.Prepared(st.INSERT_EVENT, columns=st.INSERT_EVENT_COLUMNS)
+_INSERT_CALL = direct.Prepared(st.INSERT_CALL)
+_INSERT_EVENT = direct.Prepared(st.INSERT_EVENT)
 _CLAIM_LINES = direct.Prepared(st.CLAIM_LINES, lists=("ids",))
 _RELEASE_LINES = direct.Prepared(st.RELEASE_LINES, lists=("ids",))
 """The statements every call set-up runs, on SQLite's connection directly

@@ -85,43 +85,42 @@ class _Plan:
         out = []
         for name, index, default, process in self.sources:
             value = params.get(name, default) if index < 0 else params[name][index]
-            out.append(value if process is None or value is None else process(value))
+            out.append(_processed(process, value))
         return tuple(out)
 
     def rows(self, found: Sequence[Sequence[Any]], procs: tuple[Processor, ...]) -> list[Row]:
-        return [
-            tuple(v if p is None or v is None else p(v) for v, p in zip(r, procs, strict=True))
-            for r in found
-        ]
+        return [tuple(_processed(p, v) for v, p in zip(r, procs, strict=True)) for r in found]
 
 
 class Prepared:
     """A Core statement of the hot path, compiled once per shape for SQLite.
 
-    ``columns``: an INSERT's columns (the parameters every execution gives); ``lists``: the
-    names of its expanding ``IN`` parameters (a plan per number of items)."""
+    An INSERT's columns are the parameters each execution gives (a plan per set of them, so
+    that a value is never left out); ``lists``: the names of its expanding ``IN`` parameters (a
+    plan per number of items)."""
 
     def __init__(
         self,
         statement: Select[Any] | Insert | Update,
         *,
-        columns: Sequence[str] = (),
         lists: Sequence[str] = (),
     ) -> None:
         self.statement = statement
-        self._columns = list(columns) or None
+        self._insert = isinstance(statement, Insert)
         self._lists = tuple(lists)
-        self._plans: dict[tuple[type[Dialect], tuple[int, ...]], _Plan] = {}
+        self._plans: dict[tuple[Any, ...], _Plan] = {}
 
     def plan(self, dialect: Dialect, params: Mapping[str, Any]) -> _Plan:
-        shape = (type(dialect), tuple(len(params[name]) for name in self._lists))
+        columns = tuple(params) if self._insert else ()
+        shape = (type(dialect), columns, tuple(len(params[name]) for name in self._lists))
         found = self._plans.get(shape)
         if found is None:
             found = self._plans[shape] = self._build(dialect, params)
         return found
 
     def _build(self, dialect: Dialect, params: Mapping[str, Any]) -> _Plan:
-        compiled = self.statement.compile(dialect=dialect, column_keys=self._columns)
+        columns = list(params) if self._insert else None
+        compiled = self.statement.compile(dialect=dialect, column_keys=columns)
         if compiled.insert_prefetch or compiled.update_prefetch:
             raise ValueError("a column default computed in Python: not for the direct path")
         state = compiled.construct_expanded_state(dict(params))
@@ -187,6 +186,8 @@ def _dialect(session: AsyncSession) -> Dialect:
 async def execute(session: AsyncSession, prepared: Prepared, params: Mapping[str, Any]) -> Rows:
     """Run ``prepared`` with ``params`` in the session's transaction; its rows and rowcount.
     A constraint violated is :class:`sqlalchemy.exc.IntegrityError` either way."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # as session.execute's autoflush would: the ORM's writes first
     conn = await driver(session)
     if isinstance(conn, sqlite3.Connection):
         plan = prepared.plan(_dialect(session), params)
@@ -196,7 +197,7 @@ async def execute(session: AsyncSession, prepared: Prepared, params: Mapping[str
             raise IntegrityError(plan.sql, dict(params), exc) from exc
         if plan.types is None:
             return Rows([], cursor.rowcount)
-        procs = plan.results or plan.resolve(_dialect(session), [None] * len(plan.types))
+        procs = plan.resolve(_dialect(session), [None] * len(plan.types))
         return Rows(plan.rows(cursor.fetchall(), procs), cursor.rowcount)
     if conn is not None and conn.is_in_transaction():
         dialect = _dialect(session)

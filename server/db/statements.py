@@ -106,35 +106,7 @@ ACTIVE_CALLS_OF = (
     .order_by(CALLS.c.created_at.desc())
 )
 INSERT_CALL = insert(CALLS)
-INSERT_CALL_COLUMNS = (
-    "id",
-    "tenant_id",
-    "caller_id",
-    "callee_id",
-    "request_id",
-    "status",
-    "reason",
-    "created_at",
-    "ring_deadline",
-    "ended_at",
-    "caller_device",
-    "caller_sid",
-    "context_type",
-    "context_id",
-    "context_label",
-)
-"""The columns an invite gives its call (the others take their defaults)."""
 INSERT_EVENT = insert(EVENTS)
-INSERT_EVENT_COLUMNS = (
-    "call_id",
-    "at",
-    "event",
-    "from_status",
-    "to_status",
-    "reason",
-    "actor",
-    "device",
-)
 CLAIM_LINES = (
     update(USERS)
     .where(USERS.c.id.in_(bindparam("ids", expanding=True)), USERS.c.active_call_id.is_(None))

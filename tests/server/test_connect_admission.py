@@ -25,6 +25,7 @@ from server.calls import connections
 from server.calls.deps import CallDeps, DeviceSocket
 from server.calls.invite import invite
 from server.db import access as access_data
+from server.db import presence
 from server.db.models import CallRow, Connection, User
 from server.errors import ServiceError
 from tests.server.domain import Domain, domain, told
@@ -196,6 +197,20 @@ async def test_a_call_ringing_before_the_connect_rings_the_new_socket(world: Dom
     assert rung == [call.id]
 
 
+async def _ringing_as_recorded(world: Domain, who: Identity, sid: str) -> bool:
+    """What the socket's INSERT says of ``who``'s ringing calls (rolled back after)."""
+    async with world.sessions() as session:
+        return await presence.add_connection(
+            session,
+            sid=sid,
+            user_id=who.user_id,
+            tenant_id=who.tenant_id,
+            device_id=sid,
+            node_id="probe",
+            at=world.clock.now(),
+        )
+
+
 async def test_only_a_call_ringing_for_the_user_rings_the_new_socket(world: Domain) -> None:
     """The connect asks whether anything rings for its user in the socket's INSERT, and reads
     the calls only then: another user's ringing call, or a call of the user's that no longer
@@ -206,12 +221,15 @@ async def test_only_a_call_ringing_for_the_user_rings_the_new_socket(world: Doma
     await connections.connected(deps, bob, DeviceSocket("s-bob-old", "bob-old"))
     call = await invite(deps, alice, laptop, InvitePayload(callee_id=bob.user_id, request_id="r"))
 
+    assert await _ringing_as_recorded(world, bob, "probe-bob")
+    assert not await _ringing_as_recorded(world, world.people["carol"], "probe-carol")
     await _connect(world, await _token(world, "carol"), "s-carol")
     async with world.sessions() as session:
         await session.execute(
             update(CallRow).where(CallRow.id == call.id).values(status="DECLINED")
         )
         await session.commit()
+    assert not await _ringing_as_recorded(world, bob, "probe-bob-after")
     await _connect(world, await _token(world, "bob"), "s-bob")
 
     rung = [to for _, to in told(deps).sent(ServerEvent.INCOMING)]

@@ -27,7 +27,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -89,7 +89,7 @@ async def _seed(sessions: async_sessionmaker[AsyncSession]) -> None:
 
 
 CALL_WITH_NAMES = direct.Prepared(st.CALL_WITH_NAMES)
-INSERT_CALL = direct.Prepared(st.INSERT_CALL, columns=st.INSERT_CALL_COLUMNS)
+INSERT_CALL = direct.Prepared(st.INSERT_CALL)
 INVITE_LOOKUP = direct.Prepared(st.INVITE_LOOKUP, lists=("ids",))
 CLAIM_LINES = direct.Prepared(st.CLAIM_LINES, lists=("ids",))
 
@@ -207,3 +207,25 @@ async def test_sessions_leave_no_cyclic_garbage(engine: AsyncEngine) -> None:
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+async def test_an_insert_keeps_every_value_it_is_given(engine: AsyncEngine) -> None:
+    """An INSERT's columns are the values each execution gives: a call made with fewer values
+    first, then one with more (a context the first had not, a room no invite gives), keeps
+    all of the second's."""
+    sessions = make_sessionmaker(engine)
+    await _seed(sessions)
+    fewer = {k: v for k, v in _call("c1", "ua", "ub").items() if not k.startswith("context_")}
+    more = _call("c2", "ub", "ua", context_type="deal", context_id="d-7", room_name="Renewal")
+    async with sessions() as s:
+        await _begin(s)
+        await direct.execute(s, INSERT_CALL, fewer)
+        await direct.execute(s, INSERT_CALL, more)
+        await s.commit()
+    async with sessions() as s:
+        context = st.CALLS.c.context_type, st.CALLS.c.context_id, st.CALLS.c.room_name
+        rows = (await s.execute(select(st.CALLS.c.id, *context).order_by(st.CALLS.c.id))).all()
+    assert [tuple(r) for r in rows] == [
+        ("c1", None, None, None),
+        ("c2", "deal", "d-7", "Renewal"),
+    ]
