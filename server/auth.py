@@ -140,21 +140,6 @@ def _checked(claims: dict[str, Any], facts: access_data.TokenFacts | None) -> Id
     return Identity(user_id, facts.tenant_id, facts.email, facts.display_name, session_id, expires)
 
 
-async def _live_session_of(
-    session: AsyncSession, claims: dict[str, Any], user: User | None
-) -> str | None:
-    """The token's session id, refused when it is revoked (or not this user's)."""
-    sid = claims.get("sid")
-    if sid is None or user is None:
-        return None
-    if (
-        not isinstance(sid, str)
-        or await access_data.live_session(session, session_id=sid, user_id=user.id) is None
-    ):
-        raise _unauthorized("this session was signed out")
-    return sid
-
-
 async def renew_token(
     session: AsyncSession, settings: Settings, token: str | None, *, now: datetime
 ) -> tuple[User, str, int]:
@@ -174,11 +159,11 @@ async def renew_token(
     auth_time = datetime.fromtimestamp(int(claims.get("auth_time", claims["iat"])), UTC)
     if now - auth_time >= timedelta(seconds=settings.session_max_s):
         raise _unauthorized("this session is too old to renew; sign in again")
-    user = await user_data.user_by_id(session, user_id=str(claims["sub"]))
-    if user is None:
+    user_id, sid = _subject_and_session(claims)
+    _checked(claims, await access_data.token_facts(session, user_id=user_id, session_id=sid))
+    user = await user_data.user_by_id(session, user_id=user_id)
+    if user is None:  # (checked just above, in this transaction)
         raise _unauthorized("unknown user")
-    accounts.ensure_active(user)
-    sid = await _live_session_of(session, claims, user)
     if sid is None:  # a token from before sessions: from now on it is one, and revocable
         until = auth_time + timedelta(seconds=settings.session_max_s)
         sid = await access_data.open_session(
