@@ -43,6 +43,15 @@ class Pulse:
             env["PULSE_SINK"] = sink
         return env
 
+    def unload_sink(self, name: str) -> None:
+        """Remove the null sink ``name``, as if its device were unplugged."""
+        module = next(
+            line.split()[0]
+            for line in self.pactl("list", "short", "modules").splitlines()
+            if f"sink_name={name}" in line
+        )
+        self.pactl("unload-module", module)
+
     def pactl(self, *args: str) -> str:
         return subprocess.run(
             ["pactl", "--server", self.server, *args],

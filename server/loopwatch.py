@@ -22,7 +22,12 @@ def tune_gc(threshold0: int, threshold1: int = 0, threshold2: int = 0, *, freeze
     """After start: what exists now (modules, models, compiled statements) lives for ever, so
     ``freeze`` moves it out of the collector's way (a full collection then walks only what came
     later); a higher ``threshold0`` collects the young generation less often; ``threshold1``
-    and ``threshold2`` set how many younger collections come before an older one (0: as is)."""
+    and ``threshold2`` set how many younger collections come before an older one (0: as is).
+
+    No collection follows the freeze, on purpose: Python's next full collection then waits
+    until the objects promoted since reach a quarter of what the last one kept (the frozen
+    start-up's), which keeps full collections rare; :mod:`server.gcpolicy`, when on, collects
+    and freezes again on its own."""
     if freeze:
         gc.collect()
         gc.freeze()

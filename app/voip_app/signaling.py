@@ -90,7 +90,7 @@ class SignalingClient:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopped = asyncio.Event()
         self._clock = clock or SystemClock()
-        self._delays = (reconnection_delay_s, reconnection_delay_max_s)
+        self._delay_s, self._delay_max_s = reconnection_delay_s, reconnection_delay_max_s
         self._sio = socket or socketio.AsyncClient(
             reconnection=True,
             reconnection_attempts=0,
@@ -236,11 +236,13 @@ class SignalingClient:
         """The server closed the link on purpose, and python-socketio does not reconnect then:
         connect again (the token is checked anew), with backoff while nothing answers; a
         refused token ends it (:meth:`on_connect_error` reports it and stops the client)."""
-        delay, most = self._delays
+        delay = self._delay_s
         while not self._stopped.is_set():
             # (waiting first lets python-socketio finish closing the old link)
             await self._clock.sleep(delay)
-            delay = min(delay * 2, most)
+            delay = min(delay * 2, self._delay_max_s)
+            if self.connected:  # connected meanwhile (a new connect() of the engine's)
+                return
             try:
                 await self.connect()
                 return

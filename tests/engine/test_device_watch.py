@@ -44,15 +44,6 @@ async def until(what: str, check: Any) -> None:
         await asyncio.sleep(0.1)
 
 
-def unload_sink(pa: pulse.Pulse, name: str) -> None:
-    module = next(
-        line.split()[0]
-        for line in pa.pactl("list", "short", "modules").splitlines()
-        if f"sink_name={name}" in line
-    )
-    pa.pactl("unload-module", module)
-
-
 async def test_the_speaker_comes_back_after_a_fault_while_it_was_missing(
     speaker_sink: pulse.Pulse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -73,7 +64,7 @@ async def test_the_speaker_comes_back_after_a_fault_while_it_was_missing(
             return portaudio.open_stream(*args, **kwargs)
 
         monkeypatch.setattr(stream_endpoint, "open_stream", open_once_failing)
-        unload_sink(pa, "speaker")
+        pa.unload_sink("speaker")
         await until("the lost speaker was noticed", lambda: False in states)
         await until("the fault happened", lambda: faults == 1)
         pa.pactl("load-module", "module-null-sink", "sink_name=headset", "rate=48000")

@@ -110,12 +110,7 @@ def test_the_speaker_is_unplugged_mid_call(
             bob.wait_text("incall.timer", RUNNING_TIMER)
             alice.gone("incall.devices")  # both devices work
             _plays_on(pa)
-            module = next(
-                line.split()[0]
-                for line in pa.pactl("list", "short", "modules").splitlines()
-                if "sink_name=speaker" in line
-            )
-            pa.pactl("unload-module", module)
+            pa.unload_sink("speaker")
             alice.wait_text("incall.devices", "No speaker", timeout_ms=DEVICE_TIMEOUT_MS)
             bob.wait_text("incall.devices", "No speaker", timeout_ms=DEVICE_TIMEOUT_MS)
             alice.screenshot("incall-no-speaker-desktop-light")

@@ -141,10 +141,9 @@ class DeviceOutput(StreamEndpoint):
     def _callback_for(self, loop: asyncio.AbstractEventLoop) -> Any:
         apm, buffer = self._apm, self._buffer
         buffer.reset()
-        played = np.zeros(0, dtype=np.int16)  # what the echo canceller has not had yet
+        played = Reframer()  # what the echo canceller has not had yet, in whole frames
 
         def callback(outdata: Any, frames: int, time_info: Any, status: Any) -> None:
-            nonlocal played
             now = self._last_callback = time.monotonic()
             pcm, begun = buffer.read(frames)
             dac = now + float(time_info.outputBufferDacTime - time_info.currentTime)
@@ -156,10 +155,8 @@ class DeviceOutput(StreamEndpoint):
             if apm is not None:
                 # the canceller takes whole 10 ms frames; a 5 ms block gives one every other time
                 apm.output_delay_s = dac - now
-                played = np.concatenate((played, pcm))
-                while len(played) >= FRAME_SAMPLES:
-                    apm.far(played[:FRAME_SAMPLES])
-                    played = played[FRAME_SAMPLES:]
+                for _, frame in played.push(pcm):
+                    apm.far(frame)
 
         return callback
 

@@ -10,7 +10,8 @@ from voip_app.audio.base import FRAME_SAMPLES, Frame
 class Reframer:
     """Cuts a stream of blocks (a 5 ms capture callback's, half a frame each) into the 10 ms
     frames the echo canceller and the SDK take; a frame begun in one block ends in the next.
-    One thread only (the microphone's)."""
+    One thread only (a stream's callback: the microphone's, or the speaker's for the echo
+    canceller's far end)."""
 
     def __init__(self) -> None:
         self._pending = np.zeros(0, dtype=np.int16)

@@ -119,9 +119,9 @@ class PlayoutBuffer:
         window = self.tuning.trim_window_ms * SAMPLE_RATE // 1000
         if window <= 0:
             return
-        playing = self._rest
-        rest = len(playing) if playing is not None else 0
         with self._lock:
+            playing = self._rest  # (under the lock, as reset() writes it)
+            rest = len(playing) if playing is not None else 0
             spare = rest + len(self._frames) * FRAME_SAMPLES
             least = spare if self._least_spare is None else min(self._least_spare, spare)
             self._least_spare = least
@@ -138,9 +138,8 @@ class PlayoutBuffer:
                 cut = min(rest, excess)
                 self._rest = playing[cut:] if cut < rest else None
                 excess -= cut
-            while excess >= FRAME_SAMPLES:
-                del self._frames[0]
-                excess -= FRAME_SAMPLES
+            del self._frames[: excess // FRAME_SAMPLES]
+            excess %= FRAME_SAMPLES
             if excess:
                 self._rest = self._frames.pop(0)[excess:]
 
