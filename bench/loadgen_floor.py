@@ -36,7 +36,8 @@ from bench.loadgen_servers import Backends, Variant, server_command
 from bench.loadgen_side_by_side import prepare_loadgen, seed
 
 ROOT = Path(__file__).resolve().parents[1]
-BEGIN, END = "<!-- bench:floor -->", "<!-- /bench:floor -->"
+BLOCK = "floor"
+"""The markers ``<!-- bench:floor -->`` ... (``--block`` names another, for another run)."""
 ANCHOR = "## Signaling side by side: what each change did (issue 16)"
 PORT, PEER_PORT = 8100, 3102
 PEER, FLOOR, OURS = "peer", "floor", "py"
@@ -84,11 +85,17 @@ def run_repeat(gen: Path, rep: Path, servers: list[str], args: argparse.Namespac
     subprocess.run([str(gen / "bench.sh"), str(rep), *servers], env=env, check=False)
 
 
+def ms_per_setup(step: dict[str, Any]) -> float:
+    """The server's CPU time over one step (its calls' drain included) / the calls started."""
+    cpu = step["cpu"]
+    cpu_ms = (cpu["server_cpu_pct"] or 0.0) / 100 * cpu["wall_ms"]
+    return float(cpu_ms / max(1, step["calls"]["attempted"]))
+
+
 def fixed_figures(res: dict[str, Any]) -> dict[str, Any]:
     """One fixed-rate run: calls, p99, the server's CPU % and CPU ms per set-up."""
     s = res["steps"][0]
     calls, cpu = s["calls"], s["cpu"]
-    cpu_ms = (cpu["server_cpu_pct"] or 0.0) / 100 * cpu["wall_ms"]
     return {
         "done": calls["completed"],
         "attempted": calls["attempted"],
@@ -96,22 +103,23 @@ def fixed_figures(res: dict[str, Any]) -> dict[str, Any]:
         "p50": s["latency_ms"]["invite_to_incoming"]["p50"],
         "p99": s["latency_ms"]["invite_to_incoming"]["p99"],
         "cpu": cpu["server_cpu_pct"],
-        "ms_per_setup": cpu_ms / max(1, calls["attempted"]),
+        "ms_per_setup": ms_per_setup(s),
         "gen_lag": s["loadgen_event_loop_lag_ms"]["p99"],
     }
 
 
 def ramp_figures(res: dict[str, Any]) -> dict[str, Any]:
-    """One ramp: the highest rate held, and the p99 and errors of the step that failed."""
-    held, failed = 0, None
+    """One ramp: the highest rate held (and the CPU per set-up there), and the p99 and calls
+    not done of the step that failed."""
+    held, held_ms, failed = 0, None, None
     for s in res["steps"]:
         ok = s["calls"]["completed"] == s["calls"]["attempted"] and not s["calls"]["disconnects"]
         p99 = s["latency_ms"]["invite_to_incoming"]["p99"]
         if ok and p99 is not None and p99 <= 100:
-            held = max(held, s["rate"])
+            held, held_ms = max(held, s["rate"]), ms_per_setup(s)
         else:
             failed = (s["rate"], p99, s["calls"]["attempted"] - s["calls"]["completed"])
-    return {"held": held, "failed": failed}
+    return {"held": held, "held_ms": held_ms, "failed": failed}
 
 
 def collect(reps: list[Path], labels: list[str], args: argparse.Namespace) -> dict[Any, Any]:
@@ -144,8 +152,9 @@ def spread(values: list[float | None], fmt: str = "{:.0f}") -> str:
 def ramp_table(found: dict[Any, Any], labels: list[str], args: argparse.Namespace) -> str:
     lines = [
         f"| ramp, {args.ramp_users:,} connected, {args.ramp_rates}/s | held, each repeat "
-        "(p99 ≤ 100 ms, every call done) | first step not held: rate, p99 ms, calls not done |",
-        "|---|---|---|",
+        "(p99 ≤ 100 ms, every call done) | CPU ms per set-up there "
+        "| first step not held: rate, p99 ms, calls not done |",
+        "|---|---|---|---|",
     ]
     for label in labels:
         figs = found.get((label, args.ramp_users, "ramp"), [])
@@ -155,7 +164,8 @@ def ramp_table(found: dict[Any, Any], labels: list[str], args: argparse.Namespac
                 f"{f['failed'][0]}/s, {f['failed'][1]}, {f['failed'][2]}" if f["failed"] else "none"
                 for f in figs
             )
-            lines.append(f"| {label} | {held} | {fails} |")
+            cpu = spread([f["held_ms"] for f in figs], "{:.2f}")
+            lines.append(f"| {label} | {held} | {cpu} | {fails} |")
     return "\n".join(lines) + "\n"
 
 
@@ -188,30 +198,43 @@ def fixed_table(found: dict[Any, Any], labels: list[str], args: argparse.Namespa
     return "\n".join(lines) + "\n"
 
 
-def report(body: str, args: argparse.Namespace, load0: tuple[float, ...]) -> str:
-    """The section: heading, command, machine and load, the tables."""
+def report(body: str, args: argparse.Namespace, load: str) -> str:
+    """The section (a sub-section for ``--block`` other than ``floor``): heading, command,
+    machine and load, the tables."""
     cmd = "python -m bench.loadgen_floor " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    load1 = os.getloadavg()
+    head = (
+        "## The floor of this design: a bare Socket.IO relay on our stack (issue 16)"
+        if args.block == BLOCK
+        else f"### {args.title or args.block}"
+    )
     return (
-        "## The floor of this design: a bare Socket.IO relay on our stack (issue 16)\n\n"
+        f"{head}\n\n"
         f"Command: `{cmd.strip()}`\n\n"
-        f"Machine: {os.cpu_count()} CPU, Python {platform.python_version()}, load average "
-        f"{' '.join(f'{x:.2f}' for x in load0)} before, {' '.join(f'{x:.2f}' for x in load1)} "
-        f"after (generator and server share the cores); {args.duration} s per step, "
+        f"Machine: {os.cpu_count()} CPU, Python {platform.python_version()}, {load} "
+        f"(generator and server share the cores); {args.duration} s per step, "
         f"{args.repeats} repeat(s), servers in alternate order: median (min–max). CPU per "
         "set-up: the server's CPU time over the phase (drain included) / the calls started.\n\n"
         + body
     )
 
 
-def write_doc(text: str) -> None:
-    """Between the markers; placed before the side-by-side changes section the first time."""
+def load_text(load0: tuple[float, ...], load1: tuple[float, ...]) -> str:
+    """``load average a b c before, d e f after``."""
+    return (
+        f"load average {' '.join(f'{x:.2f}' for x in load0)} before, "
+        f"{' '.join(f'{x:.2f}' for x in load1)} after"
+    )
+
+
+def write_doc(text: str, begin: str, end: str) -> None:
+    """Between the markers; a new block goes just before the side-by-side changes section
+    (so the profile's block follows the table's)."""
     doc = ROOT / "docs" / "benchmarks.md"
     current = doc.read_text()
-    if BEGIN not in current and ANCHOR in current:
+    if begin not in current and ANCHOR in current:
         head, tail = current.split(ANCHOR, 1)
-        doc.write_text(f"{head}{BEGIN}\n{END}\n\n{ANCHOR}{tail}")
-    replace_block(BEGIN, END, text, doc)
+        doc.write_text(f"{head}{begin}\n{end}\n\n{ANCHOR}{tail}")
+    replace_block(begin, end, text, doc)
 
 
 def arguments() -> argparse.Namespace:
@@ -230,6 +253,8 @@ def arguments() -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--no-doc", action="store_true")
     p.add_argument("--from", dest="again", type=Path, help="tabulate this earlier --out again")
+    p.add_argument("--block", default=BLOCK, help="docs/benchmarks.md markers bench:BLOCK")
+    p.add_argument("--title", default="", help="its heading (a sub-section) if not floor")
     return p.parse_args()
 
 
@@ -237,10 +262,12 @@ def main() -> None:
     args = arguments()
     labels = [PEER, *(label for label, _ in floor_specs(args.floor))]
     labels += [] if args.no_ours else [OURS]
-    load0 = os.getloadavg()
     if args.again:
         reps = sorted(args.again.glob("rep*"))
+        saved = args.again / "load.txt"
+        load = saved.read_text() if saved.exists() else "load average not recorded by the run"
     else:
+        load0 = os.getloadavg()
         gen = prepare_loadgen(args.loadgen, args.scratch)
         out = (args.out or Path(f"/tmp/floor-{int(time.time())}")).resolve()
         out.mkdir(parents=True, exist_ok=True)
@@ -249,13 +276,14 @@ def main() -> None:
         reps = [out / f"rep{k}" for k in range(args.repeats)]
         for k, rep in enumerate(reps):
             run_repeat(gen, rep, servers if k % 2 == 0 else servers[::-1], args)
+        load = load_text(load0, os.getloadavg())
+        (out / "load.txt").write_text(load)
     found = collect(reps, labels, args)
-    text = report(
-        ramp_table(found, labels, args) + "\n" + fixed_table(found, labels, args), args, load0
-    )
+    body = ramp_table(found, labels, args) + "\n" + fixed_table(found, labels, args)
+    text = report(body, args, load)
     print(text)
     if not args.no_doc:
-        write_doc(text)
+        write_doc(text, f"<!-- bench:{args.block} -->", f"<!-- /bench:{args.block} -->")
 
 
 if __name__ == "__main__":
