@@ -198,10 +198,14 @@ def fixed_table(found: dict[Any, Any], labels: list[str], args: argparse.Namespa
     return "\n".join(lines) + "\n"
 
 
-def report(body: str, args: argparse.Namespace, load: str) -> str:
+def command() -> str:
+    """This script's command line."""
+    return "python -m bench.loadgen_floor " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def report(body: str, args: argparse.Namespace, load: str, cmd: str) -> str:
     """The section (a sub-section for ``--block`` other than ``floor``): heading, command,
     machine and load, the tables."""
-    cmd = "python -m bench.loadgen_floor " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     head = (
         "## The floor of this design: a bare Socket.IO relay on our stack (issue 16)"
         if args.block == BLOCK
@@ -266,11 +270,17 @@ def main() -> None:
         reps = sorted(args.again.glob("rep*"))
         saved = args.again / "load.txt"
         load = saved.read_text() if saved.exists() else "load average not recorded by the run"
+        ran = args.again / "command.txt"
+        cmd = (
+            f"{ran.read_text().strip()}` (tabulated by `{command()}" if ran.exists() else command()
+        )
     else:
         load0 = os.getloadavg()
         gen = prepare_loadgen(args.loadgen, args.scratch)
         out = (args.out or Path(f"/tmp/floor-{int(time.time())}")).resolve()
         out.mkdir(parents=True, exist_ok=True)
+        cmd = command()
+        (out / "command.txt").write_text(cmd)
         env = seed(out, gen, max([*args.users, args.ramp_users]))
         servers = specs(gen, out, env, args)
         reps = [out / f"rep{k}" for k in range(args.repeats)]
@@ -280,7 +290,7 @@ def main() -> None:
         (out / "load.txt").write_text(load)
     found = collect(reps, labels, args)
     body = ramp_table(found, labels, args) + "\n" + fixed_table(found, labels, args)
-    text = report(body, args, load)
+    text = report(body, args, load, cmd)
     print(text)
     if not args.no_doc:
         write_doc(text, f"<!-- bench:{args.block} -->", f"<!-- /bench:{args.block} -->")
