@@ -36,11 +36,11 @@ ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- bench:floor-profile -->", "<!-- /bench:floor-profile -->"
 HZ = 200
 GROUPS = (
-    ("JWT (PyJWT, hmac)", ("/jwt/",)),
-    ("python-socketio", ("/socketio/",)),
-    ("python-engineio", ("/engineio/",)),
-    ("websockets / wsproto / h11", ("/websockets/", "/wsproto/", "/h11/")),
-    ("uvicorn", ("/uvicorn/",)),
+    ("JWT (PyJWT, hmac)", ("jwt/",)),
+    ("python-socketio", ("socketio/",)),
+    ("python-engineio", ("engineio/",)),
+    ("websockets / wsproto / h11", ("websockets/", "wsproto/", "h11/")),
+    ("uvicorn", ("uvicorn/",)),
     ("the floor's handlers", ("bench/floor_server.py",)),
 )
 RUNNER = ("asyncio/runners.py", "uvicorn/server.py", "uvicorn/_compat.py")
@@ -61,13 +61,23 @@ def mint_tokens(path: Path, users: int, secret: str, url: str) -> None:
     path.write_text(json.dumps(cache))
 
 
+def in_file(frame: str, marks: tuple[str, ...]) -> bool:
+    """Whether the frame's file (py-spy's ``function (file:line)``, the file shortened to its
+    path under ``sys.path`` or in full) is one of ``marks``: a package's directory at the start
+    of the path or right under ``site-packages``, or a file at its end."""
+    file = frame.rpartition(" (")[2].rpartition(":")[0]
+    return any(
+        file.startswith(m) or f"site-packages/{m}" in file or file.endswith(f"/{m}") for m in marks
+    )
+
+
 def group_of(stack: list[str]) -> str:
     """The group of one sample's stack (root first, ``function (file:line)`` frames)."""
-    start = max((i + 1 for i, f in enumerate(stack) if any(r in f for r in RUNNER)), default=0)
+    start = max((i + 1 for i, f in enumerate(stack) if in_file(f, RUNNER)), default=0)
     above = stack[start:]
     for frame in reversed(above):
         for name, marks in GROUPS:
-            if any(m in frame for m in marks):
+            if in_file(frame, marks):
                 return name
     return STDLIB if above else LOOP_C
 
@@ -136,7 +146,7 @@ def table(counts: Counter[str], result: dict[str, object], args: argparse.Namesp
     )
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--users", type=int, default=1000)
     p.add_argument("--rate", type=int, default=200)
@@ -145,19 +155,30 @@ def main() -> None:
     p.add_argument("--scratch", type=Path, default=Path("/tmp/loadgen-floor"))
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--no-doc", action="store_true")
-    args = p.parse_args()
-    out = (args.out or Path(f"/tmp/floor-profile-{int(time.time())}")).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    load0 = os.getloadavg()
-    result = profile(args.scratch, out, args)
-    body = table(grouped(out / "floor.raw"), result, args)
-    load = load_text(load0, os.getloadavg())
-    cmd = "python -m bench.floor_profile " + " ".join(sys.argv[1:])
+    p.add_argument("--from", dest="again", type=Path, help="group this earlier --out again")
+    return p.parse_args()
+
+
+def main() -> None:
+    args = arguments()
+    if args.again:  # the same options as that run's: they are in its command.txt
+        out = args.again
+        cmd, load = (out / "command.txt").read_text(), (out / "load.txt").read_text()
+        result = json.loads((out / "loadgen.json").read_text())
+    else:
+        out = (args.out or Path(f"/tmp/floor-profile-{int(time.time())}")).resolve()
+        out.mkdir(parents=True, exist_ok=True)
+        cmd = "python -m bench.floor_profile " + " ".join(sys.argv[1:])
+        load0 = os.getloadavg()
+        result = profile(args.scratch, out, args)
+        load = load_text(load0, os.getloadavg())
+        (out / "command.txt").write_text(cmd)
+        (out / "load.txt").write_text(load)
     text = (
         "### Where the floor's CPU goes (py-spy)\n\n"
         f"Command: `{cmd.strip()}` (py-spy `record -r {HZ} -f raw` for the calls' "
         f"{args.duration} s, {args.users:,} connected, {args.rate}/s); {load}. "
-        "Grouping: `bench/floor_profile.py`.\n\n" + body
+        "Grouping: `bench/floor_profile.py`.\n\n" + table(grouped(out / "floor.raw"), result, args)
     )
     print(text)
     if not args.no_doc:
