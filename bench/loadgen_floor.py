@@ -204,8 +204,8 @@ def command() -> str:
 
 
 def report(body: str, args: argparse.Namespace, load: str, cmd: str) -> str:
-    """The section (a sub-section for ``--block`` other than ``floor``): heading, command,
-    machine and load, the tables."""
+    """The section (a sub-section for ``--block`` other than ``floor``): heading, command
+    (``cmd``, markdown), machine and load, the tables."""
     head = (
         "## The floor of this design: a bare Socket.IO relay on our stack (issue 16)"
         if args.block == BLOCK
@@ -213,7 +213,7 @@ def report(body: str, args: argparse.Namespace, load: str, cmd: str) -> str:
     )
     return (
         f"{head}\n\n"
-        f"Command: `{cmd.strip()}`\n\n"
+        f"Command: {cmd}\n\n"
         f"Machine: {os.cpu_count()} CPU, Python {platform.python_version()}, {load} "
         f"(generator and server share the cores); {args.duration} s per step, "
         f"{args.repeats} repeat(s), servers in alternate order: median (min–max). CPU per "
@@ -271,16 +271,15 @@ def main() -> None:
         saved = args.again / "load.txt"
         load = saved.read_text() if saved.exists() else "load average not recorded by the run"
         ran = args.again / "command.txt"
-        cmd = (
-            f"{ran.read_text().strip()}` (tabulated by `{command()}" if ran.exists() else command()
-        )
+        again = f"`{command()}`"
+        cmd = f"`{ran.read_text().strip()}` (tabulated by {again})" if ran.exists() else again
     else:
         load0 = os.getloadavg()
         gen = prepare_loadgen(args.loadgen, args.scratch)
         out = (args.out or Path(f"/tmp/floor-{int(time.time())}")).resolve()
         out.mkdir(parents=True, exist_ok=True)
-        cmd = command()
-        (out / "command.txt").write_text(cmd)
+        (out / "command.txt").write_text(command())
+        cmd = f"`{command()}`"
         env = seed(out, gen, max([*args.users, args.ramp_users]))
         servers = specs(gen, out, env, args)
         reps = [out / f"rep{k}" for k in range(args.repeats)]
