@@ -25,7 +25,7 @@ from voip_contract.admin import AdminCall
 
 router = APIRouter(prefix="/admin")
 CSV_BATCH = 500
-CSV_COLUMNS = [
+CSV_COLUMNS = [  # attributes of the call row, but the parties' names (see _csv_values)
     "id",
     "created_at",
     "status",
@@ -111,6 +111,13 @@ def _line(values: list[object]) -> str:
     return out.getvalue()
 
 
+def _csv_values(row: CallRow, caller_name: str, callee_name: str) -> list[object]:
+    """One call's cells in ``CSV_COLUMNS``' order: every column but the parties' names is the
+    call row's attribute of that name."""
+    names = {"caller_name": caller_name, "callee_name": callee_name}
+    return [names[c] if c in names else getattr(row, c) for c in CSV_COLUMNS]
+
+
 async def _csv_rows(deps: CallsDep, where: CallFilter) -> AsyncIterator[str]:
     yield _line(list(CSV_COLUMNS))
     before: tuple[datetime, str] | None = None
@@ -118,26 +125,7 @@ async def _csv_rows(deps: CallsDep, where: CallFilter) -> AsyncIterator[str]:
         async with deps.sessions() as session:  # one short read per batch, none held between
             rows = await calls_page(session, where=where, before=before, limit=CSV_BATCH)
         for row, caller, callee in rows:
-            yield _line(
-                [
-                    row.id,
-                    row.created_at,
-                    row.status,
-                    row.reason,
-                    row.caller_id,
-                    caller,
-                    row.callee_id,
-                    callee,
-                    row.answered_at,
-                    row.ended_at,
-                    row.duration_s,
-                    row.context_type,
-                    row.context_id,
-                    row.context_label,
-                    row.outcome,
-                    row.note,
-                ]
-            )
+            yield _line(_csv_values(row, caller, callee))
         if len(rows) < CSV_BATCH:
             return
         before = (rows[-1][0].created_at, rows[-1][0].id)
