@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from server.api.admin import AdminDep
-from server.api.cursors import Cursor, Limit, decode_time_cursor, encode_cursor
+from server.api.cursors import Cursor, Limit, decode_time_cursor, split_page
 from server.api.deps import CallsDep, DbDep
 from server.calls.views import context_of, note_of
 from server.db.admin_calls import CallFilter, calls_page
@@ -91,9 +91,7 @@ async def list_calls(
     """The tenant's calls, newest first."""
     before = decode_time_cursor(cursor) if cursor else None
     rows = await calls_page(session, where=where, before=before, limit=limit + 1)
-    page, more = rows[:limit], len(rows) > limit
-    last = page[-1][0] if page else None
-    next_cursor = encode_cursor(last.created_at.isoformat(), last.id) if more and last else None
+    page, next_cursor = split_page(rows, limit, lambda r: (r[0].created_at.isoformat(), r[0].id))
     return Page[AdminCall](items=[admin_call(*r) for r in page], next_cursor=next_cursor)
 
 

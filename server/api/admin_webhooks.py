@@ -8,7 +8,7 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Query, Response
 
 from server.api.admin import AdminDep
-from server.api.cursors import Cursor, Limit, decode_cursor, encode_cursor
+from server.api.cursors import Cursor, Limit, decode_cursor, split_page
 from server.api.deps import CallsDep, DbDep
 from server.db import webhook_admin as hook_admin
 from server.db import webhooks as hook_data
@@ -161,8 +161,7 @@ async def list_deliveries(
         before=int(before) if before else None,
         limit=limit + 1,
     )
-    page, more = rows[:limit], len(rows) > limit
-    next_cursor = encode_cursor(str(page[-1].id)) if more else None
+    page, next_cursor = split_page(rows, limit, lambda d: (str(d.id),))
     return Page[WebhookDeliveryOut](items=[delivery_view(r) for r in page], next_cursor=next_cursor)
 
 
