@@ -2,33 +2,34 @@
 
 :class:`ParticipantSession` is what :class:`devsfu.rooms.RoomRegistry` talks to (a
 ``ParticipantLink``) and what serves the WebSocket once :mod:`devsfu.signal` admitted the join:
-the ``JoinResponse`` first (anything the room says before it is queued), then each
-``SignalRequest`` in turn. Its peer connections are :class:`devsfu.peers.TwoPeerConnections` for
-``/rtc`` and :class:`devsfu.single_pc.OnePeerConnection` for ``/rtc/v1``; it fans out the audio
-the client publishes (:class:`devsfu.forward.OpusFanout`) and judges the client's connection
-quality every two seconds (:mod:`devsfu.quality`).
+the ``JoinResponse`` first (anything the room says before it is held), then each
+``SignalRequest`` in turn, through its :class:`devsfu.signal_socket.SignalSocket`. Its peer
+connections are :class:`devsfu.peers.TwoPeerConnections` for ``/rtc`` and
+:class:`devsfu.single_pc.OnePeerConnection` for ``/rtc/v1``; it fans out the audio the client
+publishes (:class:`devsfu.forward.OpusFanout`) and judges the client's connection quality every
+two seconds (:mod:`devsfu.quality`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Coroutine
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 from aiortc import MediaStreamTrack, RTCRtpReceiver
 from livekit.protocol import models, rtc
 
 from devsfu.aiortc_hooks import tap_receiver
 from devsfu.forward import OpusFanout
-from devsfu.join import PING_TIMEOUT_S, Admission, join_response
+from devsfu.join import Admission, join_response
 from devsfu.model import Participant, PublishedTrack, Room, RoomError
 from devsfu.peers import Forward, PeerConnections, TwoPeerConnections
 from devsfu.quality import Counters, judge
 from devsfu.rooms import RoomRegistry
+from devsfu.signal_socket import SignalSocket
 from devsfu.single_pc import OnePeerConnection
 
 log = logging.getLogger(__name__)
@@ -43,16 +44,14 @@ class ParticipantSession:
         self._rooms = rooms
         self._admission = admission
         self._claims = admission.claims
-        self.ws = web.WebSocketResponse(max_msg_size=4 * 1024 * 1024)
+        self._signal = SignalSocket(self._claims.identity)
         self.room: Room | None = None
         self.participant: Participant | None = None
-        self._ready = False
-        self._outbox: list[rtc.SignalResponse] = []
         arrangement = (
             OnePeerConnection if admission.path.single_peer_connection else TwoPeerConnections
         )
         self._peers: PeerConnections = arrangement(
-            self._send, self._on_client_track, self._claims.identity
+            self._signal.send, self._on_client_track, self._claims.identity
         )
         self._forwarded: set[str] = set()  # "<participant sid>|<track sid>" sent to this client
         self._fanouts: list[OpusFanout] = []  # what this client publishes
@@ -60,6 +59,11 @@ class ParticipantSession:
         self._counters: Counters | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
+
+    @property
+    def ws(self) -> web.WebSocketResponse:
+        """The client's WebSocket (what the signal endpoint answers with)."""
+        return self._signal.ws
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -83,19 +87,14 @@ class ParticipantSession:
         assert room is not None
         assert me is not None
         try:
-            await self.ws.prepare(request)
-            await self._send_now(join_response(room, me, self._rooms.others(room, me)))
-            self._ready = True
-            for queued in self._outbox:
-                await self._send_now(queued)
-            self._outbox.clear()
+            await self._signal.open(request, join_response(room, me, self._rooms.others(room, me)))
             self._spawn(self._watch_quality())
             if me.can_subscribe:
                 for other in self._rooms.others(room, me):
                     for track in list(other.tracks.values()):
                         await self.track_available(other, track)
             await self._follow_join_request()
-            await self._receive_loop()
+            await self._signal.receive(self._on_request)
         finally:
             await self._rooms.leave(room, me, models.CLIENT_INITIATED)
             await self.close()
@@ -114,36 +113,11 @@ class ParticipantSession:
             # As for any request: logged, and the session goes on (the client may offer again).
             log.exception("%s: failed to handle the join request's offer", self._who)
 
-    async def _receive_loop(self) -> None:
-        while not self._closed:
-            try:
-                msg = await self.ws.receive(timeout=PING_TIMEOUT_S)
-            except TimeoutError:
-                log.info("%s: no message for %d s, dropping", self._who, PING_TIMEOUT_S)
-                return
-            if msg.type == WSMsgType.BINARY:
-                try:
-                    request = rtc.SignalRequest.FromString(msg.data)
-                except Exception:
-                    log.warning("%s: undecodable signal request", self._who)
-                    continue
-                try:
-                    await self._on_request(request)
-                except Exception:
-                    log.exception(
-                        "%s: failed to handle %s", self._who, request.WhichOneof("message")
-                    )
-            elif msg.type == WSMsgType.TEXT:
-                log.warning("%s: JSON signalling is not supported; ignored", self._who)
-            else:
-                return
-
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        with contextlib.suppress(Exception):
-            await self.ws.close()
+        await self._signal.close()
         for fanout in self._fanouts:
             fanout.close()  # the others' legs of this client's tracks end
         await self._peers.close()
@@ -158,22 +132,6 @@ class ParticipantSession:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    # -- sending ---------------------------------------------------------------------------
-
-    async def _send(self, response: rtc.SignalResponse) -> None:
-        if self._closed:
-            return
-        if not self._ready:
-            self._outbox.append(response)
-            return
-        await self._send_now(response)
-
-    async def _send_now(self, response: rtc.SignalResponse) -> None:
-        try:
-            await self.ws.send_bytes(response.SerializeToString())
-        except (ConnectionError, RuntimeError) as exc:
-            log.debug("%s: send failed: %s", self._who, exc)
 
     # -- connection quality ----------------------------------------------------------------
 
@@ -202,15 +160,17 @@ class ParticipantSession:
     # -- ParticipantLink -------------------------------------------------------------------
 
     async def send_connection_quality(self, infos: list[rtc.ConnectionQualityInfo]) -> None:
-        await self._send(
+        await self._signal.send(
             rtc.SignalResponse(connection_quality=rtc.ConnectionQualityUpdate(updates=infos))
         )
 
     async def send_participant_updates(self, infos: list[models.ParticipantInfo]) -> None:
-        await self._send(rtc.SignalResponse(update=rtc.ParticipantUpdate(participants=infos)))
+        await self._signal.send(
+            rtc.SignalResponse(update=rtc.ParticipantUpdate(participants=infos))
+        )
 
     async def disconnect(self, reason: models.DisconnectReason) -> None:
-        await self._send(
+        await self._signal.send(
             rtc.SignalResponse(
                 leave=rtc.LeaveRequest(
                     can_reconnect=False, reason=reason, action=rtc.LeaveRequest.DISCONNECT
@@ -255,9 +215,9 @@ class ParticipantSession:
             await self._rooms.leave(room, me, models.CLIENT_INITIATED)
             await self.close()
         elif kind == "ping":
-            await self._send(rtc.SignalResponse(pong=request.ping))
+            await self._signal.send(rtc.SignalResponse(pong=request.ping))
         elif kind == "ping_req":
-            await self._send(
+            await self._signal.send(
                 rtc.SignalResponse(
                     pong_resp=rtc.Pong(
                         last_ping_timestamp=request.ping_req.timestamp,
@@ -277,7 +237,7 @@ class ParticipantSession:
         except RoomError as exc:
             log.warning("%s: track %s refused: %s", self._who, req.cid, exc.message)
             return
-        await self._send(
+        await self._signal.send(
             rtc.SignalResponse(
                 track_published=rtc.TrackPublishedResponse(cid=req.cid, track=track.info())
             )

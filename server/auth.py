@@ -31,7 +31,7 @@ from server.db.models import User
 from server.errors import ServiceError
 from server.tokens import AUDIENCE as AUDIENCE
 from server.tokens import ISSUER as ISSUER
-from server.tokens import check_times, our_claims, unverified
+from server.tokens import check_times, our_claims
 from server.tokens import issue_token as issue_token
 from server.tokens import unauthorized as _unauthorized
 from voip_contract import ErrorCode
@@ -79,17 +79,11 @@ async def authenticate(
     """The identity behind a bearer token valid at ``now``, or ``ServiceError(UNAUTHORIZED)``:
     also when its user is disabled or its session revoked."""
     claims = our_claims(settings, token, now)
-    if claims is not None:
-        user_id, session_id = _subject_and_session(claims)
-        facts = await access_data.token_facts(session, user_id=user_id, session_id=session_id)
-        return _checked(claims, facts)
-    claims = unverified(token)
-    user = await _idp_user(session, settings, token, now)
-    if user is None:
-        raise _unauthorized("unknown user")
-    accounts.ensure_active(user)
-    expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
-    return Identity(user.id, user.tenant_id, user.email, user.display_name, None, expires)
+    if claims is None:
+        return await _idp_identity(session, settings, _idp_claims(settings, token, now))
+    user_id, session_id = _subject_and_session(claims)
+    facts = await access_data.token_facts(session, user_id=user_id, session_id=session_id)
+    return _checked(claims, facts)
 
 
 async def authenticate_socket(
@@ -102,10 +96,11 @@ async def authenticate_socket(
 ) -> tuple[Identity, int]:
     """:func:`authenticate` for a socket's connect, and how many sockets the user holds on nodes
     alive since ``live_since``: for a token of ours in one round trip (columns, not an ORM
-    object), with the same checks (:func:`_checked`); the token is decoded once."""
+    object), with the same checks (:func:`_checked`). The token is decoded once, ours or the
+    identity provider's."""
     claims = our_claims(settings, token, now)
     if claims is None:
-        ident = await authenticate(session, settings, token, now=now)
+        ident = await _idp_identity(session, settings, _idp_claims(settings, token, now))
         facts = await access_data.connect_facts(
             session, user_id=ident.user_id, session_id=None, live_since=live_since
         )
@@ -151,7 +146,8 @@ async def renew_token(
     """
     claims = our_claims(settings, token, now)
     if claims is None:
-        await _idp_user(session, settings, token, now)  # an invalid one is refused (401)
+        # an invalid one is refused (401); a valid one's user is found (or provisioned) first
+        await _idp_user(session, settings, _idp_claims(settings, token, now))
         raise ServiceError(
             ErrorCode.FORBIDDEN,
             "identity-provider tokens are renewed by the identity provider, not here",
@@ -175,13 +171,13 @@ async def renew_token(
     return user, fresh, ttl
 
 
-async def _idp_user(
-    session: AsyncSession, settings: Settings, token: str | None, now: datetime
-) -> User | None:
+def _idp_claims(settings: Settings, token: str | None, now: datetime) -> dict[str, Any]:
+    """The verified claims of an identity provider's ``token`` valid at ``now``, or
+    ``unauthorized`` (also when no identity provider is configured)."""
     if settings.idp_jwt_secret is None or token is None:
         raise _unauthorized("invalid token")
     try:
-        claims = jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token,
             settings.idp_jwt_secret.get_secret_value(),
             algorithms=["HS256"],
@@ -199,5 +195,22 @@ async def _idp_user(
         check_times(claims, now)
     except jwt.PyJWTError as exc:
         raise _unauthorized(f"invalid identity-provider token: {exc}") from exc
+    return claims
+
+
+async def _idp_user(session: AsyncSession, settings: Settings, claims: dict[str, Any]) -> User:
+    """The user the identity provider's verified ``claims`` name (``sub``), provisioned on its
+    first sign-in."""
     known = await user_data.user_by_subject(session, subject=str(claims["sub"]))
     return known if known is not None else await accounts.provision(session, settings, claims)
+
+
+async def _idp_identity(
+    session: AsyncSession, settings: Settings, claims: dict[str, Any]
+) -> Identity:
+    """The identity behind the identity provider's verified ``claims``; ``unauthorized`` when
+    its user is disabled."""
+    user = await _idp_user(session, settings, claims)
+    accounts.ensure_active(user)
+    expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
+    return Identity(user.id, user.tenant_id, user.email, user.display_name, None, expires)

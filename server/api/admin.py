@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from server import accounts
-from server.api.cursors import Cursor, Limit, decode_cursor, encode_cursor
+from server.api.cursors import Cursor, Limit, decode_cursor, split_page
 from server.api.deps import CallsDep, DbDep, IdentityDep
 from server.auth import Identity, hash_password
 from server.calls import access
@@ -52,8 +52,7 @@ async def list_users(
         after=(after[0], after[1]) if after else None,
         limit=limit + 1,
     )
-    page, more = rows[:limit], len(rows) > limit
-    next_cursor = encode_cursor(page[-1].email, page[-1].id) if more else None
+    page, next_cursor = split_page(rows, limit, lambda u: (u.email, u.id))
     return Page[AdminUser](items=[accounts.admin_view(u) for u in page], next_cursor=next_cursor)
 
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from server.api.admin import AdminDep
-from server.api.cursors import Cursor, Limit, decode_time_cursor, encode_cursor
+from server.api.cursors import Cursor, Limit, decode_time_cursor, split_page
 from server.api.deps import CallsDep, DbDep
 from server.calls.views import context_of, note_of
 from server.db.admin_calls import CallFilter, calls_page
@@ -25,7 +25,7 @@ from voip_contract.admin import AdminCall
 
 router = APIRouter(prefix="/admin")
 CSV_BATCH = 500
-CSV_COLUMNS = [
+CSV_COLUMNS = [  # attributes of the call row, but the parties' names (see _csv_values)
     "id",
     "created_at",
     "status",
@@ -91,9 +91,7 @@ async def list_calls(
     """The tenant's calls, newest first."""
     before = decode_time_cursor(cursor) if cursor else None
     rows = await calls_page(session, where=where, before=before, limit=limit + 1)
-    page, more = rows[:limit], len(rows) > limit
-    last = page[-1][0] if page else None
-    next_cursor = encode_cursor(last.created_at.isoformat(), last.id) if more and last else None
+    page, next_cursor = split_page(rows, limit, lambda r: (r[0].created_at.isoformat(), r[0].id))
     return Page[AdminCall](items=[admin_call(*r) for r in page], next_cursor=next_cursor)
 
 
@@ -111,6 +109,13 @@ def _line(values: list[object]) -> str:
     return out.getvalue()
 
 
+def _csv_values(row: CallRow, caller_name: str, callee_name: str) -> list[object]:
+    """One call's cells in ``CSV_COLUMNS``' order: every column but the parties' names is the
+    call row's attribute of that name."""
+    names = {"caller_name": caller_name, "callee_name": callee_name}
+    return [names[c] if c in names else getattr(row, c) for c in CSV_COLUMNS]
+
+
 async def _csv_rows(deps: CallsDep, where: CallFilter) -> AsyncIterator[str]:
     yield _line(list(CSV_COLUMNS))
     before: tuple[datetime, str] | None = None
@@ -118,26 +123,7 @@ async def _csv_rows(deps: CallsDep, where: CallFilter) -> AsyncIterator[str]:
         async with deps.sessions() as session:  # one short read per batch, none held between
             rows = await calls_page(session, where=where, before=before, limit=CSV_BATCH)
         for row, caller, callee in rows:
-            yield _line(
-                [
-                    row.id,
-                    row.created_at,
-                    row.status,
-                    row.reason,
-                    row.caller_id,
-                    caller,
-                    row.callee_id,
-                    callee,
-                    row.answered_at,
-                    row.ended_at,
-                    row.duration_s,
-                    row.context_type,
-                    row.context_id,
-                    row.context_label,
-                    row.outcome,
-                    row.note,
-                ]
-            )
+            yield _line(_csv_values(row, caller, callee))
         if len(rows) < CSV_BATCH:
             return
         before = (rows[-1][0].created_at, rows[-1][0].id)

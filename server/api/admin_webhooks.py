@@ -3,12 +3,12 @@ deliveries and re-send one. Only the admin's own tenant's endpoints and deliveri
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, Response
 
 from server.api.admin import AdminDep
-from server.api.cursors import Cursor, Limit, decode_cursor, encode_cursor
+from server.api.cursors import Cursor, Limit, decode_cursor, split_page
 from server.api.deps import CallsDep, DbDep
 from server.db import webhook_admin as hook_admin
 from server.db import webhooks as hook_data
@@ -29,6 +29,7 @@ from voip_contract.admin import (
 router = APIRouter(prefix="/admin/webhooks")
 ENDPOINTS_MAX = 10
 """Endpoints one tenant may have."""
+Row = TypeVar("Row", WebhookEndpoint, WebhookDelivery)
 
 
 def endpoint_view(row: WebhookEndpoint) -> WebhookEndpointOut:
@@ -73,13 +74,19 @@ def _checked_url(deps: CallsDep, url: str) -> str:
     return url
 
 
+def _found(row: Row | None, what: str) -> Row:
+    """``row``, or NOT_FOUND when there is none (for the admin: the lookups only see the
+    admin's own tenant, so another tenant's row is not found either)."""
+    if row is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, f"no such {what}")
+    return row
+
+
 async def _endpoint(session: DbDep, admin: AdminDep, endpoint_id: str) -> WebhookEndpoint:
     found = await hook_admin.endpoint(
         session, tenant_id=admin.tenant_id, endpoint_id=endpoint_id[:32]
     )
-    if found is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "no such webhook endpoint")
-    return found
+    return _found(found, "webhook endpoint")
 
 
 @router.get("", response_model=list[WebhookEndpointOut])
@@ -154,8 +161,7 @@ async def list_deliveries(
         before=int(before) if before else None,
         limit=limit + 1,
     )
-    page, more = rows[:limit], len(rows) > limit
-    next_cursor = encode_cursor(str(page[-1].id)) if more else None
+    page, next_cursor = split_page(rows, limit, lambda d: (str(d.id),))
     return Page[WebhookDeliveryOut](items=[delivery_view(r) for r in page], next_cursor=next_cursor)
 
 
@@ -167,9 +173,9 @@ async def resend(
     original = await hook_admin.delivery(
         session, tenant_id=admin.tenant_id, delivery_id=delivery_id
     )
-    if original is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "no such delivery")
-    made = await hook_admin.resend(session, original=original, at=deps.clock.now())
+    made = await hook_admin.resend(
+        session, original=_found(original, "delivery"), at=deps.clock.now()
+    )
     await session.commit()
     deps.webhooks.kick()
     again = await hook_admin.delivery(session, tenant_id=admin.tenant_id, delivery_id=made)

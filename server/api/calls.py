@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.api.cursors import Cursor, Limit, decode_time_cursor, encode_cursor
+from server.api.cursors import Cursor, Limit, decode_time_cursor, split_page
 from server.api.deps import CallsDep, DbDep, IdentityDep
 from server.calls import answer
 from server.calls.views import calls_seen_by
@@ -26,10 +26,8 @@ async def history(
     rows = await call_data.calls_page(
         session, user_id=ident.user_id, before=before, limit=limit + 1
     )
-    page, more = rows[:limit], len(rows) > limit
+    page, next_cursor = split_page(rows, limit, lambda c: (c.created_at.isoformat(), c.id))
     items = await calls_seen_by(session, page, ident.user_id)
-    last = page[-1] if page else None
-    next_cursor = encode_cursor(last.created_at.isoformat(), last.id) if more and last else None
     return Page[Call](items=items, next_cursor=next_cursor)
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Query
 
@@ -15,10 +16,22 @@ from voip_contract import ErrorCode
 
 Limit = Annotated[int, Query(ge=1, le=200)]
 Cursor = Annotated[str | None, Query(max_length=512)]
+Row = TypeVar("Row")
 
 
 def encode_cursor(*parts: str) -> str:
     return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
+
+
+def split_page(
+    rows: Sequence[Row], limit: int, key: Callable[[Row], tuple[str, ...]]
+) -> tuple[list[Row], str | None]:
+    """The page in ``rows``, read as ``limit + 1`` (one more than a page, to learn whether
+    another follows), and the next page's cursor: ``key`` of the page's last row, ``None``
+    when this page is the last."""
+    page = list(rows[:limit])
+    next_cursor = encode_cursor(*key(page[-1])) if len(rows) > limit else None
+    return page, next_cursor
 
 
 def decode_cursor(cursor: str, size: int) -> list[str]:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from server.api.cursors import Cursor, Limit, decode_cursor, encode_cursor
+from server.api.cursors import Cursor, Limit, decode_cursor, split_page
 from server.api.deps import CallsDep, DbDep, IdentityDep
 from server.api.signin import user_out
 from server.db import users as user_data
@@ -45,7 +45,7 @@ async def contacts(
         after=(after[0], after[1]) if after else None,
         limit=limit + 1,
     )
-    page, more = rows[:limit], len(rows) > limit
+    page, next_cursor = split_page(rows, limit, lambda u: (u.display_name, u.id))
     states = await presence_of(
         session,
         user_ids=[u.id for u in page],
@@ -56,5 +56,4 @@ async def contacts(
         Contact(id=u.id, display_name=u.display_name, email=u.email, presence=states[u.id])
         for u in page
     ]
-    next_cursor = encode_cursor(page[-1].display_name, page[-1].id) if more else None
     return Page[Contact](items=items, next_cursor=next_cursor)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import queue
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from livekit import api
@@ -14,6 +12,7 @@ from livekit.protocol.webhook import WebhookEvent
 
 from tests.support import netns
 from tests.support.devsfu import DevSfu, running_devsfu
+from tests.support.loopback_http import LoopbackHTTPServer, QuietHandler
 
 
 class WebhookSink:
@@ -25,7 +24,7 @@ class WebhookSink:
         self.seen: list[WebhookEvent] = []
         sink = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length).decode()
@@ -35,21 +34,14 @@ class WebhookSink:
                 self.send_response(200)
                 self.end_headers()
 
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._http = LoopbackHTTPServer(Handler)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/webhook"
+        return f"{self._http.origin}/webhook"
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._http.close()
 
     def wait_for(
         self, predicate: Callable[[WebhookEvent], bool], timeout: float = 15.0

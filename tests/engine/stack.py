@@ -18,8 +18,16 @@ import numpy as np
 from tests.support.devsfu import DevSfu, running_devsfu
 from tests.support.servers import CallServer, free_port
 from voip_app.audio.base import SAMPLE_RATE, Frame
+from voip_app.engine import MediaPrefs
+from voip_app.media.base import MediaSession
 
 PASSWORD = "demo-password"
+"""Every seeded demo user's (``voip-server seed-demo``)."""
+
+
+def no_media(prefs: MediaPrefs) -> MediaSession:
+    """The media factory of engines whose calls must never get to media."""
+    raise AssertionError("no call in these tests gets to media")
 
 
 @dataclass

@@ -8,20 +8,19 @@ tenant (three users) a large one: there only watched users' changes arrive at al
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 
 from tests.engine.fakes import BOB, CAROL, FakeServer, FakeSignaling, fake_server_transport
+from tests.engine.stack import PASSWORD, no_media
 from tests.engine.waits import until
 from tests.support.servers import CallServer
 from voip_app.api import ApiClient
 from voip_app.clock import FakeClock
-from voip_app.engine import CallEngine, EngineEvent, EngineSnapshot, MediaPrefs
+from voip_app.engine import CallEngine, EngineEvent, EngineSnapshot
 from voip_app.engine.presence import FIRST_SCREEN_WATCH, WATCH_SETTLE_S
 from voip_app.errors import ServerUnreachable
-from voip_app.media.base import MediaSession
 from voip_app.signaling import LinkDown, LinkUp
 from voip_contract import Presence, PresenceChanged
 from voip_contract.base import PRESENCE_WATCH_MAX
@@ -298,18 +297,10 @@ async def test_a_lost_watch_changes_nothing_and_the_next_goes_out(rig: Rig) -> N
 
 # --- end to end -------------------------------------------------------------------------------
 
-PASSWORD = "demo-password"
-
-
-def no_media(prefs: MediaPrefs) -> MediaSession:
-    raise AssertionError("no call in this test gets to media")
-
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[CallServer]:
-    env = {"VOIP_PRESENCE_FANOUT_MAX": "2"}  # tenant acme (3 users) is a large tenant here
-    with CallServer.start(tmp_path, env=env, seed_demo=True) as running:
-        yield running
+def server_env() -> dict[str, str]:
+    return {"VOIP_PRESENCE_FANOUT_MAX": "2"}  # tenant acme (3 users) is a large tenant here
 
 
 def logged(engine: CallEngine, name: str, **data: object) -> asyncio.Queue[EngineEvent]:

@@ -11,13 +11,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
 from tests.engine.fakes import MediaFactory
-from tests.engine.stack import RelayLink, running_stack
+from tests.engine.stack import PASSWORD, RelayLink, no_media, running_stack
 from tests.engine.waits import in_phase, until
 from tests.support.servers import HOST, CallServer
 from voip_app.call import Phase
@@ -26,17 +26,10 @@ from voip_app.media.base import MediaSession
 from voip_app.signaling import Signaling, SignalingClient
 from voip_contract import CallStatus, Reason
 
-PASSWORD = "demo-password"
-
-
-def no_media(prefs: MediaPrefs) -> MediaSession:
-    raise AssertionError("no call in these tests gets to media")
-
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[CallServer]:
-    with CallServer.start(tmp_path, env={"VOIP_RING_TIMEOUT_S": "30"}, seed_demo=True) as running:
-        yield running
+def server_env() -> dict[str, str]:
+    return {"VOIP_RING_TIMEOUT_S": "30"}
 
 
 @pytest.fixture

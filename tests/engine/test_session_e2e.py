@@ -6,33 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import jwt
 import pytest
 
 from server.auth import AUDIENCE, ISSUER
+from tests.engine.stack import PASSWORD, no_media
 from tests.engine.waits import until
 from tests.support.servers import CallServer
 from voip_app.api import ApiClient
-from voip_app.engine import SESSION_EXPIRED, CallEngine, EngineEvent, MediaPrefs
+from voip_app.engine import SESSION_EXPIRED, CallEngine, EngineEvent
 from voip_app.errors import Unauthorized
-from voip_app.media.base import MediaSession
 
-PASSWORD = "demo-password"
 SESSION_MAX_S = 3600
 
 
-def no_media(prefs: MediaPrefs) -> MediaSession:
-    raise AssertionError("no call in these tests gets to media")
-
-
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[CallServer]:
-    env = {"VOIP_SESSION_MAX_S": str(SESSION_MAX_S)}
-    with CallServer.start(tmp_path, env=env, seed_demo=True) as running:
-        yield running
+def server_env() -> dict[str, str]:
+    return {"VOIP_SESSION_MAX_S": str(SESSION_MAX_S)}
 
 
 async def user_id(server: CallServer, email: str) -> str:

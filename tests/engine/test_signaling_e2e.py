@@ -6,34 +6,27 @@ The server stopped mid-ring: both clients notice, reconnect on their own, ``sync
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.engine.stack import PASSWORD, no_media
 from tests.engine.waits import in_phase, until
 from tests.support.servers import CallServer
 from voip_app.call import Phase
-from voip_app.engine import CallEngine, EngineEvent, MediaPrefs
+from voip_app.engine import CallEngine, EngineEvent
 from voip_app.engine.events import SignalingUpEvent
 from voip_app.errors import ServerUnreachable, Unauthorized
-from voip_app.media.base import MediaSession
 from voip_app.signaling import Signaling, SignalingClient
 from voip_contract import CallStatus, Incoming, Reason
 
-PASSWORD = "demo-password"
-
-
-def no_media(prefs: MediaPrefs) -> MediaSession:
-    raise AssertionError("no call in these tests gets to media")
-
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[CallServer]:
-    with CallServer.start(tmp_path, env={"VOIP_RING_TIMEOUT_S": "30"}, seed_demo=True) as running:
-        yield running
+def server_env() -> dict[str, str]:
+    return {"VOIP_RING_TIMEOUT_S": "30"}
 
 
 async def signed_in(

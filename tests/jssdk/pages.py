@@ -21,11 +21,10 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.devsfu.tones import dominant_hz, rms_dbfs
 from tests.support.devsfu import DevSfu
+from tests.support.loopback_http import LoopbackHTTPServer
 from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS
 
 HERE = Path(__file__).resolve().parent
@@ -116,17 +116,13 @@ class PageServer:
     """The harness page and the pinned SDK bundles on 127.0.0.1 and a free port."""
 
     def __init__(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, directory=PAGE))
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._http = LoopbackHTTPServer(partial(_Handler, directory=PAGE))
 
     def url(self, version: str) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/{SDKS[version]}/"
+        return f"{self._http.origin}/{SDKS[version]}/"
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._http.close()
 
 
 @dataclass

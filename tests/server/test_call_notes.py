@@ -10,17 +10,16 @@ from typing import Any
 
 from tests.server.harness import Stack
 from tests.server.test_admin_users import make_admin
-from tests.server.test_webhooks import add_endpoint, hooks_process, of_call, receiver, until
+from tests.server.test_webhooks import add_endpoint, of_call, receiver, stack_process, until
 from tests.support.webhook_receiver import WebhookReceiver
 
-__all__ = ["hooks_process", "receiver"]  # the fixtures, shared with test_webhooks
+__all__ = ["receiver", "stack_process"]  # the fixtures, shared with test_webhooks
 DEAL = {"object_type": "deal", "object_id": "D-1042", "label": "ACME renewal"}
 
 
 async def test_context_reaches_callee_history_and_webhooks(
-    hooks_process: Stack, receiver: WebhookReceiver
+    stack: Stack, receiver: WebhookReceiver
 ) -> None:
-    stack = Stack(hooks_process.server, hooks_process.sfu)
     people = await stack.tenant("alice", "bob")
     alice, bob = people["alice"], people["bob"]
     make_admin(stack, alice)
@@ -45,13 +44,9 @@ async def test_context_reaches_callee_history_and_webhooks(
     assert [(c["id"], c["context"]) for c in history] == [(call["id"], DEAL)]
     await until(lambda: len(receiver.delivered()) == 2)
     assert [h.call["context"] for h in receiver.delivered()] == [DEAL, DEAL]
-    await stack.aclose()
 
 
-async def test_a_party_notes_a_finished_call(
-    hooks_process: Stack, receiver: WebhookReceiver
-) -> None:
-    stack = Stack(hooks_process.server, hooks_process.sfu)
+async def test_a_party_notes_a_finished_call(stack: Stack, receiver: WebhookReceiver) -> None:
     people = await stack.tenant("alice", "bob", "carol")
     alice, bob, carol = people["alice"], people["bob"], people["carol"]
     make_admin(stack, alice)
@@ -104,4 +99,3 @@ async def test_a_party_notes_a_finished_call(
     )
     assert (second["outcome"], second["by"]) == ("booked_demo", bob.id)
     assert receiver.delivered()[1].call["status"] == "CANCELED"
-    await stack.aclose()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,11 +24,12 @@ RING_S = 3.0
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def push_process(
+def stack_process(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     fake_fcm: FakeFcm,
 ) -> Iterator[Stack]:
+    """This module's server (in place of conftest's, under the ``stack`` fixture)."""
     workdir = tmp_path_factory.mktemp(f"push-{request.param}")
     credentials = fake_fcm.write_service_account(workdir / "service-account.json")
     env = {
@@ -38,13 +39,6 @@ def push_process(
         "VOIP_INVITE_LIMIT_PER_MIN": "30",
     }
     yield from start_stack(workdir, database=database_url(request, request.param), env=env)
-
-
-@pytest.fixture
-async def stack(push_process: Stack) -> AsyncIterator[Stack]:
-    fresh = Stack(push_process.server, push_process.sfu)
-    yield fresh
-    await fresh.aclose()
 
 
 async def register(stack: Stack, person: Person, device: str, token: str) -> None:

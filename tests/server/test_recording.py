@@ -11,7 +11,7 @@ import asyncio
 import io
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ def recordings_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def stack_process(
     tmp_path_factory: pytest.TempPathFactory, recordings_dir: Path
 ) -> Iterator[Stack]:
+    """This module's server (in place of conftest's, under the ``stack`` fixture)."""
     workdir = tmp_path_factory.mktemp("server-recording")
     port = free_port()
     webhook = f"http://{HOST}:{port}/api/livekit/webhook"
@@ -59,13 +60,6 @@ def stack_process(
         }
         with CallServer.start(workdir, env=env, port=port) as server:
             yield Stack(server, sfu)
-
-
-@pytest.fixture
-async def stack(stack_process: Stack) -> AsyncIterator[Stack]:
-    fresh = Stack(stack_process.server, stack_process.sfu)
-    yield fresh
-    await fresh.aclose()
 
 
 async def set_policy(stack: Stack, person: Person, policy: str) -> None:

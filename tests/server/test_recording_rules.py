@@ -6,10 +6,8 @@ written. The same recording end to end with real media: ``test_recording.py``.""
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -24,6 +22,7 @@ from server.db.models import RecordingRow
 from server.errors import ServiceError
 from server.media import EgressResult
 from tests.server.domain import Domain, domain, rooms_of, told
+from tests.support.loopback_http import LoopbackHTTPServer, QuietHandler
 from voip_contract import ErrorCode, InvitePayload, ServerEvent
 
 TTL_S = 60
@@ -149,26 +148,20 @@ class FakeS3:
         self.requests: list[tuple[str, str]] = []
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_DELETE(self) -> None:
                 fake.requests.append(("DELETE", self.path))
                 self.send_response(204)
                 self.end_headers()
 
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._http = LoopbackHTTPServer(Handler)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._http.origin
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.close()
 
 
 async def test_with_s3_storage_recordings_redirect_and_are_deleted_there(tmp_path: Path) -> None:

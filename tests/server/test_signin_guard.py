@@ -26,9 +26,10 @@ _addresses = (f"127.0.{n // 250}.{n % 250 + 2}" for n in count())
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def guarded_process(
+def stack_process(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
+    """This module's server (in place of conftest's, under the ``stack`` fixture)."""
     env = {
         "VOIP_SIGNIN_FAILURES_PER_ACCOUNT_ADDRESS": str(PER_ACCOUNT_ADDRESS),
         "VOIP_SIGNIN_FAILURES_PER_ADDRESS": str(PER_ADDRESS),
@@ -37,13 +38,6 @@ def guarded_process(
     workdir = tmp_path_factory.mktemp(f"guarded-{request.param}")
     database = database_url(request, request.param)
     yield from start_stack(workdir, database=database, env=env, with_sfu=False)
-
-
-@pytest.fixture
-async def stack(guarded_process: Stack) -> AsyncIterator[Stack]:
-    fresh = Stack(guarded_process.server, guarded_process.sfu)
-    yield fresh
-    await fresh.aclose()
 
 
 class Machine:

@@ -3,7 +3,7 @@ mints a session), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -15,9 +15,10 @@ PER_ACCOUNT, PER_ADDRESS = 2, 3
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def limited_process(
+def stack_process(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
+    """This module's server (in place of conftest's, under the ``stack`` fixture)."""
     env = {
         "VOIP_SIGNIN_SUCCESSES_PER_ACCOUNT": str(PER_ACCOUNT),
         "VOIP_SIGNIN_SUCCESSES_PER_ADDRESS": str(PER_ADDRESS),
@@ -25,13 +26,6 @@ def limited_process(
     workdir = tmp_path_factory.mktemp(f"successes-{request.param}")
     database = database_url(request, request.param)
     yield from start_stack(workdir, database=database, env=env, with_sfu=False)
-
-
-@pytest.fixture
-async def stack(limited_process: Stack) -> AsyncIterator[Stack]:
-    fresh = Stack(limited_process.server, limited_process.sfu)
-    yield fresh
-    await fresh.aclose()
 
 
 async def test_successful_sign_ins_are_limited_per_account_and_address(stack: Stack) -> None:

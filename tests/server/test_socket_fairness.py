@@ -5,7 +5,7 @@ sockets (the budget's arithmetic on a fake clock: :func:`test_the_budget_refills
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,9 +40,10 @@ def test_the_budget_refills_with_time() -> None:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def fair_process(
+def stack_process(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
+    """This module's server (in place of conftest's, under the ``stack`` fixture)."""
     env = {
         "VOIP_SOCKET_EVENT_BURST": str(BURST),
         "VOIP_SOCKET_EVENTS_PER_S": "0.01",
@@ -52,13 +53,6 @@ def fair_process(
     workdir = Path(tmp_path_factory.mktemp(f"fair-{request.param}"))
     database = database_url(request, request.param)
     yield from start_stack(workdir, database=database, env=env, with_sfu=False)
-
-
-@pytest.fixture
-async def stack(fair_process: Stack) -> AsyncIterator[Stack]:
-    fresh = Stack(fair_process.server, fair_process.sfu)
-    yield fresh
-    await fresh.aclose()
 
 
 async def test_events_past_the_budget_are_refused_and_a_flooder_is_closed(stack: Stack) -> None:

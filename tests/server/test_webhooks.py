@@ -31,9 +31,10 @@ ALL_EVENTS = ["call.ringing", "call.answered", "call.ended", "call.note"]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def hooks_process(
+def stack_process(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
+    """This module's server (in place of conftest's, under the ``stack`` fixture)."""
     workdir = tmp_path_factory.mktemp(f"hooks-{request.param}")
     yield from start_stack(workdir, database=database_url(request, request.param), env=ENV)
 
@@ -70,9 +71,8 @@ def of_call(hits: list[Hit], call_id: str) -> list[tuple[str, int]]:
 
 
 async def test_every_event_of_a_call_arrives_signed_and_in_order(
-    hooks_process: Stack, receiver: WebhookReceiver
+    stack: Stack, receiver: WebhookReceiver
 ) -> None:
-    stack = Stack(hooks_process.server, hooks_process.sfu)
     people = await stack.tenant("alice", "bob")
     alice, bob = people["alice"], people["bob"]
     make_admin(stack, alice)
@@ -99,13 +99,11 @@ async def test_every_event_of_a_call_arrives_signed_and_in_order(
     assert ended["duration_s"] is not None
     assert ended["ended_at"] is not None
     assert len({h.event_id for h in receiver.delivered()}) == 3
-    await stack.aclose()
 
 
 async def test_admin_sets_endpoints_lists_deliveries_and_resends(
-    hooks_process: Stack, receiver: WebhookReceiver
+    stack: Stack, receiver: WebhookReceiver
 ) -> None:
-    stack = Stack(hooks_process.server, hooks_process.sfu)
     people = await stack.tenant("alice", "bob")
     other = await stack.tenant("eve")
     alice, bob, eve = people["alice"], people["bob"], other["eve"]
@@ -169,7 +167,6 @@ async def test_admin_sets_endpoints_lists_deliveries_and_resends(
     gone = await stack.http.delete(f"/api/admin/webhooks/{made['id']}", headers=alice.auth)
     assert gone.status_code == 204
     assert len(receiver.hits) == 2
-    await stack.aclose()
 
 
 def test_kill_9_right_after_a_call_ends_still_delivers_call_ended(

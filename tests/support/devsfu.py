@@ -3,7 +3,6 @@
 Usage (sync or async tests alike)::
 
     from tests.support import netns
-from tests.support.servers import free_port, stop_process
     from tests.support.devsfu import running_devsfu
 
     with running_devsfu(host=netns.HOST_A, webhook_url="http://127.0.0.1:8000/hook") as sfu:
@@ -88,6 +87,12 @@ def _command() -> list[str]:
     return [sys.executable, "-m", "devsfu.cli"]
 
 
+def _temp_log() -> Path:
+    fd, name = tempfile.mkstemp(prefix="devsfu-", suffix=".log")
+    os.close(fd)
+    return Path(name)
+
+
 def _answers(host: str, port: int) -> bool:
     conn = http.client.HTTPConnection(host, port, timeout=1.0)
     try:
@@ -99,54 +104,18 @@ def _answers(host: str, port: int) -> bool:
         conn.close()
 
 
-def start_devsfu(
-    *,
-    host: str = netns.HOST_A,
-    port: int | None = None,
-    api_key: str = DEFAULT_API_KEY,
-    api_secret: str = DEFAULT_API_SECRET,
-    webhook_url: str = "",
-    log_path: Path | None = None,
-    log_level: str = "INFO",
-    auto_create: bool = True,
-    egress_dir: Path | None = None,
-) -> DevSfu:
-    """Start ``voip-devsfu`` and wait until it answers; pair with :func:`stop_devsfu`."""
-    port = port or free_port(host)
-    if log_path is None:
-        fd, name = tempfile.mkstemp(prefix="devsfu-", suffix=".log")
-        os.close(fd)
-        log_path = Path(name)
-    if egress_dir is None:
-        egress_dir = Path(tempfile.mkdtemp(prefix="devsfu-egress-"))
-    cmd = [
-        *_command(),
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--webhook-url",
-        webhook_url,
-        "--log-level",
-        log_level,
-        "--egress-dir",
-        str(egress_dir),
-        *([] if auto_create else ["--no-auto-create"]),
-    ]
-    # The key pair goes through the environment, as `make demo` passes it: never in `ps`, and a
-    # secret that begins with "-" is not read as an option.
-    env = {**os.environ, "VOIP_LIVEKIT_API_KEY": api_key, "VOIP_LIVEKIT_API_SECRET": api_secret}
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
-    sfu = DevSfu(host, port, api_key, api_secret, webhook_url, log_path, process, egress_dir)
+def _wait_until_up(sfu: DevSfu) -> None:
+    """Return once ``sfu`` answers HTTP; raise :class:`DevSfuStartError` if it exits first or
+    does not answer within ``_START_TIMEOUT_S``."""
     deadline = time.monotonic() + _START_TIMEOUT_S
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise DevSfuStartError(f"voip-devsfu exited ({process.returncode}):\n{sfu.log_text()}")
-        if _answers(host, port):
-            return sfu
+        if sfu.process.poll() is not None:
+            raise DevSfuStartError(
+                f"voip-devsfu exited ({sfu.process.returncode}):\n{sfu.log_text()}"
+            )
+        if _answers(sfu.host, sfu.port):
+            return
         time.sleep(0.05)
-    stop_devsfu(sfu)
     raise DevSfuStartError(
         f"voip-devsfu did not answer within {_START_TIMEOUT_S}s:\n{sfu.log_text()}"
     )
@@ -170,27 +139,30 @@ def running_devsfu(
     auto_create: bool = True,
     egress_dir: Path | None = None,
 ) -> Iterator[DevSfu]:
-    """A ``voip-devsfu`` process for the duration of the ``with`` block.
+    """A ``voip-devsfu`` process for the duration of the ``with`` block, once it answers.
 
-    A temporary log file (``log_path`` not given) is removed afterwards.
+    A temporary log file or egress folder (``log_path`` or ``egress_dir`` not given) is removed
+    afterwards.
     """
-    owns_log = log_path is None
-    sfu = start_devsfu(
-        host=host,
-        port=port,
-        api_key=api_key,
-        api_secret=api_secret,
-        webhook_url=webhook_url,
-        log_path=log_path,
-        log_level=log_level,
-        auto_create=auto_create,
-        egress_dir=egress_dir,
-    )
+    owns_log, owns_egress = log_path is None, egress_dir is None
+    port = port or free_port(host)
+    log_path = log_path or _temp_log()
+    egress_dir = egress_dir or Path(tempfile.mkdtemp(prefix="devsfu-egress-"))
+    options = ["--webhook-url", webhook_url, "--log-level", log_level]
+    options += ["--egress-dir", str(egress_dir), *([] if auto_create else ["--no-auto-create"])]
+    # The key pair goes through the environment, as `make demo` passes it: never in `ps`, and a
+    # secret that begins with "-" is not read as an option.
+    env = {**os.environ, "VOIP_LIVEKIT_API_KEY": api_key, "VOIP_LIVEKIT_API_SECRET": api_secret}
+    cmd = [*_command(), "--host", host, "--port", str(port), *options]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    sfu = DevSfu(host, port, api_key, api_secret, webhook_url, log_path, process, egress_dir)
     try:
+        _wait_until_up(sfu)
         yield sfu
     finally:
         stop_devsfu(sfu)
         if owns_log:
             sfu.log_path.unlink(missing_ok=True)
-        if egress_dir is None:
+        if owns_egress:
             shutil.rmtree(sfu.egress_dir, ignore_errors=True)

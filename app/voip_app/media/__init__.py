@@ -1,45 +1,9 @@
-"""Media: one small interface (:class:`MediaSession`) with two implementations.
+"""Media: one small interface (:class:`voip_app.media.base.MediaSession`) with two implementations.
 
-- desktop and every test: the ``livekit`` Python SDK;
-- Android: a Flet extension around LiveKit's Flutter SDK (``android/``).
+- desktop and every test: the ``livekit`` Python SDK (:mod:`voip_app.media.livekit_session`);
+- Android: a Flet extension around LiveKit's Flutter SDK (``android/``,
+  :mod:`voip_app.media.android`).
+
+The interface and its events live in :mod:`voip_app.media.base`, and every user imports them from
+there; this package re-exports nothing, so the names are listed in one place only.
 """
-
-from __future__ import annotations
-
-from voip_app.media.base import (
-    AudioDevicesChanged,
-    AudioOutput,
-    AudioOutputChanged,
-    Connected,
-    ConnectionQuality,
-    ConnectionQualityChanged,
-    Disconnected,
-    MediaError,
-    MediaEvent,
-    MediaListener,
-    MediaSession,
-    ParticipantConnected,
-    ParticipantDisconnected,
-    Reconnected,
-    Reconnecting,
-    TrackMuted,
-)
-
-__all__ = [
-    "AudioDevicesChanged",
-    "AudioOutput",
-    "AudioOutputChanged",
-    "Connected",
-    "ConnectionQuality",
-    "ConnectionQualityChanged",
-    "Disconnected",
-    "MediaError",
-    "MediaEvent",
-    "MediaListener",
-    "MediaSession",
-    "ParticipantConnected",
-    "ParticipantDisconnected",
-    "Reconnected",
-    "Reconnecting",
-    "TrackMuted",
-]
