@@ -17,6 +17,7 @@ from typing import Any
 
 import socketio
 from fastapi import FastAPI
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from server import api, gcpolicy, loopwatch, migrate, signin_guard
@@ -31,6 +32,7 @@ from server.push.fcm import FcmClient
 from server.push.oauth import ServiceAccountTokens
 from server.push.sender import PushSender
 from server.sio.namespace import CallNamespace, SocketNotifier
+from server.sio.watches import RedisWatches, Watches
 from server.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,18 @@ def _socketio_server(settings: Settings) -> socketio.AsyncServer:
     )
 
 
+def _watches(settings: Settings, clock: Clock) -> Watches:
+    """Who watches whose presence: this node's sockets, or (with Redis) every node's."""
+    if not settings.redis_url:
+        return Watches()
+    # a Redis that hangs fails a watch within seconds instead of holding the node's watches
+    client = Redis.from_url(
+        settings.redis_url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
+    )
+    ttl_s, now = settings.presence_ttl_s, lambda: clock.now().timestamp()
+    return RedisWatches(client, settings.node, ttl_s=ttl_s, now=now)
+
+
 def create_app(
     settings: Settings, media: MediaRooms | None = None, clock: Clock | None = None
 ) -> BodyLimit:
@@ -70,8 +84,9 @@ def create_app(
     settings.prepare_storage()
     engine = make_engine(settings.db_url, sqlite_inline=settings.sqlite_inline)
     sio = _socketio_server(settings)
-    notifier = SocketNotifier(sio, distributed=bool(settings.redis_url))
     sessions, clock = make_sessionmaker(engine), clock or SystemClock()
+    watches = _watches(settings, clock)
+    notifier = SocketNotifier(sio, watches)
     sender = push_sender(settings, sessions, clock) if settings.push_enabled else None
     hooks = WebhookSender(settings, sessions, clock)
     deps = CallDeps(
@@ -83,11 +98,11 @@ def create_app(
         push=sender or NoPush(),
         webhooks=hooks,
     )
-    sio.register_namespace(CallNamespace(deps))
+    sio.register_namespace(CallNamespace(deps, watches))
     app = FastAPI(
         title="CRM Calls: call server",
         version="0.1.0",
-        lifespan=lambda _: _serving(deps, engine, sender, hooks),
+        lifespan=lambda _: _serving(deps, engine, sender, hooks, watches),
     )
     api.install(app, deps)
     whole = socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")
@@ -100,7 +115,11 @@ def create_app(
 
 @contextlib.asynccontextmanager
 async def _serving(
-    deps: CallDeps, engine: AsyncEngine, sender: PushSender | None, hooks: WebhookSender
+    deps: CallDeps,
+    engine: AsyncEngine,
+    sender: PushSender | None,
+    hooks: WebhookSender,
+    watches: Watches,
 ) -> AsyncIterator[None]:
     """The app's lifespan: start-up, the background work while it serves, then the shutdown."""
     settings = deps.settings
@@ -110,6 +129,8 @@ async def _serving(
     await _start(deps)
     jobs = _periodic(deps) + (_push_jobs(deps.clock, sender) if sender else [])
     jobs.append(hooks.run())
+    if settings.redis_url:  # other nodes read this node's watches: kept fresh in Redis
+        jobs.append(every(deps.clock, settings.heartbeat_s, "presence watches", watches.refresh))
     if settings.loop_watch:
         jobs.append(loopwatch.watch(report_s=settings.loop_watch_report_s))
     tasks = [asyncio.create_task(job) for job in jobs]
@@ -127,6 +148,7 @@ async def _serving(
             await sender.drain()  # pushes in flight finish; unsent ones stay for any node
         await hooks.aclose()  # an attempt cut short is retried by any node after its lease
         await _stop(deps)
+        await watches.aclose()
         await engine.dispose()
 
 

@@ -7,7 +7,7 @@ call operations never name a room.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from server.calls.views import call_view
@@ -49,8 +49,9 @@ class Notifier(Protocol):
         """One socket, on whichever node holds it."""
         ...
 
-    def may_have_watchers(self, user_id: str) -> bool:
-        """``False`` only when no socket on any node can be watching ``user_id``."""
+    async def watched_among(self, user_ids: Sequence[str]) -> list[str]:
+        """Those of ``user_ids`` that a socket on some node may be watching, in order (a user
+        left out is watched by no socket on any node)."""
         ...
 
     async def disconnect(self, sid: str) -> None:

@@ -111,11 +111,14 @@ async def _welcome(
 
 async def disconnected(deps: CallDeps, ident: Identity, sid: str) -> None:
     """Forget the socket; publish the user's presence if that was its last live one."""
-    told = bool(await presence.heard(deps, ident.tenant_id, [ident.user_id]))
     async with deps.sessions() as session:
         await socket_data.delete_connection(session, sid=sid)
         await session.commit()
-        gone = told and not await socket_data.has_live_socket(
+    # who hears is read after the commit: a watch counted later reads a snapshot that has it
+    if not await presence.heard(deps, ident.tenant_id, [ident.user_id]):
+        return
+    async with deps.sessions() as session:
+        gone = not await socket_data.has_live_socket(
             session, user_id=ident.user_id, live_since=deps.live_since()
         )
     if gone:

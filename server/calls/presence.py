@@ -26,20 +26,20 @@ async def fans_out(deps: CallDeps, tenant_id: str) -> bool:
 async def heard(deps: CallDeps, tenant_id: str, user_ids: Sequence[str]) -> list[str]:
     """Those of ``user_ids`` whose presence change could reach anyone: all of them up to the
     fan-out limit (the tenant hears); above it, those a socket may be watching. That is
-    known for sure on a single node, never across nodes (then: all of them)."""
-    return _hearers(deps, await fans_out(deps, tenant_id), user_ids)
+    known on every node (:mod:`server.sio.watches`)."""
+    return await _hearers(deps, await fans_out(deps, tenant_id), user_ids)
 
 
-def _hearers(deps: CallDeps, tenant_hears: bool, user_ids: Sequence[str]) -> list[str]:
+async def _hearers(deps: CallDeps, tenant_hears: bool, user_ids: Sequence[str]) -> list[str]:
     if tenant_hears:
         return list(user_ids)
-    return [uid for uid in user_ids if deps.notifier.may_have_watchers(uid)]
+    return await deps.notifier.watched_among(user_ids)
 
 
 async def publish(deps: CallDeps, tenant_id: str, user_ids: Sequence[str]) -> None:
     """Tell those who can hear it where these users stand now."""
     tenant_hears = await fans_out(deps, tenant_id)
-    user_ids = _hearers(deps, tenant_hears, user_ids)
+    user_ids = await _hearers(deps, tenant_hears, user_ids)
     if not user_ids:
         return
     async with deps.sessions() as session:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import socketio
@@ -28,6 +28,7 @@ from server.errors import ServiceError
 from server.sio.environ import slim_environ
 from server.sio.payloads import MAX_WATCH_PAYLOAD_BYTES, device_id_of, parse
 from server.sio.ratelimit import EventBudget, Verdict
+from server.sio.watches import Watches
 from voip_contract import (
     NAMESPACE,
     Ack,
@@ -66,10 +67,9 @@ class SocketNotifier:
     """:class:`server.calls.announce.Notifier` over the Socket.IO server's rooms (and its
     Redis manager, which carries an emit to the node that holds the socket)."""
 
-    def __init__(self, sio: socketio.AsyncServer, *, distributed: bool = False) -> None:
+    def __init__(self, sio: socketio.AsyncServer, watches: Watches) -> None:
         self._sio = sio
-        self._distributed = distributed
-        """With a Redis manager, other nodes' rooms cannot be seen from here."""
+        self._watches = watches
 
     async def _emit(
         self, to: str, event: ServerEvent, data: Payload, skip: str | None = None
@@ -94,18 +94,17 @@ class SocketNotifier:
         # With Redis, a socket of another node is closed there (the manager's pub/sub).
         await self._sio.disconnect(sid, namespace=NAMESPACE)
 
-    def may_have_watchers(self, user_id: str) -> bool:
-        if self._distributed:
-            return True
-        return bool(self._sio.manager.rooms.get(NAMESPACE, {}).get(presence_room(user_id)))
+    async def watched_among(self, user_ids: Sequence[str]) -> list[str]:
+        return await self._watches.watched_among(user_ids)
 
 
 class CallNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     """Handlers of namespace ``/call``; the session holds the identity and the device."""
 
-    def __init__(self, deps: CallDeps) -> None:
+    def __init__(self, deps: CallDeps, watches: Watches) -> None:
         super().__init__(NAMESPACE)
         self._deps = deps
+        self._watches = watches
         settings = deps.settings
         self._budget = EventBudget(
             settings.socket_events_per_s, settings.socket_event_burst, settings.socket_flood_limit
@@ -151,12 +150,15 @@ class CallNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             ) from exc
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
-        self._watch_locks.pop(sid, None)  # (Socket.IO drops the socket's rooms itself)
+        # (Socket.IO drops the socket's rooms itself.) Not under the socket's watch lock: a
+        # flood's disconnect runs inside it. A watch still in flight forgets itself.
+        self._watch_locks.pop(sid, None)
         self._budget.forget(sid)
         session = await self.get_session(sid)
         ident = session.get("ident")
         if isinstance(ident, Identity):
             await connections.disconnected(self._deps, ident, sid)
+        await self._watches.forget(sid)
 
     async def _handle(self, sid: str, work: Work) -> Payload:
         verdict = self._budget.spend(sid, self._deps.clock.now())
@@ -268,6 +270,10 @@ class CallNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 payload = parse(PresenceWatchPayload, data, max_bytes=MAX_WATCH_PAYLOAD_BYTES)
                 ids = await presence.watchable(self._deps, ident, payload.user_ids)
                 await self._set_watch(sid, {presence_room(uid) for uid in ids})
+                await self._watches.replace(sid, ids)  # counted before the snapshot is read
+                if not self.server.manager.is_connected(sid, NAMESPACE):
+                    await self._watches.forget(sid)  # gone meanwhile: its disconnect forgot
+                    raise ServiceError(ErrorCode.FORBIDDEN, "not connected")
                 states = await presence.snapshot(self._deps, ids)
                 snapshot = PresenceSnapshot(
                     presence=[PresenceChanged(user_id=u, presence=p) for u, p in states.items()]

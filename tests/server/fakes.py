@@ -78,7 +78,7 @@ class Recorded:
 
     events: list[tuple[ServerEvent, dict[str, Any], tuple[str, str]]] = field(default_factory=list)
     watched: set[str] = field(default_factory=set)
-    """Users someone watches (``may_have_watchers``)."""
+    """Users someone watches (``watched_among``)."""
     closed: list[str] = field(default_factory=list)
     """Sockets closed (``disconnect``), in order."""
 
@@ -101,8 +101,8 @@ class Recorded:
     async def to_socket(self, sid: str, event: ServerEvent, data: dict[str, Any]) -> None:
         self.events.append((event, data, ("socket", sid)))
 
-    def may_have_watchers(self, user_id: str) -> bool:
-        return user_id in self.watched
+    async def watched_among(self, user_ids: Sequence[str]) -> list[str]:
+        return [uid for uid in user_ids if uid in self.watched]
 
     async def disconnect(self, sid: str) -> None:
         self.closed.append(sid)

@@ -74,6 +74,22 @@ async def test_events_past_the_budget_are_refused_and_a_flooder_is_closed(stack:
         assert (await other.call("sync", {}))["ok"]
 
 
+async def test_a_socket_flooding_presence_watches_is_closed_and_its_user_goes_offline(
+    stack: Stack,
+) -> None:
+    # The flood's last watch is refused inside the socket's watch lock, and its disconnect runs
+    # there: the socket's end must not wait for that lock, or the user stays online for good.
+    people = await stack.tenant("alice", "bob")
+    async with stack.clients(people["alice"], people["bob"]) as (flooder, bob):
+        assert (await bob.call("presence_watch", {"user_ids": [people["alice"].id]}))["ok"]
+        for _ in range(FLOOD + BURST):
+            if not flooder.sio.connected:
+                break
+            await flooder.sio.emit("presence_watch", {"user_ids": [people["bob"].id]}, "/call")
+        await asyncio.wait_for(flooder.sio.wait(), 10)
+        await bob.next_matching("presence", user_id=people["alice"].id, presence="offline")
+
+
 async def test_one_user_holds_a_bounded_number_of_sockets(stack: Stack) -> None:
     alice = (await stack.tenant("alice"))["alice"]
     held = [await Recorder(stack.url, alice).connect() for _ in range(MAX_SOCKETS)]
