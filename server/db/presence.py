@@ -12,8 +12,13 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db import direct
 from server.db import statements as st
 from voip_contract import Presence
+
+_PRESENCE = direct.Prepared(st.PRESENCE, lists=("ids",))
+_PRESENCE_WITH_PUSH = direct.Prepared(st.PRESENCE_WITH_PUSH, lists=("ids",))
+"""Run as a session's only statement on PostgreSQL: outside a transaction (``alone``)."""
 
 
 async def presence_of(
@@ -25,7 +30,8 @@ async def presence_of(
     if not user_ids:
         return {}
     params = {"ids": sorted(set(user_ids)), "live_since": live_since}
-    rows = await session.execute(st.PRESENCE_WITH_PUSH if push else st.PRESENCE, params)
+    statement = _PRESENCE_WITH_PUSH if push else _PRESENCE
+    rows = (await direct.execute(session, statement, params, alone=True)).rows
     known: dict[str, Presence] = {
         uid: "busy" if busy else "online" if live else "offline" for uid, busy, live in rows
     }
