@@ -22,6 +22,7 @@ from server.callstate import IllegalStatusEvent, Role, StatusEvent, Transition
 from server.db import calls as call_data
 from server.db import folded as folded_data
 from server.db import push as push_data
+from server.db import webhooks as hook_data
 from server.db.models import CallRow
 from server.db.users import PartyRow
 from server.errors import ServiceError
@@ -86,11 +87,13 @@ async def write_step(
     changes = _changes(row, step, now, values)
     event = _event_row(step, now, actor, device)
     folded = guard is None and folded_data.applies(session)
-    won = await _decide(session, row, step, changes, event, folded=folded, guard=guard)
+    stops_ringing = deps.push.enabled and step.source is CallStatus.RINGING
+    # Nothing to write beside the folded statement: it may be its own transaction.
+    alone = folded and not stops_ringing and _no_delivery(session, row, step)
+    won = await _decide(session, row, step, changes, event, folded=folded, alone=alone, guard=guard)
     if not won:
         await session.rollback()
         return False
-    stops_ringing = deps.push.enabled and step.source is CallStatus.RINGING
     hooked = await _write_consequences(
         session, row, step, changes, event, now=now, written=folded, cancels=stops_ringing
     )
@@ -114,10 +117,12 @@ async def _decide(
     event: dict[str, Any],
     *,
     folded: bool,
+    alone: bool,
     guard: ColumnElement[bool] | None,
 ) -> bool:
     """The step's conditional UPDATE; whether it changed the row. ``folded`` (PostgreSQL, no
-    ``guard``): the release of the lines and the event row ride in its statement."""
+    ``guard``): the release of the lines and the event row ride in its statement; ``alone``:
+    and it is the step's only write (:func:`server.db.folded.write_step`)."""
     if folded:
         return await folded_data.write_step(
             session,
@@ -126,10 +131,19 @@ async def _decide(
             changes=changes,
             release=(row.caller_id, row.callee_id) if step.target.is_final else (),
             event=event,
+            alone=alone,
         )
     return await call_data.update_status(
         session, call_id=row.id, from_status=step.source.value, changes=changes, guard=guard
     )
+
+
+def _no_delivery(session: AsyncSession, row: CallRow, step: Transition) -> bool:
+    """Whether the step writes no webhook delivery: its event is none the CRM hears of, or
+    the step's own SELECT found no endpoint of the tenant."""
+    if webhook_events.event_for_status(step.target.value) is None:
+        return True
+    return hook_data.noted_none(session, tenant_id=row.tenant_id)
 
 
 def _event_row(step: Transition, now: datetime, actor: str, device: str | None) -> dict[str, Any]:

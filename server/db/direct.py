@@ -189,10 +189,11 @@ async def execute(
     """Run ``prepared`` with ``params`` in the session's transaction; its rows and rowcount.
     A constraint violated is :class:`sqlalchemy.exc.IntegrityError` either way.
 
-    ``alone``: a read that needs no transaction of its own (it is the session's only
-    statement, as a presence lookup): on PostgreSQL, when the session has begun none yet, it
-    runs in its own implicit one, which spares the BEGIN and the ROLLBACK (two round trips
-    for one); a single statement sees under READ COMMITTED what it would see first inside one.
+    ``alone``: a statement that needs no transaction around it: a read (under READ
+    COMMITTED a single statement sees what it would see first inside one), or a step's whole
+    write in one statement. On PostgreSQL, when the session has begun no transaction yet, it
+    runs in its own implicit one (committed when it returns), which spares the BEGIN and the
+    COMMIT or ROLLBACK; in a transaction begun already it runs in that.
     """
     if session.new or session.dirty or session.deleted:
         await session.flush()  # as session.execute's autoflush would: the ORM's writes first

@@ -93,15 +93,19 @@ async def write_step(
     changes: Mapping[str, Any],
     release: Sequence[str],
     event: Mapping[str, Any],
+    alone: bool = False,
 ) -> bool:
     """``UPDATE calls SET changes WHERE id = :call_id AND status = :from_status``, and only if
     it changed the row, the lines of ``release`` that the call holds freed and the ``event``
-    row written; whether it changed the row."""
+    row written; whether it changed the row.
+
+    ``alone``: the step writes nothing else; if the session began no transaction, the
+    statement is its own (committed when it returns: BEGIN and COMMIT spared)."""
     params: dict[str, Any] = {f"new_{name}": value for name, value in changes.items()}
     params.update({f"ev_{name}": event[name] for name in EVENT_COLUMNS})
     params.update(call=call_id, from_status=from_status, ids=sorted(release))
     prepared = _step(tuple(sorted(changes)), bool(release))
-    found = (await direct.execute(session, prepared, params)).first()
+    found = (await direct.execute(session, prepared, params, alone=alone)).first()
     return found is not None and found[0] == 1
 
 

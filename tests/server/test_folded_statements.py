@@ -300,3 +300,48 @@ async def test_parallel_connects_never_pass_the_socket_cap(engine: AsyncEngine) 
     assert admitted.count(True) == cap
     async with sessions() as s:
         assert await s.scalar(select(func.count()).select_from(st.CONNECTIONS)) == cap
+
+
+async def test_a_step_alone_is_its_own_transaction_only_outside_one(engine: AsyncEngine) -> None:
+    """A step that writes nothing else (``alone``) on a session that began no transaction is
+    committed when its statement returns; in a transaction begun already it is that one's."""
+    sessions = make_sessionmaker(engine)
+    await _ringing(sessions, "c1")
+    async with sessions() as s:
+        found = await direct.execute(
+            s, direct.Prepared(st.CALL_WITH_NAMES), {"id": "c1"}, alone=True
+        )
+        assert found.first() is not None
+        assert await folded.write_step(
+            s,
+            call_id="c1",
+            from_status="RINGING",
+            changes={"status": "DECLINED", "ended_at": T0},
+            release=("ua", "ub"),
+            event=_event("decline", "RINGING", "DECLINED"),
+            alone=True,
+        )
+        conn = await direct.driver(s)
+        assert not conn.is_in_transaction()
+        # durable already: another connection sees all of it before this session commits
+        assert await _state(sessions, "c1") == (
+            "DECLINED",
+            ["invite", "decline"],
+            {"ua": None, "ub": None},
+        )
+        await s.rollback()  # nothing of its own to undo
+    assert (await _state(sessions, "c1"))[0] == "DECLINED"
+    await _ringing(sessions, "c2")
+    async with sessions() as s:
+        await s.execute(select(st.CALLS.c.status).where(st.CALLS.c.id == "c2"))  # begins
+        assert await folded.write_step(
+            s,
+            call_id="c2",
+            from_status="RINGING",
+            changes={"status": "DECLINED", "ended_at": T0},
+            release=("ua", "ub"),
+            event=_event("decline", "RINGING", "DECLINED"),
+            alone=True,
+        )
+        await s.rollback()
+    assert await _state(sessions, "c2") == ("RINGING", ["invite"], {"ua": "c2", "ub": "c2"})
