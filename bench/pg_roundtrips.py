@@ -125,7 +125,8 @@ async def _ok(ack: object) -> None:
 
 
 def _cpu_ticks() -> dict[int, tuple[str, int]]:
-    """Every process's name and CPU ticks (utime + stime) now."""
+    """Every process's name and CPU ticks (utime + stime) now; PostgreSQL's with those of
+    its children that ended (cutime + cstime: backends of connections the pool closed)."""
     found = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -137,7 +138,10 @@ def _cpu_ticks() -> dict[int, tuple[str, int]]:
             continue
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
-        found[int(entry)] = (name, int(fields[11]) + int(fields[12]))
+        ticks = int(fields[11]) + int(fields[12])
+        if name == "postgres":  # and its backends that ended (the postmaster reaped them)
+            ticks += int(fields[13]) + int(fields[14])
+        found[int(entry)] = (name, ticks)
     return found
 
 
@@ -169,8 +173,16 @@ def _groups(
     return spent
 
 
+def _sessions(pg: PostgresServer, env: dict[str, str]) -> int:
+    """Connections PostgreSQL has opened to the run's database so far."""
+    db = env["VOIP_DATABASE_URL"].rsplit("/", 1)[1]
+    sql = f"SELECT sessions FROM pg_stat_database WHERE datname = '{db}'"
+    found = subprocess.run(pg.command("psql", "-Atc", sql), capture_output=True, text=True)
+    return int(found.stdout.strip() or 0)
+
+
 def _one_run(
-    args: argparse.Namespace, env: dict[str, str], label: str, rate: int
+    pg: PostgresServer, args: argparse.Namespace, env: dict[str, str], label: str, rate: int
 ) -> dict[str, Any]:
     """A fresh server (and a fresh copy of the seeded database); the generator at ``rate``;
     the CPU of each group over the calls' phase (from the generator's own log lines)."""
@@ -195,10 +207,11 @@ def _one_run(
         )
         assert gen.stderr is not None
         assert gen.stdout is not None
-        marks = []
+        marks, sessions = [], []
         for line in gen.stderr:
             if f"rate {rate}/s for" in line or " done, p99 " in line:
                 marks.append((time.monotonic(), _cpu_ticks(), _machine_busy()))
+                sessions.append(_sessions(pg, env))
         result = json.loads(gen.stdout.read())
         gen.wait()
     finally:
@@ -219,6 +232,8 @@ def _one_run(
         "cpu_pct": share,
         "ms_per_setup": {k: round(v * 10 / max(done, 1), 2) for k, v in ticks.items()},
         "machine_busy_pct": round(200 * (m1[0] - m0[0]) / max(m1[1] - m0[1], 1), 1),
+        "pg_connections_opened": sessions[-1] - sessions[0],
+        "phase_s": round(seconds, 1),
     }
 
 
@@ -258,7 +273,7 @@ def cpu(args: argparse.Namespace) -> None:
                     subprocess.run(pg.command("createdb", "-T", "seed", db), check=True)
                     env = {**os.environ, **base, "VOIP_DATABASE_URL": pg.url(db)}
                     env.update(dict(p.split("=", 1) for p in extra.split(",") if p))
-                    rows.append(_one_run(args, env, label, rate))
+                    rows.append(_one_run(pg, args, env, label, rate))
                     print(json.dumps(rows[-1]), flush=True)
     (args.out / "cpu.json").write_text(json.dumps(rows, indent=1))
 
