@@ -345,3 +345,25 @@ async def test_a_step_alone_is_its_own_transaction_only_outside_one(engine: Asyn
         )
         await s.rollback()
     assert await _state(sessions, "c2") == ("RINGING", ["invite"], {"ua": "c2", "ub": "c2"})
+
+
+async def test_a_sockets_insert_says_whether_a_call_rings_for_its_user(
+    engine: AsyncEngine,
+) -> None:
+    sessions = make_sessionmaker(engine)
+    await _ringing(sessions, "c1")  # ua calls ub
+    async with sessions() as s:
+        await s.execute(st.NODES.insert(), {"id": "node-a", "last_seen": T0})
+        rings = {}
+        for uid in ("ua", "ub"):
+            rings[uid] = await socket_data.add_connection(
+                s,
+                sid=f"s-{uid}",
+                user_id=uid,
+                tenant_id="t1",
+                device_id="d",
+                node_id="node-a",
+                at=T0,
+            )
+        await s.commit()
+    assert rings == {"ua": False, "ub": True}
