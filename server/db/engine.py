@@ -45,7 +45,11 @@ def make_engine(url: str, *, sqlite_inline: bool = False) -> AsyncEngine:
     ``sqlite_inline``: statements run on the loop's thread (see the module's docstring)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        engine = create_async_engine(url, pool_size=10, max_overflow=20)
+        # Thirty kept, none beyond: with ten kept and twenty of overflow, the pool closed the
+        # overflow connections a burst had opened as soon as they came back (asyncpg's
+        # connect, PostgreSQL's fork and every statement prepared again on each new one):
+        # 150-230 new connections in 10 s at 200 set-ups/s, and the tail went with them.
+        engine = create_async_engine(url, pool_size=30, max_overflow=0)
         _ping_when_idle(engine)
         return engine
     if parsed.database and parsed.database != ":memory:":
