@@ -9,12 +9,9 @@ from datetime import datetime
 from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import direct, locks
+from server.db import locks
 from server.db import statements as st
 from server.db.models import AuthSession, CallRow, Connection, User
-
-_CONNECT_LOOKUP = direct.Prepared(st.CONNECT_LOOKUP)
-"""Every connect's check (:mod:`server.db.direct`)."""
 
 
 async def open_session(
@@ -189,7 +186,7 @@ async def connect_facts(
     connect of the same user has committed its own, on any node, so the cap is exact."""
     await locks.serialize(session, f"sockets:{user_id}")
     params = {"user": user_id, "session": session_id, "live_since": live_since}
-    row = (await direct.execute(session, _CONNECT_LOOKUP, params)).first()
+    row = (await session.execute(st.CONNECT_LOOKUP, params)).first()
     if row is None:
         return None
     tenant_id, email, name, inactive, session_user, sockets = row

@@ -135,8 +135,11 @@ class Prepared:
             bind_type = compiled.binds[base].type
             process = bind_type.dialect_impl(dialect).bind_processor(dialect)
             sources.append((base, index, default, process))
-        returns = isinstance(self.statement, Select) or bool(self.statement._returning)
-        types = tuple(c.type for c in self.statement.exported_columns) if returns else None
+        types = (
+            tuple(c.type for c in self.statement.selected_columns)
+            if isinstance(self.statement, Select)
+            else None  # (no RETURNING on this path)
+        )
         plan = _Plan(state.statement, tuple(sources), types)
         if plan.bind(params) != tuple(
             _processed(sources[i][3], state.parameters[n]) for i, n in enumerate(state.positiontup)

@@ -19,8 +19,6 @@ from voip_contract import Presence
 _PRESENCE = direct.Prepared(st.PRESENCE, lists=("ids",))
 _PRESENCE_WITH_PUSH = direct.Prepared(st.PRESENCE_WITH_PUSH, lists=("ids",))
 """Run as a session's only statement on PostgreSQL: outside a transaction (``alone``)."""
-_INSERT_CONNECTION = direct.Prepared(st.INSERT_CONNECTION)
-"""Every connect's write (:mod:`server.db.direct`)."""
 
 
 async def presence_of(
@@ -71,8 +69,7 @@ async def add_connection(
         "connected_at": at,
         "ringing_for": user_id,
     }
-    found = (await direct.execute(session, _INSERT_CONNECTION, values)).first()
-    return bool(found[0]) if found is not None else False
+    return bool((await session.execute(st.INSERT_CONNECTION, values)).scalar_one())
 
 
 async def delete_connection(session: AsyncSession, *, sid: str) -> None:
