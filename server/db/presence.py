@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import direct
+from server.db import direct, folded
 from server.db import statements as st
 from voip_contract import Presence
 
@@ -30,8 +31,11 @@ async def presence_of(
     if not user_ids:
         return {}
     params = {"ids": sorted(set(user_ids)), "live_since": live_since}
-    statement = _PRESENCE_WITH_PUSH if push else _PRESENCE
-    rows = (await direct.execute(session, statement, params, alone=True)).rows
+    prepared = _PRESENCE_WITH_PUSH if push else _PRESENCE
+    if folded.applies(session):  # PostgreSQL: in no transaction when none was begun
+        rows: Sequence[Any] = (await direct.execute(session, prepared, params, alone=True)).rows
+    else:  # SQLite as it was
+        rows = (await session.execute(prepared.statement, params)).all()
     known: dict[str, Presence] = {
         uid: "busy" if busy else "online" if live else "offline" for uid, busy, live in rows
     }
