@@ -14,8 +14,10 @@ thread anyway) every prepared statement runs on ``sqlite3``. On PostgreSQL it ru
 asyncpg connection once that connection is in a transaction (asyncpg's own
 ``is_in_transaction``): SQLAlchemy's adapter begins the transaction lazily, at the first
 statement it sends, so a session's first statement goes through SQLAlchemy and begins it, and
-the next ones run in it. Anywhere else (aiosqlite on its thread) :func:`execute` is
-``session.execute`` of the same statement.
+the next ones run in it; a statement that needs no transaction around it (``alone``: a
+read, or a step's whole write in one statement) runs before any in its own implicit one.
+Anywhere else (aiosqlite on its thread) :func:`execute` is ``session.execute`` of the same
+statement.
 """
 
 from __future__ import annotations
