@@ -22,6 +22,7 @@ from server.calls.settle import announce_end
 from server.calls.views import call_view
 from server.callstate import Opening
 from server.db import calls as call_data
+from server.db import folded as folded_data
 from server.db import locks
 from server.db import push as push_data
 from server.db import users as user_data
@@ -117,41 +118,58 @@ async def _open_call(
     # A callee rings on a live socket, or on a device a push can wake (push on).
     reachable = facts.callee_live or (deps.push.enabled and facts.callee_pushable)
     opening = _opening(users[me], users[callee_id], reachable)
-    row = await _insert_call(deps, session, ident, dev, payload, opening, now)
-    if (
-        row is not None
-        and opening is Opening.REACHABLE
-        and not await call_data.claim_lines(session, call_id=row.id, user_ids=(me, callee_id))
-    ):
+    folded = folded_data.applies(session)
+    if folded:  # PostgreSQL: the claim and the event row ride in the call's INSERT
+        row, claimed = await _open_folded(deps, session, ident, dev, payload, opening, now)
+    else:
+        row = await _insert_call(deps, session, ident, dev, payload, opening, now)
+        claimed = (
+            row is None
+            or opening is not Opening.REACHABLE
+            or await call_data.claim_lines(session, call_id=row.id, user_ids=(me, callee_id))
+        )
+    if not claimed:
         # Another invite took one of the two lines since we looked: that call rings,
         # this one does not (the claim is the decision, not the look).
         await session.rollback()
         users = await user_data.users_by_id(session, ids=(me, callee_id))
         opening = _opening(users[me], users[callee_id], reachable, lost_race=True)
         row = await _insert_call(deps, session, ident, dev, payload, opening, now)
+        folded = False
     if row is None:
         return None, users, False
-    hooked = await _log_invite(deps, session, row, dev, now)
+    hooked = await _log_invite(deps, session, row, dev, now, logged=folded)
     await session.commit()
     return row, users, hooked
 
 
+def _invite_event(row: CallRow, dev: DeviceSocket, now: datetime) -> dict[str, Any]:
+    """The invite's ``call_events`` row (its call aside)."""
+    return {
+        "at": now,
+        "event": "invite",
+        "from_status": None,
+        "to_status": row.status,
+        "reason": row.reason,
+        "actor": row.caller_id,
+        "device": dev.device_id,
+    }
+
+
 async def _log_invite(
-    deps: CallDeps, session: AsyncSession, row: CallRow, dev: DeviceSocket, now: datetime
+    deps: CallDeps,
+    session: AsyncSession,
+    row: CallRow,
+    dev: DeviceSocket,
+    now: datetime,
+    *,
+    logged: bool,
 ) -> bool:
-    """The invite's ``call_events`` row and, if it rings, its pushes (in its transaction);
-    whether a webhook endpoint wants the invite's event (a delivery was written)."""
-    await call_data.insert_event(
-        session,
-        call_id=row.id,
-        at=now,
-        event="invite",
-        from_status=None,
-        to_status=row.status,
-        reason=row.reason,
-        actor=row.caller_id,
-        device=dev.device_id,
-    )
+    """The invite's ``call_events`` row (unless ``logged``: it was in the call's INSERT) and,
+    if it rings, its pushes (in its transaction); whether a webhook endpoint wants the
+    invite's event (a delivery was written)."""
+    if not logged:
+        await call_data.insert_event(session, call_id=row.id, **_invite_event(row, dev, now))
     event = webhook_events.event_for_status(row.status)
     hooked = False
     if event is not None:  # the CRM hears of it: in this transaction (an outbox)
@@ -161,6 +179,29 @@ async def _log_invite(
             session, call_id=row.id, callee_id=row.callee_id, at=now, expires_at=row.ring_deadline
         )
     return hooked
+
+
+async def _open_folded(
+    deps: CallDeps,
+    session: AsyncSession,
+    ident: Identity,
+    dev: DeviceSocket,
+    payload: InvitePayload,
+    opening: Opening,
+    now: datetime,
+) -> tuple[CallRow | None, bool]:
+    """PostgreSQL: the new call, its event row and (ringing) the claim of both lines in one
+    statement; ``None`` (rolled back) if its ``request_id`` was used; whether both lines
+    were claimed (or none was to be)."""
+    values = _call_values(deps, ident, dev, payload, opening, now)
+    row = CallRow(**values)
+    claim = (ident.user_id, payload.callee_id) if opening is Opening.REACHABLE else ()
+    claimed = await folded_data.open_call(
+        session, values=values, claim=claim, event=_invite_event(row, dev, now)
+    )
+    if claimed is None:
+        return None, True
+    return row, claimed == (len(claim) or 1)
 
 
 async def _insert_call(
@@ -173,6 +214,21 @@ async def _insert_call(
     now: datetime,
 ) -> CallRow | None:
     """The new call, INSERTed; ``None`` (rolled back) if its ``request_id`` was used."""
+    values = _call_values(deps, ident, dev, payload, opening, now)
+    if not await call_data.insert_call(session, values=values):
+        return None
+    return CallRow(**values)
+
+
+def _call_values(
+    deps: CallDeps,
+    ident: Identity,
+    dev: DeviceSocket,
+    payload: InvitePayload,
+    opening: Opening,
+    now: datetime,
+) -> dict[str, Any]:
+    """The new call's columns."""
     status, reason = callstate.open_call(opening)
     ringing = status is CallStatus.RINGING
     values: dict[str, Any] = {
@@ -190,9 +246,7 @@ async def _insert_call(
         "caller_sid": dev.sid,
         **_context(payload),
     }
-    if not await call_data.insert_call(session, values=values):
-        return None
-    return CallRow(**values)
+    return values
 
 
 def _context(payload: InvitePayload) -> dict[str, Any]:

@@ -20,7 +20,9 @@ from server.auth import Identity
 from server.calls.deps import CallDeps
 from server.callstate import IllegalStatusEvent, Role, StatusEvent, Transition
 from server.db import calls as call_data
+from server.db import folded as folded_data
 from server.db import push as push_data
+from server.db import webhooks as hook_data
 from server.db.models import CallRow
 from server.db.users import PartyRow
 from server.errors import ServiceError
@@ -83,15 +85,17 @@ async def write_step(
     """Write ``step`` unless the row moved first or ``guard`` fails, and commit; whether it won."""
     now = deps.clock.now()
     changes = _changes(row, step, now, values)
-    won = await call_data.update_status(
-        session, call_id=row.id, from_status=step.source.value, changes=changes, guard=guard
-    )
+    event = _event_row(step, now, actor, device)
+    folded = guard is None and folded_data.applies(session)
+    stops_ringing = deps.push.enabled and step.source is CallStatus.RINGING
+    # Nothing to write beside the folded statement: it may be its own transaction.
+    alone = folded and not stops_ringing and _no_delivery(session, row, step)
+    won = await _decide(session, row, step, changes, event, folded=folded, alone=alone, guard=guard)
     if not won:
         await session.rollback()
         return False
-    stops_ringing = deps.push.enabled and step.source is CallStatus.RINGING
     hooked = await _write_consequences(
-        session, row, step, changes, now=now, actor=actor, device=device, cancels=stops_ringing
+        session, row, step, changes, event, now=now, written=folded, cancels=stops_ringing
     )
     await session.commit()
     if hooked:  # a kick costs the sender a look at the outbox: only when it has news
@@ -105,38 +109,80 @@ async def write_step(
     return True
 
 
+async def _decide(
+    session: AsyncSession,
+    row: CallRow,
+    step: Transition,
+    changes: dict[str, Any],
+    event: dict[str, Any],
+    *,
+    folded: bool,
+    alone: bool,
+    guard: ColumnElement[bool] | None,
+) -> bool:
+    """The step's conditional UPDATE; whether it changed the row. ``folded`` (PostgreSQL, no
+    ``guard``): the release of the lines and the event row ride in its statement; ``alone``:
+    and it is the step's only write (:func:`server.db.folded.write_step`)."""
+    if folded:
+        return await folded_data.write_step(
+            session,
+            call_id=row.id,
+            from_status=step.source.value,
+            changes=changes,
+            release=(row.caller_id, row.callee_id) if step.target.is_final else (),
+            event=event,
+            alone=alone,
+        )
+    return await call_data.update_status(
+        session, call_id=row.id, from_status=step.source.value, changes=changes, guard=guard
+    )
+
+
+def _no_delivery(session: AsyncSession, row: CallRow, step: Transition) -> bool:
+    """Whether the step writes no webhook delivery: its event is none the CRM hears of, or
+    the step's own SELECT found no endpoint of the tenant."""
+    if webhook_events.event_for_status(step.target.value) is None:
+        return True
+    return hook_data.noted_none(session, tenant_id=row.tenant_id)
+
+
+def _event_row(step: Transition, now: datetime, actor: str, device: str | None) -> dict[str, Any]:
+    """The ``call_events`` row of ``step`` (its call aside)."""
+    return {
+        "at": now,
+        "event": step.event.value,
+        "from_status": step.source.value,
+        "to_status": step.target.value,
+        "reason": step.reason.value if step.reason else None,
+        "actor": actor,
+        "device": device,
+    }
+
+
 async def _write_consequences(
     session: AsyncSession,
     row: CallRow,
     step: Transition,
     changes: dict[str, Any],
+    event: dict[str, Any],
     *,
     now: datetime,
-    actor: str,
-    device: str | None,
+    written: bool,
     cancels: bool,
 ) -> bool:
-    """What a won step writes beside the row, in its transaction: the lines it frees, the push
-    cancels (``cancels``), the ``call_events`` row, and the CRM's webhook outbox; whether a
-    webhook delivery was written."""
-    if step.target.is_final:  # the call no longer holds its parties' lines
+    """What a won step writes beside the row, in its transaction: the lines it frees and the
+    ``call_events`` row (unless ``written``: they were in the UPDATE's statement), the push
+    cancels (``cancels``), and the CRM's webhook outbox; whether a webhook delivery was
+    written."""
+    if not written and step.target.is_final:  # the call no longer holds its parties' lines
         parties = (row.caller_id, row.callee_id)
         await call_data.release_lines(session, call_id=row.id, user_ids=parties)
     if cancels:  # every notification of it must stop: cancels, in this transaction
         await push_data.enqueue_cancels(session, call_id=row.id, status=step.target.value, at=now)
-    await call_data.insert_event(
-        session,
-        call_id=row.id,
-        at=now,
-        event=step.event.value,
-        from_status=step.source.value,
-        to_status=step.target.value,
-        reason=step.reason.value if step.reason else None,
-        actor=actor,
-        device=device,
-    )
-    event = webhook_events.event_for_status(step.target.value)
-    if event is None:
+    if not written:
+        await call_data.insert_event(session, call_id=row.id, **event)
+    kind = webhook_events.event_for_status(step.target.value)
+    if kind is None:
         return False
     # the CRM hears of it: in this transaction (an outbox)
-    return await webhook_events.enqueue(session, row, event, at=now, changes=changes)
+    return await webhook_events.enqueue(session, row, kind, at=now, changes=changes)

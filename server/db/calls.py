@@ -49,7 +49,8 @@ async def load_call_with_parties(
 ) -> tuple[CallRow, dict[str, PartyRow]] | None:
     """The call and both parties (their names; their lines are not read) in one SELECT, which
     also notes whether the call's tenant has a webhook endpoint (:mod:`server.db.webhooks`)."""
-    found = (await direct.execute(session, _CALL_WITH_NAMES, {"id": call_id})).first()
+    # a read before any write of its step: no transaction needed for it (PostgreSQL)
+    found = (await direct.execute(session, _CALL_WITH_NAMES, {"id": call_id}, alone=True)).first()
     if found is None:
         return None
     *columns, caller_name, callee_name, hooked = found

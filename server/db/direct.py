@@ -14,8 +14,10 @@ thread anyway) every prepared statement runs on ``sqlite3``. On PostgreSQL it ru
 asyncpg connection once that connection is in a transaction (asyncpg's own
 ``is_in_transaction``): SQLAlchemy's adapter begins the transaction lazily, at the first
 statement it sends, so a session's first statement goes through SQLAlchemy and begins it, and
-the next ones run in it. Anywhere else (aiosqlite on its thread) :func:`execute` is
-``session.execute`` of the same statement.
+the next ones run in it; a statement that needs no transaction around it (``alone``: a
+read, or a step's whole write in one statement) runs before any in its own implicit one.
+Anywhere else (aiosqlite on its thread) :func:`execute` is ``session.execute`` of the same
+statement.
 """
 
 from __future__ import annotations
@@ -183,9 +185,18 @@ def _dialect(session: AsyncSession) -> Dialect:
     return bind.dialect
 
 
-async def execute(session: AsyncSession, prepared: Prepared, params: Mapping[str, Any]) -> Rows:
+async def execute(
+    session: AsyncSession, prepared: Prepared, params: Mapping[str, Any], *, alone: bool = False
+) -> Rows:
     """Run ``prepared`` with ``params`` in the session's transaction; its rows and rowcount.
-    A constraint violated is :class:`sqlalchemy.exc.IntegrityError` either way."""
+    A constraint violated is :class:`sqlalchemy.exc.IntegrityError` either way.
+
+    ``alone``: a statement that needs no transaction around it: a read (under READ
+    COMMITTED a single statement sees what it would see first inside one), or a step's whole
+    write in one statement. On PostgreSQL, when the session has begun no transaction yet, it
+    runs in its own implicit one (committed when it returns), which spares the BEGIN and the
+    COMMIT or ROLLBACK; in a transaction begun already it runs in that.
+    """
     if session.new or session.dirty or session.deleted:
         await session.flush()  # as session.execute's autoflush would: the ORM's writes first
     conn = await driver(session)
@@ -199,7 +210,7 @@ async def execute(session: AsyncSession, prepared: Prepared, params: Mapping[str
             return Rows([], cursor.rowcount)
         procs = plan.resolve(_dialect(session), [None] * len(plan.types))
         return Rows(plan.rows(cursor.fetchall(), procs), cursor.rowcount)
-    if conn is not None and conn.is_in_transaction():
+    if conn is not None and (alone or conn.is_in_transaction()):
         dialect = _dialect(session)
         return await _on_asyncpg(conn, dialect, prepared.plan(dialect, params), params)
     result = cast(CursorResult[Any], await session.execute(prepared.statement, dict(params)))

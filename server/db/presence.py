@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db import direct, folded
 from server.db import statements as st
 from voip_contract import Presence
+
+_PRESENCE = direct.Prepared(st.PRESENCE, lists=("ids",))
+_PRESENCE_WITH_PUSH = direct.Prepared(st.PRESENCE_WITH_PUSH, lists=("ids",))
+"""Run as a session's only statement on PostgreSQL: outside a transaction (``alone``)."""
 
 
 async def presence_of(
@@ -25,7 +31,11 @@ async def presence_of(
     if not user_ids:
         return {}
     params = {"ids": sorted(set(user_ids)), "live_since": live_since}
-    rows = await session.execute(st.PRESENCE_WITH_PUSH if push else st.PRESENCE, params)
+    prepared = _PRESENCE_WITH_PUSH if push else _PRESENCE
+    if folded.applies(session):  # PostgreSQL: in no transaction when none was begun
+        rows: Sequence[Any] = (await direct.execute(session, prepared, params, alone=True)).rows
+    else:  # SQLite as it was
+        rows = (await session.execute(prepared.statement, params)).all()
     known: dict[str, Presence] = {
         uid: "busy" if busy else "online" if live else "offline" for uid, busy, live in rows
     }

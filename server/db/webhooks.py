@@ -125,6 +125,13 @@ def may_deliver(session: AsyncSession, *, tenant_id: str) -> bool:
     return False
 
 
+def noted_none(session: AsyncSession, *, tenant_id: str) -> bool:
+    """Whether this session read that ``tenant_id`` has no enabled endpoint (and has not used
+    the note yet): a step may then know beforehand that it writes no delivery."""
+    noted: set[str] | None = session.info.get(_NO_ENDPOINTS)
+    return noted is not None and tenant_id in noted
+
+
 async def enqueue(
     session: AsyncSession,
     *,
