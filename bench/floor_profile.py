@@ -1,7 +1,7 @@
 """Where the floor's CPU goes: py-spy on :mod:`bench.floor_server` at a fixed set-up rate.
 
     .venv/bin/python -m bench.floor_profile [--users 1000] [--rate 200] [--duration 20]
-        [--floor-arg=--ws=wsproto]... [--out DIR] [--no-doc]
+        [--servers floor|ours|floor,ours] [--floor-arg=--ws=wsproto]... [--out DIR] [--no-doc]
 
 Needs py-spy in the virtualenv (``.venv/bin/pip install py-spy``; not a project dependency) and
 a prepared copy of ``shared/loadgen`` (:func:`bench.loadgen_side_by_side.prepare_loadgen`). Mints
@@ -13,6 +13,13 @@ loop's runner (:data:`GROUPS`); one with no Python frame above the runner is the
 (uvloop: I/O, callbacks); one with only the standard library's Python above it is asyncio's.
 ms per set-up = samples × 5 ms / the calls started (py-spy stops the process at each sample, so
 the shares are what it measures, the milliseconds a little above the unprofiled CPU).
+
+``--servers floor,ours`` records the floor and then our server (``voip-server serve`` as
+:mod:`bench.loadgen_servers` starts it: SQLite, a fresh copy of a database seeded with
+``--users``) one after the other, groups both by :mod:`bench.profile_groups` (the floor's
+groups, then ours part by part) and writes one table of ms per set-up side by side
+(:mod:`bench.profile_table`, the ``bench:floor-profile-ours`` block). Each server runs under
+:mod:`bench.gc_clock`, so the table also says how much of it was the collector.
 """
 
 from __future__ import annotations
@@ -94,8 +101,8 @@ def grouped(raw: Path, by: Callable[[list[str]], str] = group_of) -> Counter[str
     counts: Counter[str] = Counter()
     for line in raw.read_text().splitlines():
         stack, _, n = line.rpartition(" ")
-        if stack and n.isdigit():
-            counts[by(stack.split(";"))] += int(n)
+        if n.isdigit():  # (an empty stack: a thread with no Python frame at that moment)
+            counts[by(stack.split(";") if stack else [])] += int(n)
     return counts
 
 

@@ -9,8 +9,12 @@ A sample goes to the innermost frame of a known part above the loop's runner, as
 - **SQLAlchemy** (with greenlet and aiosqlite's adapter): *session lifecycle* when the outermost
   SQLAlchemy call our code made opens, begins, commits, rolls back or closes a session or takes
   its connection (``AsyncSession.connection``: the checkout and the ``BEGIN``); *statement
-  execution* otherwise (``execute``, ``scalar``, ``flush``, the type processors). SQLAlchemy
+  execution* otherwise (``execute``, ``scalar``, ``flush``, the type processors); *ORM objects*
+  when our code builds or reads a mapped row (``CallRow(**values)``, ``row.status``). SQLAlchemy
   called by :mod:`server.db.direct`'s plans (bind and result processors) is ``direct.py``'s.
+  A sample with no Python frame at all (none in the floor) is counted apart: by elimination,
+  the greenlet switches of SQLAlchemy's async layer.
+- other threads (aiosqlite's worker, :mod:`bench.gc_clock`'s) are their own rows.
 - **json / logging** (the standard library) belong to the transport package that called them
   (Socket.IO encodes every packet with ``json``); called by our code they are their own group.
 - our modules: ``server/calls/*`` and ``server/sio/*`` by module, ``server/db/direct.py``, the
@@ -28,6 +32,12 @@ LOOP_C, STDLIB = "event loop (uvloop's C: I/O, callbacks)", "asyncio / stdlib Py
 SQLITE = "sqlite3 (C: statements, commits)"
 SA_LIFE = "SQLAlchemy: session lifecycle (begin/commit/close, checkout, greenlet)"
 SA_EXEC = "SQLAlchemy: statement execution"
+SA_ORM = "SQLAlchemy: ORM objects (CallRow built, its attributes)"
+NO_FRAME = "no Python frame (greenlet switches: none in the floor)"
+THREADS = (
+    ("aiosqlite/", "other thread: aiosqlite's worker (waits on its queue)"),
+    ("bench/gc_clock.py", "other thread: the profile's gc clock"),
+)
 JSON, LOGGING = "json (ours: payload size check)", "logging (ours)"
 DIRECT = "server/db/direct.py"
 TRANSPORT = (
@@ -54,6 +64,10 @@ LIFECYCLE = re.compile(
     r"_connection_for_bind|get_transaction|_close_impl|invalidate)$"
 )
 """The session's calls that are its lifecycle, not a statement."""
+ORM_OBJECT = re.compile(
+    r"^(InstanceState|InstrumentedAttribute|ClassManager|set_committed_value|_declarative_)"
+)
+"""Our code making or reading a mapped object (``CallRow(**values)``, ``row.status``)."""
 
 
 def _sqlite_lines() -> frozenset[int]:
@@ -109,6 +123,8 @@ def _sqlalchemy(above: list[str], first: int, outer: str | None) -> str:
         if _part(frame) != "sqlalchemy":
             break
         function = where(frame)[0]
+        if frame is above[first] and ORM_OBJECT.search(function):
+            return SA_ORM
         if LIFECYCLE.search(function):
             return SA_LIFE
         if function.rpartition(".")[2] in ("execute", "scalar", "scalars", "flush", "get"):
@@ -118,6 +134,11 @@ def _sqlalchemy(above: list[str], first: int, outer: str | None) -> str:
 
 def group_of(stack: list[str]) -> str:
     """The part of one sample's stack (root first, ``function (file:line)`` frames)."""
+    if not stack:
+        return NO_FRAME
+    if where(stack[0])[1].startswith("threading.py"):
+        files = [where(f)[1] for f in stack]
+        return next((n for m, n in THREADS if any(f.startswith(m) for f in files)), STDLIB)
     start = max((i + 1 for i, f in enumerate(stack) if where(f)[1].startswith(RUNNER)), default=0)
     above = stack[start:]
     parts = [_part(f) for f in above]

@@ -19,7 +19,7 @@ def section(
 ) -> str:
     """The block: the command, a row per group (ms per set-up per server, and ours − the
     floor's when both ran), the collector's time, the generator's figures."""
-    labels = list(counts)
+    labels = sorted(counts, key=lambda label: label != "floor")  # the floor's column first
     ms = {
         label: {g: n * 1000 / hz / _calls(results[label]) for g, n in c.items()}
         for label, c in counts.items()

@@ -70,3 +70,12 @@ def test_our_modules_by_module_and_the_rest() -> None:
     assert g.group_of([*ROOT, SIO, HANDLE, place, dump]) == g.OURS[0][0]
     assert g.group_of([*ROOT, SIO]) == "python-socketio"
     assert g.group_of(ROOT) == g.LOOP_C
+
+
+def test_orm_objects_threads_and_frameless_samples() -> None:
+    init = "InstanceState._initialize_instance (sqlalchemy/orm/state.py:560)"
+    insert = "_insert_call (server/calls/invite.py:195)"
+    assert g.group_of([*ROOT, HANDLE, insert, init]) == g.SA_ORM
+    assert g.group_of([]) == g.NO_FRAME
+    worker = ["Thread.run (threading.py:982)", "_connection_worker_thread (aiosqlite/core.py:59)"]
+    assert g.group_of(worker) == g.THREADS[0][1]
