@@ -48,14 +48,7 @@ from tests.support.servers import free_port, stop_process, wait_for_port
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- bench:floor-profile -->", "<!-- /bench:floor-profile -->"
 HZ = 200
-GROUPS = (
-    ("JWT (PyJWT, hmac)", ("jwt/",)),
-    ("python-socketio", ("socketio/",)),
-    ("python-engineio", ("engineio/",)),
-    ("websockets / wsproto / h11", ("websockets/", "wsproto/", "h11/")),
-    ("uvicorn", ("uvicorn/",)),
-    ("the floor's handlers", ("bench/floor_server.py",)),
-)
+GROUPS = parts.TRANSPORT
 RUNNER = ("asyncio/runners.py", "uvicorn/server.py", "uvicorn/_compat.py")
 """Frames at the root of every stack: the thread's start, the loop's runner."""
 LOOP_C, STDLIB = "event loop (uvloop's C: I/O, callbacks)", "asyncio / stdlib Python"
@@ -166,7 +159,8 @@ def drive(
     spy += ["-o", str(out / f"{label}.raw"), "-p", str(pid), "-d", str(args.duration)]
     gen_proc = subprocess.Popen(load, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert gen_proc.stderr is not None
-    recorder, gc_file, gc0, gc1 = None, out / f"{label}.gc.json", (0.0, 0), []
+    recorder, gc_file, gc0 = None, out / f"{label}.gc.json", (0.0, 0)
+    gc1: list[float] = []  # the gc clock's reading at the recording's end (set by a timer)
     for line in gen_proc.stderr:
         sys.stderr.write(line)
         if recorder is None and f"rate {args.rate}/s" in line:

@@ -24,7 +24,6 @@ import os
 import platform
 import shlex
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.docblock import replace_block
+from bench.loadgen_results import spread
 from bench.loadgen_servers import Backends, Variant, server_command
 from bench.loadgen_side_by_side import prepare_loadgen, seed
 
@@ -138,15 +138,6 @@ def collect(reps: list[Path], labels: list[str], args: argparse.Namespace) -> di
                 res = json.loads(path.read_text())
                 found.setdefault((label, args.ramp_users, "ramp"), []).append(ramp_figures(res))
     return found
-
-
-def spread(values: list[float | None], fmt: str = "{:.0f}") -> str:
-    """Median (min–max) over the repeats."""
-    vals = [v for v in values if v is not None]
-    if not vals:
-        return "-"
-    mid = fmt.format(statistics.median(vals))
-    return mid if len(vals) == 1 else f"{mid} ({fmt.format(min(vals))}–{fmt.format(max(vals))})"
 
 
 def ramp_table(found: dict[Any, Any], labels: list[str], args: argparse.Namespace) -> str:

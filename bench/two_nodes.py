@@ -33,6 +33,7 @@ from typing import Any
 import redis
 
 from bench.docblock import replace_block
+from bench.loadgen_results import spread
 from bench.loadgen_servers import (
     Variant,
     backends,
@@ -180,7 +181,7 @@ def run_all(args: argparse.Namespace) -> Runs:
 
 def med(values: list[float]) -> str:
     """Median (min–max), one decimal."""
-    return f"{statistics.median(values):.1f} ({min(values):.1f}–{max(values):.1f})"
+    return spread(list(values), "{:.1f}")
 
 
 def marginal(lo: list[dict[str, float]], hi: list[dict[str, float]]) -> list[float]:
