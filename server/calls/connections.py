@@ -105,7 +105,7 @@ async def _welcome(
         await deps.notifier.to_socket(
             dev.sid, ServerEvent.INCOMING, announce.incoming(row, parties, recording=recorded)
         )
-    if was_offline and await presence.heard(deps, ident.tenant_id, [ident.user_id]):
+    if was_offline:
         await presence.publish(deps, ident.tenant_id, [ident.user_id])
 
 
@@ -115,14 +115,15 @@ async def disconnected(deps: CallDeps, ident: Identity, sid: str) -> None:
         await socket_data.delete_connection(session, sid=sid)
         await session.commit()
     # who hears is read after the commit: a watch counted later reads a snapshot that has it
-    if not await presence.heard(deps, ident.tenant_id, [ident.user_id]):
+    hearing = await presence.heard(deps, ident.tenant_id, [ident.user_id])
+    if not hearing.user_ids:
         return
     async with deps.sessions() as session:
         gone = not await socket_data.has_live_socket(
             session, user_id=ident.user_id, live_since=deps.live_since()
         )
     if gone:
-        await presence.publish(deps, ident.tenant_id, [ident.user_id])
+        await presence.tell(deps, hearing)
 
 
 async def heartbeat(deps: CallDeps, *, now: datetime) -> None:

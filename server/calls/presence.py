@@ -9,6 +9,7 @@ so a change costs O(watchers), not O(tenant).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from server.auth import Identity
 from server.calls.deps import CallDeps
@@ -23,33 +24,42 @@ async def fans_out(deps: CallDeps, tenant_id: str) -> bool:
     return size <= deps.settings.presence_fanout_max
 
 
-async def heard(deps: CallDeps, tenant_id: str, user_ids: Sequence[str]) -> list[str]:
-    """Those of ``user_ids`` whose presence change could reach anyone: all of them up to the
-    fan-out limit (the tenant hears); above it, those a socket may be watching. That is
-    known on every node (:mod:`server.sio.watches`)."""
-    return await _hearers(deps, await fans_out(deps, tenant_id), user_ids)
+@dataclass(frozen=True)
+class Hearing:
+    """Who hears a change of some users of one tenant: the whole tenant, or each user's
+    watchers; ``user_ids``: those of the users whose change reaches anyone."""
+
+    tenant_id: str
+    tenant_hears: bool
+    user_ids: list[str]
 
 
-async def _hearers(deps: CallDeps, tenant_hears: bool, user_ids: Sequence[str]) -> list[str]:
-    if tenant_hears:
-        return list(user_ids)
-    return await deps.notifier.watched_among(user_ids)
+async def heard(deps: CallDeps, tenant_id: str, user_ids: Sequence[str]) -> Hearing:
+    """Who hears a change of ``user_ids``: all of them up to the fan-out limit (the tenant
+    hears); above it, those a socket may be watching. That is known on every node
+    (:mod:`server.sio.watches`)."""
+    if await fans_out(deps, tenant_id):
+        return Hearing(tenant_id, True, list(user_ids))
+    return Hearing(tenant_id, False, await deps.notifier.watched_among(user_ids))
 
 
 async def publish(deps: CallDeps, tenant_id: str, user_ids: Sequence[str]) -> None:
     """Tell those who can hear it where these users stand now."""
-    tenant_hears = await fans_out(deps, tenant_id)
-    user_ids = await _hearers(deps, tenant_hears, user_ids)
-    if not user_ids:
+    await tell(deps, await heard(deps, tenant_id, user_ids))
+
+
+async def tell(deps: CallDeps, hearing: Hearing) -> None:
+    """Tell ``hearing``'s hearers where its users stand now (who hears was read before)."""
+    if not hearing.user_ids:
         return
     async with deps.sessions() as session:
         states = await presence_of(
-            session, user_ids=user_ids, live_since=deps.live_since(), push=deps.push.enabled
+            session, user_ids=hearing.user_ids, live_since=deps.live_since(), push=deps.push.enabled
         )
     for uid, state in states.items():
         data = PresenceChanged(user_id=uid, presence=state).model_dump(mode="json")
-        if tenant_hears:
-            await deps.notifier.to_tenant(tenant_id, ServerEvent.PRESENCE, data)
+        if hearing.tenant_hears:
+            await deps.notifier.to_tenant(hearing.tenant_id, ServerEvent.PRESENCE, data)
         else:
             await deps.notifier.to_watchers(uid, ServerEvent.PRESENCE, data)
 
