@@ -13,7 +13,10 @@ is chance; this one is chosen so that the waits are long enough to tell, 8 ms).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import time
+from collections.abc import Iterator
 
 import numpy as np
 from livekit import rtc
@@ -112,7 +115,31 @@ def what_went_wrong(trim: NotedTrim) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def audio_priority(nice: int = -10) -> Iterator[None]:
+    """This process's threads at an audio thread's precedence over the rest of the machine
+    while the scenario runs (a phone or desktop runs its audio threads above ordinary work; here
+    the rest of the suite shares the two cores). Threads started meanwhile inherit it from the
+    thread that starts them. Without the privilege (not root), the scenario runs as it is."""
+    tasks = [int(t) for t in os.listdir("/proc/self/task")]
+    before = {t: os.getpriority(os.PRIO_PROCESS, t) for t in tasks}
+    try:
+        for t in tasks:
+            with contextlib.suppress(PermissionError, ProcessLookupError):
+                os.setpriority(os.PRIO_PROCESS, t, nice)
+        yield
+    finally:
+        for t, value in before.items():
+            with contextlib.suppress(PermissionError, ProcessLookupError):
+                os.setpriority(os.PRIO_PROCESS, t, value)
+
+
 async def test_the_standing_frame_is_left_out_once_and_the_captures_then_return_at_once() -> None:
+    with audio_priority():
+        await _shows_the_specification()
+
+
+async def _shows_the_specification() -> None:
     seen = []
     for _ in range(ATTEMPTS):
         wrong = what_went_wrong(await one_attempt())
