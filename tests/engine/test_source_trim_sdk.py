@@ -120,7 +120,8 @@ def audio_priority(nice: int = -10) -> Iterator[None]:
     """This process's threads at an audio thread's precedence over the rest of the machine
     while the scenario runs (a phone or desktop runs its audio threads above ordinary work; here
     the rest of the suite shares the two cores). Threads started meanwhile inherit it from the
-    thread that starts them. Without the privilege (not root), the scenario runs as it is."""
+    thread that starts them, and are put back with the rest. Without the privilege (not root),
+    the scenario runs as it is."""
     tasks = [int(t) for t in os.listdir("/proc/self/task")]
     before = {t: os.getpriority(os.PRIO_PROCESS, t) for t in tasks}
     try:
@@ -128,10 +129,11 @@ def audio_priority(nice: int = -10) -> Iterator[None]:
             with contextlib.suppress(PermissionError, ProcessLookupError):
                 os.setpriority(os.PRIO_PROCESS, t, nice)
         yield
-    finally:
-        for t, value in before.items():
+    finally:  # every thread back, those started meanwhile too
+        usual = before[os.getpid()]  # the main thread's
+        for t in (int(t) for t in os.listdir("/proc/self/task")):
             with contextlib.suppress(PermissionError, ProcessLookupError):
-                os.setpriority(os.PRIO_PROCESS, t, value)
+                os.setpriority(os.PRIO_PROCESS, t, before.get(t, usual))
 
 
 async def test_the_standing_frame_is_left_out_once_and_the_captures_then_return_at_once() -> None:
