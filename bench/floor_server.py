@@ -20,7 +20,6 @@ models, no rate limits: what the design costs before any of the server's own wor
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import uuid
 from dataclasses import dataclass
@@ -30,33 +29,16 @@ from typing import Any
 import jwt
 import socketio
 import uvicorn
-from jwt.algorithms import HMACAlgorithm
 
 from server.loopwatch import tune_gc
 from server.sio.environ import slim_environ
+from server.tokens import AUDIENCE, ISSUER, MAX_TOKEN_CHARS, hs256_decoder
 
 NAMESPACE = "/call"
-ISSUER, AUDIENCE = "voip-server", "voip"
 RING_S = 30
 GC_THRESHOLD0 = 20_000
 """``VOIP_GC_THRESHOLD0``'s default (:class:`server.config_fields.TransportSettings`)."""
 Payload = dict[str, Any]
-
-
-class _HS256KeyOnce(HMACAlgorithm):
-    """HS256 whose key is prepared once per process, as ``server/tokens.py`` does: PyJWT would
-    try the secret as PEM, SSH, DER and JSON at every decode, half the cost of a verify."""
-
-    def __init__(self) -> None:
-        super().__init__(HMACAlgorithm.SHA256)
-
-    def prepare_key(self, key: str | bytes) -> bytes:
-        return _prepared(key)
-
-
-@functools.lru_cache(maxsize=4)
-def _prepared(key: str | bytes) -> bytes:
-    return HMACAlgorithm(HMACAlgorithm.SHA256).prepare_key(key)
 
 
 class TokenReader:
@@ -65,14 +47,11 @@ class TokenReader:
 
     def __init__(self, secret: str) -> None:
         self._secret = secret
-        self._decoder = jwt.PyJWT()
-        jws = self._decoder._jws  # as server/tokens.py: the only way to give it an algorithm
-        jws.unregister_algorithm("HS256")
-        jws.register_algorithm("HS256", _HS256KeyOnce())
+        self._decoder = hs256_decoder()
 
     def user_id(self, token: object) -> str | None:
         """The token's ``sub`` if it is a valid token of ours; ``None`` otherwise."""
-        if not isinstance(token, str) or not token or len(token) > 4096:
+        if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
             return None
         try:
             claims = self._decoder.decode(

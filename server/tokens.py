@@ -44,9 +44,9 @@ def _prepared(key: str | bytes) -> bytes:
     return HMACAlgorithm(HMACAlgorithm.SHA256).prepare_key(key)
 
 
-def _our_decoder() -> jwt.PyJWT:
-    """A PyJWT of this module's own, HS256 only, with :class:`_HS256OncePerKey` (the global
-    ``jwt.decode`` is left as it is for everyone else)."""
+def hs256_decoder() -> jwt.PyJWT:
+    """A PyJWT of its own, HS256 with :class:`_HS256OncePerKey` (the global ``jwt.decode`` is
+    left as it is for everyone else): what reads this server's tokens, and ``bench``'s floor."""
     decoder = jwt.PyJWT()
     jws = decoder._jws  # PyJWT exposes no other way to give its verifier an algorithm
     jws.unregister_algorithm("HS256")
@@ -54,7 +54,7 @@ def _our_decoder() -> jwt.PyJWT:
     return decoder
 
 
-_DECODER = _our_decoder()
+_DECODER = hs256_decoder()
 _OPTIONS: Any = {
     "require": ["exp", "iat", "sub"],
     # PyJWT would check the times on the wall clock: check_times does, on the injected one
