@@ -25,6 +25,7 @@ from server.db import access as access_data
 from server.db import calls as call_data
 from server.db import push as push_data
 from server.db.models import CallRow, User
+from server.db.transaction import Db
 from voip_contract import CallStatus
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ async def end_calls_of_disabled(deps: CallDeps) -> int:
 
 
 def _as_party(call_id: str, user_id: str) -> Find:
-    async def find(session: AsyncSession) -> tuple[CallRow, Role] | None:
+    async def find(session: Db) -> tuple[CallRow, Role] | None:
         row = await call_data.load_call(session, call_id=call_id)
         if row is None or CallStatus(row.status).is_final:
             return None

@@ -21,6 +21,7 @@ from server.calls.announce import Notifier
 from server.clock import Clock
 from server.config import Settings
 from server.db import users as user_data
+from server.db.transaction import Transactions
 from server.media import MediaRooms
 
 log = logging.getLogger(__name__)
@@ -132,9 +133,14 @@ class CallDeps:
     webhooks: Kick = field(default_factory=NoKick)
     """The webhook sender (:class:`server.webhooks.sender.WebhookSender`)."""
     tenants: TenantFacts = field(init=False)
+    transactions: Transactions = field(init=False)
+    """The call path's units of work: direct transactions on the inline SQLite engine,
+    sessions elsewhere (:mod:`server.db.transaction`); the same one-at-a-time rule as
+    sessions."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tenants", TenantFacts(self.clock))
+        object.__setattr__(self, "transactions", Transactions(self.sessions))
 
     def live_since(self, now: datetime | None = None) -> datetime:
         """Nodes seen at this time or later are alive (their sockets count) at ``now``."""

@@ -12,8 +12,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from server import callstate
 from server.auth import Identity
 from server.calls import announce, presence, recording
@@ -27,6 +25,7 @@ from server.db import locks
 from server.db import push as push_data
 from server.db import users as user_data
 from server.db.models import CallRow, new_id
+from server.db.transaction import Db
 from server.db.users import InviteFacts, PartyRow
 from server.errors import ServiceError
 from server.webhooks import events as webhook_events
@@ -53,7 +52,7 @@ async def place(
     now = deps.clock.now()
     row: CallRow | None = None
     parties: dict[str, PartyRow] = {}
-    async with deps.sessions() as session:
+    async with deps.transactions() as session:
         # The caller's invites one after another (PostgreSQL): the limit's count and the
         # insert it allows are one step, exact under parallel invites on any node.
         await locks.serialize(session, f"invite:{ident.user_id}")
@@ -104,7 +103,7 @@ def _opening(caller: PartyRow, callee: PartyRow, live: bool, *, lost_race: bool 
 
 async def _open_call(
     deps: CallDeps,
-    session: AsyncSession,
+    session: Db,
     ident: Identity,
     dev: DeviceSocket,
     payload: InvitePayload,
@@ -158,7 +157,7 @@ def _invite_event(row: CallRow, dev: DeviceSocket, now: datetime) -> dict[str, A
 
 async def _log_invite(
     deps: CallDeps,
-    session: AsyncSession,
+    session: Db,
     row: CallRow,
     dev: DeviceSocket,
     now: datetime,
@@ -183,7 +182,7 @@ async def _log_invite(
 
 async def _open_folded(
     deps: CallDeps,
-    session: AsyncSession,
+    session: Db,
     ident: Identity,
     dev: DeviceSocket,
     payload: InvitePayload,
@@ -194,7 +193,7 @@ async def _open_folded(
     statement; ``None`` (rolled back) if its ``request_id`` was used; whether both lines
     were claimed (or none was to be)."""
     values = _call_values(deps, ident, dev, payload, opening, now)
-    row = CallRow(**values)
+    row = call_data.call_row(values)
     claim = (ident.user_id, payload.callee_id) if opening is Opening.REACHABLE else ()
     claimed = await folded_data.open_call(
         session, values=values, claim=claim, event=_invite_event(row, dev, now)
@@ -206,7 +205,7 @@ async def _open_folded(
 
 async def _insert_call(
     deps: CallDeps,
-    session: AsyncSession,
+    session: Db,
     ident: Identity,
     dev: DeviceSocket,
     payload: InvitePayload,
@@ -217,7 +216,7 @@ async def _insert_call(
     values = _call_values(deps, ident, dev, payload, opening, now)
     if not await call_data.insert_call(session, values=values):
         return None
-    return CallRow(**values)
+    return call_data.call_row(values)
 
 
 def _call_values(

@@ -10,7 +10,6 @@ user: a phone handed to a colleague). With push on, a registration makes its use
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Identity
 from server.calls import presence
@@ -20,6 +19,7 @@ from server.callstate import Role, StatusEvent
 from server.db import calls as call_data
 from server.db import push as push_data
 from server.db.models import CallRow
+from server.db.transaction import Db
 from server.errors import ServiceError
 from server.push.capability import DeclineGrant
 from voip_contract import ErrorCode, PushRegistration
@@ -80,7 +80,7 @@ async def decline_from_push(deps: CallDeps, grant: DeclineGrant) -> None:
     """The callee declined ``grant.call_id`` from the notification; ``invalid_state`` when it
     no longer rings."""
 
-    async def callee_call(session: AsyncSession) -> tuple[CallRow, Role]:
+    async def callee_call(session: Db) -> tuple[CallRow, Role]:
         row = await call_data.load_call(session, call_id=grant.call_id)
         if row is None or row.callee_id != grant.callee_id:
             raise ServiceError(ErrorCode.NOT_FOUND, "no such call")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from server import callstate
@@ -25,14 +24,16 @@ from server.callstate import Role, StatusEvent
 from server.db import calls as call_data
 from server.db import recordings as rec_data
 from server.db.models import CallRow
+from server.db.transaction import Db
 from server.errors import ServiceError
 from server.media import MediaRooms, MediaUnavailable
 from voip_contract import CallStatus, ErrorCode
 
 log = logging.getLogger(__name__)
 
-Find = Callable[[AsyncSession], Awaitable[tuple[CallRow, Role] | None]]
-"""Reads the call to settle and who moves it, in the settling session; ``None``: nothing to do."""
+Find = Callable[[Db], Awaitable[tuple[CallRow, Role] | None]]
+"""Reads the call to settle and who moves it, in the settling transaction; ``None``: nothing to
+do."""
 
 
 async def settle(
@@ -47,7 +48,7 @@ async def settle(
     """End the call ``find`` reads by ``event`` (``hangup`` before an answer is ``cancel`` or
     ``decline``); whether this call of it ended the call. An illegal step is a
     :class:`ServiceError`; ``guard`` is a further condition the row must meet."""
-    async with deps.sessions() as session:
+    async with deps.transactions() as session:
         found = await find(session)
         if found is None:
             return False
@@ -98,7 +99,7 @@ def by_id(call_id: str, *, status: CallStatus | None = None) -> Find:
     """The server settles call ``call_id`` if it is (still) in ``status``; ``None``: if it is
     not final yet."""
 
-    async def find(session: AsyncSession) -> tuple[CallRow, Role] | None:
+    async def find(session: Db) -> tuple[CallRow, Role] | None:
         row = await call_data.load_call(session, call_id=call_id)
         if row is None or CallStatus(row.status).is_final:
             return None
@@ -115,7 +116,7 @@ async def finish(
     """A party's ``decline``, ``cancel`` or ``hangup``; ``invalid_state`` when the call changed
     meanwhile."""
 
-    async def party_call(session: AsyncSession) -> tuple[CallRow, Role]:
+    async def party_call(session: Db) -> tuple[CallRow, Role]:
         row, role, _ = await load_party_call(session, ident, call_id)
         return row, role
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -24,6 +23,7 @@ from server.db import folded as folded_data
 from server.db import push as push_data
 from server.db import webhooks as hook_data
 from server.db.models import CallRow
+from server.db.transaction import Db
 from server.db.users import PartyRow
 from server.errors import ServiceError
 from server.webhooks import events as webhook_events
@@ -45,7 +45,7 @@ def legal_step(status: CallStatus, event: StatusEvent, role: Role) -> Transition
 
 
 async def load_party_call(
-    session: AsyncSession, ident: Identity, call_id: str
+    session: Db, ident: Identity, call_id: str
 ) -> tuple[CallRow, Role, dict[str, PartyRow]]:
     """The call ``ident`` is a party of, its role in it, and both parties (names only: their
     lines are not read here); ``not_found`` for anyone else, exactly as for no call at all."""
@@ -73,7 +73,7 @@ def _changes(
 
 async def write_step(
     deps: CallDeps,
-    session: AsyncSession,
+    session: Db,
     row: CallRow,
     step: Transition,
     *,
@@ -110,7 +110,7 @@ async def write_step(
 
 
 async def _decide(
-    session: AsyncSession,
+    session: Db,
     row: CallRow,
     step: Transition,
     changes: dict[str, Any],
@@ -138,7 +138,7 @@ async def _decide(
     )
 
 
-def _no_delivery(session: AsyncSession, row: CallRow, step: Transition) -> bool:
+def _no_delivery(session: Db, row: CallRow, step: Transition) -> bool:
     """Whether the step writes no webhook delivery: its event is none the CRM hears of, or
     the step's own SELECT found no endpoint of the tenant."""
     if webhook_events.event_for_status(step.target.value) is None:
@@ -160,7 +160,7 @@ def _event_row(step: Transition, now: datetime, actor: str, device: str | None) 
 
 
 async def _write_consequences(
-    session: AsyncSession,
+    session: Db,
     row: CallRow,
     step: Transition,
     changes: dict[str, Any],

@@ -12,8 +12,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from server.calls import recording
 from server.calls.deps import CallDeps
 from server.calls.settle import Find, settle
@@ -21,6 +19,7 @@ from server.calls.steps import SYSTEM_ACTOR
 from server.callstate import Role, StatusEvent
 from server.db import calls as call_data
 from server.db.models import CallRow
+from server.db.transaction import Db
 from server.media import MediaUnavailable, WebhookNotice, user_of_identity
 from voip_contract import CallStatus
 
@@ -44,7 +43,7 @@ async def on_webhook(deps: CallDeps, notice: WebhookNotice) -> None:
 
 
 def _answered_call_in(room_name: str) -> Find:
-    async def find(session: AsyncSession) -> tuple[CallRow, Role] | None:
+    async def find(session: Db) -> tuple[CallRow, Role] | None:
         row = await call_data.answered_call_in_room(session, room_name=room_name)
         return None if row is None else (row, Role.SYSTEM)
 

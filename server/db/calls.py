@@ -17,12 +17,15 @@ from typing import Any
 from sqlalchemy import Row, Update, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import configure_mappers
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.sql.elements import ColumnElement
 
 from server.db import direct
 from server.db import statements as st
 from server.db import webhooks as hook_data
 from server.db.models import CallRow
+from server.db.transaction import Db
 from server.db.users import PartyRow
 
 _CALL_KEYS = tuple(st.CALLS.c.keys())
@@ -33,19 +36,41 @@ _CLAIM_LINES = direct.Prepared(st.CLAIM_LINES, lists=("ids",))
 _RELEASE_LINES = direct.Prepared(st.RELEASE_LINES, lists=("ids",))
 """The statements every call set-up runs, on SQLite's connection directly
 (:mod:`server.db.direct`)."""
+_CALL_BY_ID = direct.Prepared(st.CALL_BY_ID, sqlite_only=True)
+_CALL_IN_ROOM = direct.Prepared(st.CALL_IN_ROOM, sqlite_only=True)
+"""What the other settling paths read (sweeps, webhooks), in a direct transaction on SQLite."""
+
+
+_MANAGER = manager_of_class(CallRow)
+
+
+def call_row(values: Mapping[Any, Any]) -> CallRow:
+    """A transient :class:`CallRow` holding ``values`` (columns left out read ``None``), built
+    as the ORM builds a loaded one: the values put in its ``__dict__``, with no attribute
+    events and no history. About 2 µs where ``CallRow(**values)`` takes 40; nothing else
+    differs for a row that no session ever holds (see the module's docstring)."""
+    if not CallRow.__mapper__.configured:  # (the attributes exist once mappers are)
+        configure_mappers()
+    row = _MANAGER.new_instance()
+    row.__dict__.update(values)
+    return row
 
 
 def _call(found: Row[Any] | None) -> CallRow | None:
-    return None if found is None else CallRow(**found._mapping)
+    return None if found is None else call_row(found._mapping)
 
 
-async def load_call(session: AsyncSession, *, call_id: str) -> CallRow | None:
+def _call_of(found: direct.Row | None) -> CallRow | None:
+    return None if found is None else call_row(dict(zip(_CALL_KEYS, found, strict=True)))
+
+
+async def load_call(session: Db, *, call_id: str) -> CallRow | None:
     """The call, or ``None``."""
-    return _call((await session.execute(st.CALL_BY_ID, {"id": call_id})).first())
+    return _call_of((await direct.execute(session, _CALL_BY_ID, {"id": call_id})).first())
 
 
 async def load_call_with_parties(
-    session: AsyncSession, *, call_id: str
+    session: Db, *, call_id: str
 ) -> tuple[CallRow, dict[str, PartyRow]] | None:
     """The call and both parties (their names; their lines are not read) in one SELECT, which
     also notes whether the call's tenant has a webhook endpoint (:mod:`server.db.webhooks`)."""
@@ -54,7 +79,7 @@ async def load_call_with_parties(
     if found is None:
         return None
     *columns, caller_name, callee_name, hooked = found
-    row = CallRow(**dict(zip(_CALL_KEYS, columns, strict=True)))
+    row = call_row(dict(zip(_CALL_KEYS, columns, strict=True)))
     hook_data.note_endpoints(session, tenant_id=row.tenant_id, any_enabled=bool(hooked))
     parties = {
         row.caller_id: PartyRow(row.caller_id, row.tenant_id, caller_name, None),
@@ -63,9 +88,9 @@ async def load_call_with_parties(
     return row, parties
 
 
-async def answered_call_in_room(session: AsyncSession, *, room_name: str) -> CallRow | None:
+async def answered_call_in_room(session: Db, *, room_name: str) -> CallRow | None:
     """The IN_PROGRESS call whose LiveKit room is ``room_name``."""
-    return _call((await session.execute(st.CALL_IN_ROOM, {"room": room_name})).first())
+    return _call_of((await direct.execute(session, _CALL_IN_ROOM, {"room": room_name})).first())
 
 
 async def parties_in_room(session: AsyncSession, *, room_name: str) -> tuple[str, str, str] | None:
@@ -85,13 +110,13 @@ async def call_by_request(
 async def ringing_for(session: AsyncSession, *, callee_id: str) -> list[CallRow]:
     """Every call ringing for ``callee_id``."""
     rows = await session.execute(st.RINGING_FOR, {"user": callee_id})
-    return [CallRow(**r._mapping) for r in rows]
+    return [call_row(r._mapping) for r in rows]
 
 
 async def active_calls_of(session: AsyncSession, *, user_id: str) -> list[CallRow]:
     """The ringing and answered calls ``user_id`` is a party of, newest first."""
     rows = await session.execute(st.ACTIVE_CALLS_OF, {"user": user_id})
-    return [CallRow(**r._mapping) for r in rows]
+    return [call_row(r._mapping) for r in rows]
 
 
 async def calls_page(
@@ -110,7 +135,7 @@ async def calls_page(
     return list(await session.scalars(query))
 
 
-async def insert_call(session: AsyncSession, *, values: Mapping[str, Any]) -> bool:
+async def insert_call(session: Db, *, values: Mapping[str, Any]) -> bool:
     """INSERT the call; ``False`` (rolled back) when its ``request_id`` was used already."""
     try:
         await direct.execute(session, _INSERT_CALL, values)
@@ -121,7 +146,7 @@ async def insert_call(session: AsyncSession, *, values: Mapping[str, Any]) -> bo
 
 
 def insert_event(
-    session: AsyncSession,
+    session: Db,
     *,
     call_id: str,
     at: datetime,
@@ -150,7 +175,7 @@ def insert_event(
 
 
 async def update_status(
-    session: AsyncSession,
+    session: Db,
     *,
     call_id: str,
     from_status: str,
@@ -162,9 +187,8 @@ async def update_status(
     statement, prepared = _status_update(tuple(sorted(changes)))
     params = {f"new_{name}": value for name, value in changes.items()}
     params.update(call=call_id, from_status=from_status)
-    if guard is not None:
-        result = await session.execute(statement.where(guard), params)
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    if guard is not None:  # (a sweep's: prepared for this one execution)
+        prepared = direct.Prepared(statement.where(guard), sqlite_only=True)
     return (await direct.execute(session, prepared, params)).rowcount == 1
 
 
@@ -187,7 +211,7 @@ def _status_update(columns: tuple[str, ...]) -> tuple[Update, direct.Prepared]:
     return built
 
 
-async def claim_lines(session: AsyncSession, *, call_id: str, user_ids: Sequence[str]) -> bool:
+async def claim_lines(session: Db, *, call_id: str, user_ids: Sequence[str]) -> bool:
     """Claim these users' lines for ``call_id`` in one conditional UPDATE; ``True`` only if all
     were free. Rows are locked in key order, so crossed invites cannot deadlock."""
     params = {"ids": sorted(user_ids), "call": call_id}
@@ -195,9 +219,7 @@ async def claim_lines(session: AsyncSession, *, call_id: str, user_ids: Sequence
     return result.rowcount == len(user_ids)
 
 
-def release_lines(
-    session: AsyncSession, *, call_id: str, user_ids: Sequence[str]
-) -> Awaitable[direct.Rows]:
+def release_lines(session: Db, *, call_id: str, user_ids: Sequence[str]) -> Awaitable[direct.Rows]:
     """Free the lines ``call_id`` holds among these users (await it)."""
     return direct.execute(session, _RELEASE_LINES, {"ids": sorted(user_ids), "call": call_id})
 

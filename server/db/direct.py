@@ -18,6 +18,16 @@ the next ones run in it; a statement that needs no transaction around it (``alon
 read, or a step's whole write in one statement) runs before any in its own implicit one.
 Anywhere else (aiosqlite on its thread) :func:`execute` is ``session.execute`` of the same
 statement.
+
+In a direct :class:`~server.db.transaction.Transaction` (the inline engine's connection with no
+session around it) every prepared statement runs on ``sqlite3``. A statement prepared
+``sqlite_only`` runs on ``sqlite3`` there and in an inline session, and through
+``session.execute`` on any other database (its PostgreSQL path stays SQLAlchemy's).
+
+Binding: a statement's plan is built once per shape (once for a statement that is neither an
+INSERT nor takes a list) and checked against SQLAlchemy's own binding of the first parameters;
+a UTC datetime is bound for SQLite by one C call (:func:`utc_text`) instead of the column
+type's two processors, to the same text.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ import sqlite3
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import asyncpg  # type: ignore[import-untyped]
@@ -38,6 +49,8 @@ from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.types import TypeEngine
 
 from server.db.engine import InlineConnection
+from server.db.tables.base import UTCDateTime
+from server.db.transaction import Db, Transaction
 
 Processor = Callable[[Any], Any] | None
 Row = tuple[Any, ...]
@@ -99,22 +112,29 @@ class Prepared:
 
     An INSERT's columns are the parameters each execution gives (a plan per set of them, so
     that a value is never left out); ``lists``: the names of its expanding ``IN`` parameters (a
-    plan per number of items)."""
+    plan per number of items); any other statement has one shape, and one plan per dialect.
+    ``sqlite_only``: in a session on another database it goes through ``session.execute``."""
 
     def __init__(
         self,
         statement: Select[Any] | Insert | Update,
         *,
         lists: Sequence[str] = (),
+        sqlite_only: bool = False,
     ) -> None:
         self.statement = statement
+        self.sqlite_only = sqlite_only
         self._insert = isinstance(statement, Insert)
         self._lists = tuple(lists)
-        self._plans: dict[tuple[Any, ...], _Plan] = {}
+        self._fixed = not self._insert and not self._lists
+        self._plans: dict[Any, _Plan] = {}
 
     def plan(self, dialect: Dialect, params: Mapping[str, Any]) -> _Plan:
-        columns = tuple(params) if self._insert else ()
-        shape = (type(dialect), columns, tuple(len(params[name]) for name in self._lists))
+        if self._fixed:  # one shape: its plan per dialect, no key to build
+            shape: Any = type(dialect)
+        else:
+            lengths = tuple(len(params[name]) for name in self._lists)
+            shape = (type(dialect), tuple(params) if self._insert else (), lengths)
         found = self._plans.get(shape)
         if found is None:
             found = self._plans[shape] = self._build(dialect, params)
@@ -129,13 +149,16 @@ class Prepared:
         if state.positiontup is None:
             raise ValueError("the dialect's parameters are not positional")
         listed = re.compile(rf"({'|'.join(map(re.escape, self._lists)) or '(?!)'})_(\d+)")
-        sources = []
+        sources, theirs = [], []
         for name in state.positiontup:
             m = None if name in params else listed.fullmatch(name)
             base, index = (m.group(1), int(m.group(2)) - 1) if m else (name, -1)
             default = None if name in params or m else state.parameters[name]
             bind_type = compiled.binds[base].type
-            process = bind_type.dialect_impl(dialect).bind_processor(dialect)
+            process: Processor = bind_type.dialect_impl(dialect).bind_processor(dialect)
+            theirs.append(_processed(process, state.parameters[name]))
+            if isinstance(bind_type, UTCDateTime) and dialect.name == "sqlite":
+                process = utc_text
             sources.append((base, index, default, process))
         types = (
             tuple(c.type for c in self.statement.selected_columns)
@@ -143,11 +166,18 @@ class Prepared:
             else None  # (no RETURNING on this path)
         )
         plan = _Plan(state.statement, tuple(sources), types)
-        if plan.bind(params) != tuple(
-            _processed(sources[i][3], state.parameters[n]) for i, n in enumerate(state.positiontup)
-        ):
+        if plan.bind(params) != tuple(theirs):
             raise ValueError("parameters not bound as SQLAlchemy binds them")
         return plan
+
+
+def utc_text(value: datetime) -> str:
+    """An aware datetime as SQLite stores a :class:`~server.db.tables.base.UTCDateTime`: naive
+    UTC, ``YYYY-MM-DD HH:MM:SS.ffffff`` (what its ``process_bind_param`` and SQLAlchemy's SQLite
+    ``DATETIME`` processor make of it, in one C call)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _processed(process: Processor, value: Any) -> Any:
@@ -186,10 +216,11 @@ def _dialect(session: AsyncSession) -> Dialect:
 
 
 async def execute(
-    session: AsyncSession, prepared: Prepared, params: Mapping[str, Any], *, alone: bool = False
+    session: Db, prepared: Prepared, params: Mapping[str, Any], *, alone: bool = False
 ) -> Rows:
-    """Run ``prepared`` with ``params`` in the session's transaction; its rows and rowcount.
-    A constraint violated is :class:`sqlalchemy.exc.IntegrityError` either way.
+    """Run ``prepared`` with ``params`` in the transaction (a direct one, or the session's);
+    its rows and rowcount. A constraint violated is :class:`sqlalchemy.exc.IntegrityError`
+    either way.
 
     ``alone``: a statement that needs no transaction around it: a read (under READ
     COMMITTED a single statement sees what it would see first inside one), or a step's whole
@@ -197,25 +228,33 @@ async def execute(
     runs in its own implicit one (committed when it returns), which spares the BEGIN and the
     COMMIT or ROLLBACK; in a transaction begun already it runs in that.
     """
+    if isinstance(session, Transaction):
+        return _on_sqlite(session.connection, session.dialect, prepared, params)
     if session.new or session.dirty or session.deleted:
         await session.flush()  # as session.execute's autoflush would: the ORM's writes first
     conn = await driver(session)
     if isinstance(conn, sqlite3.Connection):
-        plan = prepared.plan(_dialect(session), params)
-        try:
-            cursor = conn.execute(plan.sql, plan.bind(params))
-        except sqlite3.IntegrityError as exc:
-            raise IntegrityError(plan.sql, dict(params), exc) from exc
-        if plan.types is None:
-            return Rows([], cursor.rowcount)
-        procs = plan.resolve(_dialect(session), [None] * len(plan.types))
-        return Rows(plan.rows(cursor.fetchall(), procs), cursor.rowcount)
-    if conn is not None and (alone or conn.is_in_transaction()):
+        return _on_sqlite(conn, _dialect(session), prepared, params)
+    if conn is not None and not prepared.sqlite_only and (alone or conn.is_in_transaction()):
         dialect = _dialect(session)
         return await _on_asyncpg(conn, dialect, prepared.plan(dialect, params), params)
     result = cast(CursorResult[Any], await session.execute(prepared.statement, dict(params)))
     rows = [tuple(r) for r in result.all()] if result.returns_rows else []
     return Rows(rows, result.rowcount)
+
+
+def _on_sqlite(
+    conn: sqlite3.Connection, dialect: Dialect, prepared: Prepared, params: Mapping[str, Any]
+) -> Rows:
+    plan = prepared.plan(dialect, params)
+    try:
+        cursor = conn.execute(plan.sql, plan.bind(params))
+    except sqlite3.IntegrityError as exc:
+        raise IntegrityError(plan.sql, dict(params), exc) from exc
+    if plan.types is None:
+        return Rows([], cursor.rowcount)
+    procs = plan.resolve(dialect, [None] * len(plan.types))
+    return Rows(plan.rows(cursor.fetchall(), procs), cursor.rowcount)
 
 
 async def _on_asyncpg(

@@ -12,12 +12,13 @@ process (busy timeout), holds the loop while it lasts.
 from __future__ import annotations
 
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 from sqlalchemy import event, exc, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
@@ -57,7 +58,8 @@ def make_engine(url: str, *, sqlite_inline: bool = False) -> AsyncEngine:
     # One connection per process: SQLite has one writer at a time anyway, and contending
     # connections wait in SQLite's busy handler (sleeps of up to 100 ms), which is what made
     # the tail latency. Sessions queue for the connection instead, in order, without sleeping.
-    # Code must therefore never hold a session open while it opens another one.
+    # Code must therefore never hold a session open while it opens another one (nor a direct
+    # transaction, server.db.transaction, which takes the same connection out of this pool).
     inline: dict[str, Any] = {}
     if sqlite_inline and parsed.database:
         inline["async_creator"] = _inline_creator(parsed.database)
@@ -72,7 +74,19 @@ def make_engine(url: str, *, sqlite_inline: bool = False) -> AsyncEngine:
     )
     event.listen(engine.sync_engine, "connect", _pragmas)
     event.listen(engine.sync_engine, "reset", _reset)
+    if inline:
+        _INLINE.add(engine.sync_engine)
     return engine
+
+
+_INLINE: weakref.WeakSet[Engine] = weakref.WeakSet()
+"""The engines made with ``sqlite_inline`` (their connection is used on the loop's thread)."""
+
+
+def is_inline(engine: AsyncEngine) -> bool:
+    """Whether ``engine`` is an inline SQLite engine: its one ``sqlite3`` connection may be used
+    on the loop's thread (:mod:`server.db.transaction`)."""
+    return engine.sync_engine in _INLINE
 
 
 PING_IDLE_S = 2.0

@@ -25,17 +25,19 @@ from typing import Any
 
 from sqlalchemy import CTE, Insert, Select, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import direct
 from server.db import statements as st
+from server.db.transaction import Db, Transaction
 
 EVENT_COLUMNS = ("at", "event", "from_status", "to_status", "reason", "actor", "device")
 """A ``call_events`` row's values besides its call (given as ``ev_<name>``)."""
 
 
-def applies(session: AsyncSession) -> bool:
+def applies(session: Db) -> bool:
     """Whether the session's database takes these statements (PostgreSQL)."""
+    if isinstance(session, Transaction):
+        return False  # (SQLite's)
     bind = session.bind
     return bind is not None and bind.dialect.name == "postgresql"
 
@@ -86,7 +88,7 @@ def _step(columns: tuple[str, ...], release: bool) -> direct.Prepared:
 
 
 async def write_step(
-    session: AsyncSession,
+    session: Db,
     *,
     call_id: str,
     from_status: str,
@@ -143,7 +145,7 @@ def _opening(columns: tuple[str, ...], claim: bool) -> direct.Prepared:
 
 
 async def open_call(
-    session: AsyncSession,
+    session: Db,
     *,
     values: Mapping[str, Any],
     claim: Sequence[str],

@@ -24,6 +24,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db.transaction import Db, Transaction
+
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_:.@+-]{1,200}")
 """A key that may be written into SQL as a literal as it is (no quote, no backslash)."""
@@ -31,10 +33,10 @@ _BEGIN = {None: "BEGIN;", "read_committed": "BEGIN ISOLATION LEVEL READ COMMITTE
 """The adapter's BEGIN (asyncpg's) per isolation level it may be set to; others: its own."""
 
 
-async def serialize(session: AsyncSession, *keys: str) -> None:
+async def serialize(session: Db, *keys: str) -> None:
     """Hold the locks of ``keys`` until this transaction ends (PostgreSQL); sorted, so two
     transactions taking overlapping keys never wait for each other in a circle."""
-    if session.get_bind().dialect.name != "postgresql":
+    if isinstance(session, Transaction) or session.get_bind().dialect.name != "postgresql":
         return
     ordered = sorted(set(keys))
     if await _begin_with_locks(session, ordered):

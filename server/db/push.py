@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db import direct
+
 # The rows' words (CANCEL ... SENT) are re-exported: the sender and the messages import them
 # from here.
 from server.db.push_statements import CANCEL as CANCEL
@@ -35,6 +37,12 @@ from server.db.push_statements import DROPPED as DROPPED
 from server.db.push_statements import INCOMING as INCOMING
 from server.db.push_statements import PENDING as PENDING
 from server.db.push_statements import SENT as SENT
+from server.db.transaction import Db
+
+_ENQUEUE_INCOMING = direct.Prepared(ENQUEUE_INCOMING, sqlite_only=True)
+_ENQUEUE_CANCELS = direct.Prepared(ENQUEUE_CANCELS, sqlite_only=True)
+_DROP_UNSENT_INCOMING = direct.Prepared(DROP_UNSENT_INCOMING, sqlite_only=True)
+"""What a ringing call's transactions write (push on): in a direct transaction on SQLite."""
 
 CANCEL_WINDOW = timedelta(seconds=60)
 """A cancel is tried for this long after the call stopped ringing (a ring timeout stops it at
@@ -104,21 +112,19 @@ async def drop_token(session: AsyncSession, *, token: str) -> None:
 
 
 async def enqueue_incoming(
-    session: AsyncSession, *, call_id: str, callee_id: str, at: datetime, expires_at: datetime
+    session: Db, *, call_id: str, callee_id: str, at: datetime, expires_at: datetime
 ) -> int:
     """An ``incoming`` for every push device of ``callee_id``; how many."""
     params = {"call": call_id, "user": callee_id, "at": at, "expires": expires_at}
-    return int(getattr(await session.execute(ENQUEUE_INCOMING, params), "rowcount", 0) or 0)
+    return (await direct.execute(session, _ENQUEUE_INCOMING, params)).rowcount
 
 
-async def enqueue_cancels(
-    session: AsyncSession, *, call_id: str, status: str, at: datetime
-) -> None:
+async def enqueue_cancels(session: Db, *, call_id: str, status: str, at: datetime) -> None:
     """The call stopped ringing (it is ``status`` now): a cancel to every device an incoming was
     tried on; incomings not tried yet are dropped."""
     params = {"call": call_id, "status": status, "at": at, "expires": at + CANCEL_WINDOW}
-    await session.execute(ENQUEUE_CANCELS, params)
-    await session.execute(DROP_UNSENT_INCOMING, {"call": call_id, "at": at})
+    await direct.execute(session, _ENQUEUE_CANCELS, params)
+    await direct.execute(session, _DROP_UNSENT_INCOMING, {"call": call_id, "at": at})
 
 
 async def due_ids(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:

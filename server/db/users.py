@@ -13,8 +13,10 @@ from server.db import direct
 from server.db import statements as st
 from server.db import webhooks as hook_data
 from server.db.models import User
+from server.db.transaction import Db
 
 _INVITE_LOOKUP = direct.Prepared(st.INVITE_LOOKUP, lists=("ids",))
+_USERS_BY_ID = direct.Prepared(st.USERS_BY_ID, lists=("ids",), sqlite_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +48,7 @@ class InviteFacts:
 
 
 async def invite_facts(
-    session: AsyncSession,
+    session: Db,
     *,
     caller_id: str,
     callee_id: str,
@@ -78,13 +80,13 @@ async def invite_facts(
     return InviteFacts(users, existing, int(recent or 0), bool(live), bool(pushable), own)
 
 
-async def users_by_id(session: AsyncSession, *, ids: Iterable[str]) -> dict[str, PartyRow]:
+async def users_by_id(session: Db, *, ids: Iterable[str]) -> dict[str, PartyRow]:
     """These users (those that exist), by id."""
     wanted = set(ids)
     if not wanted:
         return {}
-    rows = await session.execute(st.USERS_BY_ID, {"ids": sorted(wanted)})
-    return {r[0]: PartyRow(*r) for r in rows}
+    found = await direct.execute(session, _USERS_BY_ID, {"ids": sorted(wanted)})
+    return {r[0]: PartyRow(*r) for r in found.rows}
 
 
 async def tenant_users_among(

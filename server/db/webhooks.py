@@ -27,8 +27,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db import direct
 from server.db import statements as st
 from server.db.models import UTCDateTime
+from server.db.transaction import Db
 
 HOOKS, OUTBOX = st.HOOKS, st.HOOK_OUTBOX
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
@@ -65,6 +67,7 @@ ENQUEUE = insert(OUTBOX).from_select(
     ),
 )
 """One delivery of the event to every enabled endpoint of the tenant that wants its type."""
+_ENQUEUE = direct.Prepared(ENQUEUE, sqlite_only=True)
 
 _EARLIER = OUTBOX.alias("earlier")
 _IN_ORDER = ~(
@@ -108,14 +111,14 @@ _NO_ENDPOINTS = "webhooks: tenants without endpoints"
 endpoint (:func:`note_endpoints`)."""
 
 
-def note_endpoints(session: AsyncSession, *, tenant_id: str, any_enabled: bool) -> None:
+def note_endpoints(session: Db, *, tenant_id: str, any_enabled: bool) -> None:
     """What a SELECT of the step's own transaction read: whether ``tenant_id`` has an enabled
     endpoint. :func:`may_deliver` then spares the step its INSERT when it has none."""
     if not any_enabled:
         session.info.setdefault(_NO_ENDPOINTS, set()).add(tenant_id)
 
 
-def may_deliver(session: AsyncSession, *, tenant_id: str) -> bool:
+def may_deliver(session: Db, *, tenant_id: str) -> bool:
     """Whether an event of ``tenant_id`` may have an endpoint to go to: not when this session
     read that it has none (once: the note is used up, a later step reads again)."""
     noted: set[str] | None = session.info.get(_NO_ENDPOINTS)
@@ -125,7 +128,7 @@ def may_deliver(session: AsyncSession, *, tenant_id: str) -> bool:
     return False
 
 
-def noted_none(session: AsyncSession, *, tenant_id: str) -> bool:
+def noted_none(session: Db, *, tenant_id: str) -> bool:
     """Whether this session read that ``tenant_id`` has no enabled endpoint (and has not used
     the note yet): a step may then know beforehand that it writes no delivery."""
     noted: set[str] | None = session.info.get(_NO_ENDPOINTS)
@@ -133,7 +136,7 @@ def noted_none(session: AsyncSession, *, tenant_id: str) -> bool:
 
 
 async def enqueue(
-    session: AsyncSession,
+    session: Db,
     *,
     tenant_id: str,
     call_id: str,
@@ -153,8 +156,7 @@ async def enqueue(
         "at": at,
         "pattern": f"%,{event_type},%",
     }
-    result = await session.execute(ENQUEUE, params)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool((await direct.execute(session, _ENQUEUE, params)).rowcount)
 
 
 async def due_ids(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:

@@ -16,10 +16,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from server.db import webhooks as hook_data
 from server.db.models import CallRow
+from server.db.transaction import Db
 from voip_contract import CallStatus
 
 RINGING, ANSWERED, ENDED, NOTE = "call.ringing", "call.answered", "call.ended", "call.note"
@@ -91,7 +90,7 @@ _FIELDS = (
 
 
 async def enqueue(
-    session: AsyncSession,
+    session: Db,
     row: CallRow,
     event_type: str,
     *,
