@@ -2,14 +2,16 @@
 
     .venv/bin/python -m bench.loadgen_floor [--users 1000] [--rates 200,400] [--duration 10]
         [--repeats 2] [--ramp-users 1000] [--ramp-rates 10,25,50,100,200,300,400,600]
-        [--floor LABEL[:ARG,...]]... [--no-ours]
+        [--floor LABEL[:ARG,...]]... [--no-ours] [--ours-from LABEL:CHECKOUT]...
 
 One run of ``shared/loadgen``'s ``bench.sh`` (scratch copy, seeded SQLite and tokens as
 :mod:`bench.loadgen_side_by_side` makes them) over three kinds of server, a fresh process each,
 interleaved: ``peer`` (``peer.js``, no database: what the floor does, on Node), ``floor``
 (:mod:`bench.floor_server`: the call server's transport and settings doing only that) and
 ``py`` (the call server as configured by default). ``--floor LABEL:ARG,...`` adds a floor with
-other arguments (``floor-wsproto:--ws=wsproto``, ``floor-sync:--sync-handlers``). Each repeat
+other arguments (``floor-wsproto:--ws=wsproto``, ``floor-sync:--sync-handlers``);
+``--ours-from LABEL:CHECKOUT`` adds the call server of another checkout (its own ``.venv``, the
+same seeded database and settings), to compare two versions in one run. Each repeat
 runs the servers in the opposite order of the one before. For each server: the highest ramp
 rate held (invite→incoming p99 ≤ 100 ms, every call done), and at each fixed rate its p99 and
 the server's CPU per set-up (its CPU time over the phase, /proc, divided by the calls started).
@@ -64,7 +66,24 @@ def specs(gen: Path, out: Path, env: dict[str, str], args: argparse.Namespace) -
     if not args.no_ours:
         ours = server_command(out, env, Variant(OURS, {}), Backends(), PORT)
         found.append(f"{OURS}|{PORT}|{ours}")
+    for label, checkout in other_ours(args.ours_from):
+        theirs = server_command(out, env, Variant(label, {}), Backends(), PORT)
+        here, there = f"cd {q(str(ROOT))} ", f"cd {q(str(checkout))} "
+        assert here in theirs
+        found.append(f"{label}|{PORT}|{theirs.replace(here, there)}")
     return found
+
+
+def other_ours(raw: list[str]) -> list[tuple[str, Path]]:
+    """``LABEL:CHECKOUT`` -> (label, the checkout's root)."""
+    out = []
+    for item in raw:
+        label, _, path = item.partition(":")
+        root = Path(path).resolve()
+        if not (root / ".venv" / "bin" / "voip-server").exists():
+            raise SystemExit(f"--ours-from {item}: no .venv/bin/voip-server in {root}")
+        out.append((label, root))
+    return out
 
 
 def run_repeat(gen: Path, rep: Path, servers: list[str], args: argparse.Namespace) -> None:
@@ -243,6 +262,7 @@ def arguments() -> argparse.Namespace:
     p.add_argument("--ramp-rates", default="10,25,50,100,200,300,400,600")
     p.add_argument("--floor", action="append", default=[])
     p.add_argument("--no-ours", action="store_true")
+    p.add_argument("--ours-from", action="append", default=[], help="LABEL:CHECKOUT")
     p.add_argument("--loadgen", type=Path, default=ROOT.parent / "shared" / "loadgen")
     p.add_argument("--scratch", type=Path, default=Path("/tmp/loadgen-floor"))
     p.add_argument("--out", type=Path, default=None)
@@ -257,6 +277,7 @@ def main() -> None:
     args = arguments()
     labels = [PEER, *(label for label, _ in floor_specs(args.floor))]
     labels += [] if args.no_ours else [OURS]
+    labels += [label for label, _ in other_ours(args.ours_from)]
     if args.again:
         reps = sorted(args.again.glob("rep*"))
         saved = args.again / "load.txt"
