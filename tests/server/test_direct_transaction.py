@@ -15,11 +15,13 @@ Specification:
   SQLAlchemy's own binding stores; a naive one is refused as SQLAlchemy's type refuses it.
 - A statement of one shape has one plan; an INSERT one per set of columns it is given.
 - A call row built from its values (the hot path's) reads as one made by ``CallRow(**values)``.
+- A unit of work leaves no cyclic garbage (the collector never has to free one).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -268,3 +270,27 @@ def test_a_call_row_built_from_values_reads_as_one_constructed() -> None:
     assert inspect(built).transient
     set_committed_value(built, "status", "DECLINED")
     assert built.status == "DECLINED"
+
+
+async def test_units_leave_no_cyclic_garbage(engine: AsyncEngine) -> None:
+    """(The collector's pauses are the tail's, issue 16: a unit must be freed by its count.)"""
+    sessions = make_sessionmaker(engine)
+    await _seed(sessions)
+    units = Transactions(sessions)
+
+    async def unit(n: int) -> None:
+        async with units() as db:
+            await direct.execute(db, INSERT_CALL, _call(f"c{n}"))
+            await call_data.claim_lines(db, call_id=f"c{n}", user_ids=("ua", "ub"))
+            await call_data.load_call_with_parties(db, call_id=f"c{n}")
+            await db.rollback()
+
+    await unit(0)  # plans built, the connection opened, before counting
+    gc.collect()
+    gc.disable()
+    try:
+        for n in range(50):
+            await unit(n)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
