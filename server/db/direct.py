@@ -26,7 +26,7 @@ session around it) every prepared statement runs on ``sqlite3``. A statement pre
 
 Binding: a statement's plan is built once per shape (once for a statement that is neither an
 INSERT nor takes a list) and checked against SQLAlchemy's own binding of the first parameters;
-a UTC datetime is bound for SQLite by one C call (:func:`utc_text`) instead of the column
+a UTC datetime is bound for SQLite by three C methods (:func:`utc_text`) instead of the column
 type's two processors, to the same text.
 """
 
@@ -174,7 +174,7 @@ class Prepared:
 def utc_text(value: datetime) -> str:
     """An aware datetime as SQLite stores a :class:`~server.db.tables.base.UTCDateTime`: naive
     UTC, ``YYYY-MM-DD HH:MM:SS.ffffff`` (what its ``process_bind_param`` and SQLAlchemy's SQLite
-    ``DATETIME`` processor make of it, in one C call)."""
+    ``DATETIME`` processor make of it, by three C methods and no string formatting)."""
     if value.tzinfo is None:
         raise ValueError("naive datetime given to a UTC column")
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
