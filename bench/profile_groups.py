@@ -5,13 +5,15 @@ A sample goes to the innermost frame of a known part above the loop's runner, as
 
 - **sqlite3**: SQLite's own C shows as the Python line that called it: the inline engine's
   ``InlineConnection._execute`` (every statement, fetch, commit and rollback SQLAlchemy sends)
-  and the lines of :func:`server.db.direct.execute` that call ``sqlite3``.
+  and the lines of :func:`server.db.direct.execute` that call ``sqlite3``, and a direct
+  transaction's ``commit`` and ``rollback`` (:mod:`server.db.transaction`).
 - **SQLAlchemy** (with greenlet and aiosqlite's adapter): *session lifecycle* when the outermost
   SQLAlchemy call our code made opens, begins, commits, rolls back or closes a session or takes
   its connection (``AsyncSession.connection``: the checkout and the ``BEGIN``); *statement
   execution* otherwise (``execute``, ``scalar``, ``flush``, the type processors); *ORM objects*
   when our code builds or reads a mapped row (``CallRow(**values)``, ``row.status``). SQLAlchemy
   called by :mod:`server.db.direct`'s plans (bind and result processors) is ``direct.py``'s.
+  The pool's checkout and return of a direct transaction's connection are its lifecycle too.
   A sample with no Python frame at all (none in the floor) is counted apart: by elimination,
   the greenlet switches of SQLAlchemy's async layer.
 - other threads (aiosqlite's worker, :mod:`bench.gc_clock`'s) are their own rows.
@@ -40,6 +42,7 @@ THREADS = (
 )
 JSON, LOGGING = "json (ours: payload size check)", "logging (ours)"
 DIRECT = "server/db/direct.py"
+TRANSACTION = "server/db/transaction.py"
 TRANSPORT = (
     ("JWT (PyJWT, hmac)", ("jwt/",)),
     ("python-socketio", ("socketio/",)),
@@ -102,6 +105,8 @@ def _part(frame: str) -> str | None:
         return SQLITE
     if file.endswith(DIRECT) and line in SQLITE_LINES:
         return SQLITE
+    if file.endswith(TRANSACTION) and function.endswith(("Transaction.commit", ".rollback")):
+        return SQLITE
     if file.startswith(SQLALCHEMY):
         return "sqlalchemy"
     if file.startswith(("json/", "logging/")):
@@ -119,6 +124,8 @@ def _sqlalchemy(above: list[str], first: int, outer: str | None) -> str:
     or a statement's execution, by the call our code made into it (``outer``: its part)."""
     if outer == DIRECT and not where(above[first - 1])[0].endswith(("driver", "execute")):
         return DIRECT
+    if where(above[first - 1])[1].endswith(TRANSACTION):  # the pool, for a direct transaction
+        return SA_LIFE
     for frame in above[first:]:
         if _part(frame) != "sqlalchemy":
             break
