@@ -111,13 +111,22 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
     event.listen(sync, "checkout", checkout)
 
 
+WAL_AUTOCHECKPOINT_PAGES = 10_000
+"""A connection of the engine checkpoints inside a COMMIT only once the WAL is past this many
+pages (40 MB; SQLite's default is 1,000): the server checkpoints on a thread of its own
+(:mod:`server.db.checkpoint`), and this bounds the WAL where none runs (the CLI) or when it
+cannot keep up."""
+
+
 def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-    """A new SQLite connection: WAL, no fsync per commit, a busy timeout, foreign keys."""
+    """A new SQLite connection: WAL, no fsync per commit, a busy timeout, foreign keys, and
+    checkpoints left to :mod:`server.db.checkpoint` (but for a bound on the WAL)."""
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
     cur.close()
 
 
