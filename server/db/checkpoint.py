@@ -33,10 +33,11 @@ from sqlalchemy.engine import make_url
 PERIOD_S = 0.1
 """How often the server checkpoints (seconds of its clock). At 400 set-ups/s about 800 WAL
 frames (3 MB) come in between; a checkpoint's work grows with the distinct pages, fewer."""
-MORE_ROUNDS = 16
-"""Checkpoints run again at most this many times in a row while COMMITs keep appending (at 400
-set-ups/s: with 4 the WAL still reached the 10,000-page bound at times, with 16 3,200 pages;
-docs/benchmarks.md)."""
+MORE_ROUNDS = 4
+"""Checkpoints run again at most this many times in a row while COMMITs keep appending. At 400
+set-ups/s with 4 the WAL started again about every 80 set-ups but still reached the 10,000-page
+bound at times (with 16 at most 3,200 pages, but each round's fsyncs cost the process CPU: more
+per set-up end to end than with 4; docs/benchmarks.md)."""
 THREAD_NAME = "sqlite-checkpoint"
 
 
