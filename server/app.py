@@ -26,6 +26,7 @@ from server.calls import access, connections, recording, recording_files, sweeps
 from server.calls.deps import CallDeps, NoPush
 from server.clock import Clock, SystemClock
 from server.config import Settings
+from server.db import checkpoint
 from server.db.engine import make_engine, make_sessionmaker
 from server.media import LiveKitRooms, MediaRooms
 from server.push.fcm import FcmClient
@@ -133,6 +134,9 @@ async def _serving(
         jobs.append(every(deps.clock, settings.heartbeat_s, "presence watches", watches.refresh))
     if settings.loop_watch:
         jobs.append(loopwatch.watch(report_s=settings.loop_watch_report_s))
+    wal = checkpoint.Checkpointer.for_url(settings.db_url)
+    if wal is not None:  # SQLite: its WAL checkpoints on a thread, not inside a COMMIT
+        jobs.append(every(deps.clock, checkpoint.PERIOD_S, "wal checkpoint", wal.checkpoint))
     tasks = [asyncio.create_task(job) for job in jobs]
     thresholds = (settings.gc_threshold0, settings.gc_threshold1, settings.gc_threshold2)
     loopwatch.tune_gc(*thresholds, freeze=settings.gc_freeze)
@@ -149,6 +153,8 @@ async def _serving(
         await hooks.aclose()  # an attempt cut short is retried by any node after its lease
         await _stop(deps)
         await watches.aclose()
+        if wal is not None:
+            await wal.aclose()
         await engine.dispose()
 
 

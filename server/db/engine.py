@@ -5,8 +5,10 @@ own thread and wakes the loop for each result; on a busy machine each of those h
 core, and one call set-up makes a dozen. Inline, the same sqlite3 connection is used on the
 loop's thread: a statement of this schema takes microseconds, a commit in WAL mode with
 ``synchronous=NORMAL`` writes the WAL without an fsync (a kill -9 loses nothing committed;
-the fsync comes at checkpoints). What it costs: a checkpoint, or a lock held by another
-process (busy timeout), holds the loop while it lasts.
+the fsync comes at checkpoints). What it costs: a lock held by another process (busy timeout)
+holds the loop while it lasts. Checkpoints run on a thread of their own
+(:mod:`server.db.checkpoint`); a COMMIT checkpoints only past ``WAL_AUTOCHECKPOINT_PAGES``,
+where no checkpointer runs (the CLI's commands) or it fell behind.
 """
 
 from __future__ import annotations
@@ -125,13 +127,22 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
     event.listen(sync, "checkout", checkout)
 
 
+WAL_AUTOCHECKPOINT_PAGES = 10_000
+"""A connection of the engine checkpoints inside a COMMIT only once the WAL is past this many
+pages (40 MB; SQLite's default is 1,000): the server checkpoints on a thread of its own
+(:mod:`server.db.checkpoint`), and this bounds the WAL where none runs (the CLI) or when it
+cannot keep up."""
+
+
 def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-    """A new SQLite connection: WAL, no fsync per commit, a busy timeout, foreign keys."""
+    """A new SQLite connection: WAL, no fsync per commit, a busy timeout, foreign keys, and
+    checkpoints left to :mod:`server.db.checkpoint` (but for a bound on the WAL)."""
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
     cur.close()
 
 
