@@ -71,6 +71,8 @@ class Checkpointer:
         parsed = make_url(url)
         if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
             return None
+        if parsed.query.get("uri") or parsed.database.startswith("file:"):
+            return None  # a URI filename (in memory, shared cache...): its COMMITs checkpoint
         return cls(parsed.database)
 
     async def checkpoint(self) -> Checkpoint:

@@ -10,7 +10,9 @@ one, as ``session.info``).
 
 One door to the connection. The inline engine has one connection (``pool_size=1``, see
 :mod:`server.db.engine`), and a :class:`Transaction` takes it out of that same pool, as a
-session does: it waits in the pool's queue behind the sessions before it, holds the connection
+session does: it waits in the pool's queue with the sessions (not strictly first come, first
+served: a unit or session that asks while the connection is free takes it before a waiter
+woken for it, which then waits again, as sessions always did), holds the connection
 until it ends, and hands it back through the pool (whose reset rolls back anything left open).
 So the rule stays the engine's: never hold a session or a transaction open while opening
 another.
@@ -28,7 +30,8 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.exc import MissingGreenlet
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 from sqlalchemy.util import greenlet_spawn
 
@@ -64,21 +67,20 @@ class Transactions:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         engine = sessions.kw.get("bind")
-        self._pool: QueuePool | None = None
-        if engine is not None and is_inline(engine):
-            pool = engine.sync_engine.pool
-            assert isinstance(pool, QueuePool), "the inline engine pools one connection"
-            self._pool, self._dialect = pool, engine.dialect
+        # the engine, not its pool: engine.dispose() puts a new pool in place of the old
+        self._engine: AsyncEngine | None = engine if engine and is_inline(engine) else None
 
     @property
     def direct(self) -> bool:
         """Whether units of work are direct :class:`Transaction` s (the inline engine)."""
-        return self._pool is not None
+        return self._engine is not None
 
     def __call__(self) -> _Unit | AsyncSession:
-        if self._pool is None:
+        if self._engine is None:
             return self._sessions()
-        return _Unit(self._pool, self._dialect)
+        pool = self._engine.sync_engine.pool
+        assert isinstance(pool, QueuePool), "the inline engine pools one connection"
+        return _Unit(pool, self._engine.dialect)
 
 
 class _Unit:
@@ -93,7 +95,10 @@ class _Unit:
     async def __aenter__(self) -> Transaction:
         pool = self._pool
         if pool.checkedin():  # free: taken at once (no wait, so no greenlet)
-            held = pool.connect()
+            try:
+                held = pool.connect()
+            except MissingGreenlet:  # its record must connect again (invalidated): that awaits
+                held = await greenlet_spawn(pool.connect)
         else:  # in use, or not opened yet: wait in the pool's queue as a session does
             held = await greenlet_spawn(pool.connect)
         self._held = held

@@ -16,6 +16,8 @@ Specification:
 - A statement of one shape has one plan; an INSERT one per set of columns it is given.
 - A call row built from its values (the hot path's) reads as one made by ``CallRow(**values)``.
 - A unit of work leaves no cyclic garbage (the collector never has to free one).
+- A unit works after the pooled connection was invalidated (it must connect again) and after
+  the engine was disposed (a new pool), still on one connection shared with the sessions.
 """
 
 from __future__ import annotations
@@ -294,3 +296,24 @@ async def test_units_leave_no_cyclic_garbage(engine: AsyncEngine) -> None:
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+async def test_a_unit_after_the_connection_was_invalidated_or_the_engine_disposed(
+    engine: AsyncEngine,
+) -> None:
+    sessions = make_sessionmaker(engine)
+    await _seed(sessions)
+    units = Transactions(sessions)
+    async with engine.connect() as c:  # as after a disconnect error: the record must reconnect
+        await c.invalidate()
+    async with units() as db:
+        await direct.execute(db, INSERT_CALL, _call("c1"))
+        await db.commit()
+    await engine.dispose()  # a new pool takes the old one's place
+    async with units() as db:
+        conn = db.connection if isinstance(db, Transaction) else None
+        await direct.execute(db, INSERT_CALL, _call("c2"))
+        await db.commit()
+    async with sessions() as s:
+        assert await direct.driver(s) is conn  # the same one connection, the new pool's
+    assert await _call_ids(sessions) == {"c1", "c2"}
