@@ -128,15 +128,8 @@ async def _serving(
         await migrate.upgrade(engine)
     settings.jwt_key()  # create the dev secret now, not in the first request
     await _start(deps)
-    jobs = _periodic(deps) + (_push_jobs(deps.clock, sender) if sender else [])
-    jobs.append(hooks.run())
-    if settings.redis_url:  # other nodes read this node's watches: kept fresh in Redis
-        jobs.append(every(deps.clock, settings.heartbeat_s, "presence watches", watches.refresh))
-    if settings.loop_watch:
-        jobs.append(loopwatch.watch(report_s=settings.loop_watch_report_s))
     wal = checkpoint.Checkpointer.for_url(settings.db_url)
-    if wal is not None:  # SQLite: its WAL checkpoints on a thread, not inside a COMMIT
-        jobs.append(every(deps.clock, checkpoint.PERIOD_S, "wal checkpoint", wal.checkpoint))
+    jobs = _background(deps, sender, hooks, watches, wal)
     tasks = [asyncio.create_task(job) for job in jobs]
     thresholds = (settings.gc_threshold0, settings.gc_threshold1, settings.gc_threshold2)
     loopwatch.tune_gc(*thresholds, freeze=settings.gc_freeze)
@@ -156,6 +149,26 @@ async def _serving(
         if wal is not None:
             await wal.aclose()
         await engine.dispose()
+
+
+def _background(
+    deps: CallDeps,
+    sender: PushSender | None,
+    hooks: WebhookSender,
+    watches: Watches,
+    wal: checkpoint.Checkpointer | None,
+) -> list[Coroutine[Any, Any, None]]:
+    """The work the app does while it serves, besides answering."""
+    settings = deps.settings
+    jobs = _periodic(deps) + (_push_jobs(deps.clock, sender) if sender else [])
+    jobs.append(hooks.run())
+    if settings.redis_url:  # other nodes read this node's watches: kept fresh in Redis
+        jobs.append(every(deps.clock, settings.heartbeat_s, "presence watches", watches.refresh))
+    if settings.loop_watch:
+        jobs.append(loopwatch.watch(report_s=settings.loop_watch_report_s))
+    if wal is not None:  # SQLite: its WAL checkpoints on a thread, not inside a COMMIT
+        jobs.append(every(deps.clock, checkpoint.PERIOD_S, "wal checkpoint", wal.checkpoint))
+    return jobs
 
 
 def _gc_policy(deps: CallDeps) -> gcpolicy.GcPolicy:
