@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Float, ForeignKey, Index, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, configure_mappers, mapped_column
+from sqlalchemy.orm.instrumentation import manager_of_class
 
 from server.db.tables.base import Base, UTCDateTime, new_id
 
@@ -53,6 +56,18 @@ class CallRow(Base):
         Index("ix_calls_status_deadline", "status", "ring_deadline"),
         Index("ix_calls_tenant_created", "tenant_id", "created_at", "id"),
     )
+
+
+def call_row(values: Mapping[Any, Any]) -> CallRow:
+    """A transient :class:`CallRow` holding ``values`` (columns left out read ``None``), built
+    as the ORM builds a loaded one: the values put in its ``__dict__``, with no attribute
+    events and no history. About 2 µs where ``CallRow(**values)`` takes 40; nothing else
+    differs for a row that no session ever holds (:mod:`server.db.calls` reads calls so)."""
+    if not CallRow.__mapper__.configured:  # (the attributes exist once mappers are)
+        configure_mappers()
+    row = manager_of_class(CallRow).new_instance()
+    row.__dict__.update(values)
+    return row
 
 
 class CallEvent(Base):
