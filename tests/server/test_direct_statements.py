@@ -29,12 +29,13 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from server.db import direct
 from server.db import statements as st
 from server.db.engine import make_engine, make_sessionmaker
 from server.migrate import upgrade
+from tests.server.direct_seed import seed_ann_and_bob
 from tests.support.servers import PostgresServer
 
 T0 = datetime(2026, 12, 3, 16, 0, 0, 123456, tzinfo=UTC)
@@ -75,17 +76,6 @@ def _call(cid: str, caller: str, callee: str, **more: Any) -> dict[str, Any]:
         "context_label": None,
     }
     return {**values, **more}
-
-
-async def _seed(sessions: async_sessionmaker[AsyncSession]) -> None:
-    async with sessions() as s:
-        await s.execute(
-            st.TENANTS.insert(), {"id": "t1", "slug": "t1", "name": "T", "created_at": T0}
-        )
-        for uid, name in (("ua", "Ann"), ("ub", "Bob")):
-            row = {"id": uid, "tenant_id": "t1", "email": f"{uid}@x.test", "display_name": name}
-            await s.execute(st.USERS.insert(), {**row, "created_at": T0, "role": "member"})
-        await s.commit()
 
 
 CALL_WITH_NAMES = direct.Prepared(st.CALL_WITH_NAMES)
@@ -131,7 +121,7 @@ async def test_which_connection_runs_a_prepared_statement(
 
 async def test_rows_and_rowcounts_are_those_of_session_execute(engine: AsyncEngine) -> None:
     sessions = make_sessionmaker(engine)
-    await _seed(sessions)
+    await seed_ann_and_bob(sessions, T0)
     async with sessions() as s:
         await _begin(s)
         inserted = await direct.execute(s, INSERT_CALL, _call("c1", "ua", "ub"))
@@ -166,7 +156,7 @@ async def test_rows_and_rowcounts_are_those_of_session_execute(engine: AsyncEngi
 
 async def test_writes_belong_to_the_sessions_transaction(engine: AsyncEngine) -> None:
     sessions = make_sessionmaker(engine)
-    await _seed(sessions)
+    await seed_ann_and_bob(sessions, T0)
     async with sessions() as s:
         await _begin(s)
         await direct.execute(s, INSERT_CALL, _call("c1", "ua", "ub"))
@@ -190,7 +180,7 @@ async def test_writes_belong_to_the_sessions_transaction(engine: AsyncEngine) ->
 
 async def test_sessions_leave_no_cyclic_garbage(engine: AsyncEngine) -> None:
     sessions = make_sessionmaker(engine)
-    await _seed(sessions)
+    await seed_ann_and_bob(sessions, T0)
     params = {"ids": ["ua", "ub"], "call": "c1"}
     async with sessions() as s:  # plans built, pools filled, before counting
         await direct.execute(s, CLAIM_LINES, params)
@@ -214,7 +204,7 @@ async def test_an_insert_keeps_every_value_it_is_given(engine: AsyncEngine) -> N
     first, then one with more (a context the first had not, a room no invite gives), keeps
     all of the second's."""
     sessions = make_sessionmaker(engine)
-    await _seed(sessions)
+    await seed_ann_and_bob(sessions, T0)
     fewer = {k: v for k, v in _call("c1", "ua", "ub").items() if not k.startswith("context_")}
     more = _call("c2", "ub", "ua", context_type="deal", context_id="d-7", room_name="Renewal")
     async with sessions() as s:

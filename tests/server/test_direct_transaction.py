@@ -44,6 +44,7 @@ from server.db.engine import make_engine, make_sessionmaker
 from server.db.models import CallRow, UTCDateTime
 from server.db.transaction import Transaction, Transactions
 from server.migrate import upgrade
+from tests.server.direct_seed import seed_ann_and_bob
 
 T0 = datetime(2026, 12, 3, 16, 0, 0, 123456, tzinfo=UTC)
 INSERT_CALL = direct.Prepared(st.INSERT_CALL)
@@ -55,17 +56,6 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     await upgrade(made)
     yield made
     await made.dispose()
-
-
-async def _seed(sessions: async_sessionmaker[AsyncSession]) -> None:
-    async with sessions() as s:
-        await s.execute(
-            st.TENANTS.insert(), {"id": "t1", "slug": "t1", "name": "T", "created_at": T0}
-        )
-        for uid, name in (("ua", "Ann"), ("ub", "Bob")):
-            row = {"id": uid, "tenant_id": "t1", "email": f"{uid}@x.test", "display_name": name}
-            await s.execute(st.USERS.insert(), {**row, "created_at": T0, "role": "member"})
-        await s.commit()
 
 
 def _call(cid: str, **more: Any) -> dict[str, Any]:
@@ -118,7 +108,7 @@ async def _write_then_fail(units: Transactions) -> None:
 
 async def test_commit_rollback_and_leaving_without_a_commit(engine: AsyncEngine) -> None:
     sessions = make_sessionmaker(engine)
-    await _seed(sessions)
+    await seed_ann_and_bob(sessions, T0)
     units = Transactions(sessions)
     async with units() as db:
         await direct.execute(db, INSERT_CALL, _call("c1"))
@@ -143,7 +133,7 @@ async def test_commit_rollback_and_leaving_without_a_commit(engine: AsyncEngine)
 
 async def test_sessions_and_units_take_turns_on_one_connection(engine: AsyncEngine) -> None:
     sessions = make_sessionmaker(engine)
-    await _seed(sessions)
+    await seed_ann_and_bob(sessions, T0)
     units = Transactions(sessions)
     opened: list[object] = []
     event.listen(engine.sync_engine, "connect", lambda conn, _rec: opened.append(conn))
@@ -184,7 +174,7 @@ async def test_sessions_and_units_take_turns_on_one_connection(engine: AsyncEngi
 
 async def test_a_unit_waits_for_a_session_that_holds_the_connection(engine: AsyncEngine) -> None:
     sessions = make_sessionmaker(engine)
-    await _seed(sessions)
+    await seed_ann_and_bob(sessions, T0)
     units = Transactions(sessions)
     order: list[str] = []
 
@@ -232,7 +222,7 @@ def test_utc_text_is_sqlalchemys_binding() -> None:
 
 async def test_stored_text_is_that_of_sqlalchemys_binding(engine: AsyncEngine) -> None:
     sessions = make_sessionmaker(engine)
-    await _seed(sessions)
+    await seed_ann_and_bob(sessions, T0)
     zone = timezone(timedelta(hours=-3))
     moments = [m.astimezone(zone) for m in MOMENTS if m.year not in (1, 9999)]
     async with sessions() as s:  # SQLAlchemy's binding
@@ -277,7 +267,7 @@ def test_a_call_row_built_from_values_reads_as_one_constructed() -> None:
 async def test_units_leave_no_cyclic_garbage(engine: AsyncEngine) -> None:
     """(The collector's pauses are the tail's, issue 16: a unit must be freed by its count.)"""
     sessions = make_sessionmaker(engine)
-    await _seed(sessions)
+    await seed_ann_and_bob(sessions, T0)
     units = Transactions(sessions)
 
     async def unit(n: int) -> None:
@@ -302,7 +292,7 @@ async def test_a_unit_after_the_connection_was_invalidated_or_the_engine_dispose
     engine: AsyncEngine,
 ) -> None:
     sessions = make_sessionmaker(engine)
-    await _seed(sessions)
+    await seed_ann_and_bob(sessions, T0)
     units = Transactions(sessions)
     async with engine.connect() as c:  # as after a disconnect error: the record must reconnect
         await c.invalidate()
