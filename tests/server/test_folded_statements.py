@@ -40,7 +40,8 @@ from server.db import statements as st
 from server.db.engine import make_engine, make_sessionmaker
 from server.db.presence import presence_of
 from server.migrate import upgrade
-from tests.server.test_direct_statements import _call, _seed
+from tests.server.direct_seed import seed_ann_and_bob
+from tests.server.test_direct_statements import _call
 from tests.support.servers import PostgresServer
 
 pytestmark = pytest.mark.postgres
@@ -51,7 +52,7 @@ T0 = datetime(2026, 12, 3, 16, 0, 0, tzinfo=UTC)
 async def engine(postgres: PostgresServer) -> AsyncIterator[AsyncEngine]:
     made = make_engine(postgres.create_database(f"folded_{uuid.uuid4().hex[:12]}"))
     await upgrade(made)
-    await _seed(make_sessionmaker(made))
+    await seed_ann_and_bob(make_sessionmaker(made), T0)
     yield made
     await made.dispose()
 
