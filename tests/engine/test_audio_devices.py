@@ -20,6 +20,9 @@ from tests.engine.stack import PASSWORD, running_stack, tone_of
 
 pytestmark = [pytest.mark.audio, pytest.mark.media]
 
+STATS = {"VOIP_AUDIO_STATS_S": "1"}
+"""Each softphone prints its devices' figures every second: a failure shows where audio stopped."""
+
 
 def tone_file(path: Path, hz: float, seconds: float, dbfs: float = -12.0) -> Path:
     t = np.arange(int(seconds * pulse.RATE)) / pulse.RATE
@@ -44,6 +47,35 @@ def softphone(url: str, email: str, *args: str) -> list[str]:
     ]
 
 
+async def finished(proc: asyncio.subprocess.Process, within_s: float) -> str:
+    """The events a softphone printed once it exits; if it has not within ``within_s``, it is
+    asked to stop (then killed) and the test fails with the events it printed, which say where
+    its call stood."""
+    assert proc.stdout is not None
+    lines: list[str] = []
+
+    async def collect(stdout: asyncio.StreamReader) -> None:
+        async for line in stdout:
+            lines.append(line.decode())
+
+    reader = asyncio.ensure_future(collect(proc.stdout))
+    try:
+        await asyncio.wait_for(proc.wait(), within_s)
+    except TimeoutError:
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+            how = "it stopped on SIGTERM"
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            how = "it did not stop on SIGTERM: killed"
+        await reader
+        pytest.fail(f"the softphone had not exited after {within_s} s ({how}):\n{''.join(lines)}")
+    await reader
+    return "".join(lines)
+
+
 async def test_a_tone_into_alices_microphone_comes_out_of_bobs_speaker(tmp_path: Path) -> None:
     why_not = pulse.available()
     if why_not:
@@ -52,7 +84,7 @@ async def test_a_tone_into_alices_microphone_comes_out_of_bobs_speaker(tmp_path:
     with pulse.running_pulse(sinks) as pa, running_stack(tmp_path) as stack:
         bob = await asyncio.create_subprocess_exec(
             *softphone(stack.url, "bob@acme.test", "--auto-answer", "--max-calls", "1"),
-            env=pa.env(source="bob_mic.monitor", sink="bob_spk"),
+            env={**pa.env(source="bob_mic.monitor", sink="bob_spk"), **STATS},
             stdout=asyncio.subprocess.PIPE,
         )
         capture = tmp_path / "bob_speaker.raw"
@@ -89,24 +121,24 @@ async def test_a_tone_into_alices_microphone_comes_out_of_bobs_speaker(tmp_path:
                 *softphone(stack.url, "alice@acme.test", "call", "bob@acme.test"),
                 "--hangup-after",
                 "4",
-                env=pa.env(source="alice_mic.monitor", sink="alice_spk"),
+                env={**pa.env(source="alice_mic.monitor", sink="alice_spk"), **STATS},
                 stdout=asyncio.subprocess.PIPE,
             )
-            out, _ = await asyncio.wait_for(alice.communicate(), 60)
-            assert alice.returncode == 0, out.decode()
-            await asyncio.wait_for(bob.communicate(), 30)
+            events = "Alice:\n" + await finished(alice, 60)
+            assert alice.returncode == 0, events
+            events += "Bob:\n" + await finished(bob, 30)
         finally:
             for proc in (bob, recorder, player):
                 if proc.returncode is None:
                     proc.terminate()
                     await proc.wait()
         heard = np.frombuffer(capture.read_bytes(), dtype="<i2")
-        assert len(heard) > pulse.RATE  # more than a second went through the speaker
+        assert len(heard) > pulse.RATE, events  # more than a second went through the speaker
         loud = np.abs(heard) > 300
-        assert loud.any(), "nothing came out of Bob's speaker"
+        assert loud.any(), f"nothing came out of Bob's speaker; the softphones said\n{events}"
         first, last = np.flatnonzero(loud)[[0, -1]]
         hz, level = tone_of(heard[first:last])
         seconds = (last - first) / pulse.RATE
         print(f"Bob's speaker: {seconds:.1f} s of {hz:.1f} Hz at {level:.1f} dBFS")
-        assert hz == pytest.approx(440, abs=5)
-        assert level > -40
+        assert hz == pytest.approx(440, abs=5), events
+        assert level > -40, events

@@ -132,11 +132,17 @@ def _start_stream(
 
 
 def close_stream(stream: Any) -> None:
-    """Stop and close a stream from :func:`open_stream`; blocking."""
+    """Abort and close a stream from :func:`open_stream`; blocking, but never on the device.
+
+    Aborted, not stopped: PortAudio's stop drains the output first, a blocking
+    ``snd_pcm_drain`` that on PulseAudio's ALSA plugin can wait without end when the sound
+    server stalls; the call then never finished hanging up (seen in CI: the softphone still
+    running a minute after its hang-up). What was left to play is a few ms of a call that ended.
+    """
     global _open_streams
     try:
         try:
-            stream.stop()
+            stream.abort()
         finally:
             stream.close()
     except Exception as exc:  # a stream whose device vanished may refuse; it is closed anyway
