@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -54,9 +55,14 @@ class DeviceInput(StreamEndpoint):
     what = "microphone"
 
     def __init__(
-        self, device_id: str | None, apm: EchoCanceller | None, tuning: AudioTuning | None = None
+        self,
+        device_id: str | None,
+        apm: EchoCanceller | None,
+        tuning: AudioTuning | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(device_id, apm, tuning)
+        super().__init__(device_id, apm, tuning, clock=clock)
         self._queue: asyncio.Queue[Frame] = asyncio.Queue(maxsize=50)
         self._silence_due = 0.0
         self.dropped = 0
@@ -81,7 +87,7 @@ class DeviceInput(StreamEndpoint):
         reframer = Reframer()  # a new stream starts with no half frame
 
         def callback(indata: Any, frames: int, time_info: Any, status: Any) -> None:
-            now = self._last_callback = time.monotonic()
+            now = self._called_back(frames)
             delay = float(time_info.currentTime - time_info.inputBufferAdcTime)
             for offset, frame in reframer.push(np.asarray(indata[:, 0], dtype=np.int16)):
                 if TRACE is not None:
@@ -130,9 +136,14 @@ class DeviceOutput(StreamEndpoint):
     what = "speaker"
 
     def __init__(
-        self, device_id: str | None, apm: EchoCanceller | None, tuning: AudioTuning | None = None
+        self,
+        device_id: str | None,
+        apm: EchoCanceller | None,
+        tuning: AudioTuning | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(device_id, apm, tuning)
+        super().__init__(device_id, apm, tuning, clock=clock)
         self._buffer = PlayoutBuffer(self.tuning)
 
     def _block_samples(self) -> int:
@@ -144,7 +155,7 @@ class DeviceOutput(StreamEndpoint):
         played = Reframer()  # what the echo canceller has not had yet, in whole frames
 
         def callback(outdata: Any, frames: int, time_info: Any, status: Any) -> None:
-            now = self._last_callback = time.monotonic()
+            now = self._called_back(frames)
             pcm, begun = buffer.read(frames)
             dac = now + float(time_info.outputBufferDacTime - time_info.currentTime)
             if TRACE is not None:

@@ -2,10 +2,12 @@
 that a watcher keeps open.
 
 A device that is missing, busy or gone never fails the call: the endpoint runs without it and
-its watcher tries again every :data:`RETRY_S`; a stream whose callbacks stop for
-:data:`STALL_S` (its device was unplugged or its sound server's sink removed) is closed and
-opened again, on the system default when the chosen device is gone. Whether the device is there
-goes to a listener (the in-call view's "No microphone" / "No speaker").
+its watcher tries again every :data:`RETRY_S`; a stream whose callbacks stop (its device was
+unplugged or its sound server's sink removed) or crawl, covering less than :data:`CRAWL_SHARE`
+of real time for :data:`CRAWL_S` (PulseAudio's ALSA plugin after an underrun on a loaded
+machine, seen in CI: a speaker called back once in two seconds), is closed and opened again,
+on the system default when the chosen device is gone. Whether the device is there goes to a
+listener (the in-call view's "No microphone" / "No speaker").
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from voip_app.audio.base import SAMPLE_RATE, StateListener
@@ -25,9 +29,11 @@ log = logging.getLogger(__name__)
 
 RETRY_S = 1.0
 """A missing device is tried again this often."""
-STALL_S = 3.0
-"""A stream without a callback for this long has lost its device (a loaded machine can
-delay callbacks by a second and more; a removed device stops them for good)."""
+CRAWL_S = 2.0
+"""How long a stream must crawl before it is opened again (a loaded machine's hiccup is
+shorter, and a stream that then catches up is not crawling)."""
+CRAWL_SHARE = 0.25
+"""A stream whose callbacks cover less than this share of real time is crawling."""
 TRIES_PER_NOTE = 10
 """A device still missing is noted in the log once every this many tries."""
 SLOW_OPEN_S = 1.0
@@ -43,9 +49,16 @@ class StreamEndpoint:
     what = "microphone"
 
     def __init__(
-        self, device_id: str | None, apm: EchoCanceller | None, tuning: AudioTuning | None = None
+        self,
+        device_id: str | None,
+        apm: EchoCanceller | None,
+        tuning: AudioTuning | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.device_id = device_id
+        self.clock = clock
+        """Seconds, monotonic: what the callbacks and the watcher measure stalls by."""
         self._apm = apm
         self.tuning = tuning or AudioTuning()
         self._backlog_sum = 0
@@ -55,6 +68,10 @@ class StreamEndpoint:
         """The last frame's RMS level (0..1), for meters."""
         self._stream: Any = None
         self._last_callback = 0.0
+        self._samples = 0
+        """Samples the callbacks have played or recorded since the stream opened."""
+        self._pace: deque[tuple[float, int]] = deque()
+        """(time, samples) at the watcher's last rounds, the oldest :data:`CRAWL_S` back."""
         self._listener: StateListener | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._reported: bool | None = None
@@ -83,12 +100,18 @@ class StreamEndpoint:
     def _callback_for(self, loop: asyncio.AbstractEventLoop) -> Any:
         raise NotImplementedError
 
+    def _called_back(self, frames: int) -> float:
+        """Note a callback of ``frames`` samples (PortAudio's thread); the time it came."""
+        now = self._last_callback = self.clock()
+        self._samples += frames
+        return now
+
     def _block_samples(self) -> int:
         raise NotImplementedError
 
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
-        began = time.monotonic()
+        began = self.clock()
         try:
             stream = await asyncio.to_thread(
                 open_stream,
@@ -107,7 +130,9 @@ class StreamEndpoint:
             self._set_available(False)
             return
         self._failed_opens = 0
-        self._last_callback = time.monotonic()
+        self._last_callback = self.clock()
+        self._samples = 0
+        self._pace = deque([(self._last_callback, 0)])
         if self._last_callback - began > SLOW_OPEN_S:
             log.info(
                 "audio device: opening the %s took %.1f s", self.what, self._last_callback - began
@@ -137,25 +162,38 @@ class StreamEndpoint:
         while True:
             await asyncio.sleep(RETRY_S)
             try:
-                await self._check()
+                await self.check()
             except Exception:  # the watcher is what brings a device back: it must outlive faults
                 log.exception("audio device: watching the %s failed; trying again", self.what)
 
-    async def _check(self) -> None:
-        """Open a missing device, or open again one whose callbacks stopped."""
+    async def check(self) -> None:
+        """One round of the watcher (every :data:`RETRY_S`): open a missing device, or open
+        again one whose stream stopped or crawls."""
         if self._stream is None:
             await self._open()
-        elif (gap := time.monotonic() - self._last_callback) > STALL_S or not (self._stream.active):
-            log.warning(
-                "audio device: the %s stopped (no callback for %.1f s, active %s); "
-                "opening it again",
-                self.what,
-                gap,
-                self._stream.active,
-            )
+        elif (fault := self._fault()) is not None:
+            log.warning("audio device: the %s %s; opening it again", self.what, fault)
             await self._close()
             self._set_available(False)
             await self._open()
+
+    def _fault(self) -> str | None:
+        """What is wrong with the open stream, if anything."""
+        if not self._stream.active:
+            return "stopped (its stream is no longer active)"
+        now, pace = self.clock(), self._pace
+        pace.append((now, self._samples))
+        while len(pace) > 1 and now - pace[1][0] >= CRAWL_S:
+            pace.popleft()  # keep the newest mark at least CRAWL_S old
+        since, samples = pace[0]
+        span = now - since
+        if span < CRAWL_S:
+            return None
+        share = (self._samples - samples) / SAMPLE_RATE / span
+        if share >= CRAWL_SHARE:
+            return None
+        gap = now - self._last_callback
+        return f"crawls ({share:.0%} of real time for {span:.1f} s, no callback for {gap:.1f} s)"
 
     def _set_available(self, available: bool) -> None:
         self.available = available
