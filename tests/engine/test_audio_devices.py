@@ -21,8 +21,9 @@ from tests.engine.stack import PASSWORD, running_stack, tone_of
 pytestmark = [pytest.mark.audio, pytest.mark.media]
 
 CALL_S = 8
-"""Long enough for the tone to be heard after a stalled speaker is opened again (within 3 s,
-:mod:`voip_app.audio.stream_endpoint`): a loaded machine stalls PulseAudio's ALSA plugin."""
+"""Long enough to hear the tone after the slow start of a new stream on PulseAudio's null sink
+(about 2 s at a few per cent of real time; longer on a loaded machine: ci40 heard nothing
+in 4 s)."""
 STATS = {"VOIP_AUDIO_STATS_S": "1"}
 """Each softphone prints its devices' figures every second: a failure shows where audio stopped."""
 
@@ -50,6 +51,19 @@ def softphone(url: str, email: str, *args: str) -> list[str]:
     ]
 
 
+async def py_spy_dump(pid: int) -> str:
+    """Where a hung process's threads are, when py-spy is installed beside this Python (it is
+    not a project dependency: ``pip install py-spy`` to see it); else nothing."""
+    py_spy = Path(sys.executable).with_name("py-spy")
+    if not py_spy.exists():
+        return ""
+    dump = await asyncio.create_subprocess_exec(
+        str(py_spy), "dump", "--native", "--pid", str(pid), stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(dump.communicate(), 30)
+    return "\nits threads (py-spy dump):\n" + out.decode()
+
+
 async def finished(proc: asyncio.subprocess.Process, within_s: float) -> str:
     """The events a softphone printed once it exits; if it has not within ``within_s``, it is
     asked to stop (then killed) and the test fails with the events it printed, which say where
@@ -65,6 +79,7 @@ async def finished(proc: asyncio.subprocess.Process, within_s: float) -> str:
     try:
         await asyncio.wait_for(proc.wait(), within_s)
     except TimeoutError:
+        stacks = await py_spy_dump(proc.pid)
         proc.terminate()
         try:
             await asyncio.wait_for(proc.wait(), 10)
@@ -74,7 +89,8 @@ async def finished(proc: asyncio.subprocess.Process, within_s: float) -> str:
             await proc.wait()
             how = "it did not stop on SIGTERM: killed"
         await reader
-        pytest.fail(f"the softphone had not exited after {within_s} s ({how}):\n{''.join(lines)}")
+        said = "".join(lines)
+        pytest.fail(f"the softphone had not exited after {within_s} s ({how}):\n{said}{stacks}")
     await reader
     return "".join(lines)
 

@@ -1,8 +1,10 @@
 """The device watcher's rule for a stream that is open but not keeping up, on a fake clock.
 
-Specification: a stream is opened again when its callbacks have covered less than a quarter of
-real time over the last 2 s (stopped or crawling); a stream that keeps pace, or that stalls
-for a moment on a loaded machine and then catches up, is left alone. PortAudio is replaced by a
+Specification: a stream is opened again when it has had no callback for 3 s (stopped), or when
+its callbacks have covered less than a quarter of real time over the last 5 s (crawling); a
+stream that keeps pace, that stalls for a moment on a loaded machine and then catches up, or
+that a sound server starts slowly (a few per cent of real time for its first 2 s, as
+PulseAudio's null sink does), is left alone. PortAudio is replaced by a
 stream that is called back only when the test says so (the watcher's outside library); the
 watcher's rounds are driven one by one, as its loop does once a second.
 """
@@ -93,28 +95,41 @@ async def test_a_loaded_machines_hiccup_then_catching_up_is_left_alone(
 ) -> None:
     clock = Clock()
     speaker, states = await opened_speaker(portaudio, clock)
-    # a second without a callback, then the late blocks at once; a second at 30 %
-    await rounds(speaker, clock, portaudio, [1.0, 0.0, 2.0, 1.0, 0.3, 0.3, 1.0, 1.0])
+    # two seconds without a callback, then the late blocks at once; seconds at 30 %
+    await rounds(speaker, clock, portaudio, [1.0, 0.0, 0.0, 3.0, 1.0, 0.3, 0.3, 0.3, 0.3, 1.0])
     assert (len(portaudio.opened), portaudio.closed, states) == (1, 0, [True])
 
 
-async def test_a_speaker_that_crawls_is_opened_again_within_three_rounds(
+async def test_a_slow_start_is_left_alone(portaudio: FakePortAudio) -> None:
+    clock = Clock()
+    speaker, states = await opened_speaker(portaudio, clock)
+    await rounds(speaker, clock, portaudio, [0.02, 0.05, 1.0, 1.0, 1.0, 1.0, 1.0])
+    assert (len(portaudio.opened), portaudio.closed, states) == (1, 0, [True])
+
+
+async def test_a_speaker_that_crawls_is_opened_again_within_six_rounds(
     portaudio: FakePortAudio,
 ) -> None:
     clock = Clock()
     speaker, states = await opened_speaker(portaudio, clock)
-    await rounds(speaker, clock, portaudio, [1.0, 1.0])
-    await rounds(speaker, clock, portaudio, [0.02, 0.02, 0.02])  # one callback in two seconds
+    await rounds(speaker, clock, portaudio, [1.0] * 5)
+    await rounds(speaker, clock, portaudio, [0.02] * 3)  # a callback now and then: not stopped
+    assert len(portaudio.opened) == 1  # the last 5 s still hold more than 1.25 s of audio
+    await rounds(speaker, clock, portaudio, [0.02] * 3)
     assert (len(portaudio.opened), portaudio.closed) == (2, 1)
     assert states == [True, False, True]  # "No speaker" while it was opened again
-    await rounds(speaker, clock, portaudio, [1.0] * 5)  # the new stream keeps pace: kept
+    await rounds(speaker, clock, portaudio, [1.0] * 8)  # the new stream keeps pace: kept
     assert len(portaudio.opened) == 2
 
 
-async def test_a_speaker_whose_callbacks_stop_is_opened_again(portaudio: FakePortAudio) -> None:
+async def test_a_speaker_whose_callbacks_stop_is_opened_again_after_3_s(
+    portaudio: FakePortAudio,
+) -> None:
     clock = Clock()
     speaker, _ = await opened_speaker(portaudio, clock)
-    await rounds(speaker, clock, portaudio, [1.0, 1.0, 0.4, 0.0, 0.0])
+    await rounds(speaker, clock, portaudio, [1.0, 1.0, 1.0, 0.0, 0.0])
+    assert len(portaudio.opened) == 1
+    await rounds(speaker, clock, portaudio, [0.0, 0.0])
     assert len(portaudio.opened) == 2
 
 

@@ -2,12 +2,12 @@
 that a watcher keeps open.
 
 A device that is missing, busy or gone never fails the call: the endpoint runs without it and
-its watcher tries again every :data:`RETRY_S`; a stream whose callbacks stop (its device was
-unplugged or its sound server's sink removed) or crawl, covering less than :data:`CRAWL_SHARE`
-of real time for :data:`CRAWL_S` (PulseAudio's ALSA plugin after an underrun on a loaded
-machine, seen in CI: a speaker called back once in two seconds), is closed and opened again,
-on the system default when the chosen device is gone. Whether the device is there goes to a
-listener (the in-call view's "No microphone" / "No speaker").
+its watcher tries again every :data:`RETRY_S`. A stream whose callbacks stop for
+:data:`STALL_S` (its device was unplugged or its sound server's sink removed), or crawl,
+covering less than :data:`CRAWL_SHARE` of real time for :data:`CRAWL_S` (seen in CI on a loaded
+machine: a speaker called back once in two seconds for a whole call), is closed and opened
+again, on the system default when the chosen device is gone. Whether the device is there goes
+to a listener (the in-call view's "No microphone" / "No speaker").
 """
 
 from __future__ import annotations
@@ -29,9 +29,13 @@ log = logging.getLogger(__name__)
 
 RETRY_S = 1.0
 """A missing device is tried again this often."""
-CRAWL_S = 2.0
-"""How long a stream must crawl before it is opened again (a loaded machine's hiccup is
-shorter, and a stream that then catches up is not crawling)."""
+STALL_S = 3.0
+"""A stream without a callback for this long has lost its device (a loaded machine can
+delay callbacks by a second and more; a removed device stops them for good)."""
+CRAWL_S = 5.0
+"""How long a stream must crawl before it is opened again: longer than a loaded machine's
+hiccup, and than a sound server's start of a new stream (PulseAudio's null sink, which the
+tests play into, takes about 2 s to run a new stream at real time)."""
 CRAWL_SHARE = 0.25
 """A stream whose callbacks cover less than this share of real time is crawling."""
 TRIES_PER_NOTE = 10
@@ -182,6 +186,8 @@ class StreamEndpoint:
         if not self._stream.active:
             return "stopped (its stream is no longer active)"
         now, pace = self.clock(), self._pace
+        if (gap := now - self._last_callback) > STALL_S:
+            return f"stopped (no callback for {gap:.1f} s)"
         pace.append((now, self._samples))
         while len(pace) > 1 and now - pace[1][0] >= CRAWL_S:
             pace.popleft()  # keep the newest mark at least CRAWL_S old
@@ -192,8 +198,7 @@ class StreamEndpoint:
         share = (self._samples - samples) / SAMPLE_RATE / span
         if share >= CRAWL_SHARE:
             return None
-        gap = now - self._last_callback
-        return f"crawls ({share:.0%} of real time for {span:.1f} s, no callback for {gap:.1f} s)"
+        return f"crawls ({share:.0%} of real time for {span:.1f} s)"
 
     def _set_available(self, available: bool) -> None:
         self.available = available
