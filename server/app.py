@@ -32,6 +32,7 @@ from server.media import LiveKitRooms, MediaRooms
 from server.push.fcm import FcmClient
 from server.push.oauth import ServiceAccountTokens
 from server.push.sender import PushSender
+from server.sio.manager import InlineEmitManager, InlineRedisManager
 from server.sio.namespace import CallNamespace, SocketNotifier
 from server.sio.watches import RedisWatches, Watches
 from server.webhooks.sender import WebhookSender
@@ -52,9 +53,9 @@ async def every(clock: Clock, period: float, name: str, work: Callable[[], Await
 
 def _socketio_server(settings: Settings) -> socketio.AsyncServer:
     manager = (
-        socketio.AsyncRedisManager(settings.redis_url, channel="voip-call")
+        InlineRedisManager(settings.redis_url, channel="voip-call")
         if settings.redis_url
-        else None
+        else InlineEmitManager()
     )
     return socketio.AsyncServer(
         async_mode="asgi",
