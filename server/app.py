@@ -32,7 +32,7 @@ from server.media import LiveKitRooms, MediaRooms
 from server.push.fcm import FcmClient
 from server.push.oauth import ServiceAccountTokens
 from server.push.sender import PushSender
-from server.sio.manager import InlineEmitManager, InlineRedisManager
+from server.sio.manager import InlineEmitManager, InlineRedisManager, JsonPacket
 from server.sio.namespace import CallNamespace, SocketNotifier
 from server.sio.watches import RedisWatches, Watches
 from server.webhooks.sender import WebhookSender
@@ -60,6 +60,7 @@ def _socketio_server(settings: Settings) -> socketio.AsyncServer:
     return socketio.AsyncServer(
         async_mode="asgi",
         client_manager=manager,
+        serializer=JsonPacket,
         cors_allowed_origins=[],
         max_http_buffer_size=64 * 1024,
         ping_interval=20,

@@ -1,5 +1,5 @@
-"""The Socket.IO server's client managers: python-socketio's, with an emit that hands the packet
-to each recipient's queue in turn.
+"""The Socket.IO server's client managers and packets: python-socketio's, with an emit that
+hands the packet to each recipient's queue in turn, and packets that are JSON only.
 
 python-socketio's emit makes a task per recipient and waits on them all (``asyncio.wait``):
 about 12 µs of the loop's time per emit on this machine, against about 1 µs to put the same
@@ -10,6 +10,12 @@ failure is logged and the others still get the event, as with the tasks.
 
 With Redis, :class:`InlineRedisManager` puts the same emit under the pub/sub manager: the
 local delivery of every emit, this node's or another node's, goes through it.
+
+:class:`JsonPacket`: python-socketio walks every packet's data, each dict and list, for bytes
+to send as binary attachments, in Python, for every event and ack it sends (about 0.07 ms of a
+call set-up's 2.7 ms). The server sends JSON only (every payload is a contract model dumped
+with ``mode="json"``), so its packets skip the walk; a client's binary packet is still read
+as python-socketio reads it.
 """
 
 from __future__ import annotations
@@ -22,6 +28,13 @@ from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
 log = logging.getLogger(__name__)
+
+
+class JsonPacket(sio_packet.Packet):  # type: ignore[misc]
+    """A Socket.IO packet the server sends as text, never with binary attachments (bytes in
+    its data fail to encode, loudly)."""
+
+    uses_binary_events = False
 
 
 class InlineEmitManager(socketio.AsyncManager):  # type: ignore[misc]
