@@ -40,15 +40,31 @@ from server.webhooks.sender import WebhookSender
 log = logging.getLogger(__name__)
 
 
+FAILURE_NOTE_S = 60.0
+"""A periodic task that keeps failing is logged once, then once this often (its clock)."""
+
+
 async def every(clock: Clock, period: float, name: str, work: Callable[[], Awaitable[Any]]) -> None:
     """Run ``work`` every ``period`` seconds of ``clock``, for ever; a failure is logged and the
-    next round comes all the same."""
+    next round comes all the same. Failures in a row are logged at the first, then once every
+    :data:`FAILURE_NOTE_S` with their count (the WAL checkpoint runs ten times a second: a
+    broken disk must not flood the log), and the round that works again says so."""
+    noted_at, failures = clock.now(), 0
     while True:
         await clock.sleep(period)
         try:
             await work()
         except Exception:
-            log.exception("periodic task failed", extra={"task": name})
+            failures += 1
+            now = clock.now()
+            if failures == 1 or (now - noted_at).total_seconds() >= FAILURE_NOTE_S:
+                noted_at = now
+                extra = {"task": name, "failures_in_a_row": failures}
+                log.exception("periodic task failed", extra=extra)
+            continue
+        if failures:
+            log.warning("periodic task works again", extra={"task": name, "failures": failures})
+            failures = 0
 
 
 def _socketio_server(settings: Settings) -> socketio.AsyncServer:

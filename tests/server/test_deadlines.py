@@ -8,6 +8,7 @@ The same deadlines end to end against a real server, on the real clock:
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -188,6 +189,33 @@ async def test_periodic_work_runs_every_period_of_the_clock_and_outlives_a_failu
         await every(clock, 5.0, "test", work)
     assert seen == [timedelta(seconds=s) for s in (5, 10, 15, 20)]
     assert clock.slept == [5.0] * 4
+
+
+async def test_a_periodic_task_failing_in_a_row_is_logged_once_a_minute_then_its_recovery(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Specification: ten rounds a second failing for 150 s log three failures (at 0, 60 and
+    120 s, each with the count so far), and the first round that works says so, once."""
+    clock = FakeClock()
+    rounds = 0
+
+    async def work() -> None:
+        nonlocal rounds
+        rounds += 1
+        if rounds <= 1500:
+            raise OSError("disk I/O error")
+        if rounds == 1510:
+            raise asyncio.CancelledError
+
+    with (
+        caplog.at_level(logging.WARNING, logger="server.app"),
+        pytest.raises(asyncio.CancelledError),
+    ):
+        await every(clock, 0.1, "wal checkpoint", work)
+    failed = [r for r in caplog.records if r.getMessage() == "periodic task failed"]
+    assert [vars(r)["failures_in_a_row"] for r in failed] == [1, 601, 1201]
+    again = [r for r in caplog.records if r.getMessage() == "periodic task works again"]
+    assert [vars(r)["failures"] for r in again] == [1500]
 
 
 async def test_a_tenants_size_is_read_again_after_a_minute(world: World) -> None:
