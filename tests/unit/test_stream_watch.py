@@ -4,13 +4,15 @@ Specification: a stream is opened again when it has had no callback for 3 s (sto
 its callbacks have covered less than a quarter of real time over the last 5 s (crawling); a
 stream that keeps pace, that stalls for a moment on a loaded machine and then catches up, or
 that a sound server starts slowly (a few per cent of real time for its first 2 s, as
-PulseAudio's null sink does), is left alone. PortAudio is replaced by a
-stream that is called back only when the test says so (the watcher's outside library); the
-watcher's rounds are driven one by one, as its loop does once a second.
+PulseAudio's null sink does), is left alone. PortAudio is replaced by a stream that is called
+back only when the test says so (the watcher's outside library); the watcher runs as in the app,
+a round a second of its clock, here a :class:`~voip_app.clock.FakeClock` moved a second at a
+time.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -19,17 +21,10 @@ import pytest
 
 from voip_app.audio import stream_endpoint
 from voip_app.audio.devices import DeviceOutput
+from voip_app.clock import FakeClock
 
 RATE = 48_000
 BLOCK = 240  # the speaker's 5 ms callback
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class FakePortAudio:
@@ -56,88 +51,84 @@ class FakePortAudio:
             stream.callback(np.zeros((BLOCK, 1), dtype=np.int16), BLOCK, times, None)
 
 
+class Watched:
+    """A speaker and its watcher on a fake clock and a fake PortAudio."""
+
+    def __init__(self, portaudio: FakePortAudio) -> None:
+        self.portaudio = portaudio
+        self.clock = FakeClock()
+        self.states: list[bool] = []
+        """What the speaker's listener heard: ``True`` ready, ``False`` missing."""
+        self.speaker = DeviceOutput(None, None, clock=self.clock)
+        self.speaker.set_state_listener(self.states.append)
+
+    async def rounds(self, shares: list[float]) -> None:
+        """A second of the clock per share, in which the stream covers that share of it, and
+        the watcher's round at its end."""
+        for share in shares:
+            self.portaudio.play(share)
+            self.clock.advance(1.0)
+            await self.clock.until_sleeping()
+
+    def kept(self) -> bool:
+        """The first stream is still the one open, and the speaker was never reported gone."""
+        return (len(self.portaudio.opened), self.portaudio.closed, self.states) == (1, 0, [True])
+
+    def opened(self) -> int:
+        return len(self.portaudio.opened)
+
+
 @pytest.fixture
-def portaudio(monkeypatch: pytest.MonkeyPatch) -> FakePortAudio:
+async def watched(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Watched]:
     fake = FakePortAudio()
     monkeypatch.setattr(stream_endpoint, "open_stream", fake.open_stream)
     monkeypatch.setattr(stream_endpoint, "close_stream", fake.close_stream)
-    return fake
+    under_watch = Watched(fake)
+    await under_watch.speaker.start()
+    await under_watch.clock.until_sleeping()
+    assert under_watch.kept()
+    yield under_watch
+    await under_watch.speaker.stop()
 
 
-async def rounds(
-    speaker: DeviceOutput, clock: Clock, portaudio: FakePortAudio, shares: list[float]
-) -> None:
-    """One watcher round per second; in each second the stream covers ``share`` of it."""
-    for share in shares:
-        portaudio.play(share)
-        clock.now += 1.0
-        await speaker.check()
+async def test_a_speaker_that_keeps_pace_is_left_alone(watched: Watched) -> None:
+    await watched.rounds([1.0] * 10)
+    assert watched.kept()
 
 
-async def opened_speaker(portaudio: FakePortAudio, clock: Clock) -> tuple[DeviceOutput, list[bool]]:
-    states: list[bool] = []
-    speaker = DeviceOutput(None, None, clock=clock)
-    speaker.set_state_listener(states.append)
-    await speaker.check()  # the first round opens the missing device
-    assert (len(portaudio.opened), states) == (1, [True])
-    return speaker, states
-
-
-async def test_a_speaker_that_keeps_pace_is_left_alone(portaudio: FakePortAudio) -> None:
-    clock = Clock()
-    speaker, states = await opened_speaker(portaudio, clock)
-    await rounds(speaker, clock, portaudio, [1.0] * 10)
-    assert (len(portaudio.opened), portaudio.closed, states) == (1, 0, [True])
-
-
-async def test_a_loaded_machines_hiccup_then_catching_up_is_left_alone(
-    portaudio: FakePortAudio,
-) -> None:
-    clock = Clock()
-    speaker, states = await opened_speaker(portaudio, clock)
+async def test_a_loaded_machines_hiccup_then_catching_up_is_left_alone(watched: Watched) -> None:
     # two seconds without a callback, then the late blocks at once; seconds at 30 %
-    await rounds(speaker, clock, portaudio, [1.0, 0.0, 0.0, 3.0, 1.0, 0.3, 0.3, 0.3, 0.3, 1.0])
-    assert (len(portaudio.opened), portaudio.closed, states) == (1, 0, [True])
+    await watched.rounds([1.0, 0.0, 0.0, 3.0, 1.0, 0.3, 0.3, 0.3, 0.3, 1.0])
+    assert watched.kept()
 
 
-async def test_a_slow_start_is_left_alone(portaudio: FakePortAudio) -> None:
-    clock = Clock()
-    speaker, states = await opened_speaker(portaudio, clock)
-    await rounds(speaker, clock, portaudio, [0.02, 0.05, 1.0, 1.0, 1.0, 1.0, 1.0])
-    assert (len(portaudio.opened), portaudio.closed, states) == (1, 0, [True])
+async def test_a_slow_start_is_left_alone(watched: Watched) -> None:
+    await watched.rounds([0.02, 0.05, 1.0, 1.0, 1.0, 1.0, 1.0])
+    assert watched.kept()
 
 
-async def test_a_speaker_that_crawls_is_opened_again_within_six_rounds(
-    portaudio: FakePortAudio,
-) -> None:
-    clock = Clock()
-    speaker, states = await opened_speaker(portaudio, clock)
-    await rounds(speaker, clock, portaudio, [1.0] * 5)
-    await rounds(speaker, clock, portaudio, [0.02] * 3)  # a callback now and then: not stopped
-    assert len(portaudio.opened) == 1  # the last 5 s still hold more than 1.25 s of audio
-    await rounds(speaker, clock, portaudio, [0.02] * 3)
-    assert (len(portaudio.opened), portaudio.closed) == (2, 1)
-    assert states == [True, False, True]  # "No speaker" while it was opened again
-    await rounds(speaker, clock, portaudio, [1.0] * 8)  # the new stream keeps pace: kept
-    assert len(portaudio.opened) == 2
+async def test_a_speaker_that_crawls_is_opened_again_within_six_rounds(watched: Watched) -> None:
+    await watched.rounds([1.0] * 5)
+    await watched.rounds([0.02] * 3)  # a callback now and then: not stopped
+    assert watched.opened() == 1  # the last 5 s still hold more than 1.25 s of audio
+    await watched.rounds([0.02] * 3)
+    assert (watched.opened(), watched.portaudio.closed) == (2, 1)
+    assert watched.states == [True, False, True]  # "No speaker" while it was opened again
+    await watched.rounds([1.0] * 8)  # the new stream keeps pace: kept
+    assert watched.opened() == 2
 
 
-async def test_a_speaker_whose_callbacks_stop_is_opened_again_after_3_s(
-    portaudio: FakePortAudio,
-) -> None:
-    clock = Clock()
-    speaker, _ = await opened_speaker(portaudio, clock)
-    await rounds(speaker, clock, portaudio, [1.0, 1.0, 1.0, 0.0, 0.0])
-    assert len(portaudio.opened) == 1
-    await rounds(speaker, clock, portaudio, [0.0, 0.0])
-    assert len(portaudio.opened) == 2
+async def test_a_speaker_never_called_back_is_opened_again_after_3_s(watched: Watched) -> None:
+    # before the crawl's 5 s window is full: this is the stop rule alone
+    await watched.rounds([0.0] * 3)
+    assert watched.opened() == 1
+    await watched.rounds([0.0])
+    assert watched.opened() == 2
 
 
 async def test_a_stream_that_is_no_longer_active_is_opened_again_at_once(
-    portaudio: FakePortAudio,
+    watched: Watched,
 ) -> None:
-    clock = Clock()
-    speaker, _ = await opened_speaker(portaudio, clock)
-    portaudio.opened[-1].active = False  # its callback raised, or PortAudio ended it
-    await rounds(speaker, clock, portaudio, [0.0])
-    assert len(portaudio.opened) == 2
+    watched.portaudio.opened[-1].active = False  # its callback raised, or PortAudio ended it
+    await watched.rounds([0.0])
+    assert watched.opened() == 2

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -39,6 +38,7 @@ from voip_app.audio.source_trim import SourceTrim
 from voip_app.audio.stream_endpoint import StreamEndpoint
 from voip_app.audio.trace import TRACE
 from voip_app.audio.tuning import AudioTuning
+from voip_app.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class DeviceInput(StreamEndpoint):
         apm: EchoCanceller | None,
         tuning: AudioTuning | None = None,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         super().__init__(device_id, apm, tuning, clock=clock)
         self._queue: asyncio.Queue[Frame] = asyncio.Queue(maxsize=50)
@@ -87,7 +87,8 @@ class DeviceInput(StreamEndpoint):
         reframer = Reframer()  # a new stream starts with no half frame
 
         def callback(indata: Any, frames: int, time_info: Any, status: Any) -> None:
-            now = self._called_back(frames)
+            now = time.monotonic()  # the trace's clock
+            self._called_back(frames)
             delay = float(time_info.currentTime - time_info.inputBufferAdcTime)
             for offset, frame in reframer.push(np.asarray(indata[:, 0], dtype=np.int16)):
                 if TRACE is not None:
@@ -141,7 +142,7 @@ class DeviceOutput(StreamEndpoint):
         apm: EchoCanceller | None,
         tuning: AudioTuning | None = None,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         super().__init__(device_id, apm, tuning, clock=clock)
         self._buffer = PlayoutBuffer(self.tuning)
@@ -155,7 +156,8 @@ class DeviceOutput(StreamEndpoint):
         played = Reframer()  # what the echo canceller has not had yet, in whole frames
 
         def callback(outdata: Any, frames: int, time_info: Any, status: Any) -> None:
-            now = self._called_back(frames)
+            now = time.monotonic()  # the trace's clock
+            self._called_back(frames)
             pcm, begun = buffer.read(frames)
             dac = now + float(time_info.outputBufferDacTime - time_info.currentTime)
             if TRACE is not None:

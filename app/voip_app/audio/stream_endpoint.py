@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 from voip_app.audio.base import SAMPLE_RATE, StateListener
 from voip_app.audio.echo import EchoCanceller
 from voip_app.audio.portaudio import close_stream, open_stream
 from voip_app.audio.tuning import AudioTuning
+from voip_app.clock import SYSTEM_CLOCK, Clock
 from voip_app.media.base import MediaError
 
 log = logging.getLogger(__name__)
@@ -58,11 +57,12 @@ class StreamEndpoint:
         apm: EchoCanceller | None,
         tuning: AudioTuning | None = None,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.device_id = device_id
         self.clock = clock
-        """Seconds, monotonic: what the callbacks and the watcher measure stalls by."""
+        """What the watcher waits on and the callbacks are timed by (a wall clock: a jump of
+        seconds forward can open a healthy stream again, once)."""
         self._apm = apm
         self.tuning = tuning or AudioTuning()
         self._backlog_sum = 0
@@ -104,18 +104,20 @@ class StreamEndpoint:
     def _callback_for(self, loop: asyncio.AbstractEventLoop) -> Any:
         raise NotImplementedError
 
-    def _called_back(self, frames: int) -> float:
-        """Note a callback of ``frames`` samples (PortAudio's thread); the time it came."""
-        now = self._last_callback = self.clock()
+    def _called_back(self, frames: int) -> None:
+        """Note a callback of ``frames`` samples (PortAudio's thread)."""
+        self._last_callback = self._seconds()
         self._samples += frames
-        return now
+
+    def _seconds(self) -> float:
+        return self.clock.now().timestamp()
 
     def _block_samples(self) -> int:
         raise NotImplementedError
 
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
-        began = self.clock()
+        began = self._seconds()
         try:
             stream = await asyncio.to_thread(
                 open_stream,
@@ -134,7 +136,7 @@ class StreamEndpoint:
             self._set_available(False)
             return
         self._failed_opens = 0
-        self._last_callback = self.clock()
+        self._last_callback = self._seconds()
         self._samples = 0
         self._pace = deque([(self._last_callback, 0)])
         if self._last_callback - began > SLOW_OPEN_S:
@@ -164,15 +166,15 @@ class StreamEndpoint:
 
     async def _watch(self) -> None:
         while True:
-            await asyncio.sleep(RETRY_S)
+            await self.clock.sleep(RETRY_S)
             try:
-                await self.check()
+                await self._check()
             except Exception:  # the watcher is what brings a device back: it must outlive faults
                 log.exception("audio device: watching the %s failed; trying again", self.what)
 
-    async def check(self) -> None:
-        """One round of the watcher (every :data:`RETRY_S`): open a missing device, or open
-        again one whose stream stopped or crawls."""
+    async def _check(self) -> None:
+        """One round of the watcher: open a missing device, or open again one whose stream
+        stopped or crawls."""
         if self._stream is None:
             await self._open()
         elif (fault := self._fault()) is not None:
@@ -182,10 +184,11 @@ class StreamEndpoint:
             await self._open()
 
     def _fault(self) -> str | None:
-        """What is wrong with the open stream, if anything."""
+        """What is wrong with the open stream, if anything; notes this round's mark (time,
+        samples) for the crawl's window."""
         if not self._stream.active:
             return "stopped (its stream is no longer active)"
-        now, pace = self.clock(), self._pace
+        now, pace = self._seconds(), self._pace
         if (gap := now - self._last_callback) > STALL_S:
             return f"stopped (no callback for {gap:.1f} s)"
         pace.append((now, self._samples))
