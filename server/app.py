@@ -63,7 +63,8 @@ async def every(clock: Clock, period: float, name: str, work: Callable[[], Await
                 log.exception("periodic task failed", extra=extra)
             continue
         if failures:
-            log.warning("periodic task works again", extra={"task": name, "failures": failures})
+            extra = {"task": name, "failures_in_a_row": failures}
+            log.warning("periodic task works again", extra=extra)
             failures = 0
 
 

@@ -52,7 +52,7 @@ class InlineEmitManager(socketio.AsyncManager):  # type: ignore[misc]
         to: Any = None,
         **kwargs: Any,
     ) -> None:
-        if callback is not None or namespace not in self.rooms:
+        if callback is not None:
             await super().emit(
                 event, data, namespace, room, skip_sid, callback=callback, to=to, **kwargs
             )

@@ -215,7 +215,7 @@ async def test_a_periodic_task_failing_in_a_row_is_logged_once_a_minute_then_its
     failed = [r for r in caplog.records if r.getMessage() == "periodic task failed"]
     assert [vars(r)["failures_in_a_row"] for r in failed] == [1, 601, 1201]
     again = [r for r in caplog.records if r.getMessage() == "periodic task works again"]
-    assert [vars(r)["failures"] for r in again] == [1500]
+    assert [vars(r)["failures_in_a_row"] for r in again] == [1500]
 
 
 async def test_a_tenants_size_is_read_again_after_a_minute(world: World) -> None:
