@@ -50,9 +50,19 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+OWN_DB = 9
+"""The Redis database these tests' registries use: the servers of other test files on the same
+worker write their nodes' counts into database 0, on the fake clock's terms alive."""
+
+
+def own_db(redis: RedisServer) -> Redis:
+    """A client of :data:`OWN_DB`."""
+    return Redis.from_url(f"{redis.url.rsplit('/', 1)[0]}/{OWN_DB}")
+
+
 def node(redis: RedisServer, name: str, clock: FakeClock) -> RedisWatches:
     now = lambda: clock.now().timestamp()  # noqa: E731
-    return RedisWatches(Redis.from_url(redis.url), name, ttl_s=TTL_S, now=now)
+    return RedisWatches(own_db(redis), name, ttl_s=TTL_S, now=now)
 
 
 @pytest.fixture
@@ -62,6 +72,8 @@ async def cluster(
     """Two nodes' registries on one Redis (node names of this test alone), one clock."""
     tag = uuid.uuid4().hex[:8]
     one, two = node(redis, f"one-{tag}", clock), node(redis, f"two-{tag}", clock)
+    async with own_db(redis) as raw:
+        await raw.flushdb()  # (what an earlier test of this file left)
     yield one, two
     await one.aclose()
     await two.aclose()
@@ -89,7 +101,7 @@ async def test_lost_counts_mean_everyone_until_the_node_writes_again(
     one, two = cluster
     await two.replace("s1", ["bob"])
     await two.replace("s2", ["bob", "carol"])
-    raw = Redis.from_url(redis.url)
+    raw = own_db(redis)
     try:
         key = RedisWatches.key(two._node)
         await raw.delete(key)  # as if Redis had lost the node's hash (a flush, an eviction)
@@ -111,7 +123,7 @@ async def test_a_refresh_writes_the_counts_again_with_a_time_to_live(
 ) -> None:
     one, two = cluster
     await two.replace("s1", ["bob"])
-    raw = Redis.from_url(redis.url)
+    raw = own_db(redis)
     try:
         key = RedisWatches.key(two._node)
         await raw.hset(key, "bob", 0)  # a count gone wrong
