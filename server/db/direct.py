@@ -20,9 +20,11 @@ Anywhere else (aiosqlite on its thread) :func:`execute` is ``session.execute`` o
 statement.
 
 In a direct :class:`~server.db.transaction.Transaction` (the inline engine's connection with no
-session around it) every prepared statement runs on ``sqlite3``. A statement prepared
-``sqlite_only`` runs on ``sqlite3`` there and in an inline session, and through
-``session.execute`` on any other database (its PostgreSQL path stays SQLAlchemy's).
+session around it) every prepared statement runs on ``sqlite3``, and in a direct
+:class:`~server.db.pg_transaction.PgTransaction` on asyncpg (in the transaction it begins before
+a statement that is not ``alone``). A statement prepared ``sqlite_only`` runs through
+``session.execute`` in a session on any database but SQLite: only the direct transactions'
+paths take it past SQLAlchemy on PostgreSQL.
 
 Binding: a statement's plan is built once per shape (once for a statement that is neither an
 INSERT nor takes a list) and checked against SQLAlchemy's own binding of the first parameters;
@@ -49,6 +51,7 @@ from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.types import TypeEngine
 
 from server.db.engine import InlineConnection
+from server.db.pg_transaction import PgTransaction
 from server.db.tables.base import UTCDateTime
 from server.db.transaction import Db, Transaction
 
@@ -230,6 +233,9 @@ async def execute(
     """
     if isinstance(session, Transaction):
         return _on_sqlite(session.connection, session.dialect, prepared, params)
+    if isinstance(session, PgTransaction):
+        conn, dialect = await session.ready(alone=alone), session.dialect
+        return await _on_asyncpg(conn, dialect, prepared.plan(dialect, params), params)
     if session.new or session.dirty or session.deleted:
         await session.flush()  # as session.execute's autoflush would: the ORM's writes first
     conn = await driver(session)

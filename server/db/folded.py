@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server.db import direct
 from server.db import statements as st
+from server.db.pg_transaction import PgTransaction
 from server.db.transaction import Db, Transaction
 
 EVENT_COLUMNS = ("at", "event", "from_status", "to_status", "reason", "actor", "device")
@@ -38,6 +39,8 @@ def applies(session: Db) -> bool:
     """Whether the session's database takes these statements (PostgreSQL)."""
     if isinstance(session, Transaction):
         return False  # (SQLite's)
+    if isinstance(session, PgTransaction):
+        return True
     bind = session.bind
     return bind is not None and bind.dialect.name == "postgresql"
 

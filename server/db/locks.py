@@ -9,9 +9,10 @@ sessions already run one at a time, so nothing is needed there.
 
 The locks are a transaction's first statements (the invite's, the connect's), and SQLAlchemy's
 asyncpg adapter sends the BEGIN as a round trip of its own before the first statement. When
-the session has begun nothing yet, :func:`serialize` sends the BEGIN and the locks as one
-simple query instead (keys are written into it as literals, so only keys of plain characters
-go that way) and hands the transaction to the adapter, which ends it as its own. The check
+the session (or a direct :class:`~server.db.pg_transaction.PgTransaction`) has begun nothing
+yet, :func:`serialize` sends the BEGIN and the locks as one simple query instead (keys are
+written into it as literals, so only keys of plain characters go that way) and hands the
+transaction to the adapter, which ends it as its own. The check
 that follows is a statement of its own, so its snapshot is taken after the locks are held:
 it sees what the locks' previous holder committed.
 """
@@ -24,9 +25,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db.pg_transaction import PgTransaction
 from server.db.transaction import Db, Transaction
 
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+_LOCK_DIRECT = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_:.@+-]{1,200}")
 """A key that may be written into SQL as a literal as it is (no quote, no backslash)."""
 _BEGIN = {None: "BEGIN;", "read_committed": "BEGIN ISOLATION LEVEL READ COMMITTED;"}
@@ -36,6 +39,9 @@ _BEGIN = {None: "BEGIN;", "read_committed": "BEGIN ISOLATION LEVEL READ COMMITTE
 async def serialize(session: Db, *keys: str) -> None:
     """Hold the locks of ``keys`` until this transaction ends (PostgreSQL); sorted, so two
     transactions taking overlapping keys never wait for each other in a circle."""
+    if isinstance(session, PgTransaction):
+        await _lock_direct(session, sorted(set(keys)))
+        return
     if isinstance(session, Transaction) or session.get_bind().dialect.name != "postgresql":
         return
     ordered = sorted(set(keys))
@@ -43,6 +49,21 @@ async def serialize(session: Db, *keys: str) -> None:
         return
     for key in ordered:
         await session.execute(_LOCK, {"key": key})
+
+
+async def _lock_direct(tx: PgTransaction, keys: list[str]) -> None:
+    """:func:`serialize` in a direct transaction: with its BEGIN in one round trip when it has
+    begun nothing yet and the keys are plain; else each lock a statement of its own."""
+    if not tx.begun and all(_PLAIN_KEY.fullmatch(key) for key in keys):
+        await tx.begin_with("".join(_literal_lock(key) for key in keys))
+        return
+    connection = await tx.ready()
+    for key in keys:
+        await connection.execute(_LOCK_DIRECT, key)
+
+
+def _literal_lock(key: str) -> str:
+    return f"SELECT pg_advisory_xact_lock(hashtextextended('{key}', 0));"
 
 
 class _Begun:
@@ -80,7 +101,7 @@ async def _begin_with_locks(session: AsyncSession, keys: list[str]) -> bool:
     raw = adapter._connection
     if raw.is_in_transaction():
         return False
-    locks = "".join(f"SELECT pg_advisory_xact_lock(hashtextextended('{k}', 0));" for k in keys)
+    locks = "".join(_literal_lock(key) for key in keys)
     # The adapter owns it from here, as if its BEGIN had run: a failure below is rolled back
     # when the session ends, and a later statement does not begin another.
     adapter._transaction = _Begun(raw)

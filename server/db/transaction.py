@@ -1,5 +1,6 @@
 """The call path's transactions: on the inline SQLite engine, its one ``sqlite3`` connection in a
-transaction of its own, with no SQLAlchemy session around it; elsewhere a session.
+transaction of its own, with no SQLAlchemy session around it; on PostgreSQL a pooled asyncpg
+connection, likewise (:mod:`server.db.pg_transaction`); on aiosqlite's thread a session.
 
 Profiled (issue 16), a call set-up's two sessions cost more than its ten statements: the
 session's begin, commit and close, the pool's checkout and return, a greenlet hop for every
@@ -36,6 +37,7 @@ from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 from sqlalchemy.util import greenlet_spawn
 
 from server.db.engine import InlineConnection, is_inline
+from server.db.pg_transaction import PgTransaction, PgUnit
 
 
 class Transaction:
@@ -56,9 +58,10 @@ class Transaction:
         self.connection.rollback()
 
 
-Db = AsyncSession | Transaction
-"""What the call path's data functions take: a direct :class:`Transaction` (inline SQLite) or a
-session (PostgreSQL, aiosqlite on its thread, and the paths that still open sessions)."""
+Db = AsyncSession | Transaction | PgTransaction
+"""What the call path's data functions take: a direct :class:`Transaction` (inline SQLite), a
+direct :class:`~server.db.pg_transaction.PgTransaction` (PostgreSQL) or a session (aiosqlite on
+its thread, and the paths that still open sessions)."""
 
 
 class Transactions:
@@ -69,18 +72,26 @@ class Transactions:
         engine = sessions.kw.get("bind")
         # the engine, not its pool: engine.dispose() puts a new pool in place of the old
         self._engine: AsyncEngine | None = engine if engine and is_inline(engine) else None
+        self._pg: AsyncEngine | None = engine if engine and _on_asyncpg(engine) else None
 
     @property
     def direct(self) -> bool:
-        """Whether units of work are direct :class:`Transaction` s (the inline engine)."""
-        return self._engine is not None
+        """Whether units of work are direct transactions (inline SQLite, PostgreSQL)."""
+        return self._engine is not None or self._pg is not None
 
-    def __call__(self) -> _Unit | AsyncSession:
+    def __call__(self) -> _Unit | PgUnit | AsyncSession:
+        if self._pg is not None:
+            return PgUnit(self._pg.sync_engine.pool, self._pg.dialect)
         if self._engine is None:
             return self._sessions()
         pool = self._engine.sync_engine.pool
         assert isinstance(pool, QueuePool), "the inline engine pools one connection"
         return _Unit(pool, self._engine.dialect)
+
+
+def _on_asyncpg(engine: AsyncEngine) -> bool:
+    dialect = engine.dialect
+    return dialect.name == "postgresql" and dialect.driver == "asyncpg"
 
 
 class _Unit:
