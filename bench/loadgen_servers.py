@@ -9,6 +9,8 @@ deployed rather than how it is configured:
   ``VOIP_NODE_ID``) over a private redis-server; the kernel spreads the generator's sockets.
   The generator measures the CPU of the first process it finds on the port, so that column is
   one node's; the other nodes' logs go to ``LABEL.nodeK.log``.
+- ``FROM=CHECKOUT``: the server of another checkout of this repository (its own ``.venv``), so
+  a change is measured against the code before it in the same run, on any database.
 
 Otherwise one process on a fresh copy of the seeded SQLite file, as before.
 """
@@ -29,7 +31,7 @@ import jwt
 from tests.support.servers import PostgresServer, RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
-DEPLOYMENT_KEYS = ("DB", "NODES")
+DEPLOYMENT_KEYS = ("DB", "NODES", "FROM")
 
 
 @dataclass
@@ -41,6 +43,8 @@ class Variant:
     env: dict[str, str]
     postgres: bool = False
     nodes: int = 1
+    root: Path = ROOT
+    """The checkout whose server it runs."""
 
     @property
     def tokens(self) -> str:
@@ -55,9 +59,12 @@ def parse_variants(raw: list[str]) -> list[Variant]:
         label, _, pairs = item.partition(":")
         env = dict(p.split("=", 1) for p in pairs.split(",") if p)
         db, nodes = env.pop("DB", "sqlite"), int(env.pop("NODES", "1"))
+        root = Path(env.pop("FROM", str(ROOT))).resolve()
         if db not in ("sqlite", "postgres"):
             raise SystemExit(f"{label}: DB is sqlite or postgres, not {db!r}")
-        out.append(Variant(label, env, postgres=db == "postgres", nodes=nodes))
+        if not (root / ".venv" / "bin" / "voip-server").exists():
+            raise SystemExit(f"{label}: no .venv/bin/voip-server in {root}")
+        out.append(Variant(label, env, postgres=db == "postgres", nodes=nodes, root=root))
     return out
 
 
@@ -153,4 +160,4 @@ def server_command(
         f"{process(k)} >> {q(str(out / f'{label}.node{k}.log'))} 2>&1 & "
         for k in range(2, variant.nodes + 1)
     )
-    return f"{fresh}; cd {q(str(ROOT))} || exit 1; {others}exec env {process(1)}"
+    return f"{fresh}; cd {q(str(variant.root))} || exit 1; {others}exec env {process(1)}"
