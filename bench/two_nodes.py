@@ -13,6 +13,14 @@ with a core of its own, carry about 2/k times one node's rate. Also per set-up: 
 published to Redis (``INFO commandstats``) and Redis's own CPU.
 
 The table goes to ``docs/benchmarks.md`` between the ``bench:two-nodes`` markers.
+
+``--per-node``: the comparison at equal load per node instead. For each rate r, one node
+carries r set-ups/s with half the users connected, and two nodes carry 2r with all of them:
+each of the two then has the one node's load, plus what being two costs (Redis: the publishes,
+every node decoding every emit, the watch counts). If the two spend k times twice the one's
+CPU, two nodes, each with a core of its own, saturate at about 2/k times the one node's rate
+(the rate effect, a node's CPU per set-up falling as its rate rises, is the same on both sides
+of that ratio). Between the ``bench:two-nodes-per-node`` markers.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from bench.loadgen_side_by_side import prepare_loadgen, seed
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- bench:two-nodes -->", "<!-- /bench:two-nodes -->"
+PER_NODE = "<!-- bench:two-nodes-per-node -->", "<!-- /bench:two-nodes-per-node -->"
 PORT = 8200
 VARIANTS = ["one:DB=postgres", "two:DB=postgres,NODES=2"]
 
@@ -91,13 +100,14 @@ def generate(
     pids: list[int],
     meter: RedisMeter,
     rate: int,
+    users: int,
     args: argparse.Namespace,
 ) -> tuple[dict[str, Any], tuple[int, float]]:
     """Run the generator once; its calls phase, and Redis's figures over that phase (read when
     the generator's log says the phase starts and when it says how it went)."""
     command = [
         "node", str(gen / "loadgen.js"), "--url", f"http://127.0.0.1:{PORT}",
-        "--server-pid", ",".join(map(str, pids)), "--users", str(args.users),
+        "--server-pid", ",".join(map(str, pids)), "--users", str(users),
         "--rate", str(rate), "--duration", str(args.duration),
         "--tokens", str(out / "tokens-pg.json"), "--out", str(out / f"{name}.json"),
     ]  # fmt: skip
@@ -124,6 +134,7 @@ def one_run(
     command: str,
     meter: RedisMeter,
     rate: int,
+    users: int,
     args: argparse.Namespace,
 ) -> dict[str, float]:
     """Start the server(s), run the generator once at ``rate``, stop them; this run's figures."""
@@ -131,7 +142,7 @@ def one_run(
         group = subprocess.Popen(["setsid", "bash", "-c", command], stdout=log, stderr=log)
     try:
         pids = listeners(PORT, variant.nodes)
-        step, (published, redis_ms) = generate(gen, out, name, pids, meter, rate, args)
+        step, (published, redis_ms) = generate(gen, out, name, pids, meter, rate, users, args)
     finally:
         os.killpg(group.pid, signal.SIGTERM)
         group.wait(timeout=30)
@@ -146,6 +157,7 @@ def one_run(
         "p99": latency["p99"],
         "cpu_total_ms": step["cpu"]["server_cpu_pct"] * 10 * seconds,
         "cpu_ms": step["cpu"]["server_cpu_pct"] * 10 * seconds / done,
+        "cpu_pct": step["cpu"]["server_cpu_pct"],
         "published": published / done,
         "redis_ms": redis_ms / done,
     }
@@ -161,22 +173,31 @@ def run_all(args: argparse.Namespace) -> Runs:
     out.mkdir(parents=True, exist_ok=True)
     env = seed(out, gen, args.users)
     variants = parse_variants(VARIANTS)
-    runs: Runs = {(v.label, r): [] for v in variants for r in args.rates}
+    runs: Runs = {}
     with backends(variants) as found:
         assert found.postgres is not None
         assert found.redis is not None
         seed_postgres(found.postgres, env, args.users, out, f"http://127.0.0.1:{PORT}")
         redis_pid = found.redis.proc.pid if found.redis.proc else None
         for k in range(args.repeats):
-            for rate in args.rates:
+            for base in args.rates:
                 for v in variants:
+                    rate, users = load_of(v, base, args)
                     meter = RedisMeter(found.redis.url if v.nodes > 1 else None, redis_pid)
                     command = server_command(out, env, v, found, PORT)
                     name = f"{v.label}-R{rate}-{k}"
-                    result = one_run(gen, out, name, v, command, meter, rate, args)
-                    runs[v.label, rate].append(result)
+                    result = one_run(gen, out, name, v, command, meter, rate, users, args)
+                    runs.setdefault((v.label, rate), []).append(result)
                     print(name, result, flush=True)
     return runs
+
+
+def load_of(variant: Variant, rate: int, args: argparse.Namespace) -> tuple[int, int]:
+    """The set-ups/s and users ``variant`` runs with for the row of ``rate``: as given, or with
+    ``--per-node``, the one node at half the users, the two at twice the rate."""
+    if not args.per_node:
+        return rate, args.users
+    return (rate * 2, args.users) if variant.nodes > 1 else (rate, args.users // 2)
 
 
 def med(values: list[float]) -> str:
@@ -221,6 +242,34 @@ def table(runs: Runs, rates: list[int]) -> str:
     )
 
 
+def per_node_table(runs: Runs, rates: list[int], users: int) -> str:
+    """One row per variant and rate; then, per rate r, the two nodes' CPU at 2r over twice
+    the one node's at r (each phase's whole CPU, median over the repeats)."""
+    head = (
+        "| server, set-ups/s, connected | done/attempted | invite→incoming p50 / p99 ms | "
+        "server CPU % of a core (all nodes) | CPU ms per set-up | Redis messages per set-up |\n"
+        "|---|---|---|---|---|---|\n"
+    )
+    rows, ratios = [], []
+    for rate in rates:
+        for label, r, n in (("one", rate, users // 2), ("two", 2 * rate, users)):
+            rs = runs[label, r]
+            done = f"{sum(int(x['done']) for x in rs)}/{sum(int(x['attempted']) for x in rs)}"
+            latency = f"{med([x['p50'] for x in rs])} / {med([x['p99'] for x in rs])}"
+            cpu = med([x["cpu_pct"] for x in rs])
+            cells = " | ".join(med([x[k] for x in rs]) for k in ("cpu_ms", "published"))
+            rows.append(f"| {label}, {r}/s, {n} | {done} | {latency} | {cpu} | {cells} |")
+        k = [
+            b["cpu_total_ms"] / (2 * a["cpu_total_ms"])
+            for a, b in zip(runs["one", rate], runs["two", 2 * rate], strict=True)
+        ]
+        ratios.append(
+            f"- {rate}/s per node: two nodes spend x{med(k)} twice one node's CPU, so with a "
+            f"core each they carry about {2 / statistics.median(k):.2f} times its rate."
+        )
+    return head + "\n".join(rows) + "\n\n" + "\n".join(ratios) + "\n"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--users", type=int, default=1000)
@@ -231,13 +280,19 @@ def main() -> None:
     p.add_argument("--scratch", type=Path, default=Path("/tmp/loadgen-side"))
     p.add_argument("--out", type=Path, default=Path(f"/tmp/two-nodes-{int(time.time())}"))
     p.add_argument("--no-doc", action="store_true")
+    p.add_argument("--per-node", action="store_true", help="compare at equal load per node")
     args = p.parse_args()
     load0 = os.getloadavg()
-    body = table(run_all(args), args.rates)
+    runs = run_all(args)
+    if args.per_node:
+        body = per_node_table(runs, args.rates, args.users)
+    else:
+        body = table(runs, args.rates)
     cmd = "python -m bench.two_nodes " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     load1 = os.getloadavg()
+    title = "at equal load per node" if args.per_node else "(PostgreSQL, Redis)"
     text = (
-        "### What a second node costs (PostgreSQL, Redis)\n\n"
+        f"### What a second node costs {title}\n\n"
         f"Command: `{cmd.strip()}`\n\n"
         f"Machine: {os.cpu_count()} CPU, Python {platform.python_version()}, load average "
         f"{' '.join(f'{x:.2f}' for x in load0)} before, {' '.join(f'{x:.2f}' for x in load1)} "
@@ -246,7 +301,7 @@ def main() -> None:
     )
     print(text)
     if not args.no_doc:
-        replace_block(BEGIN, END, text)
+        replace_block(*(PER_NODE if args.per_node else (BEGIN, END)), text)
 
 
 if __name__ == "__main__":
