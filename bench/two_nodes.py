@@ -20,7 +20,8 @@ each of the two then has the one node's load, plus what being two costs (Redis: 
 every node decoding every emit, the watch counts). If the two spend k times twice the one's
 CPU, two nodes, each with a core of its own, saturate at about 2/k times the one node's rate
 (the rate effect, a node's CPU per set-up falling as its rate rises, is the same on both sides
-of that ratio). Between the ``bench:two-nodes-per-node`` markers.
+of that ratio). Between the ``bench:two-nodes-per-node`` markers. ``--before CHECKOUT`` adds
+that checkout's two nodes (``two-before``), against the same one node.
 """
 
 from __future__ import annotations
@@ -172,7 +173,8 @@ def run_all(args: argparse.Namespace) -> Runs:
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     env = seed(out, gen, args.users)
-    variants = parse_variants(VARIANTS)
+    extra = [f"two-before:DB=postgres,NODES=2,FROM={args.before}"] if args.before else []
+    variants = parse_variants(VARIANTS + extra)
     runs: Runs = {}
     with backends(variants) as found:
         assert found.postgres is not None
@@ -251,22 +253,25 @@ def per_node_table(runs: Runs, rates: list[int], users: int) -> str:
         "|---|---|---|---|---|---|\n"
     )
     rows, ratios = [], []
+    pairs = [label for label in ("two", "two-before") if (label, 2 * rates[0]) in runs]
     for rate in rates:
-        for label, r, n in (("one", rate, users // 2), ("two", 2 * rate, users)):
+        for label, r, n in [("one", rate, users // 2)] + [(p, 2 * rate, users) for p in pairs]:
             rs = runs[label, r]
             done = f"{sum(int(x['done']) for x in rs)}/{sum(int(x['attempted']) for x in rs)}"
             latency = f"{med([x['p50'] for x in rs])} / {med([x['p99'] for x in rs])}"
             cpu = med([x["cpu_pct"] for x in rs])
             cells = " | ".join(med([x[k] for x in rs]) for k in ("cpu_ms", "published"))
             rows.append(f"| {label}, {r}/s, {n} | {done} | {latency} | {cpu} | {cells} |")
-        k = [
-            b["cpu_total_ms"] / (2 * a["cpu_total_ms"])
-            for a, b in zip(runs["one", rate], runs["two", 2 * rate], strict=True)
-        ]
-        ratios.append(
-            f"- {rate}/s per node: two nodes spend x{med(k)} twice one node's CPU, so with a "
-            f"core each they carry about {2 / statistics.median(k):.2f} times its rate."
-        )
+        for pair in pairs:
+            k = [
+                b["cpu_total_ms"] / (2 * a["cpu_total_ms"])
+                for a, b in zip(runs["one", rate], runs[pair, 2 * rate], strict=True)
+            ]
+            ratios.append(
+                f"- {rate}/s per node, {pair}: two nodes spend x{med(k)} twice one node's CPU, "
+                f"so with a core each they carry about {2 / statistics.median(k):.2f} times "
+                "its rate."
+            )
     return head + "\n".join(rows) + "\n\n" + "\n".join(ratios) + "\n"
 
 
@@ -281,6 +286,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=Path(f"/tmp/two-nodes-{int(time.time())}"))
     p.add_argument("--no-doc", action="store_true")
     p.add_argument("--per-node", action="store_true", help="compare at equal load per node")
+    p.add_argument("--before", default="", help="CHECKOUT: also its two nodes (two-before)")
     args = p.parse_args()
     load0 = os.getloadavg()
     runs = run_all(args)

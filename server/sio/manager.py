@@ -9,7 +9,8 @@ writes it out, so sending in turn changes neither the order nor the wait. One re
 failure is logged and the others still get the event, as with the tasks.
 
 With Redis, :class:`InlineRedisManager` puts the same emit under the pub/sub manager: the
-local delivery of every emit, this node's or another node's, goes through it.
+local delivery of every emit, this node's or another node's, goes through it; its messages go
+through Redis on :mod:`server.sio.redis_wire`'s connections rather than redis-py's.
 
 :class:`JsonPacket`: python-socketio walks every packet's data, each dict and list, for bytes
 to send as binary attachments, in Python, for every event and ack it sends (about 0.07 ms of a
@@ -20,12 +21,17 @@ as python-socketio reads it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
+
+from server.sio import redis_wire
+from server.sio.redis_wire import Sleep
 
 log = logging.getLogger(__name__)
 
@@ -78,4 +84,30 @@ class InlineEmitManager(socketio.AsyncManager):  # type: ignore[misc]
 
 class InlineRedisManager(socketio.AsyncRedisManager, InlineEmitManager):  # type: ignore[misc]
     """python-socketio's Redis manager (every node hears every emit), delivering on this node
-    through :class:`InlineEmitManager`'s emit."""
+    through :class:`InlineEmitManager`'s emit, and publishing and listening on
+    :mod:`server.sio.redis_wire`'s connections (a URL that module does not speak: redis-py's,
+    as the library does)."""
+
+    def __init__(self, url: str, channel: str, *, sleep: Sleep = asyncio.sleep) -> None:
+        super().__init__(url, channel=channel)
+        self._wire = redis_wire.address(url)
+        self._sleep = sleep
+        self._publisher = redis_wire.Publisher(self._wire, channel) if self._wire else None
+
+    async def _publish(self, data: Any) -> None:
+        if self._publisher is None:
+            await super()._publish(data)
+            return
+        try:
+            await self._publisher.publish(self.json.dumps(data).encode())
+        except (OSError, TimeoutError, redis_wire.RedisReplyError) as exc:
+            # as the library's own publish: tried twice, then given up (delivery is at most once)
+            log.error("Cannot publish to Redis", extra={"error": str(exc)})
+
+    async def _listen(self) -> AsyncIterator[bytes]:
+        if self._wire is None:
+            async for message in super()._listen():
+                yield message
+            return
+        async for message in redis_wire.subscribe(self._wire, self.channel, sleep=self._sleep):
+            yield message
