@@ -11,10 +11,10 @@ The locks are a transaction's first statements (the invite's, the connect's), an
 asyncpg adapter sends the BEGIN as a round trip of its own before the first statement. When
 the session (or a direct :class:`~server.db.pg_transaction.PgTransaction`) has begun nothing
 yet, :func:`serialize` sends the BEGIN and the locks as one simple query instead (keys are
-written into it as literals, so only keys of plain characters go that way) and hands the
-transaction to the adapter, which ends it as its own. The check
-that follows is a statement of its own, so its snapshot is taken after the locks are held:
-it sees what the locks' previous holder committed.
+written into it as literals, so only keys of plain characters go that way); a session's
+adapter is handed the transaction and ends it as its own, a direct transaction ends it
+itself. The check that follows is a statement of its own, so its snapshot is taken after the
+locks are held: it sees what the locks' previous holder committed.
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ from server.db.transaction import Transactions
 from server.migrate import upgrade
 from tests.server.direct_seed import seed_ann_and_bob
 from tests.server.test_direct_statements import _call
+from tests.server.test_folded_statements import _lock_is_free
 from tests.support.servers import PostgresServer
 
 pytestmark = pytest.mark.postgres
@@ -160,14 +161,15 @@ async def test_a_statement_alone_runs_in_no_transaction_only_outside_one(
     assert await _call_ids(sessions) == {"c1"}
 
 
-async def _lock_is_free(engine: AsyncEngine, key: str) -> bool:
-    """Whether another connection could take ``key``'s lock now (it lets go at once)."""
-    async with engine.connect() as other:
-        taken = await other.scalar(
-            text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key}
-        )
-        await other.rollback()
-    return bool(taken)
+async def _someone_waits_for_a_lock(engine: AsyncEngine) -> None:
+    """Until another backend is blocked on an advisory lock (PostgreSQL says so)."""
+    waiting = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+    for _ in range(1000):
+        async with engine.connect() as conn:
+            if await conn.scalar(waiting):
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError("nobody waited for the lock")
 
 
 @pytest.mark.parametrize("key", ["invite:ua", "signin-email:o'hara\\x@x.test"])
@@ -196,7 +198,7 @@ async def test_locks_hold_until_the_unit_ends_and_make_others_wait(
     async with units() as db:
         await locks.serialize(db, key)
         waiting = asyncio.create_task(second())
-        await asyncio.sleep(0.2)  # (a wait that must not end: nothing to poll for)
+        await _someone_waits_for_a_lock(engine)  # the second, blocked by this unit's lock
         order.append("first commits")
         await db.commit()
     await waiting
