@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +33,7 @@ from playwright.sync_api import (
     Page,
     Playwright,
     Route,
+    WebSocketRoute,
     expect,
     sync_playwright,
 )
@@ -149,11 +152,62 @@ class WebApp(Managed):
         path = self.log_path.parent / "var" / "app.log"
         return path.read_text(errors="replace")[-12000:] if path.exists() else ""
 
+    def app_log_size(self) -> int:
+        """Where the app's log ends now: :meth:`wait_app_log` from there."""
+        path = self.log_path.parent / "var" / "app.log"
+        return path.stat().st_size if path.exists() else 0
+
+    def wait_app_log(self, text: str, since: int, timeout_s: float = 20.0) -> None:
+        """Wait until the app's log, from byte ``since`` on, holds ``text``."""
+        path = self.log_path.parent / "var" / "app.log"
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with path.open("rb") as log:
+                log.seek(since)
+                if text.encode() in log.read():
+                    return
+            time.sleep(0.1)
+        raise AssertionError(f"the app did not log {text!r} in {timeout_s:.0f} s")
+
     def stop(self) -> None:
         stop_process(self.proc)
 
     def report_failure(self) -> None:
         print(f"--- var/app.log of the app on port {self.port}:\n{self.app_log()}")
+
+
+class TabLink:
+    """The WebSocket between a user's tab and the app, which the test can cut: Playwright
+    carries it (``route_web_socket``), the page reloaded so its socket goes that way."""
+
+    def __init__(self, user: User) -> None:
+        self._user = user
+        self._up = True
+        self._sockets: list[WebSocketRoute] = []
+        user.page.route_web_socket(re.compile(r"/ws$"), self._route)
+        user.page.reload()
+        _enable_semantics(user.page)
+
+    def _route(self, socket: WebSocketRoute) -> None:
+        if self._up:
+            socket.connect_to_server()
+            self._sockets.append(socket)
+        else:  # the tab keeps retrying; each try fails until the link is up again
+            socket.close()
+
+    def down(self) -> None:
+        """Close the socket (the app sees the tab go) and refuse the tab's retries."""
+        self._up = False
+        for socket in self._sockets:
+            socket.close()
+        self._sockets.clear()
+
+    def up(self) -> None:
+        """Let the tab's next try through, and make it now: a reload, which joins the same
+        Flet session as the tab's own retry would (that retry may wait half a minute)."""
+        self._up = True
+        self._user.page.reload()
+        _enable_semantics(self._user.page)
 
 
 @dataclass

@@ -35,6 +35,7 @@ from tests.ui.browser import (
     STEP_TIMEOUT_MS,
     WEB_SESSION_TIMEOUT_S,
     Browser,
+    TabLink,
     User,
     WebApp,
 )
@@ -170,6 +171,34 @@ def test_lost_connection_is_shown_until_it_is_back(
     call_server.launch()
     alice.gone("banner.error", timeout_ms=30_000)
     alice.visible("contacts.search")
+
+
+def test_a_call_that_rings_while_the_tab_is_cut_off_shows_once_it_is_back(
+    chromium: Browser, call_server: CallServer, stack: Stack, tmp_path: Path
+) -> None:
+    """The app runs on the web server: Bob's engine hears the call even while his tab's
+    WebSocket to the app is down. When the tab reconnects (within the session's timeout),
+    it shows the call ringing."""
+    env = {"FLET_SESSION_TIMEOUT": "60"}
+    with WebApp.start(tmp_path, server_url=call_server.url, env=env) as app:
+        alice = chromium.user("alice-cut", app.url)
+        bob = chromium.user("bob-cut", app.url, viewport=PHONE, dark=True)
+        link = TabLink(bob)
+        signed_in(alice, ALICE, stack)
+        signed_in(bob, BOB, stack)
+        alice.wait_text(f"contact.{BOB}.presence", "Online")
+        mark = app.app_log_size()
+        link.down()
+        app.wait_app_log("browser tab disconnected", since=mark)
+        alice.click(f"contact.{BOB}.call")
+        app.wait_app_log("event incoming", since=mark)
+        link.up()
+        app.wait_app_log("browser tab reconnected", since=mark, timeout_s=30)
+        bob.wait_text("incoming.caller", "Alice Anders")
+        bob.click("incoming.decline")
+        alice.visible("contacts.search")
+        alice.context.close()
+        bob.context.close()
 
 
 def test_wrong_password(alice: User) -> None:

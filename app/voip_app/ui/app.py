@@ -26,6 +26,7 @@ from voip_app.ui.binding import AudioMode, EngineBinding, media_factory_for
 from voip_app.ui.models import DEFAULT_SERVER_URL, AppModel
 from voip_app.ui.player import FletPlayer
 from voip_app.ui.ports import Post, Spawn
+from voip_app.ui.redraw import redraw
 from voip_app.ui.ringer import FletRinger
 from voip_app.ui.session_store import PreferencesStore, platform_vault
 from voip_app.ui.views import App, Viewport
@@ -151,8 +152,17 @@ async def main(page: ft.Page) -> None:
     async def on_close(_: ft.Event[ft.Page]) -> None:
         await binding.close()
 
+    def on_disconnect(_: ft.Event[ft.Page]) -> None:
+        log.info("browser tab disconnected")
+
+    def on_connect(_: ft.Event[ft.Page]) -> None:
+        log.info("browser tab reconnected")
+        redraw(model, viewport)
+
     page.on_resize = on_resize
     page.on_close = on_close
+    page.on_disconnect = on_disconnect
+    page.on_connect = on_connect
     page.render(App, model, viewport)
     if push is not None:
         await _answer_from_notification(push, binding.engine)
