@@ -47,7 +47,7 @@ unit: $(STAMP)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 test: system-deps $(STAMP) $(JSSDK) lint
-	$(PY) -m pytest -n $(PYTEST_JOBS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_JOBS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 # The UI scenarios on two phones or emulators running the APK (android/README.md says how to get
 # there). Outside the tests' private network namespace: --confcutdir keeps tests/conftest.py, which
