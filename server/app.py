@@ -17,7 +17,6 @@ from typing import Any
 
 import socketio
 from fastapi import FastAPI
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from server import api, gcpolicy, loopwatch, migrate, signin_guard
@@ -32,6 +31,7 @@ from server.media import LiveKitRooms, MediaRooms
 from server.push.fcm import FcmClient
 from server.push.oauth import ServiceAccountTokens
 from server.push.sender import PushSender
+from server.sio import redis_wire
 from server.sio.manager import InlineEmitManager, InlineRedisManager, JsonPacket
 from server.sio.namespace import CallNamespace, SocketNotifier
 from server.sio.watches import RedisWatches, Watches
@@ -89,10 +89,11 @@ def _watches(settings: Settings, clock: Clock) -> Watches:
     """Who watches whose presence: this node's sockets, or (with Redis) every node's."""
     if not settings.redis_url:
         return Watches()
+    where = redis_wire.address(settings.redis_url)
+    if where is None:
+        raise ValueError("VOIP_REDIS_URL: a redis://, rediss:// or unix:// URL is needed")
     # a Redis that hangs fails a watch within seconds instead of holding the node's watches
-    client = Redis.from_url(
-        settings.redis_url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
-    )
+    client = redis_wire.Client(where, timeout_s=2)
     ttl_s, now = settings.presence_ttl_s, lambda: clock.now().timestamp()
     return RedisWatches(client, settings.node, ttl_s=ttl_s, now=now)
 

@@ -92,14 +92,14 @@ class InlineRedisManager(socketio.AsyncRedisManager, InlineEmitManager):  # type
         super().__init__(url, channel=channel)
         self._wire = redis_wire.address(url)
         self._sleep = sleep
-        self._publisher = redis_wire.Publisher(self._wire, channel) if self._wire else None
+        self._publisher = redis_wire.Client(self._wire) if self._wire else None
 
     async def _publish(self, data: Any) -> None:
         if self._publisher is None:
             await super()._publish(data)
             return
         try:
-            await self._publisher.publish(self.json.dumps(data).encode())
+            await self._publisher.publish(self.channel, self.json.dumps(data).encode())
         except (OSError, TimeoutError, redis_wire.RedisReplyError) as exc:
             # as the library's own publish: tried twice, then given up (delivery is at most once)
             log.error("Cannot publish to Redis", extra={"error": str(exc)})

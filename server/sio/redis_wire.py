@@ -9,10 +9,12 @@ pool, the timeouts, the response callbacks), not the parsing. A publish here is 
 the command and one reply read off the connection; a received message, its frame parsed
 out of the buffer.
 
-What it speaks: RESP2, ``PUBLISH``, ``SUBSCRIBE``, ``AUTH`` (``redis://[user:password@]host
-[:port][/db]``; the database does not matter to pub/sub); ``rediss://`` over TLS.
-:func:`address` says ``None`` for any other URL (Sentinel, a Unix socket), which the manager
-leaves to redis-py.
+What it speaks: RESP2 commands (:mod:`server.sio.resp`), one at a time or pipelined
+(``MULTI``/``EXEC`` included), and ``SUBSCRIBE``; ``AUTH`` and ``SELECT`` from the URL
+(``redis://[user:password@]host[:port][/db]``; the database does not matter to pub/sub);
+``rediss://`` over TLS; ``unix:///path``. :func:`~server.sio.resp.address` says ``None`` for a
+Sentinel URL, which the manager leaves to redis-py. The presence watches' reads and writes
+(:mod:`server.sio.watches`) go through it as well.
 
 Like redis-py as python-socketio uses it, delivery is at most once: what is published while a
 node's subscription is down is lost to that node, and a publish whose connection fails is
@@ -25,10 +27,12 @@ import asyncio
 import logging
 import ssl
 from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Any, cast
-from urllib.parse import unquote, urlsplit
+
+from server.sio.resp import INCOMPLETE, Address, Arg, RedisReplyError, address, command, parse
+
+__all__ = ["Address", "Client", "Connection", "RedisReplyError", "address", "subscribe"]
 
 log = logging.getLogger(__name__)
 
@@ -39,101 +43,52 @@ python-socketio's own retries)."""
 CONNECT_TIMEOUT_S = 5.0
 
 
-class RedisReplyError(Exception):
-    """Redis answered a command with an error (``-ERR ...``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Address:
-    """Where a Redis server is, and how to sign in to it."""
-
-    host: str
-    port: int
-    tls: bool = False
-    username: str | None = None
-    password: str | None = None
-
-
-def address(url: str) -> Address | None:
-    """The address of a ``redis://`` or ``rediss://`` URL; ``None`` for any other."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
-        return None
-    user = unquote(parts.username) if parts.username else None
-    secret = unquote(parts.password) if parts.password else None
-    return Address(parts.hostname, parts.port or 6379, parts.scheme == "rediss", user, secret)
-
-
-def command(*args: bytes) -> bytes:
-    """A command as RESP2 sends it: an array of bulk strings."""
-    out = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        out.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
-    return b"".join(out)
-
-
-_INCOMPLETE = object()
-
-
-def parse(buf: bytearray | bytes, pos: int) -> tuple[Any, int]:
-    """One RESP2 value at ``pos`` and the position after it; ``(_INCOMPLETE, pos)`` when the
-    buffer does not hold all of it yet. An error reply is a :class:`RedisReplyError` value."""
-    end = buf.find(b"\r\n", pos)
-    if end < 0:
-        return _INCOMPLETE, pos
-    kind, line = buf[pos : pos + 1], bytes(buf[pos + 1 : end])
-    after = end + 2
-    if kind == b"$":
-        size = int(line)
-        if size < 0:
-            return None, after
-        if len(buf) < after + size + 2:
-            return _INCOMPLETE, pos
-        return bytes(buf[after : after + size]), after + size + 2
-    if kind == b"*":
-        items: list[Any] = []
-        for _ in range(max(int(line), 0)):
-            item, after = parse(buf, after)
-            if item is _INCOMPLETE:
-                return _INCOMPLETE, pos
-            items.append(item)
-        return items, after
-    if kind == b":":
-        return int(line), after
-    if kind == b"+":
-        return line.decode(), after
-    if kind == b"-":
-        return RedisReplyError(line.decode(errors="replace")), after
-    raise ValueError(f"not RESP2: {bytes(buf[pos : pos + 16])!r}")
-
-
 class Connection(asyncio.Protocol):
     """One connection to Redis: commands answered in order, pub/sub messages handed to
     ``on_message`` as they arrive."""
 
-    def __init__(self, on_message: Callable[[bytes], None] | None = None) -> None:
+    def __init__(
+        self, on_message: Callable[[bytes], None] | None = None, timeout_s: float | None = None
+    ) -> None:
         self._buf = bytearray()
         self._waiting: deque[asyncio.Future[Any]] = deque()
         self._on_message = on_message
+        self._timeout_s = timeout_s
+        self._timed_out = False
         self._transport: asyncio.Transport | None = None
         self.closed = asyncio.get_running_loop().create_future()
         """Done when the connection is lost (its result: the error, or ``None``)."""
 
     @classmethod
     async def open(
-        cls, where: Address, on_message: Callable[[bytes], None] | None = None
+        cls,
+        where: Address,
+        on_message: Callable[[bytes], None] | None = None,
+        *,
+        timeout_s: float | None = None,
     ) -> Connection:
-        """Connected and signed in (``AUTH``, when the address has a password)."""
+        """Connected and signed in (``AUTH``, when the address has a password). ``timeout_s``:
+        a command not answered within it closes the connection (its callers get
+        :class:`TimeoutError`, as does any command sent on it since)."""
         loop = asyncio.get_running_loop()
-        context = ssl.create_default_context() if where.tls else None
-        opening = loop.create_connection(
-            lambda: cls(on_message), where.host, where.port, ssl=context
-        )
+        if where.path is not None:
+            opening = loop.create_unix_connection(lambda: cls(on_message, timeout_s), where.path)
+        else:
+            context = ssl.create_default_context() if where.tls else None
+            opening = loop.create_connection(
+                lambda: cls(on_message, timeout_s), where.host, where.port, ssl=context
+            )
         _, conn = await asyncio.wait_for(opening, CONNECT_TIMEOUT_S)
         if where.password is not None:
             user = [where.username.encode()] if where.username else []
             try:
                 await conn.call(b"AUTH", *user, where.password.encode())
+            except BaseException:
+                conn.close()
+                raise
+        if where.db:
+            try:
+                await conn.call(b"SELECT", where.db)
             except BaseException:
                 conn.close()
                 raise
@@ -149,7 +104,7 @@ class Connection(asyncio.Protocol):
         pos = 0
         while pos < len(buf):
             value, pos = parse(buf, pos)
-            if value is _INCOMPLETE:
+            if value is INCOMPLETE:
                 break
             self._dispatch(value)
         del buf[:pos]
@@ -164,28 +119,53 @@ class Connection(asyncio.Protocol):
             self.close()
             return
         waiter = self._waiting.popleft()
-        if isinstance(value, RedisReplyError):
-            waiter.set_exception(value)
-        else:
-            waiter.set_result(value)
+        if not waiter.done():  # (its caller may have been cancelled)
+            waiter.set_result(value)  # (an error too: raised once all are in)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
         while self._waiting:
-            self._waiting.popleft().set_exception(ConnectionError("Redis connection lost"))
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_exception(self._lost())
         if not self.closed.done():
             self.closed.set_result(exc)
 
-    async def call(self, *args: bytes) -> Any:
-        """Send a command; its reply."""
-        if self._transport is None:
-            raise ConnectionError("Redis connection lost")
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiting.append(waiter)
-        self._transport.write(command(*args))
-        return await waiter
+    def _lost(self) -> Exception:
+        if self._timed_out:
+            return TimeoutError(f"Redis did not answer within {self._timeout_s} s")
+        return ConnectionError("Redis connection lost")
 
-    def send(self, *args: bytes) -> None:
+    async def call(self, *args: Arg) -> Any:
+        """Send a command; its reply (an error reply raised as :class:`RedisReplyError`)."""
+        (reply,) = await self.calls([args])
+        return reply
+
+    async def calls(self, commands: Sequence[Sequence[Arg]]) -> list[Any]:
+        """Send ``commands`` in one write (a pipeline); their replies, in order. An error reply
+        is raised (the first), once every reply has arrived."""
+        if self._transport is None:
+            raise self._lost()
+        loop = asyncio.get_running_loop()
+        waiters = [loop.create_future() for _ in commands]
+        self._waiting.extend(waiters)
+        self._transport.write(b"".join(command(*c) for c in commands))
+        timer = None if self._timeout_s is None else loop.call_later(self._timeout_s, self._expire)
+        try:
+            replies = await _all_of(waiters)
+        finally:
+            if timer is not None:
+                timer.cancel()
+        for reply in replies:
+            if isinstance(reply, RedisReplyError):
+                raise reply
+        return replies
+
+    def _expire(self) -> None:
+        self._timed_out = True
+        self.close()
+
+    def send(self, *args: Arg) -> None:
         """Send a command whose reply nobody waits for (SUBSCRIBE's: a message of its own)."""
         if self._transport is None:
             raise ConnectionError("Redis connection lost")
@@ -196,36 +176,79 @@ class Connection(asyncio.Protocol):
             self._transport.close()
 
 
-class Publisher:
-    """PUBLISH on one connection, opened when first needed and again after a loss."""
+async def _all_of(waiters: list[asyncio.Future[Any]]) -> list[Any]:
+    """Every waiter's result; a lost connection fails them all, and the first failure is
+    raised once each has been read (none is left unretrieved). A cancelled caller cancels
+    the waiters still pending: their replies, when they come, are dropped."""
+    replies: list[Any] = []
+    failure: BaseException | None = None
+    try:
+        for waiter in waiters:
+            try:
+                replies.append(await waiter)
+            except (ConnectionError, TimeoutError) as exc:
+                failure = failure or exc
+    except asyncio.CancelledError:
+        for waiter in waiters:
+            waiter.cancel()
+        raise
+    if failure is not None:
+        raise failure
+    return replies
 
-    def __init__(self, where: Address, channel: str) -> None:
-        self._where, self._channel = where, channel.encode()
+
+class Client:
+    """Commands on one connection, opened when first needed and again after a loss; a
+    command whose connection was lost is sent once more on a new one."""
+
+    def __init__(self, where: Address, *, timeout_s: float | None = None) -> None:
+        self._where, self._timeout_s = where, timeout_s
         self._conn: Connection | None = None
         self._opening: asyncio.Lock | None = None
 
-    async def publish(self, payload: bytes) -> int:
-        """Publish ``payload``; how many subscribers got it. A failed connection is dropped
-        and the publish tried once more on a new one."""
+    async def call(self, *args: Arg) -> Any:
+        """One command's reply."""
+        (reply,) = await self.pipeline([args])
+        return reply
+
+    async def pipeline(
+        self, commands: Sequence[Sequence[Arg]], *, transaction: bool = False
+    ) -> list[Any]:
+        """Several commands in one round trip, their replies; ``transaction``: in
+        ``MULTI``/``EXEC``, the replies of ``EXEC``."""
+        sent = [("MULTI",), *commands, ("EXEC",)] if transaction else list(commands)
         for attempt in (1, 2):
             conn = await self._connection()
             try:
-                found: int = await conn.call(b"PUBLISH", self._channel, payload)
-                return found
+                replies = await conn.calls(sent)
+                break
             except ConnectionError:
                 self._drop(conn)
                 if attempt == 2:
                     raise
-        raise AssertionError("unreachable")
+        if not transaction:
+            return replies
+        done = replies[-1]
+        if not isinstance(done, list):
+            raise RedisReplyError(f"transaction not executed: {done!r}")
+        for reply in done:
+            if isinstance(reply, RedisReplyError):
+                raise reply
+        return done
+
+    async def publish(self, channel: str, payload: bytes) -> int:
+        """``PUBLISH``: how many subscribers got ``payload``."""
+        found: int = await self.call(b"PUBLISH", channel, payload)
+        return found
 
     async def _connection(self) -> Connection:
         conn = self._conn
         if conn is not None and not conn.closed.done():
             return conn
         self._opening = self._opening or asyncio.Lock()
-        async with self._opening:  # one connection, however many publish at once
+        async with self._opening:  # one connection, however many call at once
             if self._conn is None or self._conn.closed.done():
-                self._conn = await Connection.open(self._where)
+                self._conn = await Connection.open(self._where, timeout_s=self._timeout_s)
             return self._conn
 
     def _drop(self, conn: Connection) -> None:

@@ -32,15 +32,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
-from redis.exceptions import RedisError
-from redis.typing import EncodableT, FieldT
-
 from server.errors import ServiceError
+from server.sio.redis_wire import Client, RedisReplyError
 from voip_contract import ErrorCode
 
 log = logging.getLogger(__name__)
+
+Command = tuple[str | int | float, ...]
+UNREACHABLE = (OSError, TimeoutError, RedisReplyError)
+"""What a Redis that cannot be reached, does not answer in time or refuses raises."""
 
 PREFIX = "voip-call"
 MARK = "*"
@@ -106,7 +106,9 @@ class RedisWatches(Watches):
     NODES = f"{PREFIX}:watch-nodes"
     """Sorted set: each node, scored with the time its hash expires."""
 
-    def __init__(self, client: Redis, node: str, *, ttl_s: float, now: Callable[[], float]) -> None:
+    def __init__(
+        self, client: Client, node: str, *, ttl_s: float, now: Callable[[], float]
+    ) -> None:
         super().__init__()
         self._redis = client
         self._node = node
@@ -119,21 +121,20 @@ class RedisWatches(Watches):
         return f"{PREFIX}:watched:{node}"
 
     async def _write(self, *, added: frozenset[str], removed: frozenset[str]) -> None:
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hexists(self.key(self._node), MARK)
+        mine = self.key(self._node)
         changed = sorted(added | removed)
-        for uid in changed:
-            pipe.hincrby(self.key(self._node), uid, 1 if uid in added else -1)
+        writes: list[Command] = [("HEXISTS", mine, MARK)]
+        writes += [("HINCRBY", mine, uid, 1 if uid in added else -1) for uid in changed]
         try:
             if self._dirty:
                 await self._rewrite()
             else:
-                kept, *counts = await self._execute(pipe)
+                kept, *counts = await self._execute(writes)
                 wrong = (int(n) != self._counts[u] for u, n in zip(changed, counts, strict=False))
                 if not kept or any(wrong):
                     await self._rewrite()  # Redis lost the hash: this node's counts, at once
             self._dirty = False
-        except (RedisError, OSError) as exc:
+        except UNREACHABLE as exc:
             self._dirty = True
             log.warning("presence watches not written to Redis", exc_info=True)
             if added:
@@ -146,35 +147,35 @@ class RedisWatches(Watches):
             try:
                 await self._rewrite()
                 self._dirty = False
-            except (RedisError, OSError):
+            except UNREACHABLE:
                 log.warning("presence watches not refreshed in Redis", exc_info=True)
 
     async def _rewrite(self) -> None:
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.delete(self.key(self._node))
-        counts: dict[FieldT, EncodableT] = {MARK: 1}
-        counts.update(self._counts.items())
-        pipe.hset(self.key(self._node), mapping=counts)
-        pipe.zremrangebyscore(self.NODES, "-inf", self._now())
-        await self._execute(pipe)
+        mine = self.key(self._node)
+        fields: list[str | int] = [MARK, 1]
+        for uid, n in self._counts.items():
+            fields += [uid, n]
+        rewrite: list[Command] = [("DEL", mine), ("HSET", mine, *fields)]
+        rewrite.append(("ZREMRANGEBYSCORE", self.NODES, "-inf", self._now()))
+        await self._execute(rewrite, transaction=True)
 
-    async def _execute(self, pipe: Pipeline) -> list[Any]:
-        """Run ``pipe`` with this node's time to live renewed and its listing, its own
+    async def _execute(self, commands: list[Command], *, transaction: bool = False) -> list[Any]:
+        """Run ``commands`` with this node's time to live renewed and its listing, its own
         replies first."""
-        pipe.expire(self.key(self._node), max(1, int(self._ttl_s)))
-        pipe.zadd(self.NODES, {self._node: self._now() + self._ttl_s})
-        return list(await pipe.execute())
+        renew: list[Command] = [
+            ("EXPIRE", self.key(self._node), max(1, int(self._ttl_s))),
+            ("ZADD", self.NODES, self._now() + self._ttl_s, self._node),
+        ]
+        return await self._redis.pipeline([*commands, *renew], transaction=transaction)
 
     async def watched_among(self, user_ids: Sequence[str]) -> list[str]:
         if not user_ids:
             return []
         try:
-            nodes = await self._redis.zrangebyscore(self.NODES, self._now(), "+inf")
-            pipe = self._redis.pipeline(transaction=False)
-            for node in nodes:
-                pipe.hmget(self.key(_text(node)), [MARK, *user_ids])
-            rows = await pipe.execute()
-        except (RedisError, OSError):
+            nodes = await self._redis.call("ZRANGEBYSCORE", self.NODES, self._now(), "+inf")
+            reads = [("HMGET", self.key(_text(node)), MARK, *user_ids) for node in nodes]
+            rows = await self._redis.pipeline(reads) if reads else []
+        except UNREACHABLE:
             log.warning("presence watches unreadable: every user counts as watched", exc_info=True)
             return list(user_ids)
         if any(row[0] is None for row in rows):  # a listed node's counts lost
@@ -183,7 +184,7 @@ class RedisWatches(Watches):
         return [uid for uid in user_ids if uid in seen]
 
     async def aclose(self) -> None:
-        await self._redis.aclose()
+        self._redis.close()
 
 
 def _text(value: object) -> str:

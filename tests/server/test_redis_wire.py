@@ -14,7 +14,14 @@ Specification:
   published then arrives.
 - A password in the URL signs in (``AUTH``); a wrong one fails the publish with Redis's error,
   and makes the subscriber wait and try again.
-- A URL it does not speak (Sentinel, a Unix socket) has no address: redis-py's then.
+- Commands pipelined come back in order; in a transaction (``MULTI``/``EXEC``) the replies are
+  ``EXEC``'s, and a command that fails inside it fails the call; the URL's database is the
+  one used (``SELECT``); a Unix socket works as TCP does.
+- A Redis that does not answer within the client's time out fails the call with
+  ``TimeoutError`` (the connection is closed: later replies cannot be taken for later calls),
+  and the next call goes out on a new connection. A cancelled call's reply, when it comes,
+  is nobody's: the next call gets its own.
+- A Sentinel URL has no address (redis-py's then).
 """
 
 from __future__ import annotations
@@ -22,14 +29,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import uvloop
 from redis.asyncio import Redis
 
-from server.sio import redis_wire
-from server.sio.redis_wire import Address, Publisher, RedisReplyError, address, parse, subscribe
+from server.sio import redis_wire, resp
+from server.sio.redis_wire import Client, subscribe
+from server.sio.resp import Address, RedisReplyError, address, parse
 from tests.support.servers import HOST, RedisServer, wait_for_port
 
 pytestmark = pytest.mark.redis
@@ -45,7 +55,7 @@ def _read_all(buf: bytes) -> tuple[list[object], int]:
     pos = 0
     while pos < len(buf):
         value, after = parse(buf, pos)
-        if value is redis_wire._INCOMPLETE:
+        if value is resp.INCOMPLETE:
             break
         values.append(("error", str(value)) if isinstance(value, RedisReplyError) else value)
         pos = after
@@ -68,8 +78,9 @@ def test_addresses() -> None:
         "cache.example", 6390, tls=True, username="u", password="p@ss"
     )
     assert address("redis://:secret@h") == Address("h", 6379, password="secret")
+    assert address("redis://h/9") == Address("h", 6379, db=9)
+    assert address("unix:///run/redis.sock?db=2") == Address("", 0, path="/run/redis.sock", db=2)
     assert address("redis+sentinel://h:26379/mymaster") is None
-    assert address("unix:///run/redis.sock") is None
 
 
 @pytest.fixture
@@ -114,9 +125,9 @@ async def _round_trip(server: RedisServer) -> None:
     messages = subscribe(where, "calls")
     receiving = asyncio.ensure_future(_take(messages, len(payloads)))
     await _subscribed(server, "calls")
-    publisher = Publisher(where, "calls")
-    counts = [await publisher.publish(p) for p in payloads[:4]]
-    counts += await asyncio.gather(*(publisher.publish(p) for p in payloads[4:]))
+    publisher = Client(where)
+    counts = [await publisher.publish("calls", p) for p in payloads[:4]]
+    counts += await asyncio.gather(*(publisher.publish("calls", p) for p in payloads[4:]))
     assert await asyncio.wait_for(receiving, 30) == payloads
     assert set(counts) == {1}
     publisher.close()
@@ -129,8 +140,8 @@ async def test_it_speaks_redis_with_redis_py(server: RedisServer) -> None:
     async with Redis.from_url(server.url) as theirs:
         pubsub = theirs.pubsub(ignore_subscribe_messages=True)
         await pubsub.subscribe("from-us")
-        ours = Publisher(where, "from-us")
-        assert await ours.publish(b"hello\r\nthere") == 1
+        ours = Client(where)
+        assert await ours.publish("from-us", b"hello\r\nthere") == 1
         got = None
         while got is None:
             got = await pubsub.get_message(timeout=5)
@@ -169,14 +180,14 @@ async def test_both_sides_come_back_after_redis_restarts(server: RedisServer) ->
     messages = subscribe(where, "calls", sleep=sleep)
     first = asyncio.ensure_future(_take(messages, 1))
     await _subscribed(server, "calls")
-    publisher = Publisher(where, "calls")
-    assert await publisher.publish(b"before") == 1
+    publisher = Client(where)
+    assert await publisher.publish("calls", b"before") == 1
     assert await asyncio.wait_for(first, 5) == [b"before"]
     _restart(server)
     after = asyncio.ensure_future(_take(messages, 1))
     await asyncio.wait_for(waited.wait(), 5)  # it saw the loss and waited its first second
     await _subscribed(server, "calls")
-    assert await publisher.publish(b"after") == 1  # (its old connection died: a new one)
+    assert await publisher.publish("calls", b"after") == 1  # (its old connection died: a new one)
     assert await asyncio.wait_for(after, 5) == [b"after"]
     assert waits[0] == redis_wire.RETRY_FIRST_S
     assert all(b <= redis_wire.RETRY_MAX_S for b in waits)
@@ -191,9 +202,9 @@ async def test_a_password_signs_in_and_a_wrong_one_is_refused(server: RedisServe
     wrong = address(f"redis://:nope@{HOST}:{server.port}/0")
     assert right is not None
     assert wrong is not None
-    refused = Publisher(wrong, "calls")
+    refused = Client(wrong)
     with pytest.raises(RedisReplyError):
-        await refused.publish(b"x")
+        await refused.publish("calls", b"x")
     refused.close()
     waits: list[float] = []
 
@@ -213,11 +224,99 @@ async def test_a_password_signs_in_and_a_wrong_one_is_refused(server: RedisServe
         await trying
     messages = subscribe(right, "calls")
     receiving = asyncio.ensure_future(_take(messages, 1))
-    publisher = Publisher(right, "calls")
+    publisher = Client(right)
     for _ in range(500):  # until the subscription is in place (numsub needs the password too)
-        if await publisher.publish(b"in") == 1:
+        if await publisher.publish("calls", b"in") == 1:
             break
         await asyncio.sleep(0.01)
     assert await asyncio.wait_for(receiving, 5) == [b"in"]
     publisher.close()
     await messages.aclose()
+
+
+async def test_pipelines_transactions_and_databases(server: RedisServer) -> None:
+    where = address(f"{server.url.rsplit('/', 1)[0]}/5")
+    assert where is not None
+    client = Client(where)
+    replies = await client.pipeline([("SET", "k", "v"), ("INCRBY", "n", 5), ("GET", "k")])
+    assert replies == ["OK", 5, b"v"]
+    done = await client.pipeline(
+        [("HSET", "h", "a", 1, "b", 2.5), ("HGETALL", "h")], transaction=True
+    )
+    assert done == [2, [b"a", b"1", b"b", b"2.5"]]
+    with pytest.raises(RedisReplyError, match="WRONGTYPE"):
+        await client.pipeline([("INCR", "n"), ("HGET", "k", "x")], transaction=True)
+    assert await client.call("GET", "n") == b"6"  # (EXEC ran what it could, as Redis does)
+    async with (
+        Redis.from_url(server.url) as db0,
+        Redis.from_url(f"{server.url.rsplit('/', 1)[0]}/5") as db5,
+    ):
+        assert await db0.get("k") is None
+        assert await db5.get("k") == b"v"
+    client.close()
+
+
+@pytest.fixture
+def unix_redis(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "redis.sock"
+    args = ["redis-server", "--port", "0", "--unixsocket", str(path), "--save", ""]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(500):
+            if path.exists():
+                break
+            time.sleep(0.01)
+        yield path
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+async def test_a_unix_socket(unix_redis: Path) -> None:
+    where = address(f"unix://{unix_redis}")
+    assert where is not None
+    client = Client(where)
+    assert await client.call("PING") == "PONG"
+    client.close()
+
+
+async def test_a_redis_that_does_not_answer_times_out(server: RedisServer) -> None:
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)  # reads nothing, answers nothing
+
+    mute = await asyncio.start_server(silent, HOST, 0)
+    port = mute.sockets[0].getsockname()[1]
+    client = Client(Address(HOST, port), timeout_s=0.2)
+    with pytest.raises(TimeoutError):
+        await client.call("PING")
+    with pytest.raises(TimeoutError):  # a new connection, as silent
+        await client.pipeline([("PING",), ("PING",)])
+    assert len(accepted) == 2
+    client.close()
+    for writer in accepted:
+        writer.close()
+    mute.close()
+    await mute.wait_closed()
+    where = address(server.url)
+    assert where is not None
+    awake = Client(where, timeout_s=0.2)
+    assert await awake.call("PING") == "PONG"
+    awake.close()
+
+
+async def test_a_cancelled_call_leaves_the_next_call_its_own_reply(server: RedisServer) -> None:
+    where = address(server.url)
+    assert where is not None
+    client = Client(where)
+    connection = await client.call("CLIENT", "ID")
+    blocked = asyncio.ensure_future(client.call("BLPOP", "nothing-here", 0.3))
+    await asyncio.sleep(0.05)
+    blocked.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await blocked
+    # the BLPOP's nil, when it comes, belongs to nobody; ECHO's reply comes after it
+    assert await client.call("ECHO", "mine") == b"mine"
+    assert await client.call("CLIENT", "ID") == connection  # on the same connection
+    client.close()

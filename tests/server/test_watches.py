@@ -23,6 +23,7 @@ import pytest
 from redis.asyncio import Redis
 
 from server.errors import ServiceError
+from server.sio.redis_wire import Client, address
 from server.sio.watches import RedisWatches, Watches
 from tests.server.fakes import FakeClock
 from tests.support.servers import RedisServer, free_port
@@ -56,13 +57,15 @@ worker write their nodes' counts into database 0, on the fake clock's terms aliv
 
 
 def own_db(redis: RedisServer) -> Redis:
-    """A client of :data:`OWN_DB`."""
+    """A redis-py client of :data:`OWN_DB` (what the tests read and break behind the nodes)."""
     return Redis.from_url(f"{redis.url.rsplit('/', 1)[0]}/{OWN_DB}")
 
 
 def node(redis: RedisServer, name: str, clock: FakeClock) -> RedisWatches:
     now = lambda: clock.now().timestamp()  # noqa: E731
-    return RedisWatches(own_db(redis), name, ttl_s=TTL_S, now=now)
+    where = address(f"{redis.url.rsplit('/', 1)[0]}/{OWN_DB}")
+    assert where is not None
+    return RedisWatches(Client(where, timeout_s=2), name, ttl_s=TTL_S, now=now)
 
 
 @pytest.fixture
@@ -150,7 +153,9 @@ async def test_a_node_not_heard_from_within_its_ttl_counts_for_nobody(
 
 
 async def test_unreachable_redis_fails_new_watches_and_counts_everyone(clock: FakeClock) -> None:
-    nobody = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    nowhere = address(f"redis://127.0.0.1:{free_port()}/0")
+    assert nowhere is not None
+    nobody = Client(nowhere, timeout_s=1)
     now = lambda: clock.now().timestamp()  # noqa: E731
     watches = RedisWatches(nobody, "lonely", ttl_s=TTL_S, now=now)
     try:
