@@ -264,6 +264,8 @@ async def test_an_event_during_the_watch_wins_over_its_snapshot(rig: Rig) -> Non
     rig.signaling.gate.set()
     await rig.watched(2)
     assert rig.presence() == {BOB["id"]: "busy", CAROL["id"]: "offline"}
+    heard = [e.data for e in rig.events if e.name == "presence_heard"]
+    assert heard == [{"user_id": BOB["id"], "presence": "busy"}]  # in the app's log
 
 
 async def test_only_the_latest_watch_is_applied(rig: Rig) -> None:

@@ -8,7 +8,7 @@ a non-loopback address; the call server and the app listen on 127.0.0.1.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +32,19 @@ def server_env(sfu: DevSfu, ring_timeout_s: float) -> dict[str, str]:
         "VOIP_RING_TIMEOUT_S": str(ring_timeout_s),
         "VOIP_WEBHOOK_ALLOW_PRIVATE": "true",  # the Webhooks screen's test receiver is on loopback
     }
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test that used the module's app shows the end of the app's log
+    (the app outlives the test, so its own report on failure does not run)."""
+    report = yield
+    web_app = getattr(item, "funcargs", {}).get("web_app")
+    if report.when == "call" and report.failed and isinstance(web_app, WebApp):
+        report.sections.append(("the app's log", web_app.app_log()))
+    return report
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ EngineEventName = Literal[
     "auth_refused",
     "presence_watched",
     "presence_watch_failed",
+    "presence_heard",
     "push_registered",
     "push_registration_failed",
     "dialing",
@@ -141,6 +142,15 @@ class PresenceWatchedEvent(EngineEvent):
 class PresenceWatchFailedEvent(EngineEvent):
     name: ClassVar[EngineEventName] = "presence_watch_failed"
     error: str
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceHeardEvent(EngineEvent):
+    """A ``presence`` event from the server: this contact is now ``presence``."""
+
+    name: ClassVar[EngineEventName] = "presence_heard"
+    user_id: str
+    presence: str
 
 
 @dataclass(frozen=True, slots=True)

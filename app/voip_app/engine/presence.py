@@ -18,7 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from voip_app.engine.events import PresenceWatchedEvent, PresenceWatchFailedEvent
+from voip_app.engine.events import (
+    PresenceHeardEvent,
+    PresenceWatchedEvent,
+    PresenceWatchFailedEvent,
+)
 from voip_app.engine.shared import Shared
 from voip_app.errors import VoipError
 from voip_contract import Contact, Presence, PresenceChanged
@@ -64,6 +68,7 @@ class PresenceWatch:
         self._presence_heard[event.user_id] = self._presence_seq
         update = {event.user_id: event.presence}
         self._out.update(contacts=_with_presences(self._out.snapshot.contacts, update))
+        self._out.log(PresenceHeardEvent(user_id=event.user_id, presence=event.presence))
 
     def visible(self, user_ids: Sequence[str]) -> None:
         """The screen shows these contacts (with a margin): watch them, once they hold still."""
