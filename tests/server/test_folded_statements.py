@@ -323,6 +323,7 @@ async def test_a_step_alone_is_its_own_transaction_only_outside_one(engine: Asyn
             alone=True,
         )
         conn = await direct.driver(s)
+        assert conn is not None
         assert not conn.is_in_transaction()
         # durable already: another connection sees all of it before this session commits
         assert await _state(sessions, "c1") == (
