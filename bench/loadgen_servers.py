@@ -11,6 +11,9 @@ deployed rather than how it is configured:
   one node's; the other nodes' logs go to ``LABEL.nodeK.log``.
 - ``FROM=CHECKOUT``: the server of another checkout of this repository (its own ``.venv``), so
   a change is measured against the code before it in the same run, on any database.
+- ``SYNC_COMMIT=off`` (with ``DB=postgres``): that variant's database commits without waiting
+  for its WAL to reach the disk (``synchronous_commit``), which production never does: it
+  measures what the wait costs, in the same run as the durable variant.
 
 Otherwise one process on a fresh copy of the seeded SQLite file, as before.
 """
@@ -31,7 +34,7 @@ import jwt
 from tests.support.servers import PostgresServer, RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
-DEPLOYMENT_KEYS = ("DB", "NODES", "FROM")
+DEPLOYMENT_KEYS = ("DB", "NODES", "FROM", "SYNC_COMMIT")
 
 
 @dataclass
@@ -45,6 +48,8 @@ class Variant:
     nodes: int = 1
     root: Path = ROOT
     """The checkout whose server it runs."""
+    sync_commit: bool = True
+    """PostgreSQL waits for each commit's WAL flush (``SYNC_COMMIT=off``: it does not)."""
 
     @property
     def tokens(self) -> str:
@@ -60,11 +65,15 @@ def parse_variants(raw: list[str]) -> list[Variant]:
         env = dict(p.split("=", 1) for p in pairs.split(",") if p)
         db, nodes = env.pop("DB", "sqlite"), int(env.pop("NODES", "1"))
         root = Path(env.pop("FROM", str(ROOT))).resolve()
+        sync = env.pop("SYNC_COMMIT", "on")
         if db not in ("sqlite", "postgres"):
             raise SystemExit(f"{label}: DB is sqlite or postgres, not {db!r}")
+        if sync not in ("on", "off") or (sync == "off" and db != "postgres"):
+            raise SystemExit(f"{label}: SYNC_COMMIT is on or off, and off only with DB=postgres")
         if not (root / ".venv" / "bin" / "voip-server").exists():
             raise SystemExit(f"{label}: no .venv/bin/voip-server in {root}")
-        out.append(Variant(label, env, postgres=db == "postgres", nodes=nodes, root=root))
+        postgres, sync_commit = db == "postgres", sync == "on"
+        out.append(Variant(label, env, postgres, nodes, root, sync_commit))
     return out
 
 
@@ -141,6 +150,9 @@ def server_command(
         db = f"run_{label.replace('-', '_')}"
         fresh = " ".join(q(a) for a in found.postgres.command("dropdb", "--if-exists", db))
         fresh += "; " + " ".join(q(a) for a in found.postgres.command("createdb", "-T", "seed", db))
+        if not variant.sync_commit:
+            unsafe = f"alter database {db} set synchronous_commit = off"
+            fresh += "; " + " ".join(q(a) for a in found.postgres.command("psql", "-c", unsafe))
         base["VOIP_DATABASE_URL"] = found.postgres.url(db)
     else:
         run_db = out / f"run-{label}.db"
