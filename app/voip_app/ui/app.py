@@ -21,7 +21,7 @@ import flet as ft
 from voip_app import applog
 from voip_app.engine import CallEngine, MediaFactory, default_media_factory
 from voip_app.platform import current_platform, is_android
-from voip_app.ui import theme
+from voip_app.ui import theme, update_guard
 from voip_app.ui.binding import AudioMode, EngineBinding, media_factory_for
 from voip_app.ui.models import DEFAULT_SERVER_URL, AppModel
 from voip_app.ui.player import FletPlayer
@@ -132,6 +132,35 @@ async def _model(page: ft.Page, push: AndroidPushSource | None) -> tuple[AppMode
     return model, binding
 
 
+def _follow(page: ft.Page, model: AppModel, viewport: Viewport, binding: EngineBinding) -> None:
+    """The page's own events (its size, its tab leaving and coming back, its close) and the
+    guard on its re-renders (:mod:`voip_app.ui.update_guard`)."""
+
+    def redraw_page() -> None:
+        redraw(model, viewport)
+
+    guarding = page.run_task(update_guard.guard, page.session, redraw_page, model.clock)
+
+    def on_resize(e: ft.PageResizeEvent) -> None:
+        viewport.width = float(e.width)
+
+    async def on_close(_: ft.Event[ft.Page]) -> None:
+        guarding.cancel()
+        await binding.close()
+
+    def on_disconnect(_: ft.Event[ft.Page]) -> None:
+        log.info("browser tab disconnected")
+
+    def on_connect(_: ft.Event[ft.Page]) -> None:
+        log.info("browser tab reconnected")
+        redraw_page()  # (Flet sends the page as last rendered: changes made meanwhile)
+
+    page.on_resize = on_resize
+    page.on_close = on_close
+    page.on_disconnect = on_disconnect
+    page.on_connect = on_connect
+
+
 async def main(page: ft.Page) -> None:
     """Build the app for one page (one window, one browser tab)."""
     page.title = TITLE
@@ -146,23 +175,7 @@ async def main(page: ft.Page) -> None:
     model, binding = await _model(page, push)
     viewport = Viewport(width=float(page.width or 1024))
 
-    def on_resize(e: ft.PageResizeEvent) -> None:
-        viewport.width = float(e.width)
-
-    async def on_close(_: ft.Event[ft.Page]) -> None:
-        await binding.close()
-
-    def on_disconnect(_: ft.Event[ft.Page]) -> None:
-        log.info("browser tab disconnected")
-
-    def on_connect(_: ft.Event[ft.Page]) -> None:
-        log.info("browser tab reconnected")
-        redraw(model, viewport)
-
-    page.on_resize = on_resize
-    page.on_close = on_close
-    page.on_disconnect = on_disconnect
-    page.on_connect = on_connect
+    _follow(page, model, viewport, binding)
     page.render(App, model, viewport)
     if push is not None:
         await _answer_from_notification(push, binding.engine)
