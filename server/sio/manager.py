@@ -10,7 +10,8 @@ failure is logged and the others still get the event, as with the tasks.
 
 With Redis, :class:`InlineRedisManager` puts the same emit under the pub/sub manager: the
 local delivery of every emit, this node's or another node's, goes through it; its messages go
-through Redis on :mod:`server.sio.redis_wire`'s connections rather than redis-py's.
+through Redis on :mod:`server.sio.redis_wire`'s connections rather than redis-py's, published in
+order by :class:`server.sio.redis_publish.PublishQueue` without the emitting handler waiting.
 
 :class:`JsonPacket`: python-socketio walks every packet's data, each dict and list, for bytes
 to send as binary attachments, in Python, for every event and ack it sends (about 0.07 ms of a
@@ -31,6 +32,7 @@ from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
 from server.sio import redis_wire
+from server.sio.redis_publish import PublishQueue
 from server.sio.redis_wire import Sleep
 
 log = logging.getLogger(__name__)
@@ -92,17 +94,15 @@ class InlineRedisManager(socketio.AsyncRedisManager, InlineEmitManager):  # type
         super().__init__(url, channel=channel)
         self._wire = redis_wire.address(url)
         self._sleep = sleep
-        self._publisher = redis_wire.Client(self._wire) if self._wire else None
+        client = redis_wire.Client(self._wire) if self._wire else None
+        self._publisher = PublishQueue(client, channel) if client else None
 
     async def _publish(self, data: Any) -> None:
         if self._publisher is None:
             await super()._publish(data)
             return
-        try:
-            await self._publisher.publish(self.channel, self.json.dumps(data).encode())
-        except (OSError, TimeoutError, redis_wire.RedisReplyError) as exc:
-            # as the library's own publish: tried twice, then given up (delivery is at most once)
-            log.error("Cannot publish to Redis", extra={"error": str(exc)})
+        # queued, in order, sent by the queue's task: the emitting handler does not wait
+        self._publisher.put(self.json.dumps(data).encode())
 
     async def _listen(self) -> AsyncIterator[bytes]:
         if self._wire is None:
