@@ -6,15 +6,17 @@ With two nodes every emit is published once and received by every node (python-s
 Redis manager: the sender's own listener reads it too, and drops it by its ``host_id``), so
 this is the price of each node being one of several (``bench.two_nodes``). A private
 redis-server; in this process, a Redis manager (its ``_publish`` and its ``_listen``)
-publishes ``--messages`` messages of a call set-up's size one after another and its listener
-receives them; the CPU of the whole process over the run (``time.process_time``), per
+publishes ``--messages`` messages of a call set-up's size one after another (yielding to the
+loop after each, as a server's handlers do between emits) and its listener receives them; the
+CPU of the whole process over the run (``time.process_time``), per
 message, for each manager (alternated, ``--repeats`` times):
 
 - ``redis-py``: python-socketio's own manager on redis-py, its pure-Python RESP parser;
 - ``redis-py, hiredis``: the same with redis-py's C parser (only when the ``hiredis`` package
   is installed: the project does not install it);
 - ``server.sio.redis_wire``: the server's manager (:class:`server.sio.manager.InlineRedisManager`)
-  on its own connections.
+  on its own connections, its publishes queued and sent in batches
+  (:mod:`server.sio.redis_publish`).
 
 The table goes to ``docs/benchmarks.md`` between the ``bench:redis-messages`` markers.
 """
@@ -97,6 +99,7 @@ async def one_run(url: str, make: Callable[[str, str], Any], messages: int) -> f
     start = time.process_time()
     for _ in range(messages):
         await manager._publish(message)
+        await asyncio.sleep(0)  # as between a server's emits: other tasks run in between
     await asyncio.wait_for(done.wait(), 60)
     spent = time.process_time() - start
     listener.cancel()

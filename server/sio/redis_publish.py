@@ -56,6 +56,10 @@ class PublishQueue:
                     "Cannot publish to Redis", extra={"error": str(exc), "messages": len(batch)}
                 )
 
+    def close(self) -> None:
+        """Close the client's connection (what is still queued is sent on a new one)."""
+        self._client.close()
+
     async def drained(self) -> None:
         """Wait until every message queued so far has been sent (or given up)."""
         while self._sender is not None and not self._sender.done():
