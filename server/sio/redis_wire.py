@@ -18,7 +18,7 @@ Sentinel URL, which the manager leaves to redis-py. The presence watches' reads 
 
 Like redis-py as python-socketio uses it, delivery is at most once: what is published while a
 node's subscription is down is lost to that node, and a publish whose connection fails is
-tried once more on a new one, then given up (logged by the manager).
+tried once more on a new one, then given up (logged by :mod:`server.sio.redis_publish`).
 """
 
 from __future__ import annotations
