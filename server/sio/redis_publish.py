@@ -46,7 +46,8 @@ class PublishQueue:
             self._sender = asyncio.get_running_loop().create_task(self._send())
 
     async def _send(self) -> None:
-        await asyncio.sleep(0)  # what the emitting task queues in this same step joins the batch
+        # (a new task's first step runs once the emitting task yields: what that task queued in
+        # the same step is in the first batch)
         while self._queued:
             batch, self._queued = self._queued, []
             try:
