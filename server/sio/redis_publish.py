@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from server.sio.redis_wire import Client, RedisReplyError
+from server.sio.redis_wire import FAILURES, Client
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class PublishQueue:
             batch, self._queued = self._queued, []
             try:
                 await self._client.pipeline([(b"PUBLISH", self._channel, p) for p in batch])
-            except (OSError, TimeoutError, RedisReplyError) as exc:
+            except FAILURES as exc:
                 log.error(
                     "Cannot publish to Redis", extra={"error": str(exc), "messages": len(batch)}
                 )

@@ -32,7 +32,7 @@ from typing import Any, cast
 
 from server.sio.resp import INCOMPLETE, Address, Arg, RedisReplyError, address, command, parse
 
-__all__ = ["Address", "Client", "Connection", "RedisReplyError", "address", "subscribe"]
+__all__ = ["FAILURES", "Address", "Client", "Connection", "RedisReplyError", "address", "subscribe"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,9 @@ RETRY_FIRST_S, RETRY_MAX_S = 1.0, 60.0
 """The subscription's retries after a loss: 1 s, doubled each time, at most 60 s (as
 python-socketio's own retries)."""
 CONNECT_TIMEOUT_S = 5.0
+FAILURES = (OSError, RedisReplyError)
+"""What a Redis that cannot be reached (``ConnectionError``), does not answer in time
+(``TimeoutError``: both are ``OSError``) or refuses a command raises."""
 
 
 class Connection(asyncio.Protocol):
@@ -236,11 +239,6 @@ class Client:
                 raise reply
         return done
 
-    async def publish(self, channel: str, payload: bytes) -> int:
-        """``PUBLISH``: how many subscribers got ``payload``."""
-        found: int = await self.call(b"PUBLISH", channel, payload)
-        return found
-
     async def _connection(self) -> Connection:
         conn = self._conn
         if conn is not None and not conn.closed.done():
@@ -278,7 +276,7 @@ async def subscribe(
             while (message := await arrived.get()) is not None:
                 yield message
             log.error("Redis subscription lost", extra={"error": str(conn.closed.result())})
-        except (OSError, TimeoutError, RedisReplyError) as exc:
+        except FAILURES as exc:
             log.error("Redis subscription failed", extra={"retry_s": retry, "error": str(exc)})
         finally:
             if conn is not None:

@@ -33,14 +33,13 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from server.errors import ServiceError
-from server.sio.redis_wire import Client, RedisReplyError
+from server.sio.redis_wire import FAILURES, Client
+from server.sio.resp import Arg
 from voip_contract import ErrorCode
 
 log = logging.getLogger(__name__)
 
-Command = tuple[str | int | float, ...]
-UNREACHABLE = (OSError, TimeoutError, RedisReplyError)
-"""What a Redis that cannot be reached, does not answer in time or refuses raises."""
+Command = tuple[Arg, ...]
 
 PREFIX = "voip-call"
 MARK = "*"
@@ -134,7 +133,7 @@ class RedisWatches(Watches):
                 if not kept or any(wrong):
                     await self._rewrite()  # Redis lost the hash: this node's counts, at once
             self._dirty = False
-        except UNREACHABLE as exc:
+        except FAILURES as exc:
             self._dirty = True
             log.warning("presence watches not written to Redis", exc_info=True)
             if added:
@@ -147,12 +146,12 @@ class RedisWatches(Watches):
             try:
                 await self._rewrite()
                 self._dirty = False
-            except UNREACHABLE:
+            except FAILURES:
                 log.warning("presence watches not refreshed in Redis", exc_info=True)
 
     async def _rewrite(self) -> None:
         mine = self.key(self._node)
-        fields: list[str | int] = [MARK, 1]
+        fields: list[Arg] = [MARK, 1]
         for uid, n in self._counts.items():
             fields += [uid, n]
         rewrite: list[Command] = [("DEL", mine), ("HSET", mine, *fields)]
@@ -175,7 +174,7 @@ class RedisWatches(Watches):
             nodes = await self._redis.call("ZRANGEBYSCORE", self.NODES, self._now(), "+inf")
             reads = [("HMGET", self.key(_text(node)), MARK, *user_ids) for node in nodes]
             rows = await self._redis.pipeline(reads) if reads else []
-        except UNREACHABLE:
+        except FAILURES:
             log.warning("presence watches unreadable: every user counts as watched", exc_info=True)
             return list(user_ids)
         if any(row[0] is None for row in rows):  # a listed node's counts lost

@@ -110,9 +110,12 @@ async def test_an_unreachable_redis_loses_the_batch_and_not_the_next(
 
 async def test_a_full_queue_drops_and_counts(caplog: pytest.LogCaptureFixture) -> None:
     accepted: list[asyncio.StreamWriter] = []
+    first_batch_out = asyncio.Event()
 
-    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(writer)  # accepts, never answers
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)  # reads, never answers
+        await reader.read(1)
+        first_batch_out.set()
 
     mute = await asyncio.start_server(silent, HOST, 0)
     port = mute.sockets[0].getsockname()[1]
@@ -120,7 +123,7 @@ async def test_a_full_queue_drops_and_counts(caplog: pytest.LogCaptureFixture) -
     queue = PublishQueue(client, "calls", max_queued=3)
     with caplog.at_level(logging.ERROR, logger=redis_publish.__name__):
         queue.put(b"0")
-        await asyncio.sleep(0.05)  # the first batch is out, waiting for replies that never come
+        await asyncio.wait_for(first_batch_out.wait(), 5)  # waiting for replies that never come
         for n in range(1, 6):
             queue.put(b"%d" % n)
     assert queue.dropped == 2

@@ -126,8 +126,8 @@ async def _round_trip(server: RedisServer) -> None:
     receiving = asyncio.ensure_future(_take(messages, len(payloads)))
     await _subscribed(server, "calls")
     publisher = Client(where)
-    counts = [await publisher.publish("calls", p) for p in payloads[:4]]
-    counts += await asyncio.gather(*(publisher.publish("calls", p) for p in payloads[4:]))
+    counts = [await publisher.call("PUBLISH", "calls", p) for p in payloads[:4]]
+    counts += await asyncio.gather(*(publisher.call("PUBLISH", "calls", p) for p in payloads[4:]))
     assert await asyncio.wait_for(receiving, 30) == payloads
     assert set(counts) == {1}
     publisher.close()
@@ -141,7 +141,7 @@ async def test_it_speaks_redis_with_redis_py(server: RedisServer) -> None:
         pubsub = theirs.pubsub(ignore_subscribe_messages=True)
         await pubsub.subscribe("from-us")
         ours = Client(where)
-        assert await ours.publish("from-us", b"hello\r\nthere") == 1
+        assert await ours.call("PUBLISH", "from-us", b"hello\r\nthere") == 1
         got = None
         while got is None:
             got = await pubsub.get_message(timeout=5)
@@ -181,13 +181,15 @@ async def test_both_sides_come_back_after_redis_restarts(server: RedisServer) ->
     first = asyncio.ensure_future(_take(messages, 1))
     await _subscribed(server, "calls")
     publisher = Client(where)
-    assert await publisher.publish("calls", b"before") == 1
+    assert await publisher.call("PUBLISH", "calls", b"before") == 1
     assert await asyncio.wait_for(first, 5) == [b"before"]
     _restart(server)
     after = asyncio.ensure_future(_take(messages, 1))
     await asyncio.wait_for(waited.wait(), 5)  # it saw the loss and waited its first second
     await _subscribed(server, "calls")
-    assert await publisher.publish("calls", b"after") == 1  # (its old connection died: a new one)
+    assert (
+        await publisher.call("PUBLISH", "calls", b"after") == 1
+    )  # (its old connection died: a new one)
     assert await asyncio.wait_for(after, 5) == [b"after"]
     assert waits[0] == redis_wire.RETRY_FIRST_S
     assert all(b <= redis_wire.RETRY_MAX_S for b in waits)
@@ -204,7 +206,7 @@ async def test_a_password_signs_in_and_a_wrong_one_is_refused(server: RedisServe
     assert wrong is not None
     refused = Client(wrong)
     with pytest.raises(RedisReplyError):
-        await refused.publish("calls", b"x")
+        await refused.call("PUBLISH", "calls", b"x")
     refused.close()
     waits: list[float] = []
 
@@ -226,7 +228,7 @@ async def test_a_password_signs_in_and_a_wrong_one_is_refused(server: RedisServe
     receiving = asyncio.ensure_future(_take(messages, 1))
     publisher = Client(right)
     for _ in range(500):  # until the subscription is in place (numsub needs the password too)
-        if await publisher.publish("calls", b"in") == 1:
+        if await publisher.call("PUBLISH", "calls", b"in") == 1:
             break
         await asyncio.sleep(0.01)
     assert await asyncio.wait_for(receiving, 5) == [b"in"]
@@ -312,7 +314,11 @@ async def test_a_cancelled_call_leaves_the_next_call_its_own_reply(server: Redis
     client = Client(where)
     connection = await client.call("CLIENT", "ID")
     blocked = asyncio.ensure_future(client.call("BLPOP", "nothing-here", 0.3))
-    await asyncio.sleep(0.05)
+    async with Redis.from_url(server.url) as other:  # until Redis holds the BLPOP, unanswered
+        for _ in range(500):
+            if (await other.info("clients"))["blocked_clients"] >= 1:
+                break
+            await asyncio.sleep(0.01)
     blocked.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await blocked

@@ -1,12 +1,10 @@
 """The guard on a page's re-renders (``voip_app.ui.update_guard``).
 
 Specification:
-- A session whose update task ended with an error: the error is logged, the session's loop is
-  started again once, and the page is drawn again once.
-- A task still running, one that ended because the session closed (no error), one cancelled,
-  or no task at all: nothing is done.
-- :func:`guard` looks every ``CHECK_S`` seconds of its clock, so a loop that dies later is
-  started again at the next look.
+- When the session's update task ends on an error: the error is logged, the session's loop is
+  started again once, the page is drawn again once, and the new task is guarded in turn.
+- A task that ends because the session closed (without an error, or cancelled), or no task at
+  all: nothing is done.
 - The installed Flet still keeps that task where the guard looks, and still starts it with
   ``start_updates_scheduler``.
 """
@@ -21,22 +19,22 @@ from collections.abc import Awaitable, Callable
 import pytest
 from flet.messaging.session import Session
 
-from voip_app.clock import FakeClock
 from voip_app.ui import update_guard
-from voip_app.ui.update_guard import CHECK_S, guard, restart_if_dead
+from voip_app.ui.update_guard import guard
 
 
 class StandInSession:
-    """What the guard uses of Flet's session: the task and the call that starts it."""
+    """What the guard uses of Flet's session: the task, and the call that starts it (each
+    start runs the next of ``bodies``)."""
 
-    def __init__(self, body: Callable[[], Awaitable[None]]) -> None:
-        self._body = body
+    def __init__(self, *bodies: Callable[[], Awaitable[None]]) -> None:
+        self._bodies = list(bodies)
         self.starts = 0
-        self._Session__updates_task = asyncio.ensure_future(body())
+        self._Session__updates_task = asyncio.ensure_future(self._bodies.pop(0)())
 
     def start_updates_scheduler(self) -> None:
         self.starts += 1
-        self._Session__updates_task = asyncio.ensure_future(self._body())
+        self._Session__updates_task = asyncio.ensure_future(self._bodies.pop(0)())
 
 
 async def _fails() -> None:
@@ -51,48 +49,38 @@ async def _ends() -> None:
     return None
 
 
-async def test_a_loop_that_died_is_logged_started_again_and_the_page_drawn(
+async def _turns(n: int = 5) -> None:
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+async def test_a_loop_that_dies_is_logged_started_again_and_the_page_drawn(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    session = StandInSession(_fails)
-    await asyncio.sleep(0)
+    session = StandInSession(_fails, _fails, _runs)
     drawn: list[bool] = []
     with caplog.at_level(logging.ERROR, logger=update_guard.__name__):
-        assert restart_if_dead(session, lambda: drawn.append(True))
-    assert (session.starts, drawn) == (1, [True])
-    (record,) = caplog.records
-    assert record.exc_info is not None
-    assert "a render that fails" in str(record.exc_info[1])
+        guard(session, lambda: drawn.append(True))
+        await _turns()
+    assert (session.starts, drawn) == (2, [True, True])  # the second death is heard too
+    assert [str(r.exc_info[1]) for r in caplog.records if r.exc_info] == [
+        "a render that fails",
+        "a render that fails",
+    ]
+    session._Session__updates_task.cancel()
 
 
-@pytest.mark.parametrize("body", [_runs, _ends])
-async def test_a_running_or_closed_loop_is_left_alone(
+@pytest.mark.parametrize("body", [_ends, _runs])
+async def test_a_loop_that_ends_with_its_session_is_left_alone(
     body: Callable[[], Awaitable[None]],
 ) -> None:
     session = StandInSession(body)
-    await asyncio.sleep(0)
-    assert not restart_if_dead(session, lambda: pytest.fail("drawn"))
+    guard(session, lambda: pytest.fail("drawn"))
+    await _turns()
+    session._Session__updates_task.cancel()  # (a session that closes cancels its task)
+    await _turns()
     assert session.starts == 0
-    session._Session__updates_task.cancel()
-    await asyncio.sleep(0)
-    assert not restart_if_dead(session, lambda: pytest.fail("drawn"))
-    assert not restart_if_dead(object(), lambda: pytest.fail("drawn"))
-
-
-async def test_the_guard_looks_every_few_seconds() -> None:
-    clock = FakeClock()
-    session = StandInSession(_runs)
-    drawn: list[bool] = []
-    watching = asyncio.ensure_future(guard(session, lambda: drawn.append(True), clock))
-    await clock.until_sleeping()
-    session._Session__updates_task = asyncio.ensure_future(_fails())  # it dies later
-    await asyncio.sleep(0)
-    assert (session.starts, drawn) == (0, [])
-    clock.advance(CHECK_S)
-    await clock.until_sleeping()
-    assert (session.starts, drawn) == (1, [True])
-    watching.cancel()
-    session._Session__updates_task.cancel()
+    guard(object(), lambda: pytest.fail("drawn"))  # no task: nothing to guard
 
 
 def test_flet_keeps_the_task_where_the_guard_looks() -> None:

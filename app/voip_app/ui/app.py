@@ -132,20 +132,17 @@ async def _model(page: ft.Page, push: AndroidPushSource | None) -> tuple[AppMode
     return model, binding
 
 
-def _follow(page: ft.Page, model: AppModel, viewport: Viewport, binding: EngineBinding) -> None:
-    """The page's own events (its size, its tab leaving and coming back, its close) and the
-    guard on its re-renders (:mod:`voip_app.ui.update_guard`)."""
+def _render(page: ft.Page, model: AppModel, viewport: Viewport, binding: EngineBinding) -> None:
+    """Render the app and follow the page's own events (its size, its tab leaving and coming
+    back, its close); guard its re-renders (:mod:`voip_app.ui.update_guard`)."""
 
     def redraw_page() -> None:
         redraw(model, viewport)
-
-    guarding = page.run_task(update_guard.guard, page.session, redraw_page, model.clock)
 
     def on_resize(e: ft.PageResizeEvent) -> None:
         viewport.width = float(e.width)
 
     async def on_close(_: ft.Event[ft.Page]) -> None:
-        guarding.cancel()
         await binding.close()
 
     def on_disconnect(_: ft.Event[ft.Page]) -> None:
@@ -159,6 +156,8 @@ def _follow(page: ft.Page, model: AppModel, viewport: Viewport, binding: EngineB
     page.on_close = on_close
     page.on_disconnect = on_disconnect
     page.on_connect = on_connect
+    page.render(App, model, viewport)
+    update_guard.guard(page.session, redraw_page)  # (rendering started the update task)
 
 
 async def main(page: ft.Page) -> None:
@@ -175,8 +174,7 @@ async def main(page: ft.Page) -> None:
     model, binding = await _model(page, push)
     viewport = Viewport(width=float(page.width or 1024))
 
-    _follow(page, model, viewport, binding)
-    page.render(App, model, viewport)
+    _render(page, model, viewport, binding)
     if push is not None:
         await _answer_from_notification(push, binding.engine)
     await model.start()
