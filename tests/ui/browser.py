@@ -147,10 +147,18 @@ class WebApp(Managed):
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-6000:]
 
-    def app_log(self) -> str:
-        """The end of the app's own log (``var/app.log``: calls, devices, errors)."""
+    def app_log_lines(self, since: int = 0, last: int = 40) -> str:
+        """The app's own log (``var/app.log``: calls, devices, errors) from byte ``since`` on,
+        its ``last`` lines at most: what a failed test shows (CI's report keeps the first
+        screenful of a failure, so it stays short)."""
         path = self.log_path.parent / "var" / "app.log"
-        return path.read_text(errors="replace")[-12000:] if path.exists() else ""
+        if not path.exists():
+            return ""
+        with path.open("rb") as log:
+            log.seek(since)
+            lines = log.read().decode(errors="replace").splitlines()
+        skipped = f"[{len(lines) - last} earlier lines left out]\n" if len(lines) > last else ""
+        return skipped + "\n".join(lines[-last:])
 
     def app_log_size(self) -> int:
         """Where the app's log ends now: :meth:`wait_app_log` from there."""
@@ -173,7 +181,7 @@ class WebApp(Managed):
         stop_process(self.proc)
 
     def report_failure(self) -> None:
-        print(f"--- var/app.log of the app on port {self.port}:\n{self.app_log()}")
+        print(f"--- var/app.log of the app on port {self.port}:\n{self.app_log_lines(last=60)}")
 
 
 class TabLink:

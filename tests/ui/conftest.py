@@ -19,6 +19,9 @@ from tests.support.servers import CallServer, free_port
 from tests.ui.browser import PHONE, Browser, User, WebApp, browser
 from tests.ui.scenarios import Stack
 
+APP_LOG_MARK = pytest.StashKey[int]()
+"""Where the module app's log stood when a test began."""
+
 RING_TIMEOUT_S = 25
 """Long enough for a loaded CI machine to answer; the missed-call test runs its own server."""
 
@@ -38,12 +41,17 @@ def server_env(sfu: DevSfu, ring_timeout_s: float) -> dict[str, str]:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """A failed test that used the module's app shows the end of the app's log
+    """A failed test that used the module's app shows what the app logged during that test
     (the app outlives the test, so its own report on failure does not run)."""
     report = yield
     web_app = getattr(item, "funcargs", {}).get("web_app")
-    if report.when == "call" and report.failed and isinstance(web_app, WebApp):
-        report.sections.append(("the app's log", web_app.app_log()))
+    if not isinstance(web_app, WebApp):
+        return report
+    if report.when == "setup":
+        item.stash[APP_LOG_MARK] = web_app.app_log_size()
+    elif report.when == "call" and report.failed:
+        since = item.stash.get(APP_LOG_MARK, 0)
+        report.sections.append(("the app's log during the test", web_app.app_log_lines(since)))
     return report
 
 

@@ -187,6 +187,16 @@ async def test_wrong_password_shows_error_and_stays_on_sign_in(
     assert current(store.saved) is None
 
 
+async def test_a_form_with_a_field_left_empty_says_so_and_asks_nothing(
+    model: AppModel, engine: FakeEngine
+) -> None:
+    model.signin.server_url, model.signin.email, model.signin.password = "http://x", "a@b.c", ""
+    await model.signin.submit()
+    assert model.banner.message == "Enter the server address, your email and your password."
+    assert engine.called("sign_in") == []
+    assert not is_signed_in(model)
+
+
 async def test_server_down_offers_retry_which_signs_in(model: AppModel, engine: FakeEngine) -> None:
     engine.fail["sign_in"] = ServerUnreachable("http://127.0.0.1:9", "connection refused")
     model.signin.server_url, model.signin.email, model.signin.password = (

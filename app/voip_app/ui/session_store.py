@@ -6,21 +6,32 @@ On Android the secure store is ``flet-secure-storage`` (the Android Keystore enc
 the app runs without one (the web, a desktop run of the stock Flet client, which does not carry
 the extension), the token is kept in memory only: a restart signs in again. A token an older
 version left in the shared preferences is deleted at the first load. The password is never kept.
+
+Every read and write is a round trip to the Flet client (a browser tab, the phone's UI). A client
+that does not answer (a tab gone in the middle, a lost reply) must not hold up signing in, so each
+one waits at most :data:`ANSWER_TIMEOUT_S`: a read that times out finds nothing, a write that
+times out is not remembered, and the log says which.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable
 from typing import Any, Protocol
 
 import flet as ft
+
+from voip_app.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 
 PREFIX = "crm_calls."
 KEYS = ("server_url", "email")
 TOKEN = PREFIX + "access_token"
+ANSWER_TIMEOUT_S = 5.0
+"""How long a read or write waits for the client's answer."""
 
 
 class KeyValues(Protocol):
@@ -52,9 +63,15 @@ class PreferencesStore:
     """:class:`voip_app.ui.ports.SessionStore`: preferences for what is not secret, ``vault``
     (or memory) for the token."""
 
-    def __init__(self, prefs: KeyValues | None = None, vault: KeyValues | None = None) -> None:
+    def __init__(
+        self,
+        prefs: KeyValues | None = None,
+        vault: KeyValues | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self._prefs: KeyValues = prefs if prefs is not None else ft.SharedPreferences()
         self._vault = vault
+        self._clock = clock
         self._token = ""
         """The token, when there is no vault (memory only)."""
 
@@ -65,16 +82,17 @@ class PreferencesStore:
         was in, and another device of the same person is never mistaken for this one.
         """
         key = PREFIX + "device_id"
-        value = await self._prefs.get(key)
+        value = await self._answer(f"read {key}", self._prefs.get(key))
         if isinstance(value, str) and value:
             return value
         value = uuid.uuid4().hex[:12]
-        await self._prefs.set(key, value)
+        await self._answer(f"write {key}", self._prefs.set(key, value))
         return value
 
     async def load(self) -> tuple[str, str, str] | None:
-        await self._prefs.remove(TOKEN)  # (kept in the clear by older versions)
-        values = [await self._prefs.get(PREFIX + key) for key in KEYS]
+        # (the token was kept in the clear by older versions)
+        await self._answer(f"remove {TOKEN}", self._prefs.remove(TOKEN))
+        values = [await self._answer(f"read {key}", self._prefs.get(PREFIX + key)) for key in KEYS]
         server_url, email = (v if isinstance(v, str) else "" for v in values)
         if not server_url or not email:
             return None
@@ -82,9 +100,9 @@ class PreferencesStore:
 
     async def save(self, server_url: str, email: str, access_token: str) -> None:
         for key, value in zip(KEYS, (server_url, email), strict=True):
-            await self._prefs.set(PREFIX + key, value)
+            await self._answer(f"write {key}", self._prefs.set(PREFIX + key, value))
         if self._vault is not None:
-            await self._vault.set(TOKEN, access_token)
+            await self._answer("write the token", self._vault.set(TOKEN, access_token))
         else:
             self._token = access_token
 
@@ -92,10 +110,27 @@ class PreferencesStore:
         # The server and email stay filled in for the next sign-in; the token goes.
         self._token = ""
         if self._vault is not None:
-            await self._vault.remove(TOKEN)
+            await self._answer("remove the token", self._vault.remove(TOKEN))
 
     async def _load_token(self) -> str:
         if self._vault is None:
             return self._token
-        value = await self._vault.get(TOKEN)
+        value = await self._answer("read the token", self._vault.get(TOKEN))
         return value if isinstance(value, str) else ""
+
+    async def _answer(self, what: str, request: Awaitable[Any]) -> Any:
+        """The client's answer to ``request``; ``None`` when none came in time (logged)."""
+        answer = asyncio.ensure_future(request)
+        deadline = asyncio.ensure_future(self._clock.sleep(ANSWER_TIMEOUT_S))
+        try:
+            await asyncio.wait({answer, deadline}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            deadline.cancel()
+            answered = answer.done()
+            answer.cancel()  # (nothing, once answered)
+        if answered:
+            return answer.result()
+        log.warning(
+            "the app's storage did not %s in %.0f s: went on without it", what, ANSWER_TIMEOUT_S
+        )
+        return None

@@ -48,8 +48,11 @@ class SignInForm:
 
     async def submit(self) -> None:
         """Sign in with the form; remember the session (never the password)."""
+        if self.busy:
+            return  # (a second press while the first is on its way)
         if not self.can_submit:
             self.error = "Enter the server address, your email and your password."
+            self.banner.show(self.error)
             return
         self.busy, self.error = True, ""
         self.banner.clear()
