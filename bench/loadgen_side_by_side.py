@@ -14,6 +14,11 @@ the same repeat). A variant's ``VAR=VALUE`` pairs go to its server's environment
 behind a setting is measured against the default in the same run; ``DB=postgres`` and
 ``NODES=N`` say how it is deployed (:mod:`bench.loadgen_servers`).
 
+``--pin`` gives each server (the peer, every variant) the first CPU to itself, and everything
+else (the generator, PostgreSQL, this script) the other CPUs: what the servers measure then
+does not include a database or a generator on the same core, as in a deployment where the
+database has a machine of its own. One-process variants only.
+
 The worst event-loop lag and collector pause of each run of ours come from the server's
 ``loop stats`` log records (:mod:`server.loopwatch`). The table goes to ``docs/benchmarks.md``
 between the ``bench:loadgen`` markers, with the command.
@@ -33,7 +38,13 @@ from pathlib import Path
 
 from bench.docblock import replace_block
 from bench.loadgen_results import PEER, collect, table
-from bench.loadgen_servers import backends, parse_variants, seed_postgres, server_command
+from bench.loadgen_servers import (
+    Variant,
+    backends,
+    parse_variants,
+    seed_postgres,
+    server_command,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- bench:loadgen -->", "<!-- /bench:loadgen -->"
@@ -78,6 +89,32 @@ def run_matrix(gen: Path, rep: Path, specs: list[str], args: argparse.Namespace)
     subprocess.run([str(gen / "bench.sh"), str(rep), *specs], env=env, check=False)
 
 
+SERVER_CPU = 0
+"""The CPU ``--pin`` gives the servers."""
+
+
+PIN_NOTE = (
+    f" Each server ran alone on CPU {SERVER_CPU}; the generator, the database and the harness"
+    " on the other CPU(s) (`--pin`)."
+)
+
+
+def pin_everything_else(variants: list[Variant]) -> None:
+    """Move this process (and so what it starts: the database, ``bench.sh``, the generator)
+    off :data:`SERVER_CPU`."""
+    if any(v.nodes > 1 for v in variants):
+        raise SystemExit("--pin gives one CPU to one server process: not with NODES > 1")
+    others = set(range(os.cpu_count() or 1)) - {SERVER_CPU}
+    if not others:
+        raise SystemExit("--pin needs two CPUs or more")
+    os.sched_setaffinity(0, others)
+
+
+def pinned(command: str) -> str:
+    """``command`` (a shell command line) run on :data:`SERVER_CPU` alone."""
+    return f"exec taskset -c {SERVER_CPU} bash -c {shlex.quote(command)}"
+
+
 def write_doc(text: str) -> None:
     replace_block(BEGIN, END, text)
 
@@ -96,8 +133,11 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--no-doc", action="store_true")
     p.add_argument("--from", dest="again", type=Path, help="tabulate this earlier --out again")
+    p.add_argument("--pin", action="store_true", help="each server alone on the first CPU")
     args = p.parse_args()
     variants = parse_variants(args.variant)
+    if args.pin:
+        pin_everything_else(variants)
     labels = [v.label for v in variants]
     if args.again:
         finish(sorted(args.again.glob("rep*")), labels, args, os.getloadavg())
@@ -110,8 +150,13 @@ def main() -> None:
     with backends(variants) as found:
         if found.postgres is not None:
             seed_postgres(found.postgres, env, users, out, f"http://127.0.0.1:{PORT}")
-        specs = [f"{PEER}|3102|exec node {gen}/peer.js --port 3102 --db {out}/peer.sqlite"]
-        specs += [f"{v.label}|{PORT}|{server_command(out, env, v, found, PORT)}" for v in variants]
+        server = pinned if args.pin else (lambda command: command)
+        specs = [
+            f"{PEER}|3102|{server(f'exec node {gen}/peer.js --port 3102 --db {out}/peer.sqlite')}"
+        ]
+        specs += [
+            f"{v.label}|{PORT}|{server(server_command(out, env, v, found, PORT))}" for v in variants
+        ]
         load0 = os.getloadavg()
         reps: list[Path] = []
         for k in range(args.repeats):
@@ -145,7 +190,10 @@ def report(body: str, args: argparse.Namespace, load0: tuple[float, ...]) -> str
         f"Machine: {os.cpu_count()} CPU, Python {platform.python_version()}, load average "
         f"{' '.join(f'{x:.2f}' for x in load0)} before, {' '.join(f'{x:.2f}' for x in load1)} "
         f"after (shared with other work); {args.duration} s per run, {args.repeats} repeat(s): "
-        "median (min–max); ratios are ours / the peer's of the same repeat.\n\n" + body
+        "median (min–max); ratios are ours / the peer's of the same repeat."
+        + (PIN_NOTE if args.pin else "")
+        + "\n\n"
+        + body
     )
 
 
