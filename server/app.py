@@ -123,7 +123,7 @@ def create_app(
     app = FastAPI(
         title="CRM Calls: call server",
         version="0.1.0",
-        lifespan=lambda _: _serving(deps, engine, sender, hooks, watches),
+        lifespan=lambda _: _serving(deps, engine, sender, hooks, watches, sio.manager),
     )
     api.install(app, deps)
     whole = socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")
@@ -141,6 +141,7 @@ async def _serving(
     sender: PushSender | None,
     hooks: WebhookSender,
     watches: Watches,
+    manager: InlineEmitManager,
 ) -> AsyncIterator[None]:
     """The app's lifespan: start-up, the background work while it serves, then the shutdown."""
     settings = deps.settings
@@ -165,6 +166,7 @@ async def _serving(
             await sender.drain()  # pushes in flight finish; unsent ones stay for any node
         await hooks.aclose()  # an attempt cut short is retried by any node after its lease
         await _stop(deps)
+        await manager.drain()  # the last emits reach the other nodes
         await watches.aclose()
         if wal is not None:
             await wal.aclose()

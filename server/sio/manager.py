@@ -37,6 +37,9 @@ from server.sio.redis_wire import Sleep
 
 log = logging.getLogger(__name__)
 
+PUBLISH_TIMEOUT_S = 2.0
+"""How long a batch of publishes waits for Redis's replies before its connection is dropped."""
+
 
 class JsonPacket(sio_packet.Packet):  # type: ignore[misc]
     """A Socket.IO packet the server sends as text, never with binary attachments (bytes in
@@ -48,6 +51,9 @@ class JsonPacket(sio_packet.Packet):  # type: ignore[misc]
 class InlineEmitManager(socketio.AsyncManager):  # type: ignore[misc]
     """python-socketio's manager for one node, whose emit sends without a task per recipient
     (an emit that expects a client's ack goes the library's way)."""
+
+    async def drain(self) -> None:
+        """At shutdown: nothing to wait for (one node: every emit is sent as it is made)."""
 
     async def emit(
         self,
@@ -94,7 +100,7 @@ class InlineRedisManager(socketio.AsyncRedisManager, InlineEmitManager):  # type
         super().__init__(url, channel=channel)
         self._wire = redis_wire.address(url)
         self._sleep = sleep
-        client = redis_wire.Client(self._wire) if self._wire else None
+        client = redis_wire.Client(self._wire, timeout_s=PUBLISH_TIMEOUT_S) if self._wire else None
         self._publisher = PublishQueue(client, channel) if client else None
 
     async def _publish(self, data: Any) -> None:
@@ -103,6 +109,14 @@ class InlineRedisManager(socketio.AsyncRedisManager, InlineEmitManager):  # type
             return
         # queued, in order, sent by the queue's task: the emitting handler does not wait
         self._publisher.put(self.json.dumps(data).encode())
+
+    async def drain(self) -> None:
+        """At shutdown: wait until what this node emitted has been published (or given up:
+        each try waits :data:`PUBLISH_TIMEOUT_S` at most), then close the connection. The
+        sockets' disconnects and the handlers' last steps emit too, to other nodes' sockets."""
+        if self._publisher is not None:
+            await self._publisher.drained()
+            self._publisher.close()
 
     async def _listen(self) -> AsyncIterator[bytes]:
         if self._wire is None:

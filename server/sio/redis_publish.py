@@ -61,6 +61,11 @@ class PublishQueue:
         """Close the client's connection (what is still queued is sent on a new one)."""
         self._client.close()
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and nothing on its way (what a process's exit now would lose)."""
+        return not self._queued and (self._sender is None or self._sender.done())
+
     async def drained(self) -> None:
         """Wait until every message queued so far has been sent (or given up)."""
         while self._sender is not None and not self._sender.done():

@@ -8,18 +8,22 @@ Specification:
 - Redis unreachable: ``put`` neither raises nor waits; the lost batch is logged; once Redis is
   back, new messages flow.
 - At most ``max_queued`` messages wait; beyond that a new one is dropped, counted and logged.
+- A node's manager, drained at shutdown, has published every emit before the drain returns.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
+import socketio
 
 from server.sio import redis_publish
+from server.sio.manager import InlineRedisManager
 from server.sio.redis_publish import PublishQueue
 from server.sio.redis_wire import Client, subscribe
 from server.sio.resp import Address, Arg, address
@@ -135,3 +139,29 @@ async def test_a_full_queue_drops_and_counts(caplog: pytest.LogCaptureFixture) -
         writer.close()
     mute.close()
     await mute.wait_closed()
+
+
+async def test_a_node_that_shuts_down_publishes_its_last_emits_first(redis: RedisServer) -> None:
+    # The node's manager under a real python-socketio server: emits to rooms of other nodes'
+    # sockets go out through the queue; at shutdown the app drains the manager, and only then
+    # may the process end (which would lose whatever is still queued or on its way).
+    where = address(redis.url)
+    assert where is not None
+    messages = subscribe(where, "voip-call")
+    receiving = asyncio.ensure_future(_take(messages, 500))
+    await _subscribed(redis, "voip-call")
+    manager = InlineRedisManager(redis.url, channel="voip-call")
+    sio = socketio.AsyncServer(async_mode="asgi", client_manager=manager)
+    for n in range(500):
+        await sio.emit("presence", {"n": n}, room=f"user:{n}", namespace="/call")
+    publisher = manager._publisher
+    assert publisher is not None
+    idle_before_drain = publisher.idle
+    assert not idle_before_drain  # (emitted, not yet published: the handler did not wait)
+    await manager.drain()
+    assert publisher.idle
+    sent = [json.loads(m) for m in await asyncio.wait_for(receiving, 10)]
+    assert [(m["event"], m["data"], m["room"]) for m in sent] == [
+        ("presence", [{"n": n}], f"user:{n}") for n in range(500)
+    ]
+    await messages.aclose()
