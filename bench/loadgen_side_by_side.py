@@ -39,6 +39,7 @@ from pathlib import Path
 from bench.docblock import replace_block
 from bench.loadgen_results import PEER, collect, table
 from bench.loadgen_servers import (
+    Backends,
     Variant,
     backends,
     parse_variants,
@@ -119,7 +120,7 @@ def write_doc(text: str) -> None:
     replace_block(BEGIN, END, text)
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     ints = lambda s: [int(x) for x in s.split(",") if x]  # noqa: E731
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--users", type=ints, default=[1000, 5000])
@@ -134,7 +135,24 @@ def main() -> None:
     p.add_argument("--no-doc", action="store_true")
     p.add_argument("--from", dest="again", type=Path, help="tabulate this earlier --out again")
     p.add_argument("--pin", action="store_true", help="each server alone on the first CPU")
-    args = p.parse_args()
+    return p.parse_args()
+
+
+def server_specs(
+    gen: Path, out: Path, env: dict[str, str], variants: list[Variant], found: Backends, pin: bool
+) -> list[str]:
+    """``bench.sh``'s ``LABEL|PORT|COMMAND`` of the peer and of each variant."""
+    server = pinned if pin else (lambda command: command)
+    peer = f"exec node {gen}/peer.js --port 3102 --db {out}/peer.sqlite"
+    specs = [f"{PEER}|3102|{server(peer)}"]
+    specs += [
+        f"{v.label}|{PORT}|{server(server_command(out, env, v, found, PORT))}" for v in variants
+    ]
+    return specs
+
+
+def main() -> None:
+    args = arguments()
     variants = parse_variants(args.variant)
     if args.pin:
         pin_everything_else(variants)
@@ -150,13 +168,7 @@ def main() -> None:
     with backends(variants) as found:
         if found.postgres is not None:
             seed_postgres(found.postgres, env, users, out, f"http://127.0.0.1:{PORT}")
-        server = pinned if args.pin else (lambda command: command)
-        specs = [
-            f"{PEER}|3102|{server(f'exec node {gen}/peer.js --port 3102 --db {out}/peer.sqlite')}"
-        ]
-        specs += [
-            f"{v.label}|{PORT}|{server(server_command(out, env, v, found, PORT))}" for v in variants
-        ]
+        specs = server_specs(gen, out, env, variants, found, args.pin)
         load0 = os.getloadavg()
         reps: list[Path] = []
         for k in range(args.repeats):
