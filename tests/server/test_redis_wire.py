@@ -187,9 +187,8 @@ async def test_both_sides_come_back_after_redis_restarts(server: RedisServer) ->
     after = asyncio.ensure_future(_take(messages, 1))
     await asyncio.wait_for(waited.wait(), 5)  # it saw the loss and waited its first second
     await _subscribed(server, "calls")
-    assert (
-        await publisher.call("PUBLISH", "calls", b"after") == 1
-    )  # (its old connection died: a new one)
+    # (its old connection died: a new one)
+    assert await publisher.call("PUBLISH", "calls", b"after") == 1
     assert await asyncio.wait_for(after, 5) == [b"after"]
     assert waits[0] == redis_wire.RETRY_FIRST_S
     assert all(b <= redis_wire.RETRY_MAX_S for b in waits)

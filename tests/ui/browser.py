@@ -147,11 +147,16 @@ class WebApp(Managed):
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-6000:]
 
+    @property
+    def app_log_path(self) -> Path:
+        """The app's own log (``var/app.log`` in its working directory)."""
+        return self.log_path.parent / "var" / "app.log"
+
     def app_log_lines(self, since: int = 0, last: int = 40) -> str:
         """The app's own log (``var/app.log``: calls, devices, errors) from byte ``since`` on,
         its ``last`` lines at most: what a failed test shows (CI's report keeps the first
         screenful of a failure, so it stays short)."""
-        path = self.log_path.parent / "var" / "app.log"
+        path = self.app_log_path
         if not path.exists():
             return ""
         with path.open("rb") as log:
@@ -162,12 +167,12 @@ class WebApp(Managed):
 
     def app_log_size(self) -> int:
         """Where the app's log ends now: :meth:`wait_app_log` from there."""
-        path = self.log_path.parent / "var" / "app.log"
+        path = self.app_log_path
         return path.stat().st_size if path.exists() else 0
 
     def wait_app_log(self, text: str, since: int, timeout_s: float = 20.0) -> None:
         """Wait until the app's log, from byte ``since`` on, holds ``text``."""
-        path = self.log_path.parent / "var" / "app.log"
+        path = self.app_log_path
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             with path.open("rb") as log:

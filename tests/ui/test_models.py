@@ -197,6 +197,16 @@ async def test_a_form_with_a_field_left_empty_says_so_and_asks_nothing(
     assert not is_signed_in(model)
 
 
+async def test_a_second_press_while_signing_in_asks_nothing_more(
+    model: AppModel, engine: FakeEngine
+) -> None:
+    model.signin.server_url, model.signin.email, model.signin.password = "http://x", "a@b.c", "pw"
+    model.signin.busy = True  # (the first press is on its way)
+    await model.signin.submit()
+    assert engine.called("sign_in") == []
+    assert not model.banner.visible
+
+
 async def test_server_down_offers_retry_which_signs_in(model: AppModel, engine: FakeEngine) -> None:
     engine.fail["sign_in"] = ServerUnreachable("http://127.0.0.1:9", "connection refused")
     model.signin.server_url, model.signin.email, model.signin.password = (
@@ -737,12 +747,14 @@ async def test_a_call_that_took_place_offers_its_note_and_others_do_not(
     engine.emit(outgoing(Phase.ENDED, status=CallStatus.MISSED, reason=Reason.RING_TIMEOUT))
     engine.emit(outgoing(Phase.ENDED, status=CallStatus.DECLINED, reason=Reason.DECLINED))
     await loop.drain()
-    assert model.history.noting is None
+    unanswered_noting = model.history.noting  # (read apart: mypy narrows an asserted attribute)
+    assert unanswered_noting is None
     answered = datetime(2026, 1, 1, tzinfo=UTC)
     engine.emit(outgoing(Phase.ACTIVE, connected_at=answered))
     engine.emit(outgoing(Phase.ENDED, status=CallStatus.COMPLETED, reason=Reason.HANGUP))
     await loop.drain()
-    assert model.history.noting == "c2"
+    answered_noting = model.history.noting
+    assert answered_noting == "c2"
     assert model.history.note_outcomes == ["connected", "no_answer"]
     model.history.cancel_note()  # skippable: nothing is sent
     assert model.history.noting is None

@@ -125,9 +125,10 @@ class PreferencesStore:
         try:
             await asyncio.wait({answer, deadline}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            deadline.cancel()
             answered = answer.done()
-            answer.cancel()  # (nothing, once answered)
+            for task in (answer, deadline):
+                task.cancel()  # (nothing, once done)
+            await asyncio.gather(answer, deadline, return_exceptions=True)
         if answered:
             return answer.result()
         log.warning(

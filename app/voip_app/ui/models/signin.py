@@ -41,16 +41,15 @@ class SignInForm:
         object.__setattr__(self, field_name, value)
 
     @property
-    def can_submit(self) -> bool:
-        return bool(self.server_url.strip() and self.email.strip() and self.password) and (
-            not self.busy
-        )
+    def filled(self) -> bool:
+        """Every field has something in it."""
+        return bool(self.server_url.strip() and self.email.strip() and self.password)
 
     async def submit(self) -> None:
         """Sign in with the form; remember the session (never the password)."""
         if self.busy:
             return  # (a second press while the first is on its way)
-        if not self.can_submit:
+        if not self.filled:
             self.error = "Enter the server address, your email and your password."
             self.banner.show(self.error)
             return
