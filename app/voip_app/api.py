@@ -50,6 +50,7 @@ M = TypeVar("M", bound=BaseModel)
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 10.0
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
 class ApiClient:
@@ -206,10 +207,13 @@ class ApiClient:
             raise BadResponse(f"The call server sent an unexpected answer to {path}.") from exc
 
     async def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """The response to a request that succeeded; a :class:`VoipError` for any other."""
+        """The response to a request that succeeded; a :class:`VoipError` for any other.
+
+        An idempotent request whose kept-alive connection broke unanswered is sent once more.
+        """
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         try:
-            response = await self._http.request(method, path, headers=headers, **kwargs)
+            response = await self._exchange(method, path, headers=headers, **kwargs)
         except httpx.TimeoutException as exc:
             raise ServerUnreachable(self.server_url, "timed out") from exc
         except httpx.TransportError as exc:
@@ -220,6 +224,25 @@ class ApiClient:
         if isinstance(error, Unauthorized) and self._token:
             notify([self._on_refused], error, log=log, what="session refused")
         raise error
+
+    async def _exchange(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request; an idempotent one is sent once more when its connection broke.
+
+        A kept-alive connection the server closes (its idle timeout) just as a request goes
+        out fails that request unanswered: ``RemoteProtocolError`` (the server's FIN) or
+        ``ReadError`` (its RST); a ``WriteError`` (httpcore mostly reads on after one) is the
+        same break. httpcore drops the broken connection from the pool, so the second try opens
+        a fresh one. Only methods that may run twice (RFC 9110 9.2.2) are retried: a POST may
+        have been carried out. A timeout or a refused connection is not retried: a server that
+        is slow or down stays so.
+        """
+        try:
+            return await self._http.request(method, path, **kwargs)
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            if method.upper() not in _IDEMPOTENT:
+                raise
+            log.info("%s %s again on a new connection: %s", method, path, type(exc).__name__)
+            return await self._http.request(method, path, **kwargs)
 
 
 def _error_of(response: httpx.Response) -> VoipError:
