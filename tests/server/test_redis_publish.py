@@ -165,3 +165,30 @@ async def test_a_node_that_shuts_down_publishes_its_last_emits_first(redis: Redi
         ("presence", [{"n": n}], f"user:{n}") for n in range(500)
     ]
     await messages.aclose()
+
+
+async def test_a_node_skips_its_own_messages_and_hears_every_other(redis: RedisServer) -> None:
+    # Two nodes' managers on one channel. A node delivers its own emits when they are made, so
+    # its listener must pass on only the other node's messages, a callback addressed to it
+    # included (whose host_id names the receiver), each intact.
+    node_a = InlineRedisManager(redis.url, channel="voip-call")
+    node_b = InlineRedisManager(redis.url, channel="voip-call")
+    heard_by_a = node_a._listen()
+    receiving = asyncio.ensure_future(_take(heard_by_a, 2))
+    await _subscribed(redis, "voip-call")
+
+    def emit(host_id: str, n: int) -> dict[str, Any]:
+        return {"method": "emit", "event": "presence", "data": [{"n": n}], "binary": False,
+                "namespace": "/call", "room": f"user:{n}", "skip_sid": None, "callback": None,
+                "host_id": host_id}  # fmt: skip
+
+    await node_a._publish(emit(node_a.host_id, 1))
+    await node_a.drain()  # (Redis has handed it to the subscribers before what follows)
+    callback = {"method": "callback", "host_id": node_a.host_id, "sid": "s1",
+                "namespace": "/call", "id": 7, "args": ["ok"]}  # fmt: skip
+    await node_b._publish(emit(node_b.host_id, 2))
+    await node_b._publish(callback)
+    await node_b.drain()
+    heard = [json.loads(m) for m in await asyncio.wait_for(receiving, 10)]
+    assert heard == [emit(node_b.host_id, 2), callback]
+    await heard_by_a.aclose()

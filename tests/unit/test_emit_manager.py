@@ -81,11 +81,27 @@ async def test_a_socket_whose_send_fails_keeps_the_event_from_no_other(
     assert "sending incoming to a socket failed" in caplog.text
 
 
-async def test_an_emit_to_an_empty_room_sends_nothing() -> None:
+class CountingPacket(JsonPacket):
+    """The server's packet, counting its encodings."""
+
+    encoded = 0
+
+    def encode(self) -> Any:
+        CountingPacket.encoded += 1
+        return super().encode()
+
+
+async def test_an_emit_that_reaches_no_socket_here_sends_and_encodes_nothing() -> None:
+    # (with Redis, a node hears every emit of the other nodes: most reach none of its sockets)
     server = RecordingServer()
-    manager, _ = await manager_with(server, {"user:a": ["e1"]})
+    server.packet_class = CountingPacket
+    manager, sids = await manager_with(server, {"user:a": ["e1"]})
+    CountingPacket.encoded = 0
     await manager.emit("ended", {"call_id": "c1"}, NS, to="user:nobody")
-    assert server.sent == []
+    await manager.emit("ended", {"call_id": "c1"}, NS, to="user:a", skip_sid=sids["e1"])
+    assert (server.sent, CountingPacket.encoded) == ([], 0)
+    await manager.emit("ended", {"call_id": "c1"}, NS, to="user:a")
+    assert (len(server.sent), CountingPacket.encoded) == (1, 1)
 
 
 async def test_bytes_are_refused_not_sent_as_an_attachment() -> None:
