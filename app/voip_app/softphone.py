@@ -111,14 +111,19 @@ class Softphone:
                 self.emit("audio_trace", marks=TRACE.drain())
 
     async def _after_call(self) -> None:
-        await self.engine.refresh_history()
-        if self.engine.snapshot.call is not None and self.engine.snapshot.call.phase is Phase.ENDED:
-            self.engine.dismiss()
-        max_calls = self.options.max_calls
-        if self.options.callee is not None or (
-            max_calls is not None and self._answered >= max_calls
-        ):
-            self._done.set()
+        """Refresh the history, then dismiss the ended call and finish after the last call,
+        whether or not the refresh worked (:meth:`_later` reports its failure)."""
+        try:
+            await self.engine.refresh_history()
+        finally:
+            call = self.engine.snapshot.call
+            if call is not None and call.phase is Phase.ENDED:
+                self.engine.dismiss()
+            max_calls = self.options.max_calls
+            if self.options.callee is not None or (
+                max_calls is not None and self._answered >= max_calls
+            ):
+                self._done.set()
 
     def _later(self, delay: float, coro: Any) -> None:
         async def run() -> None:

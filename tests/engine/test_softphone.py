@@ -1,8 +1,10 @@
-"""``voip-softphone``: argument checks, and real processes calling each other through the stack."""
+"""``voip-softphone``: argument checks, one in this process against a real call server, and real
+processes calling each other through the stack."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import sys
 from pathlib import Path
@@ -10,10 +12,13 @@ from typing import Any
 
 import pytest
 
-from tests.engine.stack import PASSWORD, Stack, running_stack, tone_of
+from tests.engine.stack import PASSWORD, Stack, no_media, running_stack, tone_of
+from tests.engine.waits import in_phase, until
 from tests.support.servers import CallServer
 from voip_app.audio.sources import EchoLoop, NullSink, TeeOutput, ToneSource, WavFileSink, read_wav
-from voip_app.softphone import build_audio, parse_args
+from voip_app.call import Phase
+from voip_app.engine import CallEngine
+from voip_app.softphone import Softphone, build_audio, parse_args
 
 BASE = ["--server", "http://127.0.0.1:1", "--email", "a@b.c", "--password", "x"]
 
@@ -62,6 +67,37 @@ def test_audio_endpoints_follow_the_options(tmp_path: Path) -> None:
     assert isinstance(source, EchoLoop)
     assert isinstance(sink, TeeOutput)
     assert isinstance(sink.outputs[1], WavFileSink)
+
+
+async def test_a_caller_finishes_even_when_the_history_refresh_after_its_call_fails(
+    server: CallServer,
+) -> None:
+    """The server dies as the call ends, so the history refresh after the call fails: the
+    softphone reports it and still exits (it used to wait for a signal that never came)."""
+    out = io.StringIO()
+    login = ["--server", server.url, "--email", "alice@acme.test", "--password", PASSWORD]
+    phone = Softphone(parse_args([*login, "call", "bob@acme.test"]), out=out)
+    ended = in_phase(Phase.ENDED)
+    # called after the softphone's own listener: the refresh that one schedules at ENDED has
+    # not been sent yet when this kills the server
+    phone.engine.subscribe(lambda snapshot: server.kill() if ended(snapshot) else None)
+    bob = CallEngine(media_factory=no_media, device_id="bob-engine")
+    await bob.sign_in(server.url, "bob@acme.test", PASSWORD)
+    running = asyncio.create_task(phone.run())
+    try:
+        await until(bob, in_phase(Phase.INCOMING))
+        await bob.decline()
+        finished, _ = await asyncio.wait({running}, timeout=20)
+        assert finished, f"the softphone did not finish:\n{out.getvalue()}"
+    finally:
+        running.cancel()  # (a finished one stays as it is)
+        await asyncio.gather(running, return_exceptions=True)
+        await bob.close()
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert running.result() == 2  # declined
+    errors = [e["error"] for e in events if e["event"] == "error"]
+    assert any("Cannot reach the call server" in error for error in errors), events
+    assert events[-1]["event"] == "closed"
 
 
 def softphone(stack: Stack, email: str, *args: str) -> list[str]:
