@@ -81,7 +81,10 @@ class Connection(asyncio.Protocol):
             opening = loop.create_connection(
                 lambda: cls(on_message, timeout_s), where.host, where.port, ssl=context
             )
-        _, conn = await asyncio.wait_for(opening, CONNECT_TIMEOUT_S)
+        # (not asyncio.wait_for: on Python 3.11 a cancellation that comes as the connection
+        # is made is lost there, and the caller runs on)
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            _, conn = await opening
         if where.password is not None:
             user = [where.username.encode()] if where.username else []
             try:

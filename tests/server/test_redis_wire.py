@@ -21,6 +21,8 @@ Specification:
   ``TimeoutError`` (the connection is closed: later replies cannot be taken for later calls),
   and the next call goes out on a new connection. A cancelled call's reply, when it comes,
   is nobody's: the next call gets its own.
+- A subscriber cancelled at any point of its connecting ends: the cancellation is never lost
+  (a subscriber that lost it would go on subscribing after its node let it go).
 - A Sentinel URL has no address (redis-py's then).
 """
 
@@ -146,7 +148,7 @@ async def test_it_speaks_redis_with_redis_py(server: RedisServer) -> None:
         while got is None:
             got = await pubsub.get_message(timeout=5)
         assert got["data"] == b"hello\r\nthere"
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await pubsub.aclose()
         ours.close()
         messages = subscribe(where, "from-them")
         receiving = asyncio.ensure_future(_take(messages, 2))
@@ -325,3 +327,24 @@ async def test_a_cancelled_call_leaves_the_next_call_its_own_reply(server: Redis
     assert await client.call("ECHO", "mine") == b"mine"
     assert await client.call("CLIENT", "ID") == connection  # on the same connection
     client.close()
+
+
+async def test_a_subscriber_cancelled_while_it_connects_ends(server: RedisServer) -> None:
+    # Cancelled after k turns of the loop, for every k from the first turn to past the
+    # subscription: one of them lands where the connection is made but its opener has not
+    # resumed yet (asyncio.wait_for on Python 3.11 returned the connection there and lost the
+    # cancellation; the subscriber then ran on).
+    where = address(server.url)
+    assert where is not None
+    for turns in range(40):
+        messages = subscribe(where, "calls", sleep=asyncio.sleep)
+        taking = asyncio.ensure_future(_take(messages, 1))
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        taking.cancel()
+        await asyncio.wait({taking}, timeout=5)
+        ended = taking.done()
+        taking.cancel()  # (again: a subscriber that lost the first one must not outlive the test)
+        with contextlib.suppress(asyncio.CancelledError):
+            await taking
+        assert ended, f"cancelled after {turns} turns of the loop, it went on subscribing"
