@@ -111,7 +111,8 @@ class _Plan:
 
 
 class Prepared:
-    """A Core statement of the hot path, compiled once per shape for SQLite.
+    """A Core statement of the hot path, compiled once per shape for SQLite; an INSERT or UPDATE
+    returns rows when it has a ``RETURNING``.
 
     An INSERT's columns are the parameters each execution gives (a plan per set of them, so
     that a value is never left out); ``lists``: the names of its expanding ``IN`` parameters (a
@@ -163,11 +164,13 @@ class Prepared:
             if isinstance(bind_type, UTCDateTime) and dialect.name == "sqlite":
                 process = utc_text
             sources.append((base, index, default, process))
-        types = (
-            tuple(c.type for c in self.statement.selected_columns)
-            if isinstance(self.statement, Select)
-            else None  # (no RETURNING on this path)
-        )
+        statement = self.statement
+        returned = (
+            statement.selected_columns
+            if isinstance(statement, Select)
+            else statement.exported_columns
+        )  # (an INSERT's or UPDATE's: its RETURNING, if any)
+        types = tuple(c.type for c in returned) or None
         plan = _Plan(state.statement, tuple(sources), types)
         if plan.bind(params) != tuple(theirs):
             raise ValueError("parameters not bound as SQLAlchemy binds them")

@@ -7,7 +7,8 @@ Specification:
   transaction has begun there (its first statement goes through SQLAlchemy and begins it);
   with aiosqlite on its thread through ``session.execute``.
 - Either way it returns what ``session.execute`` of the same statement returns: the same rows
-  with the same values (aware UTC datetimes, booleans, ``None``), and the same rowcount.
+  with the same values (aware UTC datetimes, booleans, ``None``), and the same rowcount; an
+  INSERT with a ``RETURNING`` returns its rows.
 - Its writes belong to the session's transaction: gone after a rollback, seen by another
   connection after the commit; a unique key violated is SQLAlchemy's ``IntegrityError`` and
   the session can roll back and go on.
@@ -219,3 +220,24 @@ async def test_an_insert_keeps_every_value_it_is_given(engine: AsyncEngine) -> N
         ("c1", None, None, None),
         ("c2", "deal", "d-7", "Renewal"),
     ]
+
+
+async def test_an_insert_returns_what_its_returning_names(engine: AsyncEngine) -> None:
+    """A socket's row, written with ``RETURNING`` whether a call rings for its user: no, then
+    yes once one does (the connect's one round trip, :func:`server.db.presence.add_connection`)."""
+    sessions = make_sessionmaker(engine)
+    await seed_ann_and_bob(sessions, T0)
+    insert_socket = direct.Prepared(st.INSERT_CONNECTION)
+
+    def socket(sid: str) -> dict[str, Any]:
+        return {"sid": sid, "user_id": "ub", "tenant_id": "t1", "device_id": sid,
+                "node_id": "n1", "connected_at": T0, "session_id": None, "expires_at": None,
+                "ringing_for": "ub"}  # fmt: skip
+
+    async with sessions() as s:
+        await _begin(s)
+        before = await direct.execute(s, insert_socket, socket("s1"))
+        await direct.execute(s, INSERT_CALL, _call("c1", "ua", "ub"))  # rings for Bob
+        after = await direct.execute(s, insert_socket, socket("s2"))
+        await s.commit()
+    assert [tuple(map(bool, r)) for r in (*before.rows, *after.rows)] == [(False,), (True,)]
