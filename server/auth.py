@@ -28,6 +28,7 @@ from server.config import Settings
 from server.db import access as access_data
 from server.db import users as user_data
 from server.db.models import User
+from server.db.transaction import Db
 from server.errors import ServiceError
 from server.tokens import AUDIENCE as AUDIENCE
 from server.tokens import ISSUER as ISSUER
@@ -86,30 +87,44 @@ async def authenticate(
     return _checked(claims, facts)
 
 
+@dataclass(frozen=True, slots=True)
+class SocketToken:
+    """A socket's token, decoded once before any database work: its verified claims, and
+    whether it is ours (else the identity provider's)."""
+
+    claims: dict[str, Any]
+    ours: bool
+
+
+def socket_token(settings: Settings, token: str | None, now: datetime) -> SocketToken:
+    """``token``'s verified claims at ``now``, ours or the identity provider's; ``unauthorized``
+    for any other (nothing is read for it)."""
+    claims = our_claims(settings, token, now)
+    if claims is not None:
+        return SocketToken(claims, ours=True)
+    return SocketToken(_idp_claims(settings, token, now), ours=False)
+
+
 async def authenticate_socket(
-    session: AsyncSession,
-    settings: Settings,
-    token: str | None,
-    *,
-    now: datetime,
-    live_since: datetime,
+    session: Db, settings: Settings, token: SocketToken, *, live_since: datetime
 ) -> tuple[Identity, int]:
     """:func:`authenticate` for a socket's connect, and how many sockets the user holds on nodes
     alive since ``live_since``: for a token of ours in one round trip (columns, not an ORM
-    object), with the same checks (:func:`_checked`). The token is decoded once, ours or the
-    identity provider's."""
-    claims = our_claims(settings, token, now)
-    if claims is None:
-        ident = await _idp_identity(session, settings, _idp_claims(settings, token, now))
+    object), with the same checks (:func:`_checked`), in any unit of work; an identity
+    provider's user is found (or provisioned) through the ORM, so its token needs a session."""
+    if not token.ours:
+        if not isinstance(session, AsyncSession):
+            raise TypeError("an identity provider's token is checked in a session")
+        ident = await _idp_identity(session, settings, token.claims)
         facts = await access_data.connect_facts(
             session, user_id=ident.user_id, session_id=None, live_since=live_since
         )
         return ident, facts.live_sockets if facts else 0
-    user_id, session_id = _subject_and_session(claims)
+    user_id, session_id = _subject_and_session(token.claims)
     facts = await access_data.connect_facts(
         session, user_id=user_id, session_id=session_id, live_since=live_since
     )
-    ident = _checked(claims, facts)
+    ident = _checked(token.claims, facts)
     return ident, facts.live_sockets if facts else 0
 
 

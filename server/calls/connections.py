@@ -9,15 +9,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from server.auth import Identity, authenticate_socket
+from server.auth import Identity, authenticate_socket, socket_token
 from server.calls import announce, presence, recording
 from server.calls.deps import CallDeps, DeviceSocket
 from server.db import calls as call_data
 from server.db import presence as socket_data
 from server.db import users as user_data
 from server.db.models import CallRow
+from server.db.transaction import Db
 from server.db.users import PartyRow
 from server.errors import ServiceError
 from voip_contract import ErrorCode, ServerEvent
@@ -29,19 +28,24 @@ Join = Callable[[Identity], Awaitable[None]]
 async def connect(deps: CallDeps, token: str | None, dev: DeviceSocket, join: Join) -> Identity:
     """Admit a socket presenting ``token``, or raise ``ServiceError`` (``unauthorized``: bad or
     revoked token, disabled user; ``rate_limited``: the per-user socket cap), then as
-    :func:`connected`. One session and one round trip for the checks: the token's user, its
-    sign-in session and the user's live sockets (:func:`server.auth.authenticate_socket`).
-    ``join`` runs once admitted, before the socket's row exists: a call that rings the user
-    from then on finds the socket in its rooms, one that rang before is in ``ringing_for``."""
+    :func:`connected`. The token is decoded before any database work; one unit of work and one
+    round trip for the checks: the token's user, its sign-in session and the user's live
+    sockets (:func:`server.auth.authenticate_socket`). ``join`` runs once admitted, before the
+    socket's row exists: a call that rings the user from then on finds the socket in its rooms,
+    one that rang before is read after the row's commit."""
     now = deps.clock.now()
-    async with deps.sessions() as session:
+    decoded = socket_token(deps.settings, token, now)
+    # the call path's direct unit; an identity provider's user may be provisioned: a session
+    unit = deps.transactions() if decoded.ours else deps.sessions()
+    async with unit as session:
         ident, sockets = await authenticate_socket(
-            session, deps.settings, token, now=now, live_since=deps.live_since(now)
+            session, deps.settings, decoded, live_since=deps.live_since(now)
         )
         if sockets >= deps.settings.max_sockets_per_user:
             raise ServiceError(ErrorCode.RATE_LIMITED, "too many connections for this user")
         await join(ident)
-        ringing, parties = await _record(deps, session, ident, dev, now)
+        rings = await _record(deps, session, ident, dev, now)
+    ringing, parties = await _ringing(deps, ident) if rings else ([], {})
     await _welcome(deps, ident, dev, ringing, parties, was_offline=sockets == 0)
     return ident
 
@@ -55,15 +59,16 @@ async def connected(deps: CallDeps, ident: Identity, dev: DeviceSocket) -> None:
         live = await socket_data.has_live_socket(
             session, user_id=ident.user_id, live_since=deps.live_since(now)
         )
-        ringing, parties = await _record(deps, session, ident, dev, now)
+        rings = await _record(deps, session, ident, dev, now)
+    ringing, parties = await _ringing(deps, ident) if rings else ([], {})
     await _welcome(deps, ident, dev, ringing, parties, was_offline=not live)
 
 
 async def _record(
-    deps: CallDeps, session: AsyncSession, ident: Identity, dev: DeviceSocket, now: datetime
-) -> tuple[list[CallRow], dict[str, PartyRow]]:
-    """The socket's row (committed), and the calls ringing for its user with their parties
-    (read only when the row's INSERT says there are any: usually there are none)."""
+    deps: CallDeps, session: Db, ident: Identity, dev: DeviceSocket, now: datetime
+) -> bool:
+    """The socket's row, committed; whether a call was ringing for its user as it was written
+    (usually none: the calls are read only then)."""
     rings = await socket_data.add_connection(
         session,
         sid=dev.sid,
@@ -80,12 +85,16 @@ async def _record(
             session, user_id=ident.user_id, device_id=dev.device_id, sid=dev.sid
         )
     await session.commit()
-    if not rings:
-        return [], {}
-    ringing = await call_data.ringing_for(session, callee_id=ident.user_id)
-    parties = await user_data.users_by_id(
-        session, ids={u for r in ringing for u in (r.caller_id, r.callee_id)}
-    )
+    return rings
+
+
+async def _ringing(deps: CallDeps, ident: Identity) -> tuple[list[CallRow], dict[str, PartyRow]]:
+    """The calls ringing for the user, with their parties."""
+    async with deps.sessions() as session:
+        ringing = await call_data.ringing_for(session, callee_id=ident.user_id)
+        parties = await user_data.users_by_id(
+            session, ids={u for r in ringing for u in (r.caller_id, r.callee_id)}
+        )
     return ringing, parties
 
 

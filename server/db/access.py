@@ -9,9 +9,12 @@ from datetime import datetime
 from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import locks
+from server.db import direct, locks
 from server.db import statements as st
 from server.db.models import AuthSession, CallRow, Connection, User
+from server.db.transaction import Db
+
+_CONNECT_LOOKUP = direct.Prepared(st.CONNECT_LOOKUP)
 
 
 async def open_session(
@@ -176,7 +179,7 @@ async def token_facts(
 
 
 async def connect_facts(
-    session: AsyncSession, *, user_id: str, session_id: str | None, live_since: datetime
+    session: Db, *, user_id: str, session_id: str | None, live_since: datetime
 ) -> TokenFacts | None:
     """:func:`token_facts` and the user's sockets on nodes alive since ``live_since``, in one
     round trip.
@@ -186,7 +189,7 @@ async def connect_facts(
     connect of the same user has committed its own, on any node, so the cap is exact."""
     await locks.serialize(session, f"sockets:{user_id}")
     params = {"user": user_id, "session": session_id, "live_since": live_since}
-    row = (await session.execute(st.CONNECT_LOOKUP, params)).first()
+    row = (await direct.execute(session, _CONNECT_LOOKUP, params)).first()
     if row is None:
         return None
     tenant_id, email, name, inactive, session_user, sockets = row

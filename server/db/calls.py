@@ -31,6 +31,7 @@ _CALL_KEYS = tuple(st.CALLS.c.keys())
 _CALL_WITH_NAMES = direct.Prepared(st.CALL_WITH_NAMES)
 _INSERT_CALL = direct.Prepared(st.INSERT_CALL)
 _INSERT_EVENT = direct.Prepared(st.INSERT_EVENT)
+_FOLLOW_CALLER = direct.Prepared(st.FOLLOW_CALLER)
 _CLAIM_LINES = direct.Prepared(st.CLAIM_LINES, lists=("ids",))
 _RELEASE_LINES = direct.Prepared(st.RELEASE_LINES, lists=("ids",))
 """The statements every call set-up runs, on SQLite's connection directly
@@ -208,9 +209,10 @@ def release_lines(session: Db, *, call_id: str, user_ids: Sequence[str]) -> Awai
     return direct.execute(session, _RELEASE_LINES, {"ids": sorted(user_ids), "call": call_id})
 
 
-async def follow_caller(session: AsyncSession, *, user_id: str, device_id: str, sid: str) -> None:
+async def follow_caller(session: Db, *, user_id: str, device_id: str, sid: str) -> None:
     """Move the ringing calls ``device_id`` of ``user_id`` placed to its socket ``sid``."""
-    await session.execute(st.FOLLOW_CALLER, {"user": user_id, "device": device_id, "sid": sid})
+    params = {"user": user_id, "device": device_id, "sid": sid}
+    await direct.execute(session, _FOLLOW_CALLER, params)
 
 
 async def follow_retry(

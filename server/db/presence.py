@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import direct, folded
 from server.db import statements as st
+from server.db.transaction import Db
 from voip_contract import Presence
 
+_INSERT_CONNECTION = direct.Prepared(st.INSERT_CONNECTION)
 _PRESENCE = direct.Prepared(st.PRESENCE, lists=("ids",))
 _PRESENCE_WITH_PUSH = direct.Prepared(st.PRESENCE_WITH_PUSH, lists=("ids",))
 """Run as a session's only statement on PostgreSQL: outside a transaction (``alone``)."""
@@ -49,7 +51,7 @@ async def has_live_socket(session: AsyncSession, *, user_id: str, live_since: da
 
 
 async def add_connection(
-    session: AsyncSession,
+    session: Db,
     *,
     sid: str,
     user_id: str,
@@ -73,7 +75,8 @@ async def add_connection(
         "connected_at": at,
         "ringing_for": user_id,
     }
-    return bool((await session.execute(st.INSERT_CONNECTION, values)).scalar_one())
+    (rings,) = (await direct.execute(session, _INSERT_CONNECTION, values)).rows[0]
+    return bool(rings)
 
 
 async def delete_connection(session: AsyncSession, *, sid: str) -> None:
