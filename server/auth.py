@@ -79,34 +79,34 @@ async def authenticate(
 ) -> Identity:
     """The identity behind a bearer token valid at ``now``, or ``ServiceError(UNAUTHORIZED)``:
     also when its user is disabled or its session revoked."""
-    claims = our_claims(settings, token, now)
-    if claims is None:
-        return await _idp_identity(session, settings, _idp_claims(settings, token, now))
-    user_id, session_id = _subject_and_session(claims)
+    bearer = decode_bearer(settings, token, now)
+    if not bearer.ours:
+        return await _idp_identity(session, settings, bearer.claims)
+    user_id, session_id = _subject_and_session(bearer.claims)
     facts = await access_data.token_facts(session, user_id=user_id, session_id=session_id)
-    return _checked(claims, facts)
+    return _checked(bearer.claims, facts)
 
 
 @dataclass(frozen=True, slots=True)
-class SocketToken:
-    """A socket's token, decoded once before any database work: its verified claims, and
-    whether it is ours (else the identity provider's)."""
+class Bearer:
+    """A bearer token, decoded once before any database work: its verified claims, and whether
+    it is ours (else the identity provider's)."""
 
     claims: dict[str, Any]
     ours: bool
 
 
-def socket_token(settings: Settings, token: str | None, now: datetime) -> SocketToken:
+def decode_bearer(settings: Settings, token: str | None, now: datetime) -> Bearer:
     """``token``'s verified claims at ``now``, ours or the identity provider's; ``unauthorized``
     for any other (nothing is read for it)."""
     claims = our_claims(settings, token, now)
     if claims is not None:
-        return SocketToken(claims, ours=True)
-    return SocketToken(_idp_claims(settings, token, now), ours=False)
+        return Bearer(claims, ours=True)
+    return Bearer(_idp_claims(settings, token, now), ours=False)
 
 
 async def authenticate_socket(
-    session: Db, settings: Settings, token: SocketToken, *, live_since: datetime
+    session: Db, settings: Settings, token: Bearer, *, live_since: datetime
 ) -> tuple[Identity, int]:
     """:func:`authenticate` for a socket's connect, and how many sockets the user holds on nodes
     alive since ``live_since``: for a token of ours in one round trip (columns, not an ORM
@@ -159,14 +159,14 @@ async def renew_token(
     began more than ``VOIP_SESSION_MAX_S`` ago; with ``forbidden`` for an identity provider's
     token, which only the identity provider renews.
     """
-    claims = our_claims(settings, token, now)
-    if claims is None:
-        # an invalid one is refused (401); a valid one's user is found (or provisioned) first
-        await _idp_user(session, settings, _idp_claims(settings, token, now))
+    bearer = decode_bearer(settings, token, now)  # an invalid one is refused (401)
+    if not bearer.ours:  # a valid one's user is found (or provisioned) first
+        await _idp_user(session, settings, bearer.claims)
         raise ServiceError(
             ErrorCode.FORBIDDEN,
             "identity-provider tokens are renewed by the identity provider, not here",
         )
+    claims = bearer.claims
     auth_time = datetime.fromtimestamp(int(claims.get("auth_time", claims["iat"])), UTC)
     if now - auth_time >= timedelta(seconds=settings.session_max_s):
         raise _unauthorized("this session is too old to renew; sign in again")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from server.auth import Identity, authenticate_socket, socket_token
+from server.auth import Identity, authenticate_socket, decode_bearer
 from server.calls import announce, presence, recording
 from server.calls.deps import CallDeps, DeviceSocket
 from server.db import calls as call_data
@@ -34,19 +34,18 @@ async def connect(deps: CallDeps, token: str | None, dev: DeviceSocket, join: Jo
     socket's row exists: a call that rings the user from then on finds the socket in its rooms,
     one that rang before is read after the row's commit."""
     now = deps.clock.now()
-    decoded = socket_token(deps.settings, token, now)
+    bearer = decode_bearer(deps.settings, token, now)
     # the call path's direct unit; an identity provider's user may be provisioned: a session
-    unit = deps.transactions() if decoded.ours else deps.sessions()
+    unit = deps.transactions() if bearer.ours else deps.sessions()
     async with unit as session:
         ident, sockets = await authenticate_socket(
-            session, deps.settings, decoded, live_since=deps.live_since(now)
+            session, deps.settings, bearer, live_since=deps.live_since(now)
         )
         if sockets >= deps.settings.max_sockets_per_user:
             raise ServiceError(ErrorCode.RATE_LIMITED, "too many connections for this user")
         await join(ident)
         rings = await _record(deps, session, ident, dev, now)
-    ringing, parties = await _ringing(deps, ident) if rings else ([], {})
-    await _welcome(deps, ident, dev, ringing, parties, was_offline=sockets == 0)
+    await _welcome(deps, ident, dev, rings=rings, was_offline=sockets == 0)
     return ident
 
 
@@ -60,8 +59,7 @@ async def connected(deps: CallDeps, ident: Identity, dev: DeviceSocket) -> None:
             session, user_id=ident.user_id, live_since=deps.live_since(now)
         )
         rings = await _record(deps, session, ident, dev, now)
-    ringing, parties = await _ringing(deps, ident) if rings else ([], {})
-    await _welcome(deps, ident, dev, ringing, parties, was_offline=not live)
+    await _welcome(deps, ident, dev, rings=rings, was_offline=not live)
 
 
 async def _record(
@@ -99,21 +97,17 @@ async def _ringing(deps: CallDeps, ident: Identity) -> tuple[list[CallRow], dict
 
 
 async def _welcome(
-    deps: CallDeps,
-    ident: Identity,
-    dev: DeviceSocket,
-    ringing: list[CallRow],
-    parties: dict[str, PartyRow],
-    *,
-    was_offline: bool,
+    deps: CallDeps, ident: Identity, dev: DeviceSocket, *, rings: bool, was_offline: bool
 ) -> None:
-    """Ring the new socket for the calls ringing for its user; if the user was offline, tell
-    those who can hear it (no session held: both may open one)."""
-    recorded = await recording.consent(deps, ident.tenant_id) if ringing else False
-    for row in ringing:
-        await deps.notifier.to_socket(
-            dev.sid, ServerEvent.INCOMING, announce.incoming(row, parties, recording=recorded)
-        )
+    """Ring the new socket for the calls ringing for its user (read only when its row said one
+    rings); if the user was offline, tell those who can hear it (no session held: both may
+    open one)."""
+    if rings:
+        ringing, parties = await _ringing(deps, ident)
+        recorded = await recording.consent(deps, ident.tenant_id)
+        for row in ringing:
+            event = announce.incoming(row, parties, recording=recorded)
+            await deps.notifier.to_socket(dev.sid, ServerEvent.INCOMING, event)
     if was_offline:
         await presence.publish(deps, ident.tenant_id, [ident.user_id])
 
