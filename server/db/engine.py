@@ -52,7 +52,7 @@ def make_engine(url: str, *, sqlite_inline: bool = False) -> AsyncEngine:
         # overflow connections a burst had opened as soon as they came back (asyncpg's
         # connect, PostgreSQL's fork and every statement prepared again on each new one):
         # 150-230 new connections in 10 s at 200 set-ups/s, and the tail went with them.
-        engine = create_async_engine(url, pool_size=30, max_overflow=0)
+        engine = create_async_engine(url, pool_size=30, max_overflow=0, pool_use_lifo=True)
         _ping_when_idle(engine)
         return engine
     if parsed.database and parsed.database != ":memory:":
