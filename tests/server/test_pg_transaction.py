@@ -17,6 +17,8 @@ Specification:
   the same key waits until then.
 - A unit whose connection the server terminated fails, and the next unit works (the pool
   connected afresh); so does a unit after the engine was disposed.
+- After a burst has opened several connections, units one after another get the connection
+  handed back last (its statements prepared, its backend awake), not the one idle longest.
 - The call path takes a unit per invite and per step: an invite that rings, and its decline,
   read back through a session as they were written.
 """
@@ -263,6 +265,31 @@ async def test_units_never_open_more_connections_than_the_pool_keeps(engine: Asy
     await asyncio.gather(*(one(n) for n in range(size + 10)))
     assert len(opened) <= size
     assert len(await _call_ids(sessions)) == size + 10
+
+
+async def test_units_one_after_another_reuse_the_connection_handed_back_last(
+    engine: AsyncEngine,
+) -> None:
+    units = Transactions(make_sessionmaker(engine))
+    held = asyncio.Event()
+
+    async def burst_member() -> object:
+        async with units() as db:
+            await held.wait()  # all four out of the pool at once: four connections
+            return db.connection
+
+    members = [asyncio.create_task(burst_member()) for _ in range(4)]
+    await asyncio.sleep(0.2)
+    held.set()
+    opened = set(map(id, await asyncio.gather(*members)))
+    assert len(opened) == 4
+    used = []
+    for _ in range(6):
+        async with units() as db:
+            await direct.execute(db, NAMES, {"id": "c0"}, alone=True)
+            used.append(id(db.connection))
+    assert set(used) <= opened
+    assert len(set(used)) == 1
 
 
 async def test_a_call_rings_and_is_declined_through_units(engine: AsyncEngine) -> None:
