@@ -37,6 +37,7 @@ from socketio import packet as sio_packet
 from server.sio import redis_wire
 from server.sio.redis_publish import PublishQueue
 from server.sio.redis_wire import Sleep
+from server.sio.rooms import IndexedRooms
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,10 @@ class JsonPacket(sio_packet.Packet):  # type: ignore[misc]
     uses_binary_events = False
 
 
-class InlineEmitManager(socketio.AsyncManager):  # type: ignore[misc]
+class InlineEmitManager(IndexedRooms):
     """python-socketio's manager for one node, whose emit sends without a task per recipient
-    (an emit that expects a client's ack goes the library's way)."""
+    (an emit that expects a client's ack goes the library's way), and whose rooms are indexed
+    by socket (:mod:`server.sio.rooms`)."""
 
     async def drain(self) -> None:
         """At shutdown: nothing to wait for (one node: every emit is sent as it is made)."""
