@@ -113,17 +113,19 @@ async def _welcome(
 
 
 async def disconnected(deps: CallDeps, ident: Identity, sid: str) -> None:
-    """Forget the socket; publish the user's presence if that was its last live one."""
-    async with deps.sessions() as session:
-        await socket_data.delete_connection(session, sid=sid)
-        await session.commit()
+    """Forget the socket; publish the user's presence if that was its last live one. Both
+    statements in the call path's direct unit: a storm of disconnects (a load balancer
+    restarted) is thousands of them at once."""
+    async with deps.transactions() as db:
+        await socket_data.delete_connection(db, sid=sid)
+        await db.commit()
     # who hears is read after the commit: a watch counted later reads a snapshot that has it
     hearing = await presence.heard(deps, ident.tenant_id, [ident.user_id])
     if not hearing.user_ids:
         return
-    async with deps.sessions() as session:
+    async with deps.transactions() as db:
         gone = not await socket_data.has_live_socket(
-            session, user_id=ident.user_id, live_since=deps.live_since()
+            db, user_id=ident.user_id, live_since=deps.live_since()
         )
     if gone:
         await presence.tell(deps, hearing)

@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import CursorResult, Insert, Select, Update
+from sqlalchemy import CursorResult, Delete, Insert, Select, Update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -111,8 +111,8 @@ class _Plan:
 
 
 class Prepared:
-    """A Core statement of the hot path, compiled once per shape for SQLite; an INSERT or UPDATE
-    returns rows when it has a ``RETURNING``.
+    """A Core statement of the hot path, compiled once per shape for SQLite; an INSERT, UPDATE
+    or DELETE returns rows when it has a ``RETURNING``.
 
     An INSERT's columns are the parameters each execution gives (a plan per set of them, so
     that a value is never left out); ``lists``: the names of its expanding ``IN`` parameters (a
@@ -121,7 +121,7 @@ class Prepared:
 
     def __init__(
         self,
-        statement: Select[Any] | Insert | Update,
+        statement: Select[Any] | Insert | Update | Delete,
         *,
         lists: Sequence[str] = (),
         sqlite_only: bool = False,
@@ -169,7 +169,7 @@ class Prepared:
             statement.selected_columns
             if isinstance(statement, Select)
             else statement.exported_columns
-        )  # (an INSERT's or UPDATE's: its RETURNING, if any)
+        )  # (an INSERT's, UPDATE's or DELETE's: its RETURNING, if any)
         types = tuple(c.type for c in returned) or None
         plan = _Plan(state.statement, tuple(sources), types)
         if plan.bind(params) != tuple(theirs):

@@ -19,6 +19,8 @@ from server.db.transaction import Db
 from voip_contract import Presence
 
 _INSERT_CONNECTION = direct.Prepared(st.INSERT_CONNECTION)
+_DELETE_CONNECTION = direct.Prepared(st.DELETE_CONNECTION)
+_HAS_LIVE_SOCKET = direct.Prepared(st.HAS_LIVE_SOCKET)
 _PRESENCE = direct.Prepared(st.PRESENCE, lists=("ids",))
 _PRESENCE_WITH_PUSH = direct.Prepared(st.PRESENCE_WITH_PUSH, lists=("ids",))
 """Run as a session's only statement on PostgreSQL: outside a transaction (``alone``)."""
@@ -44,10 +46,11 @@ async def presence_of(
     return {uid: known.get(uid, "offline") for uid in user_ids}
 
 
-async def has_live_socket(session: AsyncSession, *, user_id: str, live_since: datetime) -> bool:
-    """``user_id`` has a socket on a live node."""
+async def has_live_socket(session: Db, *, user_id: str, live_since: datetime) -> bool:
+    """``user_id`` has a socket on a live node (a read: in no transaction on PostgreSQL)."""
     params = {"user": user_id, "live_since": live_since}
-    return bool(await session.scalar(st.HAS_LIVE_SOCKET, params))
+    found = (await direct.execute(session, _HAS_LIVE_SOCKET, params, alone=True)).first()
+    return found is not None and bool(found[0])
 
 
 async def add_connection(
@@ -79,8 +82,10 @@ async def add_connection(
     return bool(rings)
 
 
-async def delete_connection(session: AsyncSession, *, sid: str) -> None:
-    await session.execute(st.DELETE_CONNECTION, {"sid": sid})
+async def delete_connection(session: Db, *, sid: str) -> None:
+    """Forget the socket ``sid`` (one statement: on PostgreSQL in its own transaction when
+    none was begun)."""
+    await direct.execute(session, _DELETE_CONNECTION, {"sid": sid}, alone=True)
 
 
 async def touch_node(session: AsyncSession, *, node_id: str, at: datetime) -> None:

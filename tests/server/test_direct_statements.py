@@ -8,7 +8,7 @@ Specification:
   with aiosqlite on its thread through ``session.execute``.
 - Either way it returns what ``session.execute`` of the same statement returns: the same rows
   with the same values (aware UTC datetimes, booleans, ``None``), and the same rowcount; an
-  INSERT with a ``RETURNING`` returns its rows.
+  INSERT with a ``RETURNING`` returns its rows; a DELETE says how many rows it deleted.
 - Its writes belong to the session's transaction: gone after a rollback, seen by another
   connection after the commit; a unique key violated is SQLAlchemy's ``IntegrityError`` and
   the session can roll back and go on.
@@ -241,3 +241,26 @@ async def test_an_insert_returns_what_its_returning_names(engine: AsyncEngine) -
         after = await direct.execute(s, insert_socket, socket("s2"))
         await s.commit()
     assert [tuple(map(bool, r)) for r in (*before.rows, *after.rows)] == [(False,), (True,)]
+
+
+async def test_a_delete_says_how_many_rows_it_deleted(engine: AsyncEngine) -> None:
+    """A socket's row forgotten at its disconnect (:func:`server.db.presence.delete_connection`'s
+    statement): one row, then none; the row is gone for another session after the commit."""
+    sessions = make_sessionmaker(engine)
+    await seed_ann_and_bob(sessions, T0)
+    delete_socket = direct.Prepared(st.DELETE_CONNECTION)
+    count = select(st.CONNECTIONS.c.sid)
+    async with sessions() as s:
+        await _begin(s)
+        await s.execute(st.INSERT_CONNECTION, {"sid": "s1", "user_id": "ub", "tenant_id": "t1",
+                        "device_id": "s1", "node_id": "n1", "connected_at": T0,
+                        "ringing_for": "ub"})  # fmt: skip
+        await s.commit()
+    async with sessions() as s:
+        await _begin(s)
+        first = await direct.execute(s, delete_socket, {"sid": "s1"})
+        again = await direct.execute(s, delete_socket, {"sid": "s1"})
+        assert (first.rowcount, first.rows, again.rowcount) == (1, [], 0)
+        await s.commit()
+    async with sessions() as s:
+        assert list(await s.scalars(count)) == []
