@@ -106,25 +106,25 @@ def decode_bearer(settings: Settings, token: str | None, now: datetime) -> Beare
 
 
 async def authenticate_socket(
-    session: Db, settings: Settings, token: Bearer, *, live_since: datetime
+    session: Db, settings: Settings, bearer: Bearer, *, live_since: datetime
 ) -> tuple[Identity, int]:
     """:func:`authenticate` for a socket's connect, and how many sockets the user holds on nodes
     alive since ``live_since``: for a token of ours in one round trip (columns, not an ORM
     object), with the same checks (:func:`_checked`), in any unit of work; an identity
     provider's user is found (or provisioned) through the ORM, so its token needs a session."""
-    if not token.ours:
+    if not bearer.ours:
         if not isinstance(session, AsyncSession):
             raise TypeError("an identity provider's token is checked in a session")
-        ident = await _idp_identity(session, settings, token.claims)
+        ident = await _idp_identity(session, settings, bearer.claims)
         facts = await access_data.connect_facts(
             session, user_id=ident.user_id, session_id=None, live_since=live_since
         )
         return ident, facts.live_sockets if facts else 0
-    user_id, session_id = _subject_and_session(token.claims)
+    user_id, session_id = _subject_and_session(bearer.claims)
     facts = await access_data.connect_facts(
         session, user_id=user_id, session_id=session_id, live_since=live_since
     )
-    ident = _checked(token.claims, facts)
+    ident = _checked(bearer.claims, facts)
     return ident, facts.live_sockets if facts else 0
 
 
