@@ -249,7 +249,7 @@ async def test_a_delete_says_how_many_rows_it_deleted(engine: AsyncEngine) -> No
     sessions = make_sessionmaker(engine)
     await seed_ann_and_bob(sessions, T0)
     delete_socket = direct.Prepared(st.DELETE_CONNECTION)
-    count = select(st.CONNECTIONS.c.sid)
+    all_sids = select(st.CONNECTIONS.c.sid)
     async with sessions() as s:
         await _begin(s)
         await s.execute(st.INSERT_CONNECTION, {"sid": "s1", "user_id": "ub", "tenant_id": "t1",
@@ -263,4 +263,4 @@ async def test_a_delete_says_how_many_rows_it_deleted(engine: AsyncEngine) -> No
         assert (first.rowcount, first.rows, again.rowcount) == (1, [], 0)
         await s.commit()
     async with sessions() as s:
-        assert list(await s.scalars(count)) == []
+        assert list(await s.scalars(all_sids)) == []

@@ -271,17 +271,14 @@ async def test_units_one_after_another_reuse_the_connection_handed_back_last(
     engine: AsyncEngine,
 ) -> None:
     units = Transactions(make_sessionmaker(engine))
-    held = asyncio.Event()
+    all_out = asyncio.Barrier(4)
 
     async def burst_member() -> object:
         async with units() as db:
-            await held.wait()  # all four out of the pool at once: four connections
+            await all_out.wait()  # all four out of the pool at once: four connections
             return db.connection
 
-    members = [asyncio.create_task(burst_member()) for _ in range(4)]
-    await asyncio.sleep(0.2)
-    held.set()
-    opened = set(map(id, await asyncio.gather(*members)))
+    opened = set(map(id, await asyncio.gather(*(burst_member() for _ in range(4)))))
     assert len(opened) == 4
     used = []
     for _ in range(6):

@@ -19,27 +19,16 @@ import socketio
 
 from server.sio.manager import InlineEmitManager
 from server.sio.rooms import IndexedRooms
+from tests.unit.test_emit_manager import RecordingServer
 
 NAMESPACES = ("/call", "/other")
 ROOMS = ("user:a", "user:b", "tenant:t", "presence:a", "presence:b")
 
 
-class IdServer:
-    """What the manager needs of python-socketio's ``AsyncServer``: ids for new sockets."""
-
-    def __init__(self) -> None:
-        self._ids = iter(range(1_000_000))
-        self.eio = self
-        self.packet_class = socketio.packet.Packet
-
-    def generate_id(self) -> str:
-        return f"s{next(self._ids)}"
-
-
 def _managers(ours: type[IndexedRooms]) -> tuple[Any, Any]:
     mine, theirs = ours(), socketio.AsyncManager()
-    mine.set_server(IdServer())
-    theirs.set_server(IdServer())
+    mine.set_server(RecordingServer())  # the same ids for the same sockets on both
+    theirs.set_server(RecordingServer())
     return mine, theirs
 
 
